@@ -37,7 +37,7 @@ class Source:
     """A named text: a `.snn` file, a chip file, or a string given to the API."""
 
     name: str
-    text: str
+    text: str = field(repr=False)
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
@@ -63,7 +63,7 @@ class Span:
 
     start: int
     end: int
-    source: Source
+    source: Source = field(repr=False)
 
     @property
     def location(self) -> str:
@@ -101,8 +101,8 @@ class Diagnostic:
         else:
             lines = [f"{self.severity}: {self.message}"]
         if self.hint:
-            pad = " " * _gutter_width(self.span) if self.span is not None else ""
-            lines.append(f"{pad}  = help: {self.hint}")
+            pad = " " * _gutter_width(self.span)
+            lines.append(f"{pad}= help: {self.hint}")
         return "\n".join(lines)
 
 
@@ -110,7 +110,7 @@ def _gutter_width(span: Span | None) -> int:
     if span is None:
         return 0
     line, _ = span.source.line_col(span.start)
-    return len(str(line)) + 2
+    return len(str(line)) + 1
 
 
 def _excerpt(span: Span) -> list[str]:
