@@ -1,0 +1,181 @@
+"""The float64 reference kernel: the whole run of current-based neurons in one Numba call.
+
+Everything arrives as flat arrays in one global index space: neurons first
+(``0 .. n_neurons-1``), then input sources (``n_neurons .. n_total-1``). Synapses are
+one CSR by presynaptic (global) index with postsynaptic neuron indices; future input is
+a ring buffer of ``n_slots`` rows of ``n_neurons`` accumulators, row ``t % n_slots``
+holding what arrives at step ``t``.
+
+Order of operations within step ``t`` (the same as :mod:`neurocomp.emulator.reference`
+and ``docs/models.md`` state)::
+
+    1. x = ring[t % n_slots]; that row is cleared for step t + n_slots
+    2. for each neuron j, in index order:
+           I[j] = alpha[j]·I[j] + x[j]
+           if refractory[j] > 0:  V[j] = 0;  refractory[j] -= 1
+           else:
+               V[j] = beta[j]·V[j] + I[j] + bias[j]
+               if spiking[j] and V[j] > threshold[j]:
+                   record the spike (t, j); reset V[j] (zero / subtract / none);
+                   refractory[j] = refractory_steps[j];
+                   add weight to ring[(t + 1 + delay) % n_slots, target] for every
+                   synapse of j
+    3. probes record V and I (after any reset) and the spike flags of step t
+    4. for each input event (g, value) of step t, in the order given: add
+       weight · value to ring[(t + 1 + delay) % n_slots, target] for every synapse of g
+
+Because ``n_slots >= max_delay + 2``, the rows written in steps 2 and 4 are never the
+row being read, so scattering a spike as soon as it happens is safe.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["RESET_ZERO", "RESET_SUBTRACT", "RESET_NONE", "run_reference"]
+
+RESET_ZERO = 0
+RESET_SUBTRACT = 1
+RESET_NONE = 2
+
+
+@njit(cache=True, inline="always")
+def _scatter(ring, t, n_slots, lo, hi, indices, weights, delays, delay, scale):
+    """Add ``scale · weights[k]`` into the slot of step ``t + 1 + delay`` for ``k`` in ``lo:hi``."""
+    base = (t + 1) % n_slots
+    if delays.shape[0] == 0:
+        # One delay for every synapse: the slot is fixed for the whole row.
+        slot = base + delay
+        if slot >= n_slots:
+            slot -= n_slots
+        row = ring[slot]
+        if scale == 1.0:
+            for k in range(lo, hi):
+                row[indices[k]] += weights[k]
+        else:
+            for k in range(lo, hi):
+                row[indices[k]] += weights[k] * scale
+    else:
+        for k in range(lo, hi):
+            # base + delays[k] < 2·n_slots, so one subtraction replaces the modulo.
+            slot = base + delays[k]
+            if slot >= n_slots:
+                slot -= n_slots
+            ring[slot, indices[k]] += weights[k] * scale
+
+
+@njit(cache=True)
+def _grow(a, n):
+    """A copy of ``a`` with twice the room, its first ``n`` entries kept."""
+    b = np.empty(2 * a.shape[0], dtype=a.dtype)
+    b[:n] = a[:n]
+    return b
+
+
+@njit(cache=True)
+def run_reference(steps, alpha, beta, threshold, bias, reset_mode, refractory_steps, spiking,
+                  indptr, indices, weights, delays, delay, n_slots,
+                  in_ptr, in_idx, in_val,
+                  v_probe, i_probe, s_col, v_out, i_out, s_out):
+    """Run ``steps`` steps from rest (V = I = 0, nobody refractory).
+
+    Parameters
+    ----------
+    steps : int
+        Number of steps to run.
+    alpha, beta, threshold, bias : numpy.ndarray
+        float64 ``(n_neurons,)``: per-neuron synaptic decay, membrane decay, threshold
+        and bias (already per step).
+    reset_mode : numpy.ndarray
+        int8 ``(n_neurons,)``: ``RESET_ZERO``, ``RESET_SUBTRACT`` or ``RESET_NONE``.
+    refractory_steps : numpy.ndarray
+        int64 ``(n_neurons,)``: steps a neuron is held at 0 after it spikes.
+    spiking : numpy.ndarray
+        bool ``(n_neurons,)``: false for ``li`` neurons, which never spike.
+    indptr : numpy.ndarray
+        int64 ``(n_total + 1,)``: CSR row pointers by global presynaptic index.
+    indices : numpy.ndarray
+        int32 ``(n_synapses,)``: postsynaptic neuron index.
+    weights : numpy.ndarray
+        float64 ``(n_synapses,)``.
+    delays : numpy.ndarray
+        int32 ``(n_synapses,)`` extra delay per synapse, or empty when every synapse
+        has the extra delay ``delay``.
+    delay : int
+        The shared extra delay when ``delays`` is empty.
+    n_slots : int
+        Rows of the ring buffer, at least ``max_delay + 2``.
+    in_ptr : numpy.ndarray
+        int64 ``(steps + 1,)``: input events of step ``t`` are ``in_ptr[t]:in_ptr[t+1]``.
+    in_idx : numpy.ndarray
+        int64: global index of the emitting input source.
+    in_val : numpy.ndarray
+        float64: value emitted (1.0 for a spike).
+    v_probe, i_probe : numpy.ndarray
+        int64: neurons whose voltage / current is recorded, one column each.
+    s_col : numpy.ndarray
+        int64 ``(n_neurons,)``: column of ``s_out`` recording each neuron's spikes, or -1.
+    v_out, i_out : numpy.ndarray
+        float64 ``(steps, len(v_probe))`` and ``(steps, len(i_probe))``, written.
+    s_out : numpy.ndarray
+        bool ``(steps, n_spike_probes)``, zeroed by the caller, written.
+
+    Returns
+    -------
+    spike_times, spike_neurons : numpy.ndarray
+        int64, every neuron spike in order of time, then index.
+    synaptic_events : int
+        Sum over every spike and input event of its fan-out.
+    """
+    n = alpha.shape[0]
+    v = np.zeros(n, dtype=np.float64)
+    cur = np.zeros(n, dtype=np.float64)
+    refr = np.zeros(n, dtype=np.int64)
+    ring = np.zeros((n_slots, n), dtype=np.float64)
+    cap = 1024
+    out_t = np.empty(cap, dtype=np.int64)
+    out_j = np.empty(cap, dtype=np.int64)
+    n_out = 0
+    syn_events = 0
+    for t in range(steps):
+        x = ring[t % n_slots]
+        for j in range(n):
+            cur[j] = alpha[j] * cur[j] + x[j]
+            x[j] = 0.0
+            if refr[j] > 0:
+                v[j] = 0.0
+                refr[j] -= 1
+                continue
+            vj = beta[j] * v[j] + cur[j] + bias[j]
+            if spiking[j] and vj > threshold[j]:
+                if n_out == out_t.shape[0]:
+                    out_t = _grow(out_t, n_out)
+                    out_j = _grow(out_j, n_out)
+                out_t[n_out] = t
+                out_j[n_out] = j
+                n_out += 1
+                mode = reset_mode[j]
+                if mode == RESET_ZERO:
+                    vj = 0.0
+                elif mode == RESET_SUBTRACT:
+                    vj = vj - threshold[j]
+                refr[j] = refractory_steps[j]
+                if s_col[j] >= 0:
+                    s_out[t, s_col[j]] = True
+                lo = indptr[j]
+                hi = indptr[j + 1]
+                syn_events += hi - lo
+                _scatter(ring, t, n_slots, lo, hi, indices, weights, delays, delay, 1.0)
+            v[j] = vj
+        for p in range(v_probe.shape[0]):
+            v_out[t, p] = v[v_probe[p]]
+        for p in range(i_probe.shape[0]):
+            i_out[t, p] = cur[i_probe[p]]
+        for e in range(in_ptr[t], in_ptr[t + 1]):
+            g = in_idx[e]
+            lo = indptr[g]
+            hi = indptr[g + 1]
+            syn_events += hi - lo
+            _scatter(ring, t, n_slots, lo, hi, indices, weights, delays, delay, in_val[e])
+    return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events

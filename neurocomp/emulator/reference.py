@@ -1,0 +1,449 @@
+"""The float reference simulator: the ideal discrete-time model in float64.
+
+This is the yardstick every chip emulator is held against: no quantization, no chip
+limits, exactly the equations of :class:`~neurocomp.ir.network.NeuronModel`, run
+event-driven over the lowered synapses. ``docs/models.md`` explains the model.
+
+Input: a :class:`~neurocomp.ir.network.Network`, a number of steps, optional input
+overrides. Output: a :class:`~neurocomp.ir.result.RunResult`. The network is not
+changed.
+
+How the run is laid out (all of it flat arrays, so one Numba call runs every step):
+
+* every population gets a block of one global index space: the neuron populations
+  first, in the network's order, then the input populations;
+* the projections' CSR (by presynaptic neuron) are concatenated into one CSR by global
+  presynaptic index, with global target indices and per-synapse delays (or one shared
+  delay); within a row, synapses keep the projections' order, then ascending targets;
+* the inputs' events become one CSR by step over the global indices, each step's events
+  sorted by global index;
+* future input lives in a ring buffer of ``max_delay + 2`` rows of one accumulator per
+  neuron.
+
+Order of operations within step ``t``:
+
+1. ``x`` is what arrived for step ``t`` (the ring row ``t mod (max_delay + 2)``).
+2. Every neuron, in index order: ``I = alpha·I + x``; then, if it is refractory,
+   ``V = 0`` and one refractory step is used up; otherwise ``V = beta·V + I + bias``,
+   and (not for ``li``) if ``V > threshold`` it spikes: ``V`` is reset (``zero``:
+   ``V = 0``; ``subtract``: ``V -= threshold``; ``none``: kept), it becomes refractory
+   for ``refractory_steps`` steps, and every synapse of it adds its weight to the input
+   of step ``t + 1 + delay`` of its target.
+3. Probes record ``V`` and ``I`` as they are now (after any reset) and the spikes of
+   step ``t``.
+4. Every input event of step ``t`` (neuron ``i`` emits ``value``) adds
+   ``weight · value`` through each synapse of ``i`` to the input of step
+   ``t + 1 + delay`` of its target.
+
+So an event emitted at step ``t`` is first seen by its target's current at step
+``t + 1 + delay``; every synapse has at least one step of delay.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..diagnostics import UsageError, did_you_mean
+from ..ir.network import PROBE_VARIABLES, Network, Population
+from ..ir.result import RunResult, SpikeEvents
+from ..ir.synapses import InputEvents, Synapses
+from ..ir.values import as_array
+from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, run_reference
+
+__all__ = ["simulate"]
+
+_RESET_CODES = {"zero": RESET_ZERO, "subtract": RESET_SUBTRACT, "none": RESET_NONE}
+
+
+def simulate(network: Network, steps: int,
+             inputs: Mapping[str, InputEvents | np.ndarray] | None = None, *,
+             synapses: Mapping[str, Synapses] | None = None) -> RunResult:
+    """Run ``network`` for ``steps`` steps in float64, from rest.
+
+    Parameters
+    ----------
+    network
+        The network to run, with float parameters as the user wrote them.
+    steps
+        Number of time steps (``>= 0``) of ``network.dt_ms`` each.
+    inputs
+        Per input population name, what it emits instead of its encoder's output:
+        :class:`~neurocomp.ir.synapses.InputEvents`, or a dense ``T x N`` (or
+        ``T x shape...``) array whose nonzero entries are emitted with their value.
+        It must cover at least ``steps`` steps; later steps are ignored. Inputs not
+        named here come from their encoder (:func:`neurocomp.compiler.encode.encode`).
+    synapses
+        The lowered projections (projection name -> CSR), when they are already at
+        hand; by default :func:`neurocomp.compiler.lower.lower` makes them.
+
+    Returns
+    -------
+    RunResult
+        Spikes of every population (inputs included), the probed traces, and the work
+        counters; ``wall_s`` times the simulation loop alone.
+
+    Raises
+    ------
+    UsageError
+        For a bad ``steps``, an override naming no input population or of the wrong
+        size or length, or synapses that do not fit the network.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise UsageError(f"steps must be a whole number >= 0, got {steps!r}")
+    steps = int(steps)
+    layout = _Layout.of(network)
+    if synapses is None:
+        from ..compiler.lower import lower
+
+        synapses = lower(network)
+    params = _neuron_params(network, layout)
+    csr = _global_csr(network, layout, synapses)
+    events = _input_events(network, layout, steps, inputs or {})
+    in_ptr, in_idx, in_val = _global_events(layout, steps, events)
+    probes = _Probes.of(network, layout, steps)
+
+    args = (*params, *csr, in_ptr, in_idx, in_val,
+            probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
+    # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
+    # timed call below measures the simulation alone.
+    run_reference(0, *args)
+    start = time.perf_counter()
+    spike_t, spike_j, syn_events = run_reference(steps, *args)
+    wall_s = time.perf_counter() - start
+
+    spikes: dict[str, SpikeEvents] = {}
+    for name in network.populations:
+        lo, hi = layout.span(name)
+        if name in layout.inputs:
+            ev = events[name]
+            spikes[name] = _input_spikes(ev, steps)
+        else:
+            # Spikes come out sorted by time, then global index, so a mask keeps order.
+            mine = (spike_j >= lo) & (spike_j < hi)
+            spikes[name] = SpikeEvents(times=spike_t[mine], indices=spike_j[mine] - lo, n=hi - lo)
+    traces = probes.split(spikes)
+    return RunResult(network=network.name, steps=steps, dt_ms=float(network.dt_ms),
+                     spikes=spikes, traces=traces, wall_s=wall_s,
+                     synaptic_events=int(syn_events),
+                     neuron_updates=layout.n_neurons * steps)
+
+
+# -- layout ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each population sits in the global index space (neurons, then inputs)."""
+
+    offsets: Mapping[str, tuple[int, int]]
+    neurons: tuple[str, ...]
+    inputs: tuple[str, ...]
+    n_neurons: int
+    n_total: int
+
+    @classmethod
+    def of(cls, network: Network) -> "_Layout":
+        neurons: list[str] = []
+        inputs: list[str] = []
+        for name, pop in network.populations.items():
+            if pop.is_input:
+                inputs.append(name)
+            elif pop.neuron is not None:
+                neurons.append(name)
+            else:
+                raise UsageError(f"population '{name}' has neither a neuron model nor an encoder",
+                                 where=f"population '{name}'")
+        offsets: dict[str, tuple[int, int]] = {}
+        at = 0
+        for name in neurons + inputs:
+            size = network.populations[name].size
+            offsets[name] = (at, at + size)
+            at += size
+        n_neurons = offsets[neurons[-1]][1] if neurons else 0
+        return cls(offsets, tuple(neurons), tuple(inputs), n_neurons, at)
+
+    def span(self, name: str) -> tuple[int, int]:
+        return self.offsets[name]
+
+
+def _neuron_params(network: Network, layout: _Layout) -> tuple[np.ndarray, ...]:
+    """Per-neuron float64 alpha, beta, threshold, bias; int8 reset; int64 refractory; bool spiking."""
+    n = layout.n_neurons
+    alpha = np.zeros(n, dtype=np.float64)
+    beta = np.zeros(n, dtype=np.float64)
+    threshold = np.zeros(n, dtype=np.float64)
+    bias = np.zeros(n, dtype=np.float64)
+    reset = np.zeros(n, dtype=np.int8)
+    refractory = np.zeros(n, dtype=np.int64)
+    spiking = np.zeros(n, dtype=np.bool_)
+    for name in layout.neurons:
+        pop = network.populations[name]
+        model = pop.neuron
+        assert model is not None  # _Layout put only neuron populations here
+        lo, hi = layout.span(name)
+        for field_name, out in (("alpha", alpha), ("beta", beta),
+                                ("threshold", threshold), ("bias", bias)):
+            values = as_array(getattr(model, field_name), pop.size, np.float64)
+            if values.size != pop.size:
+                raise UsageError(f"population '{name}': {field_name} has {values.size} values, "
+                                 f"the population has {pop.size} neurons",
+                                 where=f"population '{name}'",
+                                 hint="give one value per neuron, or a single number")
+            out[lo:hi] = values
+        if model.reset not in _RESET_CODES:
+            raise UsageError(f"population '{name}': unknown reset '{model.reset}'",
+                             hint=did_you_mean(model.reset, _RESET_CODES))
+        if model.refractory_steps < 0:
+            raise UsageError(f"population '{name}': refractory_steps must be >= 0, "
+                             f"got {model.refractory_steps}")
+        reset[lo:hi] = _RESET_CODES[model.reset]
+        refractory[lo:hi] = model.refractory_steps
+        spiking[lo:hi] = model.spiking
+    return alpha, beta, threshold, bias, reset, refractory, spiking
+
+
+# -- synapses -------------------------------------------------------------------------
+
+
+def _global_csr(network: Network, layout: _Layout, synapses: Mapping[str, Synapses]) -> tuple:
+    """One CSR by global presynaptic index: (indptr, indices, weights, delays, delay, n_slots).
+
+    ``delays`` is empty when every synapse shares the one extra delay ``delay``.
+    """
+    parts: list[tuple[int, int, Synapses]] = []
+    for proj in network.projections:
+        syn = synapses.get(proj.name)
+        if syn is None:
+            raise UsageError(f"no synapses for projection '{proj.name}'",
+                             hint="pass the lowering of this network (lower(network))")
+        for role, pop_name in (("source", proj.pre), ("target", proj.post)):
+            if pop_name not in network.populations:
+                raise UsageError(f"projection '{proj.name}': {role} population '{pop_name}' "
+                                 "does not exist",
+                                 hint=did_you_mean(pop_name, network.populations))
+        if proj.post in layout.inputs:
+            raise UsageError(f"projection '{proj.name}' targets input population '{proj.post}'",
+                             hint="inputs only emit events; connect to a neuron population")
+        pre_size = network.populations[proj.pre].size
+        post_size = network.populations[proj.post].size
+        if (syn.n_pre, syn.n_post) != (pre_size, post_size) or len(syn.indptr) != pre_size + 1:
+            raise UsageError(f"synapses of projection '{proj.name}' are {syn.n_pre} -> {syn.n_post}, "
+                             f"the populations are {pre_size} -> {post_size}",
+                             hint="lower this network again")
+        if syn.max_delay < 0 or (syn.delays is not None and len(syn.delays) and syn.delays.min() < 0):
+            raise UsageError(f"projection '{proj.name}' has a negative delay")
+        parts.append((layout.span(proj.pre)[0], layout.span(proj.post)[0], syn))
+
+    n_total = layout.n_total
+    counts = np.zeros(n_total, dtype=np.int64)
+    for pre_off, _, syn in parts:
+        counts[pre_off:pre_off + syn.n_pre] += np.diff(syn.indptr).astype(np.int64)
+    indptr = np.zeros(n_total + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    indices = np.empty(nnz, dtype=np.int32)
+    weights = np.empty(nnz, dtype=np.float64)
+
+    # One extra delay shared by every synapse lets the kernel skip the delay array.
+    seen: set[int] = set()
+    for _, _, syn in parts:
+        if syn.n_synapses == 0:
+            continue
+        if syn.delays is None:
+            seen.add(int(syn.delay))
+        else:
+            seen.update({int(syn.delays.min()), int(syn.delays.max())})
+    uniform = len(seen) <= 1
+    delay = seen.pop() if uniform and seen else 0
+    delays = np.empty(0 if uniform else nnz, dtype=np.int32)
+    max_delay = max((syn.max_delay for _, _, syn in parts if syn.n_synapses), default=0)
+
+    # Where each row's next synapse goes: rows fill up projection after projection.
+    fill = indptr[:-1].copy()
+    for pre_off, post_off, syn in parts:
+        row_counts = np.diff(syn.indptr).astype(np.int64)
+        rows = slice(pre_off, pre_off + syn.n_pre)
+        local = np.arange(syn.n_synapses, dtype=np.int64) - np.repeat(syn.indptr[:-1].astype(np.int64),
+                                                                      row_counts)
+        dest = np.repeat(fill[rows], row_counts) + local
+        indices[dest] = syn.indices.astype(np.int64) + post_off
+        weights[dest] = syn.weights
+        if not uniform:
+            delays[dest] = syn.delay_array()
+        fill[rows] += row_counts
+    return indptr, indices, weights, delays, delay, max_delay + 2
+
+
+# -- inputs ---------------------------------------------------------------------------
+
+
+def _input_events(network: Network, layout: _Layout, steps: int,
+                  overrides: Mapping[str, InputEvents | np.ndarray]) -> dict[str, InputEvents]:
+    """The events of every input population: the override where given, else encoded."""
+    for name in overrides:
+        if name not in network.populations:
+            raise UsageError(f"inputs name population '{name}', which the network does not have",
+                             hint=did_you_mean(name, layout.inputs) or "the network has no inputs")
+        if name not in layout.inputs:
+            raise UsageError(f"inputs name population '{name}', which is not an input",
+                             hint=did_you_mean(name, layout.inputs) or "the network has no inputs")
+    events: dict[str, InputEvents] = {}
+    for name in layout.inputs:
+        pop = network.populations[name]
+        if name in overrides:
+            events[name] = _override(pop, steps, overrides[name])
+        else:
+            from ..compiler.encode import encode
+
+            events[name] = encode(pop, steps, network.dt_ms)
+    return events
+
+
+def _override(pop: Population, steps: int, given: InputEvents | np.ndarray) -> InputEvents:
+    """Check a user's input for ``pop`` and return it as events."""
+    where = f"input '{pop.name}'"
+    if isinstance(given, InputEvents):
+        ev = given
+        if ev.n != pop.size:
+            raise UsageError(f"the events given for input '{pop.name}' are for {ev.n} neurons, "
+                             f"the population has {pop.size}", where=where)
+        if len(ev.step_ptr) != ev.steps + 1 or len(ev.indices) != len(ev.values) \
+                or len(ev.indices) != ev.n_events:
+            raise UsageError(f"the events given for input '{pop.name}' are malformed: step_ptr has "
+                             f"{len(ev.step_ptr)} entries for {ev.steps} steps and "
+                             f"{len(ev.indices)} indices, {len(ev.values)} values", where=where)
+        if ev.n_events and (ev.indices.min() < 0 or ev.indices.max() >= pop.size):
+            raise UsageError(f"the events given for input '{pop.name}' name neuron "
+                             f"{int(ev.indices.max())}, the population has {pop.size}", where=where)
+    else:
+        raster = np.asarray(given)
+        shapes = [(pop.size,), tuple(pop.shape)]
+        if raster.ndim < 2 or raster.shape[1:] not in shapes:
+            raise UsageError(f"the raster given for input '{pop.name}' has shape "
+                             f"{list(raster.shape)}; expected [steps, {pop.size}]"
+                             + (f" or [steps, {', '.join(map(str, pop.shape))}]"
+                                if len(pop.shape) > 1 else ""), where=where,
+                             hint="one row per step, one column per neuron; nonzero = emit")
+        if raster.dtype.kind not in "biuf":
+            raise UsageError(f"the raster given for input '{pop.name}' holds {raster.dtype} values; "
+                             "expected numbers or booleans", where=where)
+        from ..compiler.encode import events_from_raster
+
+        ev = events_from_raster(pop.name, raster)
+    if ev.steps < steps:
+        raise UsageError(f"the input given for '{pop.name}' covers {ev.steps} steps, the run has {steps}",
+                         where=where, hint=f"give at least {steps} steps, or run fewer steps")
+    return ev
+
+
+def _truncate(ev: InputEvents, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times int64, indices int64, values float64) of the events before ``steps``, sorted."""
+    end = int(ev.step_ptr[steps])
+    times = np.repeat(np.arange(steps, dtype=np.int64), np.diff(ev.step_ptr[:steps + 1]))
+    indices = np.asarray(ev.indices[:end], dtype=np.int64)
+    values = np.asarray(ev.values[:end], dtype=np.float64)
+    # Within a step the CSR needs no order; the result lists spikes by index.
+    order = np.lexsort((indices, times))
+    return times[order], indices[order], values[order]
+
+
+def _global_events(layout: _Layout, steps: int,
+                   events: Mapping[str, InputEvents]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All inputs' events as one CSR by step over global indices (ptr, index, value)."""
+    t_parts = [np.zeros(0, dtype=np.int64)]
+    g_parts = [np.zeros(0, dtype=np.int64)]
+    v_parts = [np.zeros(0, dtype=np.float64)]
+    for name, ev in events.items():
+        times, indices, values = _truncate(ev, steps)
+        t_parts.append(times)
+        g_parts.append(indices + layout.span(name)[0])
+        v_parts.append(values)
+    times = np.concatenate(t_parts)
+    gidx = np.concatenate(g_parts)
+    vals = np.concatenate(v_parts)
+    order = np.lexsort((gidx, times))
+    ptr = np.zeros(steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(times, minlength=steps).astype(np.int64), out=ptr[1:])
+    return ptr, np.ascontiguousarray(gidx[order], dtype=np.int64), \
+        np.ascontiguousarray(vals[order], dtype=np.float64)
+
+
+def _input_spikes(ev: InputEvents, steps: int) -> SpikeEvents:
+    times, indices, _ = _truncate(ev, steps)
+    return SpikeEvents(times=times, indices=indices, n=ev.n, is_input=True)
+
+
+# -- probes ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Probes:
+    """Which neurons the kernel records, into which preallocated arrays."""
+
+    wanted: Mapping[str, tuple[str, ...]]
+    layout: _Layout
+    steps: int
+    v_idx: np.ndarray
+    i_idx: np.ndarray
+    s_col: np.ndarray
+    v_out: np.ndarray
+    i_out: np.ndarray
+    s_out: np.ndarray
+
+    @classmethod
+    def of(cls, network: Network, layout: _Layout, steps: int) -> "_Probes":
+        wanted: dict[str, tuple[str, ...]] = {}
+        for probe in network.probes:
+            if probe.population not in network.populations:
+                raise UsageError(f"a probe names population '{probe.population}', which the "
+                                 "network does not have",
+                                 hint=did_you_mean(probe.population, network.populations))
+            for var in probe.variables:
+                if var not in PROBE_VARIABLES:
+                    raise UsageError(f"cannot probe '{var}' of '{probe.population}'",
+                                     hint=did_you_mean(var, PROBE_VARIABLES))
+                if var != "spikes" and probe.population in layout.inputs:
+                    raise UsageError(f"cannot probe the {var} of input '{probe.population}'; "
+                                     "inputs have only spikes")
+            have = wanted.get(probe.population, ())
+            wanted[probe.population] = have + tuple(v for v in probe.variables if v not in have)
+        ranges = {var: [np.arange(*layout.span(p), dtype=np.int64) for p, vs in wanted.items()
+                        if var in vs and p not in layout.inputs] for var in PROBE_VARIABLES}
+        cols = {var: np.concatenate(r) if r else np.zeros(0, dtype=np.int64)
+                for var, r in ranges.items()}
+        s_col = np.full(layout.n_neurons, -1, dtype=np.int64)
+        s_col[cols["spikes"]] = np.arange(cols["spikes"].size, dtype=np.int64)
+        return cls(
+            wanted=wanted, layout=layout, steps=steps,
+            v_idx=cols["voltage"], i_idx=cols["current"], s_col=s_col,
+            v_out=np.zeros((steps, cols["voltage"].size), dtype=np.float64),
+            i_out=np.zeros((steps, cols["current"].size), dtype=np.float64),
+            s_out=np.zeros((steps, cols["spikes"].size), dtype=np.bool_),
+        )
+
+    def split(self, spikes: Mapping[str, SpikeEvents]) -> dict[str, dict[str, np.ndarray]]:
+        """``traces[pop][var]``, one contiguous ``(steps, n)`` array each."""
+        at = {var: 0 for var in PROBE_VARIABLES}
+        big = {"voltage": self.v_out, "current": self.i_out, "spikes": self.s_out}
+        traces: dict[str, dict[str, np.ndarray]] = {}
+        for pop, variables in self.wanted.items():
+            lo, hi = self.layout.span(pop)
+            n = hi - lo
+            for var in PROBE_VARIABLES:
+                if var not in variables:
+                    continue
+                if pop in self.layout.inputs:
+                    ev = spikes[pop]
+                    raster = np.zeros((self.steps, n), dtype=np.bool_)
+                    raster[ev.times, ev.indices] = True
+                    traces.setdefault(pop, {})[var] = raster
+                    continue
+                col = at[var]
+                traces.setdefault(pop, {})[var] = np.ascontiguousarray(big[var][:, col:col + n])
+                # Columns were laid out in the order of ``wanted``, as walked here.
+                at[var] = col + n
+        return traces

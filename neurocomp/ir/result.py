@@ -1,0 +1,257 @@
+"""The outcome of a run: spikes, probed traces and work counters.
+
+Every simulator produces a :class:`RunResult`: the float reference
+(:func:`neurocomp.emulator.reference.simulate`) and the chip emulators alike, so two
+runs of one network can be compared field by field. Nothing in it says which produced
+it.
+
+On disk a result is a folder with two files::
+
+    spikes.npz    <pop>.times, <pop>.indices (int64) for every population,
+                  <pop>.<var> for every probed trace (voltage, current: float64
+                  (steps, n); spikes: bool (steps, n))
+    summary.json  the counters and per-population sizes and rates (:meth:`summary`)
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..diagnostics import UsageError, did_you_mean
+
+__all__ = ["SpikeEvents", "RunResult"]
+
+SPIKES_FILE = "spikes.npz"
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class SpikeEvents:
+    """The spikes of one population: neuron ``indices[k]`` fired at step ``times[k]``.
+
+    Events are sorted by time, then by index. For an input population these are the
+    events it emitted (for a graded source, one per neuron and step it emitted at).
+
+    Parameters
+    ----------
+    times : numpy.ndarray
+        int64, the step of each spike.
+    indices : numpy.ndarray
+        int64, the flat (C-order) index of the neuron in its population.
+    n : int
+        The population's size.
+    is_input : bool
+        Whether the population is an input source rather than neurons.
+    """
+
+    times: np.ndarray
+    indices: np.ndarray
+    n: int
+    is_input: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "times", np.ascontiguousarray(self.times, dtype=np.int64))
+        object.__setattr__(self, "indices", np.ascontiguousarray(self.indices, dtype=np.int64))
+        if self.times.shape != self.indices.shape or self.times.ndim != 1:
+            raise ValueError(f"times {self.times.shape} and indices {self.indices.shape} "
+                             "must be 1-D and of one length")
+
+    @property
+    def count(self) -> int:
+        """Number of spikes in all."""
+        return int(self.times.size)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """int64 ``(n,)``: spikes per neuron."""
+        return np.bincount(self.indices, minlength=self.n).astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class RunResult:
+    """Spikes, probed traces and work counters of one run of ``steps`` steps.
+
+    Parameters
+    ----------
+    network : str
+        The network's name.
+    steps : int
+        Number of simulated steps.
+    dt_ms : float
+        Length of one step in milliseconds.
+    spikes : Mapping[str, SpikeEvents]
+        Per population (neurons and inputs, in the network's order), its spike events.
+    traces : Mapping[str, Mapping[str, numpy.ndarray]]
+        ``traces[pop][var]``: ``(steps, n)`` arrays of the probed variables; float64 for
+        ``voltage`` and ``current`` (the state at the end of each step, after any
+        reset), bool for ``spikes``.
+    wall_s : float
+        Wall-clock time of the simulation loop alone (no set-up, no compilation).
+    synaptic_events : int
+        Sum over every emitted event (neuron spikes and input events) of its fan-out.
+    neuron_updates : int
+        Neuron state updates: (non-input) neurons × steps.
+    """
+
+    network: str
+    steps: int
+    dt_ms: float
+    spikes: Mapping[str, SpikeEvents]
+    traces: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)
+    wall_s: float = 0.0
+    synaptic_events: int = 0
+    neuron_updates: int = 0
+
+    # -- queries ----------------------------------------------------------------------
+
+    @property
+    def duration_s(self) -> float:
+        """Simulated (biological) time in seconds."""
+        return self.steps * self.dt_ms / 1000.0
+
+    def _events(self, pop: str) -> SpikeEvents:
+        try:
+            return self.spikes[pop]
+        except KeyError:
+            raise UsageError(f"the run has no population '{pop}'",
+                             hint=did_you_mean(pop, self.spikes)) from None
+
+    def spike_counts(self, pop: str) -> np.ndarray:
+        """int64 ``(n,)``: spikes per neuron of population ``pop``."""
+        return self._events(pop).counts
+
+    def rates_hz(self, pop: str) -> np.ndarray:
+        """float64 ``(n,)``: the mean firing rate of each neuron of ``pop`` in Hz."""
+        counts = self._events(pop).counts.astype(np.float64)
+        if self.duration_s == 0.0:
+            return np.zeros(counts.shape, dtype=np.float64)
+        return counts / self.duration_s
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able digest: per population size, spikes, mean rate, silent fraction.
+
+        ``totals`` counts the neurons (not the inputs); ``input_events`` counts what the
+        inputs emitted. Throughputs are per second of ``wall_s`` (0 when unmeasured).
+        """
+        pops: dict[str, Any] = {}
+        n_neurons = n_spikes = n_silent = n_input_events = 0
+        for name, ev in self.spikes.items():
+            counts = ev.counts
+            silent = int(np.count_nonzero(counts == 0))
+            rate = ev.count / (ev.n * self.duration_s) if ev.n and self.duration_s else 0.0
+            pops[name] = {
+                "size": int(ev.n),
+                "input": bool(ev.is_input),
+                "spikes": ev.count,
+                "mean_rate_hz": float(rate),
+                "silent_fraction": float(silent / ev.n) if ev.n else 0.0,
+            }
+            if ev.is_input:
+                n_input_events += ev.count
+            else:
+                n_neurons += ev.n
+                n_spikes += ev.count
+                n_silent += silent
+        wall = float(self.wall_s)
+        return {
+            "network": self.network,
+            "steps": int(self.steps),
+            "dt_ms": float(self.dt_ms),
+            "duration_s": float(self.duration_s),
+            "populations": pops,
+            "totals": {
+                "neurons": n_neurons,
+                "spikes": n_spikes,
+                "mean_rate_hz": float(n_spikes / (n_neurons * self.duration_s))
+                if n_neurons and self.duration_s else 0.0,
+                "silent_fraction": float(n_silent / n_neurons) if n_neurons else 0.0,
+                "input_events": n_input_events,
+            },
+            "wall_s": wall,
+            "synaptic_events": int(self.synaptic_events),
+            "neuron_updates": int(self.neuron_updates),
+            "synaptic_events_per_s": float(self.synaptic_events / wall) if wall > 0 else 0.0,
+            "neuron_updates_per_s": float(self.neuron_updates / wall) if wall > 0 else 0.0,
+        }
+
+    # -- files ------------------------------------------------------------------------
+
+    def save(self, out_dir: str | Path, overwrite: bool = False) -> None:
+        """Write ``spikes.npz`` and ``summary.json`` into ``out_dir`` (created if needed).
+
+        Raises
+        ------
+        UsageError
+            When either file already exists and ``overwrite`` is false; nothing is
+            written then.
+        """
+        out = Path(out_dir)
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"'{out}' is a file, not a folder", hint="give a folder to write the run into")
+        if not overwrite:
+            for name in (SPIKES_FILE, SUMMARY_FILE):
+                if (out / name).exists():
+                    raise UsageError(f"'{out / name}' already exists",
+                                     hint="choose another folder, or pass overwrite=True to replace it")
+        out.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {}
+        for name, ev in self.spikes.items():
+            arrays[f"{name}.times"] = ev.times
+            arrays[f"{name}.indices"] = ev.indices
+        for name, per_var in self.traces.items():
+            for var, trace in per_var.items():
+                arrays[f"{name}.{var}"] = trace
+        with open(out / SPIKES_FILE, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        with open(out / SUMMARY_FILE, "w", encoding="utf-8") as f:
+            json.dump(self.summary(), f, indent=2)
+            f.write("\n")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "RunResult":
+        """Read a result written by :meth:`save`.
+
+        Raises
+        ------
+        UsageError
+            When the folder lacks ``spikes.npz`` or ``summary.json``.
+        """
+        d = Path(directory)
+        for name in (SPIKES_FILE, SUMMARY_FILE):
+            if not (d / name).is_file():
+                raise UsageError(f"'{d / name}' does not exist",
+                                 hint="give a folder written by RunResult.save")
+        summary = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
+        spikes: dict[str, SpikeEvents] = {}
+        traces: dict[str, dict[str, np.ndarray]] = {}
+        with np.load(d / SPIKES_FILE, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+        for name, info in summary["populations"].items():
+            spikes[name] = SpikeEvents(times=arrays.pop(f"{name}.times"),
+                                       indices=arrays.pop(f"{name}.indices"),
+                                       n=int(info["size"]), is_input=bool(info["input"]))
+        for key, trace in arrays.items():
+            name, var = key.rsplit(".", 1)
+            traces.setdefault(name, {})[var] = trace
+        return cls(network=summary["network"], steps=int(summary["steps"]),
+                   dt_ms=float(summary["dt_ms"]), spikes=spikes, traces=traces,
+                   wall_s=float(summary["wall_s"]),
+                   synaptic_events=int(summary["synaptic_events"]),
+                   neuron_updates=int(summary["neuron_updates"]))
+
+    def __repr__(self) -> str:
+        lines = [f"RunResult({self.network!r}: {self.steps} steps of {self.dt_ms:g} ms, "
+                 f"wall {self.wall_s * 1e3:.3g} ms, {self.synaptic_events} synaptic events)"]
+        width = max((len(n) for n in self.spikes), default=0)
+        for name, ev in self.spikes.items():
+            rate = ev.count / (ev.n * self.duration_s) if ev.n and self.duration_s else 0.0
+            kind = "inputs " if ev.is_input else "neurons"
+            probed = ", ".join(self.traces.get(name, {}))
+            lines.append(f"  {name:<{width}}  {ev.n:>8} {kind} {ev.count:>10} spikes "
+                         f"{rate:8.3f} Hz" + (f"  probed: {probed}" if probed else ""))
+        return "\n".join(lines)
