@@ -27,7 +27,7 @@ from typing import Callable, Mapping, TypeVar
 
 import numpy as np
 
-from ..diagnostics import DslError, Span, InputFileError, NeurocompError, UsageError
+from ..diagnostics import DslError, InputFileError, NeurocompError, Span, UsageError
 from ..ir.encoders import (
     ConstantCurrent,
     DeltaCode,
@@ -393,9 +393,9 @@ def _delta_code(enc: DeltaCode, job: EncodeJob) -> InputEvents:
             if not fired.any():
                 continue
             ref[fired] = x[fired]
-            hits = np.concatenate([np.flatnonzero(on), np.flatnonzero(off) + n_half]).astype(np.int64)
+            hits = np.concatenate([np.flatnonzero(on), np.flatnonzero(off) + n_half])
             t_parts.append(np.full(hits.size, t, dtype=np.int64))
-            i_parts.append(hits)
+            i_parts.append(hits.astype(np.int64))
     return _from_hits(job.name, job.n, job.steps, t_parts, i_parts)
 
 
@@ -417,8 +417,8 @@ def _event_stream(enc: EventStream, job: EncodeJob) -> InputEvents:
     t_us = np.asarray(enc.t_us).reshape(-1)
     pol = _polarity(np.asarray(enc.p).reshape(-1), where)
     if not (x.size == y.size == t_us.size == pol.size):
-        raise InputFileError(f"fields x, y, t, p differ in length ({x.size}, {y.size}, {t_us.size}, "
-                             f"{pol.size})", where=where)
+        raise InputFileError("fields x, y, t, p differ in length "
+                             f"({x.size}, {y.size}, {t_us.size}, {pol.size})", where=where)
     for arr, what in ((x, "x"), (y, "y")):
         _check_integral(arr, f"event field {what}", where, InputFileError)
     x = x.astype(np.int64)
@@ -428,7 +428,8 @@ def _event_stream(enc: EventStream, job: EncodeJob) -> InputEvents:
             bad = int(arr.min()) if arr.min() < 0 else int(arr.max())
             raise InputFileError(f"event {what} = {bad} is outside the sensor (0..{size - 1})",
                                  where=where,
-                                 hint=f"the input's shape is [2, {height}, {width}]: [polarity, y, x]")
+                                 hint=f"the input's shape is [2, {height}, {width}]: "
+                                      "[polarity, y, x]")
     steps = _bin_us(t_us, job.dt_ms, where)
     if steps.size and steps.min() < 0:
         raise InputFileError(f"event time {t_us.min()} µs is before 0", where=where)
