@@ -26,6 +26,7 @@ class Number:
     is_int: bool
     unit: Ident | None
     span: Span
+    text: str = ""  # the literal as written, for exact arithmetic
 
 
 @dataclass(frozen=True)

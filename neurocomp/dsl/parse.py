@@ -206,7 +206,7 @@ class _ToAst(Transformer):
         text = str(token)
         is_int = text.isdigit()
         return ast.Number(float(text), is_int, self._ident(unit) if unit is not None else None,
-                          _span(self.source, meta))
+                          _span(self.source, meta), text)
 
     def ref(self, meta, children):
         return ast.Ref(str(children[0]), _span(self.source, meta))
