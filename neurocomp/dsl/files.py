@@ -35,8 +35,9 @@ def _resolve(path: str, base_dir: Path) -> Path:
 def _open(path: str, base_dir: Path):
     full = _resolve(path, base_dir)
     if not full.exists():
-        raise FileProblem(f"file not found: '{path}' (looked for {full})",
-                          hint="file names are relative to the .snn file")
+        raise FileProblem(f"file not found: '{path}'",
+                          hint=f"file names are relative to the .snn file's folder, "
+                               f"here {base_dir.resolve()}")
     if full.is_dir():
         raise FileProblem(f"'{path}' is a folder, not a file")
     try:

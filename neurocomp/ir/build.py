@@ -372,7 +372,7 @@ class _Builder:
             if key in spans:
                 self.errors.error(f"'{key}' is given twice", span=kw.name.span)
                 continue
-            spans[key] = kw.name.span
+            spans[key] = kw.span
             if key not in table:
                 self.errors.error(f"{what} has no parameter '{key}'", span=kw.name.span,
                                   hint=did_you_mean(key, table))
@@ -582,7 +582,9 @@ class _Builder:
             connector = _CONNECTORS[kind](self, args, spans, stmt, pre, post)
             problem = connector.check_shapes(pre.shape, post.shape)
             if problem:
-                raise Bad(problem, stmt.connector.span)
+                raise Bad(problem, stmt.connector.span,
+                          hint=f"'{pre.name}' has shape {list(pre.shape)}, "
+                               f"'{post.name}' has shape {list(post.shape)}")
             self.check_delay(delay, connector, spans.get("delay"), kind)
         except Bad as bad:
             self.report(bad)
@@ -725,7 +727,10 @@ def _latency(b: _Builder, args: dict, call: ast.Call, shape: tuple[int, ...]) ->
     tau = _need(args, "tau", call)
     if tau <= 0:
         raise Bad("'tau' must be positive", args["__spans__"]["tau"])
-    return en.LatencyCode(value=value, tau_steps=tau, threshold=args.get("threshold", 0.0))
+    threshold = args.get("threshold", 0.0)
+    if threshold < 0:
+        raise Bad("'threshold' must not be negative", args["__spans__"]["threshold"])
+    return en.LatencyCode(value=value, tau_steps=tau, threshold=threshold)
 
 
 def _delta(b: _Builder, args: dict, call: ast.Call, shape: tuple[int, ...]) -> en.DeltaCode:
