@@ -87,6 +87,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     if args.steps <= 0:
         raise UsageError(f"--steps must be positive, got {args.steps}")
     net = _load(args.network)
+    if args.out and not args.force:
+        _refuse_to_overwrite(Path(args.out), ("spikes.npz", "summary.json"))
     result = simulate(net, args.steps)
     out = _console()
     table = Table(title=f"float reference: '{net.name}', {args.steps} steps of {net.dt_ms:g} ms",
@@ -103,6 +105,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         result.save(Path(args.out), overwrite=args.force)
         out.print(f"wrote {Path(args.out) / 'spikes.npz'} and {Path(args.out) / 'summary.json'}")
     return 0
+
+
+def _refuse_to_overwrite(folder: Path, names: tuple[str, ...]) -> None:
+    # Checked before the run, so a long simulation never ends in a refusal.
+    existing = [folder / n for n in names if (folder / n).exists()]
+    if existing:
+        raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous run",
+                         hint="choose another --out folder, or add --force to replace it")
 
 
 def _cmd_print(args: argparse.Namespace) -> int:

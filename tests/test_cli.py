@@ -1,0 +1,52 @@
+"""The command line: exit codes, and no traceback for a user's mistake."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from neurocomp.cli import main
+
+CHAIN = str(Path(__file__).parent.parent / "examples" / "chain.snn")
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    proc = subprocess.run([sys.executable, "-m", "neurocomp", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("neurocomp ")
+
+
+def test_missing_file_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "no/such/net.snn"]) == 1
+    assert capsys.readouterr().err == "error: no such file: 'no/such/net.snn'\n"
+
+
+def test_wrong_file_kind(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "weights.npy"]) == 1
+    assert capsys.readouterr().err == "error: 'weights.npy' is not a network file: expected a .snn file\n"
+
+
+def test_bad_steps(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", CHAIN, "--steps", "0"]) == 1
+    assert capsys.readouterr().err == "error: --steps must be positive, got 0\n"
+
+
+def test_bad_arguments_exit_2_with_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["simulate", CHAIN, "--steps", "many"])
+    assert info.value.code == 2
+    assert "invalid int value: 'many'" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "check" in capsys.readouterr().out
+
+
+def test_print_round_trips_through_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["print", CHAIN]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("network chain\ndt = 1 ms\n")
+    assert "connect b -> c : one_to_one(weight = 0.875, delay = 2)" in text
