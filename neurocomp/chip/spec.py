@@ -1,0 +1,915 @@
+"""The chip schema: one pydantic model that says everything chip-specific.
+
+A chip is data (``chips/<name>.toml``), validated by :class:`ChipSpec`. The compiler, the
+emulator and the cost model ask the chip for every limit, width and cost, so no pass
+ever tests which chip it is compiling for.
+
+Every number in a chip file carries its source. In the file a sourced value is written
+as an inline table next to its key::
+
+    [core]
+    neurons = { value = 1024, source = "davies2018 p.89: 1,024 compartments per core" }
+
+The loader (:mod:`neurocomp.chip.load`) lifts the sources out of the values: the model
+holds plain numbers (``chip.core.neurons == 1024``) and a flat ``provenance`` mapping
+from dotted key to source (``chip.provenance["core.neurons"]``). A source covers the
+value it is attached to, including everything inside it when the value is a list or a
+table. A source is one of
+
+* ``"<key> <where>"`` -- a reference key declared in the chip's ``[[sources]]`` list,
+  then where in that reference (table, page, file);
+* ``"derived: <how>"`` -- computed from other sourced facts;
+* ``"assumed: <why>"`` -- no source exists; the reason for the choice;
+* ``"user: <what>"`` -- chosen by the user (``--chips``, a system file).
+
+:class:`ChipSpec` checks that every number is covered; ``schema`` (the file-format
+version) is the one number that needs no source.
+
+Cross-field rules (a mesh that holds the cores, a crossbar that matches the core, a
+default profile that exists, ...) are ``model_validator(mode="after")``. A rule that
+fails raises a ``chip_rule`` error whose context lists ``(dotted key, message)`` pairs,
+so the loader can report each with its file line.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Annotated, Any, Iterator, Literal, NamedTuple, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SOURCE_PREFIXES",
+    "NEURON_FAMILIES",
+    "ChipSpec",
+    "Reference",
+    "Topology",
+    "System",
+    "SystemFile",
+    "Core",
+    "Crossbar",
+    "NpSram",
+    "LoihiSynapseGroups",
+    "CrossbarPacking",
+    "PackedWeights",
+    "Numerics",
+    "WeightFormat",
+    "StateVar",
+    "Decay",
+    "Leak",
+    "Threshold",
+    "Bias",
+    "DelayRange",
+    "Activations",
+    "Neuron",
+    "Connectivity",
+    "ProcessorGroup",
+    "Barrier",
+    "Timing",
+    "Energy",
+    "Profile",
+    "MeshPosition",
+    "Hops",
+    "Parameter",
+    "rule_error",
+    "has_number",
+    "needs_source",
+    "toml_text",
+]
+
+#: The chip-file format this code reads (the ``schema`` key of a chip file).
+SCHEMA_VERSION = 1
+
+#: Prefixes of a source that is not a reference key.
+SOURCE_PREFIXES = ("derived:", "assumed:", "user:")
+
+_KEY = r"[a-z][a-z0-9_]*"
+_REF_KEY = re.compile(rf"^({_KEY})(?=$|[\s,;:.()\[\]])")
+
+PosInt = Annotated[StrictInt, Field(gt=0)]
+NonNegInt = Annotated[StrictInt, Field(ge=0)]
+NonNegFloat = Annotated[StrictFloat, Field(ge=0)]
+PosFloat = Annotated[StrictFloat, Field(gt=0)]
+Text = Annotated[StrictStr, Field(min_length=1)]
+Name = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_\-]*$")]
+
+Overflow = Literal["wrap", "saturate"]
+SignMode = Literal["mixed", "excitatory", "inhibitory"]
+ResetMode = Literal["zero", "value", "subtract", "none"]
+
+
+def rule_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    """The error a cross-field rule raises: ``(dotted key, message)`` per problem.
+
+    Keys are relative to the model whose validator raises; the loader prefixes the
+    model's own location.
+    """
+    summary = "; ".join(f"{key}: {msg}" if key else msg for key, msg in problems)
+    return PydanticCustomError("chip_rule", "{summary}", {"summary": summary, "problems": tuple(problems)})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- identity
+
+
+class Reference(_Model):
+    """One publication or code base a chip file cites; ``key`` is how sources name it."""
+
+    key: Annotated[StrictStr, Field(pattern=rf"^{_KEY}$")]
+    citation: Text
+
+
+# --------------------------------------------------------------------------- topology
+
+
+class Topology(_Model):
+    """The on-chip mesh: ``tiles_x`` x ``tiles_y`` routers, ``cores_per_tile`` cores each.
+
+    Cores are numbered tile by tile, row-major (x fastest), skipping ``reserved_slots``
+    (positions on the mesh that hold no usable core, e.g. Akida's DMA engines). Spikes
+    travel by dimension-order routing: first east-west, then north-south.
+    """
+
+    tiles_x: PosInt
+    tiles_y: PosInt
+    cores_per_tile: PosInt
+    cores_per_chip: PosInt
+    reserved_slots: tuple[NonNegInt, ...] = ()
+
+    @property
+    def slots(self) -> int:
+        """Core positions on the mesh, usable or not."""
+        return self.tiles_x * self.tiles_y * self.cores_per_tile
+
+    @model_validator(mode="after")
+    def _fits(self) -> "Topology":
+        problems = []
+        bad = [s for s in self.reserved_slots if s >= self.slots]
+        if bad:
+            problems.append(("reserved_slots", f"slots must be < tiles_x * tiles_y * cores_per_tile = "
+                                               f"{self.slots} (got {bad})"))
+        if len(set(self.reserved_slots)) != len(self.reserved_slots):
+            problems.append(("reserved_slots", f"each slot may be listed once (got {list(self.reserved_slots)})"))
+        usable = self.slots - len(set(self.reserved_slots))
+        if not problems and self.cores_per_chip != usable:
+            problems.append(("cores_per_chip", f"must equal tiles_x * tiles_y * cores_per_tile - reserved "
+                                               f"slots = {self.tiles_x} * {self.tiles_y} * "
+                                               f"{self.cores_per_tile} - {len(self.reserved_slots)} = "
+                                               f"{usable} (got {self.cores_per_chip})"))
+        if problems:
+            raise rule_error(problems)
+        return self
+
+
+class System(_Model):
+    """How many chips, tiled ``chips_x`` x ``chips_y``, extending the mesh off-chip."""
+
+    chips_x: PosInt
+    chips_y: PosInt
+    max_chips: PosInt | None = None
+
+    @property
+    def chips(self) -> int:
+        return self.chips_x * self.chips_y
+
+    @model_validator(mode="after")
+    def _within_max(self) -> "System":
+        if self.max_chips is not None and self.chips > self.max_chips:
+            raise rule_error([("chips_x", f"chips_x * chips_y = {self.chips} exceeds max_chips "
+                                          f"({self.max_chips})")])
+        return self
+
+
+class SystemFile(_Model):
+    """A system file: which chip, and how many of it tiled ``chips_x`` x ``chips_y``.
+
+    The numbers are the user's choice, so they need no source.
+    """
+
+    chip: Text
+    chips_x: PosInt
+    chips_y: PosInt
+    profile: Name | None = None
+
+
+# --------------------------------------------------------------------------- core
+
+
+class Crossbar(_Model):
+    """A fixed axon x neuron synapse array (TrueNorth): one row per input axon."""
+
+    axons: PosInt
+    neurons: PosInt
+    synapse_bits: PosInt
+
+
+class NpSram(_Model):
+    """Per-processor SRAM (Akida NPs): input activations and weights."""
+
+    input_bytes: PosInt
+    weight_bytes: PosInt
+
+
+class LoihiSynapseGroups(_Model):
+    """Loihi synapse memory: per input axon, synapses in groups, each group word-aligned.
+
+    A group of ``n`` synapses takes ``n * (weight + delay [+ index]) + format_index_bits
+    + count_bits`` bits, rounded up to a multiple of ``word_bits``. Index bits are only
+    stored for sparse synapses and take the smallest width in ``index_bits`` that can
+    address the targets. See :func:`neurocomp.chip.packing.synapse_memory_bits`.
+    """
+
+    rule: Literal["loihi_synapse_groups"]
+    synapses_per_group: PosInt
+    format_index_bits: NonNegInt
+    count_bits: NonNegInt
+    word_bits: PosInt
+    index_bits: tuple[PosInt, ...]
+
+
+class CrossbarPacking(_Model):
+    """Every input axon used takes one full crossbar row (``core.crossbar``)."""
+
+    rule: Literal["crossbar"]
+
+
+class PackedWeights(_Model):
+    """Weights stored back to back at their width, rounded up to whole words."""
+
+    rule: Literal["packed_weights"]
+    word_bits: PosInt
+
+
+Packing = Annotated[Union[LoihiSynapseGroups, CrossbarPacking, PackedWeights], Field(discriminator="rule")]
+
+
+class Core(_Model):
+    """What one core (neuro core, neurosynaptic core, NP) holds.
+
+    ``axons_in`` / ``axons_out`` are ``None`` on chips that have no such limit.
+    ``config_registers`` counts distinct parameter sets a core can hold, by kind.
+    """
+
+    neurons: PosInt
+    axons_in: PosInt | None = None
+    axons_out: PosInt | None = None
+    synapse_memory_bits: PosInt
+    packing: Packing
+    config_registers: dict[Name, NonNegInt] = {}
+    crossbar: Crossbar | None = None
+    sram: NpSram | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Core":
+        problems = []
+        if isinstance(self.packing, CrossbarPacking) and self.crossbar is None:
+            problems.append(("packing.rule", "'crossbar' packing needs a [core.crossbar] section"))
+        if self.crossbar is not None:
+            xb = self.crossbar
+            if self.axons_in is not None and xb.axons != self.axons_in:
+                problems.append(("crossbar.axons", f"must equal core.axons_in ({self.axons_in}) "
+                                                   f"(got {xb.axons})"))
+            if xb.neurons != self.neurons:
+                problems.append(("crossbar.neurons", f"must equal core.neurons ({self.neurons}) "
+                                                     f"(got {xb.neurons})"))
+            bits = xb.axons * xb.neurons * xb.synapse_bits
+            if bits != self.synapse_memory_bits:
+                problems.append(("synapse_memory_bits", f"must equal crossbar axons * neurons * "
+                                                        f"synapse_bits = {bits} (got {self.synapse_memory_bits})"))
+        if self.sram is not None and self.sram.weight_bytes * 8 != self.synapse_memory_bits:
+            problems.append(("synapse_memory_bits", f"must equal sram.weight_bytes * 8 = "
+                                                    f"{self.sram.weight_bytes * 8} (got {self.synapse_memory_bits})"))
+        if problems:
+            raise rule_error(problems)
+        return self
+
+
+# --------------------------------------------------------------------------- numerics
+
+
+class WeightFormat(_Model):
+    """Stored synaptic weights: widths, the per-projection exponent and sign modes.
+
+    ``input_layer_bits`` is the width of a first (input) layer's weights where it
+    differs (Akida's InputConvolutional).
+    """
+
+    bits: Annotated[tuple[PosInt, ...], Field(min_length=1)]
+    exponent_min: StrictInt
+    exponent_max: StrictInt
+    sign_modes: Annotated[tuple[SignMode, ...], Field(min_length=1)]
+    input_layer_bits: PosInt | None = None
+
+    @property
+    def max_bits(self) -> int:
+        return max(self.bits)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "WeightFormat":
+        problems = []
+        if list(self.bits) != sorted(set(self.bits)):
+            problems.append(("bits", f"must be increasing without repeats (got {list(self.bits)})"))
+        if self.exponent_min > self.exponent_max:
+            problems.append(("exponent_min", f"must be <= exponent_max ({self.exponent_max}) "
+                                             f"(got {self.exponent_min})"))
+        if problems:
+            raise rule_error(problems)
+        return self
+
+
+class StateVar(_Model):
+    """A signed state register: its width and what happens past its range."""
+
+    bits: PosInt
+    overflow: Overflow
+
+
+class Decay(_Model):
+    """Multiplicative decay: ``x * (2**bits - (d + offset)) >> bits`` per step."""
+
+    bits: PosInt
+    offset_u: NonNegInt
+    offset_v: NonNegInt
+
+
+class Leak(_Model):
+    """Additive leak (TrueNorth): a signed constant added every tick."""
+
+    bits: PosInt
+    signed: StrictBool
+
+
+class Threshold(_Model):
+    """The firing threshold: an unsigned mantissa, compared after ``<< shift``."""
+
+    mantissa_bits: PosInt
+    shift: NonNegInt
+
+
+class Bias(_Model):
+    """A constant input: ``mantissa << exponent``."""
+
+    mantissa_bits: PosInt
+    exponent_bits: NonNegInt
+    signed: StrictBool
+
+
+class DelayRange(_Model):
+    """Synaptic delay in steps, counted so a spike sent at ``t`` arrives at ``t + steps``."""
+
+    min_steps: PosInt
+    max_steps: PosInt
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DelayRange":
+        if self.min_steps > self.max_steps:
+            raise rule_error([("min_steps", f"must be <= max_steps ({self.max_steps}) (got {self.min_steps})")])
+        return self
+
+
+class Activations(_Model):
+    """Graded activations between layers (Akida): allowed widths, and the input's."""
+
+    bits: Annotated[tuple[PosInt, ...], Field(min_length=1)]
+    input_bits: tuple[PosInt, ...]
+
+
+class Numerics(_Model):
+    """Every width the chip computes with. Optional sections are family-specific."""
+
+    weights: WeightFormat
+    delay: DelayRange
+    state: dict[Name, StateVar] = {}
+    decay: Decay | None = None
+    leak: Leak | None = None
+    threshold: Threshold | None = None
+    bias: Bias | None = None
+    input_shift: NonNegInt | None = None
+    activations: Activations | None = None
+
+
+# --------------------------------------------------------------------------- neuron, routing
+
+#: What each neuron family's kernel reads from a chip: dotted keys that must be present.
+#: A new family is registered here and by its kernel in ``neurocomp/emulator/kernels``.
+NEURON_FAMILIES: dict[str, tuple[str, ...]] = {
+    "loihi_cuba_lif": ("numerics.decay", "numerics.threshold", "numerics.bias",
+                       "numerics.input_shift", "numerics.state.u", "numerics.state.v",
+                       "neuron.threshold_compare"),
+    "truenorth": ("numerics.leak", "numerics.threshold", "numerics.state.v",
+                  "connectivity.axon_types", "neuron.threshold_compare"),
+    "akida": ("numerics.activations",),
+}
+
+
+class Neuron(_Model):
+    """The neuron family the emulator runs, and the features the chip offers.
+
+    ``native`` is the chip name used in ``native CHIP(...)`` clauses of network text.
+    """
+
+    family: StrictStr
+    native: Name
+    reset_modes: Annotated[tuple[ResetMode, ...], Field(min_length=1)]
+    threshold_compare: Literal[">", ">="] | None = None
+    refractory_max_steps: NonNegInt
+    stochastic_modes: tuple[Name, ...] = ()
+
+
+class ProcessorGroup(_Model):
+    """``count`` processors on a chip that can each act as any of ``kinds``."""
+
+    kinds: Annotated[tuple[StrictStr, ...], Field(min_length=1)]
+    count: PosInt
+
+
+class Connectivity(_Model):
+    """Rules on who can talk to whom.
+
+    ``destinations_per_neuron`` is ``None`` where only ``core.axons_out`` limits fan-out.
+    ``axon_types`` is the number of axon types (each neuron holds one weight per type).
+    ``processors`` divides a chip's cores into kinds; ``extra_processors`` are units
+    outside the core mesh (Akida's input converter); ``layer_kinds`` says which layer
+    kinds each processor kind runs.
+    """
+
+    destinations_per_neuron: PosInt | None = None
+    axon_types: PosInt | None = None
+    processors: tuple[ProcessorGroup, ...] = ()
+    extra_processors: tuple[ProcessorGroup, ...] = ()
+    layer_kinds: dict[StrictStr, tuple[StrictStr, ...]] = {}
+
+    @model_validator(mode="after")
+    def _kinds_known(self) -> "Connectivity":
+        problems = []
+        for group_name in ("processors", "extra_processors"):
+            for i, group in enumerate(getattr(self, group_name)):
+                missing = [k for k in group.kinds if k not in self.layer_kinds]
+                if missing:
+                    problems.append((f"{group_name}.{i}.kinds", f"kinds {missing} have no entry in "
+                                                                f"connectivity.layer_kinds"))
+        if problems:
+            raise rule_error(problems)
+        return self
+
+
+# --------------------------------------------------------------------------- costs
+
+
+class Barrier(_Model):
+    """Time to synchronise all cores at the end of a step, by number of mapped tiles.
+
+    ``step``: the value of the largest ``tiles`` entry <= n. ``linear``: interpolated
+    between entries. Both hold the end values outside the table.
+    """
+
+    tiles: Annotated[tuple[PosInt, ...], Field(min_length=1)]
+    latency_ns: Annotated[tuple[NonNegFloat, ...], Field(min_length=1)]
+    interpolation: Literal["step", "linear"]
+
+    @model_validator(mode="after")
+    def _table(self) -> "Barrier":
+        problems = []
+        if len(self.tiles) != len(self.latency_ns):
+            problems.append(("latency_ns", f"must have one entry per tiles entry ({len(self.tiles)}) "
+                                           f"(got {len(self.latency_ns)})"))
+        if any(b <= a for a, b in zip(self.tiles, self.tiles[1:])):
+            problems.append(("tiles", f"must be strictly increasing (got {list(self.tiles)})"))
+        if problems:
+            raise rule_error(problems)
+        return self
+
+    def at(self, n_tiles: int) -> float:
+        """Barrier latency in ns when ``n_tiles`` tiles take part."""
+        tiles, lat = self.tiles, self.latency_ns
+        if n_tiles <= tiles[0]:
+            return float(lat[0])
+        if n_tiles >= tiles[-1]:
+            return float(lat[-1])
+        i = max(k for k, t in enumerate(tiles) if t <= n_tiles)
+        if self.interpolation == "step" or tiles[i] == n_tiles:
+            return float(lat[i])
+        frac = (n_tiles - tiles[i]) / (tiles[i + 1] - tiles[i])
+        return float(lat[i] + frac * (lat[i + 1] - lat[i]))
+
+
+_EVENT_TIMES = ("synop_ns", "neuron_update_active_ns", "neuron_update_inactive_ns", "spike_out_ns",
+                "message_out_ns", "message_in_ns", "spike_in_tile_ns", "hop_east_west_ns",
+                "hop_north_south_ns", "interchip_hop_ns", "barrier")
+
+
+class Timing(_Model):
+    """Time per operation (ns), or a fixed step period for chips that run in real time.
+
+    Per step a core is busy for the sum of its operations' times; the step takes the
+    slowest core, its traffic and the barrier. With ``tick_ns`` set the step takes
+    exactly ``tick_ns`` and the operation times, when given, are informative.
+
+    ``neuron_update_active_ns`` is charged instead of (not on top of) the inactive time
+    for a neuron that had input, a non-zero state or bias. ``spike_out_ns`` is per
+    neuron that fires, ``message_out_ns``/``message_in_ns`` per spike packet a core
+    sends/receives, ``spike_in_tile_ns`` per packet delivered inside its own tile.
+    """
+
+    tick_ns: PosFloat | None = None
+    synop_ns: NonNegFloat | None = None
+    neuron_update_active_ns: NonNegFloat | None = None
+    neuron_update_inactive_ns: NonNegFloat | None = None
+    spike_out_ns: NonNegFloat | None = None
+    message_out_ns: NonNegFloat | None = None
+    message_in_ns: NonNegFloat | None = None
+    spike_in_tile_ns: NonNegFloat | None = None
+    hop_east_west_ns: NonNegFloat | None = None
+    hop_north_south_ns: NonNegFloat | None = None
+    interchip_hop_ns: NonNegFloat | None = None
+    barrier: Barrier | None = None
+
+    @property
+    def real_time(self) -> bool:
+        return self.tick_ns is not None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Timing":
+        if self.tick_ns is None:
+            missing = [k for k in _EVENT_TIMES if getattr(self, k) is None]
+            if missing:
+                raise rule_error([(k, "required when tick_ns is not set (an event-driven chip "
+                                      "needs every operation time)") for k in missing])
+        return self
+
+    def barrier_ns(self, n_tiles: int) -> float:
+        """Barrier latency for ``n_tiles`` mapped tiles (0 for a real-time chip)."""
+        return 0.0 if self.barrier is None else self.barrier.at(n_tiles)
+
+
+class Energy(_Model):
+    """Energy per operation (pJ) and static power per chip (mW).
+
+    The operations are the ones of :class:`Timing`. A hop is one link traversal: on a
+    chip, east-west or north-south; between chips, ``interchip_hop_pj`` instead.
+    """
+
+    synop_pj: NonNegFloat
+    neuron_update_active_pj: NonNegFloat
+    neuron_update_inactive_pj: NonNegFloat
+    spike_out_pj: NonNegFloat
+    message_out_pj: NonNegFloat
+    message_in_pj: NonNegFloat
+    spike_in_tile_pj: NonNegFloat
+    hop_east_west_pj: NonNegFloat
+    hop_north_south_pj: NonNegFloat
+    interchip_hop_pj: NonNegFloat
+    static_power_mw: NonNegFloat
+
+
+class Profile(_Model):
+    """One consistent set of costs (a paper's table, a calibrated simulator's values)."""
+
+    description: Text
+    timing: Timing
+    energy: Energy
+
+
+# --------------------------------------------------------------------------- the chip
+
+
+class MeshPosition(NamedTuple):
+    """Where a core sits: chip index, tile column and row on that chip, core in tile."""
+
+    chip: int
+    x: int
+    y: int
+    core_in_tile: int
+
+
+class Hops(NamedTuple):
+    """Links a spike crosses: on-chip east-west, on-chip north-south, chip boundaries."""
+
+    east_west: int
+    north_south: int
+    interchip: int
+
+    @property
+    def total(self) -> int:
+        return self.east_west + self.north_south + self.interchip
+
+
+class Parameter(NamedTuple):
+    """One sourced value of a chip: dotted key, value, source."""
+
+    key: str
+    value: Any
+    source: str
+
+
+class ChipSpec(_Model):
+    """A neuromorphic chip (or a system of identical chips), as data.
+
+    Attributes are grouped as in the chip file: identity (``name``, ``vendor``,
+    ``description``, ``sources``), ``topology`` (the on-chip mesh), ``system``
+    (chips and their tiling), ``core`` (per-core resources), ``numerics`` (widths),
+    ``neuron`` (family and features), ``connectivity`` (routing rules) and
+    ``profiles`` (named energy/timing cost sets; ``default_profile`` is used unless
+    ``profile`` selects another). ``provenance`` maps dotted keys to sources.
+    """
+
+    schema_version: StrictInt = Field(alias="schema")
+    name: Name
+    vendor: Text
+    description: Text
+    sources: Annotated[tuple[Reference, ...], Field(min_length=1)]
+    topology: Topology
+    system: System
+    core: Core
+    numerics: Numerics
+    neuron: Neuron
+    connectivity: Connectivity
+    profiles: Annotated[dict[Name, Profile], Field(min_length=1)]
+    default_profile: Name
+    profile: Name | None = None
+    provenance: dict[StrictStr, StrictStr] = {}
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    # ----------------------------------------------------------------- validation
+
+    @model_validator(mode="after")
+    def _cross_section_rules(self) -> "ChipSpec":
+        problems: list[tuple[str, str]] = []
+        if self.schema_version != SCHEMA_VERSION:
+            problems.append(("schema", f"this neurocomp reads chip files of schema {SCHEMA_VERSION} "
+                                       f"(got {self.schema_version})"))
+        for name in ("default_profile", "profile"):
+            chosen = getattr(self, name)
+            if chosen is not None and chosen not in self.profiles:
+                problems.append((name, f"no profile named '{chosen}'; profiles: "
+                                       f"{', '.join(self.profiles)}"))
+        required = NEURON_FAMILIES.get(self.neuron.family)
+        if required is None:
+            problems.append(("neuron.family", f"unknown neuron family '{self.neuron.family}'; known: "
+                                              f"{', '.join(NEURON_FAMILIES)}"))
+        else:
+            for key in required:
+                if self._lookup(key) is None:
+                    problems.append((key, f"required by neuron family '{self.neuron.family}'"))
+        if self.connectivity.processors:
+            total = sum(g.count for g in self.connectivity.processors)
+            if total != self.topology.cores_per_chip:
+                problems.append(("connectivity.processors", f"counts must add up to "
+                                                            f"topology.cores_per_chip "
+                                                            f"({self.topology.cores_per_chip}) (got {total})"))
+        problems += self._provenance_problems()
+        if problems:
+            raise rule_error(problems)
+        return self
+
+    def _lookup(self, dotted: str) -> Any:
+        node: Any = self
+        for part in dotted.split("."):
+            if isinstance(node, dict):
+                node = node.get(part)
+            else:
+                node = getattr(node, part, None)
+            if node is None:
+                return None
+        return node
+
+    def _provenance_problems(self) -> list[tuple[str, str]]:
+        problems = []
+        keys = {r.key for r in self.sources}
+        leaves = dict(_leaves(self.model_dump(by_alias=True, exclude={"provenance"})))
+        containers = {k.rsplit(".", n)[0] for k in leaves for n in range(1, k.count(".") + 1)}
+        for key, source in self.provenance.items():
+            if key not in leaves and key not in containers:
+                problems.append((key, "has a source but no such key exists"))
+            elif not source.strip():
+                problems.append((key, "source must not be empty"))
+            elif not source.startswith(SOURCE_PREFIXES):
+                m = _REF_KEY.match(source)
+                if m is None or m.group(1) not in keys:
+                    problems.append((key, f"source {source!r} must start with a key of [[sources]] "
+                                          f"({', '.join(sorted(keys))}) or with "
+                                          f"{', '.join(repr(p) for p in SOURCE_PREFIXES)}"))
+        for key, value in leaves.items():
+            if key == "schema" or not has_number(value):
+                continue
+            if self.source_of(key) is None:
+                problems.append((key, needs_source(value)))
+        return problems
+
+    # ----------------------------------------------------------------- provenance
+
+    def source_of(self, key: str) -> str | None:
+        """The source of a dotted key: its own, or the nearest enclosing value's."""
+        parts = key.split(".")
+        for n in range(len(parts), 0, -1):
+            source = self.provenance.get(".".join(parts[:n]))
+            if source is not None:
+                return source
+        return None
+
+    def parameters(self) -> list[Parameter]:
+        """Every sourced value, in file order: ``(dotted key, value, source)``."""
+        dump = self.model_dump(by_alias=True, exclude={"provenance"})
+        order = {k: i for i, k in enumerate(_all_keys(dump))}
+        found = []
+        for key, source in self.provenance.items():
+            if key in order:
+                found.append((order[key], Parameter(key, self._dump_lookup(dump, key), source)))
+        return [p for _, p in sorted(found)]
+
+    @staticmethod
+    def _dump_lookup(dump: Any, key: str) -> Any:
+        node = dump
+        for part in key.split("."):
+            node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+        return node
+
+    def reference(self, key: str) -> Reference | None:
+        """The ``[[sources]]`` entry named ``key``."""
+        return next((r for r in self.sources if r.key == key), None)
+
+    # ----------------------------------------------------------------- profiles
+
+    @property
+    def active_profile(self) -> str:
+        """Name of the cost profile in use: ``profile`` if chosen, else the default."""
+        return self.profile or self.default_profile
+
+    @property
+    def cost(self) -> Profile:
+        return self.profiles[self.active_profile]
+
+    @property
+    def energy(self) -> Energy:
+        """Energy costs of the active profile."""
+        return self.cost.energy
+
+    @property
+    def timing(self) -> Timing:
+        """Timing costs of the active profile."""
+        return self.cost.timing
+
+    # ----------------------------------------------------------------- capacity
+
+    @property
+    def n_chips(self) -> int:
+        return self.system.chips
+
+    @property
+    def total_cores(self) -> int:
+        """Usable cores in the whole system."""
+        return self.topology.cores_per_chip * self.system.chips
+
+    def limits(self) -> dict[str, int]:
+        """Per-core capacities by resource name, only those this chip has.
+
+        Always ``neurons`` and ``synapse_memory_bits``; then, where the chip has them,
+        ``axons_in``, ``axons_out``, ``input_sram_bytes``, ``weight_sram_bytes`` and
+        ``config_registers.<kind>``. A partitioner checks a slice against every entry.
+        """
+        core = self.core
+        out: dict[str, int] = {"neurons": core.neurons}
+        if core.axons_in is not None:
+            out["axons_in"] = core.axons_in
+        if core.axons_out is not None:
+            out["axons_out"] = core.axons_out
+        out["synapse_memory_bits"] = core.synapse_memory_bits
+        if core.sram is not None:
+            out["input_sram_bytes"] = core.sram.input_bytes
+            out["weight_sram_bytes"] = core.sram.weight_bytes
+        for kind, count in core.config_registers.items():
+            out[f"config_registers.{kind}"] = count
+        return out
+
+    # ----------------------------------------------------------------- geometry
+
+    @cached_property
+    def _usable_slots(self) -> tuple[int, ...]:
+        reserved = set(self.topology.reserved_slots)
+        return tuple(s for s in range(self.topology.slots) if s not in reserved)
+
+    def _check_core(self, core_id: int) -> None:
+        if not isinstance(core_id, int) or isinstance(core_id, bool) or not 0 <= core_id < self.total_cores:
+            raise ValueError(f"core id must be an int in [0, {self.total_cores}) for chip "
+                             f"'{self.name}' (got {core_id!r})")
+
+    def mesh_position(self, core_id: int) -> MeshPosition:
+        """``(chip, x, y, core_in_tile)`` of a global core id (x, y: tile on that chip)."""
+        self._check_core(core_id)
+        chip, local = divmod(core_id, self.topology.cores_per_chip)
+        tile, core_in_tile = divmod(self._usable_slots[local], self.topology.cores_per_tile)
+        y, x = divmod(tile, self.topology.tiles_x)
+        return MeshPosition(chip, x, y, core_in_tile)
+
+    def chip_position(self, chip: int) -> tuple[int, int]:
+        """``(chip_x, chip_y)`` of a chip index in the system's tiling (row-major)."""
+        if not 0 <= chip < self.system.chips:
+            raise ValueError(f"chip index must be in [0, {self.system.chips}) (got {chip!r})")
+        cy, cx = divmod(chip, self.system.chips_x)
+        return cx, cy
+
+    def global_tile(self, core_id: int) -> tuple[int, int]:
+        """Tile coordinates of a core on the system-wide mesh (chips side by side)."""
+        pos = self.mesh_position(core_id)
+        cx, cy = self.chip_position(pos.chip)
+        return cx * self.topology.tiles_x + pos.x, cy * self.topology.tiles_y + pos.y
+
+    def hops(self, core_a: int, core_b: int) -> Hops:
+        """Links a spike from ``core_a`` to ``core_b`` crosses under dimension-order routing.
+
+        Every link is counted once: a link between two chips counts in ``interchip``,
+        not in ``east_west``/``north_south``. Cores in one tile: ``(0, 0, 0)``.
+        """
+        ax, ay = self.global_tile(core_a)
+        bx, by = self.global_tile(core_b)
+        acx, acy = self.chip_position(self.mesh_position(core_a).chip)
+        bcx, bcy = self.chip_position(self.mesh_position(core_b).chip)
+        chips_x, chips_y = abs(acx - bcx), abs(acy - bcy)
+        return Hops(abs(ax - bx) - chips_x, abs(ay - by) - chips_y, chips_x + chips_y)
+
+    def tiles_spanned(self, core_ids: Iterator[int] | list[int]) -> int:
+        """Number of distinct tiles (over all chips) holding the given cores."""
+        return len({self.mesh_position(c)[:3] for c in core_ids})
+
+    # ----------------------------------------------------------------- variants
+
+    def with_profile(self, profile: str | None) -> "ChipSpec":
+        """This chip with another cost profile selected (validated)."""
+        return self._replace(profile=profile)
+
+    def with_system(self, chips_x: int, chips_y: int, source: str) -> "ChipSpec":
+        """This chip as a ``chips_x`` x ``chips_y`` system; ``source`` says who chose it."""
+        provenance = dict(self.provenance)
+        provenance["system.chips_x"] = source
+        provenance["system.chips_y"] = source
+        system = dict(self.system.model_dump(), chips_x=chips_x, chips_y=chips_y)
+        return self._replace(system=system, provenance=provenance)
+
+    def _replace(self, **changes: Any) -> "ChipSpec":
+        data = self.model_dump(by_alias=True)
+        data.update(changes)
+        return type(self).model_validate(data)
+
+
+def has_number(value: Any) -> bool:
+    """True for a number, or an array holding one (booleans are not numbers)."""
+    if isinstance(value, (list, tuple)):
+        return any(has_number(v) for v in value)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def needs_source(value: Any) -> str:
+    """The message for a number written without a source."""
+    return f"needs a source: write {{ value = {toml_text(value)}, source = \"...\" }}"
+
+
+def toml_text(value: Any) -> str:
+    """A value as it would be written in TOML (for messages)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_text(v)}" for k, v in value.items()) + " }"
+    return repr(value)
+
+
+def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted key, value)`` of every leaf of a dumped model.
+
+    Tables and arrays of tables are walked (array items by index); an array of scalars
+    is one leaf, as it is one value in the file.
+    """
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(node, (list, tuple)) and any(isinstance(v, dict) for v in node):
+        for i, v in enumerate(node):
+            yield from _leaves(v, f"{prefix}.{i}")
+    else:
+        yield prefix, node
+
+
+def _all_keys(node: Any, prefix: str = "") -> Iterator[str]:
+    """Every dotted key of a dumped model, containers before their contents."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            yield key
+            yield from _all_keys(v, key)
+    elif isinstance(node, (list, tuple)):
+        for i, v in enumerate(node):
+            key = f"{prefix}.{i}"
+            yield key
+            yield from _all_keys(v, key)
+
