@@ -133,12 +133,39 @@ def run_reference(steps, alpha, beta, threshold, bias, reset_mode, refractory_st
     cur = np.zeros(n, dtype=np.float64)
     refr = np.zeros(n, dtype=np.int64)
     ring = np.zeros((n_slots, n), dtype=np.float64)
-    cap = 1024
-    out_t = np.empty(cap, dtype=np.int64)
-    out_j = np.empty(cap, dtype=np.int64)
+    out_t = np.empty(max(1024, 4 * n), dtype=np.int64)
+    out_j = np.empty(max(1024, 4 * n), dtype=np.int64)
     n_out = 0
     syn_events = 0
-    for t in range(steps):
+    t = 0
+    while t < steps:
+        # Growing the spike buffers here, not inside the step loop, keeps that loop
+        # free of array reallocation (which costs Numba reference counting on every
+        # access: 10x slower when it was inline).
+        if out_t.shape[0] - n_out < n:
+            out_t = _grow(out_t, n_out)
+            out_j = _grow(out_j, n_out)
+        t, n_out, syn_events = _steps(
+            t, steps, alpha, beta, threshold, bias, reset_mode, refractory_steps, spiking,
+            indptr, indices, weights, delays, delay, n_slots, in_ptr, in_idx, in_val,
+            v_probe, i_probe, s_col, v_out, i_out, s_out,
+            v, cur, refr, ring, out_t, out_j, n_out, syn_events)
+    return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events
+
+
+@njit(cache=True)
+def _steps(t, steps, alpha, beta, threshold, bias, reset_mode, refractory_steps, spiking,
+           indptr, indices, weights, delays, delay, n_slots, in_ptr, in_idx, in_val,
+           v_probe, i_probe, s_col, v_out, i_out, s_out,
+           v, cur, refr, ring, out_t, out_j, n_out, syn_events):
+    """Steps ``t, t+1, ...`` until ``steps``, or until the spike buffers might overflow.
+
+    A step emits at most ``n`` spikes, so a step starts only while that much room is
+    left. Returns the next step to run, the spikes recorded and the synaptic events.
+    """
+    n = alpha.shape[0]
+    cap = out_t.shape[0]
+    while t < steps and cap - n_out >= n:
         x = ring[t % n_slots]
         for j in range(n):
             cur[j] = alpha[j] * cur[j] + x[j]
@@ -149,9 +176,6 @@ def run_reference(steps, alpha, beta, threshold, bias, reset_mode, refractory_st
                 continue
             vj = beta[j] * v[j] + cur[j] + bias[j]
             if spiking[j] and vj > threshold[j]:
-                if n_out == out_t.shape[0]:
-                    out_t = _grow(out_t, n_out)
-                    out_j = _grow(out_j, n_out)
                 out_t[n_out] = t
                 out_j[n_out] = j
                 n_out += 1
@@ -178,4 +202,5 @@ def run_reference(steps, alpha, beta, threshold, bias, reset_mode, refractory_st
             hi = indptr[g + 1]
             syn_events += hi - lo
             _scatter(ring, t, n_slots, lo, hi, indices, weights, delays, delay, in_val[e])
-    return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events
+        t += 1
+    return t, n_out, syn_events
