@@ -63,6 +63,7 @@ __all__ = [
     "Leak",
     "Threshold",
     "Bias",
+    "ResetValue",
     "DelayRange",
     "Activations",
     "Neuron",
@@ -347,10 +348,21 @@ class Leak(_Model):
 
 
 class Threshold(_Model):
-    """The firing threshold: an unsigned mantissa, compared after ``<< shift``."""
+    """A threshold: an unsigned mantissa, compared after ``<< shift``.
+
+    ``mask_bits`` is the widest random mask a stochastic threshold can add (TrueNorth).
+    """
 
     mantissa_bits: PosInt
     shift: NonNegInt
+    mask_bits: NonNegInt | None = None
+
+
+class ResetValue(_Model):
+    """The value a neuron's potential is set to on reset (TrueNorth's ``V_R``)."""
+
+    bits: PosInt
+    signed: StrictBool
 
 
 class Bias(_Model):
@@ -382,7 +394,11 @@ class Activations(_Model):
 
 
 class Numerics(_Model):
-    """Every width the chip computes with. Optional sections are family-specific."""
+    """Every width the chip computes with. Optional sections are family-specific.
+
+    ``input_shift`` aligns synaptic input with the state (Loihi: ``<< 6``);
+    ``prng_bits`` is the width of the random numbers stochastic modes draw.
+    """
 
     weights: WeightFormat
     delay: DelayRange
@@ -390,9 +406,12 @@ class Numerics(_Model):
     decay: Decay | None = None
     leak: Leak | None = None
     threshold: Threshold | None = None
+    negative_threshold: Threshold | None = None
+    reset_value: ResetValue | None = None
     bias: Bias | None = None
     input_shift: NonNegInt | None = None
     activations: Activations | None = None
+    prng_bits: PosInt | None = None
 
 
 # --------------------------------------------------------------------------- neuron, routing
@@ -403,7 +422,8 @@ NEURON_FAMILIES: dict[str, tuple[str, ...]] = {
     "loihi_cuba_lif": ("numerics.decay", "numerics.threshold", "numerics.bias",
                        "numerics.input_shift", "numerics.state.u", "numerics.state.v",
                        "neuron.threshold_compare"),
-    "truenorth": ("numerics.leak", "numerics.threshold", "numerics.state.v",
+    "truenorth": ("numerics.leak", "numerics.threshold", "numerics.negative_threshold",
+                  "numerics.reset_value", "numerics.prng_bits", "numerics.state.v",
                   "connectivity.axon_types", "neuron.threshold_compare"),
     "akida": ("numerics.activations",),
 }
@@ -512,10 +532,18 @@ class Timing(_Model):
     slowest core, its traffic and the barrier. With ``tick_ns`` set the step takes
     exactly ``tick_ns`` and the operation times, when given, are informative.
 
-    ``neuron_update_active_ns`` is charged instead of (not on top of) the inactive time
-    for a neuron that had input, a non-zero state or bias. ``spike_out_ns`` is per
-    neuron that fires, ``message_out_ns``/``message_in_ns`` per spike packet a core
-    sends/receives, ``spike_in_tile_ns`` per packet delivered inside its own tile.
+    The operations, each charged per event:
+
+    * ``synop``: one synapse looked up and accumulated;
+    * ``neuron_update_active`` / ``neuron_update_inactive``: one neuron's update in one
+      step; active (input arrived, or state or bias non-zero) is charged *instead of*
+      inactive, not on top;
+    * ``spike_out``: a neuron fires;
+    * ``message_out`` / ``message_in``: a core sends / receives one spike packet (one
+      per firing neuron and destination core);
+    * ``spike_in_tile``: a packet crosses its tile's router (every packet);
+    * ``hop_east_west`` / ``hop_north_south`` / ``interchip_hop``: a packet crosses one
+      link between tiles, or between chips.
     """
 
     tick_ns: PosFloat | None = None
