@@ -12,7 +12,7 @@ import scipy.sparse
 
 from neurocomp.compiler import _lower_kernels as K
 from neurocomp.compiler.lower import LOWERINGS, lower, lower_projection
-from neurocomp.diagnostics import DslError, InputFileError
+from neurocomp.diagnostics import DslError, InputFileError, Source, Span
 from neurocomp.ir.connectors import (
     AllToAll,
     Connector,
@@ -100,6 +100,21 @@ def test_lower_names_a_missing_population():
     with pytest.raises(DslError, match="projection 'ab': no population named 'bb'") as err:
         lower(net)
     assert "did you mean 'b'" in str(err.value)
+
+
+def test_errors_point_at_the_projection_line():
+    text = "population a[3] : LIF(beta = 0.9)\nconnect a -> a : random(p = 2, weight = 1, seed = 1)\n"
+    src = Source("net.snn", text)
+    start = text.index("connect")
+    proj = Projection(name="a_to_a", pre="a", post="a", connector=Random(2.0, 1.0, 1),
+                      span=Span(start, len(text) - 1, src))
+    with pytest.raises(DslError) as err:
+        lower_projection(proj, pop("a", 3), pop("a", 3))
+    assert str(err.value).splitlines()[:3] == [
+        "net.snn:2:1: error: projection 'a_to_a': p = 2.0 is not a probability",
+        " 2 | connect a -> a : random(p = 2, weight = 1, seed = 1)",
+        "   | " + "^" * len("connect a -> a : random(p = 2, weight = 1, seed = 1)"),
+    ]
 
 
 @pytest.mark.parametrize("delay", [-1, 1.5, "2"])

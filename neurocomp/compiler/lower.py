@@ -116,12 +116,13 @@ class LowerJob:
                                 hint="give one delay per weight, in the weights' layout")
         values = values.reshape(shape)
         if values.dtype.kind not in "iu":
-            if values.dtype.kind not in "fb" or not np.all(np.isfinite(values)) \
+            if values.dtype.kind != "f" or not np.all(np.isfinite(values)) \
                     or not np.all(values == np.round(values)):
                 raise self.bad_file(d.path, "holds delays that are not whole numbers of steps")
         if values.size and (values.min() < 0 or values.max() > _INT32_MAX):
-            raise self.bad_file(d.path, f"holds a delay of {values.min() if values.min() < 0 else values.max()} "
-                                "steps; delays must be between 0 and 2^31 - 1")
+            bad = values.min() if values.min() < 0 else values.max()
+            raise self.bad_file(d.path, f"holds a delay of {int(bad)} steps; delays must be "
+                                "between 0 and 2^31 - 1")
         return np.ascontiguousarray(values, dtype=np.int32)
 
     def no_delay_file(self, connector: str) -> None:
@@ -375,7 +376,9 @@ def _lower_all_to_all(conn: AllToAll, job: LowerJob) -> Csr:
 
 @_register(Random)
 def _lower_random(conn: Random, job: LowerJob) -> Csr:
-    """Bernoulli(``p``) per (pre, post) pair, seeded by ``seed``; see :func:`K.random_fill`.
+    """Bernoulli(``p``) per (pre, post) pair, seeded by ``seed``.
+
+    See :func:`neurocomp.compiler._lower_kernels.random_fill` for the draw.
 
     The rows are filled in one pass into arrays sized for the expected count plus
     eight standard deviations (grown and resumed in the rare case that is not enough),
