@@ -177,7 +177,11 @@ def _read_toml(path: Path, display: str) -> tuple[str, dict[str, Any]]:
         source = Source(display, text)
         span = None
         if m:
-            offset = source.offset_of(int(m.group(1)), int(m.group(2)))
+            line, column = int(m.group(1)), int(m.group(2))
+            if message.startswith("Cannot overwrite"):  # tomllib points past the value
+                text_line = source.line_text(line)
+                column = len(text_line) - len(text_line.lstrip()) + 1
+            offset = source.offset_of(line, column)
             span = Span(offset, min(offset + 1, len(text)) if text else 0, source)
             message = message[: m.start()]
         elif "(at end of document)" in message:
@@ -231,10 +235,10 @@ def split_sources(data: Any, *, require_sources: bool = True) -> tuple[Any, dict
                 problems.append((key, f"a sourced value has only 'value' and 'source' (got also "
                                       f"{', '.join(repr(e) for e in extra)})"))
             source = node.get("source")
-            if not isinstance(source, str) or not source.strip():
-                problems.append((key, "needs a non-empty 'source' string next to its value"))
-            else:
+            if isinstance(source, str) and source.strip():
                 provenance[key] = source
+            elif "source" in node or not extra:  # a misspelt 'source' was reported above
+                problems.append((key, "needs a non-empty 'source' string next to its value"))
             if "value" not in node:
                 problems.append((key, "has a 'source' but no 'value'"))
                 return None
@@ -335,7 +339,17 @@ def _pydantic_problems(exc: ValidationError, model: type[BaseModel]) -> list[tup
         else:
             msg = _MESSAGES.get(kind) or (err["msg"][:1].lower() + err["msg"][1:])
         problems.append((key, msg + got))
-    return problems
+    return _drop_missing_explained(problems)
+
+
+def _drop_missing_explained(problems: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop "missing" for a key that an unknown sibling key is a misspelling of."""
+    explained = set()
+    for key, msg in problems:
+        m = re.search(r"\(did you mean '([^']+)'\?\)$", msg)
+        if m and msg.startswith("unknown key"):
+            explained.add(".".join([*key.split(".")[:-1], m.group(1)]))
+    return [(k, m) for k, m in problems if not (k in explained and m == _MESSAGES["missing"])]
 
 
 def _clean_loc(model: type[BaseModel], loc: Iterable[Any]) -> tuple[list[str], Any]:
@@ -475,6 +489,8 @@ def key_lines(text: str) -> dict[str, int]:
         header = _HEADER.match(raw)
         if header:
             path = _split_key(header.group(2))
+            for n in range(1, len(path)):  # [a.b] is where a starts, if nothing earlier
+                lines.setdefault(".".join(path[:n]), number)
             dotted = ".".join(path)
             if header.group(1) == "[[":
                 index = counts.get(dotted, 0)
@@ -486,8 +502,9 @@ def key_lines(text: str) -> dict[str, int]:
             continue
         assign = _ASSIGN.match(raw)
         if assign:
-            dotted = ".".join([*table, *_split_key(assign.group(1))])
-            lines.setdefault(dotted, number)
+            path = [*table, *_split_key(assign.group(1))]
+            for n in range(len(table) + 1, len(path) + 1):
+                lines.setdefault(".".join(path[:n]), number)
             rest = raw[assign.end():]
             if rest.count('"""') % 2 == 1 or rest.count("'''") % 2 == 1:
                 in_multiline = True

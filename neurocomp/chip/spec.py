@@ -232,7 +232,14 @@ class LoihiSynapseGroups(_Model):
     format_index_bits: NonNegInt
     count_bits: NonNegInt
     word_bits: PosInt
-    index_bits: tuple[PosInt, ...]
+    index_bits: Annotated[tuple[PosInt, ...], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LoihiSynapseGroups":
+        if list(self.index_bits) != sorted(set(self.index_bits)):
+            raise rule_error([("index_bits", f"must be increasing without repeats "
+                                             f"(got {list(self.index_bits)})")])
+        return self
 
 
 class CrossbarPacking(_Model):
@@ -684,9 +691,10 @@ class ChipSpec(_Model):
             problems.append(("neuron.family", f"unknown neuron family '{self.neuron.family}'; known: "
                                               f"{', '.join(NEURON_FAMILIES)}"))
         else:
-            for key in required:
-                if self._lookup(key) is None:
-                    problems.append((key, f"required by neuron family '{self.neuron.family}'"))
+            missing = [key for key in required if self._lookup(key) is None]
+            if missing:
+                problems.append(("neuron.family", f"family '{self.neuron.family}' needs keys this chip "
+                                                  f"lacks: {', '.join(missing)}"))
         if self.connectivity.processors:
             total = sum(g.count for g in self.connectivity.processors)
             if total != self.topology.cores_per_chip:
@@ -722,7 +730,7 @@ class ChipSpec(_Model):
             elif not source.startswith(SOURCE_PREFIXES):
                 m = _REF_KEY.match(source)
                 if m is None or m.group(1) not in keys:
-                    problems.append((key, f"source {source!r} must start with a key of [[sources]] "
+                    problems.append((key, f"source {toml_text(source)} must start with a key of [[sources]] "
                                           f"({', '.join(sorted(keys))}) or with "
                                           f"{', '.join(repr(p) for p in SOURCE_PREFIXES)}"))
         for key, value in leaves.items():
