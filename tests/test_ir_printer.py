@@ -59,3 +59,19 @@ def test_round_trip_keeps_every_kind_of_value(tmp_path: Path) -> None:
     assert network_diff(net, again) is None, printed
     assert "max_rate = 33.3 Hz" in printed
     assert " as " not in printed  # default projection names need no alias
+
+
+def test_sparse_file_with_its_own_delays_round_trips_and_lowers(tmp_path: Path) -> None:
+    from neurocomp.compiler.lower import lower
+
+    np.savez(tmp_path / "s.npz", pre=np.array([0, 1, 1]), post=np.array([1, 0, 1]),
+             weight=np.array([0.5, 0.25, -1.0]), delay=np.array([3, 0, 2]))
+    net = build(parse("population a[2] : IF()\nconnect a -> a : sparse(file = \"s.npz\")", "s.snn"),
+                tmp_path)
+    printed, again = _round_trip(net)
+    assert network_diff(net, again) is None, printed
+    syn = lower(net)["a->a"]
+    # row 0: 0 -> 1 (delay 3); row 1: 1 -> 0 (delay 0), 1 -> 1 (delay 2)
+    assert syn.indptr.tolist() == [0, 1, 3]
+    assert syn.indices.tolist() == [1, 0, 1]
+    assert syn.delay_array().tolist() == [3, 0, 2]

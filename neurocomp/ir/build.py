@@ -585,7 +585,12 @@ class _Builder:
                 raise Bad(problem, stmt.connector.span,
                           hint=f"'{pre.name}' has shape {list(pre.shape)}, "
                                f"'{post.name}' has shape {list(post.shape)}")
-            self.check_delay(delay, connector, spans.get("delay"), kind)
+            if isinstance(connector, cn.Sparse) and connector.delays is not None:
+                if "delay" in spans:
+                    raise Bad(f"'{connector.path}' holds delays; do not give 'delay' too",
+                              spans["delay"])
+                delay = connector.delays
+            self.check_delay(delay, connector, spans.get("delay"), kind, pre, post)
         except Bad as bad:
             self.report(bad)
             return
@@ -608,20 +613,24 @@ class _Builder:
             name = f"{base}#{k}"
         return name
 
-    def check_delay(self, delay: Any, connector: Any, span: Span | None, kind: str) -> None:
+    def check_delay(self, delay: Any, connector: Any, span: Span | None, kind: str,
+                    pre: Population, post: Population) -> None:
+        """A delay file is laid out like the synapses it delays (docs/dsl.md)."""
         if not isinstance(delay, ArrayValue):
             return
-        if isinstance(connector, cn.Dense):
-            want = connector.weights.values.shape
-        elif isinstance(connector, cn.OneToOne):
-            want = None
-        else:
-            raise Bad(f"a delay file is allowed for dense and one_to_one, not {kind}", span,
-                      hint="give one delay for all synapses")
-        got = delay.values.shape
-        if want is not None and got != want:
-            raise Bad(f"delays in '{delay.path}' have shape {list(got)}, the weights have "
-                      f"{list(want)}", span)
+        layouts = {cn.Dense: lambda c: tuple(c.weights.values.shape),
+                   cn.AllToAll: lambda c: (post.size, pre.size),
+                   cn.OneToOne: lambda c: (pre.size,),
+                   cn.Conv2d: lambda c: tuple(c.kernel.values.shape),
+                   cn.Sparse: lambda c: (len(c.pre),)}
+        if type(connector) not in layouts:
+            raise Bad(f"a delay file needs a fixed synapse layout; {kind} has none", span,
+                      hint="give one delay for all synapses, e.g. delay = 2")
+        want = layouts[type(connector)](connector)
+        got = tuple(delay.values.shape)
+        if got != want and not (len(want) == 1 and delay.values.size == want[0]):
+            raise Bad(f"delays in '{delay.path}' have shape {list(got)}; {kind} needs "
+                      f"{list(want)}, one per synapse in the weights' layout", span)
 
     def probe(self, stmt: ast.ProbeStmt) -> None:
         variables = []
@@ -818,8 +827,17 @@ def _sparse(b, args, spans, stmt, pre, post) -> cn.Sparse:
         raise Bad(f"'{path}': 'pre', 'post' and 'weight' must be 1-D arrays of one length", span)
     if len(pre_i) and (pre_i.min() < 0 or post_i.min() < 0):
         raise Bad(f"'{path}' has a negative neuron index", span)
+    delays = None
+    if "delay" in data:
+        d = data["delay"]
+        if d.shape != pre_i.shape:
+            raise Bad(f"'{path}': 'delay' must have one entry per synapse ({len(pre_i)}), "
+                      f"got {d.size}", span)
+        if np.any(d < 0) or not np.all(d == np.round(d)):
+            raise Bad(f"'{path}': delays must be whole numbers of steps >= 0", span)
+        delays = ArrayValue(d.astype(np.float64), path)
     return cn.Sparse(pre=pre_i.astype(np.int64), post=post_i.astype(np.int64),
-                     weights=w.astype(np.float64), path=path)
+                     weights=w.astype(np.float64), path=path, delays=delays)
 
 
 def _one_to_one(b, args, spans, stmt, pre, post) -> cn.OneToOne:

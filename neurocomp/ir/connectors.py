@@ -60,12 +60,16 @@ class Dense:
 
 @dataclass(frozen=True, eq=False)
 class Sparse:
-    """Explicit synapses from a COO file (``pre``, ``post``, ``weight`` arrays, flat indices)."""
+    """Explicit synapses from a COO file (``pre``, ``post``, ``weight`` arrays, flat indices).
+
+    Duplicate ``(pre, post)`` pairs are separate synapses (their inputs add up).
+    """
 
     pre: np.ndarray
     post: np.ndarray
     weights: np.ndarray
     path: str
+    delays: ArrayValue | None = None  # the file's ``delay`` array; the builder moves it to the projection
 
     def check_shapes(self, pre: tuple[int, ...], post: tuple[int, ...]) -> str | None:
         if len(self.pre) and int(self.pre.max()) >= _size(pre):

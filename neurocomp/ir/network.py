@@ -102,7 +102,9 @@ class Projection:
 
     ``delay_steps`` is the extra synaptic delay: a spike emitted at step ``t`` arrives at
     step ``t + 1 + delay``. It is one integer for all synapses, or an array laid out like
-    the connector's weights (dense: ``[post, pre]``; sparse: one per listed synapse).
+    the connector's synapses: dense and all_to_all ``[post, pre]``, one_to_one one per
+    neuron, conv2d one per kernel tap ``[C_out, C_in, kH, kW]``, sparse one per listed
+    synapse. Random and pooling projections take one delay.
     """
 
     name: str

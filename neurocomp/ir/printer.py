@@ -106,7 +106,8 @@ def _shape(pop: Population) -> str:
 
 def _projection(proj: Projection, default_name: str) -> str:
     kind, pairs = _connector(proj.connector)
-    if proj.delay_steps != 0 or isinstance(proj.delay_steps, ArrayValue):
+    carried = isinstance(proj.connector, cn.Sparse) and proj.connector.delays is not None
+    if not carried and (isinstance(proj.delay_steps, ArrayValue) or proj.delay_steps != 0):
         pairs.append(("delay", proj.delay_steps))
     alias = f" as {proj.name}" if proj.name != default_name else ""
     return (f"connect {proj.pre} -> {proj.post}{alias} : {kind}({_args(pairs)})"

@@ -16,7 +16,8 @@ class Synapses:
     Row ``i`` (source neuron ``i``, flat index) holds the synapses
     ``indptr[i]:indptr[i+1]``: target neuron ``indices[k]`` (flat index in the target
     population), weight ``weights[k]``, extra delay ``delays[k]`` steps (or the one
-    ``delay`` for all when ``delays`` is ``None``). Within a row, targets are ascending.
+    ``delay`` for all when ``delays`` is ``None``). Within a row, targets are
+    non-decreasing (a sparse file may list one pair twice).
     """
 
     projection: str
