@@ -751,22 +751,21 @@ class ChipSpec(_Model):
                 return source
         return None
 
-    def parameters(self) -> list[Parameter]:
-        """Every sourced value, in file order: ``(dotted key, value, source)``."""
-        dump = self.model_dump(by_alias=True, exclude={"provenance"})
-        order = {k: i for i, k in enumerate(_all_keys(dump))}
-        found = []
-        for key, source in self.provenance.items():
-            if key in order:
-                found.append((order[key], Parameter(key, self._dump_lookup(dump, key), source)))
-        return [p for _, p in sorted(found)]
+    def parameters(self, *, include_unsourced: bool = False) -> list[Parameter]:
+        """Every value with its source, in file order: ``(dotted key, value, source)``.
 
-    @staticmethod
-    def _dump_lookup(dump: Any, key: str) -> Any:
-        node = dump
-        for part in key.split("."):
-            node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
-        return node
+        A table or array of tables is given leaf by leaf, each with the source that
+        covers it. Values without a source (names, modes) are included, with source
+        ``""``, when ``include_unsourced``; absent optional values never are.
+        """
+        found = []
+        for key, value in _leaves(self.model_dump(by_alias=True, exclude={"provenance"})):
+            if value is None or value == ():
+                continue
+            source = self.source_of(key)
+            if source is not None or include_unsourced:
+                found.append(Parameter(key, value, source or ""))
+        return found
 
     def reference(self, key: str) -> Reference | None:
         """The ``[[sources]]`` entry named ``key``."""
@@ -934,18 +933,3 @@ def _leaves(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from _leaves(v, f"{prefix}.{i}")
     else:
         yield prefix, node
-
-
-def _all_keys(node: Any, prefix: str = "") -> Iterator[str]:
-    """Every dotted key of a dumped model, containers before their contents."""
-    if isinstance(node, dict):
-        for k, v in node.items():
-            key = f"{prefix}.{k}" if prefix else str(k)
-            yield key
-            yield from _all_keys(v, key)
-    elif isinstance(node, (list, tuple)):
-        for i, v in enumerate(node):
-            key = f"{prefix}.{i}"
-            yield key
-            yield from _all_keys(v, key)
-

@@ -1,0 +1,150 @@
+"""The ``neurocomp chips`` command, and the ``--chip/--chips/--profile`` options.
+
+``neurocomp chips`` lists the bundled chips; ``neurocomp chips show NAME|PATH`` prints
+every parameter of one chip with its source. Other commands reuse
+:func:`add_chip_arguments` and :func:`chip_from_args` so every command selects a chip
+the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .load import list_chips, load_chip
+from .spec import ChipSpec
+
+__all__ = ["register", "add_chip_arguments", "chip_from_args", "format_value", "SECTIONS"]
+
+#: Top-level parts of a chip, in the order ``chips show`` and the docs print them.
+SECTIONS = ("topology", "system", "core", "numerics", "neuron", "connectivity")
+
+
+def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi") -> None:
+    """Add ``--chip NAME|PATH``, ``--chips N`` and ``--profile NAME`` to a command.
+
+    ``default=None`` makes ``--chip`` required.
+    """
+    parser.add_argument("--chip", default=default, required=default is None, metavar="NAME|PATH",
+                        help="a bundled chip (see 'neurocomp chips') or a chip/system file"
+                             + (f" (default: {default})" if default else ""))
+    parser.add_argument("--chips", type=int, default=None, metavar="N",
+                        help="a system of N chips, tiled as squarely as possible")
+    parser.add_argument("--profile", default=None, metavar="NAME",
+                        help="energy/timing profile of the chip (default: the chip's default)")
+
+
+def chip_from_args(args: argparse.Namespace) -> ChipSpec:
+    """The chip that ``--chip``, ``--chips`` and ``--profile`` select."""
+    return load_chip(args.chip, chips=args.chips, profile=args.profile)
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``chips`` command to an argparse sub-parsers object."""
+    chips = subparsers.add_parser("chips", help="list the bundled chips, or show one chip's parameters",
+                                  description="List the bundled chips, or show every parameter of "
+                                              "one chip with its source.")
+    sub = chips.add_subparsers(dest="chips_command", metavar="ACTION")
+    sub.add_parser("list", help="list the bundled chips (the default)")
+    show = sub.add_parser("show", help="every parameter of a chip, with its source")
+    show.add_argument("chip", metavar="NAME|PATH", help="a bundled chip or a chip/system file")
+    show.add_argument("--chips", type=int, default=None, metavar="N",
+                      help="show it as a system of N chips")
+    show.add_argument("--profile", default=None, metavar="NAME",
+                      help="show this profile first and mark it in use")
+    chips.set_defaults(func=handler)
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Run ``neurocomp chips [list | show ...]``; returns the exit code."""
+    console = _console()
+    if getattr(args, "chips_command", None) == "show":
+        _show(console, load_chip(args.chip, chips=args.chips, profile=args.profile))
+    else:
+        _list(console)
+    return 0
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=120)
+
+
+def format_value(value: Any) -> str:
+    """A chip value as text: thousands separators, no float noise, lists joined."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return format(value, ",.10g")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _ranges(values: tuple[int, ...]) -> str:
+    """``(1, 2, 3, 4, 8)`` as ``"1-4, 8"``."""
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][-1] + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs)
+
+
+def _list(console: Console) -> None:
+    table = Table(title="bundled chips ('neurocomp chips show NAME' prints every parameter and its source)",
+                  title_justify="left")
+    for column, justify in (("chip", "left"), ("vendor", "left"), ("cores", "right"),
+                            ("neurons\nper core", "right"), ("synapse memory\nper core", "right"),
+                            ("weight\nbits", "left"), ("neuron family", "left"),
+                            ("energy per\nsynaptic op", "right"), ("default profile", "left")):
+        table.add_column(column, justify=justify, no_wrap=True)
+    for name in list_chips():
+        chip = load_chip(name)
+        memory_kib = chip.core.synapse_memory_bits / 8 / 1024
+        cells = (chip.name, chip.vendor, format_value(chip.total_cores), format_value(chip.core.neurons),
+                 f"{format_value(round(memory_kib, 2))} KiB", _ranges(chip.numerics.weights.bits),
+                 chip.neuron.family, f"{format_value(chip.energy.synop_pj)} pJ", chip.default_profile)
+        table.add_row(*(Text(c) for c in cells))
+    console.print(table)
+
+
+def _show(console: Console, chip: ChipSpec) -> None:
+    console.print(Text(f"{chip.name} ({chip.vendor}): {chip.description}"))
+    console.print(Text(f"{format_value(chip.n_chips)} chip(s) of {format_value(chip.topology.cores_per_chip)} "
+                       f"cores = {format_value(chip.total_cores)} cores; profile in use: {chip.active_profile}"))
+    refs = Table(title="sources", title_justify="left", show_lines=False)
+    refs.add_column("key")
+    refs.add_column("reference", overflow="fold")
+    for ref in chip.sources:
+        refs.add_row(Text(ref.key), Text(ref.citation))
+    console.print(refs)
+    params = chip.parameters(include_unsourced=True)
+    for section in SECTIONS:
+        rows = [p for p in params if p.key.split(".")[0] == section]
+        if rows:
+            console.print(_parameter_table(section, rows, strip=f"{section}."))
+    order = [chip.active_profile, *(p for p in chip.profiles if p != chip.active_profile)]
+    for name in order:
+        prefix = f"profiles.{name}."
+        rows = [p for p in params if p.key.startswith(prefix) and p.key != f"{prefix}description"]
+        marks = [m for m, on in (("default", name == chip.default_profile),
+                                 ("in use", name == chip.active_profile)) if on]
+        title = f"profile {name}" + (f" ({', '.join(marks)})" if marks else "")
+        table = _parameter_table(title, rows, strip=prefix)
+        table.caption, table.caption_justify = chip.profiles[name].description, "left"
+        console.print(table)
+
+
+def _parameter_table(title: str, rows: list, *, strip: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    table.add_column("source", overflow="fold")
+    for p in rows:
+        table.add_row(Text(p.key.removeprefix(strip)), Text(format_value(p.value)), Text(p.source))
+    return table
