@@ -303,3 +303,36 @@ def test_a_number_without_source_is_rejected_by_the_model_too():
     del data["provenance"]["core.neurons"]
     with pytest.raises(ValidationError, match=r"core.neurons: needs a source: write \{ value = 1024"):
         ChipSpec.model_validate(data)
+
+
+def test_numpy_core_ids_are_accepted():
+    import numpy as np
+
+    chip = load_chip("loihi")
+    assert chip.mesh_position(np.int64(4)) == MeshPosition(0, 1, 0, 0)
+    assert chip.hops(np.int32(0), np.int64(127)) == Hops(7, 3, 0)
+
+
+def test_hops_array_equals_hops_pair_by_pair():
+    import numpy as np
+
+    chip = load_chip("loihi", chips=6)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, chip.total_cores, 500)
+    b = rng.integers(0, chip.total_cores, 500)
+    ew, ns, inter = chip.hops_array(a, b)
+    assert [tuple(map(int, t)) for t in zip(ew, ns, inter)] == [tuple(chip.hops(int(p), int(q)))
+                                                                for p, q in zip(a, b)]
+    assert chip.coordinates().shape == (6 * 128, 4)
+    assert not chip.coordinates().flags.writeable
+    with pytest.raises(ValueError):
+        chip.hops_array([0], [chip.total_cores])
+
+
+def test_cached_geometry_does_not_change_equality():
+    a, b = load_chip("loihi"), load_chip("loihi")
+    a.coordinates()
+    assert a == b
+    b.coordinates()
+    assert a == b
+    assert a != load_chip("loihi", profile="sanafe")

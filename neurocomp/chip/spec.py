@@ -33,9 +33,13 @@ so the loader can report each with its file line.
 
 from __future__ import annotations
 
+import operator
 import re
 from functools import cached_property
-from typing import Annotated, Any, Iterator, Literal, NamedTuple, Union
+from typing import Annotated, Any, Iterable, Iterator, Literal, NamedTuple, Union
+
+import numpy as np
+from numpy.typing import ArrayLike
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 from pydantic import model_validator
@@ -831,14 +835,20 @@ class ChipSpec(_Model):
         reserved = set(self.topology.reserved_slots)
         return tuple(s for s in range(self.topology.slots) if s not in reserved)
 
-    def _check_core(self, core_id: int) -> None:
-        if not isinstance(core_id, int) or isinstance(core_id, bool) or not 0 <= core_id < self.total_cores:
-            raise ValueError(f"core id must be an int in [0, {self.total_cores}) for chip "
+    def _core_index(self, core_id: Any) -> int:
+        # operator.index accepts Python and numpy integers but not floats; bools are refused.
+        try:
+            index = operator.index(core_id)
+        except TypeError:
+            index = None
+        if index is None or isinstance(core_id, (bool, np.bool_)) or not 0 <= index < self.total_cores:
+            raise ValueError(f"core id must be an integer in [0, {self.total_cores}) for chip "
                              f"'{self.name}' (got {core_id!r})")
+        return index
 
     def mesh_position(self, core_id: int) -> MeshPosition:
         """``(chip, x, y, core_in_tile)`` of a global core id (x, y: tile on that chip)."""
-        self._check_core(core_id)
+        core_id = self._core_index(core_id)
         chip, local = divmod(core_id, self.topology.cores_per_chip)
         tile, core_in_tile = divmod(self._usable_slots[local], self.topology.cores_per_tile)
         y, x = divmod(tile, self.topology.tiles_x)
@@ -870,9 +880,34 @@ class ChipSpec(_Model):
         chips_x, chips_y = abs(acx - bcx), abs(acy - bcy)
         return Hops(abs(ax - bx) - chips_x, abs(ay - by) - chips_y, chips_x + chips_y)
 
-    def tiles_spanned(self, core_ids: Iterator[int] | list[int]) -> int:
+    def tiles_spanned(self, core_ids: Iterable[int]) -> int:
         """Number of distinct tiles (over all chips) holding the given cores."""
         return len({self.mesh_position(c)[:3] for c in core_ids})
+
+    @cached_property
+    def _coordinates(self) -> "_Cached":
+        table = np.empty((self.total_cores, 4), dtype=np.int64)
+        for core in range(self.total_cores):
+            pos = self.mesh_position(core)
+            table[core] = (*self.global_tile(core), *self.chip_position(pos.chip))
+        table.flags.writeable = False
+        return _Cached(table)
+
+    def coordinates(self) -> np.ndarray:
+        """Read-only ``(total_cores, 4)`` int64 array: global tile x, y and chip x, y per core."""
+        return self._coordinates.value
+
+    def hops_array(self, core_a: ArrayLike, core_b: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`hops` for arrays of core ids: ``(east_west, north_south, interchip)`` arrays."""
+        a = np.asarray(core_a, dtype=np.int64)
+        b = np.asarray(core_b, dtype=np.int64)
+        for ids in (a, b):
+            if ids.size and (ids.min() < 0 or ids.max() >= self.total_cores):
+                raise ValueError(f"core ids must be in [0, {self.total_cores}) for chip '{self.name}'")
+        table = self.coordinates()
+        ca, cb = table[a], table[b]
+        d = np.abs(ca - cb)
+        return d[..., 0] - d[..., 2], d[..., 1] - d[..., 3], d[..., 2] + d[..., 3]
 
     # ----------------------------------------------------------------- variants
 
@@ -892,6 +927,22 @@ class ChipSpec(_Model):
         data = self.model_dump(by_alias=True)
         data.update(changes)
         return type(self).model_validate(data)
+
+
+class _Cached:
+    """A value computed from a chip and kept on it; never part of the chip's equality.
+
+    (pydantic compares models by ``__dict__``, where ``cached_property`` stores values.)
+    """
+
+    __slots__ = ("value",)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Cached)
 
 
 def has_number(value: Any) -> bool:
