@@ -102,7 +102,9 @@ def scipy_peer(net, synapses, inputs, steps: int) -> tuple[float, dict[str, np.n
         into[2].append(syn.weights)
 
     def csr(parts, n_cols):
-        post, pre, w = (np.concatenate(x) if x else np.zeros(0) for x in parts)
+        if not parts[0]:
+            return sp.csr_matrix((n, n_cols), dtype=np.float64)
+        post, pre, w = (np.concatenate(x) for x in parts)
         return sp.csr_matrix((w.astype(np.float64), (post, pre)), shape=(n, n_cols), dtype=np.float64)
 
     w_rec, w_in = csr(rec, n), csr(ext, n_in)
@@ -140,7 +142,8 @@ from neurocomp.ir.connectors import OneToOne
 from neurocomp.ir.encoders import SpikeFile
 from neurocomp.ir.synapses import Synapses
 net = Network(name="tiny", populations={
-    "s": Population(name="s", shape=(1,), encoder=SpikeFile(np.array([0]), np.array([0]), "-")),
+    "s": Population(name="s", shape=(1,), encoder=SpikeFile(np.array([0], dtype=np.int64),
+                                                         np.array([0], dtype=np.int64), "-")),
     "a": Population(name="a", shape=(1,), neuron=NeuronModel(family="lif", beta=0.9))},
     projections=(Projection(name="p", pre="s", post="a", connector=OneToOne(1.5)),))
 syn = {"p": Synapses(projection="p", n_pre=1, n_post=1, indptr=np.array([0, 1], dtype=np.int64),
