@@ -20,6 +20,8 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import types
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
@@ -382,9 +384,6 @@ def _clean_loc(model: type[BaseModel], loc: Iterable[Any]) -> tuple[list[str], A
 
 def _unwrap(ann: Any) -> Any:
     """A model class, a tuple of union members, or a container type."""
-    import types
-    import typing
-
     while typing.get_origin(ann) is typing.Annotated:
         ann = typing.get_args(ann)[0]
     origin = typing.get_origin(ann)
@@ -395,8 +394,6 @@ def _unwrap(ann: Any) -> Any:
 
 
 def _item_type(container: Any) -> Any:
-    import typing
-
     args = typing.get_args(container)
     origin = typing.get_origin(container)
     if origin is dict and len(args) == 2:
@@ -407,8 +404,6 @@ def _item_type(container: Any) -> Any:
 
 
 def _tag_of(member: Any) -> Any:
-    import typing
-
     if isinstance(member, type) and issubclass(member, BaseModel) and "rule" in member.model_fields:
         args = typing.get_args(member.model_fields["rule"].annotation)
         return args[0] if args else None

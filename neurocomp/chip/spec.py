@@ -40,9 +40,8 @@ from typing import Annotated, Any, Iterable, Iterator, Literal, NamedTuple, Unio
 
 import numpy as np
 from numpy.typing import ArrayLike
-
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
-from pydantic import model_validator
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
+                      model_validator)
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -756,7 +755,7 @@ class ChipSpec(_Model):
         return None
 
     def parameters(self, *, include_unsourced: bool = False) -> list[Parameter]:
-        """Every value with its source, in file order: ``(dotted key, value, source)``.
+        """Every value with its source, in schema order: ``(dotted key, value, source)``.
 
         A table or array of tables is given leaf by leaf, each with the source that
         covers it. Values without a source (names, modes) are included, with source
