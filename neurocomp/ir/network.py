@@ -48,6 +48,10 @@ class NeuronModel:
         on spike: zero -> V = 0;  subtract -> V -= threshold;  none -> V unchanged;
                   then the neuron is refractory for ``refractory_steps`` steps
 
+    While refractory the current keeps integrating and ``V`` is held at 0 (so what a
+    subtract reset left over is dropped). Probes record ``V`` and ``I`` at the end of the
+    step, after any reset.
+
     ``lif`` has a leak (``beta < 1``); ``if`` has ``beta = 1``; ``li`` never spikes (a
     read-out). Physical time constants were turned into decays by the builder:
     ``beta = exp(-dt / tau_mem)``, ``alpha = exp(-dt / tau_syn)`` (``alpha = 0`` when no
