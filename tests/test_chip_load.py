@@ -336,3 +336,47 @@ def test_cached_geometry_does_not_change_equality():
     b.coordinates()
     assert a == b
     assert a != load_chip("loihi", profile="sanafe")
+
+
+def _variant(**changes):
+    data = load_chip("loihi").model_dump(by_alias=True)
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split("__")
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[last] = value
+    return data
+
+
+def test_unknown_neuron_family_names_the_known_ones():
+    with pytest.raises(ValidationError, match="neuron.family: unknown neuron family 'izhikevich'; "
+                                              "known: loihi_cuba_lif, truenorth, akida"):
+        ChipSpec.model_validate(_variant(neuron__family="izhikevich"))
+
+
+def test_reference_keys_must_be_unique():
+    data = _variant()
+    data["sources"] = [*data["sources"], dict(data["sources"][0])]
+    with pytest.raises(ValidationError, match="reference key 'davies2018' is declared twice"):
+        ChipSpec.model_validate(data)
+
+
+def test_processor_counts_must_add_up_to_the_cores():
+    data = load_chip("akida").model_dump(by_alias=True)
+    data["connectivity"]["processors"][0]["count"] = 53
+    with pytest.raises(ValidationError, match=r"counts must add up to topology.cores_per_chip \(78\) \(got 77\)"):
+        ChipSpec.model_validate(data)
+
+
+def test_crossbar_must_match_the_core():
+    data = load_chip("truenorth").model_dump(by_alias=True)
+    data["core"]["crossbar"]["neurons"] = 128
+    with pytest.raises(ValidationError, match=r"crossbar.neurons: must equal core.neurons \(256\) \(got 128\)"):
+        ChipSpec.model_validate(data)
+
+
+def test_event_driven_timing_needs_every_operation_time():
+    data = _variant(profiles__davies2018__timing__synop_ns=None)
+    with pytest.raises(ValidationError, match="synop_ns: required when tick_ns is not set"):
+        ChipSpec.model_validate(data)

@@ -179,7 +179,49 @@ def render_index() -> str:
                      f"{format_value(chip.core.neurons)} | "
                      f"{format_value(chip.core.synapse_memory_bits / 8 / 1024)} KiB | "
                      f"{format_value(chip.energy.synop_pj)} pJ ({chip.default_profile}) |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + WRITING_A_CHIP
+
+
+WRITING_A_CHIP = """
+## Writing a chip file
+
+A chip is a TOML file; `neurocomp chips show my_chip.toml` validates it and prints
+what it read, and every command that takes `--chip` accepts the path. The bundled
+files in `chips/` are complete examples; `tests/data/tiny.toml` is the smallest.
+
+Every number carries its source, written next to it:
+
+```toml
+[core]
+neurons = { value = 1024, source = "davies2018 p.89: 1,024 compartments per core" }
+```
+
+A source starts with the key of a reference declared in the file's `[[sources]]`
+list (`key = "davies2018"`, `citation = "..."`), then says where in it; or with
+`derived:` (how it was computed from sourced values) or `assumed:` (why this value,
+when nothing can be cited). A source on a list or a table covers everything in it.
+Names and modes (`family = "loihi_cuba_lif"`) may go without a source.
+
+The sections: `[topology]` (the mesh: `tiles_x`, `tiles_y`, `cores_per_tile`,
+`cores_per_chip`), `[system]` (`max_chips`), `[core]` (per-core limits and the
+synapse-memory `[core.packing]` rule), `[numerics]` (widths), `[neuron]` (the
+neuron family the emulator runs, and its features), `[connectivity]` (routing
+rules) and one `[profiles.NAME]` per set of costs, each with `timing` and
+`energy`; `default_profile` names the one used unless `--profile` picks another.
+Mistakes are reported all at once, each with its line, key, rule and value.
+
+A *system file* names a chip and how many of it, tiled on a board:
+
+```toml
+chip = "loihi"        # a bundled name, or a path relative to this file
+chips_x = 4
+chips_y = 2
+profile = "sanafe"    # optional
+```
+
+`--chips N` does the same without a file, tiling the N chips as squarely as
+possible.
+"""
 
 
 def outputs() -> dict[Path, str]:

@@ -681,6 +681,11 @@ class ChipSpec(_Model):
     @model_validator(mode="after")
     def _cross_section_rules(self) -> "ChipSpec":
         problems: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for i, ref in enumerate(self.sources):
+            if ref.key in seen:
+                problems.append((f"sources.{i}.key", f"reference key '{ref.key}' is declared twice"))
+            seen.add(ref.key)
         if self.schema_version != SCHEMA_VERSION:
             problems.append(("schema", f"this neurocomp reads chip files of schema {SCHEMA_VERSION} "
                                        f"(got {self.schema_version})"))
