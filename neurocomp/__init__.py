@@ -18,6 +18,7 @@ __all__ = [
     "parse",
     "simulate",
     "to_snn",
+    "load_chip",
     "Network",
     "RunResult",
     "NeurocompError",
@@ -30,6 +31,7 @@ _LAZY = {
     "parse": ("neurocomp.dsl.parse", "parse"),
     "simulate": ("neurocomp.emulator.reference", "simulate"),
     "to_snn": ("neurocomp.ir.printer", "to_snn"),
+    "load_chip": ("neurocomp.chip.load", "load_chip"),
     "Network": ("neurocomp.ir.network", "Network"),
     "RunResult": ("neurocomp.ir.result", "RunResult"),
     "NeurocompError": ("neurocomp.diagnostics", "NeurocompError"),
@@ -39,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .diagnostics import NeurocompError
     from .dsl.parse import parse
     from .emulator.reference import simulate
+    from .chip.load import load_chip
     from .ir.build import load
     from .ir.network import Network
     from .ir.printer import to_snn

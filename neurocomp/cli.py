@@ -154,14 +154,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Sub-commands that live beside their stage; each module has ``register(subparsers)``.
+_COMMAND_MODULES = ("neurocomp.chip.commands", "neurocomp.compiler.commands",
+                    "neurocomp.emulator.commands", "neurocomp.report.commands")
+
+
 def _plugins():
-    """Sub-commands that live beside their stage (e.g. ``chips`` in neurocomp.chip)."""
+    import importlib
+
     registers = []
-    try:
-        from .chip.commands import register
-        registers.append(register)
-    except ImportError:
-        pass
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that stage has no commands (yet); anything else is a bug
+                continue
+            raise
+        registers.append(module.register)
     return registers
 
 

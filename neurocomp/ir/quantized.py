@@ -1,0 +1,122 @@
+"""The quantized network: the integers a chip stores, before they are placed on cores.
+
+Produced by :func:`neurocomp.compiler.quantize.quantize` from a
+:class:`~neurocomp.ir.network.Network` and a chip. It is a new artifact: the float
+network is never overwritten. Everything here is per neuron and per synapse, in the
+chip's own integer formats; nothing here says where a neuron sits (that is the
+:class:`~neurocomp.ir.mapping.Mapping`).
+
+Parameter keys by neuron family (``QPopulation.params``, one int array per key, one
+entry per neuron, flat C order):
+
+* ``loihi_cuba_lif``: ``du``, ``dv`` (decay, ``chip.numerics.decay.bits`` wide),
+  ``vth_mant`` (compared as ``vth_mant << threshold.shift``), ``bias_mant``,
+  ``bias_exp``, ``refractory`` (steps). Weights: ``weight_exp`` per projection; a
+  synapse adds ``(w << weight_exp) << input_shift`` to ``u``
+  (``w >> -weight_exp`` for negative exponents, arithmetic shift).
+* ``truenorth``: ``leak``, ``threshold`` (alpha), ``neg_threshold`` (beta),
+  ``reset_value``, ``reset_mode`` (0 zero/normal, 1 linear, 2 none), ``leak_reversal``
+  (0/1), ``threshold_mask`` (bits), ``axon_weights`` ``(n, 4)`` (one signed weight per
+  axon type). Projections carry ``axon_type`` per source neuron and binary synapses
+  (``weights`` all 1); the effective weight of a synapse is
+  ``axon_weights[post, axon_type[pre]]``.
+* ``akida``: ``threshold``, ``act_bits`` and the layer's ``scale_shift``; weights are the
+  low-bit integers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .network import Network
+from .synapses import Synapses
+
+__all__ = ["QPopulation", "QProjection", "ProjectionError", "PopulationError",
+           "QuantizationReport", "QuantizedNetwork"]
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class QPopulation:
+    """One population in the chip's integers.
+
+    ``v_scale`` converts the chip's membrane state back to the float model's units
+    (``v_float ≈ v_int * v_scale``), so traces can be compared. Input populations have
+    no ``params``; their encoder stays in the float network.
+    """
+
+    name: str
+    size: int
+    is_input: bool
+    params: Mapping[str, np.ndarray] = field(default_factory=dict)
+    v_scale: float = 1.0
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class QProjection:
+    """One projection's synapses with integer weights (``synapses.weights`` is int64).
+
+    ``weight_exp`` scales every weight of the projection (Loihi); ``sign_mode`` is one of
+    the chip's sign modes; ``axon_type`` (TrueNorth) is one type per source neuron.
+    ``extra`` holds any other per-projection integer the family needs.
+    """
+
+    name: str
+    pre: str
+    post: str
+    synapses: Synapses
+    weight_bits: int
+    weight_exp: int = 0
+    sign_mode: str = "mixed"
+    axon_type: np.ndarray | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectionError:
+    """How far one projection's integer weights are from its float weights.
+
+    Errors are relative to the largest float weight magnitude of the projection.
+    """
+
+    projection: str
+    weight_bits: int
+    weight_exp: int
+    max_error: float
+    rms_error: float
+    clipped_fraction: float
+    zeroed_fraction: float
+    pinned: bool = False  # the user gave the integers (``native``)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PopulationError:
+    """How far one population's integer parameters are from its float parameters
+    (relative errors of the decays, threshold and bias as the chip applies them)."""
+
+    population: str
+    max_errors: Mapping[str, float]
+    pinned: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuantizationReport:
+    """Per projection and population errors, plus warnings in words (naming the object)."""
+
+    projections: tuple[ProjectionError, ...] = ()
+    populations: tuple[PopulationError, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class QuantizedNetwork:
+    """A network in one chip's integer formats; ``chip`` is the ChipSpec it targets."""
+
+    network: Network
+    chip: Any  # neurocomp.chip.spec.ChipSpec (kept loose to avoid an import cycle)
+    family: str
+    populations: Mapping[str, QPopulation]
+    projections: Mapping[str, QProjection]
+    report: QuantizationReport
