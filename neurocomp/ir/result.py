@@ -24,7 +24,7 @@ import numpy as np
 
 from ..diagnostics import UsageError, did_you_mean
 
-__all__ = ["SpikeEvents", "RunResult"]
+__all__ = ["SpikeEvents", "Counters", "RunResult"]
 
 SPIKES_FILE = "spikes.npz"
 SUMMARY_FILE = "summary.json"
@@ -73,6 +73,37 @@ class SpikeEvents:
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
+class Counters:
+    """Work the chip did, per step and per used core: what energy and latency are made of.
+
+    Every array is int64 ``(steps, n_cores)``; column ``k`` is core ``core_ids[k]``.
+
+    * ``spikes_in``: spike messages (axon events) the core received, inputs included;
+    * ``synops``: synaptic operations (one per synapse an arriving spike touched);
+    * ``updates_active`` / ``updates_inactive``: neuron updates; a compartment is active
+      in a step when it had input, a nonzero state or a nonzero bias (SANA-FE's rule);
+    * ``spikes_out``: spikes its compartments fired (relays included);
+    * ``messages_out``: spike messages sent (one per route of a firing compartment);
+    * ``hops_east_west``, ``hops_north_south``, ``hops_interchip``: links those messages
+      crossed (dimension-order routing; off-chip input costs no hops).
+    """
+
+    core_ids: np.ndarray  # int32 [n_cores]
+    spikes_in: np.ndarray
+    synops: np.ndarray
+    updates_active: np.ndarray
+    updates_inactive: np.ndarray
+    spikes_out: np.ndarray
+    messages_out: np.ndarray
+    hops_east_west: np.ndarray
+    hops_north_south: np.ndarray
+    hops_interchip: np.ndarray
+
+    FIELDS = ("spikes_in", "synops", "updates_active", "updates_inactive", "spikes_out",
+              "messages_out", "hops_east_west", "hops_north_south", "hops_interchip")
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
 class RunResult:
     """Spikes, probed traces and work counters of one run of ``steps`` steps.
 
@@ -106,6 +137,7 @@ class RunResult:
     wall_s: float = 0.0
     synaptic_events: int = 0
     neuron_updates: int = 0
+    counters: Counters | None = None  # chip runs only
 
     # -- queries ----------------------------------------------------------------------
 
