@@ -469,15 +469,23 @@ class _Builder:
             out[chip] = {k: v for k, v in args.items() if v is not _FAILED}
         return out
 
+    def kind_args(self, call: ast.Call, tables: dict[str, dict[str, Conv]],
+                  what: str) -> dict[str, Any] | None:
+        """The converted arguments of ``KIND(...)``, or ``None`` for an unknown kind."""
+        kind = call.name.text
+        if kind not in tables:
+            self.errors.error(f"unknown {what} '{kind}'", span=call.name.span,
+                              hint=did_you_mean(kind, tables))
+            return None
+        return self.args(call, tables[kind], kind)
+
     def population(self, stmt: ast.PopulationStmt) -> None:
         ok = self.declare(stmt.name)
         shape = self.shape(stmt.shape)
         model = stmt.model.name.text
-        if model not in _NEURON_PARAMS:
-            self.errors.error(f"unknown neuron model '{model}'", span=stmt.model.name.span,
-                              hint=did_you_mean(model, _NEURON_PARAMS))
+        args = self.kind_args(stmt.model, _NEURON_PARAMS, "neuron model")
+        if args is None:
             return
-        args = self.args(stmt.model, _NEURON_PARAMS[model], model)
         natives = self.natives(stmt.natives, _NATIVE_POPULATION, "population")
         if not ok or shape is None or _FAILED in args.values():
             return
@@ -538,12 +546,8 @@ class _Builder:
         ok = self.declare(stmt.name)
         shape = self.shape(stmt.shape)
         kind = stmt.encoder.name.text
-        if kind not in _ENCODER_PARAMS:
-            self.errors.error(f"unknown input encoder '{kind}'", span=stmt.encoder.name.span,
-                              hint=did_you_mean(kind, _ENCODER_PARAMS))
-            return
-        args = self.args(stmt.encoder, _ENCODER_PARAMS[kind], kind)
-        if not ok or shape is None or _FAILED in args.values():
+        args = self.kind_args(stmt.encoder, _ENCODER_PARAMS, "input encoder")
+        if args is None or not ok or shape is None or _FAILED in args.values():
             return
         try:
             encoder = _ENCODERS[kind](self, args, stmt.encoder, shape)
@@ -566,11 +570,9 @@ class _Builder:
                               span=stmt.post.span)
             ends[1] = None
         kind = stmt.connector.name.text
-        if kind not in _CONNECTOR_PARAMS:
-            self.errors.error(f"unknown connector '{kind}'", span=stmt.connector.name.span,
-                              hint=did_you_mean(kind, _CONNECTOR_PARAMS))
+        args = self.kind_args(stmt.connector, _CONNECTOR_PARAMS, "connector")
+        if args is None:
             return
-        args = self.args(stmt.connector, _CONNECTOR_PARAMS[kind], kind)
         natives = self.natives(stmt.natives, _NATIVE_PROJECTION, "projection")
         name = self.projection_name(stmt)
         if None in ends or name is None or _FAILED in args.values():
