@@ -1,0 +1,379 @@
+"""Spike routing shared by every chip kernel: tables built once, one ``@njit`` delivery.
+
+A family kernel (Loihi, TrueNorth, ...) owns its neuron arithmetic; everything between
+"source ``s`` fired at step ``t``" and "these integers wait in compartment ``c``'s input
+for step ``t + 1 + d``" is here, together with the work counters that it implies. Build
+the tables with :func:`routing_tables` (plain numpy, once per Mapping), pass the
+resulting :class:`Routing` named tuple straight into your ``@njit`` kernel, and call
+:func:`deliver` for every spike.
+
+The accumulator layout
+----------------------
+Future input lives in ``acc``, an int32 ring buffer of shape ``(n_slots, n_rows)``:
+slot ``t % n_slots`` holds what arrives for step ``t``. ``n_slots`` is
+``max(syn_delay) + 1``: a kernel reads (and zeroes) slot ``t % n_slots`` *before*
+delivering the spikes of step ``t``, and the latest a spike of step ``t`` can land is
+``t + n_slots`` -- the slot just emptied.
+
+Rows are grouped in *blocks*. A block is one (core, class) pair: the compartments of
+one core, one row each, for one *class* of axons. The class is a family's key (an
+int64 per axon, :func:`routing_tables`'s ``axon_class``) for inputs that must be kept
+apart until the neuron update: Loihi's weight exponents (a sum of weights is shifted
+per projection), TrueNorth's axon types (a count is multiplied by the neuron's weight
+for that type). Block ``b`` covers rows ``block_row[b] : block_row[b] + block_size[b]``
+for compartments ``block_comp[b] : block_comp[b] + block_size[b]`` (all of its core),
+its key is ``block_key[b]``, and ``block_axon[b]`` is one axon of that class on that
+core (to look up any other per-axon attribute). Blocks are ordered by core column, then
+ascending key; the blocks of column ``j`` are ``core_block_ptr[j] : core_block_ptr[j+1]``. A compartment with no incoming axon of some class has no row for it;
+a core with no incoming axon has no block.
+
+A synapse ``k`` of axon ``a`` adds ``syn_value[k]`` to row
+``axon_row[a] + syn_local[k]``, where ``syn_local[k]`` is its target's index within its
+core (uint16 when every core holds at most 65,536 compartments) and ``axon_row[a]`` is
+the row of the core's first compartment in the block of ``a``'s class.
+``syn_value`` is the Mapping's ``syn_weight`` (or the family's ``syn_value``), stored in
+the narrowest of int8 / int16 / int32 that holds it; a synapse onto a *relay*
+(``comp_pop == -1``) always adds 1, so a relay's rows count the spikes that reached it.
+
+Per-synapse bytes a spike touches: ``syn_local`` (2) + ``syn_value`` (1-2) +
+``syn_delay`` (1, only when delays differ; otherwise the one ``delay`` is used).
+
+The counter layout
+------------------
+``cnt`` is int64 ``(9, steps, n_cols)``; ``cnt[f]`` is the ``(steps, n_cols)`` array of
+:class:`neurocomp.ir.result.Counters` field ``Counters.FIELDS[f]`` (constants
+``SPIKES_IN`` ... ``HOPS_INTERCHIP`` below). Column ``j`` is core ``core_ids[j]``, the
+Mapping's used cores in ascending id. :func:`deliver` counts, at the sending step ``t``:
+
+* on the sender's core (not for inputs, which come from the host): ``messages_out``
+  += routes of ``s``; ``hops_*`` += the links those routes cross (dimension-order);
+* on each receiving core: ``spikes_in`` += 1 per route, ``synops`` += the synapses of
+  the axon.
+
+The kernel counts ``spikes_out`` (one per firing compartment, relays included) and
+``updates_active`` / ``updates_inactive`` itself.
+
+Calling convention
+------------------
+::
+
+    rt, info = routing_tables(mapping, axon_class)        # numpy, once
+    acc = np.zeros((info.n_slots, info.n_rows), dtype=np.int32)
+    cnt = np.zeros((N_COUNTERS, steps, info.n_cols), dtype=np.int64)
+    run_my_family(rt, acc, cnt, ...)                      # your @njit(cache=True) kernel
+
+    # inside the kernel, step t:
+    slot = t % rt.n_slots
+    for b in range(rt.block_row.shape[0]):                # drain what arrives now
+        for i in range(rt.block_size[b]):
+            x = acc[slot, rt.block_row[b] + i]            # compartment rt.block_comp[b] + i
+            acc[slot, rt.block_row[b] + i] = 0
+            ...family arithmetic with rt.block_key[b]...
+    ...neuron updates; for each compartment c that fires:
+            cnt[SPIKES_OUT, t, rt.comp_col[c]] += 1
+            deliver(rt, c, t, acc, cnt)
+    ...for each input source s = n_comp + input_offset[pop] + i emitting at t:
+            deliver(rt, s, t, acc, cnt)
+
+A relay (``rt.comp_relay[c] == 1``) fires at step ``t`` iff one of its rows is nonzero;
+:func:`relay_fires` tests that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from ...diagnostics import UsageError
+
+__all__ = [
+    "SPIKES_IN", "SYNOPS", "UPDATES_ACTIVE", "UPDATES_INACTIVE", "SPIKES_OUT", "MESSAGES_OUT",
+    "HOPS_EAST_WEST", "HOPS_NORTH_SOUTH", "HOPS_INTERCHIP", "N_COUNTERS",
+    "Routing", "RoutingInfo", "routing_tables", "deliver", "relay_fires", "narrowest_int",
+]
+
+# Rows of ``cnt``, in the order of ``Counters.FIELDS``.
+SPIKES_IN = 0
+SYNOPS = 1
+UPDATES_ACTIVE = 2
+UPDATES_INACTIVE = 3
+SPIKES_OUT = 4
+MESSAGES_OUT = 5
+HOPS_EAST_WEST = 6
+HOPS_NORTH_SOUTH = 7
+HOPS_INTERCHIP = 8
+N_COUNTERS = 9
+
+
+class Routing(NamedTuple):
+    """The routing tables a kernel reads (see the module docstring for the layout)."""
+
+    # sources [n_sources]
+    route_ptr: np.ndarray  # int64 [n_sources + 1]
+    route_axon: np.ndarray  # int32 [n_routes]
+    src_col: np.ndarray  # int32, column of the sender's core; -1 for inputs
+    src_hops_ew: np.ndarray  # int32, east-west links crossed by all routes of s
+    src_hops_ns: np.ndarray  # int32
+    src_hops_ic: np.ndarray  # int32, chip-to-chip links
+    # axons [n_axons]
+    axon_col: np.ndarray  # int32, column of the receiving core
+    axon_row: np.ndarray  # int64, row of its core's first compartment in its block
+    axon_syn_ptr: np.ndarray  # int64 [n_axons + 1]
+    # synapses [n_syn]
+    syn_local: np.ndarray  # uint16 or int32, target's index within its core
+    syn_value: np.ndarray  # int8 / int16 / int32
+    syn_delay: np.ndarray  # uint8 / int16 extra steps; empty when all equal ``delay``
+    delay: int  # the one extra delay when ``syn_delay`` is empty
+    n_slots: int
+    # blocks [n_blocks]
+    block_row: np.ndarray  # int64
+    block_comp: np.ndarray  # int64, first compartment (global id)
+    block_size: np.ndarray  # int64
+    block_key: np.ndarray  # int64, the family's class key
+    block_axon: np.ndarray  # int64, one axon of the block's class and core
+    core_block_ptr: np.ndarray  # int64 [n_cols + 1], blocks of column j
+    # compartments [n_comp]
+    comp_col: np.ndarray  # int32, column of the compartment's core
+    comp_relay: np.ndarray  # uint8, 1 for a relay
+
+
+@dataclass(frozen=True)
+class RoutingInfo:
+    """Sizes a caller needs to allocate ``acc`` and ``cnt``."""
+
+    n_slots: int
+    n_rows: int
+    n_cols: int
+    core_ids: np.ndarray  # int32 [n_cols]
+
+    @property
+    def acc_shape(self) -> tuple[int, int]:
+        return (self.n_slots, self.n_rows)
+
+
+def narrowest_int(values: np.ndarray, *, unsigned_ok: bool = False) -> np.dtype:
+    """The narrowest of int8 / int16 / int32 / int64 (uint8 / uint16 first when
+    ``unsigned_ok`` and nothing is negative) that holds every entry of ``values``."""
+    if values.size == 0:
+        return np.dtype(np.uint8 if unsigned_ok else np.int8)
+    lo, hi = int(values.min()), int(values.max())
+    kinds = ((np.uint8, np.uint16) if unsigned_ok and lo >= 0 else ()) + \
+        (np.int8, np.int16, np.int32, np.int64)
+    for kind in kinds:
+        info = np.iinfo(kind)
+        if info.min <= lo and hi <= info.max:
+            return np.dtype(kind)
+    raise UsageError(f"integer values {lo}..{hi} do not fit 64 bits")
+
+
+def routing_tables(mapping, axon_class: np.ndarray | None = None,
+                   syn_value: np.ndarray | None = None) -> tuple[Routing, RoutingInfo]:
+    """The routing tables of ``mapping`` in the layout of the module docstring.
+
+    Parameters
+    ----------
+    mapping : neurocomp.ir.mapping.Mapping
+        The compiled network.
+    axon_class : numpy.ndarray, optional
+        int64 ``[n_axons]``: the family's class key of each axon (inputs that must stay
+        apart until the neuron update). Default: one class (all zeros).
+    syn_value : numpy.ndarray, optional
+        int64 ``[n_syn]``: what each synapse adds. Default: ``mapping.syn_weight``.
+        Synapses onto relays add 1 whatever is given.
+
+    Returns
+    -------
+    (Routing, RoutingInfo)
+        The tables (pass ``Routing`` into a kernel as is) and the sizes of ``acc`` and
+        ``cnt``.
+
+    Raises
+    ------
+    UsageError
+        When the Mapping's arrays are inconsistent (wrong lengths, ids out of range,
+        negative delays).
+    """
+    m = mapping
+    n_comp, n_axons, n_syn = m.n_comp, m.n_axons, m.n_synapses
+    n_sources = m.n_sources
+    comp_core = np.asarray(m.comp_core, dtype=np.int64)
+    route_ptr = np.ascontiguousarray(m.route_ptr, dtype=np.int64)
+    route_axon = np.asarray(m.route_axon, dtype=np.int64)
+    axon_core = np.asarray(m.axon_core, dtype=np.int64)
+    axon_syn_ptr = np.ascontiguousarray(m.axon_syn_ptr, dtype=np.int64)
+    syn_target = np.asarray(m.syn_target, dtype=np.int64)
+    delays = np.asarray(m.syn_delay, dtype=np.int64)
+    _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_core,
+           axon_syn_ptr, syn_target, delays)
+
+    core_ids = np.array([c.core_id for c in m.cores], dtype=np.int64)
+    if np.any(np.diff(core_ids) <= 0):
+        raise UsageError("the Mapping's cores are not in ascending core id")
+    n_cols = int(core_ids.size)
+    col_of = {int(c): j for j, c in enumerate(core_ids)}
+    comp_start = np.array([c.comp_start for c in m.cores], dtype=np.int64)
+    comp_stop = np.array([c.comp_stop for c in m.cores], dtype=np.int64)
+    comp_col = np.full(n_comp, -1, dtype=np.int32)
+    for j in range(n_cols):
+        comp_col[comp_start[j]:comp_stop[j]] = j
+    if n_comp and (np.any(comp_col < 0) or np.any(core_ids[comp_col] != comp_core)):
+        raise UsageError("the Mapping's cores do not cover its compartments in order "
+                         "(comp_start/comp_stop disagree with comp_core)")
+    axon_col = np.array([col_of.get(int(c), -1) for c in axon_core], dtype=np.int32) \
+        if n_axons else np.zeros(0, dtype=np.int32)
+    if np.any(axon_col < 0):
+        bad = int(axon_core[np.argmax(axon_col < 0)])
+        raise UsageError(f"an axon sits on core {bad}, which the Mapping does not use")
+
+    # Targets must sit on their axon's core: an axon feeds only its own core.
+    syn_axon = np.repeat(np.arange(n_axons, dtype=np.int64), np.diff(axon_syn_ptr))
+    if n_syn and np.any(comp_col[syn_target] != axon_col[syn_axon]):
+        raise UsageError("a synapse targets a compartment on another core than its axon's")
+    local = syn_target - comp_start[comp_col[syn_target]] if n_syn else np.zeros(0, np.int64)
+    sizes = comp_stop - comp_start
+    local_dtype = np.uint16 if sizes.size == 0 or sizes.max() <= 65536 else np.int32
+
+    # Blocks: one per (core, class) with at least one axon.
+    cls = np.zeros(n_axons, dtype=np.int64) if axon_class is None \
+        else np.asarray(axon_class, dtype=np.int64)
+    if cls.shape != (n_axons,):
+        raise UsageError(f"axon_class has shape {cls.shape}, the Mapping has {n_axons} axons")
+    pairs, first, which = np.unique(np.stack([axon_col.astype(np.int64), cls], axis=1), axis=0,
+                                    return_index=True, return_inverse=True) \
+        if n_axons else (np.zeros((0, 2), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    which = np.asarray(which, dtype=np.int64).reshape(-1)
+    block_core = pairs[:, 0]
+    block_size = sizes[block_core].astype(np.int64)
+    block_row = np.zeros(block_size.size, dtype=np.int64)
+    if block_size.size:
+        np.cumsum(block_size[:-1], out=block_row[1:])
+    n_rows = int(block_size.sum())
+    axon_row = block_row[which] if n_axons else np.zeros(0, dtype=np.int64)
+
+    value = np.asarray(m.syn_weight if syn_value is None else syn_value, dtype=np.int64).copy()
+    if value.shape != (n_syn,):
+        raise UsageError(f"syn_value has shape {value.shape}, the Mapping has {n_syn} synapses")
+    comp_relay = (np.asarray(m.comp_pop) == -1).astype(np.uint8)
+    if n_syn:
+        value[comp_relay[syn_target] == 1] = 1
+
+    uniform = delays.size == 0 or delays.min() == delays.max()
+    delay = int(delays[0]) if delays.size and uniform else 0
+    syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
+        delays.astype(narrowest_int(delays, unsigned_ok=True))
+    n_slots = int(delays.max()) + 1 if delays.size else 1
+
+    # Per source: messages, and the links they cross from the sender's core.
+    src_col = np.full(n_sources, -1, dtype=np.int32)
+    src_col[:n_comp] = comp_col
+    route_src = np.repeat(np.arange(n_sources, dtype=np.int64), np.diff(route_ptr))
+    hops = [np.zeros(n_sources, dtype=np.int32) for _ in range(3)]
+    on_chip = route_src < n_comp
+    if np.any(on_chip):
+        ew, ns, ic = m.chip.hops_array(comp_core[route_src[on_chip]],
+                                       axon_core[route_axon[on_chip]])
+        for out, part in zip(hops, (ew, ns, ic)):
+            out[:] = np.bincount(route_src[on_chip], weights=part,
+                                 minlength=n_sources).astype(np.int32)
+
+    rt = Routing(
+        route_ptr=route_ptr, route_axon=route_axon.astype(np.int32),
+        src_col=src_col, src_hops_ew=hops[0], src_hops_ns=hops[1], src_hops_ic=hops[2],
+        axon_col=axon_col, axon_row=np.ascontiguousarray(axon_row, dtype=np.int64),
+        axon_syn_ptr=axon_syn_ptr,
+        syn_local=local.astype(local_dtype),
+        syn_value=value.astype(narrowest_int(value)),
+        syn_delay=syn_delay, delay=delay, n_slots=n_slots,
+        block_row=block_row, block_comp=comp_start[block_core].astype(np.int64),
+        block_size=block_size, block_key=np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
+        block_axon=np.ascontiguousarray(first, dtype=np.int64),
+        core_block_ptr=np.searchsorted(block_core, np.arange(n_cols + 1, dtype=np.int64)).astype(np.int64),
+        comp_col=comp_col, comp_relay=comp_relay,
+    )
+    info = RoutingInfo(n_slots=n_slots, n_rows=n_rows, n_cols=n_cols,
+                       core_ids=core_ids.astype(np.int32))
+    return rt, info
+
+
+def _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_core,
+           axon_syn_ptr, syn_target, delays) -> None:
+    """Raise UsageError naming the first inconsistent array of a Mapping."""
+    problems = []
+    n_inputs = sum(m.network.populations[p].size for p in m.input_offset)
+    if n_sources != n_comp + n_inputs:
+        problems.append(f"route_ptr covers {n_sources} sources, expected {n_comp} compartments "
+                        f"+ {n_inputs} input neurons")
+    if route_ptr.size and (route_ptr[0] != 0 or np.any(np.diff(route_ptr) < 0)
+                           or route_ptr[-1] != route_axon.size):
+        problems.append("route_ptr is not a CSR pointer over route_axon")
+    if route_axon.size and (route_axon.min() < 0 or route_axon.max() >= n_axons):
+        problems.append(f"route_axon names axons outside 0..{n_axons - 1}")
+    if axon_syn_ptr.size != n_axons + 1 or axon_syn_ptr[0] != 0 \
+            or np.any(np.diff(axon_syn_ptr) < 0) or axon_syn_ptr[-1] != n_syn:
+        problems.append("axon_syn_ptr is not a CSR pointer over the synapses")
+    if syn_target.size and (syn_target.min() < 0 or syn_target.max() >= n_comp):
+        problems.append(f"syn_target names compartments outside 0..{n_comp - 1}")
+    if delays.shape != syn_target.shape or (delays.size and delays.min() < 0):
+        problems.append("syn_delay must hold one delay >= 0 per synapse")
+    if problems:
+        raise UsageError("the Mapping is inconsistent: " + "; ".join(problems),
+                         hint="compile the network again; a hand-built Mapping must follow "
+                              "neurocomp/ir/mapping.py")
+
+
+@njit(cache=True, inline="always")
+def deliver(rt, s, t, acc, cnt):
+    """Send a spike of source ``s`` at step ``t`` along all its routes.
+
+    Adds ``syn_value[k]`` to ``acc[(t + 1 + delay_k) % n_slots, axon_row[a] + syn_local[k]]``
+    for every synapse ``k`` of every axon ``a`` that ``s`` reaches, and counts, in
+    ``cnt[:, t, :]``, the messages and hops of the sender's core and the spikes in and
+    synaptic operations of each receiving core (module docstring).
+    """
+    lo = rt.route_ptr[s]
+    hi = rt.route_ptr[s + 1]
+    col = rt.src_col[s]
+    if col >= 0:
+        cnt[MESSAGES_OUT, t, col] += hi - lo
+        cnt[HOPS_EAST_WEST, t, col] += rt.src_hops_ew[s]
+        cnt[HOPS_NORTH_SOUTH, t, col] += rt.src_hops_ns[s]
+        cnt[HOPS_INTERCHIP, t, col] += rt.src_hops_ic[s]
+    n_slots = rt.n_slots
+    uniform = rt.syn_delay.shape[0] == 0
+    fixed = (t + 1 + rt.delay) % n_slots
+    base_slot = (t + 1) % n_slots
+    for r in range(lo, hi):
+        a = rt.route_axon[r]
+        dst = rt.axon_col[a]
+        k0 = rt.axon_syn_ptr[a]
+        k1 = rt.axon_syn_ptr[a + 1]
+        cnt[SPIKES_IN, t, dst] += 1
+        cnt[SYNOPS, t, dst] += k1 - k0
+        base = rt.axon_row[a]
+        if uniform:
+            row = acc[fixed]
+            for k in range(k0, k1):
+                row[base + rt.syn_local[k]] += rt.syn_value[k]
+        else:
+            for k in range(k0, k1):
+                # base_slot + delay < 2 * n_slots: one subtraction replaces the modulo.
+                slot = base_slot + rt.syn_delay[k]
+                if slot >= n_slots:
+                    slot -= n_slots
+                acc[slot, base + rt.syn_local[k]] += rt.syn_value[k]
+
+
+@njit(cache=True, inline="always")
+def relay_fires(rt, acc, slot, c):
+    """Whether relay compartment ``c`` received a spike for the step of ``slot``.
+
+    Looks at the rows of ``c`` in every block of its core (relay rows count spikes).
+    """
+    col = rt.comp_col[c]
+    for b in range(rt.core_block_ptr[col], rt.core_block_ptr[col + 1]):
+        if acc[slot, rt.block_row[b] + c - rt.block_comp[b]] != 0:
+            return True
+    return False
