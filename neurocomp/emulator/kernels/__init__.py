@@ -1,0 +1,100 @@
+"""Chip kernels: one module per neuron family, found through :data:`FAMILIES`.
+
+A chip file names its family (``neuron.family``); :func:`kernel_for` returns the module
+that emulates it. :func:`neurocomp.emulator.run.emulate` only talks to that module, so a
+new family is one module plus one line here.
+
+What a family module provides
+-----------------------------
+``prepare(mapping) -> prepared``
+    Everything that depends on the Mapping alone, built once (integer parameter arrays,
+    the :mod:`~neurocomp.emulator.kernels.routing` tables). ``prepared`` is reused for
+    every run of a batch, so it holds no run state.
+``run(prepared, inputs: KernelInputs) -> KernelRun``
+    One run from rest: allocates fresh state, runs every step in one ``@njit`` call,
+    raises :class:`~neurocomp.diagnostics.EmulationError` in strict mode.
+``TRACES``
+    ``{"voltage": var, "current": var}``: the integer state variables (names in
+    ``KernelRun.traces``) that the float probes ``voltage`` and ``current`` read, both
+    scaled by the Mapping's ``v_scale``. A family without a current omits the key.
+
+The spike-routing helpers every kernel shares are in
+:mod:`neurocomp.emulator.kernels.routing`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Mapping
+
+import numpy as np
+
+from ...diagnostics import UsageError, did_you_mean
+
+__all__ = ["FAMILIES", "KernelInputs", "KernelRun", "kernel_for"]
+
+#: neuron family (a chip file's ``neuron.family``) -> module that emulates it
+FAMILIES: dict[str, str] = {
+    "loihi_cuba_lif": "neurocomp.emulator.kernels.loihi",
+    "truenorth": "neurocomp.emulator.kernels.truenorth",
+}
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class KernelInputs:
+    """What one run feeds a kernel.
+
+    Input events are one CSR by step over source ids: the sources emitting at step
+    ``t`` are ``in_src[in_ptr[t]:in_ptr[t+1]]`` (``n_comp + input_offset[pop] + i``),
+    ascending within a step. ``probe_comp`` lists the compartments whose state is
+    recorded at the end of every step.
+    """
+
+    steps: int
+    in_ptr: np.ndarray  # int64 [steps + 1]
+    in_src: np.ndarray  # int64 [n_events]
+    probe_comp: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    strict: bool = False
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class KernelRun:
+    """What a kernel returns for one run.
+
+    ``spike_step``/``spike_comp`` are sorted by step, then compartment. ``counters`` is
+    int64 ``(9, steps, n_cols)`` in the order of ``Counters.FIELDS``; column ``j`` is core
+    ``core_ids[j]``. ``traces[var]`` is int64 ``(steps, len(probe_comp))``.
+    ``overflows[var]`` counts the wraps and saturations of each state variable (zero in
+    strict mode, which raises on the first); ``first_overflow[var]`` is
+    ``(step, compartment)`` of the first.
+    """
+
+    spike_step: np.ndarray
+    spike_comp: np.ndarray
+    counters: np.ndarray
+    core_ids: np.ndarray
+    traces: Mapping[str, np.ndarray] = field(default_factory=dict)
+    overflows: Mapping[str, int] = field(default_factory=dict)
+    first_overflow: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+
+def kernel_for(family: str) -> ModuleType:
+    """The kernel module of a neuron family.
+
+    Raises
+    ------
+    UsageError
+        When no kernel is registered for ``family``, or its module is not installed.
+    """
+    module = FAMILIES.get(family)
+    if module is None:
+        raise UsageError(f"no emulator kernel for neuron family '{family}'",
+                         hint=did_you_mean(family, FAMILIES))
+    if importlib.util.find_spec(module) is None:
+        raise UsageError(f"the emulator kernel for neuron family '{family}' ({module}) "
+                         "is not available in this version")
+    return importlib.import_module(module)
