@@ -1,0 +1,481 @@
+"""Energy and latency of a chip run: the work counters priced with the chip's costs.
+
+Input: the :class:`~neurocomp.ir.result.Counters` of an emulated run (int64
+``(steps, n_cores)`` arrays of work per step and used core), the
+:class:`~neurocomp.chip.spec.ChipSpec` whose *active profile* supplies the prices, and
+optionally what each core holds (a :class:`~neurocomp.ir.mapping.Mapping`, or a plain
+``{core_id: {population: compartments}}``). Output: a :class:`CostReport`. Nothing
+here knows which chip it prices; every number comes from ``chip.energy`` and
+``chip.timing``. ``docs/energy.md`` explains the model with a worked example.
+
+Energy (pJ), per step ``t`` and core ``k`` (``n`` is a counter of that step and core,
+``E`` the active profile's energy per event)::
+
+    synaptic  = n_synops · E_synop
+    neuron    = n_active · E_update_active + n_inactive · E_update_inactive
+              + n_spikes_out · E_spike_out
+    routing   = n_messages_out · (E_message_out + E_spike_in_tile)
+              + n_spikes_in · E_message_in
+              + n_hops_ew · E_hop_ew + n_hops_ns · E_hop_ns + n_hops_chip · E_interchip
+    static    = P_static · chips · step latency        (mW · ns = pJ, exactly)
+
+Time (ns), per step ``t`` and core ``k`` (``T`` the time per event)::
+
+    busy[t, k]  = n_synops · T_synop + n_active · T_active + n_inactive · T_inactive
+                + n_spikes_out · T_spike_out + n_messages_out · T_message_out
+                + n_spikes_in · T_message_in
+    route[t, k] = T_spike_in_tile + (n_hops_ew · T_ew + n_hops_ns · T_ns
+                  + n_hops_chip · T_chip) / n_messages_out        (0 without messages)
+    step[t]     = max_k (busy[t, k] + route[t, k]) + barrier(tiles used)
+    run         = sum_t step[t]
+
+``route`` is the flight of the core's last packet: packets are sent one after another
+(their sending time is in ``busy``), fly through the mesh without contention, so only
+the last one's flight is not hidden behind later work. The counters give the hops of
+a core's packets together, so the mean path stands in for the last packet's; it is
+exact when every packet of the core travels equally far.
+
+A chip that runs in real time (``chip.timing.tick_ns`` set, TrueNorth) takes exactly
+one tick per step: ``step[t] = tick`` and the barrier is not added. Where its profile
+gives operation times, ``busy`` is still computed and a step whose slowest core needs
+more than the tick is counted in :attr:`CostReport.overrun_steps`.
+
+Static power is charged for every chip of the system (``chip.n_chips``: a system is
+powered as a whole), for the whole run latency.
+
+Splits:
+
+* by kind: ``synaptic``, ``neuron``, ``routing``, ``static`` for energy (as in the
+  equations above); for time the same split of the *critical* core of each step (the
+  slowest one, the first in the counters' order on a tie), where ``routing`` is the
+  packets' sending, receiving and flight (``n_messages_out · T_message_out +
+  n_spikes_in · T_message_in + route``), plus ``barrier`` (or ``tick`` for a
+  real-time chip);
+* by core: dynamic energy and busy time (``busy + route``) summed over steps, and the
+  number of steps each core was the critical one;
+* by population: each core's dynamic energy and busy time is divided among the
+  populations on it in proportion to their compartments (relay compartments count as
+  ``"(relays)"``). A core that holds one population attributes exactly; a shared core
+  approximates, since the counters do not say whose synapses an event touched. Static
+  energy is never attributed to populations.
+
+Limits (what the model leaves out): link contention and buffering, host (off-chip)
+input and output, power gating of idle cores or chips, voltage and temperature; every
+event of one kind costs the same whatever its operands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping as TMapping, Sequence
+
+import numpy as np
+
+from ..diagnostics import UsageError
+from ..ir.result import Counters
+
+__all__ = ["cost", "CostReport", "ENERGY_KINDS", "TIME_KINDS", "RELAYS"]
+
+#: Kinds of energy, in report order.
+ENERGY_KINDS = ("synaptic", "neuron", "routing", "static")
+#: Kinds of time on the critical path, in report order (``tick`` for real-time chips).
+TIME_KINDS = ("synaptic", "neuron", "routing", "barrier", "tick")
+#: The name under which relay compartments (copies that only forward spikes) are counted.
+RELAYS = "(relays)"
+_RELAY_SLICE = "<relay>"
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class CostReport:
+    """What a run cost: energy in pJ and time in ns, whole and split.
+
+    Attributes
+    ----------
+    chip, profile : str
+        The chip and the cost profile that priced the run.
+    steps : int
+        Steps priced (for a batch, the steps of all samples together).
+    samples : int
+        Runs combined into this report (1 for a single run).
+    n_chips : int
+        Chips charged static power.
+    tiles_used : int
+        Distinct tiles holding a used core (what the barrier is looked up with).
+    barrier_ns : float
+        The barrier added to every step (0 for a real-time chip).
+    tick_ns : float or None
+        The fixed step period of a real-time chip.
+    core_ids : numpy.ndarray
+        int32 ``(n_cores,)``: the used cores, as in the counters.
+    step_energy_pj, step_latency_ns : numpy.ndarray
+        float64 ``(steps,)``: energy (static share included) and latency of each step.
+    critical_core : numpy.ndarray
+        int32 ``(steps,)``: the id of each step's slowest core (-1 when no core worked
+        or none was used).
+    energy_by_kind_pj, latency_by_kind_ns : Mapping[str, float]
+        Totals by kind (:data:`ENERGY_KINDS`, :data:`TIME_KINDS`); they add up to
+        :attr:`energy_pj` and :attr:`latency_ns`.
+    energy_by_core_pj, busy_by_core_ns : numpy.ndarray
+        float64 ``(n_cores,)``: dynamic energy and busy time (work plus its packets'
+        flight) of each core, over all steps.
+    critical_steps_by_core : numpy.ndarray
+        int64 ``(n_cores,)``: in how many steps each core was the slowest.
+    energy_by_population_pj, busy_by_population_ns : Mapping[str, float]
+        Dynamic energy and busy time attributed to populations (see the module
+        docstring); empty when the caller did not say what each core holds.
+    timed_ops : bool
+        False when the profile lacks an operation time (a real-time chip that gives only
+        its tick): busy times then count the known operations only.
+    overrun_steps : int
+        Steps of a real-time chip whose slowest core needed more than the tick.
+    """
+
+    chip: str
+    profile: str
+    steps: int
+    samples: int = 1
+    n_chips: int
+    tiles_used: int
+    barrier_ns: float
+    tick_ns: float | None
+    core_ids: np.ndarray
+    step_energy_pj: np.ndarray
+    step_latency_ns: np.ndarray
+    critical_core: np.ndarray
+    energy_by_kind_pj: TMapping[str, float]
+    latency_by_kind_ns: TMapping[str, float]
+    energy_by_core_pj: np.ndarray
+    busy_by_core_ns: np.ndarray
+    critical_steps_by_core: np.ndarray
+    energy_by_population_pj: TMapping[str, float] = field(default_factory=dict)
+    busy_by_population_ns: TMapping[str, float] = field(default_factory=dict)
+    timed_ops: bool = True
+    overrun_steps: int = 0
+
+    # -- totals -----------------------------------------------------------------------
+
+    @property
+    def real_time(self) -> bool:
+        return self.tick_ns is not None
+
+    @property
+    def energy_pj(self) -> float:
+        """Total energy in pJ, static included."""
+        return float(sum(self.energy_by_kind_pj.values()))
+
+    @property
+    def energy_j(self) -> float:
+        return self.energy_pj * 1e-12
+
+    @property
+    def dynamic_energy_pj(self) -> float:
+        return self.energy_pj - float(self.energy_by_kind_pj.get("static", 0.0))
+
+    @property
+    def latency_ns(self) -> float:
+        """Total latency of the run in ns (the sum of its steps)."""
+        return float(self.step_latency_ns.sum())
+
+    @property
+    def latency_s(self) -> float:
+        return self.latency_ns * 1e-9
+
+    @property
+    def energy_per_step_pj(self) -> float:
+        return self.energy_pj / self.steps if self.steps else 0.0
+
+    @property
+    def mean_step_latency_ns(self) -> float:
+        return self.latency_ns / self.steps if self.steps else 0.0
+
+    @property
+    def worst_step_latency_ns(self) -> float:
+        return float(self.step_latency_ns.max()) if self.steps else 0.0
+
+    @property
+    def worst_step(self) -> int:
+        """Index of the slowest step (the first of equals; -1 for an empty run)."""
+        return int(np.argmax(self.step_latency_ns)) if self.steps else -1
+
+    @property
+    def busiest_core(self) -> int:
+        """Id of the core with the most busy time (lowest id on a tie; -1 if none)."""
+        if self.core_ids.size == 0:
+            return -1
+        return int(self.core_ids[int(np.argmax(self.busy_by_core_ns))])
+
+    # -- combining --------------------------------------------------------------------
+
+    @classmethod
+    def combine(cls, reports: Sequence["CostReport"]) -> "CostReport":
+        """Several runs of one mapping (a batch) as one report.
+
+        The steps of the runs follow each other: per-step arrays are concatenated, and
+        totals, per-core and per-population figures add up. The runs must have been
+        priced for the same chip, profile and cores.
+
+        Raises
+        ------
+        UsageError
+            When ``reports`` is empty or the runs were priced differently.
+        """
+        if not reports:
+            raise UsageError("no runs to combine")
+        first = reports[0]
+        for r in reports[1:]:
+            if (r.chip, r.profile, r.n_chips, r.tick_ns) != (first.chip, first.profile, first.n_chips,
+                                                              first.tick_ns) \
+                    or not np.array_equal(r.core_ids, first.core_ids):
+                raise UsageError("runs priced for different chips, profiles or cores cannot be combined",
+                                 hint="combine only the runs of one mapping priced with one profile")
+        return cls(
+            chip=first.chip, profile=first.profile, steps=sum(r.steps for r in reports),
+            samples=sum(r.samples for r in reports), n_chips=first.n_chips,
+            tiles_used=first.tiles_used, barrier_ns=first.barrier_ns, tick_ns=first.tick_ns,
+            core_ids=first.core_ids,
+            step_energy_pj=np.concatenate([r.step_energy_pj for r in reports]).astype(np.float64),
+            step_latency_ns=np.concatenate([r.step_latency_ns for r in reports]).astype(np.float64),
+            critical_core=np.concatenate([r.critical_core for r in reports]).astype(np.int32),
+            energy_by_kind_pj=_sum_dicts(r.energy_by_kind_pj for r in reports),
+            latency_by_kind_ns=_sum_dicts(r.latency_by_kind_ns for r in reports),
+            energy_by_core_pj=np.sum([r.energy_by_core_pj for r in reports], axis=0, dtype=np.float64),
+            busy_by_core_ns=np.sum([r.busy_by_core_ns for r in reports], axis=0, dtype=np.float64),
+            critical_steps_by_core=np.sum([r.critical_steps_by_core for r in reports], axis=0,
+                                          dtype=np.int64),
+            energy_by_population_pj=_sum_dicts(r.energy_by_population_pj for r in reports),
+            busy_by_population_ns=_sum_dicts(r.busy_by_population_ns for r in reports),
+            timed_ops=all(r.timed_ops for r in reports),
+            overrun_steps=sum(r.overrun_steps for r in reports),
+        )
+
+    # -- output -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able digest in SI units (J, s), with the per-core table."""
+        busiest = self.busiest_core
+        return {
+            "chip": self.chip,
+            "profile": self.profile,
+            "steps": int(self.steps),
+            "samples": int(self.samples),
+            "chips_powered": int(self.n_chips),
+            "cores_used": int(self.core_ids.size),
+            "tiles_used": int(self.tiles_used),
+            "real_time": self.real_time,
+            "tick_s": None if self.tick_ns is None else self.tick_ns * 1e-9,
+            "barrier_s": self.barrier_ns * 1e-9,
+            "energy_j": {
+                "total": self.energy_j,
+                "per_step": self.energy_per_step_pj * 1e-12,
+                "per_sample": self.energy_j / self.samples if self.samples else 0.0,
+                "by_kind": {k: v * 1e-12 for k, v in self.energy_by_kind_pj.items()},
+                "by_population": {k: v * 1e-12 for k, v in self.energy_by_population_pj.items()},
+            },
+            "latency_s": {
+                "total": self.latency_s,
+                "per_step_mean": self.mean_step_latency_ns * 1e-9,
+                "per_step_worst": self.worst_step_latency_ns * 1e-9,
+                "worst_step": self.worst_step,
+                "by_kind": {k: v * 1e-9 for k, v in self.latency_by_kind_ns.items()},
+                "busy_by_population": {k: v * 1e-9 for k, v in self.busy_by_population_ns.items()},
+            },
+            "timed_ops": self.timed_ops,
+            "overrun_steps": int(self.overrun_steps),
+            "busiest_core": busiest,
+            "cores": [
+                {"core": int(c), "energy_j": float(e) * 1e-12, "busy_s": float(b) * 1e-9,
+                 "critical_steps": int(n)}
+                for c, e, b, n in zip(self.core_ids, self.energy_by_core_pj, self.busy_by_core_ns,
+                                      self.critical_steps_by_core)
+            ],
+        }
+
+
+def _sum_dicts(dicts: Iterable[TMapping[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out[k] = out.get(k, 0.0) + float(v)
+    return out
+
+
+# --------------------------------------------------------------------------- the door
+
+
+def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
+    """Price a run's work counters with the chip's active cost profile.
+
+    Parameters
+    ----------
+    counters
+        Per step and used core, the work done (:class:`~neurocomp.ir.result.Counters`).
+    chip
+        The :class:`~neurocomp.chip.spec.ChipSpec` (system) the run was emulated on;
+        ``chip.energy`` and ``chip.timing`` of its active profile are the prices. Select
+        another profile with ``chip.with_profile(name)``.
+    layout
+        What each core holds, for the split by population: a
+        :class:`~neurocomp.ir.mapping.Mapping` (its ``cores``), or
+        ``{core_id: {population: compartments}}``. ``None``: no split by population.
+
+    Returns
+    -------
+    CostReport
+        Energy and latency, whole and split (the equations are in the module docstring).
+        Invariants: the kinds add up to the totals; ``step_energy_pj`` sums to the total
+        energy; ``step_latency_ns`` sums to the total latency; with a layout, the
+        populations add up to the dynamic energy.
+
+    Raises
+    ------
+    UsageError
+        When the counters' arrays disagree in shape, hold negative counts or name a core
+        the chip does not have, or the layout misses a used core.
+    """
+    core_ids = np.asarray(counters.core_ids, dtype=np.int64).reshape(-1)
+    n = {name: _counts(counters, name, core_ids.size) for name in Counters.FIELDS}
+    steps = n["synops"].shape[0]
+    bad = core_ids[(core_ids < 0) | (core_ids >= chip.total_cores)]
+    if bad.size:
+        raise UsageError(f"the counters name core {int(bad[0])}, but chip '{chip.name}' has cores "
+                         f"0-{chip.total_cores - 1}",
+                         hint="price a run with the chip (and --chips) it was emulated on")
+    if len(set(core_ids.tolist())) != core_ids.size:
+        raise UsageError("the counters list a core twice", hint="one column per used core")
+    energy, timing = chip.energy, chip.timing
+
+    # Energy per step and core, by kind (float64; counts are exact in float64 up to 2**53).
+    e_syn = n["synops"] * energy.synop_pj
+    e_neuron = (n["updates_active"] * energy.neuron_update_active_pj
+                + n["updates_inactive"] * energy.neuron_update_inactive_pj
+                + n["spikes_out"] * energy.spike_out_pj)
+    e_route = (n["messages_out"] * (energy.message_out_pj + energy.spike_in_tile_pj)
+               + n["spikes_in"] * energy.message_in_pj
+               + n["hops_east_west"] * energy.hop_east_west_pj
+               + n["hops_north_south"] * energy.hop_north_south_pj
+               + n["hops_interchip"] * energy.interchip_hop_pj)
+
+    # Time per step and core, by kind. A missing operation time (a real-time chip's
+    # profile) counts as 0 and clears timed_ops.
+    t = {key: getattr(timing, key) for key in ("synop_ns", "neuron_update_active_ns",
+                                                "neuron_update_inactive_ns", "spike_out_ns",
+                                                "message_out_ns", "message_in_ns", "spike_in_tile_ns",
+                                                "hop_east_west_ns", "hop_north_south_ns",
+                                                "interchip_hop_ns")}
+    timed_ops = all(v is not None for v in t.values())
+    t = {k: (0.0 if v is None else float(v)) for k, v in t.items()}
+    t_syn = n["synops"] * t["synop_ns"]
+    t_neuron = (n["updates_active"] * t["neuron_update_active_ns"]
+                + n["updates_inactive"] * t["neuron_update_inactive_ns"]
+                + n["spikes_out"] * t["spike_out_ns"])
+    hop_ns = (n["hops_east_west"] * t["hop_east_west_ns"] + n["hops_north_south"] * t["hop_north_south_ns"]
+              + n["hops_interchip"] * t["interchip_hop_ns"])
+    sent = n["messages_out"]
+    flight = np.zeros_like(hop_ns)
+    np.divide(hop_ns, sent, out=flight, where=sent > 0)
+    flight = np.where(sent > 0, flight + t["spike_in_tile_ns"], 0.0)
+    t_route = sent * t["message_out_ns"] + n["spikes_in"] * t["message_in_ns"] + flight
+    busy = t_syn + t_neuron + t_route  # (steps, n_cores)
+
+    # The critical (slowest) core of each step; argmax takes the first, i.e. the lowest
+    # column, and columns are in the counters' order.
+    if core_ids.size:
+        col = np.argmax(busy, axis=1) if steps else np.zeros(0, dtype=np.int64)
+        rows = np.arange(steps)
+        worst = busy[rows, col]
+        worked = worst > 0
+        critical = np.where(worked, core_ids[col], -1).astype(np.int32)
+        crit_syn, crit_neuron, crit_route = (np.where(worked, x[rows, col], 0.0)
+                                             for x in (t_syn, t_neuron, t_route))
+        critical_steps = np.bincount(col[worked], minlength=core_ids.size).astype(np.int64)
+    else:
+        worst = crit_syn = crit_neuron = crit_route = np.zeros(steps, dtype=np.float64)
+        critical = np.full(steps, -1, dtype=np.int32)
+        critical_steps = np.zeros(0, dtype=np.int64)
+
+    tiles_used = chip.tiles_spanned(core_ids.tolist()) if core_ids.size else 0
+    if timing.real_time:
+        tick = float(timing.tick_ns)
+        step_latency = np.full(steps, tick, dtype=np.float64)
+        barrier = 0.0
+        overruns = int(np.count_nonzero(worst > tick)) if timed_ops else 0
+        latency_by_kind = {"tick": tick * steps}
+    else:
+        tick = None
+        barrier = float(timing.barrier_ns(tiles_used)) if core_ids.size else 0.0
+        step_latency = (worst + barrier).astype(np.float64)
+        overruns = 0
+        latency_by_kind = {"synaptic": float(crit_syn.sum()), "neuron": float(crit_neuron.sum()),
+                           "routing": float(crit_route.sum()), "barrier": barrier * steps}
+
+    n_chips = int(chip.n_chips)
+    static_step = energy.static_power_mw * n_chips * step_latency  # mW x ns = pJ
+    dyn_step = (e_syn + e_neuron + e_route).sum(axis=1) if core_ids.size else np.zeros(steps)
+    energy_by_core = (e_syn + e_neuron + e_route).sum(axis=0).astype(np.float64)
+    busy_by_core = busy.sum(axis=0).astype(np.float64)
+
+    by_pop_e: dict[str, float] = {}
+    by_pop_t: dict[str, float] = {}
+    if layout is not None and core_ids.size:
+        names, share = _shares(layout, core_ids)
+        for j, name in enumerate(names):
+            by_pop_e[name] = float(energy_by_core @ share[:, j])
+            by_pop_t[name] = float(busy_by_core @ share[:, j])
+
+    return CostReport(
+        chip=chip.name, profile=chip.active_profile, steps=int(steps), n_chips=n_chips,
+        tiles_used=int(tiles_used), barrier_ns=barrier, tick_ns=tick,
+        core_ids=core_ids.astype(np.int32),
+        step_energy_pj=(dyn_step + static_step).astype(np.float64),
+        step_latency_ns=step_latency, critical_core=critical,
+        energy_by_kind_pj={"synaptic": float(e_syn.sum()), "neuron": float(e_neuron.sum()),
+                           "routing": float(e_route.sum()), "static": float(static_step.sum())},
+        latency_by_kind_ns=latency_by_kind,
+        energy_by_core_pj=energy_by_core, busy_by_core_ns=busy_by_core,
+        critical_steps_by_core=critical_steps,
+        energy_by_population_pj=by_pop_e, busy_by_population_ns=by_pop_t,
+        timed_ops=timed_ops, overrun_steps=overruns,
+    )
+
+
+def _counts(counters: Counters, name: str, n_cores: int) -> np.ndarray:
+    """One counter as float64 ``(steps, n_cores)``, checked."""
+    raw = np.asarray(getattr(counters, name))
+    if raw.ndim != 2 or raw.shape[1] != n_cores:
+        raise UsageError(f"counter '{name}' has shape {raw.shape}; expected (steps, {n_cores}), "
+                         "one column per core in core_ids")
+    if raw.size and raw.min() < 0:
+        raise UsageError(f"counter '{name}' holds a negative count ({int(raw.min())})")
+    return raw.astype(np.float64)
+
+
+def _shares(layout: Any, core_ids: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Populations in first-seen order, and float64 ``(n_cores, n_pops)``: the fraction of
+    each core's compartments that belong to each population (rows sum to 1, or 0 for a
+    core with no compartments)."""
+    held: dict[int, dict[str, int]] = {}
+    if hasattr(layout, "cores"):  # a Mapping
+        for core in layout.cores:
+            per = held.setdefault(int(core.core_id), {})
+            for sl in core.slices:
+                name = RELAYS if sl.population == _RELAY_SLICE else sl.population
+                per[name] = per.get(name, 0) + int(sl.stop - sl.start)
+    else:
+        for core_id, pops in dict(layout).items():
+            held[int(core_id)] = {str(p): int(c) for p, c in dict(pops).items()}
+    names: list[str] = []
+    for per in held.values():
+        for name in per:
+            if name not in names:
+                names.append(name)
+    share = np.zeros((core_ids.size, len(names)), dtype=np.float64)
+    for k, core_id in enumerate(core_ids.tolist()):
+        per = held.get(int(core_id))
+        if per is None:
+            raise UsageError(f"core {core_id} did work in the run, but the layout does not say what it holds",
+                             hint="pass the Mapping the run was emulated from")
+        total = sum(per.values())
+        for name, count in per.items():
+            if total:
+                share[k, names.index(name)] = count / total
+    return names, share
