@@ -11,9 +11,10 @@ The accumulator layout
 ----------------------
 Future input lives in ``acc``, an int32 ring buffer of shape ``(n_slots, n_rows)``:
 slot ``t % n_slots`` holds what arrives for step ``t``. ``n_slots`` is
-``max(syn_delay) + 1``: a kernel reads (and zeroes) slot ``t % n_slots`` *before*
-delivering the spikes of step ``t``, and the latest a spike of step ``t`` can land is
-``t + n_slots`` -- the slot just emptied.
+``max(syn_delay) + 2``, so a spike of step ``t`` (landing at ``t + 1`` ...
+``t + n_slots - 1``) never writes the slot of step ``t``: a kernel may drain (read and
+zero) that slot core by core, interleaved with the deliveries of the spikes of step
+``t``, as long as every row is drained before step ``t + 1``.
 
 Rows are grouped in *blocks*. A block is one (core, class) pair: the compartments of
 one core, one row each, for one *class* of axons. The class is a family's key (an
@@ -136,6 +137,7 @@ class Routing(NamedTuple):
     block_axon: np.ndarray  # int64, one axon of the block's class and core
     core_block_ptr: np.ndarray  # int64 [n_cols + 1], blocks of column j
     # compartments [n_comp]
+    core_comp_ptr: np.ndarray  # int64 [n_cols + 1], compartments of column j
     comp_col: np.ndarray  # int32, column of the compartment's core
     comp_relay: np.ndarray  # uint8, 1 for a relay
 
@@ -216,6 +218,10 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     col_of = {int(c): j for j, c in enumerate(core_ids)}
     comp_start = np.array([c.comp_start for c in m.cores], dtype=np.int64)
     comp_stop = np.array([c.comp_stop for c in m.cores], dtype=np.int64)
+    if n_cols and (comp_start[0] != 0 or comp_stop[-1] != n_comp
+                   or np.any(comp_start[1:] != comp_stop[:-1]) or np.any(comp_stop < comp_start)):
+        raise UsageError("the Mapping's cores do not hold its compartments as consecutive "
+                         "ranges in ascending core id")
     comp_col = np.full(n_comp, -1, dtype=np.int32)
     for j in range(n_cols):
         comp_col[comp_start[j]:comp_stop[j]] = j
@@ -264,7 +270,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     delay = int(delays[0]) if delays.size and uniform else 0
     syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
         delays.astype(narrowest_int(delays, unsigned_ok=True))
-    n_slots = int(delays.max()) + 1 if delays.size else 1
+    n_slots = int(delays.max()) + 2 if delays.size else 2
 
     # Per source: messages, and the links they cross from the sender's core.
     src_col = np.full(n_sources, -1, dtype=np.int32)
@@ -291,6 +297,8 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         block_size=block_size, block_key=np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
         block_axon=np.ascontiguousarray(first, dtype=np.int64),
         core_block_ptr=np.searchsorted(block_core, np.arange(n_cols + 1, dtype=np.int64)).astype(np.int64),
+        core_comp_ptr=np.append(comp_start, comp_stop[-1:] if n_cols else
+                                np.zeros(1, dtype=np.int64)).astype(np.int64),
         comp_col=comp_col, comp_relay=comp_relay,
     )
     info = RoutingInfo(n_slots=n_slots, n_rows=n_rows, n_cols=n_cols,
