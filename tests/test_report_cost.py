@@ -279,3 +279,97 @@ def test_to_dict_is_in_si_units(tiny) -> None:
     assert d["busiest_core"] == 2 and d["tiles_used"] == 2 and d["chips_powered"] == 1
     assert d["cores"][0] == {"core": 0, "energy_j": pytest.approx(20e-12), "busy_s": pytest.approx(14e-9),
                              "critical_steps": 1}
+
+
+# --------------------------------------------------------------------------- the report
+
+GOLDEN = Path(__file__).parent / "golden" / "report"
+
+
+def toy_run() -> "RunResult":
+    """The run behind two_steps(): 2 input spikes, 1 spike of a, 2 of b."""
+    from neurocomp.ir.result import RunResult, SpikeEvents
+
+    def ev(times: list[int], indices: list[int], n: int, is_input: bool = False) -> SpikeEvents:
+        return SpikeEvents(times=np.asarray(times, dtype=np.int64), indices=np.asarray(indices, dtype=np.int64),
+                           n=n, is_input=is_input)
+
+    return RunResult(network="toy", steps=2, dt_ms=1.0,
+                     spikes={"stim": ev([0, 0], [0, 1], 2, True), "a": ev([0], [0], 3), "b": ev([1, 1], [0, 3], 5)})
+
+
+def check_golden(name: str, text: str, update: bool) -> None:
+    path = GOLDEN / name
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"no golden file {path.name}; run pytest --update-golden"
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_report_text_is_pinned(tiny, update_golden: bool) -> None:
+    from neurocomp.report.report import report
+
+    layout = {0: {"a": 3, "b": 1}, 2: {"b": 4}}
+    rep = report(toy_run(), cost(two_steps(), tiny, layout), tiny, layout)
+    text = rep.to_text()
+    check_golden("toy_tiny.txt", text, update_golden)
+    # the hand-computed figures are what the text shows
+    for figure in ("112 pJ", "56 pJ", "71 pJ", "35.5 ns", "39 ns", "71 ns", "step 1, core 2",
+                   "busiest core: 2 (chip 0, tile (1, 0)), holds 4 of b", "slowest core in 1 of 2 steps"):
+        assert figure in text
+
+
+def test_batch_report_counts_every_sample(tiny, update_golden: bool) -> None:
+    from neurocomp.report.report import report
+
+    layout = {0: {"a": 3, "b": 1}, 2: {"b": 4}}
+    one = cost(two_steps(), tiny, layout)
+    rep = report([toy_run()] * 3, CostReport.combine([one] * 3), tiny, layout)
+    assert rep.samples == 3 and [p.spikes for p in rep.populations] == [6, 3, 6]
+    text = rep.to_text()
+    check_golden("toy_tiny_batch3.txt", text, update_golden)
+    # 3 samples of 112 pJ: 336 pJ in all, 112 pJ per sample, 56 pJ per step
+    assert "336 pJ" in text and "     112 pJ │" in text and "step 1 of sample 0, core 2" in text
+
+
+def test_real_time_report(update_golden: bool) -> None:
+    from neurocomp.report.report import report
+
+    tn = load_chip("truenorth")
+    run = toy_run()
+    rep = report(run, cost(counters([0], synops=[[10], [5]]), tn), tn)
+    text = rep.to_text()
+    check_golden("toy_truenorth.txt", text, update_golden)
+    assert "real time: one tick per step" in text and "2 ms" in text and "390 pJ" in text
+    assert "busy times are unknown" in text
+
+
+def test_report_json_and_save(tiny, tmp_path: Path) -> None:
+    import json
+
+    from neurocomp.report.report import report
+
+    layout = {0: {"a": 3, "b": 1}, 2: {"b": 4}}
+    rep = report(toy_run(), cost(two_steps(), tiny, layout), tiny, layout, wall_s={"emulate": 0.5})
+    path = rep.save(tmp_path / "out")
+    data = json.loads(path.read_text())
+    assert path.name == "report.json"
+    assert data["network"] == "toy" and data["chip"] == "tiny" and data["profile"] == "unit"
+    assert data["populations"]["b"] == {"size": 5, "input": False, "spikes": 2}
+    assert data["cost"]["energy_j"]["total"] == pytest.approx(112e-12)
+    assert data["cost"]["energy_j"]["by_population"] == {"a": pytest.approx(15e-12), "b": pytest.approx(26e-12)}
+    assert data["busiest_core"] == {"core": 2, "position": "chip 0, tile (1, 0)", "holds": "4 of b"}
+    assert data["wall_s"] == {"emulate": 0.5}
+    assert "wall: emulate 0.5 s" in rep.to_text()
+    with pytest.raises(UsageError, match="report.json' already exists; not overwriting"):
+        rep.save(tmp_path / "out")
+    rep.save(tmp_path / "out", overwrite=True)
+
+
+@pytest.mark.parametrize("value,text", [(1.234e-7, "123.4 nJ"), (0.0, "0 J"), (2.5, "2.5 J"),
+                                        (999.96e-9, "1 µJ"), (-3e-12, "-3 pJ")])
+def test_si_prefixes(value: float, text: str) -> None:
+    from neurocomp.report.report import si
+
+    assert si(value, "J") == text

@@ -199,10 +199,13 @@ class CostReport:
 
     @property
     def busiest_core(self) -> int:
-        """Id of the core with the most busy time (lowest id on a tie; -1 if none)."""
+        """Id of the core with the most busy time (the first in the counters' order on a
+        tie; -1 if none). Without operation times (``timed_ops`` false): the core that
+        spent the most dynamic energy."""
         if self.core_ids.size == 0:
             return -1
-        return int(self.core_ids[int(np.argmax(self.busy_by_core_ns))])
+        key = self.busy_by_core_ns if self.timed_ops else self.energy_by_core_pj
+        return int(self.core_ids[int(np.argmax(key))])
 
     # -- combining --------------------------------------------------------------------
 
