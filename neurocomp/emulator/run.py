@@ -1,0 +1,387 @@
+"""Emulate a Mapping on its chip, bit-exactly, counting the work every core does.
+
+Input: a :class:`~neurocomp.ir.mapping.Mapping` (the compiler's product), a number of
+steps, optional input overrides. Output: a :class:`~neurocomp.ir.result.RunResult` with
+the spikes of every population, the probed traces (floats, in the network's units) and
+:class:`~neurocomp.ir.result.Counters` per core and step. The Mapping is not changed.
+
+The chip's arithmetic is one kernel per neuron family (``mapping.family``), looked up in
+:data:`neurocomp.emulator.kernels.FAMILIES`; this module only turns user-facing inputs
+and probes into the kernel's flat arrays and its output back into a RunResult.
+``docs/emulator.md`` lists what every family computes and counts.
+
+Batches: :func:`emulate_batch` runs many input samples through one Mapping, building the
+integer tables once and reusing the compiled kernel; samples are independent, so a
+:class:`BatchResult` can be split, run anywhere and merged (:meth:`BatchResult.merge`).
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Mapping as TMapping, Sequence
+
+import numpy as np
+
+from ..diagnostics import UsageError, did_you_mean
+from ..ir.mapping import Mapping
+from ..ir.network import PROBE_VARIABLES, Network, Probe
+from ..ir.result import Counters, RunResult, SpikeEvents
+from ..ir.synapses import InputEvents
+from .kernels import KernelInputs, KernelRun, kernel_for
+
+__all__ = ["emulate", "emulate_batch", "BatchResult"]
+
+Inputs = TMapping[str, "InputEvents | np.ndarray"]
+ProbeSpec = "Sequence[Probe] | TMapping[str, Sequence[str]] | None"
+
+# Tables built from a Mapping, kept while the Mapping lives (Mappings are immutable).
+_PREPARED: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary()
+
+
+def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
+            strict: bool = False, probes: Any = None) -> RunResult:
+    """Run ``mapping`` for ``steps`` steps from rest, as its chip would.
+
+    Parameters
+    ----------
+    mapping
+        The compiled network.
+    steps
+        Number of time steps (``>= 0``).
+    inputs
+        Per input population name, what it emits instead of its encoder's output:
+        :class:`~neurocomp.ir.synapses.InputEvents`, or a dense ``T x N`` array whose
+        nonzero entries are events (as :func:`neurocomp.emulator.reference.simulate`).
+        Inputs not named here come from their encoder. A chip without graded spikes
+        (Loihi) accepts only events of value 1.
+    strict
+        Raise :class:`~neurocomp.diagnostics.EmulationError` (naming the core,
+        compartment, variable and step) at the first wrap-around or saturation of a
+        state variable. Otherwise they are counted and one warning is issued per run.
+    probes
+        What to record: ``None`` for the network's probes, a sequence of
+        :class:`~neurocomp.ir.network.Probe`, or ``{population: ("voltage", ...)}``.
+        ``voltage`` and ``current`` are the chip's integer state times ``v_scale``.
+
+    Returns
+    -------
+    RunResult
+        Spikes of every population (inputs included), the probed traces, and
+        ``counters`` per used core and step. ``wall_s`` times the kernel's loop alone.
+
+    Raises
+    ------
+    UsageError
+        For a bad ``steps``, inputs or probes, or a Mapping whose arrays do not fit.
+    EmulationError
+        In strict mode, on the first overflow.
+    """
+    return emulate_batch(mapping, steps, [inputs], strict=strict, probes=probes).results[0]
+
+
+def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], *,
+                  strict: bool = False, probes: Any = None) -> "BatchResult":
+    """Run several independent input samples through one Mapping.
+
+    Each sample is one ``inputs`` argument of :func:`emulate` (``None`` for the
+    encoders' output) and starts from rest. The integer tables are built once and the
+    compiled kernel is reused for every sample.
+
+    Returns
+    -------
+    BatchResult
+        One RunResult per sample, in order, and the counters summed over samples.
+    """
+    steps = _check_steps(steps)
+    kernel = kernel_for(mapping.family)
+    prepared = _prepared(mapping, kernel)
+    recorder = _Recorder.of(mapping, probes)
+    results: list[RunResult] = []
+    for sample in samples:
+        events = _input_events(mapping, steps, sample or {})
+        in_ptr, in_src = _sources_by_step(mapping, steps, events, getattr(kernel, "GRADED_INPUTS", False))
+        run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
+                                                probe_comp=recorder.comp, strict=bool(strict)))
+        if not strict and hasattr(kernel, "warn_overflows"):
+            kernel.warn_overflows(prepared, run)
+        results.append(_result(mapping, steps, events, run, recorder, kernel))
+    return BatchResult(results=tuple(results))
+
+
+# --------------------------------------------------------------------------- batches
+
+
+@dataclass(frozen=True, eq=False)
+class BatchResult:
+    """The results of independent samples through one Mapping.
+
+    ``counters`` is the element-wise sum of every sample's counters (the work of the
+    whole batch, per core and step). Batches of one Mapping and one number of steps
+    merge by concatenation, so a batch may be split and run anywhere.
+    """
+
+    results: tuple[RunResult, ...]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[RunResult]:
+        return iter(self.results)
+
+    def __getitem__(self, i: int) -> RunResult:
+        return self.results[i]
+
+    @property
+    def counters(self) -> Counters | None:
+        with_counts = [r.counters for r in self.results if r.counters is not None]
+        if not with_counts:
+            return None
+        first = with_counts[0]
+        for other in with_counts[1:]:
+            if not np.array_equal(other.core_ids, first.core_ids) \
+                    or other.spikes_in.shape != first.spikes_in.shape:
+                raise UsageError("cannot sum counters of runs on different cores or of "
+                                 "different lengths")
+        return Counters(core_ids=first.core_ids,
+                        **{f: np.sum([getattr(c, f) for c in with_counts], axis=0, dtype=np.int64)
+                           for f in Counters.FIELDS})
+
+    @property
+    def wall_s(self) -> float:
+        return float(sum(r.wall_s for r in self.results))
+
+    @classmethod
+    def merge(cls, *batches: "BatchResult") -> "BatchResult":
+        """One batch holding the samples of ``batches`` in order.
+
+        Raises
+        ------
+        UsageError
+            When the batches are of different networks or numbers of steps.
+        """
+        results = tuple(r for b in batches for r in b.results)
+        if len({(r.network, r.steps) for r in results}) > 1:
+            raise UsageError("cannot merge batches of different networks or numbers of steps")
+        return cls(results=results)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_steps(steps: Any) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise UsageError(f"steps must be a whole number >= 0, got {steps!r}")
+    return int(steps)
+
+
+def _prepared(mapping: Mapping, kernel) -> Any:
+    try:
+        hit = _PREPARED.get(mapping)
+    except TypeError:  # not weak-referenceable
+        hit = None
+    if hit is not None and hit[0] is kernel:
+        return hit[1]
+    prepared = kernel.prepare(mapping)
+    try:
+        _PREPARED[mapping] = (kernel, prepared)
+    except TypeError:
+        pass
+    return prepared
+
+
+def _input_events(mapping: Mapping, steps: int, overrides: Inputs) -> dict[str, InputEvents]:
+    """Each input population's events: the override where given, else its encoder's."""
+    net: Network = mapping.network
+    inputs = tuple(mapping.input_offset)
+    if not isinstance(overrides, TMapping):
+        raise UsageError(f"inputs must map input population names to events or rasters, "
+                         f"got {type(overrides).__name__}")
+    for name in overrides:
+        if name not in inputs:
+            what = "which is not an input" if name in net.populations else \
+                "which the network does not have"
+            raise UsageError(f"inputs name population '{name}', {what}",
+                             hint=did_you_mean(name, inputs) or "the network has no inputs")
+    events: dict[str, InputEvents] = {}
+    for name in inputs:
+        pop = net.populations[name]
+        if name in overrides:
+            events[name] = _override(pop, steps, overrides[name])
+        else:
+            from ..compiler.encode import encode
+
+            events[name] = encode(pop, steps, net.dt_ms)
+    return events
+
+
+def _override(pop, steps: int, given) -> InputEvents:
+    where = f"input '{pop.name}'"
+    if isinstance(given, InputEvents):
+        ev = given
+        if ev.n != pop.size:
+            raise UsageError(f"the events given for input '{pop.name}' are for {ev.n} neurons, "
+                             f"the population has {pop.size}", where=where)
+        if len(ev.step_ptr) != ev.steps + 1 or len(ev.indices) != len(ev.values) \
+                or len(ev.indices) != ev.n_events:
+            raise UsageError(f"the events given for input '{pop.name}' are malformed",
+                             where=where, hint="step_ptr needs steps + 1 entries over the events")
+        if ev.n_events and (ev.indices.min() < 0 or ev.indices.max() >= pop.size):
+            raise UsageError(f"the events given for input '{pop.name}' name neurons outside "
+                             f"0..{pop.size - 1}", where=where)
+    else:
+        raster = np.asarray(given)
+        if raster.ndim < 2 or raster.shape[1:] not in [(pop.size,), tuple(pop.shape)]:
+            raise UsageError(f"the raster given for input '{pop.name}' has shape "
+                             f"{list(raster.shape)}; expected [steps, {pop.size}]", where=where,
+                             hint="one row per step, one column per neuron; nonzero = emit")
+        if raster.dtype.kind not in "biuf":
+            raise UsageError(f"the raster given for input '{pop.name}' holds {raster.dtype} "
+                             "values; expected numbers or booleans", where=where)
+        from ..compiler.encode import events_from_raster
+
+        ev = events_from_raster(pop.name, raster)
+    if ev.steps < steps:
+        raise UsageError(f"the input given for '{pop.name}' covers {ev.steps} steps, the run has "
+                         f"{steps}", where=where, hint=f"give at least {steps} steps, or run fewer")
+    return ev
+
+
+def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEvents],
+                     graded: bool) -> tuple[np.ndarray, np.ndarray]:
+    """All inputs' events of the first ``steps`` steps as one CSR by step of source ids."""
+    t_parts = [np.zeros(0, dtype=np.int64)]
+    s_parts = [np.zeros(0, dtype=np.int64)]
+    for name, ev in events.items():
+        end = int(ev.step_ptr[steps])
+        values = np.asarray(ev.values[:end], dtype=np.float64)
+        if not graded and np.any(values != 1.0):
+            k = int(np.argmax(values != 1.0))
+            t = int(np.searchsorted(ev.step_ptr, k, side="right") - 1)
+            raise UsageError(f"input '{name}' emits the value {values[k]:g} at step {t}; this "
+                             f"chip's spikes carry no value (only 1 is allowed)",
+                             where=f"input '{name}'",
+                             hint="use a spiking encoder (rate, latency, spikes) or fold the "
+                                  "value into the weights")
+        t_parts.append(np.repeat(np.arange(steps, dtype=np.int64),
+                                 np.diff(ev.step_ptr[:steps + 1]).astype(np.int64)))
+        s_parts.append(np.asarray(ev.indices[:end], dtype=np.int64)
+                       + mapping.n_comp + int(mapping.input_offset[name]))
+    times = np.concatenate(t_parts)
+    src = np.concatenate(s_parts)
+    order = np.lexsort((src, times))
+    ptr = np.zeros(steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(times, minlength=steps).astype(np.int64), out=ptr[1:])
+    return ptr, np.ascontiguousarray(src[order], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class _Recorder:
+    """Which compartments the kernel records, and where each population's traces go."""
+
+    wanted: TMapping[str, tuple[str, ...]]
+    comp: np.ndarray  # int64: compartments recorded, population after population
+    spans: TMapping[str, tuple[int, int]]  # population -> columns of comp
+
+    @classmethod
+    def of(cls, mapping: Mapping, probes: Any) -> "_Recorder":
+        net = mapping.network
+        if probes is None:
+            probes = net.probes
+        if isinstance(probes, TMapping):
+            items = [(pop, tuple([vs] if isinstance(vs, str) else vs)) for pop, vs in probes.items()]
+        else:
+            items = [(p.population, tuple(p.variables)) for p in probes]
+        wanted: dict[str, tuple[str, ...]] = {}
+        for pop, variables in items:
+            if pop not in net.populations:
+                raise UsageError(f"a probe names population '{pop}', which the network does not have",
+                                 hint=did_you_mean(pop, net.populations))
+            for var in variables:
+                if var not in PROBE_VARIABLES:
+                    raise UsageError(f"cannot probe '{var}' of '{pop}'",
+                                     hint=did_you_mean(var, PROBE_VARIABLES))
+                if var != "spikes" and net.populations[pop].is_input:
+                    raise UsageError(f"cannot probe the {var} of input '{pop}'; inputs have only spikes")
+            have = wanted.get(pop, ())
+            wanted[pop] = have + tuple(v for v in variables if v not in have)
+        parts: list[np.ndarray] = []
+        spans: dict[str, tuple[int, int]] = {}
+        at = 0
+        for pop, variables in wanted.items():
+            if net.populations[pop].is_input or not ({"voltage", "current"} & set(variables)):
+                continue
+            comps = _population_comps(mapping, pop)
+            parts.append(comps)
+            spans[pop] = (at, at + comps.size)
+            at += comps.size
+        comp = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return cls(wanted=wanted, comp=comp.astype(np.int64), spans=spans)
+
+
+def _population_comps(mapping: Mapping, pop: str) -> np.ndarray:
+    """int64 ``[size]``: the compartment of each neuron of ``pop``."""
+    p = mapping.population_names.index(pop)
+    size = mapping.network.populations[pop].size
+    mine = np.flatnonzero(np.asarray(mapping.comp_pop) == p)
+    idx = np.asarray(mapping.comp_index, dtype=np.int64)[mine]
+    out = np.full(size, -1, dtype=np.int64)
+    out[idx] = mine
+    if mine.size != size or np.any(out < 0):
+        raise UsageError(f"the Mapping does not give each neuron of population '{pop}' exactly "
+                         "one compartment", hint="compile the network again")
+    return out
+
+
+def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], run: KernelRun,
+            rec: _Recorder, kernel) -> RunResult:
+    net = mapping.network
+    comp_pop = np.asarray(mapping.comp_pop, dtype=np.int64)
+    comp_index = np.asarray(mapping.comp_index, dtype=np.int64)
+    pop_of = comp_pop[run.spike_comp]
+    spikes: dict[str, SpikeEvents] = {}
+    n_neurons = 0
+    for name, pop in net.populations.items():
+        if name in events:
+            ev = events[name]
+            end = int(ev.step_ptr[steps])
+            times = np.repeat(np.arange(steps, dtype=np.int64),
+                              np.diff(ev.step_ptr[:steps + 1]).astype(np.int64))
+            idx = np.asarray(ev.indices[:end], dtype=np.int64)
+            order = np.lexsort((idx, times))
+            spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size,
+                                       is_input=True)
+        elif name in mapping.population_names:
+            p = mapping.population_names.index(name)
+            mine = pop_of == p
+            times = run.spike_step[mine]
+            idx = comp_index[run.spike_comp[mine]]
+            order = np.lexsort((idx, times))
+            spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size)
+            n_neurons += pop.size
+
+    traces: dict[str, dict[str, np.ndarray]] = {}
+    roles = getattr(kernel, "TRACES", {})
+    v_scale = np.asarray(mapping.v_scale, dtype=np.float64)
+    for pop, variables in rec.wanted.items():
+        for var in variables:
+            if var == "spikes":
+                ev = spikes[pop]
+                raster = np.zeros((steps, ev.n), dtype=np.bool_)
+                raster[ev.times, ev.indices] = True
+                traces.setdefault(pop, {})[var] = raster
+                continue
+            lo, hi = rec.spans[pop]
+            state = roles.get(var)
+            if state is None:
+                raise UsageError(f"cannot probe the {var} of '{pop}': neuron family "
+                                 f"'{mapping.family}' has no such state")
+            ints = run.traces[state][:, lo:hi]
+            traces.setdefault(pop, {})[var] = ints.astype(np.float64) * v_scale[rec.comp[lo:hi]]
+    counters = Counters(core_ids=np.asarray(run.core_ids, dtype=np.int32),
+                        **{f: np.ascontiguousarray(run.counters[i])
+                           for i, f in enumerate(Counters.FIELDS)})
+    return RunResult(network=net.name, steps=steps, dt_ms=float(net.dt_ms), spikes=spikes,
+                     traces=traces, wall_s=run.wall_s,
+                     synaptic_events=int(counters.synops.sum()),
+                     neuron_updates=n_neurons * steps, counters=counters)
