@@ -93,13 +93,13 @@ class Report:
         head += (f"; {c.n_chips} chip{'s' if c.n_chips != 1 else ''} powered, "
                  f"{cores} core{'s' if cores != 1 else ''} on {c.tiles_used} "
                  f"tile{'s' if c.tiles_used != 1 else ''}")
-        console.print(Text(head))
+        console.print(Text(head), soft_wrap=True)
         console.print(self._spike_table())
         console.print(self._energy_table())
         console.print(self._latency_table())
         if c.energy_by_population_pj:
             console.print(self._population_table())
-        console.print(Text(self._busiest_line()))
+        console.print(Text(self._busiest_line()), soft_wrap=True)
         if c.real_time and c.overrun_steps:
             console.print(Text(f"warning: in {c.overrun_steps:,} steps the slowest core needed more than "
                                f"the {si(c.tick_ns * 1e-9, 's')} tick"))
