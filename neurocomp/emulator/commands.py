@@ -1,0 +1,328 @@
+"""The ``neurocomp run`` and ``neurocomp validate`` commands.
+
+``run`` compiles a network for a chip (or takes a compiled ``.map.json``), emulates it,
+prices the work with the chip's cost profile and prints the report: spikes per
+population, energy (total, per step, by kind), latency (mean and worst step, total), and
+the busiest core. With ``--out`` it writes ``report.json`` and the spikes
+(``spikes.npz`` and ``summary.json``, as :meth:`RunResult.save`); ``--trace`` adds
+``counters.npz``, the per-core per-step work counters. ``--batch N`` runs N samples of
+``--inputs`` through one mapping and sums their cost (and writes ``batch_counts.npz``,
+the spike counts per sample, population and neuron, instead of ``spikes.npz``).
+
+``validate`` runs the float reference and the chip on the same inputs and prints how
+their spikes agree (and, with ``--samples``, the accuracy of each as a classifier).
+
+The input file of ``run --inputs`` holds one array per input population, named after
+it: a raster ``T x N`` (or ``T x shape``, nonzero entries are emitted with their value)
+for a single run; with ``--batch``, a leading sample axis: ``S x T x N`` rasters, or
+``S x N`` values that replace the input encoder's ``value`` (as ``validate --samples``
+does). Inputs not in the file come from their encoders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from rich.console import Console
+
+from ..chip.commands import add_chip_arguments, chip_from_args
+from ..diagnostics import InputFileError, UsageError, did_you_mean
+from ..ir.result import Counters, RunResult
+
+__all__ = ["register", "run_command", "validate_command"]
+
+TRACE_FILE = "counters.npz"
+BATCH_FILE = "batch_counts.npz"
+VALIDATION_FILE = "validation.json"
+
+
+def register(subparsers: Any) -> None:
+    """Add ``run`` and ``validate`` to an argparse sub-parsers object."""
+    run = subparsers.add_parser(
+        "run", help="compile (or load a mapping), emulate on a chip, report energy and latency",
+        description="Emulate a network on a chip and report its spikes, energy and latency.")
+    run.add_argument("network", metavar="NET.snn|MAP.map.json",
+                     help="a network file, or a mapping written by 'neurocomp compile'")
+    add_chip_arguments(run, default=None)
+    run.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
+    run.add_argument("--out", metavar="DIR", help="folder for report.json, spikes.npz and summary.json")
+    run.add_argument("--force", action="store_true", help="overwrite files in --out")
+    run.add_argument("--inputs", metavar="FILE.npz",
+                     help="one array per input population: a T x N raster (with --batch: S x T x N, or S x N values)")
+    run.add_argument("--batch", type=int, metavar="N",
+                     help="run the first N samples of --inputs and sum their cost")
+    run.add_argument("--trace", action="store_true",
+                     help="also write counters.npz: the per-core, per-step work counters")
+    run.add_argument("--strict", action="store_true",
+                     help="stop at the first overflow of a state register instead of wrapping/saturating")
+    run.set_defaults(func=run_command)
+
+    val = subparsers.add_parser(
+        "validate", help="compare the chip emulation with the float reference",
+        description="Run the float reference and the chip emulation on the same inputs and compare "
+                    "their spikes (and, with --samples, their accuracy as a classifier).")
+    val.add_argument("network", metavar="NET.snn", help="a network file")
+    add_chip_arguments(val, default=None)
+    val.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
+    val.add_argument("--samples", metavar="FILE.npz",
+                     help="labelled samples: x [n, ...] drives the input, y [n] the expected class")
+    val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
+    val.add_argument("--out", metavar="DIR", help="folder for validation.json")
+    val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
+    val.set_defaults(func=validate_command)
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=100)
+
+
+def _refuse_to_overwrite(folder: Path, names: Sequence[str]) -> None:
+    # Checked before the run, so a long emulation never ends in a refusal.
+    existing = [folder / n for n in names if (folder / n).exists()]
+    if existing:
+        raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous run",
+                         hint="choose another --out folder, or add --force to replace it")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"'{folder}' is a file, not a folder", hint="give --out a folder")
+
+
+def _positive(value: int | None, option: str) -> None:
+    if value is not None and value <= 0:
+        raise UsageError(f"{option} must be positive, got {value}")
+
+
+# --------------------------------------------------------------------------- run
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """``neurocomp run``; returns the exit code."""
+    from ..report.cost import CostReport, cost
+    from ..report.report import report
+    from ..report.validate import compile_for
+
+    _positive(args.steps, "--steps")
+    _positive(args.batch, "--batch")
+    if args.batch is not None and not args.inputs:
+        raise UsageError("--batch needs --inputs: the samples to run", hint="give --inputs FILE.npz")
+    out = Path(args.out) if args.out else None
+    if out is not None and not args.force:
+        names = ["report.json", "summary.json", BATCH_FILE if args.batch else "spikes.npz"]
+        _refuse_to_overwrite(out, names + ([TRACE_FILE] if args.trace else []))
+
+    wall: dict[str, float] = {}
+    start = time.perf_counter()
+    path = Path(args.network)
+    chip = chip_from_args(args)
+    if _is_mapping_file(path):
+        mapping = _load_mapping(path)
+        chip = _check_mapping_chip(mapping, chip, path, args)
+        network = mapping.network
+    else:
+        network = _load_network(path)
+        mapping = compile_for(network, chip)
+        wall["compile"] = time.perf_counter() - start
+
+    arrays = _read_inputs(args.inputs, network) if args.inputs else {}
+    start = time.perf_counter()
+    if args.batch is None:
+        from .run import emulate
+
+        overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
+        runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
+    else:
+        runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict)
+    wall["emulate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for r in runs:
+        if r.counters is None:
+            raise UsageError("the emulator returned no work counters; nothing to price")
+    costs = [cost(r.counters, chip, mapping) for r in runs]
+    priced = costs[0] if len(costs) == 1 else CostReport.combine(costs)
+    wall["cost"] = time.perf_counter() - start
+    rep = report(runs, priced, chip, mapping, wall_s=wall)
+
+    console = _console()
+    rep.render(console)
+    if out is not None:
+        written = [rep.save(out, overwrite=args.force)]
+        if args.batch is None:
+            runs[0].save(out, overwrite=args.force)
+            written += [out / "spikes.npz", out / "summary.json"]
+        else:
+            written.append(_save_batch_counts(out / BATCH_FILE, runs))
+        if args.trace:
+            written.append(_save_trace(out / TRACE_FILE, [r.counters for r in runs]))
+        console.print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _is_mapping_file(path: Path) -> bool:
+    return path.name.endswith(".json")
+
+
+def _load_network(path: Path):
+    from ..ir.build import load
+
+    if path.suffix != ".snn":
+        raise UsageError(f"'{path}' is not a network file: expected a .snn file or a .map.json mapping")
+    return load(path)
+
+
+def _load_mapping(path: Path):
+    from ..ir.mapping import Mapping
+
+    if not path.is_file():
+        raise UsageError(f"no such file: '{path}'")
+    return Mapping.load(path)
+
+
+def _check_mapping_chip(mapping: Any, chip: Any, path: Path, args: argparse.Namespace) -> Any:
+    """The chip to price a loaded mapping with: the one it was compiled for, with the
+    profile ``--profile`` selects. ``--chip`` and ``--chips`` must agree with it."""
+    compiled = mapping.chip
+    if chip.name != compiled.name or chip.n_chips != compiled.n_chips:
+        raise UsageError(f"'{path}' was compiled for {compiled.name} ({compiled.n_chips} chip"
+                         f"{'s' if compiled.n_chips != 1 else ''}), not {chip.name} ({chip.n_chips})",
+                         hint=f"run it with --chip {compiled.name}"
+                              + (f" --chips {compiled.n_chips}" if compiled.n_chips != 1 else "")
+                              + ", or compile the network again for this chip")
+    return compiled.with_profile(args.profile) if args.profile else compiled
+
+
+def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
+    """The arrays of an ``--inputs`` file, each named after an input population."""
+    path = Path(path_text)
+    if not path.is_file():
+        raise InputFileError(f"no such input file: '{path}'")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # numpy raises several kinds for a file that is not an npz
+        raise InputFileError(f"'{path}' is not a readable .npz file ({exc})",
+                             hint="write it with numpy.savez(path, <input name>=array, ...)") from None
+    inputs = [name for name, pop in network.populations.items() if pop.is_input]
+    for name in arrays:
+        if name not in inputs:
+            raise InputFileError(f"'{path}' has an array '{name}', but network '{network.name}' has no "
+                                 "input population of that name",
+                                 hint=did_you_mean(name, inputs) or f"its inputs: {', '.join(inputs) or 'none'}")
+    return arrays
+
+
+def _raster(name: str, array: np.ndarray, steps: int, network: Any) -> np.ndarray:
+    size = network.populations[name].size
+    if array.ndim < 2 or int(np.prod(array.shape[1:])) != size or array.shape[0] < steps:
+        raise InputFileError(f"input '{name}': array of shape {array.shape} is not a raster of >= {steps} "
+                             f"steps x {size} neurons", where=f"input '{name}'",
+                             hint="a single run takes a T x N array; use --batch for S x T x N")
+    return array[:steps].reshape(steps, size)
+
+
+def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int) -> list[dict[str, Any]]:
+    """Per sample ``i < n``, the overrides that ``arrays[pop][i]`` make (see the module docstring)."""
+    from ..report.validate import encode_samples
+
+    samples: list[dict[str, Any]] = [{} for _ in range(n)]
+    for name, a in arrays.items():
+        pop = network.populations[name]
+        if a.ndim < 2 or a.shape[0] < n:
+            raise InputFileError(f"input '{name}' has {a.shape[0] if a.ndim else 0} samples; --batch asks for {n}",
+                                 where=f"input '{name}'", hint="the leading axis of each array is the sample")
+        for i, given in enumerate(encode_samples(pop, steps, float(network.dt_ms), a[:n])):
+            samples[i][name] = given
+    return samples
+
+
+def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndarray], n: int,
+               strict: bool) -> list[RunResult]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    samples = batch_inputs(network, steps, arrays, n)
+    with Progress(TextColumn("emulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=_console(stderr=True), transient=True, disable=n < 2) as bar:
+        task = bar.add_task("batch", total=n)
+        return _emulate_batch(mapping, steps, samples, strict,
+                              lambda done: bar.update(task, completed=done))
+
+
+def _emulate_batch(mapping: Any, steps: int, samples: list[dict[str, Any]], strict: bool,
+                   progress: Callable[[int], None]) -> list[RunResult]:
+    """Every sample through one mapping with :func:`emulate_batch`; ``progress(done)``
+    is called as each sample is taken (the batch consumes them one at a time)."""
+    from .run import emulate_batch
+
+    def feed():
+        for i, sample in enumerate(samples):
+            progress(i)
+            yield sample or None
+
+    results = list(emulate_batch(mapping, steps, feed(), strict=strict))
+    progress(len(results))
+    return results
+
+
+def _save_batch_counts(path: Path, runs: Sequence[RunResult]) -> Path:
+    arrays = {name: np.stack([r.spike_counts(name) for r in runs]).astype(np.int64) for name in runs[0].spikes}
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    return path
+
+
+def _save_trace(path: Path, counters: Sequence[Counters | None]) -> Path:
+    """``core_ids`` and one int64 array per counter: ``(steps, cores)``, or
+    ``(samples, steps, cores)`` for a batch."""
+    present = [c for c in counters if c is not None]
+    arrays: dict[str, np.ndarray] = {"core_ids": np.asarray(present[0].core_ids, dtype=np.int32)}
+    for name in Counters.FIELDS:
+        stacked = [np.asarray(getattr(c, name), dtype=np.int64) for c in present]
+        arrays[name] = stacked[0] if len(stacked) == 1 else np.stack(stacked)
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **arrays)
+    return path
+
+
+# --------------------------------------------------------------------------- validate
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """``neurocomp validate``; returns the exit code."""
+    import json
+
+    from ..report.validate import load_samples, validate
+
+    _positive(args.steps, "--steps")
+    _positive(args.limit, "--limit")
+    out = Path(args.out) if args.out else None
+    if out is not None and not args.force:
+        _refuse_to_overwrite(out, [VALIDATION_FILE])
+    network = _load_network(Path(args.network))
+    chip = chip_from_args(args)
+    samples = None
+    if args.samples:
+        x, y = load_samples(args.samples)
+        if args.limit:
+            x, y = x[: args.limit], y[: args.limit]
+        samples = (x, y)
+    elif args.limit:
+        raise UsageError("--limit needs --samples")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    n = 1 if samples is None else len(samples[1])
+    with Progress(TextColumn("float and chip runs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=_console(stderr=True), transient=True, disable=n < 2) as bar:
+        task = bar.add_task("validate", total=n)
+        result = validate(network, chip, args.steps, samples=samples,
+                          progress=lambda done, total: bar.update(task, completed=done))
+    console = _console()
+    result.render(console)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / VALIDATION_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        console.print(f"wrote {out / VALIDATION_FILE}")
+    return 0
