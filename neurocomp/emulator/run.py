@@ -17,6 +17,7 @@ integer tables once and reusing the compiled kernel; samples are independent, so
 
 from __future__ import annotations
 
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping as TMapping, Sequence
@@ -77,7 +78,7 @@ def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
     EmulationError
         In strict mode, on the first overflow.
     """
-    return emulate_batch(mapping, steps, [inputs], strict=strict, probes=probes).results[0]
+    return _run(mapping, steps, [inputs], strict, probes).results[0]
 
 
 def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], *,
@@ -93,19 +94,36 @@ def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None]
     BatchResult
         One RunResult per sample, in order, and the counters summed over samples.
     """
+    return _run(mapping, steps, samples, strict, probes)
+
+
+def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict: bool,
+         probes: Any) -> "BatchResult":
+    """The body of :func:`emulate` and :func:`emulate_batch` (called by them only, so the
+    overflow warning points at the caller's line)."""
     steps = _check_steps(steps)
     kernel = kernel_for(mapping.family)
     prepared = _prepared(mapping, kernel)
     recorder = _Recorder.of(mapping, probes)
+    graded = getattr(kernel, "GRADED_INPUTS", False)
     results: list[RunResult] = []
-    for sample in samples:
+    overflowed: list[tuple[int, str]] = []
+    for k, sample in enumerate(samples):
         events = _input_events(mapping, steps, sample or {})
-        in_ptr, in_src = _sources_by_step(mapping, steps, events, getattr(kernel, "GRADED_INPUTS", False))
+        in_ptr, in_src = _sources_by_step(mapping, steps, events, graded)
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
                                                 probe_comp=recorder.comp, strict=bool(strict)))
-        if not strict and hasattr(kernel, "warn_overflows"):
-            kernel.warn_overflows(prepared, run)
+        message = kernel.overflow_message(prepared, run) if hasattr(kernel, "overflow_message") else None
+        if message:
+            overflowed.append((k, message))
         results.append(_result(mapping, steps, events, run, recorder, kernel))
+    if overflowed:
+        k, message = overflowed[0]
+        where = f" in {len(overflowed)} of {len(results)} samples, first sample {k}:" \
+            if len(results) > 1 else ":"
+        warnings.warn(f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
+                      "Run with strict=True to stop at the first overflow.",
+                      RuntimeWarning, stacklevel=3)
     return BatchResult(results=tuple(results))
 
 

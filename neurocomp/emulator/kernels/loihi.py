@@ -42,7 +42,6 @@ count as active). A relay is active when a spike reached it.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +53,8 @@ from . import KernelInputs, KernelRun
 from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver, routing_tables)
 
-__all__ = ["TRACES", "GRADED_INPUTS", "LoihiTables", "prepare", "run", "VARIABLES"]
+__all__ = ["TRACES", "GRADED_INPUTS", "VARIABLES", "LoihiTables", "prepare", "run",
+           "overflow_message"]
 
 TRACES = {"voltage": "v", "current": "u"}
 GRADED_INPUTS = False  # Loihi 1 spikes carry no payload
@@ -259,19 +259,18 @@ def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int) -> None:
     raise err
 
 
-def warn_overflows(tb: LoihiTables, result: KernelRun) -> None:
-    """Warn once per run when state wrapped or saturated (non-strict runs)."""
+def overflow_message(tb: LoihiTables, result: KernelRun) -> str | None:
+    """What overflowed in a non-strict run, in words (``None`` when nothing did)."""
     parts = []
     for var in VARIABLES:
         count = result.overflows.get(var, 0)
         if count:
             step, comp = result.first_overflow[var]
             core, name = _where(tb, comp)
-            parts.append(f"{var} overflowed {count} times (first: step {step}, core {core}, "
-                         f"compartment {comp}, {name})")
-    if parts:
-        warnings.warn("Loihi emulation: " + "; ".join(parts) + ". Run with strict=True to stop "
-                      "at the first.", RuntimeWarning, stacklevel=3)
+            what = "wrapped" if (tb.wrap_u if var == "u" else tb.wrap_v) == 0 else "saturated"
+            parts.append(f"{var} {what} {count} time{'s' if count != 1 else ''} (first: step "
+                         f"{step}, core {core}, compartment {comp}, {name})")
+    return "; ".join(parts) if parts else None
 
 
 # --------------------------------------------------------------------------- the kernel
