@@ -89,6 +89,7 @@ class ProjectionError:
     clipped_fraction: float
     zeroed_fraction: float
     pinned: bool = False  # the user gave the integers (``native``)
+    sign_mode: str | None = None  # the chip's sign mode chosen for the projection
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,11 +104,17 @@ class PopulationError:
 
 @dataclass(frozen=True, kw_only=True)
 class QuantizationReport:
-    """Per projection and population errors, plus warnings in words (naming the object)."""
+    """Per projection and population errors, plus warnings in words (naming the object).
+
+    ``warnings`` say where precision was lost or a value may misbehave; ``notes`` say
+    which choices the quantizer made (scales, read-out thresholds), so a reader can
+    follow how each float became an integer.
+    """
 
     projections: tuple[ProjectionError, ...] = ()
     populations: tuple[PopulationError, ...] = ()
     warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
