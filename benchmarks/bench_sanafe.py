@@ -1,0 +1,468 @@
+"""neurocomp's energy and latency estimates next to SANA-FE's, on the same networks.
+
+SANA-FE (Boyle et al., IEEE TCAD 2025; ``pip install sanafe``) is the closest peer: an
+architecture-level simulator that prices spike events with per-event costs. Loihi's
+chip file ships a ``sanafe`` profile holding SANA-FE's calibrated Loihi constants
+(``chips/loihi.toml``), so with that profile the two tools price the same events with
+the same numbers. This script runs both on
+
+* ``dense64``: 64 inputs -> 64 IF neurons, dense;
+* ``dense1024``: 1,024 inputs -> 1,024 IF neurons, dense;
+* ``mnist``: ``examples/mnist_mlp.snn`` (784 -> 128 -> 10), one test digit,
+
+and prints energy per step, latency per step and the wall time of each estimate.
+
+Same network, same placement
+----------------------------
+neurocomp compiles the network for Loihi; SANA-FE is then given *that* network: every
+neuron on the core neurocomp placed it on (core ids translated: neurocomp numbers tiles
+row by row, SANA-FE column by column), the integer weights the chip stores
+(``w << weight_exp``, in units of ``2**input_shift``) and the integer thresholds
+(``vth_mant``), every synapse of the mapping and nothing else. Both run the IF
+neuron of these networks exactly (Loihi's u is cleared every step, v does not decay;
+SANA-FE's Loihi LIF with input_decay 0 and leak_decay 1), so both produce the same
+spikes, which the script checks.
+
+Inputs: neurocomp's inputs come from the host (no sending cost, no hops); SANA-FE runs
+inputs as neurons on a core, whose packets cost like any other. So that both price the
+same events, the SANA-FE architecture (generated from the chip file's ``sanafe``
+profile) gets one extra *input core* per tile, whose sending costs nothing, and every
+tile that holds targets of an input gets its own copy of that input (same spike
+train): its packets then cross no link. What is left to price is the same in both: the
+packets' arrival, the synaptic ops, the neuron updates and spikes, the packets of
+neurons and their hops.
+
+Timing models: SANA-FE's ``simple`` model (per core, the larger of its sending and its
+receiving time, plus the barrier table; no hop latency) against neurocomp's (per core,
+the sum of all its work plus its last packet's flight, plus the same barrier table).
+The latencies are expected to differ by that; energy is the check.
+
+Wall time: SANA-FE's is building the network, loading it onto the chip and simulating,
+measured inside its process; neurocomp's is compiling, emulating and pricing. The
+estimate alone (SANA-FE's simulation vs neurocomp's emulation and pricing) is shown too.
+Medians of ``--runs`` runs; Numba's cache is warmed first.
+
+SANA-FE lives in its own virtual environment (it is GPL-3.0 and never a neurocomp
+dependency) and runs in a subprocess; ``--venv`` names it and the script creates it
+(``python3 -m venv`` and ``pip install sanafe numpy``) when it is missing.
+
+Run from the repository root::
+
+    /work/venv/bin/python benchmarks/bench_sanafe.py                 # all three cases
+    /work/venv/bin/python benchmarks/bench_sanafe.py --cases dense64 --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ("dense64", "dense1024", "mnist")
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def write_case(case: str, folder: Path, steps: int) -> tuple[Path, dict[str, np.ndarray]]:
+    """The case's .snn file (and its data) in ``folder``, and its input rasters."""
+    rng = np.random.default_rng(2026)
+    if case == "mnist":
+        with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+            image = data["x"][0].astype(np.float64)
+        # The example's rate code, drawn here so both tools see one raster.
+        raster = (rng.random((steps, 784)) < image[None, :]).astype(np.uint8)
+        text = (ROOT / "examples" / "mnist_mlp.snn").read_text(encoding="utf-8")
+        # Loihi resets to zero; the example's 'reset = subtract' would not compile for it.
+        text = text.replace("reset = subtract", "reset = zero")
+        text = text.replace('"data/', f'"{(ROOT / "examples" / "data").as_posix()}/')
+        path = folder / "mnist_zero.snn"
+        path.write_text(text, encoding="utf-8")
+        return path, {"pixels": raster}
+    n = {"dense64": 64, "dense1024": 1024}[case]
+    # Integer weights (no zeros) so the chip's integers are the written ones; threshold
+    # chosen so the layer fires at a moderate rate with inputs at p = 0.5.
+    w = rng.integers(-6, 13, size=(n, n)).astype(np.float32)
+    w[w == 0] = 1.0
+    np.save(folder / f"{case}_w.npy", w)
+    threshold = float(n) * 0.8
+    raster = (rng.random((steps, n)) < 0.5).astype(np.uint8)
+    path = folder / f"{case}.snn"
+    path.write_text(textwrap.dedent(f"""\
+        network {case}
+        dt = 1 ms
+        input x[{n}] : spikes(file = "{case}_spikes.npz")
+        population y[{n}] : IF(threshold = {threshold}, reset = zero)
+        connect x -> y : dense(weights = "{case}_w.npy")
+        probe y : spikes
+        """), encoding="utf-8")
+    t, i = np.nonzero(raster)
+    np.savez(folder / f"{case}_spikes.npz", times=t.astype(np.int64), indices=i.astype(np.int64))
+    return path, {"x": raster}
+
+
+# --------------------------------------------------------------------------- neurocomp
+
+
+def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray]) -> dict:
+    from neurocomp.emulator.run import emulate
+    from neurocomp.ir.build import load
+    from neurocomp.report.cost import cost
+    from neurocomp.report.validate import compile_for
+
+    t0 = time.perf_counter()
+    network = load(snn)
+    mapping = compile_for(network, chip)
+    t1 = time.perf_counter()
+    result = emulate(mapping, steps, {k: v[:steps] for k, v in rasters.items()})
+    t2 = time.perf_counter()
+    priced = cost(result.counters, chip, mapping)
+    t3 = time.perf_counter()
+    return {"mapping": mapping, "result": result, "cost": priced,
+            "wall_build": t1 - t0, "wall_estimate": t3 - t1, "wall_total": t3 - t0}
+
+
+# --------------------------------------------------------------------------- the SANA-FE side
+
+
+def sanafe_core(chip, core_id: int) -> int:
+    """SANA-FE's index (in ``Architecture.cores()``) of neurocomp core ``core_id``.
+
+    neurocomp: tile = core // cores_per_tile, x = tile % tiles_x, y = tile // tiles_x.
+    SANA-FE: tile id = x * tiles_y + y (column by column); each of its tiles has
+    cores_per_tile neuro cores and then the input core.
+    """
+    topo = chip.topology
+    tile, offset = divmod(int(core_id), topo.cores_per_tile)
+    y, x = divmod(tile, topo.tiles_x)
+    return (x * topo.tiles_y + y) * (topo.cores_per_tile + 1) + offset
+
+
+def sanafe_input_core(chip, tile_id: int) -> int:
+    return tile_id * (chip.topology.cores_per_tile + 1) + chip.topology.cores_per_tile
+
+
+def arch_yaml(chip, n_input_units: int) -> str:
+    """A SANA-FE architecture for ``chip``'s mesh, priced by its active profile."""
+    e, t = chip.energy, chip.timing
+    topo = chip.topology
+    if chip.n_chips != 1 or t.real_time:
+        raise SystemExit("the comparison is for one event-driven chip")
+    sync = ", ".join(f"{n}: {lat * 1e-9!r}" for n, lat in zip(t.barrier.tiles, t.barrier.latency_ns))
+    if t.barrier.interpolation != "step":
+        raise SystemExit("SANA-FE's sync table is a step function; the profile's barrier is not")
+    j, s = (lambda pj: f"{pj * 1e-12!r}"), (lambda ns: f"{ns * 1e-9!r}")
+    hops = (f"energy_north_hop: {j(e.hop_north_south_pj)}, latency_north_hop: {s(t.hop_north_south_ns)}, "
+            f"energy_south_hop: {j(e.hop_north_south_pj)}, latency_south_hop: {s(t.hop_north_south_ns)}, "
+            f"energy_east_hop: {j(e.hop_east_west_pj)}, latency_east_hop: {s(t.hop_east_west_ns)}, "
+            f"energy_west_hop: {j(e.hop_east_west_pj)}, latency_west_hop: {s(t.hop_east_west_ns)}")
+    core_attrs = f"{{buffer_position: soma, buffer_inside_unit: false, max_neurons_supported: {chip.core.neurons}}}"
+    zero_soma = ("energy_access_neuron: 0.0, latency_access_neuron: 0.0, energy_update_neuron: 0.0, "
+                 "latency_update_neuron: 0.0, energy_spike_out: 0.0, latency_spike_out: 0.0")
+    return textwrap.dedent(f"""\
+        architecture:
+          name: {chip.name}_{chip.active_profile}
+          attributes: {{topology: mesh, width: {topo.tiles_x}, height: {topo.tiles_y}, link_buffer_size: 16,
+                        sync_model: table, latency_sync: {{{sync}}}}}
+          tile:
+            - name: tile[0..{topo.tiles_x * topo.tiles_y - 1}]
+              attributes: {{{hops}}}
+              core:
+                - name: neuro_core[0..{topo.cores_per_tile - 1}]
+                  attributes: {core_attrs}
+                  axon_in:
+                    - name: packet_in
+                      attributes: {{energy_message_in: {j(e.message_in_pj)}, latency_message_in: {s(t.message_in_ns)}}}
+                  soma:
+                    - name: lif
+                      attributes: {{model: leaky_integrate_fire,
+                                    energy_access_neuron: {j(e.neuron_update_inactive_pj)},
+                                    latency_access_neuron: {s(t.neuron_update_inactive_ns)},
+                                    energy_update_neuron: {j(e.neuron_update_active_pj - e.neuron_update_inactive_pj)},
+                                    latency_update_neuron: {s(t.neuron_update_active_ns - t.neuron_update_inactive_ns)},
+                                    energy_spike_out: {j(e.spike_out_pj)}, latency_spike_out: {s(t.spike_out_ns)}}}
+                  dendrite:
+                    - name: accumulate
+                      attributes: {{model: accumulator, energy_update: 0.0, latency_update: 0.0}}
+                  synapse:
+                    - name: synapse
+                      attributes: {{model: current_based, energy_process_spike: {j(e.synop_pj)},
+                                    latency_process_spike: {s(t.synop_ns)}}}
+                  axon_out:
+                    - name: packet_out
+                      attributes: {{energy_message_out: {j(e.message_out_pj + e.spike_in_tile_pj)},
+                                    latency_message_out: {s(t.message_out_ns)}}}
+                - name: input_core
+                  attributes: {core_attrs}
+                  axon_in:
+                    - name: unused_in
+                      attributes: {{energy_message_in: 0.0, latency_message_in: 0.0}}
+                  soma:
+                    - name: source[0..{n_input_units - 1}]
+                      attributes: {{model: input, {zero_soma}}}
+                  dendrite:
+                    - name: unused_dendrite
+                      attributes: {{model: accumulator, energy_update: 0.0, latency_update: 0.0}}
+                  synapse:
+                    - name: unused_synapse
+                      attributes: {{model: current_based, energy_process_spike: 0.0, latency_process_spike: 0.0}}
+                  axon_out:
+                    - name: host_out
+                      attributes: {{energy_message_out: 0.0, latency_message_out: 0.0}}
+        """)
+
+
+def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folder: Path) -> Path:
+    """Write what the SANA-FE driver needs (spec.json + spec.npz); returns the json path."""
+    m = mapping
+    n_comp = m.n_comp
+    if (m.comp_pop < 0).any():
+        raise SystemExit("relay compartments are not translated (not needed for Loihi)")
+    exp_shift = m.axon_weight_exp.astype(np.int64)
+    # Every synapse as (source, target compartment, integer weight in units of 2**input_shift).
+    src_of_route = np.repeat(np.arange(m.n_sources, dtype=np.int64), np.diff(m.route_ptr))
+    axon = m.route_axon.astype(np.int64)
+    per_axon = np.diff(m.axon_syn_ptr)
+    syn_axon = np.repeat(np.arange(m.n_axons, dtype=np.int64), per_axon)
+    axon_src = np.full(m.n_axons, -1, dtype=np.int64)
+    axon_src[axon] = src_of_route
+    if (axon_src[per_axon > 0] < 0).any():
+        raise SystemExit("an axon without a source")
+    w = m.syn_weight.astype(np.int64)
+    e = exp_shift[syn_axon]
+    weight = np.where(e >= 0, w << np.maximum(e, 0), w >> np.maximum(-e, 0))
+    src = axon_src[syn_axon]
+    dst = m.syn_target.astype(np.int64)
+
+    comp_core = m.comp_core.astype(np.int64)
+    groups, arrays, edges = [], {}, []
+    # Neuron populations: one group each, neuron i on the core of its compartment.
+    comp_of: dict[str, np.ndarray] = {}
+    for p, name in enumerate(m.population_names):
+        comps = np.nonzero(m.comp_pop == p)[0]
+        comps = comps[np.argsort(m.comp_index[comps])]
+        comp_of[name] = comps
+        params = m.params
+        du, dv = params["du"][comps], params["dv"][comps]
+        if not ((du == (1 << chip.numerics.decay.bits) - chip.numerics.decay.offset_u).all() and (dv == 0).all()):
+            raise SystemExit(f"population {name}: the comparison needs IF neurons whose current lasts one step")
+        if (params["bias_mant"][comps] != 0).any():
+            raise SystemExit(f"population {name}: biases are not translated")
+        groups.append({"name": name, "kind": "lif"})
+        arrays[f"core.{name}"] = np.array([sanafe_core(chip, c) for c in comp_core[comps]], dtype=np.int64)
+        arrays[f"threshold.{name}"] = params["vth_mant"][comps].astype(np.float64)
+    local = np.empty(n_comp, dtype=np.int64)
+    pop_of = m.comp_pop.astype(np.int64)
+    for name, comps in comp_of.items():
+        local[comps] = np.arange(comps.size)
+    # Synapses between neuron populations.
+    internal = src < n_comp
+    for p_src, name_src in enumerate(m.population_names):
+        for p_dst, name_dst in enumerate(m.population_names):
+            sel = internal & (pop_of[np.minimum(src, n_comp - 1)] == p_src) & (pop_of[dst] == p_dst)
+            if sel.any():
+                k = len(edges)
+                edges.append({"src": name_src, "dst": name_dst})
+                arrays[f"edge{k}.src"] = local[src[sel]]
+                arrays[f"edge{k}.dst"] = local[dst[sel]]
+                arrays[f"edge{k}.w"] = weight[sel].astype(np.float64)
+    # Inputs: a copy per tile that holds targets, on that tile's input core.
+    topo = chip.topology
+    unit = 0
+    for name, offset in m.input_offset.items():
+        lo = n_comp + int(offset)
+        size = m.network.populations[name].size
+        mine = (src >= lo) & (src < lo + size)
+        target_tile = comp_core[dst[mine]] // topo.cores_per_tile
+        raster = np.asarray(rasters[name][:steps]).reshape(steps, size) != 0
+        for tile in np.unique(target_tile):
+            y, x = divmod(int(tile), topo.tiles_x)
+            sf_tile = x * topo.tiles_y + y
+            copy = f"{name}@{int(tile)}"
+            groups.append({"name": copy, "kind": "input", "unit_offset": unit})
+            arrays[f"core.{copy}"] = np.full(size, sanafe_input_core(chip, sf_tile), dtype=np.int64)
+            arrays[f"spikes.{copy}"] = raster
+            here = target_tile == tile
+            k = len(edges)
+            dst_pops = np.unique(pop_of[dst[mine][here]])
+            for p_dst in dst_pops:
+                sel = here & (pop_of[dst[mine]] == p_dst)
+                k = len(edges)
+                edges.append({"src": copy, "dst": m.population_names[int(p_dst)]})
+                arrays[f"edge{k}.src"] = src[mine][sel] - lo
+                arrays[f"edge{k}.dst"] = local[dst[mine][sel]]
+                arrays[f"edge{k}.w"] = weight[mine][sel].astype(np.float64)
+        unit += size
+    arch = folder / "arch.yaml"
+    arch.write_text(arch_yaml(chip, max(unit, 1)), encoding="utf-8")
+    np.savez(folder / "spec.npz", **arrays)
+    spec = {"arch": str(arch), "arrays": str(folder / "spec.npz"), "steps": steps, "groups": groups,
+            "edges": edges, "timing_model": "simple"}
+    path = folder / "spec.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+# The driver runs inside SANA-FE's own environment: it reads the spec, builds the
+# network with SANA-FE's Python API, runs it and prints one JSON line.
+DRIVER = r'''
+import json, sys, time
+import numpy as np
+import sanafe
+
+spec = json.load(open(sys.argv[1]))
+data = np.load(spec["arrays"])
+t0 = time.perf_counter()
+arch = sanafe.load_arch(spec["arch"])
+cores = arch.cores()
+net = sanafe.Network()
+groups = {}
+for g in spec["groups"]:
+    name = g["name"]
+    where = data["core." + name]
+    if g["kind"] == "lif":
+        group = net.create_neuron_group(name, int(where.size), model_attributes={
+            "reset": 0.0, "reset_mode": "hard", "input_decay": 0.0, "leak_decay": 1.0})
+        thresholds = data["threshold." + name]
+        for i, neuron in enumerate(group.neurons):
+            neuron.set_attributes(model_attributes={"threshold": float(thresholds[i])})
+            neuron.map_to_core(cores[int(where[i])])
+    else:
+        spikes = data["spikes." + name]
+        group = net.create_neuron_group(name, int(where.size))
+        for i, neuron in enumerate(group.neurons):
+            neuron.set_attributes(soma_hw_name="source[%d]" % (g["unit_offset"] + i),
+                                  model_attributes={"spikes": [bool(v) for v in spikes[:, i]]})
+            neuron.map_to_core(cores[int(where[i])])
+    groups[name] = group
+for k, e in enumerate(spec["edges"]):
+    pairs = list(zip(data["edge%d.src" % k].tolist(), data["edge%d.dst" % k].tolist()))
+    groups[e["src"]].connect_neurons_sparse(groups[e["dst"]], {"weight": data["edge%d.w" % k].tolist()}, pairs)
+t1 = time.perf_counter()
+chip = sanafe.SpikingChip(arch)
+chip.load(net)
+t2 = time.perf_counter()
+res = chip.sim(spec["steps"], timing_model=spec["timing_model"], perf_trace=True, spike_trace=True)
+t3 = time.perf_counter()
+fired = {}
+for step in res["spike_trace"]:
+    for address in step:
+        text = str(address)
+        fired[text] = fired.get(text, 0) + 1
+perf = res["perf_trace"]
+print(json.dumps({
+    "energy": res["energy"], "sim_time": res["sim_time"], "packets_sent": res["packets_sent"],
+    "neurons_updated": res["neurons_updated"], "neurons_fired": res["neurons_fired"],
+    "step_energy": perf["total_energy"], "step_time": perf["sim_time"], "fired": perf["fired"],
+    "wall_build": t1 - t0, "wall_load": t2 - t1, "wall_sim": t3 - t2}))
+'''
+
+
+def ensure_venv(venv: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} and installing sanafe into it", file=sys.stderr)
+        subprocess.run([sys.executable if False else "python3", "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "sanafe", "numpy"], check=True)
+    return python
+
+
+def sanafe_run(python: Path, spec: Path, folder: Path) -> dict:
+    driver = folder / "driver.py"
+    driver.write_text(DRIVER, encoding="utf-8")
+    proc = subprocess.run([str(python), str(driver), str(spec)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"SANA-FE failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- main
+
+
+def fmt(value: float, unit: str) -> str:
+    from neurocomp.report.report import si
+
+    return si(value, unit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated, from {', '.join(CASES)}")
+    parser.add_argument("--steps", type=int, default=20, help="steps per run (default 20)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per tool and case; medians are shown")
+    parser.add_argument("--venv", default="/tmp/sanafe-venv", help="SANA-FE's virtual environment")
+    args = parser.parse_args(argv)
+    from neurocomp.chip.load import load_chip
+
+    python = ensure_venv(Path(args.venv))
+    chip = load_chip("loihi", profile="sanafe")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; {args.steps} steps; medians of {args.runs} runs")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in args.cases.split(","):
+            folder = Path(tmp) / case
+            folder.mkdir()
+            snn, rasters = write_case(case, folder, args.steps)
+            neurocomp_run(snn, chip, args.steps, rasters)  # warm Numba's cache and the tables
+            nc_runs = [neurocomp_run(snn, chip, args.steps, rasters) for _ in range(args.runs)]
+            nc = nc_runs[-1]
+            spec = sanafe_spec(nc["mapping"], chip, rasters, args.steps, folder)
+            sf_runs = [sanafe_run(python, spec, folder) for _ in range(args.runs)]
+            sf = sf_runs[-1]
+            rows.append(compare(case, nc, nc_runs, sf, sf_runs, args.steps))
+    print_table(rows)
+    return 0
+
+
+def compare(case: str, nc: dict, nc_runs: list, sf: dict, sf_runs: list, steps: int) -> dict:
+    c = nc["cost"]
+    result = nc["result"]
+    counters = result.counters
+    nc_spikes = int(sum(ev.count for ev in result.spikes.values() if not ev.is_input))
+    # SANA-FE's 'fired' counts input neurons too (each copy); count the inputs' spikes per copy.
+    nc_energy = c.energy_pj * 1e-12 / steps
+    sf_energy = float(sf["energy"]["total"]) / steps
+    nc_latency = c.latency_s / steps
+    sf_latency = float(sf["sim_time"]) / steps
+    return {
+        "case": case, "cores": int(counters.core_ids.size), "tiles": c.tiles_used,
+        "spikes_nc": nc_spikes, "packets_nc": int(counters.messages_out.sum() + counters.spikes_in.sum()),
+        "packets_sf": int(sf["packets_sent"]),
+        "energy_nc": nc_energy, "energy_sf": sf_energy,
+        "latency_nc": nc_latency, "latency_sf": sf_latency,
+        "wall_nc": statistics.median(r["wall_total"] for r in nc_runs),
+        "wall_nc_estimate": statistics.median(r["wall_estimate"] for r in nc_runs),
+        "wall_sf": statistics.median(r["wall_build"] + r["wall_load"] + r["wall_sim"] for r in sf_runs),
+        "wall_sf_sim": statistics.median(r["wall_sim"] for r in sf_runs),
+        "sf": sf, "nc_cost": c,
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    head = ("case", "cores", "energy/step nc", "SANA-FE", "diff", "latency/step nc", "SANA-FE", "ratio",
+            "wall nc", "SANA-FE", "ratio", "estimate nc", "sim SANA-FE", "ratio")
+    print(" | ".join(head))
+    for r in rows:
+        print(" | ".join([
+            r["case"], f"{r['cores']} on {r['tiles']} tiles",
+            fmt(r["energy_nc"], "J"), fmt(r["energy_sf"], "J"),
+            f"{100 * (r['energy_nc'] - r['energy_sf']) / r['energy_sf']:+.2f} %",
+            fmt(r["latency_nc"], "s"), fmt(r["latency_sf"], "s"), f"{r['latency_nc'] / r['latency_sf']:.2f}",
+            f"{r['wall_nc']:.3f} s", f"{r['wall_sf']:.3f} s", f"{r['wall_sf'] / r['wall_nc']:.1f}x",
+            f"{r['wall_nc_estimate'] * 1e3:.1f} ms", f"{r['wall_sf_sim'] * 1e3:.1f} ms",
+            f"{r['wall_sf_sim'] / r['wall_nc_estimate']:.1f}x",
+        ]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
