@@ -27,6 +27,7 @@ __all__ = [
     "QuantizationError",
     "EmulationError",
     "UsageError",
+    "InteropError",
     "did_you_mean",
     "render",
 ]
@@ -169,6 +170,11 @@ class EmulationError(NeurocompError):
 
 class UsageError(NeurocompError):
     """A bad command-line argument or API call."""
+
+
+class InteropError(NeurocompError):
+    """A model from another tool (a NIR graph) that neurocomp cannot represent, or a
+    network that the other format cannot carry."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str | None:

@@ -1,0 +1,1 @@
+"""Interoperability with other tools: NIR import and export (optional extra ``neurocomp[nir]``)."""
