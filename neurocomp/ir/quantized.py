@@ -17,9 +17,11 @@ entry per neuron, flat C order):
 * ``truenorth``: ``leak``, ``threshold`` (alpha), ``neg_threshold`` (beta),
   ``reset_value``, ``reset_mode`` (0 zero/normal, 1 linear, 2 none), ``leak_reversal``
   (0/1), ``threshold_mask`` (bits), ``axon_weights`` ``(n, 4)`` (one signed weight per
-  axon type). Projections carry ``axon_type`` per source neuron and binary synapses
-  (``weights`` all 1); the effective weight of a synapse is
-  ``axon_weights[post, axon_type[pre]]``.
+  axon type); optional, with these defaults when absent: ``neg_saturate`` (κ: 1 sets V
+  to ``-neg_threshold`` below it, 0 applies the mirrored reset; default 1),
+  ``syn_stochastic`` ``(n, 4)`` and ``leak_stochastic`` (0/1, default 0). Projections
+  carry ``axon_type`` per source neuron and binary synapses (``weights`` all 1); the
+  effective weight of a synapse is ``axon_weights[post, axon_type[pre]]``.
 * ``akida``: ``threshold``, ``act_bits`` and the layer's ``scale_shift``; weights are the
   low-bit integers.
 """
