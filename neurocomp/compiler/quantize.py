@@ -357,15 +357,17 @@ def check_delays(errors: Collector, proj: Projection, syn: Synapses, chip: Any) 
         return
     longest = syn.max_delay + 1
     shortest = (int(syn.delays.min()) if syn.delays is not None else syn.delay) + 1
+    window = (f"after exactly {rng.min_steps} step(s)" if rng.min_steps == rng.max_steps
+              else f"after {rng.min_steps}..{rng.max_steps} steps")
     if longest > rng.max_steps:
         errors.error(f"{describe(proj)}: a spike arrives {longest} steps after it is sent "
-                     f"(delay {longest - 1} + 1), but {chip.name} delivers within "
-                     f"{rng.min_steps}..{rng.max_steps} steps", span=proj.span,
+                     f"(delay {longest - 1} + 1), but {chip.name} delivers every spike {window}",
+                     span=proj.span,
                      hint=f"use delay <= {rng.max_steps - 1} steps"
                           if rng.max_steps > 1 else f"{chip.name} has no synaptic delays: leave 'delay' out")
     elif shortest < rng.min_steps:
         errors.error(f"{describe(proj)}: a spike arrives {shortest} step(s) after it is sent, but "
-                     f"{chip.name} needs at least {rng.min_steps}", span=proj.span,
+                     f"{chip.name} delivers every spike {window}", span=proj.span,
                      hint=f"use delay >= {rng.min_steps - 1} steps")
 
 
