@@ -22,8 +22,16 @@ entry per neuron, flat C order):
   ``syn_stochastic`` ``(n, 4)`` and ``leak_stochastic`` (0/1, default 0). Projections
   carry ``axon_type`` per source neuron and binary synapses (``weights`` all 1); the
   effective weight of a synapse is ``axon_weights[post, axon_type[pre]]``.
-* ``akida``: ``threshold``, ``act_bits`` and the layer's ``scale_shift``; weights are the
-  low-bit integers.
+* ``akida``: ``threshold``, ``act_bits`` and the layer's ``scale_shift``. Weights are
+  signed symmetric ``weight_bits``-bit integers; each projection carries one positive
+  integer ``extra["scale"]`` (``weight_exp`` is 0). Per step, integrate and fire::
+
+      pot += Σ_projections scale · Σ_{spiking sources} w        (int64)
+      spike when pot > threshold; then pot = 0; the event's value is 1
+
+  ``act_bits`` is the width of the events (1: binary spikes, the float model's);
+  ``scale_shift`` only places the binary point: ``V_float = pot · 2^-scale_shift``
+  (= ``v_scale``), no shift is applied. See ``docs/quantization.md``.
 """
 
 from __future__ import annotations
