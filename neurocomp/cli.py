@@ -156,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
 
 # Sub-commands that live beside their stage; each module has ``register(subparsers)``.
 _COMMAND_MODULES = ("neurocomp.chip.commands", "neurocomp.compiler.commands",
-                    "neurocomp.emulator.commands", "neurocomp.report.commands")
+                    "neurocomp.emulator.commands", "neurocomp.report.commands",
+                    "neurocomp.interop.commands")
 
 
 def _plugins():

@@ -562,10 +562,12 @@ class _Importer:
                     hint="pass cuba_bias='steady' (CLI: --cuba-bias steady) to add its settled value "
                          "(w_in*r*h_mem*b) as the bias, or remove the bias from the model")
             # the settled current is gain·c / (1 - alpha); exact when alpha = 0
-            const_gain = spec.gain / np.where(spec.alpha != 0, 1.0 - spec.alpha, 1.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                const_gain = spec.gain / np.where(spec.alpha != 0, 1.0 - spec.alpha, 1.0)
         else:
             const_gain = spec.gain
-        bias = spec.leak_bias + const_gain * spec.constant
+        with np.errstate(invalid="ignore", divide="ignore"):
+            bias = spec.leak_bias + np.where(has_const, const_gain * spec.constant, 0.0)
         shape = spec.shape
         model = NeuronModel(family=spec.family,  # type: ignore[arg-type]
                             alpha=self.value(spec.alpha, shape, pop, "alpha"),

@@ -1,0 +1,129 @@
+"""The ``neurocomp import`` and ``neurocomp export`` commands (NIR).
+
+``neurocomp import model.nir --dt 1ms -o model.snn`` writes the network text and its
+data files (``model_data/``) and prints the discretisation it used; ``neurocomp export
+net.snn -o net.nir`` writes a NIR graph. Both need the optional ``nir`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ..diagnostics import UsageError
+from .nir_import import DISCRETISATIONS, describe_discretisation
+
+__all__ = ["register", "parse_dt_ms"]
+
+_DT_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def parse_dt_ms(text: str) -> float:
+    """``"1ms"``, ``"0.1 ms"``, ``"100us"``, ``"1e-3s"`` (a bare number is ms) in milliseconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(us|ms|s)?\s*", text)
+    if not m:
+        raise UsageError(f"--dt '{text}' is not a time", hint="e.g. --dt 1ms, --dt 0.1ms, --dt 100us")
+    value = float(m.group(1)) * _DT_UNITS_MS[m.group(2) or "ms"]
+    if value <= 0:
+        raise UsageError(f"--dt must be positive, got '{text}'")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add ``import`` and ``export`` to an argparse sub-parsers object."""
+    methods = sorted(DISCRETISATIONS)
+    imp = subparsers.add_parser(
+        "import", help="import a NIR graph (.nir) as a .snn network",
+        description="Import a NIR graph: write the .snn text and its data files (in <name>_data/ "
+                    "beside it), discretised with the time step you give. NIR has no time step.")
+    imp.add_argument("model", help="a .nir file (nir.write / snnTorch, Norse, Sinabs, Rockpool exports)")
+    imp.add_argument("--dt", required=True, metavar="TIME", help="the time step, e.g. 1ms, 0.1ms, 100us")
+    imp.add_argument("-o", "--out", required=True, metavar="FILE.snn", help="the network file to write")
+    imp.add_argument("--name", help="the network's name (default: the output file's stem)")
+    imp.add_argument("--method", choices=methods, default="euler",
+                     help="how time constants become per-step decays (default: euler, h = dt/tau; "
+                          "exp: h = 1 - exp(-dt/tau))")
+    imp.add_argument("--cuba-bias", choices=("error", "steady"), default="error",
+                     help="a bias into a CubaLIF's synaptic current: refuse it (default), or add its "
+                          "settled value to the voltage")
+    imp.add_argument("--force", action="store_true", help="overwrite existing files")
+    imp.set_defaults(func=_cmd_import)
+
+    exp = subparsers.add_parser(
+        "export", help="export a .snn network as a NIR graph (.nir)",
+        description="Export a network as a NIR graph, with time constants chosen so that importing "
+                    "it with the same dt and method gives the same network back.")
+    exp.add_argument("network", help="a .snn file")
+    exp.add_argument("-o", "--out", required=True, metavar="FILE.nir", help="the NIR file to write")
+    exp.add_argument("--method", choices=methods, default="euler",
+                     help="the discretisation the importer will use (default: euler)")
+    exp.add_argument("--extensions", action="store_true",
+                     help="keep reset = subtract/none and refractory periods in node metadata "
+                          "(read back by neurocomp only) instead of refusing them")
+    exp.add_argument("--force", action="store_true", help="overwrite an existing file")
+    exp.set_defaults(func=_cmd_export)
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=False, width=120)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .nir_import import _identifier, import_nir, require_nir, write_snn
+
+    nir = require_nir()
+    dt_ms = parse_dt_ms(args.dt)
+    out = Path(args.out)
+    if out.suffix != ".snn":
+        raise UsageError(f"'{out}' is not a network file name: expected a .snn file")
+    model = Path(args.model)
+    if not model.is_file():
+        raise UsageError(f"NIR file not found: '{model}'")
+    try:
+        graph = nir.read(model, type_check=False)
+    except Exception as exc:  # h5py and nir raise many kinds; all mean "not a NIR file"
+        from ..diagnostics import InteropError
+
+        raise InteropError(f"cannot read '{model}' as a NIR graph: {exc}", where=str(model),
+                           hint="a .nir file is HDF5 written by nir.write") from None
+    name = args.name or _identifier(out.stem)
+    net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias)
+    header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
+                        describe_discretisation(args.method, dt_ms)])
+    written = write_snn(net, out, overwrite=args.force, header=header)
+    console = _console()
+    console.print(describe_discretisation(args.method, dt_ms))
+    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    recorded = meta.get("neurocomp_dt_ms")
+    if recorded is not None and float(recorded) != dt_ms:
+        console.print(f"note: this graph was exported by neurocomp at dt = {float(recorded):g} ms")
+    n_neurons = sum(p.size for p in net.populations.values() if not p.is_input)
+    console.print(f"wrote {out}: {len(net.populations)} populations ({n_neurons:,} neurons), "
+                  f"{len(net.projections)} projections, {len(net.probes)} probes; "
+                  f"{len(written) - 1} data files")
+    inputs = [p for p in net.populations.values() if p.is_input]
+    for pop in inputs:
+        console.print(f"input '{pop.name}' {list(pop.shape)} reads '{pop.encoder.path}' (no spikes): "  # type: ignore[union-attr]
+                      "replace it with your data, or pass inputs= to simulate()")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from ..ir.build import load
+    from .nir_export import write_nir
+
+    path = Path(args.network)
+    if path.suffix != ".snn":
+        raise UsageError(f"'{path}' is not a network file: expected a .snn file")
+    net = load(path)
+    out = write_nir(net, Path(args.out), overwrite=args.force, method=args.method,
+                    extensions=args.extensions)
+    d = DISCRETISATIONS[args.method]
+    _console().print(f"wrote {out}: {len(net.populations)} populations, {len(net.projections)} "
+                     f"projections; time constants for dt = {net.dt_ms:g} ms, {d.title} ({d.formula}): "
+                     f"import it with --dt {net.dt_ms:g}ms --method {d.name} to get the same network")
+    return 0
