@@ -81,7 +81,7 @@ _loaded = False
 
 
 def register(family: str) -> Callable[[QuantizerFn], QuantizerFn]:
-    """Class the decorated function as the quantizer of neuron ``family``.
+    """Register the decorated function as the quantizer of neuron ``family``.
 
     Parameters
     ----------
