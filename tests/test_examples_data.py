@@ -366,7 +366,7 @@ def test_front_end_reads_the_declared_shapes(snn):
 @pytest.mark.slow
 def test_converted_mlp_accuracy_in_the_reference_simulator():
     """The SNN of mnist_mlp.snn classifies the held-out digits about as well as the ANN
-    (96.5 % on all 200; here the first 100, 100 steps, Bernoulli input as the rate code)."""
+    (97.0 % on all 200; here the first 100, 100 steps, Bernoulli input as the rate code)."""
     load, simulate = _front_end()
     network = load(EXAMPLES / "mnist_mlp.snn")
     data = load_arrays(DATA / "mnist_test.npz")
