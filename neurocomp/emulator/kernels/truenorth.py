@@ -52,7 +52,8 @@ from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, 
 __all__ = [
     "TRACES", "GRADED_INPUTS", "RESET_NORMAL", "RESET_LINEAR", "RESET_NONE", "MASK32",
     "NeuronParams", "NeuronNumerics", "TrueNorthTables", "neuron_params", "neuron_numerics",
-    "core_seeds", "xorshift32", "update_neuron", "tick", "prepare", "run", "run_truenorth",
+    "core_seeds", "xorshift32", "stochastic_input", "after_input", "update_neuron", "tick",
+    "prepare", "run", "run_truenorth",
     "warn_overflows",
 ]
 
@@ -200,6 +201,64 @@ def _clamp(x, nm):
     return x, False
 
 
+@njit(cache=True, inline="always")
+def stochastic_input(vj, x, s, n_ev, prng_mask):
+    """``n_ev`` events of a stochastic type of weight ``s``: per event draw ρ and add
+    ``sgn(s)`` when ``|s| >= ρ``. Returns (V, generator state)."""
+    mag = abs(s)
+    step = _sgn(s)
+    for _ in range(n_ev):
+        x = xorshift32(x)
+        if mag >= (x & prng_mask):
+            vj += step
+    return vj, x
+
+
+@njit(cache=True, inline="always")
+def after_input(vj, x, lam, eps, c, alpha, mask, beta, kappa, reset_value, mode, nm):
+    """Steps 1 (the clamp) to 3 of the module docstring, on scalars only.
+
+    ``vj`` is the potential with the tick's synaptic input already added (int64, not yet
+    clamped); ``x`` the core's generator state. Returns ``(V, x, fired, overflowed)``.
+    Scalars only, so calling it costs no reference counting inside the tick loop.
+    """
+    vj, hit1 = _clamp(vj, nm)
+    # 2. Leak; with reversal (Ω = sgn(V)) it drives V toward 0 and never across.
+    omega = _sgn(vj) if eps else 1
+    if c:
+        x = xorshift32(x)
+        delta = _sgn(lam) if abs(lam) >= (x & nm.prng_mask) else 0
+    else:
+        delta = lam
+    new = vj + omega * delta
+    if eps and _sgn(new) != _sgn(vj):
+        new = 0
+    vj, hit2 = _clamp(new, nm)
+    # 3. Threshold and fire, reset; or the negative threshold.
+    eta = 0
+    if mask > 0:
+        x = xorshift32(x)
+        eta = x & mask
+    up = alpha + eta
+    fired = vj > up if nm.strict else vj >= up
+    if fired:
+        if mode == RESET_NORMAL:
+            vj = reset_value
+        elif mode == RESET_LINEAR:
+            vj = vj - up
+    else:
+        floor = beta if kappa else beta + eta
+        if vj < -floor:
+            if kappa:
+                vj = -beta
+            elif mode == RESET_NORMAL:
+                vj = -reset_value
+            elif mode == RESET_LINEAR:
+                vj = vj + floor
+    vj, hit3 = _clamp(vj, nm)
+    return vj, x, fired, hit1 or hit2 or hit3
+
+
 @njit(cache=True)
 def update_neuron(j, v, counts, p, nm, rng, col):
     """One tick of compartment ``j`` (module docstring).
@@ -227,73 +286,28 @@ def update_neuron(j, v, counts, p, nm, rng, col):
     """
     n_types = counts.shape[1]
     if p.relay[j]:
+        fired = False
         for g in range(n_types):
             if counts[j, g] != 0:
-                return True, False
-        return False, False
-
-    x = rng[col]
+                fired = True
+        return fired, False
     vj = v[j]
-    # 1. Synaptic integration: exact in int64, then one clamp, so the result does not
-    #    depend on the order in which the tick's axon events were processed.
+    x = rng[col]
+    # 1. Synaptic integration: exact in int64, clamped once after (in after_input), so
+    #    the result does not depend on the order of the tick's axon events.
     for g in range(n_types):
         n_ev = counts[j, g]
-        if n_ev == 0:
-            continue
-        s = p.axon_weights[j, g]
-        if p.syn_stochastic[j, g]:
-            mag = abs(s)
-            step = _sgn(s)
-            for _ in range(n_ev):
-                x = xorshift32(x)
-                if mag >= (x & nm.prng_mask):
-                    vj += step
-        else:
-            vj += n_ev * s
-    vj, hit1 = _clamp(vj, nm)
-
-    # 2. Leak; with reversal (Ω = sgn(V)) it drives V toward 0 and never across.
-    lam = p.leak[j]
-    omega = _sgn(vj) if p.leak_reversal[j] else 1
-    if p.leak_stochastic[j]:
-        x = xorshift32(x)
-        delta = _sgn(lam) if abs(lam) >= (x & nm.prng_mask) else 0
-    else:
-        delta = lam
-    new = vj + omega * delta
-    if p.leak_reversal[j] and _sgn(new) != _sgn(vj):
-        new = 0
-    vj, hit2 = _clamp(new, nm)
-
-    # 3. Threshold and fire, reset; or the negative threshold.
-    eta = 0
-    mask = p.threshold_mask[j]
-    if mask > 0:
-        x = xorshift32(x)
-        eta = x & mask
-    rng[col] = x
-    up = p.threshold[j] + eta
-    fired = vj > up if nm.strict else vj >= up
-    mode = p.reset_mode[j]
-    if fired:
-        if mode == RESET_NORMAL:
-            vj = p.reset_value[j]
-        elif mode == RESET_LINEAR:
-            vj = vj - up
-    else:
-        beta = p.neg_threshold[j]
-        kappa = p.neg_saturate[j]
-        floor = beta if kappa else beta + eta
-        if vj < -floor:
-            if kappa:
-                vj = -beta
-            elif mode == RESET_NORMAL:
-                vj = -p.reset_value[j]
-            elif mode == RESET_LINEAR:
-                vj = vj + floor
-    vj, hit3 = _clamp(vj, nm)
+        if n_ev != 0:
+            if p.syn_stochastic[j, g]:
+                vj, x = stochastic_input(vj, x, p.axon_weights[j, g], n_ev, nm.prng_mask)
+            else:
+                vj += n_ev * p.axon_weights[j, g]
+    vj, x, fired, hit = after_input(vj, x, p.leak[j], p.leak_reversal[j], p.leak_stochastic[j],
+                                    p.threshold[j], p.threshold_mask[j], p.neg_threshold[j],
+                                    p.neg_saturate[j], p.reset_value[j], p.reset_mode[j], nm)
     v[j] = vj
-    return fired, hit1 or hit2 or hit3
+    rng[col] = x
+    return fired, hit
 
 
 @njit(cache=True)
@@ -523,10 +537,35 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
                 for g in range(n_types):
                     if counts[c, g] != 0:
                         had = True
-                # SANA-FE's rule: input, a nonzero state or a nonzero leak (the bias).
-                if had or v[c] != 0 or (p.leak[c] != 0 and not p.relay[c]):
-                    active += 1
-                fired, hit = update_neuron(c, v, counts, p, nm, rng, j)
+                if p.relay[c]:
+                    # A relay fires iff a spike reached it; it has no state.
+                    fired = had
+                    hit = False
+                    if had:
+                        active += 1
+                else:
+                    vj = v[c]
+                    # SANA-FE's rule: input, a nonzero state or a nonzero leak (the bias).
+                    if had or vj != 0 or p.leak[c] != 0:
+                        active += 1
+                    # The body of update_neuron, written out: a call passing arrays
+                    # would cost reference counting per compartment and tick.
+                    x = rng[j]
+                    for g in range(n_types):
+                        n_ev = counts[c, g]
+                        if n_ev != 0:
+                            if p.syn_stochastic[c, g]:
+                                vj, x = stochastic_input(vj, x, p.axon_weights[c, g], n_ev,
+                                                         nm.prng_mask)
+                            else:
+                                vj += n_ev * p.axon_weights[c, g]
+                    vj, x, fired, hit = after_input(vj, x, p.leak[c], p.leak_reversal[c],
+                                                    p.leak_stochastic[c], p.threshold[c],
+                                                    p.threshold_mask[c], p.neg_threshold[c],
+                                                    p.neg_saturate[c], p.reset_value[c],
+                                                    p.reset_mode[c], nm)
+                    v[c] = vj
+                    rng[j] = x
                 if hit:
                     if first[0] < 0:
                         first[0] = t
