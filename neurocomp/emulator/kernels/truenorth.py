@@ -500,6 +500,14 @@ def _grow(a, n):
 
 
 @njit(cache=True)
+def _send(rt, sources, lo, hi, t, acc, cnt):
+    """``deliver`` every source ``sources[lo:hi]`` at tick ``t``. Not inlined on purpose:
+    inside the large tick loop the delivery loop compiles to slower code."""
+    for e in range(lo, hi):
+        deliver(rt, sources[e], t, acc, cnt)
+
+
+@njit(cache=True)
 def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in_src,
                   probe, v_out, ovf, first):
     """Run ``steps`` ticks; returns (spike steps, spike compartments, count, stopped step).
@@ -508,7 +516,7 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
     ``counts`` (events per compartment and axon type; the slot is emptied before anything
     is sent, so a spike of the longest delay, which lands in this very slot, is not
     read early); (2) per core in column order, its compartments update in ascending order
-    (:func:`update_neuron`) and each that fires sends its spike (``deliver``); (3) the
+    (:func:`update_neuron`), then the core's spikes are sent (``deliver``); (3) the
     probes record ``v``; (4) the input events of ``t`` are sent. ``stopped`` is -1, or the
     step at which strict mode met a saturation (``first`` = (step, compartment)).
     """
@@ -532,6 +540,7 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
                     acc[slot, row0 + i] = 0
         for j in range(n_cols):
             active = 0
+            core_first = n_spikes
             for c in range(rt.core_comp_ptr[j], rt.core_comp_ptr[j + 1]):
                 had = False
                 for g in range(n_types):
@@ -581,12 +590,13 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
                     spike_t[n_spikes] = t
                     spike_c[n_spikes] = c
                     n_spikes += 1
-                    deliver(rt, c, t, acc, cnt)
+            # The core's spikes of this tick go out after its updates (they land in later
+            # slots, so nothing read this tick changes).
+            _send(rt, spike_c, core_first, n_spikes, t, acc, cnt)
             m = rt.core_comp_ptr[j + 1] - rt.core_comp_ptr[j]
             cnt[UPDATES_ACTIVE, t, j] += active
             cnt[UPDATES_INACTIVE, t, j] += m - active
         for k in range(probe.shape[0]):
             v_out[t, k] = v[probe[k]]
-        for e in range(in_ptr[t], in_ptr[t + 1]):
-            deliver(rt, in_src[e], t, acc, cnt)
+        _send(rt, in_src, in_ptr[t], in_ptr[t + 1], t, acc, cnt)
     return spike_t, spike_c, n_spikes, -1
