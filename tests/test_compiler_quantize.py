@@ -638,6 +638,15 @@ def test_examples_quantize_on_loihi_within_a_percent(example, loihi) -> None:
     assert "projection" in report_text(q.report)
 
 
-def test_mnist_needs_reset_zero_on_loihi(loihi) -> None:
+def test_reset_by_subtraction_is_refused_on_loihi(loihi, tmp_path) -> None:
+    text = (EXAMPLES / "mnist_mlp.snn").read_text().replace("reset = zero", "reset = subtract")
+    (tmp_path / "m.snn").write_text(text)
+    (tmp_path / "data").symlink_to(EXAMPLES / "data")
     with pytest.raises(QuantizationError, match="reset 'subtract' is not available on loihi"):
-        quantize(nc.load(EXAMPLES / "mnist_mlp.snn"), loihi)
+        quantize(nc.load(tmp_path / "m.snn"), loihi)
+
+
+def test_mnist_example_quantizes_on_loihi(loihi) -> None:
+    qnet = quantize(nc.load(EXAMPLES / "mnist_mlp.snn"), loihi)
+    assert set(qnet.projections) == {"pixels->hidden", "hidden->out"}
+    assert all(e.max_error < 0.01 for e in qnet.report.projections)
