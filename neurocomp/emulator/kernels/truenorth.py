@@ -25,7 +25,9 @@ chip file says so). A relay compartment (``comp_pop == -1``, a splitter) fires i
 any spike reaches it and has no state.
 
 Random numbers come from one xorshift32 generator per core (Marsaglia 2003: ``x ^= x <<
-13; x ^= x >> 17; x ^= x << 5`` on 32 bits), seeded by :func:`core_seeds`. A draw steps
+13; x ^= x >> 17; x ^= x << 5`` on 32 bits), seeded by :func:`core_seeds` from the run's
+seed (``KernelInputs.seed`` where the inputs carry one, else 0) and the core's id, so
+runs are reproducible and a core's stream ignores the other cores. A draw steps
 the generator once; ρ is its low ``chip.numerics.prng_bits`` bits, ρ_T its low 32 bits
 (masked by ``M``). Within a tick a core's compartments draw in ascending order, each in
 the order: its synaptic events (type 0 to 3, one draw per event of a stochastic type),
