@@ -24,6 +24,9 @@ route
     A source's link to one axon: ``route_axon[route_ptr[s]:route_ptr[s+1]]``. The routes of
     a core's compartments are what its fan-out limit (``axons_out``) counts; TrueNorth
     allows one route per compartment.
+relay input
+    The axon through which a neuron feeds its relays (on its own core). It belongs to no
+    projection: ``axon_projection == -1``, weight 1, delay 0.
 
 A spike of source ``s`` at step ``t`` travels every route of ``s``; on arrival at axon
 ``a`` every synapse ``k`` of ``a`` adds ``syn_weight[k]`` (scaled as the family says, e.g.
@@ -32,19 +35,26 @@ A spike of source ``s`` at step ``t`` travels every route of ``s``; on arrival a
 
 All arrays are flat numpy arrays with the dtypes written below; per-compartment neuron
 parameters are in ``params`` (keys by family, as in :mod:`neurocomp.ir.quantized`).
+
+On disk (:meth:`Mapping.save`, :meth:`Mapping.load`) a Mapping is a JSON file (format
+version, the chip, the network as ``.snn`` text and the folder its file names are
+relative to, the cores, names and reports) and, beside it, an ``.npz`` file with every
+array (``params.<key>`` for the parameters), written without pickling.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Mapping as TMapping
 
 import numpy as np
 
 from .network import Network
-from .quantized import QuantizationReport
+from .quantized import PopulationError, ProjectionError, QuantizationReport
 
-__all__ = ["MAPPING_VERSION", "CoreSlice", "CoreMap", "Mapping"]
+__all__ = ["MAPPING_VERSION", "CoreSlice", "CoreMap", "Mapping", "Utilization", "arrays_path"]
 
 MAPPING_VERSION = 1
 
@@ -108,6 +118,8 @@ class Mapping:
     projection_names: tuple[str, ...]
     quantization: QuantizationReport = field(default_factory=QuantizationReport)
     pass_times_s: TMapping[str, float] = field(default_factory=dict)
+    # what the compiler found on the way (partition, placement, relays); JSON-ready
+    compile_report: TMapping[str, Any] = field(default_factory=dict)
 
     @property
     def n_comp(self) -> int:
@@ -124,3 +136,435 @@ class Mapping:
     @property
     def n_synapses(self) -> int:
         return int(self.syn_target.shape[0])
+
+    @property
+    def n_routes(self) -> int:
+        return int(self.route_axon.shape[0])
+
+    @property
+    def n_relays(self) -> int:
+        return int(np.count_nonzero(self.comp_pop == -1))
+
+    # ----------------------------------------------------------------- reading it
+
+    def utilization(self) -> "Utilization":
+        """Per core and per resource: used against the chip's limit (``chip.limits()``)."""
+        limits = dict(self.chip.limits())
+        names = tuple(limits)
+        used = np.array([[int(core.usage.get(n, 0)) for n in names] for core in self.cores],
+                        dtype=np.int64).reshape(len(self.cores), len(names))
+        return Utilization(resources=names, limits=tuple(int(limits[n]) for n in names),
+                           core_ids=np.array([c.core_id for c in self.cores], dtype=np.int64), used=used)
+
+    def traffic(self) -> dict[str, float]:
+        """Routes from compartments (packets if every neuron and relay fired once), the
+        links they cross (dimension-order routing) and how many cross chips."""
+        n_comp = self.n_comp
+        counts = np.diff(self.route_ptr[: n_comp + 1])
+        src = np.repeat(np.arange(n_comp, dtype=np.int64), counts)
+        dst = self.axon_core[self.route_axon[: int(self.route_ptr[n_comp])]]
+        if src.size == 0:
+            return {"routes": 0, "hops": 0, "mean_hops": 0.0, "interchip_routes": 0, "leave_core": 0}
+        ew, ns, ic = self.chip.hops_array(self.comp_core[src], dst)
+        hops = int((ew + ns + ic).sum())
+        return {"routes": int(src.size), "hops": hops, "mean_hops": hops / src.size,
+                "interchip_routes": int(np.count_nonzero(ic)),
+                "leave_core": int(np.count_nonzero(self.comp_core[src] != dst))}
+
+    def describe(self) -> str:
+        """The stable text form: totals, then one block per core (slices, usage / limit)."""
+        limits = self.chip.limits()
+        chips = sorted({int(c.core_id) // self.chip.topology.cores_per_chip for c in self.cores})
+        lines = [f"mapping of '{self.network.name}' onto {self.chip.name} ({self.family}): "
+                 f"{len(self.cores)} cores on {len(chips)} of {self.chip.n_chips} chip(s)",
+                 f"{self.n_comp:,} compartments ({self.n_relays:,} relays), {self.n_sources:,} sources, "
+                 f"{self.n_routes:,} routes, {self.n_axons:,} axons, {self.n_synapses:,} synapses"]
+        for core in self.cores:
+            held = ", ".join(f"{s.population}[{s.start}:{s.stop}]" for s in core.slices)
+            pos = self.chip.mesh_position(core.core_id)
+            lines.append(f"core {core.core_id} (chip {pos.chip}, tile {pos.x},{pos.y}) "
+                         f"compartments {core.comp_start}:{core.comp_stop}: {held}")
+            lines.append("    " + ", ".join(f"{k} {int(core.usage.get(k, 0)):,}/{v:,}" for k, v in limits.items()))
+        return "\n".join(lines) + "\n"
+
+    def diff(self, other: "Mapping") -> str | None:
+        """The first difference from another Mapping, in words (``None`` when equal).
+
+        Arrays, names, cores and the family are compared exactly; the chip by value; the
+        network by its structure."""
+        for name in _ARRAYS:
+            a, b = getattr(self, name), getattr(other, name)
+            if a.dtype != b.dtype or a.shape != b.shape or not np.array_equal(a, b):
+                return f"{name} differs"
+        if set(self.params) != set(other.params):
+            return "params keys differ"
+        for key in self.params:
+            if not np.array_equal(self.params[key], other.params[key]):
+                return f"params[{key!r}] differs"
+        for name in ("family", "population_names", "projection_names", "cores"):
+            if getattr(self, name) != getattr(other, name):
+                return f"{name} differs"
+        if dict(self.input_offset) != dict(other.input_offset):
+            return "input_offset differs"
+        if self.chip != other.chip:
+            return "chip differs"
+        if self.network != other.network:
+            return "network differs"
+        return None
+
+    # ----------------------------------------------------------------- on disk
+
+    def save(self, path: str | Path) -> tuple[Path, Path]:
+        """Write ``path`` (JSON) and its arrays beside it (``.npz``, no pickles).
+
+        Returns the two paths written. See :func:`arrays_path` for the array file's name.
+        """
+        from .printer import to_snn
+
+        path = Path(path)
+        npz = arrays_path(path)
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays.update({f"params.{k}": np.asarray(v) for k, v in self.params.items()})
+        doc = {
+            "format": _FORMAT,
+            "version": self.version,
+            "family": self.family,
+            "arrays": npz.name,
+            "chip": self.chip.model_dump(by_alias=True),
+            "network": {"text": to_snn(self.network), "base_dir": str(Path(self.network.base_dir).resolve())},
+            "population_names": list(self.population_names),
+            "projection_names": list(self.projection_names),
+            "input_offset": {k: int(v) for k, v in self.input_offset.items()},
+            "params": sorted(self.params),
+            "cores": [{"core_id": int(c.core_id), "comp_start": int(c.comp_start), "comp_stop": int(c.comp_stop),
+                       "slices": [{"population": s.population, "start": int(s.start), "stop": int(s.stop)}
+                                  for s in c.slices],
+                       "usage": {k: int(v) for k, v in c.usage.items()}} for c in self.cores],
+            "quantization": asdict(self.quantization),
+            "pass_times_s": {k: float(v) for k, v in self.pass_times_s.items()},
+            "compile_report": _jsonable(self.compile_report),
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(npz, "wb") as fh:
+            np.savez(fh, **arrays)
+        path.write_text(json.dumps(doc, indent=1) + "\n")
+        return path, npz
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Mapping":
+        """Read a Mapping written by :meth:`save`.
+
+        Every check (JSON syntax, fields and types, format version, the chip, the
+        network text, the arrays' names, dtypes, shapes and index ranges) ends in one
+        :class:`~neurocomp.diagnostics.InputFileError` that names the file and lists what
+        is wrong, never in a traceback.
+        """
+        return _load(cls, Path(path))
+
+
+#: The arrays a Mapping stores, with their dtypes (the order of the .npz file).
+_ARRAYS = ("comp_core", "comp_pop", "comp_index", "v_scale", "route_ptr", "route_axon", "axon_core",
+           "axon_projection", "axon_weight_exp", "axon_type", "axon_syn_ptr", "syn_target", "syn_weight",
+           "syn_delay")
+_DTYPES = {"comp_core": np.int32, "comp_pop": np.int32, "comp_index": np.int64, "v_scale": np.float64,
+           "route_ptr": np.int64, "route_axon": np.int64, "axon_core": np.int32, "axon_projection": np.int32,
+           "axon_weight_exp": np.int8, "axon_type": np.int8, "axon_syn_ptr": np.int64, "syn_target": np.int32,
+           "syn_weight": np.int32, "syn_delay": np.int16}
+_FORMAT = "neurocomp-mapping"
+
+
+def arrays_path(path: str | Path) -> Path:
+    """The ``.npz`` beside a Mapping's JSON: ``out.map.json`` -> ``out.map.npz``."""
+    path = Path(path)
+    if path.suffix == ".json":
+        return path.with_suffix(".npz")
+    return path.with_name(path.name + ".npz")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict) or isinstance(value, TMapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class Utilization:
+    """How full each core is: ``used[k, r]`` of resource ``resources[r]`` on core
+    ``core_ids[k]``, against ``limits[r]`` (the same on every core)."""
+
+    resources: tuple[str, ...]
+    limits: tuple[int, ...]
+    core_ids: np.ndarray  # int64 [n_cores]
+    used: np.ndarray  # int64 [n_cores, n_resources]
+
+    def worst(self) -> list[tuple[str, int, int, int]]:
+        """Per resource: ``(name, used on the fullest core, limit, that core's id)``.
+
+        Ties go to the lowest core id; with no cores, used 0 and core -1."""
+        out = []
+        for r, name in enumerate(self.resources):
+            if self.used.shape[0] == 0:
+                out.append((name, 0, self.limits[r], -1))
+                continue
+            k = int(np.argmax(self.used[:, r]))
+            out.append((name, int(self.used[k, r]), self.limits[r], int(self.core_ids[k])))
+        return out
+
+    def text(self, *, per_core: bool = True) -> str:
+        """A plain table: the worst core per resource, then (optionally) every core."""
+        lines = ["resource                          worst core    used / limit     %"]
+        for name, used, limit, core in self.worst():
+            pct = 100.0 * used / limit if limit else 0.0
+            lines.append(f"{name:32s}  {core:>10}  {used:>9,} / {limit:<9,} {pct:5.1f}")
+        if per_core:
+            lines.append("core  " + "  ".join(self.resources))
+            for k, core in enumerate(self.core_ids.tolist()):
+                lines.append(f"{core:<5} " + "  ".join(f"{int(v):,}/{lim:,}" for v, lim in
+                                                        zip(self.used[k].tolist(), self.limits)))
+        return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _file_models():
+    """The pydantic models of the JSON file (built on first use: pydantic loads lazily)."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+
+    NonNeg = Field(ge=0)
+
+    class _M(BaseModel):
+        model_config = ConfigDict(extra="forbid", frozen=True)
+
+    class Slice(_M):
+        population: StrictStr
+        start: StrictInt = NonNeg
+        stop: StrictInt = NonNeg
+
+    class Core(_M):
+        core_id: StrictInt = NonNeg
+        comp_start: StrictInt = NonNeg
+        comp_stop: StrictInt = NonNeg
+        slices: list[Slice]
+        usage: dict[str, StrictInt]
+
+    class Net(_M):
+        text: StrictStr
+        base_dir: StrictStr
+
+    class File(_M):
+        format: Literal["neurocomp-mapping"]
+        version: StrictInt
+        family: StrictStr
+        arrays: StrictStr
+        chip: dict
+        network: Net
+        population_names: list[StrictStr]
+        projection_names: list[StrictStr]
+        input_offset: dict[str, StrictInt]
+        params: list[StrictStr]
+        cores: list[Core]
+        quantization: dict
+        pass_times_s: dict[str, StrictFloat | StrictInt]
+        compile_report: dict
+
+    return File
+
+
+def _fail(path: Path, problems: list[str], hint: str | None = None):
+    from ..diagnostics import InputFileError
+
+    shown = problems[:6]
+    more = f" (and {len(problems) - 6} more)" if len(problems) > 6 else ""
+    text = shown[0] if len(shown) == 1 else "; ".join(shown)
+    return InputFileError(f"'{path}' is not a valid neurocomp mapping: {text}{more}", where=str(path),
+                          hint=hint or "compile the network again (neurocomp compile ... -o FILE)")
+
+
+def _load(cls, path: Path) -> "Mapping":
+    from pydantic import ValidationError
+
+    from ..chip.spec import ChipSpec
+    from ..diagnostics import NeurocompError
+
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        from ..diagnostics import InputFileError
+        raise InputFileError(f"no such file: '{path}'", where=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, [f"cannot read it ({exc})"]) from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail(path, [f"bad JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    if isinstance(raw, dict) and raw.get("format") == _FORMAT and raw.get("version") != MAPPING_VERSION:
+        raise _fail(path, [f"it is format version {raw.get('version')!r}; this neurocomp reads version "
+                           f"{MAPPING_VERSION}"])
+    try:
+        doc = _file_models().model_validate(raw)
+    except ValidationError as exc:
+        raise _fail(path, [f"{'.'.join(str(x) for x in e['loc']) or '(top)'}: {e['msg']}"
+                           for e in exc.errors()]) from None
+    try:
+        chip = ChipSpec.model_validate(doc.chip)
+    except ValidationError as exc:
+        raise _fail(path, [f"chip.{'.'.join(str(x) for x in e['loc'])}: {e['msg']}"
+                           for e in exc.errors()]) from None
+    try:
+        from ..dsl.parse import parse
+        from .build import build
+
+        network = build(parse(doc.network.text, name=f"{path.name} (network)"), Path(doc.network.base_dir))
+    except NeurocompError as exc:
+        first = exc.diagnostics[0].message if exc.diagnostics else str(exc)
+        raise _fail(path, [f"the network it holds does not build: {first}"],
+                    hint="its data files are read from network.base_dir "
+                         f"('{doc.network.base_dir}'); move them back or compile again") from None
+    npz = path.parent / doc.arrays
+    try:
+        with np.load(npz, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except FileNotFoundError:
+        raise _fail(path, [f"its arrays file '{npz}' is missing"]) from None
+    except Exception as exc:  # a damaged or foreign .npz: zip, format or pickle errors
+        raise _fail(path, [f"its arrays file '{npz}' cannot be read ({type(exc).__name__}: {exc})"]) from None
+    problems = _check_arrays(doc, chip, network, arrays)
+    if problems:
+        raise _fail(path, problems)
+    cores = tuple(CoreMap(core_id=c.core_id, comp_start=c.comp_start, comp_stop=c.comp_stop,
+                          slices=tuple(CoreSlice(population=s.population, start=s.start, stop=s.stop)
+                                       for s in c.slices), usage=dict(c.usage)) for c in doc.cores)
+    try:
+        report = _quantization_report(doc.quantization)
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, [f"quantization: {exc}"]) from None
+    return cls(chip=chip, network=network, family=doc.family, version=doc.version, cores=cores,
+               params={k: arrays[f"params.{k}"] for k in doc.params},
+               population_names=tuple(doc.population_names), input_offset=dict(doc.input_offset),
+               projection_names=tuple(doc.projection_names), quantization=report,
+               pass_times_s={k: float(v) for k, v in doc.pass_times_s.items()},
+               compile_report=dict(doc.compile_report), **{k: arrays[k] for k in _ARRAYS})
+
+
+def _quantization_report(raw: dict) -> QuantizationReport:
+    """The report from its JSON form, by the dataclasses' own fields (so an added field
+    with a default still loads)."""
+    from dataclasses import fields
+
+    items = {"projections": ProjectionError, "populations": PopulationError}
+    known = {f.name for f in fields(QuantizationReport)}
+    extra = set(raw) - known
+    if extra:
+        raise ValueError(f"unknown keys {sorted(extra)}")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not isinstance(value, list):
+            raise ValueError(f"'{key}' must be a list")
+        if key in items:
+            kind = items[key]
+            names = {f.name for f in fields(kind)}
+            for i, item in enumerate(value):
+                if not isinstance(item, dict) or set(item) - names:
+                    raise ValueError(f"{key}.{i}: expected the fields {sorted(names)}")
+            out[key] = tuple(kind(**item) for item in value)
+        else:
+            if not all(isinstance(v, str) for v in value):
+                raise ValueError(f"'{key}' must be a list of strings")
+            out[key] = tuple(value)
+    return QuantizationReport(**out)
+
+
+def _check_arrays(doc, chip, network: Network, arrays: dict[str, np.ndarray]) -> list[str]:
+    """Every way the arrays can disagree with each other and with the JSON, in words."""
+    problems: list[str] = []
+    wanted = set(_ARRAYS) | {f"params.{k}" for k in doc.params}
+    for name in sorted(wanted - set(arrays)):
+        problems.append(f"array '{name}' is missing")
+    for name in sorted(set(arrays) - wanted):
+        problems.append(f"array '{name}' is not part of a mapping")
+    if problems:
+        return problems
+    for name, dtype in _DTYPES.items():
+        a = arrays[name]
+        if a.dtype != np.dtype(dtype) or a.ndim != 1:
+            problems.append(f"array '{name}' is {a.dtype}{list(a.shape)}, expected 1-D {np.dtype(dtype)}")
+    if problems:
+        return problems
+    n_comp = arrays["comp_core"].shape[0]
+    n_axons = arrays["axon_core"].shape[0]
+    n_syn = arrays["syn_target"].shape[0]
+    inputs = {name: pop.size for name, pop in network.populations.items() if pop.is_input}
+    n_sources = n_comp + sum(inputs.values())
+
+    def length(names, n, what):
+        for name in names:
+            if arrays[name].shape[0] != n:
+                problems.append(f"array '{name}' has {arrays[name].shape[0]:,} entries, expected {n:,} ({what})")
+
+    length(("comp_pop", "comp_index", "v_scale"), n_comp, "one per compartment")
+    length(("axon_projection", "axon_weight_exp", "axon_type"), n_axons, "one per axon")
+    length(("syn_weight", "syn_delay"), n_syn, "one per synapse")
+    length(("route_ptr",), n_sources + 1, "sources + 1")
+    length(("axon_syn_ptr",), n_axons + 1, "axons + 1")
+    for key in doc.params:
+        a = arrays[f"params.{key}"]
+        if a.dtype != np.int64 or a.ndim < 1 or a.shape[0] != n_comp:
+            problems.append(f"array 'params.{key}' is {a.dtype}{list(a.shape)}, expected int64 with "
+                            f"{n_comp:,} rows")
+    if problems:
+        return problems
+
+    def ptr(name, end, what):
+        a = arrays[name]
+        if a[0] != 0 or np.any(np.diff(a) < 0) or a[-1] != end:
+            problems.append(f"array '{name}' must rise from 0 to {end:,} ({what})")
+
+    def within(name, lo, hi):
+        a = arrays[name]
+        if a.size and (a.min() < lo or a.max() >= hi):
+            problems.append(f"array '{name}' holds {int(a.min() if a.min() < lo else a.max()):,}, "
+                            f"outside {lo}..{hi - 1:,}")
+
+    ptr("route_ptr", arrays["route_axon"].shape[0], "the number of routes")
+    ptr("axon_syn_ptr", n_syn, "the number of synapses")
+    within("route_axon", 0, n_axons)
+    within("syn_target", 0, n_comp)
+    within("comp_pop", -1, len(doc.population_names))
+    within("axon_projection", -1, len(doc.projection_names))
+    within("comp_core", 0, chip.total_cores)
+    within("axon_core", 0, chip.total_cores)
+    names = [p for p, pop in network.populations.items() if not pop.is_input]
+    if list(doc.population_names) != names:
+        problems.append(f"population_names {list(doc.population_names)} are not the network's {names}")
+    known = [p.name for p in network.projections]
+    unknown = [n for n in doc.projection_names if n not in known]
+    if unknown:
+        problems.append(f"projection_names {unknown} are not in the network")
+    if set(doc.input_offset) != set(inputs):
+        problems.append(f"input_offset names {sorted(doc.input_offset)}, the network's inputs are {sorted(inputs)}")
+    at = 0
+    last = -1
+    for k, core in enumerate(doc.cores):
+        if core.core_id <= last or core.comp_start != at or core.comp_stop < core.comp_start:
+            problems.append(f"cores.{k}: cores must be in ascending id and hold consecutive compartments "
+                            f"(core {core.core_id} holds {core.comp_start}:{core.comp_stop}, expected to start at {at})")
+            break
+        if sum(s.stop - s.start for s in core.slices) != core.comp_stop - core.comp_start:
+            problems.append(f"cores.{k}: its slices hold {sum(s.stop - s.start for s in core.slices)} "
+                            f"compartments, its range {core.comp_stop - core.comp_start}")
+        if n_comp and core.comp_stop > core.comp_start and core.comp_stop <= n_comp and \
+                np.any(arrays["comp_core"][core.comp_start:core.comp_stop] != core.core_id):
+            problems.append(f"cores.{k}: comp_core disagrees with core {core.core_id}'s range")
+        at, last = core.comp_stop, core.core_id
+    if not problems and at != n_comp:
+        problems.append(f"cores hold {at:,} compartments, the arrays {n_comp:,}")
+    return problems

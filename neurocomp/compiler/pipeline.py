@@ -1,0 +1,187 @@
+"""The compile pipeline: passes from a Network to a Mapping, with a hook between them.
+
+A pass is a small frozen object with a ``name`` and ``run(artifact, chip)`` that returns
+the next artifact; the default pipeline is::
+
+    Network --quantize--> QuantizedNetwork --partition--> Partition
+            --place--> Placement --route--> Mapping
+
+:func:`compile_network` (also exported as ``compile``) runs a list of passes, times each
+one and calls ``on_pass(pass, artifact, seconds)`` after it: that hook gives
+``neurocomp compile --dump-after PASS`` (print :func:`describe_artifact`) and the per-pass
+times the summary shows, and the Mapping keeps the times in ``pass_times_s``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Protocol, Sequence
+
+from ..diagnostics import UsageError
+from ..ir.mapping import Mapping
+from ..ir.network import Network
+from ..ir.partition import Partition, Placement
+from ..ir.quantized import QuantizedNetwork
+
+__all__ = ["Pass", "QuantizePass", "PartitionPass", "PlacePass", "RoutePass", "PASS_NAMES",
+           "default_passes", "compile_network", "compile", "describe_artifact", "PassHook"]
+
+
+class Pass(Protocol):
+    """What a pipeline runs: ``name`` and ``run(artifact, chip) -> next artifact``."""
+
+    name: ClassVar[str]
+
+    def run(self, artifact: Any, chip: Any) -> Any: ...
+
+
+#: ``on_pass(pass, artifact it produced, seconds it took)``
+PassHook = Callable[[Pass, Any, float], None]
+
+
+@dataclass(frozen=True)
+class QuantizePass:
+    """Network -> QuantizedNetwork (:func:`neurocomp.compiler.quantize.quantize`)."""
+
+    name: ClassVar[str] = "quantize"
+
+    def run(self, network: Network, chip: Any) -> QuantizedNetwork:
+        from .quantize import quantize
+
+        return quantize(network, chip)
+
+
+@dataclass(frozen=True)
+class PartitionPass:
+    """QuantizedNetwork -> Partition (:func:`neurocomp.compiler.partition.partition`)."""
+
+    strategy: str = "auto"
+    allow_split: bool = True
+    atom_size: int | None = None
+    name: ClassVar[str] = "partition"
+
+    def run(self, qnet: QuantizedNetwork, chip: Any) -> Partition:
+        from .partition import partition
+
+        return partition(qnet, chip, strategy=self.strategy, allow_split=self.allow_split,
+                         atom_size=self.atom_size)
+
+
+@dataclass(frozen=True)
+class PlacePass:
+    """Partition -> Placement (:func:`neurocomp.compiler.place.place`)."""
+
+    strategy: str = "anneal"
+    seed: int = 0
+    name: ClassVar[str] = "place"
+
+    def run(self, part: Partition, chip: Any) -> Placement:
+        from .place import place
+
+        return place(part, chip, strategy=self.strategy, seed=self.seed)
+
+
+@dataclass(frozen=True)
+class RoutePass:
+    """Placement -> Mapping (:func:`neurocomp.compiler.route.route`)."""
+
+    name: ClassVar[str] = "route"
+
+    def run(self, placement: Placement, chip: Any) -> Mapping:
+        from .route import route
+
+        return route(placement, placement.partition.qnet, chip)
+
+
+#: Pass names in pipeline order (``--dump-after`` choices).
+PASS_NAMES = ("quantize", "partition", "place", "route")
+
+
+def default_passes(*, partition: str = "auto", allow_split: bool = True, place: str = "anneal",
+                   seed: int = 0, atom_size: int | None = None) -> tuple[Pass, ...]:
+    """The standard pipeline with the given strategies."""
+    return (QuantizePass(), PartitionPass(strategy=partition, allow_split=allow_split, atom_size=atom_size),
+            PlacePass(strategy=place, seed=seed), RoutePass())
+
+
+def compile_network(network: Network | QuantizedNetwork, chip: Any, *, passes: Sequence[Pass] | None = None,
+                    on_pass: PassHook | None = None) -> Mapping:
+    """Compile ``network`` for ``chip``: run ``passes`` (default :func:`default_passes`).
+
+    Parameters
+    ----------
+    network
+        A built network; or an already quantized one, in which case passes named
+        ``quantize`` are skipped.
+    chip
+        The :class:`~neurocomp.chip.spec.ChipSpec` (chip or system) to compile for.
+    passes
+        The passes to run, in order; the last must produce a Mapping.
+    on_pass
+        Called after every pass with the pass, its artifact and its wall time in seconds.
+
+    Returns
+    -------
+    Mapping
+        With ``pass_times_s`` holding each pass's wall time.
+
+    Raises
+    ------
+    NeurocompError
+        Whatever a pass raises for the user's network (capacity, quantization, ...).
+    UsageError
+        The passes do not end in a Mapping.
+    """
+    passes = tuple(default_passes() if passes is None else passes)
+    artifact: Any = network
+    times: dict[str, float] = {}
+    for p in passes:
+        if p.name == "quantize" and isinstance(artifact, QuantizedNetwork):
+            continue
+        t0 = time.perf_counter()
+        artifact = p.run(artifact, chip)
+        dt = time.perf_counter() - t0
+        times[p.name] = times.get(p.name, 0.0) + dt
+        if on_pass is not None:
+            on_pass(p, artifact, dt)
+    if not isinstance(artifact, Mapping):
+        raise UsageError(f"the passes ({', '.join(p.name for p in passes)}) end with a "
+                         f"{type(artifact).__name__}, not a Mapping", hint="end the pipeline with RoutePass()")
+    return dataclasses.replace(artifact, pass_times_s={**dict(artifact.pass_times_s), **times})
+
+
+#: The public name: ``neurocomp.compiler.pipeline.compile(network, chip)``.
+compile = compile_network  # noqa: A001 (shadows the builtin on purpose, as the API names it)
+
+
+def describe_artifact(artifact: Any) -> str:
+    """The stable text form of any pass's artifact (what ``--dump-after`` prints)."""
+    if hasattr(artifact, "describe"):
+        return artifact.describe()
+    if isinstance(artifact, QuantizedNetwork):
+        return _describe_qnet(artifact)
+    if isinstance(artifact, Network):
+        from ..ir.printer import to_snn
+
+        return to_snn(artifact)
+    return f"{artifact!r}\n"
+
+
+def _describe_qnet(q: QuantizedNetwork) -> str:
+    from .quantize import report_text
+
+    lines = [f"quantized '{q.network.name}' for {q.chip.name} ({q.family})"]
+    for name, pop in q.populations.items():
+        if pop.is_input:
+            lines.append(f"input {name}[{pop.size}]")
+            continue
+        keys = ", ".join(sorted(pop.params))
+        lines.append(f"population {name}[{pop.size}]: {keys}; v_scale {pop.v_scale:.6g}")
+    for name, proj in q.projections.items():
+        lines.append(f"projection {name} ({proj.pre} -> {proj.post}): {proj.synapses.n_synapses:,} synapses, "
+                     f"{proj.weight_bits}-bit weights, exponent {proj.weight_exp}, {proj.sign_mode}")
+    lines.append("")
+    lines.append(report_text(q.report))
+    return "\n".join(lines) + "\n"
