@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 from rich.console import Console
+from rich.text import Text
 
 from ..chip.commands import add_chip_arguments, chip_from_args
 from ..diagnostics import InputFileError, UsageError, did_you_mean
@@ -76,8 +78,8 @@ def register(subparsers: Any) -> None:
     val.set_defaults(func=validate_command)
 
 
-def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=100)
+def _console(stderr: bool = False, width: int = 100) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def _refuse_to_overwrite(folder: Path, names: Sequence[str]) -> None:
@@ -128,14 +130,17 @@ def run_command(args: argparse.Namespace) -> int:
 
     arrays = _read_inputs(args.inputs, network) if args.inputs else {}
     start = time.perf_counter()
-    if args.batch is None:
-        from .run import emulate
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if args.batch is None:
+            from .run import emulate
 
-        overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
-        runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
-    else:
-        runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict)
+            overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
+            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
+        else:
+            runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict)
     wall["emulate"] = time.perf_counter() - start
+    _print_warnings(caught, len(runs))
 
     start = time.perf_counter()
     for r in runs:
@@ -159,6 +164,16 @@ def run_command(args: argparse.Namespace) -> int:
             written.append(_save_trace(out / TRACE_FILE, [r.counters for r in runs]))
         console.print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _print_warnings(caught: Sequence[warnings.WarningMessage], runs: int) -> None:
+    """The emulator's warnings (one per run at most) as one line each, or the first and a count."""
+    if not caught:
+        return
+    err = _console(stderr=True)
+    err.print(Text(f"warning: {caught[0].message}"), soft_wrap=True)
+    if len(caught) > 1:
+        err.print(Text(f"warning: and {len(caught) - 1} more like it ({runs} runs)"), soft_wrap=True)
 
 
 def _is_mapping_file(path: Path) -> bool:
@@ -319,7 +334,7 @@ def validate_command(args: argparse.Namespace) -> int:
         task = bar.add_task("validate", total=n)
         result = validate(network, chip, args.steps, samples=samples,
                           progress=lambda done, total: bar.update(task, completed=done))
-    console = _console()
+    console = _console(width=120)
     result.render(console)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping as TMapping, Sequence
@@ -95,6 +96,7 @@ class ValidationReport:
     dt_ms: float
     populations: tuple[PopulationAgreement, ...]
     classifier: ClassifierAgreement | None = None
+    notes: tuple[str, ...] = ()
     wall_s: TMapping[str, float] = field(default_factory=dict)
 
     def population(self, name: str) -> PopulationAgreement:
@@ -110,6 +112,7 @@ class ValidationReport:
             "populations": {p.name: {k: v for k, v in dataclasses.asdict(p).items() if k != "name"}
                             for p in self.populations},
             "classifier": None if self.classifier is None else dataclasses.asdict(self.classifier),
+            "notes": list(self.notes),
             "wall_s": dict(self.wall_s),
         }
 
@@ -119,13 +122,13 @@ class ValidationReport:
             head += f" x {self.samples:,} samples"
         console.print(Text(head))
         table = Table(title="spikes per population", title_justify="left")
-        for col in ("population", "neurons", "spikes float", "spikes chip", "count r", "rate float",
-                    "rate chip", "rate error", "first spike |dt|", "fire in one only"):
-            table.add_column(col, justify="left" if col == "population" else "right")
+        for col in ("population", "neurons", "spikes\nfloat", "spikes\nchip", "count r", "rate (Hz)\nfloat",
+                    "rate (Hz)\nchip", "rate\nerror", "first spike\n|dt| (steps)", "fire in\none only"):
+            table.add_column(col, justify="left" if col == "population" else "right", no_wrap=True)
         for p in self.populations:
             table.add_row(Text(p.name), f"{p.size:,}", f"{p.spikes_ref:,}", f"{p.spikes_chip:,}",
-                          _fmt(p.correlation, "{:.3f}"), f"{p.rate_ref_hz:.2f} Hz", f"{p.rate_chip_hz:.2f} Hz",
-                          _fmt(p.rate_error, "{:+.1%}"), _fmt(p.first_spike_error_steps, "{:.2f} steps"),
+                          _fmt(p.correlation, "{:.3f}"), f"{p.rate_ref_hz:.2f}", f"{p.rate_chip_hz:.2f}",
+                          _fmt(p.rate_error, "{:+.1%}"), _fmt(p.first_spike_error_steps, "{:.2f}"),
                           f"{p.fire_in_one_only:,}")
         console.print(table)
         c = self.classifier
@@ -136,6 +139,8 @@ class ValidationReport:
             t.add_row(f"{c.accuracy_ref:.1%}", f"{c.accuracy_chip:.1%}", f"{c.agreement:.1%}",
                       f"{c.silent_ref:,}", f"{c.silent_chip:,}")
             console.print(t)
+        for note in self.notes:
+            console.print(Text(f"note: {note}"), soft_wrap=True)
 
     def to_text(self, width: int = 120) -> str:
         buf = io.StringIO()
@@ -217,11 +222,16 @@ def validate(network: Network, chip: Any, steps: int,
     ref_runs: list[RunResult] = []
     chip_runs: list[RunResult] = []
     t_ref = t_chip = 0.0
+    chip_warnings: list[str] = []  # first warning of each chip run that had any
     for i, run_inputs in enumerate(runs):
         t0 = time.perf_counter()
         ref_runs.append(simulate(network, steps, run_inputs, synapses=synapses))
         t1 = time.perf_counter()
-        chip_runs.append(emulate(mapping, steps, run_inputs))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            chip_runs.append(emulate(mapping, steps, run_inputs))
+        if caught:
+            chip_warnings.append(str(caught[0].message))
         t2 = time.perf_counter()
         t_ref += t1 - t0
         t_chip += t2 - t1
@@ -235,9 +245,13 @@ def validate(network: Network, chip: Any, steps: int,
     classifier = None
     if labels is not None and output is not None:
         classifier = _classify(output, ref_runs, chip_runs, labels)
+    notes = ()
+    if chip_warnings:
+        notes = (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
+                 f"the first: {chip_warnings[0]}",)
     return ValidationReport(network=network.name, chip=chip.name, profile=chip.active_profile, steps=steps,
                             samples=len(runs), dt_ms=float(network.dt_ms), populations=pops,
-                            classifier=classifier, wall_s=wall)
+                            classifier=classifier, notes=notes, wall_s=wall)
 
 
 # --------------------------------------------------------------------------- stages
