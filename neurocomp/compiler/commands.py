@@ -54,7 +54,8 @@ def register(subparsers: Any) -> None:
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=120, file=sys.stdout)
+    # Tables fit 120 columns; lines of text are never folded (they may hold file names).
+    return Console(highlight=False, soft_wrap=True, width=120, file=sys.stdout)
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -167,10 +168,15 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
     if plc:
         naive = plc.get("naive_hops", 0)
         better = plc.get("improvement")
+        cost, naive_cost = plc.get("cost", 0), plc.get("naive_cost", 0)
+        if cost == naive_cost:
+            verdict = "the same"
+        elif cost and better is not None:
+            verdict = f"{better:.2f}x lower" if cost < naive_cost else f"{naive_cost / cost:.2f}x of it"
+        else:
+            verdict = "no hop at all"
         text = (f"row-major placement: {_n(naive)} hops, {_n(plc.get('naive_interchip_routes', 0))} cross chips; "
-                f"placement cost {_n(plc.get('cost', 0))} vs {_n(plc.get('naive_cost', 0))}")
-        if better is not None and plc.get("cost", 0):
-            text += f" ({better:.2f}x better)"
+                f"placement cost {_n(cost)} against {_n(naive_cost)} for row-major ({verdict})")
         console.print(Text(text))
     if part.get("baseline_cut_routes") is not None:
         console.print(Text(f"partition: {_n(part['cut_routes'])} packets leave their core with {part['strategy']}, "

@@ -1219,7 +1219,7 @@ def partition(qnet: QuantizedNetwork, chip=None, *, strategy: str = "auto", allo
     n_syn = sum(q.synapses.n_synapses for q in prob.projs)
     if not allow_split:
         cut, m, passes = _run(prob, s, "whole", atom_size, max_passes)
-        return _result(prob, cut, m, "whole populations", passes, None)
+        return _result(prob, cut, m, passes, "whole populations", None)
     if strategy == "auto":
         first = _run(prob, s, "sequential", atom_size, max_passes)
         if n_syn > AUTO_GREEDY_MAX_SYNAPSES:
