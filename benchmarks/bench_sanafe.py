@@ -37,10 +37,13 @@ receiving time, plus the barrier table; no hop latency) against neurocomp's (per
 the sum of all its work plus its last packet's flight, plus the same barrier table).
 The latencies are expected to differ by that; energy is the check.
 
-Wall time: SANA-FE's is building the network, loading it onto the chip and simulating,
-measured inside its process; neurocomp's is compiling, emulating and pricing. The
-estimate alone (SANA-FE's simulation vs neurocomp's emulation and pricing) is shown too.
-Medians of ``--runs`` runs; Numba's cache is warmed first.
+Wall time, measured inside each tool's process (no interpreter start-up, no imports):
+``wall`` is the whole estimate from the network text (neurocomp: parse, compile, emulate,
+price; SANA-FE: build the network with its Python API, load it onto the chip,
+simulate); ``estimate`` starts from the network each tool has built (neurocomp: emulate,
+its routing tables included, and price; SANA-FE: load and simulate). Medians of
+``--runs`` runs; Numba's cache is warmed first. SANA-FE is given its fastest calls
+(``connect_neurons_dense`` for complete blocks of synapses, group-wide attributes).
 
 SANA-FE lives in its own virtual environment (it is GPL-3.0 and never a neurocomp
 dependency) and runs in a subprocess; ``--venv`` names it and the script creates it
@@ -129,7 +132,8 @@ def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray]) -
     priced = cost(result.counters, chip, mapping)
     t3 = time.perf_counter()
     return {"mapping": mapping, "result": result, "cost": priced,
-            "wall_build": t1 - t0, "wall_estimate": t3 - t1, "wall_total": t3 - t0}
+            "wall_build": t1 - t0, "wall_emulate": t2 - t1, "wall_cost": t3 - t2,
+            "wall_estimate": t3 - t1, "wall_total": t3 - t0}
 
 
 # --------------------------------------------------------------------------- the SANA-FE side
@@ -223,91 +227,100 @@ def arch_yaml(chip, n_input_units: int) -> str:
 
 
 def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folder: Path) -> Path:
-    """Write what the SANA-FE driver needs (spec.json + spec.npz); returns the json path."""
+    """Write what the SANA-FE driver needs (spec.json + spec.npz); returns the json path.
+
+    One SANA-FE neuron group per (population, core), and per (input, tile) for the input
+    copies, so that a block of synapses between two groups that is complete can use
+    SANA-FE's fastest call (``connect_neurons_dense``); other blocks are given as pairs.
+    """
     m = mapping
     n_comp = m.n_comp
+    topo = chip.topology
     if (m.comp_pop < 0).any():
         raise SystemExit("relay compartments are not translated (not needed for Loihi)")
-    exp_shift = m.axon_weight_exp.astype(np.int64)
     # Every synapse as (source, target compartment, integer weight in units of 2**input_shift).
     src_of_route = np.repeat(np.arange(m.n_sources, dtype=np.int64), np.diff(m.route_ptr))
-    axon = m.route_axon.astype(np.int64)
     per_axon = np.diff(m.axon_syn_ptr)
     syn_axon = np.repeat(np.arange(m.n_axons, dtype=np.int64), per_axon)
     axon_src = np.full(m.n_axons, -1, dtype=np.int64)
-    axon_src[axon] = src_of_route
+    axon_src[m.route_axon.astype(np.int64)] = src_of_route
     if (axon_src[per_axon > 0] < 0).any():
         raise SystemExit("an axon without a source")
     w = m.syn_weight.astype(np.int64)
-    e = exp_shift[syn_axon]
-    weight = np.where(e >= 0, w << np.maximum(e, 0), w >> np.maximum(-e, 0))
+    e = m.axon_weight_exp.astype(np.int64)[syn_axon]
+    weight = np.where(e >= 0, w << np.maximum(e, 0), w >> np.maximum(-e, 0)).astype(np.float64)
     src = axon_src[syn_axon]
     dst = m.syn_target.astype(np.int64)
-
     comp_core = m.comp_core.astype(np.int64)
-    groups, arrays, edges = [], {}, []
-    # Neuron populations: one group each, neuron i on the core of its compartment.
-    comp_of: dict[str, np.ndarray] = {}
-    for p, name in enumerate(m.population_names):
-        comps = np.nonzero(m.comp_pop == p)[0]
-        comps = comps[np.argsort(m.comp_index[comps])]
-        comp_of[name] = comps
-        params = m.params
-        du, dv = params["du"][comps], params["dv"][comps]
-        if not ((du == (1 << chip.numerics.decay.bits) - chip.numerics.decay.offset_u).all() and (dv == 0).all()):
-            raise SystemExit(f"population {name}: the comparison needs IF neurons whose current lasts one step")
-        if (params["bias_mant"][comps] != 0).any():
-            raise SystemExit(f"population {name}: biases are not translated")
-        groups.append({"name": name, "kind": "lif"})
-        arrays[f"core.{name}"] = np.array([sanafe_core(chip, c) for c in comp_core[comps]], dtype=np.int64)
-        arrays[f"threshold.{name}"] = params["vth_mant"][comps].astype(np.float64)
-    local = np.empty(n_comp, dtype=np.int64)
-    pop_of = m.comp_pop.astype(np.int64)
-    for name, comps in comp_of.items():
-        local[comps] = np.arange(comps.size)
-    # Synapses between neuron populations.
-    internal = src < n_comp
-    for p_src, name_src in enumerate(m.population_names):
-        for p_dst, name_dst in enumerate(m.population_names):
-            sel = internal & (pop_of[np.minimum(src, n_comp - 1)] == p_src) & (pop_of[dst] == p_dst)
-            if sel.any():
-                k = len(edges)
-                edges.append({"src": name_src, "dst": name_dst})
-                arrays[f"edge{k}.src"] = local[src[sel]]
-                arrays[f"edge{k}.dst"] = local[dst[sel]]
-                arrays[f"edge{k}.w"] = weight[sel].astype(np.float64)
-    # Inputs: a copy per tile that holds targets, on that tile's input core.
-    topo = chip.topology
+    params = m.params
+    full_decay = (1 << chip.numerics.decay.bits) - chip.numerics.decay.offset_u
+    if not ((params["du"] == full_decay).all() and (params["dv"] == 0).all()):
+        raise SystemExit("the comparison needs IF neurons whose current lasts one step (du full, dv 0)")
+    if (params["bias_mant"] != 0).any():
+        raise SystemExit("biases are not translated")
+
+    groups: list[dict] = []
+    arrays: dict[str, np.ndarray] = {}
+    # Neuron groups: the compartments of one population on one core, in index order.
+    group_of = np.empty(n_comp, dtype=np.int64)
+    local_of = np.empty(n_comp, dtype=np.int64)
+    for p, pop in enumerate(m.population_names):
+        for core in np.unique(comp_core[m.comp_pop == p]):
+            comps = np.nonzero((m.comp_pop == p) & (comp_core == core))[0]
+            comps = comps[np.argsort(m.comp_index[comps])]
+            name = f"{pop}#{int(core)}"
+            group_of[comps] = len(groups)
+            local_of[comps] = np.arange(comps.size)
+            groups.append({"name": name, "kind": "lif", "size": int(comps.size),
+                           "core": sanafe_core(chip, int(core))})
+            arrays[f"threshold.{name}"] = params["vth_mant"][comps].astype(np.float64)
+    # Input copies: one per (input, tile holding targets of it), on that tile's input core.
+    src_group = np.where(src < n_comp, group_of[np.minimum(src, n_comp - 1)], -1)
+    src_local = np.where(src < n_comp, local_of[np.minimum(src, n_comp - 1)], -1)
+    target_tile = comp_core[dst] // topo.cores_per_tile
     unit = 0
-    for name, offset in m.input_offset.items():
+    input_fired = np.zeros(steps, dtype=np.int64)
+    for pop, offset in m.input_offset.items():
         lo = n_comp + int(offset)
-        size = m.network.populations[name].size
+        size = m.network.populations[pop].size
+        raster = np.asarray(rasters[pop][:steps]).reshape(steps, size) != 0
         mine = (src >= lo) & (src < lo + size)
-        target_tile = comp_core[dst[mine]] // topo.cores_per_tile
-        raster = np.asarray(rasters[name][:steps]).reshape(steps, size) != 0
-        for tile in np.unique(target_tile):
+        for tile in np.unique(target_tile[mine]):
             y, x = divmod(int(tile), topo.tiles_x)
-            sf_tile = x * topo.tiles_y + y
-            copy = f"{name}@{int(tile)}"
-            groups.append({"name": copy, "kind": "input", "unit_offset": unit})
-            arrays[f"core.{copy}"] = np.full(size, sanafe_input_core(chip, sf_tile), dtype=np.int64)
-            arrays[f"spikes.{copy}"] = raster
-            here = target_tile == tile
-            k = len(edges)
-            dst_pops = np.unique(pop_of[dst[mine][here]])
-            for p_dst in dst_pops:
-                sel = here & (pop_of[dst[mine]] == p_dst)
-                k = len(edges)
-                edges.append({"src": copy, "dst": m.population_names[int(p_dst)]})
-                arrays[f"edge{k}.src"] = src[mine][sel] - lo
-                arrays[f"edge{k}.dst"] = local[dst[mine][sel]]
-                arrays[f"edge{k}.w"] = weight[mine][sel].astype(np.float64)
+            name = f"{pop}@{int(tile)}"
+            here = mine & (target_tile == tile)
+            src_group[here] = len(groups)
+            src_local[here] = src[here] - lo
+            groups.append({"name": name, "kind": "input", "size": size, "unit_offset": unit,
+                           "core": sanafe_input_core(chip, x * topo.tiles_y + y)})
+            arrays[f"spikes.{name}"] = raster
+            input_fired += raster.sum(axis=1)
         unit += size
+    # Edges: the synapses between two groups; complete blocks as dense matrices.
+    n_groups = len(groups)
+    key = src_group * n_groups + group_of[dst]
+    order = np.argsort(key, kind="stable")
+    bounds = np.flatnonzero(np.diff(key[order])) + 1
+    edges = []
+    for k, block in enumerate(np.split(order, bounds) if order.size else []):
+        gs, gd = divmod(int(key[block[0]]), n_groups)
+        n_src, n_dst = groups[gs]["size"], groups[gd]["size"]
+        i, j = src_local[block], local_of[dst[block]]
+        dense = block.size == n_src * n_dst and np.unique(i * n_dst + j).size == block.size
+        edges.append({"src": groups[gs]["name"], "dst": groups[gd]["name"], "dense": bool(dense)})
+        if dense:
+            matrix = np.zeros((n_src, n_dst), dtype=np.float64)
+            matrix[i, j] = weight[block]
+            arrays[f"edge{k}.w"] = matrix
+        else:
+            arrays[f"edge{k}.src"], arrays[f"edge{k}.dst"], arrays[f"edge{k}.w"] = i, j, weight[block]
     arch = folder / "arch.yaml"
     arch.write_text(arch_yaml(chip, max(unit, 1)), encoding="utf-8")
     np.savez(folder / "spec.npz", **arrays)
     spec = {"arch": str(arch), "arrays": str(folder / "spec.npz"), "steps": steps, "groups": groups,
-            "edges": edges, "timing_model": "simple"}
+            "edges": edges, "timing_model": "simple",
+            # SANA-FE counts the input copies' spikes among its fired neurons
+            "input_fired": input_fired.tolist()}
     path = folder / "spec.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
     return path
@@ -328,37 +341,38 @@ cores = arch.cores()
 net = sanafe.Network()
 groups = {}
 for g in spec["groups"]:
-    name = g["name"]
-    where = data["core." + name]
+    name, core = g["name"], cores[g["core"]]
     if g["kind"] == "lif":
-        group = net.create_neuron_group(name, int(where.size), model_attributes={
-            "reset": 0.0, "reset_mode": "hard", "input_decay": 0.0, "leak_decay": 1.0})
         thresholds = data["threshold." + name]
+        shared = {"reset": 0.0, "reset_mode": "hard", "input_decay": 0.0, "leak_decay": 1.0}
+        uniform = bool((thresholds == thresholds[0]).all())
+        if uniform:
+            shared["threshold"] = float(thresholds[0])
+        group = net.create_neuron_group(name, g["size"], model_attributes=shared)
         for i, neuron in enumerate(group.neurons):
-            neuron.set_attributes(model_attributes={"threshold": float(thresholds[i])})
-            neuron.map_to_core(cores[int(where[i])])
+            if not uniform:
+                neuron.set_attributes(model_attributes={"threshold": float(thresholds[i])})
+            neuron.map_to_core(core)
     else:
         spikes = data["spikes." + name]
-        group = net.create_neuron_group(name, int(where.size))
+        group = net.create_neuron_group(name, g["size"])
         for i, neuron in enumerate(group.neurons):
             neuron.set_attributes(soma_hw_name="source[%d]" % (g["unit_offset"] + i),
-                                  model_attributes={"spikes": [bool(v) for v in spikes[:, i]]})
-            neuron.map_to_core(cores[int(where[i])])
+                                  model_attributes={"spikes": spikes[:, i].tolist()})
+            neuron.map_to_core(core)
     groups[name] = group
 for k, e in enumerate(spec["edges"]):
-    pairs = list(zip(data["edge%d.src" % k].tolist(), data["edge%d.dst" % k].tolist()))
-    groups[e["src"]].connect_neurons_sparse(groups[e["dst"]], {"weight": data["edge%d.w" % k].tolist()}, pairs)
+    if e["dense"]:
+        groups[e["src"]].connect_neurons_dense(groups[e["dst"]], {"weight": data["edge%d.w" % k].ravel().tolist()})
+    else:
+        pairs = list(zip(data["edge%d.src" % k].tolist(), data["edge%d.dst" % k].tolist()))
+        groups[e["src"]].connect_neurons_sparse(groups[e["dst"]], {"weight": data["edge%d.w" % k].tolist()}, pairs)
 t1 = time.perf_counter()
 chip = sanafe.SpikingChip(arch)
 chip.load(net)
 t2 = time.perf_counter()
-res = chip.sim(spec["steps"], timing_model=spec["timing_model"], perf_trace=True, spike_trace=True)
+res = chip.sim(spec["steps"], timing_model=spec["timing_model"], perf_trace=True)
 t3 = time.perf_counter()
-fired = {}
-for step in res["spike_trace"]:
-    for address in step:
-        text = str(address)
-        fired[text] = fired.get(text, 0) + 1
 perf = res["perf_trace"]
 print(json.dumps({
     "energy": res["energy"], "sim_time": res["sim_time"], "packets_sent": res["packets_sent"],
@@ -372,7 +386,7 @@ def ensure_venv(venv: Path) -> Path:
     python = venv / "bin" / "python"
     if not python.exists():
         print(f"creating {venv} and installing sanafe into it", file=sys.stderr)
-        subprocess.run([sys.executable if False else "python3", "-m", "venv", str(venv)], check=True)
+        subprocess.run(["python3", "-m", "venv", str(venv)], check=True)
         subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "sanafe", "numpy"], check=True)
     return python
 
@@ -419,42 +433,54 @@ def main(argv: list[str] | None = None) -> int:
             spec = sanafe_spec(nc["mapping"], chip, rasters, args.steps, folder)
             sf_runs = [sanafe_run(python, spec, folder) for _ in range(args.runs)]
             sf = sf_runs[-1]
-            rows.append(compare(case, nc, nc_runs, sf, sf_runs, args.steps))
+            spec_data = json.loads(spec.read_text(encoding="utf-8"))
+            rows.append(compare(case, nc, nc_runs, sf, sf_runs, args.steps, spec_data["input_fired"]))
     print_table(rows)
     return 0
 
 
-def compare(case: str, nc: dict, nc_runs: list, sf: dict, sf_runs: list, steps: int) -> dict:
+def compare(case: str, nc: dict, nc_runs: list, sf: dict, sf_runs: list, steps: int,
+            input_fired: list[int]) -> dict:
     c = nc["cost"]
     result = nc["result"]
     counters = result.counters
     nc_spikes = int(sum(ev.count for ev in result.spikes.values() if not ev.is_input))
-    # SANA-FE's 'fired' counts input neurons too (each copy); count the inputs' spikes per copy.
+    nc_per_step = np.zeros(steps, dtype=np.int64)
+    for ev in result.spikes.values():
+        if not ev.is_input:
+            nc_per_step += np.bincount(ev.times, minlength=steps)[:steps]
+    # SANA-FE's 'fired' counts the input copies too: take their spikes away.
+    sf_per_step = np.asarray(sf["fired"], dtype=np.int64) - np.asarray(input_fired, dtype=np.int64)
+    same_spikes = bool(np.array_equal(nc_per_step, sf_per_step))
     nc_energy = c.energy_pj * 1e-12 / steps
     sf_energy = float(sf["energy"]["total"]) / steps
     nc_latency = c.latency_s / steps
     sf_latency = float(sf["sim_time"]) / steps
     return {
         "case": case, "cores": int(counters.core_ids.size), "tiles": c.tiles_used,
-        "spikes_nc": nc_spikes, "packets_nc": int(counters.messages_out.sum() + counters.spikes_in.sum()),
+        "spikes_nc": nc_spikes, "spikes_sf": int(sf_per_step.sum()), "same_spikes": same_spikes, "packets_nc": int(counters.messages_out.sum() + counters.spikes_in.sum()),
         "packets_sf": int(sf["packets_sent"]),
         "energy_nc": nc_energy, "energy_sf": sf_energy,
         "latency_nc": nc_latency, "latency_sf": sf_latency,
         "wall_nc": statistics.median(r["wall_total"] for r in nc_runs),
         "wall_nc_estimate": statistics.median(r["wall_estimate"] for r in nc_runs),
         "wall_sf": statistics.median(r["wall_build"] + r["wall_load"] + r["wall_sim"] for r in sf_runs),
-        "wall_sf_sim": statistics.median(r["wall_sim"] for r in sf_runs),
+        "wall_sf_sim": statistics.median(r["wall_load"] + r["wall_sim"] for r in sf_runs),
+        "breakdown": {k: statistics.median(r[k] for r in nc_runs)
+                      for k in ("wall_build", "wall_emulate", "wall_cost")},
+        "sf_breakdown": {k: statistics.median(r[k] for r in sf_runs) for k in ("wall_build", "wall_load", "wall_sim")},
         "sf": sf, "nc_cost": c,
     }
 
 
 def print_table(rows: list[dict]) -> None:
-    head = ("case", "cores", "energy/step nc", "SANA-FE", "diff", "latency/step nc", "SANA-FE", "ratio",
-            "wall nc", "SANA-FE", "ratio", "estimate nc", "sim SANA-FE", "ratio")
+    head = ("case", "cores", "spikes nc / SANA-FE", "energy/step nc", "SANA-FE", "diff", "latency/step nc", "SANA-FE", "ratio",
+            "wall nc", "SANA-FE", "ratio", "estimate nc", "SANA-FE", "ratio")
     print(" | ".join(head))
     for r in rows:
         print(" | ".join([
             r["case"], f"{r['cores']} on {r['tiles']} tiles",
+            f"{r['spikes_nc']:,} / {r['spikes_sf']:,} ({'same' if r['same_spikes'] else 'DIFFERENT'} per step)",
             fmt(r["energy_nc"], "J"), fmt(r["energy_sf"], "J"),
             f"{100 * (r['energy_nc'] - r['energy_sf']) / r['energy_sf']:+.2f} %",
             fmt(r["latency_nc"], "s"), fmt(r["latency_sf"], "s"), f"{r['latency_nc'] / r['latency_sf']:.2f}",
@@ -462,6 +488,11 @@ def print_table(rows: list[dict]) -> None:
             f"{r['wall_nc_estimate'] * 1e3:.1f} ms", f"{r['wall_sf_sim'] * 1e3:.1f} ms",
             f"{r['wall_sf_sim'] / r['wall_nc_estimate']:.1f}x",
         ]))
+    print("wall time, medians: neurocomp = parse + compile, emulate, price; SANA-FE = build network, load, simulate")
+    for r in rows:
+        b, f = r["breakdown"], r["sf_breakdown"]
+        print(f"  {r['case']}: neurocomp {b['wall_build']:.3f} + {b['wall_emulate']:.4f} + {b['wall_cost']:.4f} s; "
+              f"SANA-FE {f['wall_build']:.3f} + {f['wall_load']:.3f} + {f['wall_sim']:.3f} s")
 
 
 if __name__ == "__main__":
