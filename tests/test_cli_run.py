@@ -10,7 +10,6 @@ import pytest
 
 from neurocomp.chip.load import load_chip
 from neurocomp.cli import main
-from neurocomp.ir.build import load
 from neurocomp.report.cost import cost
 
 HERE = Path(__file__).parent

@@ -21,7 +21,7 @@ import pytest
 
 from neurocomp.chip.load import load_chip
 from neurocomp.diagnostics import UsageError
-from neurocomp.ir.result import Counters
+from neurocomp.ir.result import Counters, RunResult, SpikeEvents
 from neurocomp.report.cost import CostReport, cost
 
 TINY = str(Path(__file__).parent / "data" / "tiny.toml")
@@ -286,10 +286,8 @@ def test_to_dict_is_in_si_units(tiny) -> None:
 GOLDEN = Path(__file__).parent / "golden" / "report"
 
 
-def toy_run() -> "RunResult":
+def toy_run() -> RunResult:
     """The run behind two_steps(): 2 input spikes, 1 spike of a, 2 of b."""
-    from neurocomp.ir.result import RunResult, SpikeEvents
-
     def ev(times: list[int], indices: list[int], n: int, is_input: bool = False) -> SpikeEvents:
         return SpikeEvents(times=np.asarray(times, dtype=np.int64), indices=np.asarray(indices, dtype=np.int64),
                            n=n, is_input=is_input)
