@@ -371,3 +371,20 @@ def test_si_prefixes(value: float, text: str) -> None:
     from neurocomp.report.report import si
 
     assert si(value, "J") == text
+
+
+def test_a_step_longer_than_the_tick_is_an_overrun(tiny) -> None:
+    # The tiny chip's unit profile made real-time with a 5 ns tick (operation times kept).
+    data = tiny.model_dump(by_alias=True)
+    data["profiles"]["unit"]["timing"]["tick_ns"] = 5.0
+    data["provenance"]["profiles.unit.timing.tick_ns"] = "assumed: test"
+    ticking = type(tiny).model_validate(data)
+    # step 0: 3 synops = 3 ns (fits); step 1: 6 synops = 6 ns > 5 ns (overrun)
+    r = cost(counters([0], synops=[[3], [6]]), ticking)
+    assert r.timed_ops and r.overrun_steps == 1
+    assert r.step_latency_ns.tolist() == [5.0, 5.0]  # the chip keeps its tick regardless
+    assert r.energy_by_kind_pj["static"] == 10.0  # 1 mW x 10 ns
+    from neurocomp.report.report import report
+
+    text = report(toy_run(), r, ticking).to_text()
+    assert "warning: in 1 step the slowest core needed more than the 5 ns tick" in text

@@ -101,8 +101,10 @@ class Report:
             console.print(self._population_table())
         console.print(Text(self._busiest_line()), soft_wrap=True)
         if c.real_time and c.overrun_steps:
-            console.print(Text(f"warning: in {c.overrun_steps:,} steps the slowest core needed more than "
-                               f"the {si(c.tick_ns * 1e-9, 's')} tick"))
+            steps = f"{c.overrun_steps:,} step{'s' if c.overrun_steps != 1 else ''}"
+            console.print(Text(f"warning: in {steps} the slowest core needed more than the "
+                               f"{si(c.tick_ns * 1e-9, 's')} tick (the chip would fall behind real time)"),
+                          soft_wrap=True)
         if self.wall_s:
             parts = ", ".join(f"{k} {v:.3g} s" for k, v in self.wall_s.items())
             console.print(Text(f"wall: {parts}"))
