@@ -307,8 +307,19 @@ def _holdings(layout: Any, core_id: int) -> str:
     if hasattr(layout, "cores"):
         for core in layout.cores:
             if int(core.core_id) == core_id:
-                return ", ".join(f"{s.stop - s.start} relays" if s.population == _RELAY_SLICE
-                                 else f"{s.population}[{s.start}:{s.stop}]" for s in core.slices)
+                by_pop: dict[str, list] = {}
+                for sl in core.slices:
+                    by_pop.setdefault(sl.population, []).append(sl)
+                parts = []
+                for pop, slices in by_pop.items():
+                    n = sum(sl.stop - sl.start for sl in slices)
+                    if pop == _RELAY_SLICE:
+                        parts.append(f"{n} relays")
+                    elif len(slices) == 1:
+                        parts.append(f"{pop}[{slices[0].start}:{slices[0].stop}]")
+                    else:  # scattered neurons: their count, not every range
+                        parts.append(f"{n} neurons of {pop} in {len(slices)} ranges")
+                return ", ".join(parts)
         return ""
     per = dict(layout).get(core_id, {})
     return ", ".join(f"{n} of {p}" for p, n in dict(per).items())
