@@ -251,3 +251,12 @@ def test_not_a_network_file(capsys) -> None:
     code, _, err = run_cli(capsys, "run", "weights.npy", "--chip", TINY, "--steps", "5")
     assert code == 1
     assert err == "error: 'weights.npy' is not a network file: expected a .snn file or a .map.json mapping\n"
+
+
+def test_every_chip_of_the_system_draws_static_power(capsys, tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, "run", CHAIN, "--chip", TINY, "--chips", "2", "--steps", "20", "--out", str(tmp_path))
+    assert code == 0, err
+    c = json.loads((tmp_path / "report.json").read_text())["cost"]
+    assert c["chips_powered"] == 2
+    # 1 mW per chip (tiny.toml) x 2 chips x the run's latency
+    assert c["energy_j"]["by_kind"]["static"] == pytest.approx(2 * 1e-3 * c["latency_s"]["total"], rel=1e-12)
