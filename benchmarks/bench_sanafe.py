@@ -86,10 +86,8 @@ def write_case(case: str, folder: Path, steps: int) -> tuple[Path, dict[str, np.
         # The example's rate code, drawn here so both tools see one raster.
         raster = (rng.random((steps, 784)) < image[None, :]).astype(np.uint8)
         text = (ROOT / "examples" / "mnist_mlp.snn").read_text(encoding="utf-8")
-        # Loihi resets to zero; the example's 'reset = subtract' would not compile for it.
-        text = text.replace("reset = subtract", "reset = zero")
         text = text.replace('"data/', f'"{(ROOT / "examples" / "data").as_posix()}/')
-        path = folder / "mnist_zero.snn"
+        path = folder / "mnist_mlp.snn"
         path.write_text(text, encoding="utf-8")
         return path, {"pixels": raster}
     n = {"dense64": 64, "dense1024": 1024}[case]
