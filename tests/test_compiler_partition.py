@@ -283,3 +283,39 @@ def test_every_neuron_is_on_one_core_and_slices_cover_populations():
                 covered[s.population][s.start:s.stop] += 1
         assert all((v == 1).all() for v in covered.values())
         assert (part.node_core >= 0).all()
+
+
+def _band(n: int, k: int, window: int, seed: int, shuffle: bool) -> Sparse:
+    """Each neuron to k distinct targets among its ``window`` neighbours (one per bin);
+    with ``shuffle`` the neuron ids are permuted (the same graph, irregular to a
+    sequential split)."""
+    rng = np.random.default_rng(seed)
+    b = window // k
+    start = np.clip(np.arange(n) - window // 2, 0, n - window)
+    post = (start[:, None] + np.arange(k)[None, :] * b + rng.integers(0, b, size=(n, k))).reshape(-1)
+    pre = np.repeat(np.arange(n), k)
+    if shuffle:
+        perm = rng.permutation(n)
+        pre, post = perm[pre], perm[post]
+    return Sparse(pre=pre, post=post, weights=np.ones(pre.size), path="band.npz")
+
+
+def test_breadth_first_finds_the_neighbourhoods_of_a_shuffled_local_network():
+    # 160 neurons, 4 targets each within 16 neighbours. In natural order the sequential
+    # split is near ideal; shuffled, each core's sources are scattered, fan-in (32) fills
+    # first and it needs twice the cores. Cuthill-McKee order recovers the bands.
+    chip = load_chip(TINY, chips=4)
+    natural = hand_quantize(make_net({"a": 160}, [("rec", "a", "a", _band(160, 4, 16, 1, False))]), chip,
+                            weight_bits=1)
+    shuffled = hand_quantize(make_net({"a": 160}, [("rec", "a", "a", _band(160, 4, 16, 1, True))]), chip,
+                             weight_bits=1)
+    ideal = partition(natural, chip, strategy="sequential")
+    blind = partition(shuffled, chip, strategy="sequential")
+    found = partition(shuffled, chip, strategy="bfs")
+    assert blind.n_cores >= 2 * ideal.n_cores
+    assert found.n_cores == ideal.n_cores
+    assert found.report.cut_routes <= 1.1 * ideal.report.cut_routes < blind.report.cut_routes / 4
+    auto = partition(shuffled, chip)
+    assert auto.report.strategy == "bfs"
+    assert [t[0] for t in auto.report.tried] == ["sequential", "bfs", "greedy"]
+    assert auto.report.tried[1] == ("bfs", found.n_cores, found.report.cut_routes)

@@ -178,10 +178,9 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
         text = (f"row-major placement: {_n(naive)} hops, {_n(plc.get('naive_interchip_routes', 0))} cross chips; "
                 f"placement cost {_n(cost)} against {_n(naive_cost)} for row-major ({verdict})")
         console.print(Text(text))
-    if part.get("baseline_cut_routes") is not None:
-        console.print(Text(f"partition: {_n(part['cut_routes'])} packets leave their core with {part['strategy']}, "
-                           f"{_n(part['baseline_cut_routes'])} with {part['baseline_strategy']} "
-                           f"({part['baseline_cores']} cores)"))
+    if len(part.get("tried", [])) > 1:
+        tried = ", ".join(f"{name} {cores:,} cores / {cut:,} packets leave" for name, cores, cut in part["tried"])
+        console.print(Text(f"partition candidates: {tried}; kept {part['strategy']}"))
     extra = rep.get("relay_extra_step_synapses", 0)
     if extra:
         console.print(Text(f"note: {_n(extra)} synapses behind relays arrive one step late (their delay was 0; "

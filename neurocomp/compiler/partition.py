@@ -44,14 +44,24 @@ Strategies (:data:`PARTITIONERS`)
 ``sequential``
     neurons in network order, each core filled until the next neuron does not fit; a
     core may hold the end of one population and the start of the next.
+``bfs``
+    the atoms (runs of at most ``atom_size`` neurons of one population) in Cuthill-McKee
+    order (breadth-first over the synapse graph from a pseudo-peripheral atom, the
+    neighbours of an atom by increasing degree), then filled into cores in that order as
+    ``sequential`` does. Atoms joined by synapses end up on one core, and so do atoms that
+    share their sources, which is what fan-in needs: on a local network with shuffled
+    neuron ids it finds the neighbourhoods again.
 ``greedy``
-    greedy graph growth over *atoms* (runs of at most ``atom_size`` neurons of one
-    population): a core grows by the atom with the most synapses (distinct (source
-    neuron, target atom) pairs, i.e. expected packets) to what it already holds, and
-    falls back to network order when nothing connected fits.
+    greedy graph growth over atoms: a core grows by the atom with the most synapses
+    (distinct (source neuron, target atom) pairs, i.e. expected packets) to what it already
+    holds, and falls back to network order when nothing connected fits. Best on small
+    irregular graphs; it ignores shared sources, so on large local networks fan-in fills
+    its cores early.
 ``auto`` (default)
-    both, keeping ``greedy`` only when it cuts fewer routes without using more cores;
-    ``greedy`` is skipped above :data:`AUTO_GREEDY_MAX_SYNAPSES` synapses.
+    ``sequential``, ``bfs`` (up to :data:`AUTO_GRAPH_MAX_SYNAPSES` synapses) and
+    ``greedy`` (up to :data:`AUTO_GREEDY_MAX_SYNAPSES`), keeping the cut with the fewest
+    cores, then the fewest routes that leave their core (ties: the earlier strategy).
+    ``PartitionReport.tried`` lists every candidate.
 
 Fan-out and relays depend on where the *targets* went, so a cut is measured after it
 is made; when a core turns out over its fan-out (or relay) budget, each neuron's
@@ -84,6 +94,7 @@ __all__ = [
     "NEURON_REGISTERS",
     "SYNAPSE_REGISTERS",
     "AUTO_GREEDY_MAX_SYNAPSES",
+    "AUTO_GRAPH_MAX_SYNAPSES",
     "RESOURCES",
     "check_delays",
     "population_usage",
@@ -113,11 +124,14 @@ NEURON_REGISTERS: dict[str, dict[str, tuple[str, ...]]] = {
 #: width, weight exponent, sign mode, delay width) among the projections a core receives.
 SYNAPSE_REGISTERS: dict[str, tuple[str, ...]] = {"loihi_cuba_lif": ("synapse",)}
 
-#: ``auto`` tries the greedy partitioner only up to this many synapses.
-AUTO_GREEDY_MAX_SYNAPSES = 20_000_000
+#: ``auto`` tries the breadth-first (Cuthill-McKee) partitioner up to this many synapses...
+AUTO_GRAPH_MAX_SYNAPSES = 20_000_000
+#: ... and the greedy graph-growth one up to this many (it is the slowest).
+AUTO_GREEDY_MAX_SYNAPSES = 2_000_000
 
-#: Default number of atoms the greedy partitioner aims for (atom size = neurons / this).
-GREEDY_ATOMS = 32_768
+#: Atoms the graph partitioners aim for at most (atom size = neurons / this, at least 1):
+#: below it every neuron is its own atom, so a shuffled graph can be reordered freely.
+GREEDY_ATOMS = 262_144
 
 _PHRASES = {
     "neurons": "{v} compartments",
@@ -154,7 +168,7 @@ _S_NPROJ, _S_NEUR, _S_AXIN, _S_ROUT, _S_INBITS, _S_MASK, _S_RELAYMEM, _S_REG = r
 
 class _Static(NamedTuple):
     csc_ptr: np.ndarray  # int64 [n_nodes + 1]: in-synapses of each target node
-    csc_key: np.ndarray  # int64 [nnz]: axon key (key_base[p] + pre) of each in-synapse
+    csc_key: np.ndarray  # int32 (int64 past 2**31 keys) [nnz]: axon key (key_base[p] + pre)
     key_proj: np.ndarray  # int32 [n_keys]
     key_bits: np.ndarray  # int64 [n_keys]: activation bits of the key's source
     node_pop: np.ndarray  # int32 [n_nodes]
@@ -501,6 +515,71 @@ def _pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core
 
 
 @njit(cache=True)
+def _bfs_far(start, ptr, nbr, visited, mark, queue):
+    """Breadth-first from ``start`` over unvisited atoms; returns the last atom reached
+    (one of the farthest). ``visited`` is left unchanged; ``mark`` is scratch."""
+    head = 0
+    tail = 1
+    queue[0] = start
+    mark[start] = True
+    last = start
+    while head < tail:
+        u = queue[head]
+        head += 1
+        last = u
+        for e in range(ptr[u], ptr[u + 1]):
+            v = nbr[e]
+            if not visited[v] and not mark[v]:
+                mark[v] = True
+                queue[tail] = v
+                tail += 1
+    for i in range(tail):
+        mark[queue[i]] = False
+    return last
+
+
+@njit(cache=True)
+def _cuthill_mckee(ptr, nbr, by_degree, degree):
+    """Cuthill-McKee order of a graph: breadth-first from a pseudo-peripheral atom of each
+    component, neighbours taken by increasing degree. Neighbouring atoms end up close in
+    the order, so cutting it into consecutive runs keeps connected atoms together."""
+    n = ptr.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    visited = np.zeros(n, dtype=np.bool_)
+    mark = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n, dtype=np.int64)
+    pos = 0
+    cursor = 0
+    while pos < n:
+        while visited[by_degree[cursor]]:
+            cursor += 1
+        start = by_degree[cursor]
+        # George-Liu: twice to the far end of the component gives a pseudo-peripheral start.
+        start = _bfs_far(start, ptr, nbr, visited, mark, queue)
+        start = _bfs_far(start, ptr, nbr, visited, mark, queue)
+        order[pos] = start
+        visited[start] = True
+        head = pos
+        pos += 1
+        while head < pos:
+            u = order[head]
+            head += 1
+            first = pos
+            for e in range(ptr[u], ptr[u + 1]):
+                v = nbr[e]
+                if not visited[v]:
+                    visited[v] = True
+                    order[pos] = v
+                    pos += 1
+            if pos - first > 1:
+                seg = order[first:pos].copy()
+                keys = degree[seg]
+                idx = np.argsort(keys, kind="mergesort")
+                order[first:pos] = seg[idx]
+    return order
+
+
+@njit(cache=True)
 def _csc_count(indptr, indices, post_off, counts):
     for row in range(indptr.shape[0] - 1):
         for k in range(indptr[row], indptr[row + 1]):
@@ -717,21 +796,31 @@ def _tables(prob_chip, neurons_limit: int, spec: list[tuple[int, int, int, int, 
                                   dtype=np.int64)
         return cache[key]
 
+    per_proj = [[column(wbits, mult, dbits, L, r) for r in ranges] for wbits, mult, dbits, L, _dense in spec]
+    # Index widths that cost the same for every projection share one column (Loihi's
+    # narrowest index is 6 bits: ranges 1..64 all cost alike).
+    signature = [tuple(cols[o].tobytes() for cols in per_proj) for o in range(len(ranges))]
+    keep: list[int] = []
+    column_of = np.zeros(len(ranges), dtype=np.int64)
+    for o, sig in enumerate(signature):
+        match = next((k for k, kept in enumerate(keep) if signature[kept] == sig and o > 0 and kept > 0), None)
+        if match is None:
+            keep.append(o)
+            match = len(keep) - 1
+        column_of[o] = match
     tabs, offs, lens = [], [], []
     off = 0
-    for wbits, mult, dbits, L, _dense in spec:
-        cols = [column(wbits, mult, dbits, L, r) for r in ranges]
-        tabs.append(np.concatenate(cols))
+    for cols, (_w, _m, _d, L, _dense) in zip(per_proj, spec):
+        tabs.append(np.concatenate([cols[o] for o in keep]))
         offs.append(off)
         lens.append(L + 1)
-        off += (L + 1) * len(ranges)
-    opt_of_n = np.ones(neurons_limit + 2, dtype=np.int64)
+        off += (L + 1) * len(keep)
     n = np.arange(neurons_limit + 2, dtype=np.int64)
     need = np.zeros_like(n)
     need[2:] = np.ceil(np.log2(n[2:])).astype(np.int64)
-    opt_of_n[:] = 1 + np.minimum(need, widths - 1)
+    opt_of_n = column_of[1 + np.minimum(need, widths - 1)]
     tab = np.concatenate(tabs) if tabs else np.zeros(1, dtype=np.int64)
-    return tab, np.array(offs, dtype=np.int64), np.array(lens, dtype=np.int64), len(ranges), opt_of_n
+    return tab, np.array(offs, dtype=np.int64), np.array(lens, dtype=np.int64), len(keep), opt_of_n
 
 
 def _set_ids(columns: list[np.ndarray], valid: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
@@ -777,7 +866,8 @@ def _build(qnet: QuantizedNetwork, chip) -> _Problem:
     np.cumsum(counts, out=csc_ptr[1:])
     max_indeg = int(counts.max()) if n_nodes else 0
     del counts
-    csc_key = np.empty(int(csc_ptr[-1]), dtype=np.int64)
+    # Keys are int32 when they fit (half the memory of the largest array built here).
+    csc_key = np.empty(int(csc_ptr[-1]), dtype=np.int32 if n_keys < 2**31 else np.int64)
     cursor = csc_ptr[:-1].copy()
     for q, post, base in zip(projs, proj_post, key_base):
         _csc_fill(q.synapses.indptr, q.synapses.indices, pop_first[post], base, cursor, csc_key)
@@ -1166,8 +1256,25 @@ def _greedy(prob: _Problem, s: _Scratch, epoch: int, atom_size: int | None) -> _
     return _Cut(int(n), node_core, int(j), int(code))
 
 
+def _bfs(prob: _Problem, s: _Scratch, epoch: int, atom_size: int | None) -> _Cut:
+    n_neurons = int(prob.pop_size[~prob.pop_input].sum())
+    size = atom_size or max(1, -(-n_neurons // GREEDY_ATOMS))
+    start, stop, atom_of = _atoms(prob, size)
+    ptr, nbr, w = _atom_graph(prob, atom_of, start.size)
+    degree = np.diff(ptr)
+    by_degree = np.argsort(degree, kind="stable").astype(np.int64)
+    atoms = _cuthill_mckee(ptr, nbr, by_degree, degree)
+    lengths = (stop - start)[atoms]
+    # Nodes of the atoms in that order (each atom's neurons stay in ascending order).
+    offsets = np.repeat(start[atoms] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    order = (np.arange(int(lengths.sum()), dtype=np.int64) + offsets).astype(np.int64)
+    node_core = np.full(prob.n_nodes, -1, dtype=np.int32)
+    n, j, code = _pack_sequential(prob.g, s, order, node_core, epoch)
+    return _Cut(int(n), node_core, int(j), int(code))
+
+
 #: Partition strategies: ``(problem, scratch, first epoch, atom size) -> cut``.
-PARTITIONERS: dict[str, Callable[..., _Cut]] = {"sequential": _sequential, "greedy": _greedy}
+PARTITIONERS: dict[str, Callable[..., _Cut]] = {"sequential": _sequential, "bfs": _bfs, "greedy": _greedy}
 
 
 # =========================================================================== driver
@@ -1221,16 +1328,24 @@ def partition(qnet: QuantizedNetwork, chip=None, *, strategy: str = "auto", allo
         cut, m, passes = _run(prob, s, "whole", atom_size, max_passes)
         return _result(prob, cut, m, passes, "whole populations", None)
     if strategy == "auto":
-        first = _run(prob, s, "sequential", atom_size, max_passes)
-        if n_syn > AUTO_GREEDY_MAX_SYNAPSES:
-            note = (f"greedy partitioning skipped above {AUTO_GREEDY_MAX_SYNAPSES:,} synapses "
-                    f"({n_syn:,} here)")
-            return _result(prob, *first, "sequential", None, notes=(note,))
-        second = _run(prob, s, "greedy", atom_size, max_passes)
-        (c1, m1, p1), (c2, m2, p2) = first, second
-        if c2.n_cores <= c1.n_cores and m2.cut_routes < m1.cut_routes:
-            return _result(prob, c2, m2, p2, "greedy", ("sequential", c1.n_cores, m1.cut_routes))
-        return _result(prob, c1, m1, p1, "sequential", ("greedy", c2.n_cores, m2.cut_routes))
+        names = ["sequential"]
+        notes = []
+        if n_syn <= AUTO_GRAPH_MAX_SYNAPSES:
+            names.append("bfs")
+        else:
+            notes.append(f"graph partitioning skipped above {AUTO_GRAPH_MAX_SYNAPSES:,} synapses ({n_syn:,} here)")
+        if n_syn <= AUTO_GREEDY_MAX_SYNAPSES:
+            names.append("greedy")
+        runs = [(name, *_run(prob, s, name, atom_size, max_passes)) for name in names]
+        # Fewest cores, then fewest routes leaving their core; ties keep the earlier
+        # (simpler) strategy, so a graph strategy is kept only when it does better.
+        best = min(range(len(runs)), key=lambda i: (runs[i][1].n_cores, runs[i][2].cut_routes, i))
+        name, cut, m, passes = runs[best]
+        tried = tuple((n, c.n_cores, mm.cut_routes) for n, c, mm, _ in runs)
+        others = [r for r in tried if r[0] != name]
+        baseline = next((r for r in others if r[0] == "sequential"), None) or \
+            (min(others, key=lambda r: (r[1], r[2])) if others else None)
+        return _result(prob, cut, m, passes, name, baseline, notes=tuple(notes), tried=tried)
     cut, m, passes = _run(prob, s, strategy, atom_size, max_passes)
     return _result(prob, cut, m, passes, strategy, None)
 
@@ -1251,6 +1366,22 @@ def _initial_estimates(prob: _Problem) -> None:
         relays = np.where(est > dpn, est, 0)
         g.relay_est[:] = relays
         g.routes_est[:] = np.where(relays > 0, est + 1, est)
+
+
+def _upper_estimates(prob: _Problem) -> tuple[np.ndarray, np.ndarray]:
+    """Routes and relays no cut can exceed: one (core, projection) pair per synapse."""
+    syn_out = np.zeros(prob.n_nodes, dtype=np.int64)
+    for i, q in enumerate(prob.projs):
+        pre = prob.proj_pre[i]
+        if prob.pop_input[pre]:
+            continue
+        lo = prob.pop_first[pre]
+        syn_out[lo:lo + q.synapses.n_pre] += np.diff(q.synapses.indptr)
+    dpn = prob.chip.connectivity.destinations_per_neuron
+    if dpn is None:
+        return syn_out, np.zeros(prob.n_nodes, dtype=np.int64)
+    relays = np.where(syn_out > dpn, syn_out, 0)
+    return np.where(relays > 0, syn_out + 1, syn_out), relays
 
 
 def _run(prob: _Problem, s: _Scratch, strategy: str, atom_size, max_passes: int):
@@ -1284,6 +1415,17 @@ def _run(prob: _Problem, s: _Scratch, strategy: str, atom_size, max_passes: int)
             raise RuntimeError("partition: a core measured over a limit the packer counts exactly")
         g.routes_est[:] = np.maximum(g.routes_est, m.route_cost)
         g.relay_est[:] = np.maximum(g.relay_est, m.relay_count)
+        if passes >= 2:
+            # Still over: the neurons of the cores that overflow reserve twice what they
+            # needed (never more than a route per synapse, nor more than a core has), so
+            # the reservations outgrow the needs in a few passes and the cut settles.
+            bad_cores = np.flatnonzero(over.any(axis=1))
+            hit = np.isin(cut.node_core, bad_cores)
+            upper_routes, upper_relays = _upper_estimates(prob)
+            cap = np.minimum(upper_routes[hit], g.limits[_AXOUT])
+            g.routes_est[hit] = np.maximum(g.routes_est[hit], np.minimum(2 * m.route_cost[hit], cap))
+            cap = np.minimum(upper_relays[hit], g.limits[_NEUR] - 1)
+            g.relay_est[hit] = np.maximum(g.relay_est[hit], np.minimum(2 * m.relay_count[hit], cap))
     worst = int(np.argmax(over.any(axis=1)))
     bad = int(np.flatnonzero(over[worst])[0])
     name = RESOURCES[bad]
@@ -1356,7 +1498,7 @@ def _population_error(prob: _Problem, s: _Scratch, q: int, code: int) -> Capacit
 
 
 def _result(prob: _Problem, cut: _Cut, m: _Measure, passes: int, strategy: str, baseline,
-            notes=()) -> Partition:
+            notes=(), tried=()) -> Partition:
     g = prob.g
     neurons = np.flatnonzero(~prob.pop_input[g.node_pop]) if prob.n_nodes else np.zeros(0, dtype=np.int64)
     node_core = cut.node_core
@@ -1398,7 +1540,7 @@ def _result(prob: _Problem, cut: _Cut, m: _Measure, passes: int, strategy: str, 
                              baseline_strategy=baseline[0] if baseline else None,
                              baseline_cores=baseline[1] if baseline else None,
                              baseline_cut_routes=baseline[2] if baseline else None,
-                             relays=int(m.relay_count.sum()), notes=tuple(notes))
+                             relays=int(m.relay_count.sum()), notes=tuple(notes), tried=tuple(tried))
     return Partition(qnet=prob.qnet, chip=prob.chip, cores=tuple(cores),
                      node_offset={p: int(o) for p, o in zip(prob.pops, prob.pop_first)},
                      node_core=node_core, node_local=node_local,

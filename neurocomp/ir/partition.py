@@ -100,9 +100,11 @@ class PartitionReport:
     baseline_cut_routes: int | None = None
     relays: int = 0
     notes: tuple[str, ...] = ()
+    tried: tuple[tuple[str, int, int], ...] = ()  # (strategy, cores, cut routes) of each candidate
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        return {k: ([list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v)
+                for k, v in self.__dict__.items()}
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -146,7 +148,7 @@ class Partition:
         lines = [f"partition of '{self.qnet.network.name}' for {self.chip.name}: {r.cores} logical "
                  f"cores, strategy {r.strategy}, {r.passes} pass(es)",
                  f"routes: {r.total_routes:,} in all, {r.cut_routes:,} leave their core"
-                 + (f" (sequential split: {r.baseline_cut_routes:,} on {r.baseline_cores} cores)"
+                 + (f" ({r.baseline_strategy}: {r.baseline_cut_routes:,} on {r.baseline_cores} cores)"
                     if r.baseline_cut_routes is not None else "")
                  + (f"; {r.relays:,} relay compartments" if r.relays else "")]
         for core in self.cores:
