@@ -51,7 +51,7 @@ from numba import njit
 from ...diagnostics import EmulationError, UsageError
 from . import KernelInputs, KernelRun
 from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
-                      RoutingInfo, deliver, routing_tables)
+                      RoutingInfo, deliver_many, narrowest_int, routing_tables)
 
 __all__ = ["TRACES", "GRADED_INPUTS", "VARIABLES", "LoihiTables", "prepare", "run",
            "overflow_message"]
@@ -70,12 +70,19 @@ class LoihiTables:
     mapping: Any
     routing: Routing
     info: RoutingInfo
-    f_u: np.ndarray  # int32 [n_comp]: 2**D - (du + offset_u)
-    f_v: np.ndarray  # int32 [n_comp]: 2**D - (dv + offset_v)
+    f_u: np.ndarray  # int16/int32 [n_comp]: 2**D - (du + offset_u)
+    f_v: np.ndarray  # int16/int32 [n_comp]: 2**D - (dv + offset_v)
     bias: np.ndarray  # int32 [n_comp]: bias_mant shifted by bias_exp
     vth: np.ndarray  # int32 [n_comp]: vth_mant << threshold.shift
-    refractory: np.ndarray  # int32 [n_comp]
+    refractory: np.ndarray  # int8/int16 [n_comp]
     block_exp: np.ndarray  # int64 [n_blocks]: weight exponent of each accumulator class
+    # Runs of compartments sharing every parameter (a config), per core; a core whose
+    # runs are short has none and is updated from the per-compartment arrays.
+    core_seg_ptr: np.ndarray  # int64 [n_cols + 1]
+    seg_start: np.ndarray  # int64 [n_seg], index within the core
+    seg_stop: np.ndarray  # int64 [n_seg]
+    seg_cfg: np.ndarray  # int64 [n_seg]
+    cfg: np.ndarray  # int64 [n_cfg, 6]: f_u, f_v, bias, vth, refractory, relay
     # scalars: decay bits, input shift, u/v half ranges and overflow modes, '>=' flag
     decay_bits: int
     input_shift: int
@@ -175,16 +182,48 @@ def prepare(mapping) -> LoihiTables:
     key = np.where(exp >= 0, exp, -((proj + 1) * 256 + (-exp)))
     rt, info = routing_tables(mapping, key)
     block_exp = exp[rt.block_axon] if rt.block_axon.size else np.zeros(0, dtype=np.int64)
+    segments = _segments(np.stack([f_u, f_v, bias, vth, refractory,
+                                   relay.astype(np.int64)], axis=1), rt.core_comp_ptr)
     return LoihiTables(
         mapping=mapping, routing=rt, info=info,
-        f_u=f_u.astype(np.int32), f_v=f_v.astype(np.int32), bias=bias.astype(np.int32),
-        vth=vth.astype(np.int32), refractory=refractory.astype(np.int32),
-        block_exp=np.ascontiguousarray(block_exp, dtype=np.int64),
+        f_u=f_u.astype(narrowest_int(f_u)), f_v=f_v.astype(narrowest_int(f_v)),
+        bias=bias.astype(np.int32), vth=vth.astype(np.int32),
+        refractory=refractory.astype(narrowest_int(refractory)),
+        block_exp=np.ascontiguousarray(block_exp, dtype=np.int64), **segments,
         decay_bits=bits, input_shift=int(num.input_shift),
         half_u=1 << (su.bits - 1), half_v=1 << (sv.bits - 1),
         wrap_u=_OVERFLOW_CODES[su.overflow], wrap_v=_OVERFLOW_CODES[sv.overflow],
         ge=chip.neuron.threshold_compare == ">=", state_dtype=state_dtype,
     )
+
+
+def _segments(params: np.ndarray, core_comp_ptr: np.ndarray, min_run: int = 32) -> dict:
+    """Per core, the runs of consecutive compartments with one parameter row each.
+
+    A core gets its runs when they average at least ``min_run`` compartments (then the
+    kernel reads each run's parameters once, not once per compartment); otherwise none.
+    """
+    cfg, cfg_of = np.unique(params, axis=0, return_inverse=True) if params.shape[0] \
+        else (np.zeros((0, params.shape[1]), np.int64), np.zeros(0, np.int64))
+    cfg_of = np.asarray(cfg_of, dtype=np.int64).reshape(-1)
+    ptr = [0]
+    starts, stops, cfgs = [], [], []
+    for j in range(core_comp_ptr.size - 1):
+        lo, hi = int(core_comp_ptr[j]), int(core_comp_ptr[j + 1])
+        ids = cfg_of[lo:hi]
+        if ids.size:
+            cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+            a = np.r_[0, cut]
+            b = np.r_[cut, ids.size]
+            if ids.size >= min_run * a.size:
+                starts.append(a)
+                stops.append(b)
+                cfgs.append(ids[a])
+        ptr.append(ptr[-1] + (a.size if ids.size and ids.size >= min_run * a.size else 0))
+    cat = (lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, dtype=np.int64))
+    return {"core_seg_ptr": np.array(ptr, dtype=np.int64), "seg_start": cat(starts),
+            "seg_stop": cat(stops), "seg_cfg": cat(cfgs),
+            "cfg": np.ascontiguousarray(cfg, dtype=np.int64)}
 
 
 def _proj_of_syn(mapping, k: int) -> str:
@@ -206,7 +245,7 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
     steps = int(inputs.steps)
     u = np.zeros(n, dtype=tb.state_dtype)
     v = np.zeros(n, dtype=tb.state_dtype)
-    ref = np.zeros(n, dtype=np.int32)
+    ref = np.zeros(n, dtype=tb.refractory.dtype)
     acc = np.zeros(tb.info.acc_shape, dtype=np.int32)
     cnt = np.zeros((N_COUNTERS, steps, tb.info.n_cols), dtype=np.int64)
     probe = np.ascontiguousarray(inputs.probe_comp, dtype=np.int64)
@@ -215,16 +254,32 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
     ovf = np.zeros(2, dtype=np.int64)
     first = np.full((2, 2), -1, dtype=np.int64)
     args = (tb.routing, acc, cnt, u, v, ref, tb.f_u, tb.f_v, tb.bias, tb.vth, tb.refractory,
-            tb.block_exp, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v, tb.wrap_u,
+            tb.block_exp, tb.core_seg_ptr, tb.seg_start, tb.seg_stop, tb.seg_cfg,
+            np.ascontiguousarray(tb.cfg[:, 0]), np.ascontiguousarray(tb.cfg[:, 1]),
+            np.ascontiguousarray(tb.cfg[:, 2]), np.ascontiguousarray(tb.cfg[:, 3]),
+            np.ascontiguousarray(tb.cfg[:, 4]), np.ascontiguousarray(tb.cfg[:, 5]), tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v, tb.wrap_u,
             tb.wrap_v, tb.ge, bool(inputs.strict),
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64),
             probe, u_out, v_out, ovf, first)
+    n_comp = tb.mapping.n_comp
+    # Spikes go into a buffer the kernel never reallocates (reallocating inside the loop
+    # costs more than the neuron updates): it returns when the next step might not fit,
+    # and is called again from that step with a buffer twice as big.
+    cap = max(1024, 2 * n_comp)
+    spike_t = np.empty(cap, dtype=np.int64)
+    spike_c = np.empty(cap, dtype=np.int32)
     # A run of 0 steps compiles the kernel (or loads it from Numba's cache), so the timed
-    # call below measures the emulation alone.
-    run_loihi(0, *args)
+    # calls below measure the emulation alone.
+    run_loihi(0, 0, spike_t, spike_c, 0, *args)
     start = time.perf_counter()
-    spike_t, spike_c, n_spikes, stopped = run_loihi(steps, *args)
+    t, n_spikes, stopped = 0, 0, -1
+    while True:
+        n_spikes, t, stopped = run_loihi(t, steps, spike_t, spike_c, n_spikes, *args)
+        if t >= steps or stopped >= 0:
+            break
+        spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
+        spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
     wall_s = time.perf_counter() - start
     if stopped >= 0:
         code = 0 if first[0, 0] >= 0 else 1
@@ -232,7 +287,8 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
     overflows = {name: int(ovf[i]) for i, name in enumerate(VARIABLES)}
     first_overflow = {name: (int(first[i, 0]), int(first[i, 1]))
                       for i, name in enumerate(VARIABLES) if first[i, 0] >= 0}
-    return KernelRun(spike_step=spike_t[:n_spikes].copy(), spike_comp=spike_c[:n_spikes].copy(),
+    return KernelRun(spike_step=spike_t[:n_spikes].copy(),
+                     spike_comp=spike_c[:n_spikes].astype(np.int64),
                      counters=cnt, core_ids=tb.info.core_ids,
                      traces={"u": u_out, "v": v_out}, overflows=overflows,
                      first_overflow=first_overflow, wall_s=wall_s)
@@ -280,9 +336,9 @@ def overflow_message(tb: LoihiTables, result: KernelRun) -> str | None:
 def _trunc_decay(x, factor, bits):
     """``sign(x·factor) · (|x·factor| >> bits)`` in int64: decay rounded toward zero."""
     p = np.int64(x) * np.int64(factor)
-    if p >= 0:
-        return p >> bits
-    return -((-p) >> bits)
+    # Adding 2**bits - 1 to a negative p before the arithmetic shift rounds toward zero
+    # (sign-magnitude, as Lava does), without a branch the CPU would mispredict.
+    return (p + ((p >> 63) & ((np.int64(1) << bits) - 1))) >> bits
 
 
 @njit(cache=True, inline="always")
@@ -301,22 +357,213 @@ def _fold(x, half, wrap):
 
 
 @njit(cache=True)
-def _grow(a, n):
-    b = np.empty(2 * a.shape[0], dtype=a.dtype)
-    b[:n] = a[:n]
-    return b
+def _neuron(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, decay_bits, input_shift, half_u,
+            half_v, wrap_u, wrap_v, ge):
+    """One compartment's step, the plain way (every case, including inputs that jump
+    more than one period of the wrap). Returns (u, v, refractory counter, fired,
+    u overflowed, v overflowed)."""
+    uu, ou = _fold(_trunc_decay(u0, f_u, decay_bits) + (x << input_shift), half_u, wrap_u)
+    if r0 > 0:
+        return uu, np.int64(0), r0 - 1, False, ou, False
+    vv, ov = _fold(_trunc_decay(v0, f_v, decay_bits) + uu + bias, half_v, wrap_v)
+    if vv >= vth if ge else vv > vth:
+        return uu, np.int64(0), np.int64(refractory), True, ou, ov
+    return uu, vv, r0, False, ou, ov
+
+
+@njit(cache=True, inline="always")
+def _fold_fast(x, half, wrap):
+    """Lava's one-period wrap (``wrap == 0``) or saturation, without branches.
+
+    Returns (value, overflowed, far): ``far`` when a wrap by one period is not enough
+    (the caller redoes that compartment with :func:`_neuron`)."""
+    if wrap == 0:
+        hi = x > half
+        lo = x <= -half
+        y = x - (2 * half) * hi + (2 * half) * lo
+        return y, hi | lo, (y > half) | (y <= -half)
+    hi = x > half - 1
+    lo = x < 1 - half
+    y = min(max(x, 1 - half), half - 1)
+    return y, hi | lo, False
+
+
+@njit(cache=True, inline="always")
+def _step(u0, v0, r0, x, had_i, relay, f_u, f_v, bias, vth, refractory, rnd, decay_bits,
+          input_shift, half_u, half_v, wrap_u, wrap_v, geb):
+    """One compartment's step without a data-dependent branch (so loops of it vectorize).
+
+    Returns (u, v, refractory counter, flags, active). ``flags``: 1 fired, 2 ``u``
+    overflowed, 4 ``v`` overflowed, 8 a one-period wrap was not enough (state left as it
+    was; the caller redoes the compartment with :func:`_neuron`).
+    """
+    u0 = np.int64(u0)
+    v0 = np.int64(v0)
+    r0 = np.int64(r0)
+    is_relay = relay != 0
+    got = had_i != 0
+    # current: trunc(u·f_u) + (a_in << input_shift), wrapped (or saturated)
+    p = u0 * f_u
+    uu, ou, far_u = _fold_fast(((p + ((p >> 63) & rnd)) >> decay_bits) + (x << input_shift),
+                               half_u, wrap_u)
+    # voltage: trunc(v·f_v) + u + bias, saturated (or wrapped); held while refractory
+    q = v0 * f_v
+    vv, ov, far_v = _fold_fast(((q + ((q >> 63) & rnd)) >> decay_bits) + uu + bias,
+                               half_v, wrap_v)
+    held = r0 > 0
+    fire = (not held) and vv > vth - geb
+    # A relay fires iff a spike reached it; it keeps no state.
+    fire = got if is_relay else fire
+    far = (far_u or (far_v and not held)) and not is_relay
+    nu = u0 if far else (0 if is_relay else uu)
+    nv = v0 if far else (0 if (held or fire or is_relay) else vv)
+    nr = r0 if far else (refractory if fire else (r0 - 1 if held else r0))
+    act = got if is_relay else ((x != 0) or (u0 != 0) or (v0 != 0) or (bias != 0) or held
+                                or (geb > 0 and vth <= 0))
+    f = np.uint8(fire) | (np.uint8(ou and not is_relay) << 1) \
+        | (np.uint8(ov and not held and not is_relay) << 2) | (np.uint8(far) << 3)
+    return nu, nv, nr, f, act
 
 
 @njit(cache=True)
-def run_loihi(steps, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
-              decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, ge, strict,
-              in_ptr, in_src, probe, u_out, v_out, ovf, first):
-    """Run ``steps`` steps; returns (spike steps, spike compartments, count, stopped step).
+def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, comp_relay,
+                 u, v, ref, f_u, f_v, bias, vth, refractory, seg_lo, seg_hi, seg_start,
+                 seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay,
+                 decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had,
+                 flags, fired, ovf, first):
+    """Step ``t`` of the compartments ``c0 .. c0 + m - 1`` of one core.
 
-    ``stopped`` is -1, or the step at which strict mode met an overflow (``first``
-    holds its (step, compartment) per variable). State arrays are updated in place.
+    Drains the core's accumulator rows of ``slot`` (blocks ``blk_lo .. blk_hi - 1``),
+    updates every compartment and writes the ones that fired to ``fired``, in order.
+    Segments ``seg_lo .. seg_hi - 1`` (empty: use the per-compartment arrays) cover the
+    core with runs of one parameter set each (``seg_start``/``seg_stop`` local indices,
+    ``seg_cfg`` into the ``cfg_*`` tables).
+    Returns ``(n_fired, n_active, stop)``; ``stop`` is true when strict mode met an
+    overflow (``first`` then holds its step and compartment).
+
+    The update loop has no data-dependent branch, so the compiler vectorizes it; what is
+    rare (a spike, an overflow, an input that jumps more than one period of the wrap) is
+    flagged per compartment and handled in a second, scalar pass.
+    """
+    a_in[:m] = 0
+    had[:m] = 0
+    # Dense: each class's sum shifted by its exponent, then the classes added.
+    for b in range(blk_lo, blk_hi):
+        row = acc[slot, block_row[b]:block_row[b] + m]
+        e = block_exp[b]
+        if e >= 0:
+            for i in range(m):
+                x = np.int64(row[i])
+                row[i] = 0
+                had[i] |= x != 0
+                a_in[i] += x << e
+        else:
+            for i in range(m):
+                x = np.int64(row[i])
+                row[i] = 0
+                had[i] |= x != 0
+                a_in[i] += x >> (-e)
+    us = u[c0:c0 + m]
+    vs = v[c0:c0 + m]
+    rs = ref[c0:c0 + m]
+    rnd = (np.int64(1) << decay_bits) - 1
+    geb = np.int64(1) if ge else np.int64(0)
+    active = 0
+    any_flag = 0
+    if seg_lo < seg_hi:
+        # Runs of compartments that share every parameter: the parameters are scalars.
+        for g in range(seg_lo, seg_hi):
+            k = seg_cfg[g]
+            fu, fv, b, th = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k]
+            rf, rl = cfg_refr[k], cfg_relay[k]
+            lo, hi = seg_start[g], seg_stop[g]
+            # Views indexed from 0: Numba then knows no index is negative and drops its
+            # wrap-around test, which would keep the loop from vectorizing.
+            ug, vg, rg, ag = us[lo:hi], vs[lo:hi], rs[lo:hi], a_in[lo:hi]
+            hg, fg = had[lo:hi], flags[lo:hi]
+            for i in range(hi - lo):
+                nu, nv, nr, f, act = _step(ug[i], vg[i], rg[i], ag[i], hg[i], rl, fu, fv, b,
+                                           th, rf, rnd, decay_bits, input_shift, half_u, half_v,
+                                           wrap_u, wrap_v, geb)
+                ug[i] = nu
+                vg[i] = nv
+                rg[i] = nr
+                fg[i] = f
+                any_flag |= f
+                active += act
+    else:
+        fus = f_u[c0:c0 + m]
+        fvs = f_v[c0:c0 + m]
+        bs = bias[c0:c0 + m]
+        ths = vth[c0:c0 + m]
+        rfs = refractory[c0:c0 + m]
+        relay = comp_relay[c0:c0 + m]
+        for i in range(m):
+            nu, nv, nr, f, act = _step(us[i], vs[i], rs[i], a_in[i], had[i], relay[i], fus[i],
+                                       fvs[i], bs[i], ths[i], rfs[i], rnd, decay_bits,
+                                       input_shift, half_u, half_v, wrap_u, wrap_v, geb)
+            us[i] = nu
+            vs[i] = nv
+            rs[i] = nr
+            flags[i] = f
+            any_flag |= f
+            active += act
+    n_fired = 0
+    if any_flag == 0:
+        return 0, active, False
+    for i in range(m):
+        f = flags[i]
+        if f == 0:
+            continue
+        c = c0 + i
+        fire, ou, ov = (f & 1) != 0, (f & 2) != 0, (f & 4) != 0
+        if f & 8:
+            nu, nv, nr, fire, ou, ov = _neuron(
+                np.int64(us[i]), np.int64(vs[i]), np.int64(rs[i]), a_in[i], f_u[c], f_v[c],
+                bias[c], vth[c], refractory[c], decay_bits, input_shift, half_u, half_v, wrap_u,
+                wrap_v, ge)
+            us[i] = nu
+            vs[i] = nv
+            rs[i] = nr
+        if ou:
+            if first[0, 0] < 0:
+                first[0, 0] = t
+                first[0, 1] = c
+            ovf[0] += 1
+            if strict:
+                return n_fired, active, True
+        if ov:
+            if first[1, 0] < 0:
+                first[1, 0] = t
+                first[1, 1] = c
+            ovf[1] += 1
+            if strict:
+                return n_fired, active, True
+        if fire:
+            fired[n_fired] = c
+            n_fired += 1
+    return n_fired, active, False
+
+
+@njit(cache=True)
+def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_u, f_v, bias,
+              vth, refractory, block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu,
+              cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, decay_bits, input_shift, half_u,
+              half_v, wrap_u, wrap_v, ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf,
+              first):
+    """Run steps ``t0`` .. ``steps - 1``, updating the state arrays in place.
+
+    Spikes are appended to ``spike_t``/``spike_c`` from ``n_spikes`` on. Returns
+    ``(n_spikes, t, stopped)``: ``t`` is the next step to run (``steps`` when done, earlier
+    when the spike buffer might not hold step ``t``: call again with a bigger one), and
+    ``stopped`` is -1 or the step at which strict mode met an overflow (``first`` holds
+    its (step, compartment) per variable).
+
+    Within a step: core after core, drain and update its compartments; then deliver
+    the step's spikes; the probes; then the input events of the step.
     """
     n_cols = rt.core_comp_ptr.shape[0] - 1
+    n_comp = rt.comp_col.shape[0]
     max_core = 1
     for j in range(n_cols):
         size = rt.core_comp_ptr[j + 1] - rt.core_comp_ptr[j]
@@ -324,95 +571,37 @@ def run_loihi(steps, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, b
             max_core = size
     a_in = np.zeros(max_core, dtype=np.int64)
     had = np.zeros(max_core, dtype=np.uint8)
-    cap = 1024
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=np.int64)
-    n_spikes = 0
+    fired = np.zeros(max_core, dtype=np.int32)
+    flags = np.zeros(max_core, dtype=np.uint8)
+    cap = spike_t.shape[0]
     n_slots = rt.n_slots
-    for t in range(steps):
+    for t in range(t0, steps):
+        if n_spikes + n_comp > cap:
+            return n_spikes, t, -1
         slot = t % n_slots
+        step_start = n_spikes
         for j in range(n_cols):
             c0 = rt.core_comp_ptr[j]
-            c1 = rt.core_comp_ptr[j + 1]
-            m = c1 - c0
-            a_in[:m] = 0
-            had[:m] = 0
-            # Dense: each class's sum shifted by its exponent, then the classes added.
-            for b in range(rt.core_block_ptr[j], rt.core_block_ptr[j + 1]):
-                row0 = rt.block_row[b]
-                e = block_exp[b]
-                for i in range(m):
-                    x = acc[slot, row0 + i]
-                    if x != 0:
-                        acc[slot, row0 + i] = 0
-                        had[i] = 1
-                        if e >= 0:
-                            a_in[i] += np.int64(x) << e
-                        else:
-                            a_in[i] += np.int64(x) >> (-e)
-            active = 0
-            for i in range(m):
-                c = c0 + i
-                if rt.comp_relay[c] != 0:
-                    # A relay fires iff a spike reached it; it has no other state.
-                    if had[i] != 0:
-                        active += 1
-                        cnt[SPIKES_OUT, t, j] += 1
-                        if n_spikes == spike_t.shape[0]:
-                            spike_t = _grow(spike_t, n_spikes)
-                            spike_c = _grow(spike_c, n_spikes)
-                        spike_t[n_spikes] = t
-                        spike_c[n_spikes] = c
-                        n_spikes += 1
-                        deliver(rt, c, t, acc, cnt)
-                    continue
-                u0 = np.int64(u[c])
-                v0 = np.int64(v[c])
-                if a_in[i] == 0 and u0 == 0 and v0 == 0 and bias[c] == 0 and ref[c] == 0 \
-                        and not (ge and vth[c] <= 0):
-                    continue  # at rest: nothing changes (a decay of 0 is 0), no spike
-                active += 1
-                uu = _trunc_decay(u0, f_u[c], decay_bits) + (a_in[i] << input_shift)
-                uu, hit = _fold(uu, half_u, wrap_u)
-                if hit:
-                    if first[0, 0] < 0:
-                        first[0, 0] = t
-                        first[0, 1] = c
-                    ovf[0] += 1
-                    if strict:
-                        return spike_t, spike_c, n_spikes, t
-                u[c] = uu
-                if ref[c] > 0:
-                    v[c] = 0
-                    ref[c] -= 1
-                    continue
-                vv = _trunc_decay(v0, f_v[c], decay_bits) + uu + bias[c]
-                vv, hit = _fold(vv, half_v, wrap_v)
-                if hit:
-                    if first[1, 0] < 0:
-                        first[1, 0] = t
-                        first[1, 1] = c
-                    ovf[1] += 1
-                    if strict:
-                        return spike_t, spike_c, n_spikes, t
-                fire = vv >= vth[c] if ge else vv > vth[c]
-                if fire:
-                    vv = 0
-                    ref[c] = refractory[c]
-                    cnt[SPIKES_OUT, t, j] += 1
-                    if n_spikes == spike_t.shape[0]:
-                        spike_t = _grow(spike_t, n_spikes)
-                        spike_c = _grow(spike_c, n_spikes)
-                    spike_t[n_spikes] = t
-                    spike_c[n_spikes] = c
-                    n_spikes += 1
-                    deliver(rt, c, t, acc, cnt)
-                v[c] = vv
+            m = rt.core_comp_ptr[j + 1] - c0
+            n_fired, active, stop = _update_core(
+                t, slot, c0, m, rt.core_block_ptr[j], rt.core_block_ptr[j + 1], rt.block_row,
+                block_exp, acc, rt.comp_relay, u, v, ref, f_u, f_v, bias, vth, refractory,
+                core_seg_ptr[j], core_seg_ptr[j + 1], seg_start, seg_stop, seg_cfg, cfg_fu,
+                cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, decay_bits, input_shift, half_u,
+                half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, fired, ovf, first)
+            if stop:
+                return n_spikes, t, t
             cnt[UPDATES_ACTIVE, t, j] += active
             cnt[UPDATES_INACTIVE, t, j] += m - active
+            cnt[SPIKES_OUT, t, j] += n_fired
+            for k in range(n_fired):
+                spike_t[n_spikes] = t
+                spike_c[n_spikes] = fired[k]
+                n_spikes += 1
+        # All of the step's spikes in one list: the delivery prefetches along it.
+        deliver_many(rt, spike_c, step_start, n_spikes, t, acc, cnt)
         for k in range(probe.shape[0]):
             u_out[t, k] = u[probe[k]]
             v_out[t, k] = v[probe[k]]
-        for e in range(in_ptr[t], in_ptr[t + 1]):
-            deliver(rt, in_src[e], t, acc, cnt)
-    return spike_t, spike_c, n_spikes, -1
+        deliver_many(rt, in_src, in_ptr[t], in_ptr[t + 1], t, acc, cnt)
+    return n_spikes, steps, -1
