@@ -56,7 +56,6 @@ def local_network(n: int, k: int, window: int, seed: int, shuffle: bool = False)
     Returns (qnet, seconds spent building it)."""
     import numpy as np
 
-    from neurocomp.chip.load import load_chip  # noqa: F401  (imported for the caller's chip)
     from neurocomp.ir.network import Network, NeuronModel, Population, Projection
     from neurocomp.ir.connectors import AllToAll
     from neurocomp.ir.quantized import QPopulation, QProjection, QuantizationReport, QuantizedNetwork
@@ -105,7 +104,6 @@ def _warm_up(chip) -> None:
 
 
 def worker_big(n: int, k: int, window: int, chips: int, seed: int) -> dict:
-    import numpy as np  # noqa: F401
     import scipy.sparse
 
     from neurocomp.chip.load import load_chip

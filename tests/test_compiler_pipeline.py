@@ -260,3 +260,21 @@ def test_compile_refuses_a_non_network_file(capsys):
 def test_examples_compile(example, chip, capsys):
     assert main(["compile", str(EXAMPLES / f"{example}.snn"), "--chip", chip]) == 0
     assert f"compiled '{example}' for {chip}:" in capsys.readouterr().out
+
+
+def test_every_strategy_emulates_the_same_spikes(tiny2):
+    # Where neurons sit must not change what they compute: the same quantized network,
+    # cut and placed every way, fires the same spikes (Loihi arithmetic, no relays).
+    emulate = pytest.importorskip("neurocomp.emulator.run").emulate
+    from neurocomp.compiler.quantize import quantize
+
+    q = quantize(nc.load(GOLDEN / "small.snn"), tiny2)
+    runs = {}
+    for part_s in ("sequential", "bfs", "greedy"):
+        for place_s in ("row_major", "anneal"):
+            m = compile_network(q, tiny2, passes=default_passes(partition=part_s, place=place_s, seed=1))
+            r = emulate(m, 60)
+            runs[(part_s, place_s)] = {k: (v.times.tolist(), v.indices.tolist()) for k, v in r.spikes.items()}
+    first = next(iter(runs.values()))
+    assert sum(len(t) for t, _ in first.values()) > 0
+    assert all(r == first for r in runs.values())

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_compiler_partition import TINY, dense, hand_quantize, make_net
+from test_compiler_partition import TINY, hand_quantize, make_net
 
 from neurocomp.chip.load import load_chip
 from neurocomp.chip.packing import synapse_memory_bits

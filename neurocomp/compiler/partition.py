@@ -75,13 +75,13 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Callable, Mapping, NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 from numba import njit
 
 from ..chip.packing import synapse_memory_bits
-from ..diagnostics import CapacityError, Diagnostic, QuantizationError
+from ..diagnostics import CapacityError, Diagnostic, QuantizationError, UsageError, did_you_mean
 from ..ir.connectors import AllToAll, Conv2d, Dense, OneToOne, Pool2d, Random, Sparse
 from ..ir.mapping import CoreSlice
 from ..ir.partition import RELAY_SLICE, LogicalCore, Partition, PartitionReport
@@ -775,7 +775,7 @@ def _processor_masks(qnet: QuantizedNetwork, chip, pops: list[str]) -> tuple[lis
     return kinds, masks
 
 
-def _tables(prob_chip, neurons_limit: int, spec: list[tuple[int, int, int, int, bool]]):
+def _tables(chip, neurons_limit: int, spec: list[tuple[int, int, int, int, bool]]):
     """Per projection, bits per axon by synapse count for the dense format (column 0) and
     every sparse index width (columns 1..): ``tab[o * L + c]``.
 
@@ -783,7 +783,6 @@ def _tables(prob_chip, neurons_limit: int, spec: list[tuple[int, int, int, int, 
     A packing rule's cost may depend on ``index_range`` only through its bit width, so
     sparse columns are computed for ranges 1, 2, 4, ... up to the core's neuron count.
     """
-    chip = prob_chip
     widths = max(1, math.ceil(math.log2(max(neurons_limit, 1)))) + 1
     ranges = [None] + [1 << w for w in range(widths)]
     cache: dict[tuple, np.ndarray] = {}
@@ -1291,11 +1290,12 @@ def partition(qnet: QuantizedNetwork, chip=None, *, strategy: str = "auto", allo
     chip
         The chip (default ``qnet.chip``); only per-core limits matter here.
     strategy
-        ``"auto"``, or a key of :data:`PARTITIONERS` (``"sequential"``, ``"greedy"``).
+        ``"auto"``, or a key of :data:`PARTITIONERS` (``"sequential"``, ``"bfs"``, ``"greedy"``).
     allow_split
         ``False`` keeps every population on one core (several may still share one).
     atom_size
-        Neurons per atom for ``greedy`` (default: total / :data:`GREEDY_ATOMS`, at least 1).
+        Neurons per atom for ``bfs`` and ``greedy`` (default: neurons / :data:`GREEDY_ATOMS`,
+        at least 1).
     max_passes
         How many times a cut may be redone for fan-out and relays (see the module docstring).
 
@@ -1313,11 +1313,8 @@ def partition(qnet: QuantizedNetwork, chip=None, *, strategy: str = "auto", allo
     QuantizationError
         A delay or weight width the chip cannot hold.
     """
-    from ..diagnostics import UsageError
-
     chip = qnet.chip if chip is None else chip
     if strategy != "auto" and strategy not in PARTITIONERS:
-        from ..diagnostics import did_you_mean
         raise UsageError(f"no partition strategy '{strategy}'",
                          hint=did_you_mean(strategy, ["auto", *PARTITIONERS]))
     check_delays(qnet, chip)
@@ -1602,8 +1599,3 @@ def nengo_loihi_cores(qnet: QuantizedNetwork, chip=None) -> int:
         total += max(math.ceil(usage[r] / limits[r]) for r in ("neurons", "axons_in", "axons_out",
                                                                "synapse_memory_bits") if r in limits)
     return total
-
-
-def describe_limits(chip) -> Mapping[str, int]:
-    """The chip's per-core limits (for reports)."""
-    return chip.limits()

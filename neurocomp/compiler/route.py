@@ -216,6 +216,7 @@ def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip=None)
     cursor = np.zeros(n_axons, dtype=np.int64)
     slot = np.zeros(max(L, 1), dtype=np.int64)
     extra_steps = 0
+    node_local = part.node_local.astype(np.int64)
     # comp_start per logical core is what _fill needs (node_core is logical).
     for i, name in enumerate(projections):
         qp = qnet.projections[name]
@@ -232,7 +233,7 @@ def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip=None)
         has_delays = syn.delays is not None
         delays = np.asarray(syn.delays if has_delays else np.zeros(1, np.int32))
         extra_steps += _fill(syn.indptr, syn.indices, weights, delays, int(syn.delay), has_delays,
-                             node_first[pop_index[qp.post]], node_core, part.node_local.astype(np.int64),
+                             node_first[pop_index[qp.post]], node_core, node_local,
                              comp_start, row_ptr, part.axon_core, new_id, axon_syn_ptr, cursor, relayed, slot,
                              syn_target, syn_weight, syn_delay)
     # Relay-input axons: one synapse (weight 1, no delay) to each relay of the neuron.
