@@ -740,8 +740,10 @@ def check_delays(qnet: QuantizedNetwork, chip) -> None:
         syn = qp.synapses
         if syn.n_synapses == 0:
             continue
-        d = syn.delay_array()
-        d_min, d_max = int(d.min()), int(d.max())
+        if syn.delays is None:  # one delay for all: no need to spell it out per synapse
+            d_min = d_max = int(syn.delay)
+        else:
+            d_min, d_max = int(syn.delays.min()), int(syn.delays.max())
         if d_min >= lo and d_max <= hi:
             continue
         bad = d_max if d_max > hi else d_min
