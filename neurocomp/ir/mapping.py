@@ -212,6 +212,34 @@ class Mapping:
             return "network differs"
         return None
 
+    def __repr__(self) -> str:
+        chips = len({int(c.core_id) // self.chip.topology.cores_per_chip for c in self.cores})
+        lines = [f"Mapping({self.network.name!r} on {self.chip.name}, {self.family}: {len(self.cores):,} "
+                 f"core{'s' if len(self.cores) != 1 else ''} on {chips} of {self.chip.n_chips} chip(s))",
+                 f"  {self.n_comp:,} compartments ({self.n_relays:,} relays), {self.n_axons:,} axons, "
+                 f"{self.n_routes:,} routes, {self.n_synapses:,} synapses"]
+        full = [(used / limit, name, used, limit, core) for name, used, limit, core in self.utilization().worst()
+                if limit]
+        if full and self.cores:
+            frac, name, used, limit, core = max(full, key=lambda t: t[0])
+            lines.append(f"  fullest core: core {core}, {name} {used:,} of {limit:,} ({100.0 * frac:.1f} %)")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the head line and the fullest core of each resource, as a table."""
+        from html import escape
+
+        head, *rest = repr(self).split("\n")
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td style=\"text-align:right\">{used:,}</td>"
+            f"<td style=\"text-align:right\">{limit:,}</td>"
+            f"<td style=\"text-align:right\">{100.0 * used / limit if limit else 0.0:.1f} %</td>"
+            f"<td style=\"text-align:right\">{core}</td></tr>"
+            for name, used, limit, core in self.utilization().worst())
+        return (f"<div><p>{escape(head)}<br>{escape(rest[0].strip())}</p>"
+                "<table><thead><tr><th>resource</th><th>used</th><th>limit</th><th>full</th>"
+                f"<th>on core</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
     # ----------------------------------------------------------------- on disk
 
     def save(self, path: str | Path) -> tuple[Path, Path]:

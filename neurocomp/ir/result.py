@@ -287,3 +287,20 @@ class RunResult:
             lines.append(f"  {name:<{width}}  {ev.n:>8} {kind} {ev.count:>10} spikes "
                          f"{rate:8.3f} Hz" + (f"  probed: {probed}" if probed else ""))
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the head line and one table row per population."""
+        from html import escape
+
+        rows = []
+        for name, ev in self.spikes.items():
+            rate = ev.count / (ev.n * self.duration_s) if ev.n and self.duration_s else 0.0
+            probed = ", ".join(self.traces.get(name, {}))
+            rows.append(f"<tr><td>{escape(name)}</td><td>{'input' if ev.is_input else 'neurons'}</td>"
+                        f"<td style=\"text-align:right\">{ev.n:,}</td>"
+                        f"<td style=\"text-align:right\">{ev.count:,}</td>"
+                        f"<td style=\"text-align:right\">{rate:.3f} Hz</td><td>{escape(probed)}</td></tr>")
+        head = repr(self).split("\n")[0]
+        return (f"<div><p>{escape(head)}</p><table><thead><tr><th>population</th><th>kind</th>"
+                "<th>neurons</th><th>spikes</th><th>mean rate</th><th>probed</th></tr></thead>"
+                f"<tbody>{''.join(rows)}</tbody></table></div>")
