@@ -117,6 +117,41 @@ class Report:
         self.render(console)
         return buf.getvalue()
 
+    def __repr__(self) -> str:
+        return self.to_text().rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the head, spikes, energy and latency as plain HTML tables."""
+        from html import escape
+
+        c = self.cost
+
+        def table(header: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
+            head = "".join(f"<th>{escape(h)}</th>" for h in header)
+            right = ' style="text-align:right"'
+            body = "".join("<tr>" + "".join(f"<td{right if i >= left else ''}>{escape(str(v))}</td>"
+                                            for i, v in enumerate(row)) + "</tr>" for row in rows)
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+        head = (f"run of '{self.network}' on {self.chip} (profile {self.profile}): {self.steps:,} steps of "
+                f"{self.dt_ms:g} ms" + (f" x {self.samples:,} samples" if self.samples != 1 else "")
+                + f"; {c.core_ids.size} core{'s' if c.core_ids.size != 1 else ''} on {c.tiles_used} "
+                f"tile{'s' if c.tiles_used != 1 else ''}")
+        duration_s = self.steps * self.samples * self.dt_ms * 1e-3
+        spikes = [(p.name, "input" if p.is_input else "neurons", f"{p.size:,}", f"{p.spikes:,}",
+                   f"{p.spikes / (p.size * duration_s) if p.size and duration_s else 0.0:.2f} Hz")
+                  for p in self.populations]
+        energy = [(_KIND_NAMES.get(k, k), si(v * 1e-12, "J"), si(v * 1e-12 / c.steps if c.steps else 0.0, "J"),
+                   _percent(v, c.energy_pj)) for k, v in c.energy_by_kind_pj.items()]
+        energy.append(("total", si(c.energy_j, "J"), si(c.energy_per_step_pj * 1e-12, "J"), "100.0 %"))
+        latency = [("per step (mean)", si(c.mean_step_latency_ns * 1e-9, "s")),
+                   ("per step (worst)", si(c.worst_step_latency_ns * 1e-9, "s")),
+                   ("total", si(c.latency_s, "s"))]
+        return (f"<div><p>{escape(head)}</p>"
+                + table(("population", "kind", "neurons", "spikes", "mean rate"), spikes, left=2)
+                + table(("energy", "total", "per step", "share"), energy)
+                + table(("latency", "time"), latency) + "</div>")
+
     def _spike_table(self) -> Table:
         duration_s = self.steps * self.samples * self.dt_ms * 1e-3
         table = Table(title="spikes", title_justify="left")
