@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
 # Sub-commands that live beside their stage; each module has ``register(subparsers)``.
 _COMMAND_MODULES = ("neurocomp.chip.commands", "neurocomp.compiler.commands",
                     "neurocomp.emulator.commands", "neurocomp.report.commands",
-                    "neurocomp.interop.commands")
+                    "neurocomp.interop.commands", "neurocomp.report.compare_commands")
 
 
 def _plugins():

@@ -1,0 +1,426 @@
+"""The Python API: the command line's pipeline as functions (``import neurocomp as nc``).
+
+=====================================  =============================  ==========================
+``neurocomp`` command                  function                       returns
+=====================================  =============================  ==========================
+``check`` / (any command's parsing)    :func:`load`                   Network
+``compile NET --chip C [--chips N]``   :func:`compile`                Mapping
+``run NET|MAP --chip C --steps T``     :func:`run`, then :func:`price`  RunResult, Report
+``validate NET --chip C --steps T``    :func:`validate`               ValidationReport
+``compare NET --chips A,B --steps T``  :func:`compare`                Comparison
+``simulate NET --steps T``             :func:`simulate`               RunResult
+=====================================  =============================  ==========================
+
+The functions here are thin: each resolves its arguments the way the command line does
+(a chip by name, path or :class:`~neurocomp.chip.spec.ChipSpec`; a network as a
+:class:`~neurocomp.ir.network.Network` or the path of its ``.snn`` file) and calls the
+stage's own door, so the API and the CLI give the same spikes and the same energy. An
+argument of the wrong type raises :class:`ApiTypeError`, which is both a
+:class:`~neurocomp.diagnostics.UsageError` and a ``TypeError``; every other mistake
+raises a :class:`~neurocomp.diagnostics.NeurocompError` naming the object.
+
+The examples run from the repository's root (``tests/test_api.py`` runs them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping as TMapping, Sequence
+
+from .diagnostics import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+
+    from .chip.spec import ChipSpec
+    from .ir.mapping import Mapping
+    from .ir.network import Network
+    from .ir.result import RunResult
+    from .report.compare import Comparison
+    from .report.report import Report
+    from .report.validate import ValidationReport
+
+__all__ = ["compile", "run", "price", "validate", "compare", "as_network", "resolve_chip", "ApiTypeError"]
+
+
+class ApiTypeError(UsageError, TypeError):
+    """An argument of the wrong type: both a :class:`~neurocomp.diagnostics.UsageError`
+    (the command line renders it) and a ``TypeError``. Its ``str`` is the message alone,
+    as Python's own type errors read."""
+
+    def __str__(self) -> str:
+        return self.diagnostics[0].message if self.diagnostics else super().__str__()
+
+
+def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = None, what: str = "chip") -> Any:
+    """A :class:`~neurocomp.chip.spec.ChipSpec` from a chip name, a path or a ChipSpec.
+
+    ``chips`` makes a system of that many chips (tiled as squarely as possible);
+    ``profile`` selects a cost profile.
+
+    Raises
+    ------
+    ApiTypeError
+        When ``chip`` is none of those (the message shows what it is).
+    UsageError
+        For a bad ``chips`` or ``profile``, or as :func:`~neurocomp.chip.load.load_chip`
+        does for an unknown name or a missing file.
+    ChipSpecError
+        For a chip file that does not validate.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> from neurocomp.api import resolve_chip
+    >>> resolve_chip("loihi", chips=4).n_chips
+    4
+    >>> resolve_chip(nc.load_chip("tests/data/tiny.toml"), chips=2).total_cores
+    8
+    >>> resolve_chip(None, what="the second chip")
+    Traceback (most recent call last):
+    ...
+    neurocomp.api.ApiTypeError: the second chip must be a ChipSpec, a chip name or a path, not None
+    """
+    from .chip.load import load_chip, most_square
+    from .chip.spec import ChipSpec
+
+    if isinstance(chip, ChipSpec):
+        spec = chip
+        if chips is not None:
+            if isinstance(chips, bool) or not isinstance(chips, int) or chips < 1:
+                raise UsageError(f"the number of chips must be a whole number >= 1 (got {chips!r})")
+            limit = spec.system.max_chips
+            if limit is not None and chips > limit:
+                raise UsageError(f"chips={chips} asks for more chips than chip '{spec.name}' allows ({limit})",
+                                 hint=f"source: {spec.source_of('system.max_chips')}")
+            x, y = most_square(chips)
+            spec = spec.with_system(x, y, source=f"user: chips={chips}, tiled {x} x {y}")
+        if profile is not None:
+            if profile not in spec.profiles:
+                from .diagnostics import did_you_mean
+
+                raise UsageError(f"chip '{spec.name}' has no profile '{profile}'",
+                                 hint=did_you_mean(profile, spec.profiles))
+            spec = spec.with_profile(profile)
+        return spec
+    if isinstance(chip, (str, Path)):
+        return load_chip(chip, chips=chips, profile=profile)
+    raise ApiTypeError(f"{what} must be a ChipSpec, a chip name or a path, not {chip!r}")
+
+
+def as_network(network: Any, *, what: str = "network") -> "Network":
+    """A :class:`~neurocomp.ir.network.Network`, or the one a ``.snn`` path holds.
+
+    Raises
+    ------
+    ApiTypeError
+        When ``network`` is neither.
+    UsageError
+        For a path that does not end in ``.snn``; :func:`neurocomp.load`'s errors for a
+        file that does not parse or build.
+    """
+    from .ir.network import Network
+
+    if isinstance(network, Network):
+        return network
+    if isinstance(network, (str, Path)):
+        path = Path(network)
+        if path.suffix != ".snn":
+            raise UsageError(f"'{network}' is not a network file: expected a .snn file",
+                             hint="give a Network (neurocomp.load) or the path of a .snn file")
+        from .ir.build import load
+
+        return load(path)
+    raise ApiTypeError(f"{what} must be a Network or the path of a .snn file, not {network!r}")
+
+
+def compile(network: "Network | str | Path", chip: Any, *, chips: int | None = None,  # noqa: A001
+            profile: str | None = None, partition: str = "auto", place: str = "anneal", seed: int = 0,
+            allow_split: bool = True, on_pass: Callable[[Any, Any, float], None] | None = None) -> "Mapping":
+    """Compile a network onto a chip: quantize, partition, place, route.
+
+    The API form of ``neurocomp compile NET --chip CHIP [--chips N] [--profile P]``.
+
+    Parameters
+    ----------
+    network
+        A :class:`~neurocomp.ir.network.Network`, or the path of a ``.snn`` file.
+    chip
+        A bundled chip name (``"loihi"``), the path of a chip or system file, or a
+        :class:`~neurocomp.chip.spec.ChipSpec`.
+    chips
+        Compile for a system of this many chips, tiled as squarely as possible.
+    profile
+        The chip's energy/timing profile (kept in the Mapping's chip; it does not change
+        the compiled network, only the price of its runs).
+    partition, place, seed, allow_split
+        The strategies of :func:`neurocomp.compiler.pipeline.default_passes`
+        (``--partition``, ``--place``, ``--seed``, ``--no-split``).
+    on_pass
+        Called as ``on_pass(pass, artifact, seconds)`` after each pass.
+
+    Returns
+    -------
+    Mapping
+        Which neuron sits on which core, what every core stores, how spikes are routed
+        (:class:`~neurocomp.ir.mapping.Mapping`; ``save()`` writes it,
+        ``Mapping.load()`` reads it back).
+
+    Raises
+    ------
+    ApiTypeError
+        When ``chip`` or ``network`` is of the wrong type.
+    CapacityError
+        When the network does not fit the chip (the message names the population).
+    QuantizationError
+        When the chip cannot represent a population or projection.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> mapping = nc.compile("examples/chain.snn", chip="loihi")
+    >>> len(mapping.cores), mapping.n_comp, mapping.n_synapses
+    (1, 3, 3)
+    >>> nc.compile("examples/chain.snn", chip="loihi", chips=2).chip.n_chips
+    2
+    >>> nc.compile("examples/chain.snn", chip=42)
+    Traceback (most recent call last):
+    ...
+    neurocomp.api.ApiTypeError: chip must be a ChipSpec, a chip name or a path, not 42
+    """
+    from .compiler.pipeline import compile_network, default_passes
+
+    spec = resolve_chip(chip, chips=chips, profile=profile)
+    net = as_network(network)
+    passes = default_passes(partition=partition, allow_split=allow_split, place=place, seed=seed)
+    return compile_network(net, spec, passes=passes, on_pass=on_pass)
+
+
+def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None, chips: int | None = None,
+        inputs: TMapping[str, Any] | None = None, strict: bool = False, probes: Any = None) -> "RunResult":
+    """Emulate a compiled network on its chip, bit-exactly, for ``steps`` steps.
+
+    The API form of ``neurocomp run``; :func:`price` turns the result into the energy
+    and latency that command reports.
+
+    Parameters
+    ----------
+    what
+        A :class:`~neurocomp.ir.mapping.Mapping` (from :func:`compile`, or
+        ``Mapping.load(path)``), or a network (a Network or a ``.snn`` path), which is
+        compiled for ``chip`` first.
+    steps
+        Number of time steps.
+    chip, chips
+        The chip to compile a network for (as :func:`compile` takes them). With a
+        Mapping they are optional and, when given, must name the chip it was compiled for.
+    inputs
+        Per input population, a dense ``T x N`` raster or
+        :class:`~neurocomp.ir.synapses.InputEvents` to emit instead of its encoder's
+        output (as :func:`neurocomp.emulator.run.emulate` takes them).
+    strict
+        Stop at the first overflow of a state register
+        (:class:`~neurocomp.diagnostics.EmulationError`) instead of wrapping or
+        saturating as the chip does.
+    probes
+        What to record: ``None`` for the network's probes, or
+        ``{population: ("voltage", ...)}``.
+
+    Returns
+    -------
+    RunResult
+        Spikes of every population (``result.spikes[pop].times``, ``.indices``: int64
+        arrays), the probed traces (``result.traces[pop][var]``: ``(steps, n)`` arrays),
+        and the per-core work ``counters`` (int64 ``(steps, cores)`` arrays).
+
+    Raises
+    ------
+    UsageError
+        For a network without a chip, a Mapping with another chip, bad ``steps``,
+        inputs or probes.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> mapping = nc.compile("examples/chain.snn", chip="loihi")
+    >>> result = nc.run(mapping, steps=20)
+    >>> result.spikes["c"].times
+    array([9])
+    >>> int(result.counters.synops.sum())
+    14
+    >>> nc.run("examples/chain.snn", steps=20, chip="truenorth").spikes["a"].times
+    array([4])
+    """
+    from .emulator.run import emulate
+    from .ir.mapping import Mapping
+
+    if isinstance(what, Mapping):
+        mapping = what
+        if chip is not None or chips is not None:
+            _check_same_chip(mapping, chip, chips)
+    else:
+        net = as_network(what, what="what to run")
+        if chip is None:
+            raise UsageError(f"running network '{net.name}' needs a chip to compile it for",
+                             hint="give chip='loihi' (or a chip file), or a Mapping from nc.compile")
+        mapping = compile(net, chip, chips=chips)
+    return emulate(mapping, steps, inputs, strict=strict, probes=probes)
+
+
+def _check_same_chip(mapping: "Mapping", chip: Any, chips: int | None) -> None:
+    compiled = mapping.chip
+    asked = resolve_chip(chip if chip is not None else compiled, chips=chips)
+    if asked.name != compiled.name or asked.n_chips != compiled.n_chips:
+        raise UsageError(f"the mapping was compiled for {compiled.name} ({compiled.n_chips} chip"
+                         f"{'s' if compiled.n_chips != 1 else ''}), not {asked.name} ({asked.n_chips})",
+                         hint="run it without chip=..., or compile the network again for this chip")
+
+
+def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
+          profile: str | None = None) -> "Report":
+    """The energy and latency of an emulated run (or a batch of runs) on its chip.
+
+    What ``neurocomp run`` prints after emulating: the work counters of ``result``
+    priced with the active profile of the chip the Mapping was compiled for
+    (:func:`neurocomp.report.cost.cost`), summarised as a
+    :class:`~neurocomp.report.report.Report`.
+
+    Parameters
+    ----------
+    result
+        A :class:`~neurocomp.ir.result.RunResult` of :func:`run`, or several of them
+        (the runs of a batch, e.g. an :func:`~neurocomp.emulator.run.emulate_batch`).
+    mapping
+        The Mapping that was run.
+    profile
+        Price with another of the chip's profiles.
+
+    Returns
+    -------
+    Report
+        ``report.cost`` holds the totals (``energy_j``, ``latency_s``) and the per-step
+        and per-core arrays (``step_energy_pj``, ``step_latency_ns``, ...);
+        ``to_text()`` and ``to_dict()`` are what the command prints and writes.
+
+    Raises
+    ------
+    UsageError
+        When a run has no work counters (a float reference run), or the runs mix
+        networks or lengths.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> mapping = nc.compile("examples/chain.snn", chip="tests/data/tiny.toml")
+    >>> report = nc.price(nc.run(mapping, steps=20), mapping)
+    >>> report.cost.energy_pj, report.cost.latency_ns
+    (416.0, 308.0)
+    """
+    from .ir.mapping import Mapping
+    from .ir.result import RunResult
+    from .report.cost import CostReport, cost
+    from .report.report import report
+
+    if not isinstance(mapping, Mapping):
+        raise ApiTypeError(f"mapping must be a Mapping (from nc.compile), not {mapping!r}")
+    runs = [result] if isinstance(result, RunResult) else list(result)
+    if not runs:
+        raise UsageError("no runs to price")
+    for r in runs:
+        if not isinstance(r, RunResult):
+            raise ApiTypeError(f"result must be a RunResult or several, not {r!r}")
+        if r.counters is None:
+            raise UsageError(f"the run of '{r.network}' has no work counters to price",
+                             hint="price a chip run (nc.run), not a float reference run (nc.simulate)")
+    chip = resolve_chip(mapping.chip, profile=profile)
+    costs = [cost(r.counters, chip, mapping) for r in runs]
+    return report(runs, costs[0] if len(costs) == 1 else CostReport.combine(costs), chip, mapping)
+
+
+def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMapping[str, Any] | None = None, *,
+             chips: int | None = None, profile: str | None = None,
+             samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None,
+             mapping: "Mapping | None" = None) -> "ValidationReport":
+    """Run the float reference and the chip emulation on the same inputs and compare.
+
+    The API form of ``neurocomp validate``
+    (:func:`neurocomp.report.validate.validate`).
+
+    Parameters
+    ----------
+    network
+        A Network or the path of a ``.snn`` file.
+    chip, chips, profile
+        The chip, as :func:`compile` takes it.
+    steps
+        Steps per run.
+    inputs
+        Input overrides for one run; by default each input's encoder.
+    samples
+        A labelled set (``.npz`` path with ``x`` and ``y``, or ``(x, y)``): one run per
+        sample, and the accuracy of both models as classifiers.
+    mapping
+        The network already compiled for ``chip``.
+
+    Returns
+    -------
+    ValidationReport
+        Per neuron population, both runs' spikes and rates and the correlation of their
+        spike counts; ``classifier`` holds the accuracies for ``samples``.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> report = nc.validate("examples/chain.snn", chip="loihi", steps=20)
+    >>> [(p.name, p.spikes_ref, p.spikes_chip, p.correlation) for p in report.populations]
+    [('a', 3, 3, 1.0), ('b', 3, 3, 1.0), ('c', 1, 1, 1.0)]
+    """
+    from .report.validate import validate as _validate
+
+    spec = resolve_chip(chip, chips=chips, profile=profile)
+    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping)
+
+
+def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
+            inputs: TMapping[str, Any] | None = None, *,
+            samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None) -> "Comparison":
+    """Compile and run a network on several chips and put the results side by side.
+
+    The API form of ``neurocomp compare``
+    (:func:`neurocomp.report.compare.compare`): per chip the chips and cores used, the
+    fullest core, the largest weight error, energy and latency per step and per run (or
+    sample), the spikes against the float reference's and, with ``samples``, the
+    accuracy. A chip the network does not fit, or that cannot represent it, has a row
+    that says why.
+
+    Parameters
+    ----------
+    network
+        A Network or the path of a ``.snn`` file.
+    chips
+        Chip names, chip or system file paths, or ChipSpecs.
+    steps
+        Steps per run.
+    inputs
+        Input overrides for one run; by default each input's encoder.
+    samples
+        A labelled set (``.npz`` path with ``x`` and ``y``, or ``(x, y)``).
+
+    Returns
+    -------
+    Comparison
+        One :class:`~neurocomp.report.compare.ChipRow` per chip (``table["loihi"]``,
+        ``table[0]``); ``column(name)`` gives one figure of every chip as a float64 array.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> table = nc.compare("examples/chain.snn", ["tests/data/tiny.toml", "truenorth"], steps=20)
+    >>> [(row.label, row.status, row.cores, row.spikes_chip) for row in table]
+    [('tiny', 'ok', 1, 7), ('truenorth', 'ok', 1, 2)]
+    >>> table.column("energy_per_step_j")
+    array([2.08e-11, 1.30e-11])
+    """
+    from .report.compare import compare as _compare
+
+    return _compare(as_network(network), chips, steps, inputs, samples=samples)

@@ -1,0 +1,145 @@
+"""The ``neurocomp compare`` command: one network on several chips, one table.
+
+::
+
+    neurocomp compare NET.snn --chips loihi,truenorth,akida --steps 100
+                      [--chip FILE.toml ...] [--samples FILE.npz [--limit N]]
+                      [--json] [--out DIR [--force]]
+
+``--chips`` takes a comma-separated list of bundled chip names or chip/system files;
+``--chip`` adds one more and may be repeated (both may be given; the chips keep the
+order of the command line). Unlike ``run`` and ``compile``, ``--chips`` here names chips
+rather than a number of them: for a system of several chips, give a system file. A chip
+the network does not fit, or cannot represent, says why in its row; the exit code is 0
+as long as the comparison itself ran. ``--json`` prints the :class:`Comparison` as JSON
+instead of the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import UsageError
+
+__all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
+
+COMPARISON_FILE = "comparison.json"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``compare`` command to an argparse sub-parsers object."""
+    p = subparsers.add_parser(
+        "compare", help="compile and run a network on several chips; one table of cost and agreement",
+        description="Compile and run a network on several chips and compare them: cores, the fullest core, "
+                    "energy, latency, quantization error, spike agreement with the float reference and, with "
+                    "--samples, accuracy.")
+    p.add_argument("network", metavar="NET.snn", help="a network file")
+    p.add_argument("--chips", action=_ChipItems, split=True, dest="chip_items", default=[],
+                   metavar="NAME,NAME,...", help="chips to compare, comma-separated: bundled names or chip/system files")
+    p.add_argument("--chip", action=_ChipItems, split=False, dest="chip_items", default=[], metavar="NAME|PATH",
+                   help="one more chip; may be repeated")
+    p.add_argument("--steps", type=int, required=True, help="number of time steps (per run or sample)")
+    p.add_argument("--samples", metavar="FILE.npz",
+                   help="labelled samples: x [n, ...] drives the input, y [n] the expected class")
+    p.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
+    p.add_argument("--out", metavar="DIR", help=f"also write {COMPARISON_FILE} into this folder")
+    p.add_argument("--force", action="store_true", help=f"overwrite {COMPARISON_FILE} in --out")
+    p.set_defaults(func=handler)
+
+
+class _ChipItems(argparse.Action):
+    """``--chips a,b`` and ``--chip c`` append to one list, in the order they are typed."""
+
+    def __init__(self, *args: Any, split: bool, **kwargs: Any) -> None:
+        self.split = split
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: Any = None) -> None:
+        items = list(getattr(namespace, self.dest) or [])
+        items += values.split(",") if self.split else [values]
+        setattr(namespace, self.dest, items)
+
+
+def chip_list(items: list[str]) -> list[str]:
+    """The chips the options name, in command-line order, each once.
+
+    Raises
+    ------
+    UsageError
+        When none is given, or one is a bare number (``--chips 2`` as ``run`` takes it).
+    """
+    out: list[str] = []
+    for item in (c.strip() for c in items):
+        if item and item not in out:
+            out.append(item)
+    for item in out:
+        if item.isdigit():
+            raise UsageError(f"--chips {item}: here --chips lists the chips to compare, not a number of chips",
+                             hint="write --chips loihi,truenorth; for a system of several chips give a "
+                                  "system file (see docs/api.md)")
+    if not out:
+        raise UsageError("no chips to compare", hint="give them with --chips loihi,truenorth,akida")
+    return out
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Run ``neurocomp compare``; returns the exit code."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..ir.build import load
+    from .compare import compare
+    from .validate import load_samples
+
+    if args.steps <= 0:
+        raise UsageError(f"--steps must be positive, got {args.steps}")
+    if args.limit is not None and args.limit <= 0:
+        raise UsageError(f"--limit must be positive, got {args.limit}")
+    if args.limit is not None and not args.samples:
+        raise UsageError("--limit needs --samples")
+    chips = chip_list(args.chip_items)
+    out = Path(args.out) if args.out else None
+    if out is not None and not args.force:
+        if (out / COMPARISON_FILE).exists():
+            raise UsageError(f"'{out / COMPARISON_FILE}' already exists; not overwriting a previous comparison",
+                             hint="choose another --out folder, or add --force to replace it")
+        if out.exists() and not out.is_dir():
+            raise UsageError(f"'{out}' is a file, not a folder", hint="give --out a folder")
+    path = Path(args.network)
+    if path.suffix != ".snn":
+        raise UsageError(f"'{args.network}' is not a network file: expected a .snn file")
+    network = load(path)
+    samples = None
+    if args.samples:
+        x, y = load_samples(args.samples)
+        if args.limit:
+            x, y = x[: args.limit], y[: args.limit]
+        samples = (x, y)
+
+    err = Console(stderr=True, highlight=False)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("float reference", total=len(chips) + 1)
+
+        def progress(label: str, done: int, total: int) -> None:
+            bar.update(task, advance=1, description=label)
+
+        result = compare(network, chips, args.steps, samples=samples, progress=progress)
+
+    if args.json:
+        sys.stdout.write(result.to_json())
+    else:
+        console = Console(highlight=False, soft_wrap=True, width=200)
+        result.render(console)
+        parts = ", ".join(f"{k} {v:.3g} s" for k, v in result.wall_s.items())
+        console.print(f"wall: {parts}", soft_wrap=True)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / COMPARISON_FILE).write_text(result.to_json(), encoding="utf-8")
+        if not args.json:
+            print(f"wrote {out / COMPARISON_FILE}")
+    return 0
