@@ -147,6 +147,36 @@ class ValidationReport:
         self.render(Console(file=buf, width=width, color_system=None, highlight=False, soft_wrap=False))
         return buf.getvalue()
 
+    def __repr__(self) -> str:
+        return self.to_text().rstrip("\n")
+
+    def _repr_html_(self) -> str:
+        """For notebooks: the head, the populations and the classifier as plain HTML tables."""
+        from html import escape
+
+        def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+            head = "".join(f"<th>{escape(h)}</th>" for h in header)
+            right = ' style="text-align:right"'
+            body = "".join("<tr>" + "".join(f"<td{right if i else ''}>{escape(str(v))}</td>"
+                                            for i, v in enumerate(row)) + "</tr>" for row in rows)
+            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+        head = f"float reference vs {self.chip} emulation of '{self.network}': {self.steps:,} steps" + (
+            f" x {self.samples:,} samples" if self.samples != 1 else "")
+        pops = [(p.name, f"{p.size:,}", f"{p.spikes_ref:,}", f"{p.spikes_chip:,}", _fmt(p.correlation, "{:.3f}"),
+                 f"{p.rate_ref_hz:.2f}", f"{p.rate_chip_hz:.2f}", _fmt(p.rate_error, "{:+.1%}"),
+                 _fmt(p.first_spike_error_steps, "{:.2f}"), f"{p.fire_in_one_only:,}") for p in self.populations]
+        parts = [f"<p>{escape(head)}</p>",
+                 table(("population", "neurons", "spikes float", "spikes chip", "count r", "rate float (Hz)",
+                        "rate chip (Hz)", "rate error", "first spike |dt| (steps)", "fire in one only"), pops)]
+        c = self.classifier
+        if c is not None:
+            parts.append(table(("output", "samples", "accuracy float", "accuracy chip", "agreement"),
+                               [(c.output, f"{c.samples:,}", f"{c.accuracy_ref:.1%}", f"{c.accuracy_chip:.1%}",
+                                 f"{c.agreement:.1%}")]))
+        parts += [f"<p>note: {escape(n)}</p>" for n in self.notes]
+        return "<div>" + "".join(parts) + "</div>"
+
 
 def _fmt(value: float | None, pattern: str) -> str:
     return "n/a" if value is None else pattern.format(value)
