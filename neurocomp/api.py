@@ -81,20 +81,12 @@ def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = N
     ...
     neurocomp.api.ApiTypeError: the second chip must be a ChipSpec, a chip name or a path, not None
     """
-    from .chip.load import load_chip, most_square
+    from .chip.load import _with_chips, load_chip
     from .chip.spec import ChipSpec
 
     if isinstance(chip, ChipSpec):
-        spec = chip
-        if chips is not None:
-            if isinstance(chips, bool) or not isinstance(chips, int) or chips < 1:
-                raise UsageError(f"the number of chips must be a whole number >= 1 (got {chips!r})")
-            limit = spec.system.max_chips
-            if limit is not None and chips > limit:
-                raise UsageError(f"chips={chips} asks for more chips than chip '{spec.name}' allows ({limit})",
-                                 hint=f"source: {spec.source_of('system.max_chips')}")
-            x, y = most_square(chips)
-            spec = spec.with_system(x, y, source=f"user: chips={chips}, tiled {x} x {y}")
+        # the system load_chip(name, chips=N) would build, so both ways give equal chips
+        spec = _with_chips(chip, chips) if chips is not None else chip
         if profile is not None:
             if profile not in spec.profiles:
                 from .diagnostics import did_you_mean
