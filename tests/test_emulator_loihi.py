@@ -550,13 +550,17 @@ def test_a_decay_outside_its_bits_is_refused_naming_the_neuron():
 # -- random Mappings against the twin -----------------------------------------------------
 
 
-def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
+def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, uniform: bool = False):
     """A random seeded network on random cores: two neuron populations, one input,
     recurrence, five projections with exponents of both signs (two sharing one),
     per-synapse delays up to the chip's maximum, refractory periods, bias, relays.
+    ``uniform``: bigger populations, one parameter set per population, one population
+    per core (the kernel's path for runs of equal parameters).
     Returns (mapping, input raster, input events by step for the twin)."""
     rng = np.random.default_rng(seed)
-    sizes = {"a": int(rng.integers(3, 14)), "b": int(rng.integers(3, 10))}
+    sizes = {"a": int(rng.integers(90, 130)), "b": int(rng.integers(64, 90))} if uniform \
+        else {"a": int(rng.integers(3, 14)), "b": int(rng.integers(3, 10))}
+    density = 0.08 if uniform else 0.4
     n_in = int(rng.integers(2, 7))
     max_extra = chip.numerics.delay.max_steps - chip.numerics.delay.min_steps
     exps = {"xa": int(rng.integers(-2, 3)), "xb": 0, "aa": int(rng.integers(-3, 0)),
@@ -568,7 +572,7 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
         table = []
         for i in range(size_of[pre]):
             for j in range(size_of[post]):
-                if rng.random() < 0.4:
+                if rng.random() < density:
                     w = int(rng.integers(-30, 80)) if pre != "b" else int(rng.integers(-80, 10))
                     table.append((i, j, w, int(rng.integers(0, max_extra + 1))))
         projections[name] = (pre, post, exps[name], table)
@@ -578,16 +582,17 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
     # core's end.
     cap = chip.core.neurons
     order = [("a", i) for i in range(sizes["a"])] + [("b", i) for i in range(sizes["b"])]
-    n_cores = int(rng.integers(2, 5))
+    n_cores = 2 if uniform else int(rng.integers(2, 5))
     core_ids = np.sort(rng.choice(chip.total_cores, size=n_cores, replace=False)).tolist()
-    cuts = np.sort(rng.choice(np.arange(1, len(order)), size=n_cores - 1, replace=False)).tolist()
+    cuts = [sizes["a"]] if uniform else \
+        np.sort(rng.choice(np.arange(1, len(order)), size=n_cores - 1, replace=False)).tolist()
     chunks = np.split(np.arange(len(order)), cuts)
     comps = []
     relay_at = []
     for core, chunk in zip(core_ids, chunks):
         assert len(chunk) + 2 <= cap
         comps += [(core, *order[k]) for k in chunk]
-        if relays and rng.random() < 0.7:
+        if relays and (uniform or rng.random() < 0.7):
             relay_at.append(len(comps))
             comps.append((core, None, 0))
     syns = syns_of(projections)
@@ -595,7 +600,9 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
         # A neuron of 'a' reaches the relay, which forwards to random neurons of 'b'.
         src = int(rng.integers(0, sizes["a"]))
         comps[r] = (comps[r][0], None, [k for k, c in enumerate(comps) if c[1:] == ("a", src)][0])
-        syns.append((("a", src), ("<comp>", r), 1, int(rng.integers(0, max_extra + 1)), "ab"))
+        # Through 'aa', whose exponent is negative: the relay's count shifts to 0, yet a
+        # spike reached it.
+        syns.append((("a", src), ("<comp>", r), 1, int(rng.integers(0, max_extra + 1)), "aa"))
         for j in rng.choice(sizes["b"], size=3, replace=False):
             syns.append((("<comp>", r), ("b", int(j)), int(rng.integers(-20, 60)), 0, "ab"))
     n = len(comps)
@@ -607,6 +614,16 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
         "bias_exp": rng.integers(-3, 4, n).tolist(),
         "refractory": rng.integers(0, 4, n).tolist(),
     }
+    if uniform:
+        for key in params:
+            per_pop = {p: params[key][i] for i, p in enumerate(("a", "b"))}
+            params[key] = [per_pop[c[1]] if c[1] else 0 for c in comps]
+        # 'a' fires now and then (bias-driven), so the relays that copy it do too.
+        for i, c in enumerate(comps):
+            if c[1] == "a":
+                params["bias_mant"][i], params["bias_exp"][i] = 500, 3
+                params["vth_mant"][i] = 50  # below the bias alone: fires often
+        relay_at = []
     for r in relay_at:
         # The neuron a relay copies fires now and then (bias-driven), so relays do too.
         src = comps[r][2]
@@ -651,6 +668,34 @@ def test_random_mappings_on_two_loihi_chips_match_the_twin(seed):
 def test_random_mappings_on_the_tiny_chip_match_the_twin(seed):
     mapping, raster, by_step = random_case(seed, TINY)
     assert_matches_twin(mapping, raster, by_step, 40)
+
+
+@pytest.mark.parametrize("seed", range(10, 13))
+def test_random_uniform_mappings_match_the_twin(seed):
+    # One parameter set per population and core: the kernel reads the parameters once
+    # per run of compartments (and handles the relays of those cores as their own run).
+    from neurocomp.emulator.kernels import loihi
+
+    mapping, raster, by_step = random_case(seed, LOIHI, uniform=True, steps=30)
+    tables = loihi.prepare(mapping)
+    assert np.all(np.diff(tables.core_seg_ptr) > 0)  # every core takes the runs' path
+    r, tw = assert_matches_twin(mapping, raster, by_step, 30)
+    relays = set(np.flatnonzero(np.asarray(mapping.comp_pop) == -1).tolist())
+    assert any(c in relays for _, c in tw["spikes"])
+
+
+def test_a_row_that_could_exceed_int16_accumulates_in_int32():
+    # 200 inputs of weight 200, exponent -7, all at step 0, into one neuron: the row can
+    # hold 200·200 = 40,000 > 2**15 - 1, so it is int32 (int16 would wrap to -25,536).
+    # a_in = 40,000 >> 7 = 312 (floor of 312.5); u = 312 << 6 = 19,968 (du = 4095).
+    from neurocomp.emulator.kernels import loihi
+
+    many = [("p", 200, -7, 0, [0])] * 200
+    u, _, _ = one_neuron(2, many, du=4095)
+    assert u == [0, 19968]
+    few = [("p", 200, -7, 0, [0])] * 100  # 20,000 fits int16: 20,000 >> 7 = 156 -> 9,984
+    u, _, _ = one_neuron(2, few, du=4095)
+    assert u == [0, 9984]
 
 
 def test_the_random_cases_exercise_what_they_claim():

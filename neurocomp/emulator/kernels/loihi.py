@@ -83,6 +83,8 @@ class LoihiTables:
     seg_stop: np.ndarray  # int64 [n_seg]
     seg_cfg: np.ndarray  # int64 [n_seg]
     cfg: np.ndarray  # int64 [n_cfg, 6]: f_u, f_v, bias, vth, refractory, relay
+    core_relay_ptr: np.ndarray  # int64 [n_cols + 1]: the relays of column j are
+    relay_local: np.ndarray  # int64: ... relay_local[ptr[j]:ptr[j+1]], indices in the core
     # scalars: decay bits, input shift, u/v half ranges and overflow modes, '>=' flag
     decay_bits: int
     input_shift: int
@@ -184,6 +186,12 @@ def prepare(mapping) -> LoihiTables:
     block_exp = exp[rt.block_axon] if rt.block_axon.size else np.zeros(0, dtype=np.int64)
     segments = _segments(np.stack([f_u, f_v, bias, vth, refractory,
                                    relay.astype(np.int64)], axis=1), rt.core_comp_ptr)
+    relay_ids = np.flatnonzero(relay).astype(np.int64)
+    relay_col = rt.comp_col[relay_ids].astype(np.int64)
+    segments["core_relay_ptr"] = np.searchsorted(
+        relay_col, np.arange(rt.core_comp_ptr.size, dtype=np.int64)).astype(np.int64)
+    segments["relay_local"] = relay_ids - rt.core_comp_ptr[relay_col] if relay_ids.size \
+        else np.zeros(0, dtype=np.int64)
     return LoihiTables(
         mapping=mapping, routing=rt, info=info,
         f_u=f_u.astype(narrowest_int(f_u)), f_v=f_v.astype(narrowest_int(f_v)),
@@ -246,7 +254,7 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
     u = np.zeros(n, dtype=tb.state_dtype)
     v = np.zeros(n, dtype=tb.state_dtype)
     ref = np.zeros(n, dtype=tb.refractory.dtype)
-    acc = np.zeros(tb.info.acc_shape, dtype=np.int32)
+    acc = np.zeros(tb.info.acc_shape, dtype=tb.info.acc_dtype)
     cnt = np.zeros((N_COUNTERS, steps, tb.info.n_cols), dtype=np.int64)
     probe = np.ascontiguousarray(inputs.probe_comp, dtype=np.int64)
     u_out = np.zeros((steps, probe.size), dtype=np.int64)
@@ -257,7 +265,8 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
             tb.block_exp, tb.core_seg_ptr, tb.seg_start, tb.seg_stop, tb.seg_cfg,
             np.ascontiguousarray(tb.cfg[:, 0]), np.ascontiguousarray(tb.cfg[:, 1]),
             np.ascontiguousarray(tb.cfg[:, 2]), np.ascontiguousarray(tb.cfg[:, 3]),
-            np.ascontiguousarray(tb.cfg[:, 4]), np.ascontiguousarray(tb.cfg[:, 5]), tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v, tb.wrap_u,
+            np.ascontiguousarray(tb.cfg[:, 4]), np.ascontiguousarray(tb.cfg[:, 5]),
+            tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v, tb.wrap_u,
             tb.wrap_v, tb.ge, bool(inputs.strict),
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64),
@@ -376,32 +385,31 @@ def _fold_fast(x, half, wrap):
     """Lava's one-period wrap (``wrap == 0``) or saturation, without branches.
 
     Returns (value, overflowed, far): ``far`` when a wrap by one period is not enough
-    (the caller redoes that compartment with :func:`_neuron`)."""
-    if wrap == 0:
-        hi = x > half
-        lo = x <= -half
-        y = x - (2 * half) * hi + (2 * half) * lo
-        return y, hi | lo, (y > half) | (y <= -half)
-    hi = x > half - 1
-    lo = x < 1 - half
-    y = min(max(x, 1 - half), half - 1)
-    return y, hi | lo, False
+    (the caller redoes that compartment with :func:`_neuron`). Both results are computed
+    and one selected: a branch on ``wrap`` inside a loop over compartments keeps the
+    compiler from vectorizing it (4x slower).
+    """
+    w = wrap == 0
+    hi_w = x > half
+    lo_w = x <= -half
+    y_w = x - (2 * half) * hi_w + (2 * half) * lo_w
+    y_s = min(max(x, 1 - half), half - 1)
+    y = y_w if w else y_s
+    over = (hi_w | lo_w) if w else (y_s != x)
+    far = w & ((y_w > half) | (y_w <= -half))
+    return y, over, far
 
 
 @njit(cache=True, inline="always")
-def _step(u0, v0, r0, x, had_i, relay, f_u, f_v, bias, vth, refractory, rnd, decay_bits,
-          input_shift, half_u, half_v, wrap_u, wrap_v, geb):
-    """One compartment's step without a data-dependent branch (so loops of it vectorize).
-
-    Returns (u, v, refractory counter, flags, active). ``flags``: 1 fired, 2 ``u``
-    overflowed, 4 ``v`` overflowed, 8 a one-period wrap was not enough (state left as it
-    was; the caller redoes the compartment with :func:`_neuron`).
-    """
+def _step(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, rnd, decay_bits, input_shift,
+          half_u, half_v, wrap_u, wrap_v, geb):
+    """One neuron compartment's step without a data-dependent branch (so loops of it
+    vectorize). Returns (u, v, refractory counter, flags, active). ``flags``: 1 fired,
+    2 ``u`` overflowed, 4 ``v`` overflowed, 8 a one-period wrap was not enough (state
+    left as it was; the caller redoes the compartment with :func:`_neuron`)."""
     u0 = np.int64(u0)
     v0 = np.int64(v0)
     r0 = np.int64(r0)
-    is_relay = relay != 0
-    got = had_i != 0
     # current: trunc(u·f_u) + (a_in << input_shift), wrapped (or saturated)
     p = u0 * f_u
     uu, ou, far_u = _fold_fast(((p + ((p >> 63) & rnd)) >> decay_bits) + (x << input_shift),
@@ -412,42 +420,42 @@ def _step(u0, v0, r0, x, had_i, relay, f_u, f_v, bias, vth, refractory, rnd, dec
                                half_v, wrap_v)
     held = r0 > 0
     fire = (not held) and vv > vth - geb
-    # A relay fires iff a spike reached it; it keeps no state.
-    fire = got if is_relay else fire
-    far = (far_u or (far_v and not held)) and not is_relay
-    nu = u0 if far else (0 if is_relay else uu)
-    nv = v0 if far else (0 if (held or fire or is_relay) else vv)
+    far = far_u or (far_v and not held)
+    nu = u0 if far else uu
+    nv = v0 if far else (0 if (held or fire) else vv)
     nr = r0 if far else (refractory if fire else (r0 - 1 if held else r0))
-    act = got if is_relay else ((x != 0) or (u0 != 0) or (v0 != 0) or (bias != 0) or held
-                                or (geb > 0 and vth <= 0))
-    f = np.uint8(fire) | (np.uint8(ou and not is_relay) << 1) \
-        | (np.uint8(ov and not held and not is_relay) << 2) | (np.uint8(far) << 3)
+    act = (x != 0) or (u0 != 0) or (v0 != 0) or (bias != 0) or held or (geb > 0 and vth <= 0)
+    f = np.uint8(fire) | (np.uint8(ou) << 1) | (np.uint8(ov and not held) << 2) \
+        | (np.uint8(far) << 3)
     return nu, nv, nr, f, act
 
 
 @njit(cache=True)
-def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, comp_relay,
-                 u, v, ref, f_u, f_v, bias, vth, refractory, seg_lo, seg_hi, seg_start,
-                 seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay,
-                 decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had,
-                 flags, fired, ovf, first):
+def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, u, v, ref, f_u,
+                 f_v, bias, vth, refractory, seg_lo, seg_hi, seg_start, seg_stop, seg_cfg,
+                 cfg_fu, cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, relays_lo, relays_hi,
+                 relay_local, decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, ge,
+                 strict, a_in, had, flags, fired, ovf, first):
     """Step ``t`` of the compartments ``c0 .. c0 + m - 1`` of one core.
 
     Drains the core's accumulator rows of ``slot`` (blocks ``blk_lo .. blk_hi - 1``),
     updates every compartment and writes the ones that fired to ``fired``, in order.
     Segments ``seg_lo .. seg_hi - 1`` (empty: use the per-compartment arrays) cover the
     core with runs of one parameter set each (``seg_start``/``seg_stop`` local indices,
-    ``seg_cfg`` into the ``cfg_*`` tables).
-    Returns ``(n_fired, n_active, stop)``; ``stop`` is true when strict mode met an
-    overflow (``first`` then holds its step and compartment).
+    ``seg_cfg`` into the ``cfg_*`` tables); the core's relays are at the local indices
+    ``relay_local[relays_lo:relays_hi]``. Returns ``(n_fired, n_active, stop)``; ``stop``
+    is true when strict mode met an overflow (``first`` then holds its step and
+    compartment).
 
-    The update loop has no data-dependent branch, so the compiler vectorizes it; what is
-    rare (a spike, an overflow, an input that jumps more than one period of the wrap) is
-    flagged per compartment and handled in a second, scalar pass.
+    The update loops have no data-dependent branch, so the compiler vectorizes them;
+    what is rare (a spike, an overflow, an input that jumps more than one period of the
+    wrap) is flagged per compartment and handled in a second, scalar pass.
     """
     a_in[:m] = 0
     had[:m] = 0
     # Dense: each class's sum shifted by its exponent, then the classes added.
+    # (No branch on x != 0: with half the compartments receiving input, a branch would
+    # be mispredicted half the time.)
     for b in range(blk_lo, blk_hi):
         row = acc[slot, block_row[b]:block_row[b] + m]
         e = block_exp[b]
@@ -474,17 +482,23 @@ def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, comp
         # Runs of compartments that share every parameter: the parameters are scalars.
         for g in range(seg_lo, seg_hi):
             k = seg_cfg[g]
-            fu, fv, b, th = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k]
-            rf, rl = cfg_refr[k], cfg_relay[k]
             lo, hi = seg_start[g], seg_stop[g]
             # Views indexed from 0: Numba then knows no index is negative and drops its
             # wrap-around test, which would keep the loop from vectorizing.
             ug, vg, rg, ag = us[lo:hi], vs[lo:hi], rs[lo:hi], a_in[lo:hi]
             hg, fg = had[lo:hi], flags[lo:hi]
+            if cfg_relay[k] != 0:
+                # Relays fire iff a spike reached them; they keep no state.
+                for i in range(hi - lo):
+                    fg[i] = hg[i]
+                    any_flag |= hg[i]
+                    active += hg[i]
+                continue
+            fu, fv, b, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], cfg_refr[k]
             for i in range(hi - lo):
-                nu, nv, nr, f, act = _step(ug[i], vg[i], rg[i], ag[i], hg[i], rl, fu, fv, b,
-                                           th, rf, rnd, decay_bits, input_shift, half_u, half_v,
-                                           wrap_u, wrap_v, geb)
+                nu, nv, nr, f, act = _step(ug[i], vg[i], rg[i], ag[i], fu, fv, b, th, rf, rnd,
+                                           decay_bits, input_shift, half_u, half_v, wrap_u,
+                                           wrap_v, geb)
                 ug[i] = nu
                 vg[i] = nv
                 rg[i] = nr
@@ -497,17 +511,25 @@ def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, comp
         bs = bias[c0:c0 + m]
         ths = vth[c0:c0 + m]
         rfs = refractory[c0:c0 + m]
-        relay = comp_relay[c0:c0 + m]
         for i in range(m):
-            nu, nv, nr, f, act = _step(us[i], vs[i], rs[i], a_in[i], had[i], relay[i], fus[i],
-                                       fvs[i], bs[i], ths[i], rfs[i], rnd, decay_bits,
-                                       input_shift, half_u, half_v, wrap_u, wrap_v, geb)
+            nu, nv, nr, f, act = _step(us[i], vs[i], rs[i], a_in[i], fus[i], fvs[i], bs[i],
+                                       ths[i], rfs[i], rnd, decay_bits, input_shift, half_u,
+                                       half_v, wrap_u, wrap_v, geb)
             us[i] = nu
             vs[i] = nv
             rs[i] = nr
             flags[i] = f
             any_flag |= f
             active += act
+        # Relays were stepped as neurons with all parameters 0; undo that.
+        for q in range(relays_lo, relays_hi):
+            i = relay_local[q]
+            active += np.int64(had[i]) - np.int64(a_in[i] != 0)
+            us[i] = 0
+            vs[i] = 0
+            rs[i] = 0
+            flags[i] = had[i]
+            any_flag |= had[i]
     n_fired = 0
     if any_flag == 0:
         return 0, active, False
@@ -548,7 +570,8 @@ def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, comp
 @njit(cache=True)
 def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_u, f_v, bias,
               vth, refractory, block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu,
-              cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, decay_bits, input_shift, half_u,
+              cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local,
+              decay_bits, input_shift, half_u,
               half_v, wrap_u, wrap_v, ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf,
               first):
     """Run steps ``t0`` .. ``steps - 1``, updating the state arrays in place.
@@ -585,10 +608,11 @@ def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_
             m = rt.core_comp_ptr[j + 1] - c0
             n_fired, active, stop = _update_core(
                 t, slot, c0, m, rt.core_block_ptr[j], rt.core_block_ptr[j + 1], rt.block_row,
-                block_exp, acc, rt.comp_relay, u, v, ref, f_u, f_v, bias, vth, refractory,
+                block_exp, acc, u, v, ref, f_u, f_v, bias, vth, refractory,
                 core_seg_ptr[j], core_seg_ptr[j + 1], seg_start, seg_stop, seg_cfg, cfg_fu,
-                cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, decay_bits, input_shift, half_u,
-                half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, fired, ovf, first)
+                cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, core_relay_ptr[j],
+                core_relay_ptr[j + 1], relay_local, decay_bits, input_shift, half_u, half_v,
+                wrap_u, wrap_v, ge, strict, a_in, had, flags, fired, ovf, first)
             if stop:
                 return n_spikes, t, t
             cnt[UPDATES_ACTIVE, t, j] += active

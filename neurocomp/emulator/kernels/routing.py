@@ -9,7 +9,9 @@ resulting :class:`Routing` named tuple straight into your ``@njit`` kernel, and 
 
 The accumulator layout
 ----------------------
-Future input lives in ``acc``, an int32 ring buffer of shape ``(n_slots, n_rows)``:
+Future input lives in ``acc``, an integer ring buffer of shape ``(n_slots, n_rows)``
+(int32, or ``info.acc_dtype``: int16 when no row can receive more than 2**15 - 1 in one
+step, bounded by the sum of ``|value|`` of the synapses into it):
 slot ``t % n_slots`` holds what arrives for step ``t``. ``n_slots`` is
 ``max(syn_delay) + 2``, so a spike of step ``t`` (landing at ``t + 1`` ...
 ``t + n_slots - 1``) never writes the slot of step ``t``: a kernel may drain (read and
@@ -28,26 +30,34 @@ core (to look up any other per-axon attribute). Blocks are ordered by core colum
 ascending key; the blocks of column ``j`` are ``core_block_ptr[j] : core_block_ptr[j+1]``. A compartment with no incoming axon of some class has no row for it;
 a core with no incoming axon has no block.
 
-What a spike touches is laid out per *source*, in route order, so that delivering it
-streams two short contiguous runs and follows no pointer from one table to the next:
+What a spike touches is laid out per *source*, so that delivering it reads one record
+and two short contiguous runs, and follows no pointer from one table to the next:
 
-* its routes ``route_ptr[s] : route_ptr[s+1]``: ``route_col[r]``, the column of the
-  receiving core, and ``route_nsyn[r]``, the synapses of the route's axon (for the
-  counters);
-* its synapses ``src_syn_ptr[s] : src_syn_ptr[s+1]`` (every synapse of every axon it
-  reaches): synapse ``k`` adds ``syn_value[k]`` to row ``syn_row[k]`` of the slot of step
-  ``t + 1 + syn_delay[k]``. ``syn_row`` is the row of the target in the block of its
-  axon's class.
+* ``src[s]``, one 64-byte record (int64 x 8, aligned to a cache line): its synapses
+  ``SYN_LO .. SYN_HI``, its routes ``ROUTE_LO .. ROUTE_HI``, the column of its core
+  ``COL`` (-1 for an input) and the links its routes cross, ``HOPS_EW``, ``HOPS_NS``,
+  ``HOPS_IC`` (column indices below);
+* its routes ``route[r] = (column of the receiving core, synapses of the route's axon)``
+  (for the counters);
+* its synapses (every synapse of every axon it reaches, route after route):
+  ``syn[k]`` packs the row of ``acc`` and the value, ``row << syn_vbits | value`` (value
+  in ``syn_vbits``-bit two's complement; int32 when both fit in 31 bits, else int64;
+  :func:`syn_row` and :func:`syn_value` unpack it). The row is the target's row in the
+  block of its axon's class; the value is added to that row of the slot of step
+  ``t + 1 + syn_delay[k]``.
 
-``syn_value`` is the Mapping's ``syn_weight`` (or the family's ``syn_value``), stored in
-the narrowest of int8 / int16 / int32 that holds it; a synapse onto a *relay*
-(``comp_pop == -1``) always adds 1, so a relay's rows count the spikes that reached it.
+The value is the Mapping's ``syn_weight`` (or the family's ``syn_value``); a synapse onto
+a *relay* (``comp_pop == -1``) always adds 1, so a relay's rows count the spikes that
+reached it.
 
-Bytes a spike touches: per route ``route_col`` + ``route_nsyn`` (2-4 each); per synapse
-``syn_row`` (4) + ``syn_value`` (1-2) + ``syn_delay`` (1, only when delays differ;
-otherwise the one ``delay`` is used). (An earlier layout read the tables of each axon in
-turn -- 28 bytes and a chain of dependent loads per route -- and ran 10x slower at
-100,000 neurons, where a spike reaches ~70 cores with 1-2 synapses on each.)
+Bytes a spike touches: one 64-byte record; per route 4 (int16 pairs; 8 when a core has
+32,768 or more synapses on one axon or columns); per synapse 4 (or 8) + ``syn_delay``
+(1, only when delays differ; otherwise the one ``delay`` is used). At 100,000 neurons a
+spike reaches ~70 cores with 1-2 synapses on each, from a random place in memory: the
+cost is waiting for memory, not arithmetic, so :func:`deliver_many` prefetches the
+records and lists of the spikes a few places ahead. (A first layout that read each
+axon's tables in turn, 28 bytes and a chain of dependent loads per route, ran 10x
+slower there.)
 
 The counter layout
 ------------------
@@ -69,7 +79,7 @@ Calling convention
 ::
 
     rt, info = routing_tables(mapping, axon_class)        # numpy, once
-    acc = np.zeros((info.n_slots, info.n_rows), dtype=np.int32)
+    acc = np.zeros((info.n_slots, info.n_rows), dtype=info.acc_dtype)  # or int32
     cnt = np.zeros((N_COUNTERS, steps, info.n_cols), dtype=np.int64)
     run_my_family(rt, acc, cnt, ...)                      # your @njit(cache=True) kernel
 
@@ -106,8 +116,9 @@ from ...diagnostics import UsageError
 __all__ = [
     "SPIKES_IN", "SYNOPS", "UPDATES_ACTIVE", "UPDATES_INACTIVE", "SPIKES_OUT", "MESSAGES_OUT",
     "HOPS_EAST_WEST", "HOPS_NORTH_SOUTH", "HOPS_INTERCHIP", "N_COUNTERS",
+    "SYN_LO", "SYN_HI", "ROUTE_LO", "ROUTE_HI", "COL", "HOPS_EW", "HOPS_NS", "HOPS_IC",
     "Routing", "RoutingInfo", "routing_tables", "deliver", "deliver_many", "relay_fires",
-    "narrowest_int",
+    "narrowest_int", "syn_row", "syn_value", "prefetch",
 ]
 
 # Rows of ``cnt``, in the order of ``Counters.FIELDS``.
@@ -123,22 +134,17 @@ HOPS_INTERCHIP = 8
 N_COUNTERS = 9
 
 
+# Columns of Routing.src
+SYN_LO, SYN_HI, ROUTE_LO, ROUTE_HI, COL, HOPS_EW, HOPS_NS, HOPS_IC = range(8)
+
+
 class Routing(NamedTuple):
     """The routing tables a kernel reads (see the module docstring for the layout)."""
 
-    # sources [n_sources]
-    route_ptr: np.ndarray  # int64 [n_sources + 1]
-    src_syn_ptr: np.ndarray  # int64 [n_sources + 1]
-    src_col: np.ndarray  # int32, column of the sender's core; -1 for inputs
-    src_hops_ew: np.ndarray  # int32, east-west links crossed by all routes of s
-    src_hops_ns: np.ndarray  # int32
-    src_hops_ic: np.ndarray  # int32, chip-to-chip links
-    # routes [n_routes], in source order
-    route_col: np.ndarray  # int16 / int32, column of the receiving core
-    route_nsyn: np.ndarray  # int16 / int32, synapses of the route's axon
-    # synapses [sum over routes of route_nsyn], in source then route order
-    syn_row: np.ndarray  # int32, row of acc
-    syn_value: np.ndarray  # int8 / int16 / int32
+    src: np.ndarray  # int64 [n_sources, 8], one cache line per source
+    route: np.ndarray  # int16 / int32 [n_routes, 2]: receiving column, synapses
+    syn: np.ndarray  # int32 / int64 [n_flat]: row << syn_vbits | value
+    syn_vbits: int
     syn_delay: np.ndarray  # uint8 / int16 extra steps; empty when all equal ``delay``
     delay: int  # the one extra delay when ``syn_delay`` is empty
     n_slots: int
@@ -163,6 +169,7 @@ class RoutingInfo:
     n_rows: int
     n_cols: int
     core_ids: np.ndarray  # int32 [n_cols]
+    acc_dtype: np.dtype = np.dtype(np.int32)  # int16 when no row can exceed it
 
     @property
     def acc_shape(self) -> tuple[int, int]:
@@ -306,28 +313,38 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     n_slots = int(delays.max()) + 2 if delays.size else 2
 
     # Per source: messages, and the links they cross from the sender's core.
-    src_col = np.full(n_sources, -1, dtype=np.int32)
-    src_col[:n_comp] = comp_col
-    hops = [np.zeros(n_sources, dtype=np.int32) for _ in range(3)]
+    src = _aligned_rows(n_sources, 8)
+    src[:, SYN_LO] = src_syn_ptr[:-1]
+    src[:, SYN_HI] = src_syn_ptr[1:]
+    src[:, ROUTE_LO] = route_ptr[:-1]
+    src[:, ROUTE_HI] = route_ptr[1:]
+    src[:, COL] = -1
+    src[:n_comp, COL] = comp_col
+    src[:, HOPS_EW:] = 0
     on_chip = route_src < n_comp
     if np.any(on_chip):
-        ew, ns, ic = m.chip.hops_array(comp_core[route_src[on_chip]],
-                                       axon_core[route_axon[on_chip]])
-        for out, part in zip(hops, (ew, ns, ic)):
-            out[:] = np.bincount(route_src[on_chip], weights=part,
-                                 minlength=n_sources).astype(np.int32)
+        hops = m.chip.hops_array(comp_core[route_src[on_chip]], axon_core[route_axon[on_chip]])
+        for k, part in zip((HOPS_EW, HOPS_NS, HOPS_IC), hops):
+            src[:, k] = np.bincount(route_src[on_chip], weights=part,
+                                    minlength=n_sources).astype(np.int64)
     route_col = axon_col[route_axon] if route_axon.size else np.zeros(0, dtype=np.int32)
+    route = np.stack([route_col.astype(np.int64), route_nsyn.astype(np.int64)], axis=1)
+    route = np.ascontiguousarray(route, dtype=np.int16 if narrowest_int(route).itemsize <= 2
+                                 else np.int32)
     # deliver_many packs a core's synaptic operations of one step into 32 bits; a
     # source fires at most once per step, so a core's synapses bound them.
     if n_syn and np.bincount(axon_col[syn_axon], minlength=n_cols).max() >= 2**32:
         raise UsageError("a core has 2**32 or more synapses; the emulator counts fewer")
 
+    # Pack each synapse's row and value into one integer.
+    flat_value = value[flat]
+    vbits = _signed_bits(flat_value)
+    row_bits = max(1, (n_rows - 1).bit_length()) if n_rows else 1
+    packed = (row[flat] << vbits) | (flat_value & ((1 << vbits) - 1))
+    syn = packed.astype(np.int32 if row_bits + vbits <= 31 else np.int64)
+
     rt = Routing(
-        route_ptr=route_ptr, src_syn_ptr=src_syn_ptr,
-        src_col=src_col, src_hops_ew=hops[0], src_hops_ns=hops[1], src_hops_ic=hops[2],
-        route_col=route_col.astype(narrowest_int(route_col)),
-        route_nsyn=route_nsyn.astype(narrowest_int(route_nsyn)),
-        syn_row=row[flat].astype(np.int32), syn_value=value[flat].astype(narrowest_int(value)),
+        src=src, route=route, syn=syn, syn_vbits=vbits,
         syn_delay=syn_delay, delay=delay, n_slots=n_slots,
         block_row=block_row, block_comp=comp_start[block_core].astype(np.int64),
         block_size=block_size, block_key=np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
@@ -337,9 +354,43 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
                                 np.zeros(1, dtype=np.int64)).astype(np.int64),
         comp_col=comp_col, comp_relay=comp_relay,
     )
+    # A row receives each synapse at most once per step (a source fires at most once per
+    # step, and a synapse's delay is fixed), so the sum of |value| over the synapses into
+    # a row bounds what it can hold; int16 rows halve the ring buffer when that fits.
+    bound = np.bincount(row, weights=np.abs(value), minlength=n_rows).max() if n_syn else 0
+    acc_dtype = np.dtype(np.int16 if bound < 2**15 else np.int32)
     info = RoutingInfo(n_slots=n_slots, n_rows=n_rows, n_cols=n_cols,
-                       core_ids=core_ids.astype(np.int32))
+                       core_ids=core_ids.astype(np.int32), acc_dtype=acc_dtype)
     return rt, info
+
+
+def _aligned_rows(n: int, width: int) -> np.ndarray:
+    """An int64 ``(n, width)`` array whose data starts on a 64-byte boundary."""
+    raw = np.empty(n * width + 8, dtype=np.int64)
+    skip = (-raw.ctypes.data % 64) // 8
+    return raw[skip:skip + n * width].reshape(n, width)
+
+
+def _signed_bits(values: np.ndarray) -> int:
+    """Bits of two's complement that hold every entry of ``values`` (at least 1)."""
+    if values.size == 0:
+        return 1
+    lo, hi = int(values.min()), int(values.max())
+    return max(1, hi.bit_length() + 1 if hi > 0 else 1, (-lo - 1).bit_length() + 1 if lo < 0 else 1)
+
+
+@njit(cache=True, inline="always")
+def syn_row(rt, k):
+    """The ``acc`` row of flat synapse ``k``."""
+    return np.int64(rt.syn[k]) >> rt.syn_vbits
+
+
+@njit(cache=True, inline="always")
+def syn_value(rt, k):
+    """The value flat synapse ``k`` adds (sign-extended from ``syn_vbits`` bits)."""
+    p = np.int64(rt.syn[k])
+    shift = 64 - rt.syn_vbits
+    return (p << shift) >> shift
 
 
 def _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_core,
@@ -372,30 +423,36 @@ def _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_cor
 def deliver(rt, s, t, acc, cnt):
     """Send a spike of source ``s`` at step ``t`` along all its routes.
 
-    Adds ``syn_value[k]`` to ``acc[(t + 1 + delay_k) % n_slots, syn_row[k]]`` for every
+    Adds each synapse's value to ``acc[(t + 1 + delay_k) % n_slots, row_k]`` for every
     synapse ``k`` that ``s`` reaches, and counts, in ``cnt[:, t, :]``, the messages and
     hops of the sender's core and the spikes in and synaptic operations of each
     receiving core (module docstring).
     """
-    col = rt.src_col[s]
-    lo = rt.route_ptr[s]
-    hi = rt.route_ptr[s + 1]
+    rec = rt.src[s]
+    col = rec[COL]
     if col >= 0:
-        cnt[MESSAGES_OUT, t, col] += hi - lo
-        cnt[HOPS_EAST_WEST, t, col] += rt.src_hops_ew[s]
-        cnt[HOPS_NORTH_SOUTH, t, col] += rt.src_hops_ns[s]
-        cnt[HOPS_INTERCHIP, t, col] += rt.src_hops_ic[s]
-    for r in range(lo, hi):
-        dst = rt.route_col[r]
+        cnt[MESSAGES_OUT, t, col] += rec[ROUTE_HI] - rec[ROUTE_LO]
+        cnt[HOPS_EAST_WEST, t, col] += rec[HOPS_EW]
+        cnt[HOPS_NORTH_SOUTH, t, col] += rec[HOPS_NS]
+        cnt[HOPS_INTERCHIP, t, col] += rec[HOPS_IC]
+    for r in range(rec[ROUTE_LO], rec[ROUTE_HI]):
+        dst = rt.route[r, 0]
         cnt[SPIKES_IN, t, dst] += 1
-        cnt[SYNOPS, t, dst] += rt.route_nsyn[r]
-    k0 = rt.src_syn_ptr[s]
-    k1 = rt.src_syn_ptr[s + 1]
+        cnt[SYNOPS, t, dst] += rt.route[r, 1]
+    _scatter(rt, rec[SYN_LO], rec[SYN_HI], t, acc)
+
+
+@njit(cache=True, inline="always")
+def _scatter(rt, k0, k1, t, acc):
+    """Add the values of flat synapses ``k0 .. k1 - 1`` sent at step ``t`` into ``acc``."""
     n_slots = rt.n_slots
+    vbits = rt.syn_vbits
+    shift = 64 - vbits
     if rt.syn_delay.shape[0] == 0:
         row = acc[(t + 1 + rt.delay) % n_slots]
         for k in range(k0, k1):
-            row[rt.syn_row[k]] += rt.syn_value[k]
+            p = np.int64(rt.syn[k])
+            row[p >> vbits] += (p << shift) >> shift
     else:
         base_slot = (t + 1) % n_slots
         for k in range(k0, k1):
@@ -403,7 +460,8 @@ def deliver(rt, s, t, acc, cnt):
             slot = base_slot + rt.syn_delay[k]
             if slot >= n_slots:
                 slot -= n_slots
-            acc[slot, rt.syn_row[k]] += rt.syn_value[k]
+            p = np.int64(rt.syn[k])
+            acc[slot, p >> vbits] += (p << shift) >> shift
 
 
 @njit(cache=True, inline="always")
@@ -421,9 +479,9 @@ def relay_fires(rt, acc, slot, c):
 
 @intrinsic
 def prefetch(typingctx, arr, idx):
-    """Ask the CPU to start loading ``arr[idx]`` into its caches (``llvm.prefetch``: a
-    read, kept close). Only a hint: nothing is read, and an index past the end is
-    harmless."""
+    """Ask the CPU to start loading element ``idx`` (a flat, C-order offset from the start
+    of the contiguous array ``arr``) into its caches (``llvm.prefetch``: a read, kept
+    close). Only a hint: nothing is read, and an offset past the end is harmless."""
     if not isinstance(arr, types.Array) or not isinstance(idx, types.Integer):
         return None
     sig = types.void(arr, idx)
@@ -432,7 +490,7 @@ def prefetch(typingctx, arr, idx):
         aryty = signature.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
         index = context.cast(builder, args[1], signature.args[1], types.intp)
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [index], wraparound=False)
+        ptr = builder.gep(ary.data, [index])
         i32 = ir.IntType(32)
         byte_ptr = ir.IntType(8).as_pointer()
         fn = cgutils.get_or_insert_function(
@@ -460,56 +518,34 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
     the tables of the next ones are prefetched, and the receiving cores' counts are
     gathered in a small array and added to ``cnt`` at the end.
     """
-    last = rt.syn_row.shape[0] - 1
-    n_slots = rt.n_slots
-    uniform = rt.syn_delay.shape[0] == 0
-    fixed = acc[(t + 1 + rt.delay) % n_slots]
-    base_slot = (t + 1) % n_slots
+    n_syn = rt.syn.shape[0]
+    n_routes = rt.route.shape[0]
+    per_line = max(1, 64 // rt.syn.itemsize)
+    routes_per_line = max(1, 32 // rt.route.itemsize)
     # Per receiving core, (spikes in << 32) + synaptic operations: one add per route into
     # a small array, instead of two into the counters (routing_tables checks that no core
     # can receive 2**32 synaptic operations in one step).
     inc = np.zeros(cnt.shape[2], dtype=np.int64)
     for e in range(lo, hi):
         if e + 2 * _AHEAD < hi:
-            s4 = sources[e + 2 * _AHEAD]
-            prefetch(rt.src_syn_ptr, s4)
-            prefetch(rt.route_ptr, s4)
-        if e + _AHEAD < hi and last >= 0:
-            s2 = sources[e + _AHEAD]
-            k = rt.src_syn_ptr[s2]
-            n = rt.src_syn_ptr[s2 + 1] - k
-            prefetch(rt.syn_row, min(k, last))
-            if n > 16:
-                prefetch(rt.syn_row, min(k + 16, last))
-            if n > 32:
-                prefetch(rt.syn_row, min(k + 32, last))
-            prefetch(rt.syn_value, min(k, last))
-            r = rt.route_ptr[s2]
-            prefetch(rt.route_col, min(r, rt.route_col.shape[0] - 1))
-            prefetch(rt.route_nsyn, min(r, rt.route_nsyn.shape[0] - 1))
+            prefetch(rt.src, sources[e + 2 * _AHEAD] * 8)
+        if e + _AHEAD < hi:
+            ahead = rt.src[sources[e + _AHEAD]]
+            for k in range(ahead[SYN_LO], min(ahead[SYN_HI], n_syn), per_line):
+                prefetch(rt.syn, k)
+            for r in range(ahead[ROUTE_LO], min(ahead[ROUTE_HI], n_routes), routes_per_line):
+                prefetch(rt.route, r * 2)
         # deliver(rt, sources[e], t, acc, cnt), with the receivers' counts batched
-        s = sources[e]
-        col = rt.src_col[s]
-        r0 = rt.route_ptr[s]
-        r1 = rt.route_ptr[s + 1]
+        rec = rt.src[sources[e]]
+        col = rec[COL]
         if col >= 0:
-            cnt[MESSAGES_OUT, t, col] += r1 - r0
-            cnt[HOPS_EAST_WEST, t, col] += rt.src_hops_ew[s]
-            cnt[HOPS_NORTH_SOUTH, t, col] += rt.src_hops_ns[s]
-            cnt[HOPS_INTERCHIP, t, col] += rt.src_hops_ic[s]
-        for r in range(r0, r1):
-            inc[rt.route_col[r]] += (np.int64(1) << 32) + rt.route_nsyn[r]
-        k0 = rt.src_syn_ptr[s]
-        k1 = rt.src_syn_ptr[s + 1]
-        if uniform:
-            for k in range(k0, k1):
-                fixed[rt.syn_row[k]] += rt.syn_value[k]
-        else:
-            for k in range(k0, k1):
-                slot = base_slot + rt.syn_delay[k]
-                if slot >= n_slots:
-                    slot -= n_slots
-                acc[slot, rt.syn_row[k]] += rt.syn_value[k]
+            cnt[MESSAGES_OUT, t, col] += rec[ROUTE_HI] - rec[ROUTE_LO]
+            cnt[HOPS_EAST_WEST, t, col] += rec[HOPS_EW]
+            cnt[HOPS_NORTH_SOUTH, t, col] += rec[HOPS_NS]
+            cnt[HOPS_INTERCHIP, t, col] += rec[HOPS_IC]
+        for r in range(rec[ROUTE_LO], rec[ROUTE_HI]):
+            inc[rt.route[r, 0]] += (np.int64(1) << 32) + rt.route[r, 1]
+        _scatter(rt, rec[SYN_LO], rec[SYN_HI], t, acc)
     for j in range(inc.shape[0]):
         if inc[j] != 0:
             cnt[SPIKES_IN, t, j] += inc[j] >> 32
