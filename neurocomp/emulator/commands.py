@@ -8,9 +8,16 @@ the busiest core. With ``--out`` it writes ``report.json`` and the spikes
 ``counters.npz``, the per-core per-step work counters. ``--batch N`` runs N samples of
 ``--inputs`` through one mapping and sums their cost (and writes ``batch_counts.npz``,
 the spike counts per sample, population and neuron, instead of ``spikes.npz``).
+``--plot`` draws the run's pictures into ``--out`` (PNG files named by what they show,
+:mod:`neurocomp.report.plots`) and ``--html`` writes ``report.html``, one self-contained
+page with the tables and every picture inline (:mod:`neurocomp.report.html`); either
+also saves the mapping (``mapping.map.json`` and its ``.npz``) and ``counters.npz``, so
+``neurocomp report DIR`` can draw them again from the folder.
 
 ``validate`` runs the float reference and the chip on the same inputs and prints how
 their spikes agree (and, with ``--samples``, the accuracy of each as a classifier).
+With ``--out`` and ``--plot`` it also draws ``validation.png`` (float against chip spike
+counts per neuron) and saves those counts in ``validation_counts.npz``.
 
 The input file of ``run --inputs`` holds one array per input population, named after
 it: a raster ``T x N`` (or ``T x shape``, nonzero entries are emitted with their value)
@@ -61,6 +68,10 @@ def register(subparsers: Any) -> None:
                      help="also write counters.npz: the per-core, per-step work counters")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first overflow of a state register instead of wrapping/saturating")
+    run.add_argument("--plot", action="store_true",
+                     help="draw the run's pictures into --out (spike raster, rates, the mesh, energy and latency)")
+    run.add_argument("--html", action="store_true",
+                     help="write --out/report.html: the report's tables and every picture in one file")
     run.set_defaults(func=run_command)
 
     val = subparsers.add_parser(
@@ -75,6 +86,8 @@ def register(subparsers: Any) -> None:
     val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
     val.add_argument("--out", metavar="DIR", help="folder for validation.json")
     val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
+    val.add_argument("--plot", action="store_true",
+                     help="draw validation.png into --out: float against chip spike counts per neuron")
     val.set_defaults(func=validate_command)
 
 
@@ -97,6 +110,19 @@ def _positive(value: int | None, option: str) -> None:
         raise UsageError(f"{option} must be positive, got {value}")
 
 
+def _pictures_need_out(args: argparse.Namespace, options: Sequence[str]) -> None:
+    """--plot / --html write files: they need --out, and matplotlib (checked before the
+    run, so a long emulation never ends in a refusal)."""
+    asked = [o for o in options if getattr(args, o.lstrip("-"), False)]
+    if not asked:
+        return
+    if not args.out:
+        raise UsageError(f"{asked[0]} writes into the --out folder", hint="add --out DIR")
+    from ..report.plots import require_matplotlib
+
+    require_matplotlib()
+
+
 # --------------------------------------------------------------------------- run
 
 
@@ -110,10 +136,22 @@ def run_command(args: argparse.Namespace) -> int:
     _positive(args.batch, "--batch")
     if args.batch is not None and not args.inputs:
         raise UsageError("--batch needs --inputs: the samples to run", hint="give --inputs FILE.npz")
+    _pictures_need_out(args, ("--plot", "--html"))
+    pictures = bool(args.plot or args.html)
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
         names = ["report.json", "summary.json", BATCH_FILE if args.batch else "spikes.npz"]
-        _refuse_to_overwrite(out, names + ([TRACE_FILE] if args.trace else []))
+        names += [TRACE_FILE] if args.trace or pictures else []
+        if pictures:
+            from ..ir.mapping import arrays_path
+            from ..report.commands import MAPPING_FILE, picture_names
+
+            names += [MAPPING_FILE, arrays_path(MAPPING_FILE).name]
+        if args.plot:
+            names += picture_names(single_run=args.batch is None, mapping=True, cost=True)
+        if args.html:
+            names.append("report.html")
+        _refuse_to_overwrite(out, names)
 
     wall: dict[str, float] = {}
     start = time.perf_counter()
@@ -160,10 +198,28 @@ def run_command(args: argparse.Namespace) -> int:
             written += [out / "spikes.npz", out / "summary.json"]
         else:
             written.append(_save_batch_counts(out / BATCH_FILE, runs))
-        if args.trace:
+        if args.trace or pictures:
             written.append(_save_trace(out / TRACE_FILE, [r.counters for r in runs]))
+        if pictures:
+            written += _save_pictures(out, args, rep, runs, mapping, priced)
         console.print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _save_pictures(out: Path, args: argparse.Namespace, rep: Any, runs: Sequence[RunResult], mapping: Any,
+                   priced: Any) -> list[Path]:
+    """The mapping (so ``neurocomp report`` can draw again), the pictures and the page."""
+    from ..report.commands import MAPPING_FILE, render
+
+    written = list(mapping.save(out / MAPPING_FILE))
+    single = len(runs) == 1 and args.batch is None
+    counts = None
+    if not single:
+        counts = {name: np.sum([r.spike_counts(name) for r in runs], axis=0, dtype=np.int64)
+                  for name in runs[0].spikes}
+    return written + render(out, plot=args.plot, page=args.html, report=rep.to_dict(),
+                            result=runs[0] if single else None, spike_counts=counts, mapping=mapping,
+                            cost=priced)
 
 
 def _print_warnings(caught: Sequence[warnings.WarningMessage], runs: int) -> None:
@@ -312,9 +368,13 @@ def validate_command(args: argparse.Namespace) -> int:
 
     _positive(args.steps, "--steps")
     _positive(args.limit, "--limit")
+    _pictures_need_out(args, ("--plot",))
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
-        _refuse_to_overwrite(out, [VALIDATION_FILE])
+        from ..report.commands import VALIDATION_COUNTS_FILE
+
+        _refuse_to_overwrite(out, [VALIDATION_FILE] + ([VALIDATION_COUNTS_FILE, "validation.png"]
+                                                        if args.plot else []))
     network = _load_network(Path(args.network))
     chip = chip_from_args(args)
     samples = None
@@ -339,5 +399,12 @@ def validate_command(args: argparse.Namespace) -> int:
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / VALIDATION_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-        console.print(f"wrote {out / VALIDATION_FILE}")
+        written = [out / VALIDATION_FILE]
+        if args.plot:
+            from ..report.commands import VALIDATION_COUNTS_FILE, render, save_validation_counts
+
+            written.append(save_validation_counts(out / VALIDATION_COUNTS_FILE, result.spike_counts))
+            written += render(out, plot=True, page=False, validation=result.to_dict(),
+                              validation_counts=result.spike_counts)
+        console.print("wrote " + ", ".join(str(p) for p in written))
     return 0

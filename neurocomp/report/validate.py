@@ -98,6 +98,9 @@ class ValidationReport:
     classifier: ClassifierAgreement | None = None
     notes: tuple[str, ...] = ()
     wall_s: TMapping[str, float] = field(default_factory=dict)
+    # per neuron population: int64 [samples, n] spike counts of the float run and of
+    # the chip run (what a float-vs-chip scatter plots); not part of to_dict()
+    spike_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     def population(self, name: str) -> PopulationAgreement:
         for p in self.populations:
@@ -279,9 +282,11 @@ def validate(network: Network, chip: Any, steps: int,
     if chip_warnings:
         notes = (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
                  f"the first: {chip_warnings[0]}",)
+    counts = {p.name: (np.stack([r.spike_counts(p.name) for r in ref_runs]).astype(np.int64),
+                       np.stack([r.spike_counts(p.name) for r in chip_runs]).astype(np.int64)) for p in pops}
     return ValidationReport(network=network.name, chip=chip.name, profile=chip.active_profile, steps=steps,
                             samples=len(runs), dt_ms=float(network.dt_ms), populations=pops,
-                            classifier=classifier, notes=notes, wall_s=wall)
+                            classifier=classifier, notes=notes, wall_s=wall, spike_counts=counts)
 
 
 # --------------------------------------------------------------------------- stages

@@ -1,0 +1,635 @@
+"""Pictures of a run: spikes, the chip's mesh, energy and latency, float against chip.
+
+Input: whatever parts of a run are at hand — the :class:`~neurocomp.ir.result.RunResult`
+(spikes), the :class:`~neurocomp.ir.mapping.Mapping` (what sits on which core, the
+routes), the :class:`~neurocomp.report.cost.CostReport` (energy and time), the spike
+counts of a batch, the float-vs-chip spike counts of a validation. Output:
+:func:`plots` returns every picture those parts allow, as PNG bytes keyed by a file
+name that says what the picture shows:
+
+=======================  ================================================================
+``raster.png``           one spike raster per population (time across, neuron up)
+``rates.png``            each population's mean firing rate over time, in bins
+``mesh_utilization.png`` the chip's mesh: every used core coloured by the population it
+                         mostly holds, shaded by its fullest resource; the busiest
+                         core-to-core links drawn along their dimension-order path
+``mesh_energy.png``      the same mesh shaded by each core's dynamic energy
+``cost.png``             energy and critical-path time by kind of work and by
+                         population, and both per step
+``validation.png``       float against chip spike counts, one point per neuron (and
+                         sample), with the identity line
+=======================  ================================================================
+
+``docs/report.md`` says how to read each one. Every figure is a bare
+:class:`matplotlib.figure.Figure` drawn by the Agg canvas: no pyplot, no display, no
+global backend switched (a notebook's own backend is left alone). matplotlib is the
+``plot`` extra and is imported on first use; without it a :class:`UsageError` says
+``pip install neurocomp[plot]``.
+
+Packets on a link (for the mesh) are counted from the Mapping's routes and the run's
+spikes: core ``A`` sends to core ``B`` ``sum(spikes(c) * routes(c -> B))`` over the
+compartments ``c`` on ``A`` — exactly the emulator's ``messages_out`` split by
+destination. A relay (a compartment that only copies another's spikes) is counted with
+the spikes of the compartment it copies, which it repeats one step later: a spike in
+the run's last step is counted although the relay had no step left to send it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any, Mapping as TMapping, Sequence
+
+import numpy as np
+
+from ..diagnostics import UsageError
+
+__all__ = ["plots", "raster", "rates", "mesh", "costs", "validation", "core_traffic", "png",
+           "population_colours", "require_matplotlib", "PICTURES"]
+
+#: Every picture :func:`plots` can make, in the order it makes them, with a caption.
+PICTURES = {
+    "raster.png": "spike raster per population",
+    "rates.png": "firing rate over time",
+    "mesh_utilization.png": "cores on the mesh, shaded by utilization",
+    "mesh_energy.png": "cores on the mesh, shaded by dynamic energy",
+    "cost.png": "energy and latency by kind of work, by population and per step",
+    "validation.png": "float against chip spike counts per neuron",
+}
+
+_DPI = 100
+_RELAY_SLICE = "<relay>"
+_RELAYS = "(relays)"
+_RELAY_COLOUR = (0.55, 0.55, 0.55)
+_KIND_COLOURS = {"synaptic": "#4c72b0", "neuron": "#dd8452", "routing": "#55a868", "static": "#8c8c8c",
+                 "barrier": "#c44e52", "tick": "#8172b3"}
+_KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing",
+               "static": "static", "barrier": "barrier", "tick": "tick (real time)"}
+_MAX_ROWS = 12  # populations shown one below the other before the rest are left out
+
+
+# --------------------------------------------------------------------------- matplotlib
+
+
+def require_matplotlib() -> None:
+    """Raise :class:`UsageError` (``pip install neurocomp[plot]``) unless matplotlib imports."""
+    _mpl()
+
+
+def _mpl() -> tuple[Any, Any]:
+    """``(Figure, FigureCanvasAgg)``, imported on first use."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise UsageError("drawing pictures needs matplotlib, which is not installed",
+                         hint="pip install neurocomp[plot]") from None
+    return Figure, FigureCanvasAgg
+
+
+def _figure(width_in: float, height_in: float) -> Any:
+    Figure, FigureCanvasAgg = _mpl()
+    fig = Figure(figsize=(width_in, height_in), dpi=_DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # the Agg canvas, whatever backend the process has chosen
+    return fig
+
+
+def png(fig: Any) -> bytes:
+    """The figure as PNG bytes (``_DPI`` dots per inch; no timestamp, so a figure drawn
+    twice from the same data gives the same bytes)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=_DPI, metadata={"Software": None}, facecolor="white")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- colours
+
+
+def population_colours(names: Sequence[str]) -> dict[str, tuple[float, float, float]]:
+    """A colour per population, by position in ``names`` (the network's order, inputs
+    included), so every picture of one network colours a population alike; relays grey."""
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    out = {name: tuple(float(c) for c in cmap(i % cmap.N)[:3]) for i, name in enumerate(names)}
+    out[_RELAYS] = _RELAY_COLOUR
+    return out
+
+
+def _tint(rgb: Sequence[float], amount: float) -> tuple[float, float, float]:
+    """``rgb`` mixed with white: ``amount`` 1 is the full colour, 0 nearly white."""
+    a = 0.12 + 0.88 * min(max(float(amount), 0.0), 1.0)
+    return tuple(1.0 - a * (1.0 - float(c)) for c in rgb)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- spikes
+
+
+def raster(result: Any, *, max_neurons: int = 256, colours: TMapping[str, Any] | None = None) -> Any:
+    """One spike raster per population, one below the other on a shared time axis.
+
+    A dot at ``(t, i)``: neuron ``i`` fired at step ``t``. A population larger than
+    ``max_neurons`` shows every ``k``-th neuron (``k = ceil(n / max_neurons)``; the panel
+    says so); more than 12 populations: the first 12.
+    """
+    names = list(result.spikes)
+    colours = colours or population_colours(names)
+    shown = names[:_MAX_ROWS]
+    rows = max(len(shown), 1)
+    fig = _figure(9.0, 0.6 + 1.35 * rows)
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    for ax, name in zip(axes, shown):
+        ev = result.spikes[name]
+        n = max(int(ev.n), 1)
+        k = max(1, math.ceil(n / max_neurons))
+        keep = ev.indices % k == 0
+        t, i = ev.times[keep], ev.indices[keep] // k
+        n_shown = math.ceil(n / k)
+        # a tick per spike about as tall as a neuron's row (row height ~70 pt)
+        size = min(max(60.0 / n_shown, 1.5), 10.0)
+        ax.plot(t, i, linestyle="none", marker="|", markersize=size, markeredgewidth=0.8,
+                color=colours.get(name, "k"))
+        ax.set_ylim(-0.5, n_shown - 0.5)
+        ax.set_xlim(-0.5, max(result.steps, 1) - 0.5)
+        kind = "input" if ev.is_input else "neurons"
+        every = f", every {k}th neuron" if k > 1 else ""
+        ax.set_title(f"{name} ({int(ev.n):,} {kind}{every}): {ev.count:,} spikes", loc="left", fontsize=9)
+        ax.set_ylabel("neuron" if k == 1 else f"neuron / {k}", fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+    if not shown:
+        axes[0].set_title("no populations", loc="left", fontsize=9)
+    axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
+    if len(names) > len(shown):
+        fig.suptitle(f"first {len(shown)} of {len(names)} populations", fontsize=9)
+    return fig
+
+
+def rates(result: Any, *, bin_steps: int | None = None, colours: TMapping[str, Any] | None = None) -> Any:
+    """Each population's mean firing rate (Hz per neuron) over time, in bins of
+    ``bin_steps`` steps (default: the run in about 50 bins); inputs dashed."""
+    names = list(result.spikes)
+    colours = colours or population_colours(names)
+    steps = max(int(result.steps), 1)
+    b = int(bin_steps) if bin_steps else max(1, round(steps / 50))
+    if b <= 0:
+        raise UsageError(f"bin_steps must be positive, got {bin_steps}")
+    n_bins = math.ceil(steps / b)
+    edges = np.arange(n_bins + 1, dtype=np.int64) * b
+    width = np.minimum(edges[1:], steps) - edges[:-1]  # the last bin may be shorter
+    fig = _figure(9.0, 3.6)
+    ax = fig.subplots()
+    for name in names:
+        ev = result.spikes[name]
+        per_bin = np.bincount(ev.times // b, minlength=n_bins)[:n_bins].astype(np.float64)
+        seconds = width * result.dt_ms * 1e-3 * max(int(ev.n), 1)
+        hz = per_bin / seconds
+        ax.stairs(hz, np.minimum(edges, steps), color=colours.get(name, "k"), lw=1.4,
+                  linestyle="--" if ev.is_input else "-", label=name)
+    ax.set_xlim(0, steps)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(f"step ({result.dt_ms:g} ms); bins of {b} step{'s' if b != 1 else ''}", fontsize=8)
+    ax.set_ylabel("mean rate per neuron (Hz)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.set_title(f"firing rates of '{result.network}'", loc="left", fontsize=9)
+    if names:
+        fig.legend(fontsize=8, loc="outside right upper", frameon=False)
+    return fig
+
+
+# --------------------------------------------------------------------------- mesh
+
+
+def core_traffic(mapping: Any, spike_counts: TMapping[str, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Packets between cores: ``(src_core, dst_core, packets)``, int64 arrays, one entry
+    per pair of cores that a route joins (a core to itself included), sorted by pair.
+
+    With ``spike_counts`` (``{population: int64 (n,)}``, spikes per neuron) a route of
+    compartment ``c`` carries ``spikes(c)`` packets (a relay: the spikes of the
+    compartment it copies), so the packets a core sends add up to the emulator's
+    ``messages_out``; without, every route counts 1 (the static traffic).
+    Routes from the inputs (the host) are not counted.
+    """
+    n_comp = int(mapping.n_comp)
+    per_comp = np.diff(mapping.route_ptr[: n_comp + 1]).astype(np.int64)
+    src = np.repeat(np.arange(n_comp, dtype=np.int64), per_comp)
+    dst_core = mapping.axon_core[mapping.route_axon[: int(mapping.route_ptr[n_comp])]].astype(np.int64)
+    src_core = mapping.comp_core[src].astype(np.int64)
+    if spike_counts is None:
+        weight = np.ones(src.size, dtype=np.int64)
+    else:
+        weight = _comp_spikes(mapping, spike_counts)[src]
+    total = int(mapping.chip.total_cores)
+    key = src_core * total + dst_core
+    pairs, inverse = np.unique(key, return_inverse=True)
+    packets = np.bincount(inverse.reshape(-1), weights=weight, minlength=pairs.size)
+    return pairs // total, pairs % total, np.rint(packets).astype(np.int64)
+
+
+def _comp_spikes(mapping: Any, spike_counts: TMapping[str, np.ndarray]) -> np.ndarray:
+    """int64 ``(n_comp,)``: spikes of each compartment; a relay takes its original's."""
+    comp = np.arange(mapping.n_comp, dtype=np.int64)
+    pop = mapping.comp_pop.astype(np.int64)
+    idx = mapping.comp_index.astype(np.int64)
+    # follow relay -> copied compartment until a neuron is reached (relays of relays)
+    for _ in range(mapping.n_comp + 1):
+        relay = pop[comp] < 0
+        if not relay.any():
+            break
+        comp = np.where(relay, idx[comp], comp)
+    out = np.zeros(mapping.n_comp, dtype=np.int64)
+    for p, name in enumerate(mapping.population_names):
+        counts = spike_counts.get(name)
+        if counts is None:
+            continue
+        counts = np.asarray(counts, dtype=np.int64).reshape(-1)
+        sel = pop[comp] == p
+        out[sel] = counts[idx[comp[sel]]]
+    return out
+
+
+def _core_population(mapping: Any) -> dict[int, tuple[str, dict[str, int]]]:
+    """Per used core: the population with the most compartments on it (first on a tie),
+    and every population's compartments there."""
+    out: dict[int, tuple[str, dict[str, int]]] = {}
+    for core in mapping.cores:
+        held: dict[str, int] = {}
+        for sl in core.slices:
+            name = _RELAYS if sl.population == _RELAY_SLICE else sl.population
+            held[name] = held.get(name, 0) + int(sl.stop - sl.start)
+        top = max(held, key=lambda p: held[p]) if held else _RELAYS
+        out[int(core.core_id)] = (top, held)
+    return out
+
+
+def _slot_positions(chip: Any, core_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Lower-left corner ``(x, y)`` of each core's cell in global tile units, and the
+    cell's width and height: the cores of a tile sit in a near-square grid in it."""
+    topo = chip.topology
+    cpt = int(topo.cores_per_tile)
+    sx = math.ceil(math.sqrt(cpt))
+    sy = math.ceil(cpt / sx)
+    reserved = set(topo.reserved_slots)
+    usable = np.array([s for s in range(topo.slots) if s not in reserved], dtype=np.int64)
+    local = core_ids % int(topo.cores_per_chip)
+    in_tile = usable[local] % cpt
+    table = chip.coordinates()[core_ids]
+    pad = 0.08
+    w, h = (1.0 - 2 * pad) / sx, (1.0 - 2 * pad) / sy
+    x = table[:, 0] + pad + (in_tile % sx) * w
+    y = table[:, 1] + pad + (in_tile // sx) * h
+    return x.astype(np.float64), y.astype(np.float64), w, h
+
+
+def mesh(mapping: Any, *, shade: str = "utilization", cost: Any = None,
+         spike_counts: TMapping[str, np.ndarray] | None = None, routes: int = 12,
+         colours: TMapping[str, Any] | None = None) -> Any:
+    """The chip system's mesh with the used cores on it.
+
+    Tiles are squares at their (system-wide) mesh position, ``(0, 0)`` top left; chips
+    are outlined; a tile's cores are small cells in it. A used core is coloured by the
+    population with the most compartments on it and shaded (pale to full) by
+    ``shade``: ``"utilization"`` — its fullest resource, used / limit; ``"energy"`` —
+    its dynamic energy over the busiest core's (needs ``cost``). The ``routes`` links
+    between cores that carry the most packets (:func:`core_traffic`; with
+    ``spike_counts``, or else routes) are drawn along their dimension-order path, east-
+    west first, as thick as their share of the busiest link. Only the chips that hold a
+    used core (and those between them) are drawn.
+    """
+    if shade not in ("utilization", "energy"):
+        raise UsageError(f"shade must be 'utilization' or 'energy', got {shade!r}")
+    if shade == "energy" and cost is None:
+        raise UsageError("a mesh shaded by energy needs the run's cost")
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+    
+    chip = mapping.chip
+    topo = chip.topology
+    names = list(mapping.network.populations)
+    colours = colours or population_colours(names)
+    holds = _core_population(mapping)
+    used = np.array(sorted(holds), dtype=np.int64)
+
+    # how much of each used core: utilization (fullest resource) or energy share
+    if shade == "utilization":
+        util = mapping.utilization()
+        limits = np.array(util.limits, dtype=np.float64)
+        frac = np.divide(util.used, limits, out=np.zeros(util.used.shape), where=limits > 0)
+        level = dict(zip(util.core_ids.tolist(), frac.max(axis=1).tolist() if frac.size else []))
+        label = "fullest resource, used / limit"
+    else:
+        e = np.asarray(cost.energy_by_core_pj, dtype=np.float64)
+        top = float(e.max()) if e.size else 0.0
+        level = {int(c): (float(v) / top if top else 0.0) for c, v in zip(cost.core_ids, e)}
+        from .report import si
+
+        label = f"dynamic energy / busiest core's ({si(top * 1e-12, 'J')})"
+
+    # the chips in view: the box of chips that hold used cores
+    cpc = int(topo.cores_per_chip)
+    chips_used = sorted({int(c) // cpc for c in used}) or [0]
+    cxy = np.array([chip.chip_position(c) for c in chips_used], dtype=np.int64)
+    cx0, cy0 = cxy.min(axis=0)
+    cx1, cy1 = cxy.max(axis=0)
+    tx, ty = int(topo.tiles_x), int(topo.tiles_y)
+    x0, y0 = cx0 * tx, cy0 * ty
+    x1, y1 = (cx1 + 1) * tx, (cy1 + 1) * ty
+    width_tiles, height_tiles = x1 - x0, y1 - y0
+
+    side = 7.5  # inches across the mesh; the legend takes the right, the colour bar the bottom
+    aspect = height_tiles / width_tiles
+    fig = _figure(side + 2.4, min(max(side * aspect, 1.0), 9.0) + 1.7)
+    ax = fig.add_subplot()
+    ax.set_aspect("equal")
+
+    # empty core slots and tile outlines, faint, when there are few enough to see
+    view_chips = [cy * chip.system.chips_x + cx for cy in range(cy0, cy1 + 1) for cx in range(cx0, cx1 + 1)]
+    if len(view_chips) * cpc <= 20_000:
+        all_ids = np.concatenate([np.arange(c * cpc, (c + 1) * cpc, dtype=np.int64) for c in view_chips])
+        sx, sy, w, h = _slot_positions(chip, all_ids)
+        ax.add_collection(PatchCollection([Rectangle((a, b), w, h) for a, b in zip(sx, sy)],
+                                          facecolor="none", edgecolor="#d0d0d0", linewidth=0.4))
+    if width_tiles * height_tiles <= 4096:
+        segs = [[(x, y0), (x, y1)] for x in range(x0, x1 + 1)] + [[(x0, y), (x1, y)] for y in range(y0, y1 + 1)]
+        ax.add_collection(LineCollection(segs, colors="#bbbbbb", linewidths=0.5))
+    chip_boxes = [Rectangle((cx * tx, cy * ty), tx, ty) for cy in range(cy0, cy1 + 1) for cx in range(cx0, cx1 + 1)]
+    ax.add_collection(PatchCollection(chip_boxes, facecolor="none", edgecolor="#333333", linewidth=1.6))
+
+    # the used cores
+    if used.size:
+        ux, uy, w, h = _slot_positions(chip, used)
+        faces = [_tint(colours.get(holds[int(c)][0], _RELAY_COLOUR), level.get(int(c), 0.0)) for c in used]
+        ax.add_collection(PatchCollection([Rectangle((a, b), w, h) for a, b in zip(ux, uy)],
+                                          facecolor=faces, edgecolor="#222222", linewidth=0.6))
+        centre = {int(c): (a + w / 2, b + h / 2) for c, a, b in zip(used, ux, uy)}
+
+    # the busiest links between distinct cores
+    src, dst, packets = core_traffic(mapping, spike_counts)
+    between = (src != dst) & (packets > 0)
+    src, dst, packets = src[between], dst[between], packets[between]
+    order = np.lexsort((dst, src, -packets))[: max(int(routes), 0)]
+    unit = "packets" if spike_counts is not None else "routes"
+    heaviest = int(packets[order[0]]) if order.size else 0
+    # draw the lightest first, so the heaviest lie on top; arcs, so that the two
+    # directions of a link and links along one row stay apart
+    for j in order[::-1]:
+        a, b = centre[int(src[j])], centre[int(dst[j])]
+        lw = 0.6 + 3.4 * float(packets[j]) / heaviest
+        ax.add_patch(FancyArrowPatch(a, b, connectionstyle="arc3,rad=0.3", arrowstyle="-|>",
+                                     mutation_scale=6 + 2 * lw, linewidth=lw, color="black", alpha=0.7,
+                                     shrinkA=2, shrinkB=2, zorder=3))
+
+    ax.set_xlim(x0 - 0.1, x1 + 0.1)
+    ax.set_ylim(y1 + 0.1, y0 - 0.1)  # row 0 at the top, as tiles are numbered
+    ax.set_xlabel("tile x", fontsize=8)
+    ax.set_ylabel("tile y", fontsize=8)
+    ax.tick_params(labelsize=8)
+    # a tick at every tile's centre (every k-th on a big mesh), labelled with its index
+    for axis, lo, hi in ((ax.xaxis, x0, x1), (ax.yaxis, y0, y1)):
+        k = max(1, math.ceil((hi - lo) / 16))
+        axis.set_ticks(np.arange(lo, hi, k) + 0.5, labels=[str(v) for v in range(lo, hi, k)])
+    n_chips_used = len(set(chips_used)) if used.size else 0
+    ax.set_title(f"'{mapping.network.name}' on {chip.name}: {used.size} core{'s' if used.size != 1 else ''} "
+                 f"on {n_chips_used} of {chip.n_chips} chip{'s' if chip.n_chips != 1 else ''}",
+                 loc="left", fontsize=9)
+    # core ids in the cells, when the cells are big enough to read them
+    cell_in = w * (side / max(width_tiles, 1))
+    if used.size and used.size <= 64 and cell_in >= 0.22:
+        for c in used:
+            cx, cy = centre[int(c)]
+            ax.text(cx, cy + 0.32 * h, str(int(c)), ha="center", va="center", fontsize=7, color="#111111",
+                    zorder=4)
+
+    # legends: populations present, the links; a colour bar for the shade
+    present = []
+    for c in used:
+        top = holds[int(c)][0]
+        if top not in present:
+            present.append(top)
+    present.sort(key=lambda p: names.index(p) if p in names else len(names))
+    handles = [Patch(facecolor=colours.get(p, _RELAY_COLOUR), edgecolor="#222222", label=p) for p in present]
+    if order.size:
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="black", lw=4.0, label=f"busiest link: {heaviest:,} {unit}"))
+        handles.append(Line2D([], [], color="white", lw=0,
+                              label=f"({order.size} of {int(between.sum()):,} links drawn)"))
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False,
+               title="core holds mostly", title_fontsize=8, alignment="left")
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import LinearSegmentedColormap, Normalize
+
+    greys = LinearSegmentedColormap.from_list("shade", [_tint((0.25, 0.25, 0.25), 0.0),
+                                                         _tint((0.25, 0.25, 0.25), 1.0)])
+    bar = fig.colorbar(ScalarMappable(norm=Normalize(0.0, 1.0), cmap=greys), ax=ax, location="bottom",
+                       shrink=0.5, aspect=30, pad=0.02)
+    bar.set_ticks([0.0, 0.25, 0.5, 0.75, 1.0], labels=["0 %", "25 %", "50 %", "75 %", "100 %"])
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(f"shade: {label}", fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- cost
+
+
+def _scale(values: Sequence[float], unit: str) -> tuple[float, str]:
+    """A divisor and unit label (SI prefix) for values in base units (J or s)."""
+    top = max((abs(float(v)) for v in values), default=0.0)
+    for scale, prefix in ((1e0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
+        if top >= scale:
+            return scale, f"{prefix}{unit}"
+    return 1e-15, f"f{unit}"
+
+
+def _bars(ax: Any, labels: Sequence[str], values_base: Sequence[float], colours: Sequence[Any], unit: str,
+          title: str) -> None:
+    from .report import si
+
+    scale, label = _scale(values_base, unit)
+    total = float(sum(values_base))
+    y = np.arange(len(labels), dtype=np.float64)
+    bars = ax.barh(y, [v / scale for v in values_base], color=list(colours), height=0.65)
+    ax.set_yticks(y, list(labels), fontsize=8)
+    texts = [f"{si(v, unit)}  {100.0 * v / total:.1f} %" if total else si(v, unit) for v in values_base]
+    ax.bar_label(bars, labels=texts, padding=3, fontsize=7)
+    ax.set_ylim(max(len(labels), 4) - 0.5, -0.5)  # a few bars stay bars, not blocks
+    ax.set_xlabel(label, fontsize=8)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.margins(x=0.45)
+    ax.set_title(title, loc="left", fontsize=9)
+
+
+def costs(cost: Any, *, colours: TMapping[str, Any] | None = None) -> Any:
+    """Energy and latency in six panels: energy by kind of work; the critical path's
+    time by kind (the barrier, or the tick of a real-time chip, included); dynamic energy
+    and busy time by population; energy and latency of every step."""
+    pops = list(cost.energy_by_population_pj)
+    colours = colours or population_colours([p for p in pops if p != _RELAYS])
+    fig = _figure(10.0, 8.0)
+    axes = fig.subplots(3, 2)
+    kinds = [k for k in cost.energy_by_kind_pj]
+    _bars(axes[0, 0], [_KIND_NAMES.get(k, k) for k in kinds], [cost.energy_by_kind_pj[k] * 1e-12 for k in kinds],
+          [_KIND_COLOURS.get(k, "k") for k in kinds], "J",
+          f"energy by kind of work (total {_si(cost.energy_pj * 1e-12, 'J')})")
+    tk = [k for k in cost.latency_by_kind_ns]
+    _bars(axes[0, 1], [_KIND_NAMES.get(k, k) for k in tk], [cost.latency_by_kind_ns[k] * 1e-9 for k in tk],
+          [_KIND_COLOURS.get(k, "k") for k in tk], "s",
+          f"latency on the critical path (total {_si(cost.latency_s, 's')})")
+    if pops:
+        pc = [colours.get(p, _RELAY_COLOUR) for p in pops]
+        _bars(axes[1, 0], pops, [cost.energy_by_population_pj[p] * 1e-12 for p in pops], pc, "J",
+              "dynamic energy by population")
+        if cost.timed_ops:
+            _bars(axes[1, 1], pops, [cost.busy_by_population_ns.get(p, 0.0) * 1e-9 for p in pops], pc, "s",
+                  "busy time by population (all cores)")
+        else:
+            _empty(axes[1, 1], f"busy time unknown: profile {cost.profile} gives no operation times")
+    else:
+        _empty(axes[1, 0], "no split by population (the layout was not given)")
+        _empty(axes[1, 1], "")
+    steps = np.arange(cost.step_latency_ns.size)
+    for ax, series, unit, title, colour in (
+            (axes[2, 0], cost.step_latency_ns * 1e-9, "s", "latency per step", "#c44e52"),
+            (axes[2, 1], cost.step_energy_pj * 1e-12, "J", "energy per step (static included)", "#4c72b0")):
+        scale, label = _scale(series, unit)
+        ax.plot(steps, series / scale, color=colour, lw=1.0, drawstyle="steps-post")
+        ax.set_ylim(bottom=0)
+        ax.set_xlim(0, max(int(steps.size), 1))
+        ax.set_ylabel(label, fontsize=8)
+        ax.set_xlabel("step" + (" (samples one after another)" if cost.samples != 1 else ""), fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.set_title(title, loc="left", fontsize=9)
+    head = f"{cost.chip} (profile {cost.profile}): {cost.steps:,} steps"
+    if cost.samples != 1:
+        head += f", {cost.samples:,} samples"
+    fig.suptitle(head, fontsize=10)
+    return fig
+
+
+def _si(value: float, unit: str) -> str:
+    from .report import si
+
+    return si(value, unit)
+
+
+def _empty(ax: Any, text: str) -> None:
+    ax.set_axis_off()
+    if text:
+        ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=8, wrap=True, transform=ax.transAxes)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validation(counts: TMapping[str, tuple[np.ndarray, np.ndarray]], *, chip: str = "chip",
+               max_points: int = 50_000, colours: TMapping[str, Any] | None = None) -> Any:
+    """Float against chip spike counts: one panel per population, one point per neuron
+    and sample (``counts[pop] = (float, chip)``, int ``[samples, n]``), the identity
+    line ``chip = float``, and Pearson's r. A point on the line: the neuron fired as
+    often on the chip as in float64. More than ``max_points`` points: a fixed random
+    subset (seed 0)."""
+    from .validate import pearson
+
+    names = list(counts)[:_MAX_ROWS]
+    colours = colours or population_colours(list(counts))
+    n = max(len(names), 1)
+    cols = min(n, 3)
+    rows = math.ceil(n / cols)
+    fig = _figure(3.4 * cols + 0.4, 3.3 * rows + 0.3)
+    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    rng = np.random.default_rng(0)
+    for ax, name in zip(axes, names):
+        ref, got = (np.asarray(a, dtype=np.int64).reshape(-1) for a in counts[name])
+        r = pearson(ref, got)
+        if ref.size > max_points:
+            pick = rng.choice(ref.size, size=max_points, replace=False)
+            x, y = ref[pick], got[pick]
+        else:
+            x, y = ref, got
+        top = float(max(ref.max(initial=0), got.max(initial=0), 1)) * 1.06
+        ax.plot([0, top], [0, top], color="#888888", lw=1.0, zorder=1)
+        alpha = 0.8 if x.size < 500 else 0.35
+        ax.scatter(x, y, s=12 if x.size < 500 else 5, alpha=alpha, color=colours.get(name, "k"),
+                   edgecolors="none", zorder=2)
+        ax.set_xlim(-0.03 * top, top)
+        ax.set_ylim(-0.03 * top, top)
+        ax.set_aspect("equal")
+        same = int(np.count_nonzero(ref == got))
+        ax.set_title(f"{name}: r = {'n/a' if r is None else f'{r:.3f}'}\n"
+                     f"{same:,} of {ref.size:,} counts equal", loc="left", fontsize=9)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("spikes, float64 reference", fontsize=8)
+        ax.set_ylabel(f"spikes, {chip}", fontsize=8)
+        ax.tick_params(labelsize=8)
+    for ax in axes[len(names):]:
+        ax.set_axis_off()
+    if not names:
+        _empty(axes[0], "no neuron populations to compare")
+    return fig
+
+
+# --------------------------------------------------------------------------- the door
+
+
+def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
+          spike_counts: TMapping[str, np.ndarray] | None = None,
+          validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+          chip_name: str | None = None) -> dict[str, bytes]:
+    """Every picture the given parts of a run allow, as PNG bytes by file name.
+
+    Parameters
+    ----------
+    result
+        A :class:`~neurocomp.ir.result.RunResult`: ``raster.png``, ``rates.png``; its
+        spike counts weight the mesh's links.
+    mapping
+        The :class:`~neurocomp.ir.mapping.Mapping` run: ``mesh_utilization.png``, and
+        with ``cost`` ``mesh_energy.png``.
+    cost
+        The run's :class:`~neurocomp.report.cost.CostReport`: ``cost.png``.
+    spike_counts
+        ``{population: int (n,)}`` spikes per neuron, for the links when there is no
+        ``result`` (a batch: the sum over samples).
+    validation_counts
+        ``{population: (float, chip)}`` spike counts ``[samples, n]``: ``validation.png``.
+    chip_name
+        The chip's name for the validation picture's axis.
+
+    Returns
+    -------
+    dict[str, bytes]
+        PNG files in the order of :data:`PICTURES`; the same inputs give the same bytes.
+
+    Raises
+    ------
+    UsageError
+        When matplotlib is not installed (``pip install neurocomp[plot]``).
+    """
+    require_matplotlib()
+    names: list[str] = []
+    if result is not None:
+        names = list(result.spikes)
+    elif mapping is not None:
+        names = list(mapping.network.populations)
+    elif validation_counts is not None:
+        names = list(validation_counts)
+    colours = population_colours(names)
+    if result is not None and spike_counts is None:
+        spike_counts = {name: result.spike_counts(name) for name in result.spikes}
+    out: dict[str, bytes] = {}
+    if result is not None:
+        out["raster.png"] = png(raster(result, colours=colours))
+        out["rates.png"] = png(rates(result, colours=colours))
+    if mapping is not None:
+        out["mesh_utilization.png"] = png(mesh(mapping, shade="utilization", spike_counts=spike_counts,
+                                               colours=colours))
+        if cost is not None:
+            out["mesh_energy.png"] = png(mesh(mapping, shade="energy", cost=cost, spike_counts=spike_counts,
+                                              colours=colours))
+    if cost is not None:
+        out["cost.png"] = png(costs(cost, colours=colours))
+    if validation_counts is not None:
+        out["validation.png"] = png(validation(validation_counts, chip=chip_name or "chip", colours=colours))
+    return out
