@@ -180,6 +180,19 @@ def test_a_chip_without_an_emulator_keeps_its_compile_figures(monkeypatch):
     assert "cannot emulate: no emulator kernel" in line and "│     1 │     1 │" in line
 
 
+def test_a_chip_that_refuses_the_inputs_says_so_and_the_others_go_on():
+    # events of value 0.5: the float model scales the weight by it; a Loihi-family chip's
+    # spikes carry no value, so tiny refuses them (the emulator names the input and step)
+    raster = np.zeros((20, 1), dtype=np.float64)
+    raster[[1, 2, 3, 4], 0] = 0.5
+    table = compare(nc.load(CHAIN), [TINY, "truenorth"], 20, inputs={"stim": raster})
+    row = table["tiny"]
+    assert row.status == "cannot emulate" and row.cores == 1
+    assert row.reason.startswith("input 'stim' emits the value 0.5 at step 1")
+    assert table["truenorth"].status in STATUSES  # the comparison went on to the next chip
+    assert table.spikes_ref == {"a": 0, "b": 0, "c": 0}  # 0.75 * 0.5 per event never crosses 1
+
+
 # --------------------------------------------------------------------------- samples
 
 

@@ -15,7 +15,8 @@ not depend on the chip. Then, for each chip:
    ends that chip's row with the error's first message, which names the population,
    projection or core; the other chips go on;
 2. emulate every run (:func:`neurocomp.emulator.run.emulate_batch`). A chip whose neuron
-   family has no emulator kernel keeps its compile figures and says so;
+   family has no emulator kernel, or that refuses the inputs (graded values where its
+   spikes carry none), keeps its compile figures and says why;
 3. price the runs with the chip's active profile (:func:`neurocomp.report.cost.cost`)
    and summarise them (:func:`neurocomp.report.report.report`);
 4. compare its spikes with the reference's, with the metrics of
@@ -51,7 +52,7 @@ from typing import Any, Callable, Mapping as TMapping, Sequence
 
 import numpy as np
 
-from ..diagnostics import CapacityError, NeurocompError, QuantizationError, UsageError
+from ..diagnostics import CapacityError, EmulationError, NeurocompError, QuantizationError, UsageError
 from ..ir.network import Network
 from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
@@ -65,7 +66,8 @@ STATUSES = {
     "ok": "compiled, emulated and priced",
     "does not fit": "the compiler raised a CapacityError",
     "cannot represent": "the compiler raised a QuantizationError",
-    "cannot emulate": "compiled, but no emulator kernel runs its neuron family",
+    "cannot emulate": "compiled, but not emulated: no emulator kernel runs its neuron family, or the "
+                      "chip refuses the inputs (values where its spikes carry none)",
 }
 
 # The compile errors that end one chip's row rather than the whole comparison.
@@ -333,7 +335,7 @@ def _fmt_r(row: ChipRow) -> str:
 
 
 def _box_table(columns: Sequence[tuple[str, str]], rows: Sequence[tuple[list[str], str | None]],
-               span_width: int = 60) -> list[str]:
+               span_width: int = 40) -> list[str]:
     """A table drawn like rich's heavy-headed tables, where a row may end in one cell that
     spans the remaining columns (what rich cannot draw); that text wraps at the width of
     the columns it spans, or ``span_width`` if they are narrower."""
@@ -547,7 +549,12 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        chip_runs = list(emulate_batch(mapping, steps, runs))
+        try:
+            chip_runs = list(emulate_batch(mapping, steps, runs))
+        except (UsageError, EmulationError) as exc:
+            # what this chip refuses to run: inputs that carry values where its spikes
+            # carry none (the reference took the same inputs, so they are well formed)
+            return ChipRow(**ident, status="cannot emulate", **_reason(exc), **compiled, wall_s=wall)
     wall["emulate"] = time.perf_counter() - start
     priced = [cost(r.counters, chip, mapping) for r in chip_runs]
     total = priced[0] if len(priced) == 1 else CostReport.combine(priced)
