@@ -1,18 +1,25 @@
 """Quantization for the ``akida`` family (BrainChip Akida's event-based integer layers).
 
 What the chip computes, per neuron ``n`` of a layer (a target population) and step, as
-neurocomp models it (``/work/shared/reference/truenorth_akida_nir.md`` §2; widths from
+neurocomp models it (``docs/chips/akida_neuron.md``; facts from
+``/work/shared/reference/truenorth_akida_nir.md`` §2 and BrainChip's engine; widths from
 the chip file)::
 
-    acc[n] = Σ_projections p  scale_p · Σ_{source j spiked} w_p[j, n]     (int64)
-    pot[n] = pot[n] + acc[n]
-    spike when pot[n] > threshold[n];  then pot[n] = 0;  the event's value is 1
+    pot[n] = Σ_projections p  scale_p · Σ_{source j spiked} w_p[j, n]     (int64)
+    pot[n] = clamp(pot[n])                  (numerics.state.v when the chip file has it)
+    spike when pot[n] > threshold[n] ('>=' if neuron.threshold_compare says so);
+    the event's value is 1; the potential shown after a spike is 0
 
+* **No state between steps.** An Akida layer computes each input frame from that frame
+  alone: neurocomp's step is the chip's frame, and ``pot`` starts from 0 every step.
+  (BrainChip's engine, pip ``akida`` 2.19.3, checked: three identical frames, each
+  below threshold, never fire; see the note in ``docs/chips/akida_neuron.md``.)
 * ``w_p`` are signed, symmetric ``b``-bit integers ``-(2^(b-1) - 1) .. 2^(b-1) - 1``
   (``b`` from ``numerics.weights.bits``, or ``numerics.weights.input_layer_bits`` for a
   projection whose source is an input population: Akida's input layer);
-* ``scale_p`` is one positive integer per projection (``QProjection.extra["scale"]``):
-  it puts the projection's weight step into the layer's common integer units;
+* ``scale_p`` is one positive integer per projection (``QProjection.extra["scale"]``,
+  and per neuron in the ``in_scale`` parameter so that it reaches the Mapping): it puts
+  the projection's weight step into the layer's common integer units;
 * ``threshold`` is in the same units; ``scale_shift`` is where their binary point sits:
   one integer unit is ``2^-scale_shift`` float units, so ``V_float = pot · 2^-scale_shift``
   (``v_scale``). The kernel never shifts: ``scale_shift`` only converts traces;
@@ -21,10 +28,11 @@ the chip file)::
   carries the value 1.
 
 This is the float model (:class:`~neurocomp.ir.network.NeuronModel`) with ``alpha = 0``
-(no synaptic current state), ``beta = 1`` (no leak), no bias and no refractory period:
-integrate and fire. A population that asks for more gets a
-:class:`~neurocomp.diagnostics.QuantizationError`. Read-outs (``li``) get the largest
-int64 threshold and never spike.
+(no synaptic current state), ``beta = 0`` (nothing kept from the previous step:
+``V[t]`` is step ``t``'s input), no bias and no refractory period. A population that
+asks for more -- an ``IF`` neuron's ``beta = 1`` included -- gets a
+:class:`~neurocomp.diagnostics.QuantizationError`. Read-outs (``li``, also with
+``beta = 0``) get the largest int64 threshold and never spike.
 
 How the integers are chosen: per projection, a weight step ``Δ_p`` (either
 ``max|w| / (2^(b-1) - 1)``, which uses every level, or the next power of two above it,
@@ -33,7 +41,9 @@ the power of two) and ``w_p = rint(w / Δ_p)``. Then per layer the smallest
 ``scale_shift`` at which every ``Δ_p · 2^scale_shift`` and every threshold
 ``· 2^scale_shift`` is an integer, searching ``_SCALE_GUARD_BITS`` bits past the finest
 step; when none is exact, the last one (the scales are then rounded, relative error
-below ``2^-(_SCALE_GUARD_BITS + 1)``). ``docs/quantization.md`` has a worked example.
+below ``2^-(_SCALE_GUARD_BITS + 1)``). A threshold off that grid is rounded the way the
+comparison needs (down for ``>``, up for ``>=``), so that an integer potential crosses
+it exactly when the float potential would. ``docs/quantization.md`` has a worked example.
 """
 
 from __future__ import annotations
@@ -60,6 +70,7 @@ __all__ = [
     "choose_step",
     "narrowest",
     "choose_scale_shift",
+    "threshold_units",
 ]
 
 FAMILY = "akida"
@@ -141,6 +152,25 @@ def choose_scale_shift(steps: list[float], thresholds: np.ndarray, guard: int = 
     return start + guard
 
 
+def threshold_units(thresholds: np.ndarray, shift: int, compare: str = ">") -> np.ndarray:
+    """Float thresholds in a layer's integer units (``· 2^shift``) as int64.
+
+    An integer potential ``p`` crosses a real threshold ``x`` exactly when it crosses
+    ``floor(x)`` for ``p > x``, or ``ceil(x)`` for ``p >= x``; a value within ``1e-9``
+    (relative) of an integer is that integer (no float noise decides a spike).
+    """
+    x = np.asarray(thresholds, dtype=np.float64) * 2.0 ** shift
+    near = np.rint(x)
+    on_grid = np.abs(x - near) <= 1e-9 * np.maximum(1.0, np.abs(x))
+    off = np.floor(x) if compare == ">" else np.ceil(x)
+    return np.where(on_grid, near, off).astype(np.int64)
+
+
+def _scale(step: float, shift: int) -> int:
+    """A projection's integer scale: its weight step in the layer's units, at least 1."""
+    return max(1, int(np.rint(step * 2.0 ** shift)))
+
+
 @dataclass
 class _Proj:
     q: np.ndarray
@@ -161,15 +191,18 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
     -------
     QuantizedNetwork
         Populations with ``threshold``, ``act_bits``, ``scale_shift`` (int64, one per
-        neuron) and ``v_scale = 2^-scale_shift``; projections with symmetric integer
-        weights (zeros dropped), ``weight_bits``, ``weight_exp = 0``, ``sign_mode``
-        ``"mixed"`` and ``extra = {"scale": int}``.
+        neuron), ``in_scale`` (int64 ``(n, len(network.projections))``: column ``p`` is
+        the scale of ``network.projections[p]`` when it feeds the population, else 0)
+        and ``v_scale = 2^-scale_shift``; projections with symmetric integer weights
+        (zeros dropped), ``weight_bits``, ``weight_exp = 0``, ``sign_mode`` ``"mixed"``
+        and ``extra = {"scale": int}``.
 
     Raises
     ------
     QuantizationError
-        Leak, synaptic current decay, bias, a reset mode, a refractory period or a delay
-        the chip does not have; a graded input; pinned integers (none are defined for
+        A potential kept between steps (``beta != 0``, an ``IF`` neuron's included),
+        synaptic current decay, bias, a reset mode, a refractory period or a delay the
+        chip does not have; a graded input; pinned integers (none are defined for
         this family yet). All at once, each naming its object.
     """
     errors = Collector()
@@ -187,14 +220,24 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
             continue
         check_neuron_features(errors, pop, chip, _KERNEL_RESETS)
         model, n = pop.neuron, pop.size
-        for key, want, what in (("beta", 1.0, "a leak"), ("alpha", 0.0, "a synaptic current decay")):
-            got = as_array(getattr(model, key), n)
-            if np.any(got != want):
-                errors.error(f"{describe(pop)}: {key} = {float(got[got != want][0]):g} ({what}) is not "
-                             f"available on {chip.name}: its neurons integrate and fire, with {key} = "
-                             f"{want:g}", span=pop.span,
-                             hint="use IF(...) without tau_syn for populations on this chip"
-                                  if key == "beta" else "leave tau_syn / alpha out (alpha = 0)")
+        beta = as_array(model.beta, n)
+        if np.any(beta != 0):
+            share = "all" if np.all(beta[beta != 0] == 1) else "part"
+            kept = ("an IF neuron keeps its potential from one step to the next (beta = 1)"
+                    if model.family == "if" else
+                    f"beta = {float(beta[beta != 0][0]):g} keeps {share} of the potential from one step "
+                    f"to the next")
+            errors.error(f"{describe(pop)}: {kept}, which {chip.name} cannot do: its neurons keep no state "
+                         f"between frames, each step's potential is that step's input alone (beta = 0)",
+                         span=pop.span,
+                         hint=("write LI(beta = 0) for a read-out on this chip" if not model.spiking else
+                               "write LIF(beta = 0, ...) for populations on this chip")
+                              + "; see docs/chips/akida_neuron.md")
+        alpha = as_array(model.alpha, n)
+        if np.any(alpha != 0):
+            errors.error(f"{describe(pop)}: alpha = {float(alpha[alpha != 0][0]):g} (a synaptic current "
+                         f"decay) is not available on {chip.name}: its neurons have no synaptic current, "
+                         f"alpha = 0", span=pop.span, hint="leave tau_syn / alpha out (alpha = 0)")
         bias = as_array(model.bias, n)
         if np.any(bias != 0):
             errors.error(f"{describe(pop)}: bias = {float(bias[bias != 0][0]):g} is not available on "
@@ -236,14 +279,21 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
         f = choose_scale_shift(steps, thr if model.spiking else np.zeros(0, dtype=np.float64))
         shift_of[name] = f
         if model.spiking:
-            threshold = np.rint(thr * 2.0 ** f).astype(np.int64)
+            threshold = threshold_units(thr, f, chip.neuron.threshold_compare or ">")
         else:
             threshold = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
             notes.append(f"{describe(pop)} is a non-spiking read-out (li): its threshold is the largest "
                          f"int64, so it never spikes")
+        # Each incoming projection's scale, per neuron, so that the Mapping (which keeps
+        # per-compartment parameters, not per-projection extras) carries it to the kernel.
+        in_scale = np.zeros((n, len(network.projections)), dtype=np.int64)
+        for k, proj in enumerate(network.projections):
+            if proj.post == name:
+                in_scale[:, k] = _scale(projs[proj.name].step, f)
         params = {"threshold": threshold,
                   "act_bits": np.full(n, act_bits, dtype=np.int64),
-                  "scale_shift": np.full(n, f, dtype=np.int64)}
+                  "scale_shift": np.full(n, f, dtype=np.int64),
+                  "in_scale": in_scale}
         qpops[name] = QPopulation(name=name, size=n, is_input=False, params=params, v_scale=2.0 ** -f)
         errs = {"alpha": 0.0, "beta": 0.0, "bias": 0.0}
         if model.spiking:
@@ -255,7 +305,7 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
     for proj in network.projections:
         p, syn = projs[proj.name], synapses[proj.name]
         f = shift_of[proj.post]
-        scale = max(1, int(np.rint(p.step * 2.0 ** f)))
+        scale = _scale(p.step, f)
         qprojs[proj.name] = QProjection(name=proj.name, pre=proj.pre, post=proj.post,
                                         synapses=keep_nonzero(syn, p.q), weight_bits=p.bits, weight_exp=0,
                                         sign_mode="mixed", extra={"scale": scale})

@@ -22,16 +22,20 @@ entry per neuron, flat C order):
   ``syn_stochastic`` ``(n, 4)`` and ``leak_stochastic`` (0/1, default 0). Projections
   carry ``axon_type`` per source neuron and binary synapses (``weights`` all 1); the
   effective weight of a synapse is ``axon_weights[post, axon_type[pre]]``.
-* ``akida``: ``threshold``, ``act_bits`` and the layer's ``scale_shift``. Weights are
-  signed symmetric ``weight_bits``-bit integers; each projection carries one positive
-  integer ``extra["scale"]`` (``weight_exp`` is 0). Per step, integrate and fire::
+* ``akida``: ``threshold``, ``act_bits``, the layer's ``scale_shift`` and ``in_scale``
+  ``(n, len(network.projections))``: column ``p`` is the positive integer scale of
+  ``network.projections[p]`` for the neurons it feeds (0 elsewhere), the same number as
+  that projection's ``extra["scale"]``, kept per neuron so that the Mapping carries it.
+  Weights are signed symmetric ``weight_bits``-bit integers (``weight_exp`` is 0). Per
+  step (one Akida frame: nothing is kept from the step before)::
 
-      pot += Σ_projections scale · Σ_{spiking sources} w        (int64)
-      spike when pot > threshold; then pot = 0; the event's value is 1
+      pot = Σ_projections scale · Σ_{spiking sources} w         (int64)
+      pot = clamp(pot)            (to numerics.state.v when the chip file gives it)
+      spike when pot > threshold; the event's value is 1; pot shown after a spike: 0
 
   ``act_bits`` is the width of the events (1: binary spikes, the float model's);
   ``scale_shift`` only places the binary point: ``V_float = pot · 2^-scale_shift``
-  (= ``v_scale``), no shift is applied. See ``docs/quantization.md``.
+  (= ``v_scale``), no shift is applied. See ``docs/chips/akida_neuron.md``.
 """
 
 from __future__ import annotations

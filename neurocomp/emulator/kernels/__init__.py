@@ -40,6 +40,7 @@ __all__ = ["FAMILIES", "KernelInputs", "KernelRun", "kernel_for"]
 FAMILIES: dict[str, str] = {
     "loihi_cuba_lif": "neurocomp.emulator.kernels.loihi",
     "truenorth": "neurocomp.emulator.kernels.truenorth",
+    "akida": "neurocomp.emulator.kernels.akida",
 }
 
 

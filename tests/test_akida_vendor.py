@@ -1,0 +1,323 @@
+"""neurocomp's Akida model against BrainChip's own engine (pip ``akida``).
+
+The engine is never a dependency of neurocomp: it lives in a venv of its own and is
+driven in a subprocess (``ENGINE`` below), so these tests are skipped unless
+``NEUROCOMP_AKIDA_PYTHON`` names that venv's Python::
+
+    python3 -m venv /tmp/akida-venv && /tmp/akida-venv/bin/pip install akida
+    NEUROCOMP_AKIDA_PYTHON=/tmp/akida-venv/bin/python pytest -m slow -s tests/test_akida_vendor.py
+
+(pip ``akida`` 2.19.3 installs with numpy alone.) Three checks:
+
+* the facts ``docs/chips/akida_neuron.md`` builds the kernel on, asked of the engine's
+  software backend (a model mapped to ``None`` runs a bit-accurate CPU emulation): a
+  layer keeps nothing between frames; the threshold test is strict; the potential
+  saturates at 20 bits signed; weights are symmetric; how ``act_bits`` > 1 quantizes;
+* the same small layers mapped by the engine on a virtual AKD1000 and by neurocomp's
+  compiler: the processors each layer takes (both counts are printed with ``-s``), conv
+  layers on CNPs and fully connected layers on FNPs in both;
+* a two-layer fully connected model with known integer weights and thresholds, run frame
+  by frame by the engine and step by step by neurocomp's emulator: the same events out
+  of the hidden layer and the same potentials in the read-out.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.chip.load import load_chip
+from neurocomp.compiler.pipeline import compile as compile_network
+from neurocomp.emulator.run import emulate
+
+PYTHON = os.environ.get("NEUROCOMP_AKIDA_PYTHON", "")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not PYTHON or not Path(PYTHON).exists(),
+                       reason="set NEUROCOMP_AKIDA_PYTHON to a Python with BrainChip's akida package"),
+]
+
+#: Runs in the engine's venv: reads one JSON request on stdin, prints one JSON answer.
+ENGINE = r'''
+import json, math, sys
+import numpy as np
+import akida
+from akida import MapMode
+
+MARK = "@@neurocomp@@"
+
+
+def build(layers):
+    """A sequential akida Model from layer specs; variables set where given."""
+    m = akida.Model()
+    for s in layers:
+        if s["kind"] == "input":
+            m.add(akida.InputData(tuple(s["shape"]), input_bits=s["bits"]))
+        elif s["kind"] == "fc":
+            m.add(akida.FullyConnected(s["units"], name=s["name"], weights_bits=s["weights_bits"],
+                                       activation=s["activation"], act_bits=s.get("act_bits", 1)))
+        elif s["kind"] == "conv":
+            m.add(akida.Convolutional(kernel_size=tuple(s["kernel"]), filters=s["filters"], name=s["name"],
+                                      weights_bits=s["weights_bits"], activation=s["activation"],
+                                      act_bits=s.get("act_bits", 1)))
+        layer = m.layers[-1]
+        if s.get("weights") is not None:
+            w = np.asarray(s["weights"], dtype=np.int8)  # [in, units]
+            layer.set_variable("weights", w.reshape(1, 1, w.shape[0], w.shape[1]))
+        if s.get("threshold") is not None:
+            layer.set_variable("threshold", np.asarray(s["threshold"], dtype=np.int32))
+        if s.get("act_step") is not None:
+            layer.set_variable("act_step", np.asarray(s["act_step"], dtype=np.float32))
+    return m
+
+
+def nps(req):
+    out = {}
+    for mode in req["modes"]:
+        m = build(req["layers"])
+        m.map(akida.AKD1000(), mode=getattr(MapMode, mode))
+        out[mode] = {L.name: {"nps": len(L.mapping.nps), "types": sorted({str(n.type).split(".")[-1]
+                                                                           for n in L.mapping.nps})}
+                     for L in m.layers if L.mapping is not None}
+    return out
+
+
+def forward(req):
+    """Each requested layer's outputs for the frames: a model cut after that layer."""
+    frames = np.asarray(req["frames"], dtype=np.uint8)
+    out = {}
+    for k, s in enumerate(req["layers"]):
+        if s["kind"] == "input":
+            continue
+        m = build(req["layers"][:k + 1])
+        m.map(None)
+        x = frames.reshape((frames.shape[0],) + tuple(req["layers"][0]["shape"]))
+        out[s["name"]] = m.forward(x).reshape(frames.shape[0], -1).astype(np.int64).tolist()
+    return out
+
+
+def fc(n_in, w, thr=None, act=True, act_bits=1, act_step=None, in_bits=1):
+    """A one-layer model: n_in inputs, one unit per column of w."""
+    w = np.asarray(w)
+    layers = [{"kind": "input", "shape": [1, 1, n_in], "bits": in_bits},
+              {"kind": "fc", "name": "fc", "units": w.shape[1], "weights_bits": 4, "activation": act,
+               "act_bits": act_bits, "weights": w.tolist(), "threshold": thr, "act_step": act_step}]
+    m = build(layers)
+    m.map(None)
+    return m
+
+
+def run(m, x):
+    x = np.asarray(x, dtype=np.uint8)
+    return m.forward(x.reshape(x.shape[0], 1, 1, x.shape[1])).reshape(x.shape[0], -1).astype(np.int64).tolist()
+
+
+def facts(req):
+    f = {}
+    # 1. Three identical frames of potential 3 against threshold 4: a layer that kept its
+    #    potential would fire at the second.
+    f["frames_kept"] = run(fc(4, [[3], [-2], [7], [1]], thr=[4]), [[1, 0, 0, 0]] * 3)
+    # 2. The threshold test: potentials 4, 6 and 5 against threshold 4.
+    f["at_threshold"] = run(fc(4, [[3], [1], [2], [0]], thr=[4]), [[1, 1, 0, 0], [1, 1, 1, 0], [1, 0, 1, 0]])
+    # 3. The potential (activation off) of 16,384 4-bit inputs at 15 times 7 or -7:
+    #    1,720,320 exactly, and a sum that cancels (first half +7, second half -7).
+    n = 16384
+    big = []
+    for w in (np.full(n, 7), np.full(n, -7), np.r_[np.full(n // 2, 7), np.full(n // 2, -7)]):
+        big.append(run(fc(n, w.reshape(n, 1), act=False, in_bits=4), [np.full(n, 15)])[0][0])
+    f["potential"] = big
+    # 4. Weight ranges per width.
+    ranges = {}
+    for bits in (1, 2, 4):
+        ok = []
+        for v in range(-9, 10):
+            layers = [{"kind": "input", "shape": [1, 1, 2], "bits": 1},
+                      {"kind": "fc", "name": "fc", "units": 1, "weights_bits": bits, "activation": False,
+                       "weights": [[v], [0]]}]
+            try:
+                build(layers)
+                ok.append(v)
+            except Exception:
+                pass
+        ranges[bits] = [min(ok), max(ok)]
+    f["weight_range"] = ranges
+    # 5. act_bits: the event for potentials 0..15 (one 4-bit input at weight 1).
+    acts = {}
+    for bits in (1, 2, 4):
+        for step in (1.0, 0.5, 1.5, 3.0):
+            for thr in (0, 3):
+                m = fc(16, np.r_[[1], np.zeros(15, dtype=int)].reshape(16, 1), thr=[thr], act_bits=bits,
+                       act_step=[step], in_bits=4)
+                x = np.zeros((16, 16), dtype=np.uint8)
+                x[:, 0] = np.arange(16)
+                acts[f"{bits} {step} {thr}"] = [r[0] for r in run(m, x)]
+    f["activations"] = acts
+    return f
+
+
+req = json.loads(sys.stdin.read())
+answer = {"nps": nps, "forward": forward, "facts": facts}[req["op"]](req)
+print(MARK + json.dumps(answer))
+'''
+
+
+def engine(request: dict) -> dict:
+    """One request to the engine in its own venv."""
+    proc = subprocess.run([PYTHON, "-c", ENGINE], input=json.dumps(request), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [x for x in proc.stdout.splitlines() if x.startswith("@@neurocomp@@")][-1]
+    return json.loads(line[len("@@neurocomp@@"):])
+
+
+# --------------------------------------------------------------------------- the engine's facts
+
+
+def test_the_engine_facts_the_kernel_relies_on():
+    f = engine({"op": "facts"})
+    # No state between frames: potential 3 three times never reaches threshold 4.
+    assert f["frames_kept"] == [[0], [0], [0]]
+    # Strict: 4 > 4 is false (no event); 6 > 4 and 5 > 4 are events.
+    assert f["at_threshold"] == [[0], [1], [1]]
+    # 20-bit signed saturation of the layer's sum (2**19 - 1 = 524,287; -2**19), applied to
+    # the whole sum: +7 then -7 over 8,192 inputs each gives 0, not a clipped partial sum.
+    assert f["potential"] == [524_287, -524_288, 0]
+    # Symmetric signed weights (1 bit is unsigned 0..1).
+    assert f["weight_range"] == {"1": [0, 1], "2": [-1, 1], "4": [-7, 7]}
+    # Graded events: clip(ceil((pot - threshold) / (act_step * 2**(4 - act_bits))), 0, 2**act_bits - 1).
+    for key, got in f["activations"].items():
+        bits, step, thr = int(key.split()[0]), float(key.split()[1]), int(key.split()[2])
+        want = [min(max(math.ceil((p - thr) / (step * 2 ** (4 - bits))), 0), 2 ** bits - 1) for p in range(16)]
+        assert got == want, key
+
+
+# --------------------------------------------------------------------------- processors
+
+
+def ints(rng: np.random.Generator, shape, top: int = 7) -> np.ndarray:
+    w = rng.integers(-top, top + 1, size=shape)
+    w[w == 0] = 1
+    return w.astype(np.float64)
+
+
+def neurocomp_cores(tmp_path: Path, text: str, arrays: dict[str, np.ndarray]):
+    for name, a in arrays.items():
+        np.save(tmp_path / name, a)
+    (tmp_path / "net.snn").write_text(text)
+    m = compile_network(nc.load(tmp_path / "net.snn"), load_chip("akida"))
+    kinds = m.compile_report["processor_kinds"]
+    cores: dict[str, set] = collections.defaultdict(set)
+    for core in m.cores:
+        for s in core.slices:
+            cores[s.population].add(core.core_id)
+    return {p: (len(c), sorted({kinds[str(x)] for x in c})) for p, c in cores.items()}
+
+
+MODELS = {
+    # name: (akida layers, neurocomp text, arrays, {akida layer: neurocomp population})
+    "mlp 784-128-10": (
+        [{"kind": "input", "shape": [1, 1, 784], "bits": 1},
+         {"kind": "fc", "name": "fc1", "units": 128, "weights_bits": 4, "activation": True},
+         {"kind": "fc", "name": "fc2", "units": 10, "weights_bits": 4, "activation": False}],
+        """network mlp
+dt = 1 ms
+input x[784] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)
+population h[128] : LIF(beta = 0, threshold = 3)
+population o[10] : LI(beta = 0)
+connect x -> h : dense(weights = "w1.npy")
+connect h -> o : dense(weights = "w2.npy")
+""", lambda rng: {"w1.npy": ints(rng, (128, 784)), "w2.npy": ints(rng, (10, 128))}, {"fc1": "h", "fc2": "o"}),
+    "conv 1-8 on 16x16 + fc": (
+        [{"kind": "input", "shape": [16, 16, 1], "bits": 1},
+         {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 8, "weights_bits": 4, "activation": True},
+         {"kind": "fc", "name": "fc", "units": 10, "weights_bits": 4, "activation": False}],
+        """network conv8
+dt = 1 ms
+input x[1, 16, 16] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)
+population c[8, 16, 16] : LIF(beta = 0, threshold = 3)
+population o[10] : LI(beta = 0)
+connect x -> c : conv2d(kernel = "k.npy", padding = 1)
+connect c -> o : dense(weights = "w.npy")
+""", lambda rng: {"k.npy": ints(rng, (8, 1, 3, 3)), "w.npy": ints(rng, (10, 2048))}, {"conv": "c", "fc": "o"}),
+    "conv 16-64 on 16x16 + fc": (
+        [{"kind": "input", "shape": [16, 16, 16], "bits": 1},
+         {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 64, "weights_bits": 4, "activation": True},
+         {"kind": "fc", "name": "fc", "units": 10, "weights_bits": 4, "activation": False}],
+        """network conv64
+dt = 1 ms
+input x[16, 16, 16] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)
+population c[64, 16, 16] : LIF(beta = 0, threshold = 3)
+population o[10] : LI(beta = 0)
+connect x -> c : conv2d(kernel = "k.npy", padding = 1)
+connect c -> o : dense(weights = "w.npy")
+""", lambda rng: {"k.npy": ints(rng, (64, 16, 3, 3)), "w.npy": ints(rng, (10, 16384))}, {"conv": "c", "fc": "o"}),
+}
+
+CONV = {"CNP1", "CNP2"}
+DENSE = {"FNP2", "FNP3"}
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_layers_take_processors_of_the_engines_kind_and_order_of_magnitude(name, tmp_path):
+    layers, text, arrays, pop_of = MODELS[name]
+    theirs = engine({"op": "nps", "layers": layers, "modes": ["AllNps", "Minimal"]})
+    ours = neurocomp_cores(tmp_path, text, arrays(np.random.default_rng(0)))
+    print(f"\n{name}: layer: akida AllNps / Minimal NPs (types) | neurocomp cores (kinds)")
+    for layer, pop in pop_of.items():
+        a, b = theirs["AllNps"][layer], theirs["Minimal"][layer]
+        n, kinds = ours[pop]
+        print(f"  {layer}: {a['nps']} / {b['nps']} ({', '.join(a['types'])}) | {n} ({', '.join(kinds)})")
+        conv = layer.startswith("conv")
+        assert set(a["types"]) <= (CONV if conv else DENSE) and set(b["types"]) <= (CONV if conv else DENSE)
+        assert set(kinds) <= (CONV if conv else DENSE)
+        # Within a factor of 10 of one of the engine's two counts (spread or minimal).
+        assert min(abs(math.log10(n / a["nps"])), abs(math.log10(n / b["nps"]))) < 1, (layer, n, a, b)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_a_fully_connected_model_gives_the_engines_events_and_potentials(tmp_path):
+    rng = np.random.default_rng(3)
+    n_in, n_h, n_o, frames = 24, 16, 6, 40
+    w1 = ints(rng, (n_h, n_in))  # [post, pre] for neurocomp; the engine takes [in, units]
+    w2 = ints(rng, (n_o, n_h))
+    th = rng.integers(0, 8, size=n_h).astype(np.float64)
+    x = (rng.random((frames, n_in)) < 0.4).astype(np.uint8)
+    layers = [{"kind": "input", "shape": [1, 1, n_in], "bits": 1},
+              {"kind": "fc", "name": "hidden", "units": n_h, "weights_bits": 4, "activation": True, "act_bits": 1,
+               "weights": w1.T.astype(int).tolist(), "threshold": th.astype(int).tolist()},
+              {"kind": "fc", "name": "out", "units": n_o, "weights_bits": 4, "activation": False,
+               "weights": w2.T.astype(int).tolist()}]
+    theirs = engine({"op": "forward", "layers": layers, "frames": x.tolist()})
+
+    for name, a in {"w1.npy": w1, "w2.npy": w2, "th.npy": th}.items():
+        np.save(tmp_path / name, a)
+    (tmp_path / "net.snn").write_text(f"""network fc
+dt = 1 ms
+input x[{n_in}] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)
+population hidden[{n_h}] : LIF(beta = 0, threshold = "th.npy", reset = zero)
+population out[{n_o}] : LI(beta = 0)
+connect x -> hidden : dense(weights = "w1.npy")
+connect hidden -> out : dense(weights = "w2.npy")
+probe out : voltage
+""")
+    m = compile_network(nc.load(tmp_path / "net.snn"), load_chip("akida"))
+    # Frame f is the input of step f; it reaches 'hidden' at step f + 1 and 'out' at f + 2.
+    raster = np.zeros((frames + 2, n_in), dtype=np.uint8)
+    raster[:frames] = x
+    r = emulate(m, frames + 2, {"x": raster}, strict=True)
+    hidden = np.zeros((frames + 2, n_h), dtype=np.int64)
+    hidden[r.spikes["hidden"].times, r.spikes["hidden"].indices] = 1
+    np.testing.assert_array_equal(hidden[1:frames + 1], np.asarray(theirs["hidden"]))
+    np.testing.assert_array_equal(r.traces["out"]["voltage"][2:], np.asarray(theirs["out"], dtype=np.float64))
+    assert 0 < hidden.sum() < hidden[1:frames + 1].size  # events, and not all of them

@@ -1,0 +1,634 @@
+"""The Akida kernel (``akida``) against independent expectations.
+
+Four kinds of evidence:
+
+* impulse tests: one neuron, one or two input events, every potential written out with
+  its derivation from the arithmetic docs/chips/akida_neuron.md states (one frame per
+  step and nothing kept between them, the strict threshold and its edge, per-projection
+  scales, saturation and wrap at a state width when the chip file gives one, thresholds
+  below zero, read-outs);
+* a slow twin (:func:`twin`, in this file): Python integers, one synapse at a time, the
+  scale looked up in ``in_scale`` per synapse, hops asked of ``chip.hops``; random seeded
+  Mappings (recurrence, several projections of different scales into one population,
+  delays on a chip copy that allows them, relays, two chips, saturation) must agree with
+  the emulator bit for bit on spikes, potentials and every counter;
+* validation through the compiler: a network already on the chip's grid (``beta = 0``,
+  integer weights within the chip's widths, integer thresholds, reset to zero) spikes
+  exactly as the float reference, conv layer included; an ``IF`` network is refused;
+* every example through ``neurocomp run --chip akida``: each is refused with a message
+  that names the population (or projection) and says why.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.chip.load import load_chip
+from neurocomp.chip.spec import DelayRange, StateVar
+from neurocomp.cli import main
+from neurocomp.compiler.pipeline import compile as compile_network
+from neurocomp.diagnostics import EmulationError, QuantizationError, UsageError
+from neurocomp.emulator.kernels import akida as ak
+from neurocomp.emulator.kernels import kernel_for
+from neurocomp.emulator.reference import simulate
+from neurocomp.emulator.run import emulate
+from neurocomp.ir.connectors import Sparse
+from neurocomp.ir.encoders import SpikeFile
+from neurocomp.ir.mapping import CoreMap, CoreSlice, Mapping
+from neurocomp.ir.network import Network, NeuronModel, Population, Probe, Projection
+
+AKIDA = load_chip("akida")
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NEVER = int(np.iinfo(np.int64).max)  # a read-out's threshold
+
+
+def with_state(chip, bits: int, overflow: str = "saturate"):
+    """``chip`` with a ``bits``-wide signed potential (``numerics.state.v``)."""
+    num = chip.numerics.model_copy(update={"state": {"v": StateVar(bits=bits, overflow=overflow)}})
+    return chip.model_copy(update={"numerics": num})
+
+
+def with_delays(chip, max_steps: int):
+    num = chip.numerics.model_copy(update={"delay": DelayRange(min_steps=1, max_steps=max_steps)})
+    return chip.model_copy(update={"numerics": num})
+
+
+def with_compare(chip, compare: str):
+    return chip.model_copy(update={"neuron": chip.neuron.model_copy(update={"threshold_compare": compare})})
+
+
+# --------------------------------------------------------------------------- Mappings by hand
+
+
+def network_of(neurons: dict[str, int], inputs: dict[str, int], projections: dict[str, tuple],
+               probes: dict[str, tuple[str, ...]] | None = None) -> Network:
+    """A Network of the given sizes; ``projections[name] = (pre, post, table)`` (the table
+    only names the synapses: the Mapping below carries the integers)."""
+    pops: dict[str, Population] = {}
+    for pop, n in inputs.items():
+        enc = SpikeFile(times=np.zeros(0, dtype=np.int64), indices=np.zeros(0, dtype=np.int64), path=f"{pop}.npz")
+        pops[pop] = Population(name=pop, shape=(n,), encoder=enc)
+    for pop, n in neurons.items():
+        pops[pop] = Population(name=pop, shape=(n,), neuron=NeuronModel(family="lif", beta=0.0))
+    empty = Sparse(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), "x.npz")
+    projs = tuple(Projection(name=p, pre=pre, post=post, connector=empty) for p, (pre, post, _) in projections.items())
+    probe_list = tuple(Probe(population=p, variables=v) for p, v in (probes or {}).items())
+    return Network(name="akida_test", populations=pops, projections=projs, probes=probe_list)
+
+
+def build_mapping(chip, network: Network, comps, syns, threshold, scales, *, act_bits=None,
+                  in_scale: bool = True) -> Mapping:
+    """A Mapping from tables written by hand.
+
+    comps
+        ``[(core_id, population or None, index)]`` grouped by ascending core; ``None`` is
+        a relay and ``index`` the compartment it copies.
+    syns
+        ``[(source, target, weight, extra_delay, projection)]``; ``source``/``target`` are
+        ``(population, index)`` or ``("<comp>", c)`` for any compartment.
+    threshold
+        Per compartment (relays: any value).
+    scales
+        ``{projection: scale}``; written into ``in_scale`` for the neurons of the
+        projection's target population (``in_scale=False`` leaves the key out).
+
+    One axon per (source, target core, projection), numbered in order of first appearance.
+    """
+    neuron_pops = tuple(n for n, p in network.populations.items() if not p.is_input)
+    input_pops = [n for n, p in network.populations.items() if p.is_input]
+    proj_names = tuple(p.name for p in network.projections)
+    post_of = {p.name: p.post for p in network.projections}
+    n_comp = len(comps)
+    comp_core = np.array([c[0] for c in comps], dtype=np.int32)
+    where = {(c[1], c[2]): k for k, c in enumerate(comps) if c[1] is not None}
+    input_offset, at = {}, 0
+    for name in input_pops:
+        input_offset[name] = at
+        at += network.populations[name].size
+    n_sources = n_comp + at
+
+    def source_id(src) -> int:
+        pop, i = src
+        if pop == "<comp>":
+            return int(i)
+        if pop in input_offset:
+            return n_comp + input_offset[pop] + int(i)
+        return where[(pop, int(i))]
+
+    axons: dict[tuple[int, int, str], list] = {}
+    for src, tgt, w, d, proj in syns:
+        tgt = source_id(tgt)
+        axons.setdefault((source_id(src), int(comp_core[tgt]), proj), []).append((tgt, int(w), int(d)))
+    keys = list(axons)
+    routes: dict[int, list[int]] = defaultdict(list)
+    for a, (s, _, _) in enumerate(keys):
+        routes[s].append(a)
+    route_ptr = np.zeros(n_sources + 1, dtype=np.int64)
+    route_axon: list[int] = []
+    for s in range(n_sources):
+        route_axon += routes.get(s, [])
+        route_ptr[s + 1] = len(route_axon)
+    syn_ptr, tgt_l, w_l, d_l = [0], [], [], []
+    for key in keys:
+        for tgt, w, d in sorted(axons[key]):
+            tgt_l.append(tgt)
+            w_l.append(w)
+            d_l.append(d)
+        syn_ptr.append(len(tgt_l))
+    cores = []
+    for core in sorted(set(comp_core.tolist())):
+        ks = [k for k in range(n_comp) if comp_core[k] == core]
+        slices = tuple(CoreSlice(population=comps[k][1] or "<relay>", start=k, stop=k + 1) for k in ks)
+        cores.append(CoreMap(core_id=core, slices=slices, comp_start=ks[0], comp_stop=ks[-1] + 1))
+    params = {"threshold": np.asarray(threshold, dtype=np.int64),
+              "act_bits": np.asarray(act_bits if act_bits is not None else [1] * n_comp, dtype=np.int64),
+              "scale_shift": np.zeros(n_comp, dtype=np.int64)}
+    if in_scale:
+        table = np.zeros((n_comp, len(proj_names)), dtype=np.int64)
+        for k, c in enumerate(comps):
+            for j, p in enumerate(proj_names):
+                if c[1] is not None and post_of[p] == c[1]:
+                    table[k, j] = scales.get(p, 1)
+        params["in_scale"] = table
+    return Mapping(
+        chip=chip, network=network, family="akida", cores=tuple(cores), comp_core=comp_core,
+        comp_pop=np.array([-1 if c[1] is None else neuron_pops.index(c[1]) for c in comps], dtype=np.int32),
+        comp_index=np.array([c[2] for c in comps], dtype=np.int64), params=params,
+        v_scale=np.ones(n_comp, dtype=np.float64), population_names=neuron_pops, input_offset=input_offset,
+        route_ptr=route_ptr, route_axon=np.array(route_axon, dtype=np.int64),
+        axon_core=np.array([k[1] for k in keys], dtype=np.int32),
+        axon_projection=np.array([proj_names.index(k[2]) for k in keys], dtype=np.int32),
+        axon_weight_exp=np.zeros(len(keys), dtype=np.int8), axon_type=np.zeros(len(keys), dtype=np.int8),
+        axon_syn_ptr=np.array(syn_ptr, dtype=np.int64), syn_target=np.array(tgt_l, dtype=np.int32),
+        syn_weight=np.array(w_l, dtype=np.int32), syn_delay=np.array(d_l, dtype=np.int16),
+        projection_names=proj_names)
+
+
+# --------------------------------------------------------------------------- the twin
+
+
+def twin(m: Mapping, steps: int, in_events: dict[int, list[int]]):
+    """Step ``m`` with Python ints, the slow way (docs/chips/akida_neuron.md).
+
+    Each synapse that delivers adds ``weight · in_scale[target, its projection]`` (1
+    onto a relay) to its target's potential of the arrival step; a step's potential
+    starts from 0. Returns spikes ``[(step, compartment)]``, the potentials ``v``
+    (``steps x n_comp``, 0 after a spike), the nine counters and the overflow count.
+    """
+    chip = m.chip
+    state = chip.numerics.state.get("v")
+    ge = chip.neuron.threshold_compare == ">="
+    n = m.n_comp
+    thr = [int(x) for x in m.params["threshold"]]
+    relay = [int(x) == -1 for x in m.comp_pop]
+    columns = [p.name for p in m.network.projections]
+    in_scale = np.asarray(m.params["in_scale"]) if "in_scale" in m.params else None
+    core_ids = sorted(c.core_id for c in m.cores)
+    col = {c: j for j, c in enumerate(core_ids)}
+    names = ("spikes_in", "synops", "updates_active", "updates_inactive", "spikes_out",
+             "messages_out", "hops_east_west", "hops_north_south", "hops_interchip")
+    cnt = {k: np.zeros((steps, len(core_ids)), dtype=np.int64) for k in names}
+    pending: dict[tuple[int, int], int] = defaultdict(int)  # (step, target) -> potential
+    reached: dict[tuple[int, int], int] = defaultdict(int)  # (step, target) -> events
+    V = np.zeros((steps, n), dtype=np.int64)
+    spikes, overflows = [], 0
+
+    def send(s: int, t: int) -> None:
+        for r in range(int(m.route_ptr[s]), int(m.route_ptr[s + 1])):
+            a = int(m.route_axon[r])
+            dst = int(m.axon_core[a])
+            if s < n:
+                j = col[int(m.comp_core[s])]
+                cnt["messages_out"][t, j] += 1
+                h = chip.hops(int(m.comp_core[s]), dst)
+                cnt["hops_east_west"][t, j] += h.east_west
+                cnt["hops_north_south"][t, j] += h.north_south
+                cnt["hops_interchip"][t, j] += h.interchip
+            cnt["spikes_in"][t, col[dst]] += 1
+            pj = int(m.axon_projection[a])
+            for k in range(int(m.axon_syn_ptr[a]), int(m.axon_syn_ptr[a + 1])):
+                cnt["synops"][t, col[dst]] += 1
+                tgt = int(m.syn_target[k])
+                arrive = t + 1 + int(m.syn_delay[k])
+                if relay[tgt] or pj < 0 or in_scale is None:
+                    value = 1 if relay[tgt] else int(m.syn_weight[k])
+                else:
+                    value = int(m.syn_weight[k]) * int(in_scale[tgt, columns.index(m.projection_names[pj])])
+                pending[(arrive, tgt)] += value
+                reached[(arrive, tgt)] += 1
+
+    for t in range(steps):
+        fired = []
+        for c in range(n):
+            j = col[int(m.comp_core[c])]
+            pot = pending.pop((t, c), 0)
+            if relay[c]:
+                got = reached.pop((t, c), 0) > 0
+                cnt["updates_active" if got else "updates_inactive"][t, j] += 1
+                if got:
+                    fired.append(c)
+                continue
+            free = thr[c] <= 0 if ge else thr[c] < 0
+            cnt["updates_active" if pot != 0 or free else "updates_inactive"][t, j] += 1
+            if state is not None:
+                lo, hi = -(1 << (state.bits - 1)), (1 << (state.bits - 1)) - 1
+                if not lo <= pot <= hi:
+                    overflows += 1
+                    pot = (pot - lo) % (hi - lo + 1) + lo if state.overflow == "wrap" else max(lo, min(hi, pot))
+            if (pot >= thr[c]) if ge else (pot > thr[c]):
+                fired.append(c)
+                pot = 0
+            V[t, c] = pot
+        for c in fired:
+            spikes.append((t, c))
+            cnt["spikes_out"][t, col[int(m.comp_core[c])]] += 1
+            send(c, t)
+        for s in in_events.get(t, []):
+            send(s, t)
+    return {"spikes": spikes, "v": V, "counters": cnt, "overflows": overflows}
+
+
+def run_kernel(m: Mapping, steps: int, in_events: dict[int, list[int]], *, strict: bool = False):
+    from neurocomp.emulator.kernels import KernelInputs
+
+    src = [s for t in range(steps) for s in sorted(in_events.get(t, []))]
+    ptr = np.zeros(steps + 1, dtype=np.int64)
+    np.cumsum([len(in_events.get(t, [])) for t in range(steps)], out=ptr[1:])
+    return ak.run(ak.prepare(m), KernelInputs(steps=steps, in_ptr=ptr, in_src=np.array(src, dtype=np.int64),
+                                              probe_comp=np.arange(m.n_comp, dtype=np.int64), strict=strict))
+
+
+# --------------------------------------------------------------------------- one neuron
+
+
+def one_neuron(steps: int, events, *, threshold: int, scales=None, chip=AKIDA, strict: bool = True):
+    """One neuron ``n`` fed by input neurons ``x[k]``, one per entry of ``events``:
+    ``(projection, weight, spike_steps)``. Returns (potential per step, spike steps)."""
+    projections = {}
+    syns = []
+    in_events: dict[int, list[int]] = defaultdict(list)
+    for k, (proj, w, when) in enumerate(events):
+        projections.setdefault(proj, ("x", "n", None))
+        syns.append((("x", k), ("n", 0), w, 0, proj))
+        for t in when:
+            in_events[t].append(1 + k)  # source ids: 1 compartment, then the inputs
+    net = network_of({"n": 1}, {"x": max(1, len(events))}, projections)
+    m = build_mapping(chip, net, [(0, "n", 0)], syns, [threshold], scales or {})
+    r = run_kernel(m, steps, in_events, strict=strict)
+    return r.traces["v"][:, 0].tolist(), r.spike_step.tolist(), r
+
+
+def test_the_family_is_registered():
+    assert kernel_for("akida") is ak
+    assert ak.TRACES == {"voltage": "v"} and ak.GRADED_INPUTS is False
+
+
+def test_one_event_above_threshold_fires_one_step_later_and_leaves_nothing():
+    # x0 (weight 3, scale 1) spikes at step 0; it is in n's input of step 1.
+    # t0: pot = 0 (nothing yet)                  -> v 0
+    # t1: pot = 1 · 3 = 3 > 2: spike, shown as 0  -> v 0, spike at 1
+    # t2: pot = 0 (a frame keeps nothing)         -> v 0
+    v, fired, r = one_neuron(3, [("p", 3, [0])], threshold=2)
+    assert (v, fired) == ([0, 0, 0], [1])
+    # Counters: input from the host (no messages, no hops); core 0 takes 1 spike in and
+    # 1 synaptic op at step 0; the neuron is active at step 1 only (pot 3), and fires.
+    c = r.counters
+    assert c[0].tolist() == [[1], [0], [0]] and c[1].tolist() == [[1], [0], [0]]
+    assert c[2].tolist() == [[0], [1], [0]] and c[3].tolist() == [[1], [0], [1]]
+    assert c[4].tolist() == [[0], [1], [0]] and int(c[5:].sum()) == 0
+
+
+def test_the_threshold_is_strict_and_a_subthreshold_potential_is_not_kept():
+    # weight 2, threshold 2, the input spiking at steps 0, 1, 2:
+    # t1, t2, t3: pot = 2 (not 2 + 2: nothing is kept), 2 > 2 is false -> v 2, no spike.
+    # (An integrate-and-fire neuron would reach 4 > 2 at t2; Akida's engine does not: three
+    # identical frames below threshold never fire, tests/test_akida_vendor.py.)
+    v, fired, _ = one_neuron(5, [("p", 2, [0, 1, 2])], threshold=2)
+    assert (v, fired) == ([0, 2, 2, 2, 0], [])
+    # One more unit of weight crosses it: 3 > 2 at every step of input.
+    v, fired, _ = one_neuron(5, [("p", 3, [0, 1, 2])], threshold=2)
+    assert (v, fired) == ([0, 0, 0, 0, 0], [1, 2, 3])
+    # A chip file saying '>=' fires at equality: 2 >= 2.
+    v, fired, _ = one_neuron(3, [("p", 2, [0])], threshold=2, chip=with_compare(AKIDA, ">="))
+    assert (v, fired) == ([0, 0, 0], [1])
+
+
+def test_each_projection_is_scaled_before_the_projections_are_added():
+    # p (scale 3): weights 2 and 5 from x0, x1; q (scale 5): weight -1 from x2.
+    # t1: x0, x2 arrive: 3 · 2 + 5 · (-1) = 1            -> v 1 (threshold 6)
+    # t2: x0, x1 arrive: 3 · (2 + 5) = 21 > 6: spike      -> v 0
+    # t3: x2 alone: 5 · (-1) = -5                          -> v -5
+    v, fired, _ = one_neuron(4, [("p", 2, [0, 1]), ("p", 5, [1]), ("q", -1, [0, 2])], threshold=6,
+                             scales={"p": 3, "q": 5})
+    assert (v, fired) == ([0, 1, 0, -5], [2])
+
+
+def test_a_potential_saturates_at_the_state_width_when_the_chip_gives_one():
+    # A 20-bit signed potential (BrainChip's engine saturates at 2**19 - 1 = 524,287 and
+    # -2**19 = -524,288; chips/akida.toml does not give the width, so a copy does).
+    # weight 7 at scale 100,000 from x0 and x1 together: 1,400,000 -> 524,287; threshold
+    # 524,287: 524,287 > 524,287 is false, no spike. -7 twice: -1,400,000 -> -524,288.
+    chip = with_state(AKIDA, 20)
+    v, fired, r = one_neuron(3, [("p", 7, [0]), ("p", 7, [0]), ("p", -7, [1]), ("p", -7, [1])],
+                             threshold=524_287, scales={"p": 100_000}, chip=chip, strict=False)
+    assert (v, fired) == ([0, 524_287, -524_288], [])
+    assert r.overflows == {"v": 2} and r.first_overflow == {"v": (1, 0)}
+    # Without the width in the chip file the potential is exact: 1,400,000 > 524,287 fires.
+    v, fired, _ = one_neuron(2, [("p", 7, [0]), ("p", 7, [0])], threshold=524_287, scales={"p": 100_000})
+    assert fired == [1]
+    # A two's-complement chip wraps instead: 1,400,000 - 2 · 2**20 = -697,152 is still
+    # outside; modulo 2**20 into [-2**19, 2**19): 1,400,000 - 2**20 = 351,424.
+    v, _, _ = one_neuron(2, [("p", 7, [0]), ("p", 7, [0])], threshold=NEVER, scales={"p": 100_000},
+                         chip=with_state(AKIDA, 20, "wrap"), strict=False)
+    assert v == [0, 351_424]
+
+
+def test_strict_mode_names_the_core_compartment_and_step():
+    chip = with_state(AKIDA, 8)  # -128..127
+    net = network_of({"n": 2}, {"x": 1}, {"p": ("x", "n", None)})
+    m = build_mapping(chip, net, [(4, "n", 0), (4, "n", 1)], [(("x", 0), ("n", 1), 100, 0, "p")], [5, 5], {"p": 2})
+    with pytest.raises(EmulationError) as info:
+        run_kernel(m, 3, {1: [2]}, strict=True)
+    assert str(info.value).splitlines()[0] == ("core 4: error: compartment 1 (population 'n' neuron 1): v "
+                                               "saturated at its 8-bit limit at step 2")
+    assert (info.value.core, info.value.compartment, info.value.step) == (4, 1, 2)
+    r = run_kernel(m, 3, {1: [2]})
+    assert r.overflows == {"v": 1} and r.spike_step.tolist() == [2]  # 127 > 5 fires anyway
+    assert ak.overflow_message(ak.prepare(m), r) == ("v saturated 1 time (first: step 2, core 4, compartment 1, "
+                                                     "population 'n' neuron 1)")
+
+
+def test_a_threshold_below_zero_fires_every_step_without_input_and_counts_active():
+    # threshold -1: pot 0 > -1 at every step. A read-out's largest int64 never fires.
+    net = network_of({"n": 2}, {"x": 1}, {"p": ("x", "n", None)})
+    m = build_mapping(AKIDA, net, [(0, "n", 0), (0, "n", 1)], [(("x", 0), ("n", 1), 9, 0, "p")], [-1, NEVER], {})
+    r = run_kernel(m, 3, {0: [2]})
+    assert list(zip(r.spike_step.tolist(), r.spike_comp.tolist())) == [(0, 0), (1, 0), (2, 0)]
+    assert r.traces["v"].tolist() == [[0, 0], [0, 9], [0, 0]]
+    # active: neuron 0 always (it can fire at 0), neuron 1 at step 1 (pot 9).
+    assert r.counters[2, :, 0].tolist() == [1, 2, 1] and r.counters[3, :, 0].tolist() == [1, 0, 1]
+
+
+def test_a_mapping_without_in_scale_uses_scale_1():
+    net = network_of({"n": 1}, {"x": 1}, {"p": ("x", "n", None)})
+    m = build_mapping(AKIDA, net, [(0, "n", 0)], [(("x", 0), ("n", 0), 4, 0, "p")], [3], {"p": 9},
+                      in_scale=False)
+    assert run_kernel(m, 2, {0: [1]}).spike_step.tolist() == [1]  # 4 > 3
+
+
+def test_prepare_refuses_graded_events_and_bad_scales():
+    net = network_of({"n": 2}, {"x": 1}, {"p": ("x", "n", None)})
+    syns = [(("x", 0), ("n", 0), 1, 0, "p"), (("x", 0), ("n", 1), 1, 0, "p")]
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[1, 2])
+    with pytest.raises(UsageError) as info:
+        ak.prepare(m)
+    assert str(info.value).splitlines() == [
+        "error: population 'n' neuron 1 (compartment 1, core 3): act_bits = 2: graded events (act_bits > 1) "
+        "are not emulated in this version",
+        "= help: quantize the network for this chip again (binary spikes: act_bits = 1)"]
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[3, 1])
+    with pytest.raises(UsageError, match=r"neuron 0 .*act_bits = 3: akida sends events of 1, 2, 4 bits"):
+        ak.prepare(m)
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {"p": 2})
+    m.params["in_scale"][1, 0] = 5
+    with pytest.raises(UsageError, match=r"an axon of projection 'p' reaches compartments of different "
+                                         r"in_scale \(2 and 5\)"):
+        ak.prepare(m)
+    m.params["in_scale"][:, 0] = 0
+    with pytest.raises(UsageError, match=r"neuron 0 \(compartment 0, core 3\): projection 'p' reaches it "
+                                         r"with in_scale 0; a scale must be a positive integer"):
+        ak.prepare(m)
+
+
+def test_a_delay_beyond_the_chip_is_refused():
+    net = network_of({"n": 1}, {"x": 1}, {"p": ("x", "n", None)})
+    m = build_mapping(AKIDA, net, [(0, "n", 0)], [(("x", 0), ("n", 0), 1, 1, "p")], [0], {})
+    with pytest.raises(UsageError, match="a delay of 2 steps; chip 'akida' allows 1..1"):
+        ak.prepare(m)
+
+
+# --------------------------------------------------------------------------- random Mappings
+
+
+def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
+    """Two populations and an input on random cores: recurrence, five projections with
+    random scales (two into each population), 4-bit weights (8-bit from the input),
+    thresholds from below zero to a read-out's, relays, delays up to the chip's.
+    Returns (mapping, input events by step as source ids)."""
+    rng = np.random.default_rng(seed)
+    sizes = {"a": int(rng.integers(3, 14)), "b": int(rng.integers(3, 10))}
+    n_in = int(rng.integers(2, 7))
+    max_extra = chip.numerics.delay.max_steps - chip.numerics.delay.min_steps
+    pairs = {"xa": ("x", "a"), "xb": ("x", "b"), "aa": ("a", "a"), "ab": ("a", "b"), "ba": ("b", "a")}
+    scales = {p: int(rng.choice([1, 2, 3, 7, 293])) for p in pairs}
+    size_of = {"x": n_in, **sizes}
+    syns = []
+    for name, (pre, post) in pairs.items():
+        top = 127 if pre == "x" else 7
+        for i in range(size_of[pre]):
+            for j in range(size_of[post]):
+                if rng.random() < 0.4:
+                    w = int(rng.integers(-top, top + 1)) or 1
+                    syns.append(((pre, i), (post, j), w, int(rng.integers(0, max_extra + 1)), name))
+    net = network_of(sizes, {"x": n_in}, {p: (pre, post, None) for p, (pre, post) in pairs.items()})
+    order = [("a", i) for i in range(sizes["a"])] + [("b", i) for i in range(sizes["b"])]
+    n_cores = int(rng.integers(2, 5))
+    core_ids = np.sort(rng.choice(chip.total_cores, size=n_cores, replace=False)).tolist()
+    cuts = np.sort(rng.choice(np.arange(1, len(order)), size=n_cores - 1, replace=False)).tolist()
+    comps, relay_at = [], []
+    for core, chunk in zip(core_ids, np.split(np.arange(len(order)), cuts)):
+        comps += [(core, *order[k]) for k in chunk]
+        if relays and rng.random() < 0.7:
+            relay_at.append(len(comps))
+            comps.append((core, None, 0))
+    for r in relay_at:
+        # A neuron of 'a' reaches the relay, which forwards to neurons of 'b' (projection ab).
+        src = int(rng.integers(0, sizes["a"]))
+        comps[r] = (comps[r][0], None, [k for k, c in enumerate(comps) if c[1:] == ("a", src)][0])
+        syns.append((("a", src), ("<comp>", r), 1, int(rng.integers(0, max_extra + 1)), "ab"))
+        for j in rng.choice(sizes["b"], size=3, replace=False):
+            syns.append((("<comp>", r), ("b", int(j)), int(rng.integers(-7, 8)) or 2, 0, "ab"))
+    threshold = [int(rng.choice([-1, 0, 5, 50, 300, 2000, NEVER])) for _ in comps]
+    mapping = build_mapping(chip, net, comps, syns, threshold, scales)
+    raster = rng.random((steps, n_in)) < 0.35
+    n = len(comps)
+    return mapping, {t: [n + i for i in np.flatnonzero(raster[t]).tolist()] for t in range(steps)}
+
+
+def assert_matches_twin(mapping, by_step, steps):
+    r = run_kernel(mapping, steps, by_step)
+    tw = twin(mapping, steps, by_step)
+    assert list(zip(r.spike_step.tolist(), r.spike_comp.tolist())) == tw["spikes"]
+    np.testing.assert_array_equal(r.traces["v"], tw["v"])
+    for f, name in enumerate(tw["counters"]):
+        np.testing.assert_array_equal(r.counters[f], tw["counters"][name], err_msg=name)
+    np.testing.assert_array_equal(r.core_ids, sorted(c.core_id for c in mapping.cores))
+    assert r.overflows["v"] == tw["overflows"]
+    return r, tw
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mappings_on_two_chips_match_the_twin(seed):
+    chip = AKIDA.with_system(2, 1, "user: tests, two chips for inter-chip hops")
+    if seed % 2:
+        chip = with_delays(chip, 4)
+    if seed % 3 == 2:
+        chip = with_state(chip, 12, "wrap" if seed == 5 else "saturate")
+    if seed == 4:
+        chip = with_compare(chip, ">=")
+    mapping, by_step = random_case(seed, chip)
+    r, tw = assert_matches_twin(mapping, by_step, 40)
+    assert len(tw["spikes"]) > 20 and r.counters[1].sum() > 50
+
+
+def test_the_random_cases_exercise_what_they_claim():
+    seen = defaultdict(int)
+    for seed in range(6):
+        chip = AKIDA.with_system(2, 1, "user: tests")
+        chip = with_delays(chip, 4) if seed % 2 else chip
+        chip = with_state(chip, 12) if seed % 3 == 2 else chip
+        m, by_step = random_case(seed, chip)
+        tw = twin(m, 40, by_step)
+        relays = set(np.flatnonzero(np.asarray(m.comp_pop) == -1).tolist())
+        seen["relay spikes"] += sum(1 for _, c in tw["spikes"] if c in relays)
+        seen["delays"] += int(np.asarray(m.syn_delay).max() > 0)
+        seen["scales > 1"] += int(np.asarray(m.params["in_scale"]).max() > 1)
+        seen["overflows"] += tw["overflows"]
+        seen["negative potentials"] += int((tw["v"] < 0).sum())
+        for f in ("hops_east_west", "hops_north_south", "hops_interchip"):
+            seen[f] += int(tw["counters"][f].sum())
+    assert all(seen[k] > 0 for k in ("relay spikes", "delays", "scales > 1", "overflows", "negative potentials",
+                                     "hops_east_west", "hops_north_south", "hops_interchip")), dict(seen)
+
+
+def test_emulate_runs_the_kernel_and_scales_the_traces(tmp_path):
+    # Through the driver: v_scale turns the integer back into float units.
+    net = network_of({"n": 1}, {"x": 1}, {"p": ("x", "n", None)}, probes={"n": ("voltage", "spikes")})
+    m = build_mapping(AKIDA, net, [(0, "n", 0)], [(("x", 0), ("n", 0), 3, 0, "p")], [100], {"p": 5})
+    m = Mapping(**{**m.__dict__, "v_scale": np.array([0.25])})
+    r = emulate(m, 3, {"x": np.array([[1], [0], [0]])})
+    assert r.traces["n"]["voltage"][:, 0].tolist() == [0.0, 3.75, 0.0]  # 3 · 5 = 15 units · 0.25
+
+
+# --------------------------------------------------------------------------- through the compiler
+
+
+def write(tmp_path: Path, text: str, arrays: dict[str, np.ndarray]) -> Path:
+    for name, a in arrays.items():
+        np.save(tmp_path / name, np.asarray(a, dtype=np.float64))
+    path = tmp_path / "net.snn"
+    path.write_text(text)
+    return path
+
+
+ON_GRID = """\
+network on_grid
+dt = 1 ms
+input x[36] : rate(value = "rate.npy", max_rate = 1000 Hz, seed = 7)
+input img[1, 6, 6] : rate(value = 0.6, max_rate = 1000 Hz, seed = 8)
+population h[12] : LIF(beta = 0, threshold = 4, reset = zero)
+population c[2, 4, 4] : LIF(beta = 0, threshold = 5, reset = zero)
+population o[5] : LIF(beta = 0, threshold = 7, reset = zero)
+population r[5] : LI(beta = 0)
+connect x -> h : dense(weights = "w_xh.npy")
+connect h -> h : dense(weights = "w_hh.npy")
+connect img -> c : conv2d(kernel = "k.npy")
+connect h -> o : dense(weights = "w_ho.npy")
+connect c -> o : dense(weights = "w_co.npy")
+connect x -> o : dense(weights = "w_xo.npy")
+connect o -> r : dense(weights = "w_or.npy")
+probe h : spikes, voltage
+probe o : spikes, voltage
+probe r : voltage
+"""
+
+
+def on_grid_arrays(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Integer weights on the chip's grid: 4 bits (-7..7) between neurons, steps of 2 and 3
+    into one population (scales 2 and 3 against 1), up to 8 bits from the inputs."""
+    def ints(shape, top, step=1, density=0.5):
+        w = rng.integers(-top, top + 1, size=shape) * step
+        return w * (rng.random(shape) < density)
+    return {"rate.npy": rng.random(36), "w_xh.npy": ints((12, 36), 20), "w_hh.npy": ints((12, 12), 7, 2, 0.3),
+            "k.npy": ints((2, 1, 3, 3), 7, 1, 1.0), "w_ho.npy": ints((5, 12), 7, 3),
+            "w_co.npy": ints((5, 32), 7), "w_xo.npy": ints((5, 36), 100, 1, 0.2), "w_or.npy": ints((5, 5), 7)}
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_network_on_the_grid_spikes_exactly_as_the_float_reference(tmp_path, seed):
+    net = nc.load(write(tmp_path, ON_GRID, on_grid_arrays(np.random.default_rng(seed))))
+    m = compile_network(net, AKIDA)
+    scales = {p.name: int(m.params["in_scale"][:, k].max()) for k, p in enumerate(net.projections)}
+    assert scales["h->o"] == 3 and scales["h->h"] == 2 and scales["x->o"] == 1
+    kinds = m.compile_report["processor_kinds"]
+    c_cores = {m.comp_core[k] for k in np.flatnonzero(np.asarray(m.comp_pop) == m.population_names.index("c"))}
+    assert {kinds[str(int(core))] for core in c_cores} <= {"CNP1", "CNP2"}  # the conv layer on a CNP
+    steps = 60
+    got = emulate(m, steps, strict=True)
+    want = simulate(net, steps)
+    for pop in ("h", "c", "o", "r"):
+        assert got.spikes[pop].times.tolist() == want.spikes[pop].times.tolist(), pop
+        assert got.spikes[pop].indices.tolist() == want.spikes[pop].indices.tolist(), pop
+    for pop in ("h", "o", "r"):
+        np.testing.assert_array_equal(got.traces[pop]["voltage"], want.traces[pop]["voltage"])
+    assert all(got.spikes[p].count > 10 for p in ("h", "c", "o"))
+    assert np.any(want.traces["r"]["voltage"] != 0)
+
+
+def test_a_threshold_off_the_grid_is_rounded_so_integer_potentials_cross_it_as_floats_do(tmp_path):
+    # Weights 1 (step 1), threshold 2.999: no shift makes 2.999 an integer, so scale_shift is
+    # 0 + 8 guard bits: scale 256, threshold 2.999 · 256 = 767.744. Three events give
+    # pot = 768 = 3.0 float > 2.999: a spike. Rounded to nearest (768) it would not fire
+    # (768 > 768 is false); rounded down (767) it does, exactly as the float model.
+    np.save(tmp_path / "w.npy", np.ones((1, 3)))
+    (tmp_path / "net.snn").write_text("""network edge
+dt = 1 ms
+input x[3] : rate(value = 1.0, max_rate = 1000 Hz, seed = 1)
+population n[1] : LIF(beta = 0, threshold = 2.999)
+connect x -> n : dense(weights = "w.npy")
+""")
+    net = nc.load(tmp_path / "net.snn")
+    m = compile_network(net, AKIDA)
+    assert (int(m.params["threshold"][0]), int(m.params["in_scale"][0, 0])) == (767, 256)
+    raster = np.array([[1, 1, 1], [1, 1, 0], [0, 0, 0]])
+    got = emulate(m, 3, {"x": raster})
+    want = simulate(net, 3, {"x": raster})
+    assert got.spikes["n"].times.tolist() == want.spikes["n"].times.tolist() == [1]
+
+
+def test_an_integrate_and_fire_network_is_refused_naming_the_population(tmp_path):
+    text = ON_GRID.replace("population h[12] : LIF(beta = 0, threshold = 4, reset = zero)",
+                           "population h[12] : IF(threshold = 4, reset = zero)")
+    net = nc.load(write(tmp_path, text, on_grid_arrays(np.random.default_rng(0))))
+    with pytest.raises(QuantizationError) as info:
+        compile_network(net, AKIDA)
+    lines = info.value.render().splitlines()
+    assert lines[0].endswith("net.snn:5:12: error: population 'h': an IF neuron keeps its potential from one "
+                             "step to the next (beta = 1), which akida cannot do: its neurons keep no state "
+                             "between frames, each step's potential is that step's input alone (beta = 0)")
+    assert lines[3] == "  = help: write LIF(beta = 0, ...) for populations on this chip; see docs/chips/akida_neuron.md"
+
+
+# --------------------------------------------------------------------------- the examples
+
+
+@pytest.mark.parametrize("example, named", [
+    ("brunel", ["population 'exc'", "population 'inh'"]),
+    ("chain", ["population 'a'", "population 'b'", "population 'c'", "projection 'b->c'"]),
+    ("dvs_conv", ["population 'conv'", "population 'pool'", "population 'out'"]),
+    ("encoders", ["population 'rate_lif'", "population 'latency_lif'", "population 'delta_lif'"]),
+    ("mnist_mlp", ["population 'hidden'", "population 'out'"]),
+])
+def test_every_example_is_refused_on_akida_saying_where_and_why(example, named, capsys):
+    assert main(["run", str(EXAMPLES / f"{example}.snn"), "--chip", "akida", "--steps", "50"]) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert [e for e in named if not any(e in line for line in errors)] == []
+    for line in errors:
+        assert ("which akida cannot do: its neurons keep no state between frames" in line
+                or "but akida delivers every spike after exactly 1 step(s)" in line), line
