@@ -1,15 +1,15 @@
 """The Python API: the command line's pipeline as functions (``import neurocomp as nc``).
 
-=====================================  =============================  ==========================
-``neurocomp`` command                  function                       returns
-=====================================  =============================  ==========================
-``check`` / (any command's parsing)    :func:`load`                   Network
-``compile NET --chip C [--chips N]``   :func:`compile`                Mapping
-``run NET|MAP --chip C --steps T``     :func:`run`, then :func:`price`  RunResult, Report
-``validate NET --chip C --steps T``    :func:`validate`               ValidationReport
-``compare NET --chips A,B --steps T``  :func:`compare`                Comparison
-``simulate NET --steps T``             :func:`simulate`               RunResult
-=====================================  =============================  ==========================
+::
+
+    neurocomp command                      function                       returns
+    check NET.snn (and every parse)        load(path)                     Network
+    compile NET --chip C [--chips N]       compile(net, chip=C, chips=N)  Mapping
+    run NET|MAP --chip C --steps T         run(mapping, steps=T)          RunResult
+                                           price(result, mapping)         Report
+    validate NET --chip C --steps T        validate(net, chip=C, steps=T) ValidationReport
+    compare NET --chips A,B --steps T      compare(net, [A, B], steps=T)  Comparison
+    simulate NET --steps T                 simulate(net, steps=T)         RunResult
 
 The functions here are thin: each resolves its arguments the way the command line does
 (a chip by name, path or :class:`~neurocomp.chip.spec.ChipSpec`; a network as a
@@ -32,7 +32,6 @@ from .diagnostics import UsageError
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
-    from .chip.spec import ChipSpec
     from .ir.mapping import Mapping
     from .ir.network import Network
     from .ir.result import RunResult
@@ -110,6 +109,18 @@ def as_network(network: Any, *, what: str = "network") -> "Network":
     UsageError
         For a path that does not end in ``.snn``; :func:`neurocomp.load`'s errors for a
         file that does not parse or build.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> from neurocomp.api import as_network
+    >>> net = as_network("examples/chain.snn")
+    >>> as_network(net) is net, sorted(net.populations)
+    (True, ['a', 'b', 'c', 'stim'])
+    >>> as_network(7)
+    Traceback (most recent call last):
+    ...
+    neurocomp.api.ApiTypeError: network must be a Network or the path of a .snn file, not 7
     """
     from .ir.network import Network
 

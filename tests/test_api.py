@@ -48,7 +48,7 @@ def test_docstring_examples_run(module, at_root):
     # every public function of the API shows how it is called
     if module == "neurocomp.api":
         documented = {t.name.rsplit(".", 1)[-1] for t in tests}
-        assert {"compile", "run", "price", "validate", "compare", "resolve_chip"} <= documented
+        assert {"compile", "run", "price", "validate", "compare", "resolve_chip", "as_network"} <= documented
 
 
 def python_blocks(text: str) -> list[str]:

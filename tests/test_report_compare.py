@@ -105,6 +105,7 @@ def test_a_chip_that_is_too_small_says_how_many_cores_it_lacks(small_table):
     assert row.reason.startswith("network 'small' needs 6 cores, the system has 4")
     assert row.cores is None and row.energy_per_step_j is None and row.mapping is None
     assert "help:" in row.error  # the whole error, hint included, stays available
+    assert repr(row).startswith("ChipRow('cramped': does not fit, network 'small' needs 6 cores")
 
 
 def test_a_chip_that_cannot_store_an_inhibitory_weight_names_the_projection(small_table):

@@ -123,6 +123,19 @@ class ChipRow:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    def __repr__(self) -> str:
+        parts = [f"ChipRow({self.label!r}: {self.status}"]
+        if self.cores is not None:
+            parts.append(f"{self.cores:,} core{'s' if self.cores != 1 else ''} on {self.chips_used} chip(s)")
+        if self.energy_per_step_j is not None:
+            parts.append(f"{si(self.energy_per_step_j, 'J')} and {si(self.latency_per_step_s or 0.0, 's')} per step")
+            parts.append(f"spikes {self.spikes_chip:,} / {self.spikes_ref:,}")
+        if self.accuracy is not None:
+            parts.append(f"accuracy {self.accuracy:.1%}")
+        if self.reason is not None:
+            parts.append(self.reason)
+        return ", ".join(parts) + ")"
+
     def to_dict(self) -> dict[str, Any]:
         """The row as JSON-able values (no artifacts; SI units)."""
         out = {k: getattr(self, k) for k in (

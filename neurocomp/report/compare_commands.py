@@ -38,7 +38,8 @@ def register(subparsers: Any) -> None:
                     "--samples, accuracy.")
     p.add_argument("network", metavar="NET.snn", help="a network file")
     p.add_argument("--chips", action=_ChipItems, split=True, dest="chip_items", default=[],
-                   metavar="NAME,NAME,...", help="chips to compare, comma-separated: bundled names or chip/system files")
+                   metavar="NAME,NAME,...",
+                   help="chips to compare, comma-separated: bundled names or chip/system files")
     p.add_argument("--chip", action=_ChipItems, split=False, dest="chip_items", default=[], metavar="NAME|PATH",
                    help="one more chip; may be repeated")
     p.add_argument("--steps", type=int, required=True, help="number of time steps (per run or sample)")
