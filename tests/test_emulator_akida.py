@@ -363,6 +363,18 @@ def test_strict_mode_names_the_core_compartment_and_step():
                                                      "population 'n' neuron 1)")
 
 
+def test_a_row_that_can_exceed_16_bits_is_summed_in_32():
+    # 300 inputs at weight 120 into one neuron: up to 36,000 in one step, beyond int16's
+    # 32,767, so the routing keeps int32 rows. All 300 at step 0: pot = 36,000 > 35,999.
+    v, fired, _ = one_neuron(2, [("p", 120, [0])] * 300, threshold=35_999)
+    assert (v, fired) == ([0, 0], [1])
+    v, fired, _ = one_neuron(2, [("p", 120, [0])] * 300, threshold=36_000)
+    assert (v, fired) == ([0, 36_000], [])
+    net = network_of({"n": 1}, {"x": 300}, {"p": ("x", "n", None)})
+    m = build_mapping(AKIDA, net, [(0, "n", 0)], [(("x", k), ("n", 0), 120, 0, "p") for k in range(300)], [0], {})
+    assert ak.prepare(m).info.acc_dtype == np.int32
+
+
 def test_a_threshold_below_zero_fires_every_step_without_input_and_counts_active():
     # threshold -1: pot 0 > -1 at every step. A read-out's largest int64 never fires.
     net = network_of({"n": 2}, {"x": 1}, {"p": ("x", "n", None)})

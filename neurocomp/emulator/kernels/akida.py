@@ -23,8 +23,9 @@ enter). ``scale_shift`` only converts traces (``v_scale``) and is not read here.
 Accumulation: the synapses of one projection add their integer weights into their
 class's row (``routing`` blocks keyed by the projection's scale, so projections with one
 scale share a row); at the update each row is multiplied by its scale in int64 and the
-rows are added. Weights are at most 8 bits and a row holds one step's events, so the
-int32 rows cannot overflow below 2**24 synapses per neuron and class.
+rows are added (in int64). A row holds one step's events; the routing sizes it (int16
+when the sum of ``|w|`` into every row fits, else int32, which 8-bit weights cannot
+overflow below 2**24 synapses into one neuron).
 
 Work counted (``Counters``): ``spikes_in``, ``synops``, ``messages_out`` and hops by the
 shared routing; ``spikes_out`` per firing compartment; an update is *active* exactly
@@ -212,7 +213,7 @@ def run(tables: AkidaTables, inputs: KernelInputs) -> KernelRun:
     n = tb.mapping.n_comp
     steps = int(inputs.steps)
     v = np.zeros(n, dtype=np.int64)
-    acc = np.zeros(tb.info.acc_shape, dtype=np.int32)
+    acc = np.zeros(tb.info.acc_shape, dtype=tb.info.acc_dtype)
     cnt = np.zeros((N_COUNTERS, steps, tb.info.n_cols), dtype=np.int64)
     probe = np.ascontiguousarray(inputs.probe_comp, dtype=np.int64)
     v_out = np.zeros((steps, probe.size), dtype=np.int64)
