@@ -194,6 +194,24 @@ def test_a_chip_that_refuses_the_inputs_says_so_and_the_others_go_on():
     assert table.spikes_ref == {"a": 0, "b": 0, "c": 0}  # 0.75 * 0.5 per event never crosses 1
 
 
+def test_an_emulator_warning_becomes_a_note_under_the_table(monkeypatch):
+    import warnings
+
+    from neurocomp.emulator import run as run_module
+
+    real = run_module.emulate_batch
+
+    def warning_batch(*args, **kwargs):
+        warnings.warn("v saturated 3 times", RuntimeWarning)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "emulate_batch", warning_batch)
+    table = compare(nc.load(CHAIN), [TINY], 20)
+    assert table["tiny"].notes == ("v saturated 3 times",)
+    assert table["tiny"].validation.notes == ("v saturated 3 times",)
+    assert table.to_text().splitlines()[-1] == "note: tiny: v saturated 3 times"
+
+
 # --------------------------------------------------------------------------- samples
 
 

@@ -576,10 +576,10 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     pops = tuple(_agreement(name, ref_runs, chip_runs, steps, float(network.dt_ms))
                  for name, pop in network.populations.items() if not pop.is_input)
     classifier = _classify(output, ref_runs, chip_runs, labels) if labels is not None and output else None
-    notes = ()
-    if caught:
-        n = len(runs)
-        notes = (f"{len(caught)} of {n} run{'s' if n != 1 else ''} warned; the first: {caught[0].message}",)
+    # the batch warns once for all its runs (the message counts the samples that overflowed)
+    notes = tuple(str(w.message) for w in caught[:1])
+    if len(caught) > 1:
+        notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
     validation = ValidationReport(network=network.name, chip=chip.name, profile=chip.active_profile, steps=steps,
                                   samples=len(runs), dt_ms=float(network.dt_ms), populations=pops,
                                   classifier=classifier, notes=notes, wall_s=wall)
