@@ -7,7 +7,7 @@ zero, one step per synapse), 1,000 steps of 1 ms, at N = 10,000 and 100,000.
 
 * **emulator**: :func:`neurocomp.emulator.run.emulate` on a Loihi Mapping of that
   network, counting every core's work as it goes. The Mapping is built here by hand
-  (the compiler's partition/place/route passes may not have landed): neurons in order,
+  (``--compiler`` uses neurocomp's compiler instead): neurons in order,
   ``chip.core.neurons`` per core on consecutive cores; one axon per (source, target
   core, projection). Its integers sit on Loihi's grid: threshold 1 -> ``vth_mant`` 50
   (50 << 6), weights x 50 (6, 2, -10, exponent 0), ``du = 4095`` (no synaptic current),
@@ -176,9 +176,9 @@ def emulator_bytes(m, steps: int) -> int:
 
     tb = loihi.prepare(m)
     total = sum(a.nbytes for a in tb.routing if isinstance(a, np.ndarray))
-    total += sum(getattr(tb, f).nbytes for f in ("f_u", "f_v", "bias", "vth", "refractory", "block_exp"))
-    total += m.n_comp * (2 * tb.state_dtype.itemsize + 4)  # u, v, refractory counter
-    total += 4 * tb.info.n_slots * tb.info.n_rows  # the ring buffer
+    total += sum(a.nbytes for a in vars(tb).values() if isinstance(a, np.ndarray))
+    total += m.n_comp * (2 * tb.state_dtype.itemsize + tb.refractory.itemsize)  # u, v, counter
+    total += tb.info.acc_dtype.itemsize * tb.info.n_slots * tb.info.n_rows  # the ring buffer
     total += 8 * 9 * steps * tb.info.n_cols  # counters
     return total
 
@@ -319,11 +319,18 @@ def bench(n: int, args) -> None:
     synapses = lower(net)
     inputs = {p.name: encode(p, STEPS, net.dt_ms) for p in net.populations.values() if p.is_input}
     t1 = time.perf_counter()
-    chip = load_chip("loihi")
-    m = loihi_mapping(net, synapses, chip)
+    chip = load_chip("loihi", chips=args.chips)
+    if args.compiler:
+        from neurocomp.compiler.pipeline import compile_network, default_passes
+
+        m = compile_network(net, chip, passes=default_passes(place=args.place))
+        how = f"compiled ({args.place} placement)"
+    else:
+        m = loihi_mapping(net, synapses, chip)
+        how = "hand mapping"
     t2 = time.perf_counter()
     print(f"\nN = {n:,}: {m.n_synapses:,} synapses, {len(m.cores)} cores, {m.n_axons:,} axons; "
-          f"build+lower+encode {t1 - t0:.1f} s, hand mapping {t2 - t1:.1f} s")
+          f"build+lower+encode {t1 - t0:.1f} s, {how} {t2 - t1:.1f} s")
     m_bytes, e_bytes = mapping_bytes(m), emulator_bytes(m, STEPS)
     print(f"  memory: Mapping arrays {m_bytes / 1e6:.1f} MB; emulator tables + state "
           f"{e_bytes / 1e6:.1f} MB ({e_bytes / m_bytes:.2f}x)")
@@ -384,6 +391,12 @@ def main() -> None:
     ap.add_argument("--brian-python", default="/tmp/brian-venv/bin/python")
     ap.add_argument("--brian-device", default="cpp_standalone", choices=("cpp_standalone", "runtime"))
     ap.add_argument("--no-brian", action="store_true")
+    ap.add_argument("--compiler", action="store_true",
+                    help="map with neurocomp's compiler (quantize, partition, place, route) "
+                         "instead of the hand mapping")
+    ap.add_argument("--place", default="row_major", help="placement strategy with --compiler")
+    ap.add_argument("--chips", type=int, default=None,
+                    help="Loihi chips in the system (the compiler's packing needs ~3 per 10k)")
     ap.add_argument("--no-jit", action="store_true", help="skip the cold/warm JIT measurement")
     args = ap.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "

@@ -431,140 +431,139 @@ def _step(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, rnd, decay_bits, input
 
 
 @njit(cache=True)
-def _update_core(t, slot, c0, m, blk_lo, blk_hi, block_row, block_exp, acc, u, v, ref, f_u,
-                 f_v, bias, vth, refractory, seg_lo, seg_hi, seg_start, seg_stop, seg_cfg,
-                 cfg_fu, cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, relays_lo, relays_hi,
-                 relay_local, decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, ge,
-                 strict, a_in, had, flags, fired, ovf, first):
-    """Step ``t`` of the compartments ``c0 .. c0 + m - 1`` of one core.
+def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
+                 core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
+                 cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
+                 half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, spike_t, spike_c,
+                 n_spikes, ovf, first):
+    """Step ``t`` of every compartment, core after core.
 
-    Drains the core's accumulator rows of ``slot`` (blocks ``blk_lo .. blk_hi - 1``),
-    updates every compartment and writes the ones that fired to ``fired``, in order.
-    Segments ``seg_lo .. seg_hi - 1`` (empty: use the per-compartment arrays) cover the
-    core with runs of one parameter set each (``seg_start``/``seg_stop`` local indices,
-    ``seg_cfg`` into the ``cfg_*`` tables); the core's relays are at the local indices
-    ``relay_local[relays_lo:relays_hi]``. Returns ``(n_fired, n_active, stop)``; ``stop``
-    is true when strict mode met an overflow (``first`` then holds its step and
-    compartment).
+    For each core: drain its accumulator rows of ``slot`` into ``a_in`` (``had``: a spike
+    arrived), update its compartments, count its updates and spikes in ``cnt``, and
+    append the compartments that fired to ``spike_t``/``spike_c`` from ``n_spikes`` on.
+    Segments ``core_seg_ptr[j] .. core_seg_ptr[j+1] - 1`` (none: use the per-compartment
+    arrays) cover core ``j`` with runs of one parameter set each (``seg_start``/
+    ``seg_stop`` indices within the core, ``seg_cfg`` into the ``cfg_*`` tables); its
+    relays are at ``relay_local[core_relay_ptr[j]:core_relay_ptr[j+1]]`` within the core.
+    Returns ``(n_spikes, stop)``; ``stop`` is true when strict mode met an overflow
+    (``first`` then holds its step and compartment).
 
     The update loops have no data-dependent branch, so the compiler vectorizes them;
     what is rare (a spike, an overflow, an input that jumps more than one period of the
-    wrap) is flagged per compartment and handled in a second, scalar pass.
+    wrap) is flagged per compartment and handled in a second, scalar pass. Indices are
+    unsigned so that Numba drops its test for negative indices (which would keep the
+    loops from vectorizing), and no array view is made per core (each costs reference
+    counting: it dominated runs with many small cores).
     """
-    a_in[:m] = 0
-    had[:m] = 0
-    # Dense: each class's sum shifted by its exponent, then the classes added.
-    # (No branch on x != 0: with half the compartments receiving input, a branch would
-    # be mispredicted half the time.)
-    for b in range(blk_lo, blk_hi):
-        row = acc[slot, block_row[b]:block_row[b] + m]
-        e = block_exp[b]
-        if e >= 0:
-            for i in range(m):
-                x = np.int64(row[i])
-                row[i] = 0
-                had[i] |= x != 0
-                a_in[i] += x << e
-        else:
-            for i in range(m):
-                x = np.int64(row[i])
-                row[i] = 0
-                had[i] |= x != 0
-                a_in[i] += x >> (-e)
-    us = u[c0:c0 + m]
-    vs = v[c0:c0 + m]
-    rs = ref[c0:c0 + m]
     rnd = (np.int64(1) << decay_bits) - 1
     geb = np.int64(1) if ge else np.int64(0)
-    active = 0
-    any_flag = 0
-    if seg_lo < seg_hi:
-        # Runs of compartments that share every parameter: the parameters are scalars.
-        for g in range(seg_lo, seg_hi):
-            k = seg_cfg[g]
-            lo, hi = seg_start[g], seg_stop[g]
-            # Views indexed from 0: Numba then knows no index is negative and drops its
-            # wrap-around test, which would keep the loop from vectorizing.
-            ug, vg, rg, ag = us[lo:hi], vs[lo:hi], rs[lo:hi], a_in[lo:hi]
-            hg, fg = had[lo:hi], flags[lo:hi]
-            if cfg_relay[k] != 0:
-                # Relays fire iff a spike reached them; they keep no state.
-                for i in range(hi - lo):
-                    fg[i] = hg[i]
-                    any_flag |= hg[i]
-                    active += hg[i]
-                continue
-            fu, fv, b, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], cfg_refr[k]
-            for i in range(hi - lo):
-                nu, nv, nr, f, act = _step(ug[i], vg[i], rg[i], ag[i], fu, fv, b, th, rf, rnd,
-                                           decay_bits, input_shift, half_u, half_v, wrap_u,
-                                           wrap_v, geb)
-                ug[i] = nu
-                vg[i] = nv
-                rg[i] = nr
-                fg[i] = f
+    n_cols = rt.core_comp_ptr.shape[0] - 1
+    for j in range(n_cols):
+        c0 = np.uint64(rt.core_comp_ptr[j])
+        m = np.uint64(rt.core_comp_ptr[j + 1]) - c0
+        for i in range(m):
+            a_in[i] = 0
+            had[i] = 0
+        # Dense: each class's sum shifted by its exponent, then the classes added.
+        # (No branch on x != 0: with half the compartments receiving input, a branch
+        # would be mispredicted half the time.)
+        for b in range(rt.core_block_ptr[j], rt.core_block_ptr[j + 1]):
+            r0 = np.uint64(rt.block_row[b])
+            el = np.int64(max(block_exp[b], 0))
+            er = np.int64(max(-block_exp[b], 0))
+            for i in range(m):
+                x = np.int64(acc[slot, r0 + i])
+                acc[slot, r0 + i] = 0
+                had[i] |= x != 0
+                a_in[i] += (x << el) >> er
+        active = 0
+        any_flag = 0
+        g0, g1 = core_seg_ptr[j], core_seg_ptr[j + 1]
+        if g0 < g1:
+            # Runs of compartments that share every parameter: the parameters are scalars.
+            for g in range(g0, g1):
+                k = seg_cfg[g]
+                lo, hi = np.uint64(seg_start[g]), np.uint64(seg_stop[g])
+                if cfg_relay[k] != 0:
+                    # Relays fire iff a spike reached them; they keep no state.
+                    for i in range(lo, hi):
+                        flags[i] = had[i]
+                        any_flag |= had[i]
+                        active += had[i]
+                    continue
+                fu, fv, bb, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], cfg_refr[k]
+                for i in range(lo, hi):
+                    c = c0 + i
+                    nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], fu, fv, bb, th, rf,
+                                               rnd, decay_bits, input_shift, half_u, half_v,
+                                               wrap_u, wrap_v, geb)
+                    u[c] = nu
+                    v[c] = nv
+                    ref[c] = nr
+                    flags[i] = f
+                    any_flag |= f
+                    active += act
+        else:
+            for i in range(m):
+                c = c0 + i
+                nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], f_u[c], f_v[c],
+                                           bias[c], vth[c], refractory[c], rnd, decay_bits,
+                                           input_shift, half_u, half_v, wrap_u, wrap_v, geb)
+                u[c] = nu
+                v[c] = nv
+                ref[c] = nr
+                flags[i] = f
                 any_flag |= f
                 active += act
-    else:
-        fus = f_u[c0:c0 + m]
-        fvs = f_v[c0:c0 + m]
-        bs = bias[c0:c0 + m]
-        ths = vth[c0:c0 + m]
-        rfs = refractory[c0:c0 + m]
-        for i in range(m):
-            nu, nv, nr, f, act = _step(us[i], vs[i], rs[i], a_in[i], fus[i], fvs[i], bs[i],
-                                       ths[i], rfs[i], rnd, decay_bits, input_shift, half_u,
-                                       half_v, wrap_u, wrap_v, geb)
-            us[i] = nu
-            vs[i] = nv
-            rs[i] = nr
-            flags[i] = f
-            any_flag |= f
-            active += act
-        # Relays were stepped as neurons with all parameters 0; undo that.
-        for q in range(relays_lo, relays_hi):
-            i = relay_local[q]
-            active += np.int64(had[i]) - np.int64(a_in[i] != 0)
-            us[i] = 0
-            vs[i] = 0
-            rs[i] = 0
-            flags[i] = had[i]
-            any_flag |= had[i]
-    n_fired = 0
-    if any_flag == 0:
-        return 0, active, False
-    for i in range(m):
-        f = flags[i]
-        if f == 0:
-            continue
-        c = c0 + i
-        fire, ou, ov = (f & 1) != 0, (f & 2) != 0, (f & 4) != 0
-        if f & 8:
-            nu, nv, nr, fire, ou, ov = _neuron(
-                np.int64(us[i]), np.int64(vs[i]), np.int64(rs[i]), a_in[i], f_u[c], f_v[c],
-                bias[c], vth[c], refractory[c], decay_bits, input_shift, half_u, half_v, wrap_u,
-                wrap_v, ge)
-            us[i] = nu
-            vs[i] = nv
-            rs[i] = nr
-        if ou:
-            if first[0, 0] < 0:
-                first[0, 0] = t
-                first[0, 1] = c
-            ovf[0] += 1
-            if strict:
-                return n_fired, active, True
-        if ov:
-            if first[1, 0] < 0:
-                first[1, 0] = t
-                first[1, 1] = c
-            ovf[1] += 1
-            if strict:
-                return n_fired, active, True
-        if fire:
-            fired[n_fired] = c
-            n_fired += 1
-    return n_fired, active, False
+            # Relays were stepped as neurons with all parameters 0; undo that.
+            for q in range(core_relay_ptr[j], core_relay_ptr[j + 1]):
+                i = np.uint64(relay_local[q])
+                c = c0 + i
+                active += np.int64(had[i]) - np.int64(a_in[i] != 0)
+                u[c] = 0
+                v[c] = 0
+                ref[c] = 0
+                flags[i] = had[i]
+                any_flag |= had[i]
+        n_fired = 0
+        if any_flag != 0:
+            for i in range(m):
+                f = flags[i]
+                if f == 0:
+                    continue
+                c = c0 + i
+                fire, ou, ov = (f & 1) != 0, (f & 2) != 0, (f & 4) != 0
+                if f & 8:
+                    nu, nv, nr, fire, ou, ov = _neuron(
+                        np.int64(u[c]), np.int64(v[c]), np.int64(ref[c]), a_in[i], f_u[c],
+                        f_v[c], bias[c], vth[c], refractory[c], decay_bits, input_shift, half_u,
+                        half_v, wrap_u, wrap_v, ge)
+                    u[c] = nu
+                    v[c] = nv
+                    ref[c] = nr
+                if ou:
+                    if first[0, 0] < 0:
+                        first[0, 0] = t
+                        first[0, 1] = c
+                    ovf[0] += 1
+                    if strict:
+                        return n_spikes, True
+                if ov:
+                    if first[1, 0] < 0:
+                        first[1, 0] = t
+                        first[1, 1] = c
+                    ovf[1] += 1
+                    if strict:
+                        return n_spikes, True
+                if fire:
+                    spike_t[n_spikes] = t
+                    spike_c[n_spikes] = c
+                    n_spikes += 1
+                    n_fired += 1
+        cnt[UPDATES_ACTIVE, t, j] += active
+        cnt[UPDATES_INACTIVE, t, j] += np.int64(m) - active
+        cnt[SPIKES_OUT, t, j] += n_fired
+    return n_spikes, False
 
 
 @njit(cache=True)
@@ -594,34 +593,21 @@ def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_
             max_core = size
     a_in = np.zeros(max_core, dtype=np.int64)
     had = np.zeros(max_core, dtype=np.uint8)
-    fired = np.zeros(max_core, dtype=np.int32)
     flags = np.zeros(max_core, dtype=np.uint8)
     cap = spike_t.shape[0]
     n_slots = rt.n_slots
     for t in range(t0, steps):
         if n_spikes + n_comp > cap:
             return n_spikes, t, -1
-        slot = t % n_slots
         step_start = n_spikes
-        for j in range(n_cols):
-            c0 = rt.core_comp_ptr[j]
-            m = rt.core_comp_ptr[j + 1] - c0
-            n_fired, active, stop = _update_core(
-                t, slot, c0, m, rt.core_block_ptr[j], rt.core_block_ptr[j + 1], rt.block_row,
-                block_exp, acc, u, v, ref, f_u, f_v, bias, vth, refractory,
-                core_seg_ptr[j], core_seg_ptr[j + 1], seg_start, seg_stop, seg_cfg, cfg_fu,
-                cfg_fv, cfg_bias, cfg_vth, cfg_refr, cfg_relay, core_relay_ptr[j],
-                core_relay_ptr[j + 1], relay_local, decay_bits, input_shift, half_u, half_v,
-                wrap_u, wrap_v, ge, strict, a_in, had, flags, fired, ovf, first)
-            if stop:
-                return n_spikes, t, t
-            cnt[UPDATES_ACTIVE, t, j] += active
-            cnt[UPDATES_INACTIVE, t, j] += m - active
-            cnt[SPIKES_OUT, t, j] += n_fired
-            for k in range(n_fired):
-                spike_t[n_spikes] = t
-                spike_c[n_spikes] = fired[k]
-                n_spikes += 1
+        n_spikes, stop = _update_step(
+            t, t % n_slots, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
+            core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
+            cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift, half_u,
+            half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, spike_t, spike_c, n_spikes,
+            ovf, first)
+        if stop:
+            return n_spikes, t, t
         # All of the step's spikes in one list: the delivery prefetches along it.
         deliver_many(rt, spike_c, step_start, n_spikes, t, acc, cnt)
         for k in range(probe.shape[0]):
