@@ -376,7 +376,9 @@ def mesh(mapping: Any, *, shade: str = "utilization", cost: Any = None,
     for j in order[::-1]:
         a, b = centre[int(src[j])], centre[int(dst[j])]
         lw = 0.6 + 3.4 * float(packets[j]) / heaviest
-        ax.add_patch(FancyArrowPatch(a, b, connectionstyle="arc3,rad=0.3", arrowstyle="-|>",
+        # the arc bulges rad x length / 2 to the side: a third of a tile at most
+        rad = min(max(0.6 / max(math.dist(a, b), 1e-9), 0.08), 0.35)
+        ax.add_patch(FancyArrowPatch(a, b, connectionstyle=f"arc3,rad={rad:.3f}", arrowstyle="-|>",
                                      mutation_scale=6 + 2 * lw, linewidth=lw, color="black", alpha=0.7,
                                      shrinkA=2, shrinkB=2, zorder=3))
 
