@@ -256,7 +256,7 @@ def test_compile_refuses_a_non_network_file(capsys):
 
 
 @pytest.mark.parametrize("example, chip", [("chain", "loihi"), ("mnist_mlp", "loihi"), ("dvs_conv", "loihi"),
-                                           ("encoders", "truenorth"), ("mnist_mlp", "akida")])
+                                           ("encoders", "truenorth")])
 def test_examples_compile(example, chip, capsys):
     assert main(["compile", str(EXAMPLES / f"{example}.snn"), "--chip", chip]) == 0
     assert f"compiled '{example}' for {chip}:" in capsys.readouterr().out

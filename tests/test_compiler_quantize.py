@@ -48,13 +48,14 @@ def net_of(text: str, base: Path | None = None) -> Network:
     return build(parse(text, "t.snn"), base)
 
 
-def dense_net(w, *, pre_input: bool = True, **model) -> Network:
-    """``src -> a`` through a dense ``[post, pre]`` matrix; ``src`` an input or an IF population."""
+def dense_net(w, *, pre_input: bool = True, src_model: NeuronModel | None = None, **model) -> Network:
+    """``src -> a`` through a dense ``[post, pre]`` matrix; ``src`` an input or a population
+    (``src_model``, default IF)."""
     w = np.asarray(w, dtype=np.float64)
     if pre_input:
         src = Population(name="src", shape=(w.shape[1],), encoder=RateCode(value=1.0, max_rate_hz=1000.0, seed=0))
     else:
-        src = Population(name="src", shape=(w.shape[1],), neuron=NeuronModel(family="if"))
+        src = Population(name="src", shape=(w.shape[1],), neuron=src_model or NeuronModel(family="if"))
     model = {"family": "lif", "beta": 0.5, **model}
     post = Population(name="a", shape=(w.shape[0],), neuron=NeuronModel(**model))
     proj = Projection(name="src->a", pre="src", post="a", connector=Dense(ArrayValue(w, "w.npy")))
@@ -549,13 +550,18 @@ def test_register_refuses_a_second_quantizer_for_a_family() -> None:
 # Akida.
 
 
+#: Akida's neurons keep nothing between steps (frames): the float model with beta = 0.
+FRAME = {"family": "lif", "beta": 0.0}
+FRAME_SRC = NeuronModel(family="lif", beta=0.0)
+
+
 def test_akida_small_layer_by_hand(akida) -> None:
-    # 3 weights [0.5, -0.25, 0.75] from an IF population (not an input: 4-bit, levels -7..7).
+    # 3 weights [0.5, -0.25, 0.75] from a population (not an input: 4-bit, levels -7..7).
     # Steps: full range 0.75/7 = 0.1071 (q = 5, -2, 7: errors 0.036, 0.036, 0);
     #        power of two 2**ceil(log2 0.1071) = 0.125 (q = 4, -2, 6: exact) -> 0.125 wins.
     # Narrowest: gcd(4, 2, 6) = 2 -> q = 2, -1, 3 with step 0.25; 3 > 1 (2-bit) -> 4 bits.
     # Layer: scale_shift F from ceil(-log2 0.25) = 2: 0.25 * 4 = 1 and threshold 1 * 4 = 4 are integers.
-    q = quantize(dense_net([[0.5, -0.25, 0.75]], pre_input=False, family="if", beta=1.0), akida)
+    q = quantize(dense_net([[0.5, -0.25, 0.75]], pre_input=False, src_model=FRAME_SRC, **FRAME), akida)
     proj = q.projections["src->a"]
     assert proj.synapses.weights.tolist() == [2, -1, 3]
     assert (proj.weight_bits, proj.extra["scale"], proj.sign_mode) == (4, 1, "mixed")
@@ -564,15 +570,16 @@ def test_akida_small_layer_by_hand(akida) -> None:
     assert q.populations["a"].v_scale == 0.25
     e = q.report.projections[0]
     assert (e.max_error, e.rms_error) == (0.0, 0.0)
-    # the kernel's arithmetic on these integers: all three sources spike once ->
-    # acc = 1 * (2 - 1 + 3) = 4 units = 1.0 float = 0.5 - 0.25 + 0.75; 4 > 4 is false: no spike.
+    # the kernel's arithmetic on these integers: all three sources spike in one step ->
+    # pot = 1 * (2 - 1 + 3) = 4 units = 1.0 float = 0.5 - 0.25 + 0.75; 4 > 4 is false: no spike.
     assert int(proj.extra["scale"] * proj.synapses.weights.sum()) * q.populations["a"].v_scale == 1.0
 
 
 def test_akida_threshold_off_the_grid(akida) -> None:
     # Same layer, threshold 1.3: 1.3 * 2**F is an integer for no F in 2..10 (= 2 + 8 guard bits),
-    # so F = 10: scale 0.25 * 1024 = 256, threshold rint(1331.2) = 1331.
-    q = quantize(dense_net([[0.5, -0.25, 0.75]], pre_input=False, family="if", beta=1.0, threshold=1.3), akida)
+    # so F = 10: scale 0.25 * 1024 = 256, threshold floor(1331.2) = 1331 (an integer potential
+    # exceeds 1331.2 exactly when it exceeds 1331).
+    q = quantize(dense_net([[0.5, -0.25, 0.75]], pre_input=False, src_model=FRAME_SRC, threshold=1.3, **FRAME), akida)
     p = q.populations["a"].params
     assert (p["threshold"][0], p["scale_shift"][0]) == (1331, 10)
     assert q.projections["src->a"].extra["scale"] == 256
@@ -586,7 +593,7 @@ def test_akida_full_range_step_and_rounded_scale_by_hand(akida) -> None:
     # q = 4, -2, 1, 2, RMS sqrt((0.025^2 + 0.05^2) / 4) = 0.02795 -> the full step wins.
     w = np.array([0.5, -0.25, 0.1, 0.3])
     assert choose_step(w, 7) == 0.5 / 7
-    q = quantize(dense_net([w], pre_input=False, family="if", beta=1.0), akida)
+    q = quantize(dense_net([w], pre_input=False, src_model=FRAME_SRC, **FRAME), akida)
     proj = q.projections["src->a"]
     assert proj.synapses.weights.tolist() == [7, -4, 1, 4] and proj.weight_bits == 4
     # 2**F / 14 is never an integer: F = ceil(-log2(1/14)) + 8 = 4 + 8 = 12; scale rint(4096 / 14) = 293.
@@ -598,7 +605,7 @@ def test_akida_full_range_step_and_rounded_scale_by_hand(akida) -> None:
 def test_akida_input_layer_uses_its_own_width(akida) -> None:
     # From an input population: 8-bit (levels 127). Power of two 2**ceil(log2(0.75/127)) = 2**-7:
     # q = 64, -32, 96 exact; gcd 32 -> 2, -1, 3 at step 0.25, but the input layer has only 8 bits.
-    q = quantize(dense_net([[0.5, -0.25, 0.75]], family="if", beta=1.0), akida)
+    q = quantize(dense_net([[0.5, -0.25, 0.75]], **FRAME), akida)
     proj = q.projections["src->a"]
     assert proj.weight_bits == 8 and proj.synapses.weights.tolist() == [2, -1, 3]
 
@@ -615,14 +622,15 @@ def test_akida_rejects_leak_and_current_decay(akida) -> None:
     with pytest.raises(QuantizationError) as exc:
         quantize(net_of("population a[2] : LIF(beta = 0.9, tau_syn = 3 ms)"), akida)
     lines = message(exc).splitlines()
-    assert lines[0] == ("t.snn:1:12: error: population 'a': beta = 0.9 (a leak) is not available on akida: "
-                        "its neurons integrate and fire, with beta = 1")
-    assert lines[3] == "  = help: use IF(...) without tau_syn for populations on this chip"
+    assert lines[0] == ("t.snn:1:12: error: population 'a': beta = 0.9 keeps part of the potential from one step "
+                        "to the next, which akida cannot do: its neurons keep no state between frames, each "
+                        "step's potential is that step's input alone (beta = 0)")
+    assert lines[3] == "  = help: write LIF(beta = 0, ...) for populations on this chip; see docs/chips/akida_neuron.md"
     assert lines[5].startswith("t.snn:1:12: error: population 'a': alpha = 0.716531 (a synaptic current decay)")
 
 
 def test_akida_li_readout_never_spikes(akida) -> None:
-    q = quantize(net_of("population r[1] : LI(beta = 1.0)"), akida)
+    q = quantize(net_of("population r[1] : LI(beta = 0)"), akida)
     assert q.populations["r"].params["threshold"][0] == np.iinfo(np.int64).max
 
 
