@@ -53,6 +53,12 @@ def with_state(chip, bits: int, overflow: str = "saturate"):
     return chip.model_copy(update={"numerics": num})
 
 
+def without_state(chip):
+    """``chip`` with no width for the potential (exact integers)."""
+    num = chip.numerics.model_copy(update={"state": {}})
+    return chip.model_copy(update={"numerics": num})
+
+
 def with_delays(chip, max_steps: int):
     num = chip.numerics.model_copy(update={"delay": DelayRange(min_steps=1, max_steps=max_steps)})
     return chip.model_copy(update={"numerics": num})
@@ -330,7 +336,7 @@ def test_each_projection_is_scaled_before_the_projections_are_added():
 
 def test_a_potential_saturates_at_the_state_width_when_the_chip_gives_one():
     # A 20-bit signed potential (BrainChip's engine saturates at 2**19 - 1 = 524,287 and
-    # -2**19 = -524,288; chips/akida.toml does not give the width, so a copy does).
+    # -2**19 = -524,288, as chips/akida.toml now says).
     # weight 7 at scale 100,000 from x0 and x1 together: 1,400,000 -> 524,287; threshold
     # 524,287: 524,287 > 524,287 is false, no spike. -7 twice: -1,400,000 -> -524,288.
     chip = with_state(AKIDA, 20)
@@ -338,8 +344,10 @@ def test_a_potential_saturates_at_the_state_width_when_the_chip_gives_one():
                              threshold=524_287, scales={"p": 100_000}, chip=chip, strict=False)
     assert (v, fired) == ([0, 524_287, -524_288], [])
     assert r.overflows == {"v": 2} and r.first_overflow == {"v": (1, 0)}
-    # Without the width in the chip file the potential is exact: 1,400,000 > 524,287 fires.
-    v, fired, _ = one_neuron(2, [("p", 7, [0]), ("p", 7, [0])], threshold=524_287, scales={"p": 100_000})
+    assert AKIDA.numerics.state["v"] == chip.numerics.state["v"]
+    # Without a width in the chip file the potential is exact: 1,400,000 > 524,287 fires.
+    v, fired, _ = one_neuron(2, [("p", 7, [0]), ("p", 7, [0])], threshold=524_287, scales={"p": 100_000},
+                             chip=without_state(AKIDA))
     assert fired == [1]
     # A two's-complement chip wraps instead: 1,400,000 - 2 · 2**20 = -697,152 is still
     # outside; modulo 2**20 into [-2**19, 2**19): 1,400,000 - 2**20 = 351,424.
