@@ -243,8 +243,8 @@ def test_mesh_draws_the_busiest_links_thickest(spread) -> None:
     assert nonwhite(decode(P.png(fig))) > 0.05
 
 
-def test_mesh_of_a_truenorth_system_draws_every_chip_in_view() -> None:
-    """A 64 x 64-tile chip: 4,096 slots drawn, cheap enough, one core used."""
+def test_mesh_of_a_big_chip_zooms_in_on_the_used_tiles() -> None:
+    """A 64 x 64-tile chip with one core used, in the bottom-right corner."""
     from neurocomp.ir.mapping import CoreMap, CoreSlice
 
     class Net:
@@ -271,7 +271,10 @@ def test_mesh_of_a_truenorth_system_draws_every_chip_in_view() -> None:
 
     fig = P.mesh(Fake())
     img = decode(P.png(fig))
-    assert img.shape[:2] == (920, 990)  # square mesh: 7.5 + 1.7 inches tall
+    assert img.shape[:2] == (920, 990)  # a square view: 7.5 + 1.7 inches tall
+    # tile 63 and 2 tiles of margin, along both axes
+    assert fig.axes[0].get_title(loc="left") == \
+        "'one' on truenorth: 1 core on 1 of 1 chip (zoomed in: tiles x 61-63, y 61-63 of 64 x 64)"
     # core 4095 sits in the bottom-right tile (63, 63), full: population 0's colour
     got = rgb255(img, *fig.axes[0].transData.transform((63.5, 63.5)))
     assert close(got, TAB10[0], tol=3)
@@ -441,3 +444,51 @@ def test_report_of_a_folder_without_a_run(capsys, tmp_path: Path) -> None:
     code, out, err = run_cli(capsys, "report", str(tmp_path / "nowhere"))
     assert (code, err) == (1, f"error: no such folder: '{tmp_path / 'nowhere'}'\n"
                               "= help: give the --out folder of 'neurocomp run'\n")
+
+
+def test_relays_repeat_their_neurons_spikes_one_step_later() -> None:
+    """TrueNorth: one destination per neuron, so splitters (relays) fan spikes out.
+    core_traffic counts a relay with its neuron's spikes; the emulator's relay repeats
+    them a step later (d steps for a relay d copies away), so the difference from the
+    emulator's messages_out is exactly the spikes of the last d steps, times the relay's
+    routes."""
+    from test_quantize_truenorth import CHIP, fitting_network
+
+    from neurocomp.emulator.run import emulate
+    from neurocomp.report.validate import compile_for
+
+    steps = 60
+    mapping = compile_for(fitting_network(steps, seed=12), CHIP)
+    result = emulate(mapping, steps)
+    assert mapping.n_relays > 0
+    counts = {name: result.spike_counts(name) for name in result.spikes}
+    src, _, packets = P.core_traffic(mapping, counts)
+    mine = {int(c): 0 for c in result.counters.core_ids}
+    for s, p in zip(src.tolist(), packets.tolist()):
+        mine[s] += p
+    late = {k: 0 for k in mine}
+    names = list(mapping.population_names)
+    for c in np.flatnonzero(mapping.comp_pop < 0).tolist():
+        o, d = c, 0
+        while mapping.comp_pop[o] < 0:
+            o, d = int(mapping.comp_index[o]), d + 1
+        ev = result.spikes[names[mapping.comp_pop[o]]]
+        fired_late = int(np.count_nonzero((ev.indices == mapping.comp_index[o]) & (ev.times > steps - 1 - d)))
+        late[int(mapping.comp_core[c])] += fired_late * int(mapping.route_ptr[c + 1] - mapping.route_ptr[c])
+    sent = {int(k): int(v) for k, v in zip(result.counters.core_ids, result.counters.messages_out.sum(axis=0))}
+    assert {k: mine[k] - sent[k] for k in mine} == late
+    assert sum(late.values()) > 0  # the case is exercised
+    # a core holding more splitters than neurons is coloured by its neurons
+    fig = P.mesh(mapping, routes=0)
+    img = decode(P.png(fig))
+    for core in mapping.cores:
+        held = {}
+        for sl in core.slices:
+            held[sl.population] = held.get(sl.population, 0) + sl.stop - sl.start
+        neurons = {k: v for k, v in held.items() if k != "<relay>"}
+        top = max(neurons, key=neurons.get)
+        gx, gy = CHIP.global_tile(core.core_id)
+        got = rgb255(img, *fig.axes[0].transData.transform((gx + 0.15, gy + 0.15)))
+        # x is population 0, a 1, b 2: the shade keeps the hue's order of channels
+        hue = np.argsort(TAB10[names.index(top) + 1])
+        assert np.array_equal(np.argsort(got), hue), (core.core_id, top, got)

@@ -250,15 +250,17 @@ def _comp_spikes(mapping: Any, spike_counts: TMapping[str, np.ndarray]) -> np.nd
 
 
 def _core_population(mapping: Any) -> dict[int, tuple[str, dict[str, int]]]:
-    """Per used core: the population with the most compartments on it (first on a tie),
-    and every population's compartments there."""
+    """Per used core: the neuron population with the most compartments on it (first on a
+    tie; relays only when the core holds nothing else: a TrueNorth core may hold more
+    splitters than neurons), and every population's compartments there."""
     out: dict[int, tuple[str, dict[str, int]]] = {}
     for core in mapping.cores:
         held: dict[str, int] = {}
         for sl in core.slices:
             name = _RELAYS if sl.population == _RELAY_SLICE else sl.population
             held[name] = held.get(name, 0) + int(sl.stop - sl.start)
-        top = max(held, key=lambda p: held[p]) if held else _RELAYS
+        neurons = {p: n for p, n in held.items() if p != _RELAYS}
+        top = max(neurons, key=lambda p: neurons[p]) if neurons else _RELAYS
         out[int(core.core_id)] = (top, held)
     return out
 
@@ -335,6 +337,19 @@ def mesh(mapping: Any, *, shade: str = "utilization", cost: Any = None,
     tx, ty = int(topo.tiles_x), int(topo.tiles_y)
     x0, y0 = cx0 * tx, cy0 * ty
     x1, y1 = (cx1 + 1) * tx, (cy1 + 1) * ty
+    # a big mesh whose used tiles fill less than half of it along an axis: zoom in on
+    # them, 2 tiles of margin (a TrueNorth chip is 64 x 64 tiles of one core each)
+    zoomed = ""
+    if used.size:
+        tiles = chip.coordinates()[used][:, :2]
+        ux0, uy0 = (int(v) for v in tiles.min(axis=0))
+        ux1, uy1 = (int(v) + 1 for v in tiles.max(axis=0))
+        if x1 - x0 > 16 and ux1 - ux0 < (x1 - x0) / 2:
+            x0, x1 = max(x0, ux0 - 2), min(x1, ux1 + 2)
+            zoomed = f"tiles x {x0}-{x1 - 1}"
+        if y1 - y0 > 16 and uy1 - uy0 < (y1 - y0) / 2:
+            y0, y1 = max(y0, uy0 - 2), min(y1, uy1 + 2)
+            zoomed += (", " if zoomed else "tiles ") + f"y {y0}-{y1 - 1}"
     width_tiles, height_tiles = x1 - x0, y1 - y0
 
     side = 7.5  # inches across the mesh; the legend takes the right, the colour bar the bottom
@@ -393,8 +408,9 @@ def mesh(mapping: Any, *, shade: str = "utilization", cost: Any = None,
         axis.set_ticks(np.arange(lo, hi, k) + 0.5, labels=[str(v) for v in range(lo, hi, k)])
     n_chips_used = len(set(chips_used)) if used.size else 0
     ax.set_title(f"'{mapping.network.name}' on {chip.name}: {used.size} core{'s' if used.size != 1 else ''} "
-                 f"on {n_chips_used} of {chip.n_chips} chip{'s' if chip.n_chips != 1 else ''}",
-                 loc="left", fontsize=9)
+                 f"on {n_chips_used} of {chip.n_chips} chip{'s' if chip.n_chips != 1 else ''}"
+                 + (f" (zoomed in: {zoomed} of {tx * chip.system.chips_x} x {ty * chip.system.chips_y})"
+                    if zoomed else ""), loc="left", fontsize=9)
     # core ids in the cells, when the cells are big enough to read them
     cell_in = w * (side / max(width_tiles, 1))
     if used.size and used.size <= 64 and cell_in >= 0.22:
