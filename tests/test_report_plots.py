@@ -492,3 +492,19 @@ def test_relays_repeat_their_neurons_spikes_one_step_later() -> None:
         # x is population 0, a 1, b 2: the shade keeps the hue's order of channels
         hue = np.argsort(TAB10[names.index(top) + 1])
         assert np.array_equal(np.argsort(got), hue), (core.core_id, top, got)
+
+
+@pytest.mark.parametrize("name", ["akida", "loihi"])
+def test_every_core_has_its_own_cell_inside_its_tile(name: str) -> None:
+    """Akida reserves two slots of its mesh (DMA engines): the cells skip them too."""
+    chip = load_chip(name)
+    ids = np.arange(chip.total_cores, dtype=np.int64)
+    x, y, w, h = P._slot_positions(chip, ids)
+    cells = {(round(a, 6), round(b, 6)) for a, b in zip(x.tolist(), y.tolist())}
+    assert len(cells) == chip.total_cores
+    for core, a, b in zip(ids.tolist(), x.tolist(), y.tolist()):
+        pos = chip.mesh_position(core)
+        assert pos.x < a and a + w < pos.x + 1 and pos.y < b and b + h < pos.y + 1, core
+        # cores of a tile in a 2 x 2 grid, in slot order: 0 1 / 2 3
+        assert (round((a - pos.x - 0.08) / w), round((b - pos.y - 0.08) / h)) == \
+            (pos.core_in_tile % 2, pos.core_in_tile // 2)
