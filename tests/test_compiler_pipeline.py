@@ -145,7 +145,7 @@ def test_save_load_gives_equal_arrays(mapping, tmp_path):
 
 
 def test_save_load_emulates_the_same(mapping, tmp_path):
-    emulate = pytest.importorskip("neurocomp.emulator.run").emulate
+    from neurocomp.emulator.run import emulate
     mapping.save(tmp_path / "m.map.json")
     back = Mapping.load(tmp_path / "m.map.json")
     a, b = emulate(mapping, 50), emulate(back, 50)
@@ -265,7 +265,7 @@ def test_examples_compile(example, chip, capsys):
 def test_every_strategy_emulates_the_same_spikes(tiny2):
     # Where neurons sit must not change what they compute: the same quantized network,
     # cut and placed every way, fires the same spikes (Loihi arithmetic, no relays).
-    emulate = pytest.importorskip("neurocomp.emulator.run").emulate
+    from neurocomp.emulator.run import emulate
     from neurocomp.compiler.quantize import quantize
 
     q = quantize(nc.load(GOLDEN / "small.snn"), tiny2)

@@ -523,9 +523,9 @@ def test_a_network_that_fits_spikes_exactly_like_the_float_reference():
 def test_through_the_compiler_a_network_that_fits_spikes_like_the_reference():
     # The compiler's passes (partition, place, route) are guarded: this runs once they
     # are importable. One destination per neuron means splitters (relays) here.
-    partition = pytest.importorskip("neurocomp.compiler.partition").partition
-    place = pytest.importorskip("neurocomp.compiler.place").place
-    route = pytest.importorskip("neurocomp.compiler.route").route
+    from neurocomp.compiler.partition import partition
+    from neurocomp.compiler.place import place
+    from neurocomp.compiler.route import route
     from neurocomp.emulator.run import emulate
 
     steps = 200
