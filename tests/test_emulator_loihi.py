@@ -246,12 +246,8 @@ def twin(mapping: Mapping, steps: int, in_events: dict[int, list[int]] | None = 
             cnt["updates_active" if active else "updates_inactive"][t, j] += 1
             # Lava run_spk, step 3: current
             uu = _trunc(u[c] * ((1 << D) - (p["du"][c] + num.decay.offset_u)), D) + (a_in << num.input_shift)
-            if uu > H_u:
-                uu -= 2 * H_u
-                overflows["u"] += 1
-            elif uu <= -H_u:
-                uu += 2 * H_u
-                overflows["u"] += 1
+            uu, hit = _overflow(uu, H_u, num.state["u"].overflow)
+            overflows["u"] += hit
             u[c] = uu
             if ref[c] > 0:
                 v[c] = 0
@@ -259,9 +255,8 @@ def twin(mapping: Mapping, steps: int, in_events: dict[int, list[int]] | None = 
                 continue
             # step 4: voltage, with the new u
             vv = _trunc(v[c] * ((1 << D) - (p["dv"][c] + num.decay.offset_v)), D) + uu + bias
-            if vv > H_v - 1 or vv < -(H_v - 1):
-                overflows["v"] += 1
-                vv = max(-(H_v - 1), min(H_v - 1, vv))
+            vv, hit = _overflow(vv, H_v, num.state["v"].overflow)
+            overflows["v"] += hit
             # steps 5-6: strict '>', reset to zero
             if vv > p["vth_mant"][c] << num.threshold.shift:
                 vv = 0
@@ -277,6 +272,28 @@ def twin(mapping: Mapping, steps: int, in_events: dict[int, list[int]] | None = 
         U[t] = u
         V[t] = v
     return {"spikes": spikes, "u": U, "v": V, "counters": cnt, "overflows": overflows}
+
+
+def _overflow(x: int, half: int, mode: str) -> tuple[int, int]:
+    """Lava's wrap (one period: x > H: x - 2H; x <= -H: x + 2H) or saturation to ±(H - 1);
+    returns (value, 1 if it changed)."""
+    if mode == "wrap":
+        if x > half:
+            return x - 2 * half, 1
+        if x <= -half:
+            return x + 2 * half, 1
+        return x, 0
+    if x > half - 1 or x < -(half - 1):
+        return max(-(half - 1), min(half - 1, x)), 1
+    return x, 0
+
+
+def with_overflow(chip, u: str, v: str):
+    """``chip`` with the overflow modes of u and v replaced."""
+    data = chip.model_dump(by_alias=True)
+    data["numerics"]["state"]["u"]["overflow"] = u
+    data["numerics"]["state"]["v"]["overflow"] = v
+    return type(chip).model_validate(data)
 
 
 def _proj_exp(mapping: Mapping, pj: int) -> int:
@@ -550,12 +567,14 @@ def test_a_decay_outside_its_bits_is_refused_naming_the_neuron():
 # -- random Mappings against the twin -----------------------------------------------------
 
 
-def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, uniform: bool = False):
+def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, uniform: bool = False,
+                big: bool = False):
     """A random seeded network on random cores: two neuron populations, one input,
     recurrence, five projections with exponents of both signs (two sharing one),
     per-synapse delays up to the chip's maximum, refractory periods, bias, relays.
     ``uniform``: bigger populations, one parameter set per population, one population
-    per core (the kernel's path for runs of equal parameters).
+    per core (the kernel's path for runs of equal parameters). ``big``: exponents of 6
+    and 7, so that ``u`` and ``v`` overflow.
     Returns (mapping, input raster, input events by step for the twin)."""
     rng = np.random.default_rng(seed)
     sizes = {"a": int(rng.integers(90, 130)), "b": int(rng.integers(64, 90))} if uniform \
@@ -565,6 +584,8 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, unifor
     max_extra = chip.numerics.delay.max_steps - chip.numerics.delay.min_steps
     exps = {"xa": int(rng.integers(-2, 3)), "xb": 0, "aa": int(rng.integers(-3, 0)),
             "ab": 0, "ba": int(rng.integers(-1, 4))}
+    if big:
+        exps = {k: int(rng.integers(6, 8)) for k in exps}
     pairs = {"xa": ("x", "a"), "xb": ("x", "b"), "aa": ("a", "a"), "ab": ("a", "b"), "ba": ("b", "a")}
     size_of = {"x": n_in, **sizes}
     projections = {}
@@ -574,6 +595,8 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, unifor
             for j in range(size_of[post]):
                 if rng.random() < density:
                     w = int(rng.integers(-30, 80)) if pre != "b" else int(rng.integers(-80, 10))
+                    if big:
+                        w = int(rng.integers(100, 256)) * (1 if pre != "b" else -1)
                     table.append((i, j, w, int(rng.integers(0, max_extra + 1))))
         projections[name] = (pre, post, exps[name], table)
     net = network_of(f"rand{seed}", sizes, {"x": n_in}, projections,
@@ -608,7 +631,7 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, unifor
     n = len(comps)
     params = {
         "du": rng.integers(0, 4096, n).tolist(),
-        "dv": rng.choice([0, 1, 100, 2048, 4000, 4095], n).tolist(),
+        "dv": rng.choice([0, 1] if big else [0, 1, 100, 2048, 4000, 4095], n).tolist(),
         "vth_mant": rng.integers(1, 120, n).tolist(),
         "bias_mant": rng.integers(-300, 700, n).tolist(),
         "bias_exp": rng.integers(-3, 4, n).tolist(),
@@ -635,10 +658,15 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, unifor
     return mapping, raster, by_step
 
 
-def assert_matches_twin(mapping, raster, by_step, steps):
-    r = emulate(mapping, steps, {"x": raster}, strict=True)
+def assert_matches_twin(mapping, raster, by_step, steps, *, overflows: bool = False):
+    if overflows:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            r = emulate(mapping, steps, {"x": raster})
+    else:
+        r = emulate(mapping, steps, {"x": raster}, strict=True)
     tw = twin(mapping, steps, by_step)
-    assert tw["overflows"] == {"u": 0, "v": 0}
+    assert (tw["overflows"]["u"] + tw["overflows"]["v"] > 0) == overflows, tw["overflows"]
     comp_pop = np.asarray(mapping.comp_pop)
     for p, name in enumerate(mapping.population_names):
         mine = np.flatnonzero(comp_pop == p)
@@ -682,6 +710,47 @@ def test_random_uniform_mappings_match_the_twin(seed):
     r, tw = assert_matches_twin(mapping, raster, by_step, 30)
     relays = set(np.flatnonzero(np.asarray(mapping.comp_pop) == -1).tolist())
     assert any(c in relays for _, c in tw["spikes"])
+
+
+def test_an_input_more_than_one_period_past_the_limit_wraps_modulo_2_24():
+    # Thirty inputs of weight 255, exponent 7: a_in = 30·(255 << 7) = 979,200;
+    # << 6 = 62,668,800, more than 3·2**23 (Lava's single subtraction would leave
+    # 45,891,584, outside 24 bits). Modulo 2**24 into (-2**23, 2**23]:
+    # 62,668,800 - 4·2**24 = -4,440,064 (and -4,440,064 + 2**24 = 12,337,152 > 2**23).
+    thirty = [("p", 255, 7, 0, [0])] * 30
+    with pytest.warns(RuntimeWarning, match="u wrapped 1 time"):
+        u, v, _ = one_neuron(2, thirty, du=4095, dv=0, strict=False)
+    assert u == [0, -4440064]
+    assert v == [0, -4440064]
+
+
+def test_the_overflow_modes_come_from_the_chip():
+    # A chip whose u saturates and whose v wraps (one period, Lava's rule).
+    chip = with_overflow(LOIHI, u="saturate", v="wrap")
+    # Nine inputs of 128 << 7: u would be 9,437,184 > 2**23 - 1: saturates to 8,388,607;
+    # v = 8,388,607 fits; it exceeds the highest threshold (131,071 << 6): fires.
+    nine = [("p", 128, 7, 0, [0])] * 9
+    with pytest.warns(RuntimeWarning, match="u saturated 1 time"):
+        u, v, s = one_neuron(2, nine, chip=chip, du=4095, dv=0, vth_mant=131071, strict=False)
+    assert u == [0, 8388607] and s == [1]
+    # Five inputs of -128 << 7 at steps 0 and 1: u = -5,242,880 at t=1, 2. v(2) =
+    # -10,485,760 <= -2**23: wraps to -10,485,760 + 2**24 = 6,291,456 (below 8,388,544:
+    # no spike).
+    five = [("p", -128, 7, 0, [0, 1])] * 5
+    with pytest.warns(RuntimeWarning, match="v wrapped 1 time"):
+        _, v, s = one_neuron(3, five, chip=chip, du=4095, dv=0, vth_mant=131071, strict=False)
+    assert v == [0, -5242880, 6291456] and s == []
+
+
+@pytest.mark.parametrize("modes", [("wrap", "saturate"), ("saturate", "wrap"),
+                                   ("wrap", "wrap"), ("saturate", "saturate")])
+@pytest.mark.parametrize("uniform", [False, True])
+def test_random_mappings_that_overflow_match_the_twin(modes, uniform):
+    # Both update paths (runs of equal parameters, per-compartment arrays) under every
+    # pair of overflow modes, with weights big enough to wrap or saturate u and v.
+    chip = with_overflow(LOIHI, u=modes[0], v=modes[1])
+    mapping, raster, by_step = random_case(30, chip, uniform=uniform, big=True, steps=25)
+    assert_matches_twin(mapping, raster, by_step, 25, overflows=True)
 
 
 def test_a_row_that_could_exceed_int16_accumulates_in_int32():
