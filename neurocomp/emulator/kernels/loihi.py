@@ -184,6 +184,8 @@ def prepare(mapping) -> LoihiTables:
     key = np.where(exp >= 0, exp, -((proj + 1) * 256 + (-exp)))
     rt, info = routing_tables(mapping, key)
     block_exp = exp[rt.block_axon] if rt.block_axon.size else np.zeros(0, dtype=np.int64)
+    decay_dtype = narrowest_int(np.array([unity], dtype=np.int64))
+    refr_dtype = narrowest_int(np.array([chip.neuron.refractory_max_steps], dtype=np.int64))
     segments = _segments(np.stack([f_u, f_v, bias, vth, refractory,
                                    relay.astype(np.int64)], axis=1), rt.core_comp_ptr)
     relay_ids = np.flatnonzero(relay).astype(np.int64)
@@ -194,9 +196,11 @@ def prepare(mapping) -> LoihiTables:
         else np.zeros(0, dtype=np.int64)
     return LoihiTables(
         mapping=mapping, routing=rt, info=info,
-        f_u=f_u.astype(narrowest_int(f_u)), f_v=f_v.astype(narrowest_int(f_v)),
+        # dtypes from the chip's widths, not from the values: every Mapping for one chip
+        # then runs the same compiled kernel (each new combination compiles for seconds).
+        f_u=f_u.astype(decay_dtype), f_v=f_v.astype(decay_dtype),
         bias=bias.astype(np.int32), vth=vth.astype(np.int32),
-        refractory=refractory.astype(narrowest_int(refractory)),
+        refractory=refractory.astype(refr_dtype),
         block_exp=np.ascontiguousarray(block_exp, dtype=np.int64), **segments,
         decay_bits=bits, input_shift=int(num.input_shift),
         half_u=1 << (su.bits - 1), half_v=1 << (sv.bits - 1),
