@@ -428,31 +428,34 @@ def deliver(rt, s, t, acc, cnt):
     hops of the sender's core and the spikes in and synaptic operations of each
     receiving core (module docstring).
     """
-    rec = rt.src[s]
-    col = rec[COL]
+    col = rt.src[s, COL]
+    r0 = rt.src[s, ROUTE_LO]
+    r1 = rt.src[s, ROUTE_HI]
     if col >= 0:
-        cnt[MESSAGES_OUT, t, col] += rec[ROUTE_HI] - rec[ROUTE_LO]
-        cnt[HOPS_EAST_WEST, t, col] += rec[HOPS_EW]
-        cnt[HOPS_NORTH_SOUTH, t, col] += rec[HOPS_NS]
-        cnt[HOPS_INTERCHIP, t, col] += rec[HOPS_IC]
-    for r in range(rec[ROUTE_LO], rec[ROUTE_HI]):
+        cnt[MESSAGES_OUT, t, col] += r1 - r0
+        cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
+        cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
+        cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
+    for r in range(r0, r1):
         dst = rt.route[r, 0]
         cnt[SPIKES_IN, t, dst] += 1
         cnt[SYNOPS, t, dst] += rt.route[r, 1]
-    _scatter(rt, rec[SYN_LO], rec[SYN_HI], t, acc)
+    _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
 
 
 @njit(cache=True, inline="always")
 def _scatter(rt, k0, k1, t, acc):
-    """Add the values of flat synapses ``k0 .. k1 - 1`` sent at step ``t`` into ``acc``."""
+    """Add the values of flat synapses ``k0 .. k1 - 1`` sent at step ``t`` into ``acc``.
+
+    (Plain indices, no array views: a view per spike costs reference counting.)"""
     n_slots = rt.n_slots
     vbits = rt.syn_vbits
     shift = 64 - vbits
     if rt.syn_delay.shape[0] == 0:
-        row = acc[(t + 1 + rt.delay) % n_slots]
+        slot = (t + 1 + rt.delay) % n_slots
         for k in range(k0, k1):
             p = np.int64(rt.syn[k])
-            row[p >> vbits] += (p << shift) >> shift
+            acc[slot, np.uint64(p >> vbits)] += (p << shift) >> shift
     else:
         base_slot = (t + 1) % n_slots
         for k in range(k0, k1):
@@ -461,7 +464,7 @@ def _scatter(rt, k0, k1, t, acc):
             if slot >= n_slots:
                 slot -= n_slots
             p = np.int64(rt.syn[k])
-            acc[slot, p >> vbits] += (p << shift) >> shift
+            acc[slot, np.uint64(p >> vbits)] += (p << shift) >> shift
 
 
 @njit(cache=True, inline="always")
@@ -530,22 +533,25 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
         if e + 2 * _AHEAD < hi:
             prefetch(rt.src, sources[e + 2 * _AHEAD] * 8)
         if e + _AHEAD < hi:
-            ahead = rt.src[sources[e + _AHEAD]]
-            for k in range(ahead[SYN_LO], min(ahead[SYN_HI], n_syn), per_line):
+            a = sources[e + _AHEAD]
+            for k in range(rt.src[a, SYN_LO], min(rt.src[a, SYN_HI], n_syn), per_line):
                 prefetch(rt.syn, k)
-            for r in range(ahead[ROUTE_LO], min(ahead[ROUTE_HI], n_routes), routes_per_line):
+            for r in range(rt.src[a, ROUTE_LO], min(rt.src[a, ROUTE_HI], n_routes),
+                           routes_per_line):
                 prefetch(rt.route, r * 2)
         # deliver(rt, sources[e], t, acc, cnt), with the receivers' counts batched
-        rec = rt.src[sources[e]]
-        col = rec[COL]
+        s = sources[e]
+        col = rt.src[s, COL]
+        r0 = rt.src[s, ROUTE_LO]
+        r1 = rt.src[s, ROUTE_HI]
         if col >= 0:
-            cnt[MESSAGES_OUT, t, col] += rec[ROUTE_HI] - rec[ROUTE_LO]
-            cnt[HOPS_EAST_WEST, t, col] += rec[HOPS_EW]
-            cnt[HOPS_NORTH_SOUTH, t, col] += rec[HOPS_NS]
-            cnt[HOPS_INTERCHIP, t, col] += rec[HOPS_IC]
-        for r in range(rec[ROUTE_LO], rec[ROUTE_HI]):
+            cnt[MESSAGES_OUT, t, col] += r1 - r0
+            cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
+            cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
+            cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
+        for r in range(r0, r1):
             inc[rt.route[r, 0]] += (np.int64(1) << 32) + rt.route[r, 1]
-        _scatter(rt, rec[SYN_LO], rec[SYN_HI], t, acc)
+        _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
     for j in range(inc.shape[0]):
         if inc[j] != 0:
             cnt[SPIKES_IN, t, j] += inc[j] >> 32
