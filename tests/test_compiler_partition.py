@@ -319,3 +319,16 @@ def test_breadth_first_finds_the_neighbourhoods_of_a_shuffled_local_network():
     assert auto.report.strategy == "bfs"
     assert [t[0] for t in auto.report.tried] == ["sequential", "bfs", "greedy"]
     assert auto.report.tried[1] == ("bfs", found.n_cores, found.report.cut_routes)
+
+
+def test_a_core_larger_than_the_sparse_index_reaches_still_partitions():
+    # loihi2.toml: 8,192 compartments per core but a 12-bit sparse index (4,096 targets).
+    # The partitioner must keep sparse targets within reach (or use the dense format),
+    # never stop with the packing rule's ValueError.
+    import neurocomp as nc
+
+    chip = nc.load_chip("loihi2")
+    assert chip.core.neurons > 2 ** max(chip.core.packing.index_bits)
+    mapping = nc.compile(nc.load(Path(__file__).parent.parent / "examples" / "mnist_mlp.snn"), chip=chip)
+    for core in mapping.cores:
+        assert core.usage["synapse_memory_bits"] <= chip.core.synapse_memory_bits

@@ -77,6 +77,10 @@ def synapse_memory_bits(chip: ChipSpec, synapses_per_axon: ArrayLike, *, weight_
     return PACKING_RULES[chip.core.packing.rule](chip, counts, weight_bits, delay_bits, index_range)
 
 
+class UnaddressableError(ValueError):
+    """The sparse format's widest index cannot address that many targets on one core."""
+
+
 @packing_rule("loihi_synapse_groups")
 def _loihi_synapse_groups(chip: ChipSpec, counts: np.ndarray, weight_bits: int, delay_bits: int,
                           index_range: int | None) -> int:
@@ -89,8 +93,8 @@ def _loihi_synapse_groups(chip: ChipSpec, counts: np.ndarray, weight_bits: int, 
         needed = int(np.ceil(np.log2(index_range))) if index_range > 1 else 0
         fitting = [b for b in rule.index_bits if b >= needed]
         if not fitting:
-            raise ValueError(f"chip '{chip.name}' addresses at most 2**{max(rule.index_bits)} sparse "
-                             f"targets (asked for {index_range})")
+            raise UnaddressableError(f"chip '{chip.name}' addresses at most 2**{max(rule.index_bits)} "
+                                     f"sparse targets (asked for {index_range})")
         per_synapse += fitting[0]
     group = rule.synapses_per_group
     full, rest = np.divmod(counts, group)

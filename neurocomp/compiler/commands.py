@@ -121,7 +121,8 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
     rep = dict(m.compile_report)
     part = rep.get("partition", {})
     plc = rep.get("placement", {})
-    console.print(Text(f"compiled '{m.network.name}' for {chip.name}: {len(m.cores):,} cores on {chips_used} of "
+    cores = f"{len(m.cores):,} core{'' if len(m.cores) == 1 else 's'}"
+    console.print(Text(f"compiled '{m.network.name}' for {chip.name}: {cores} on {chips_used} of "
                        f"{chip.n_chips} chip(s) ({_n(per_chip)} cores each); partition {part.get('strategy', '?')}, "
                        f"placement {plc.get('strategy', '?')}"))
 

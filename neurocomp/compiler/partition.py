@@ -80,7 +80,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 from numba import njit
 
-from ..chip.packing import synapse_memory_bits
+from ..chip.packing import UnaddressableError
+from ..chip.packing import synapse_memory_bits as _packing_bits
 from ..diagnostics import CapacityError, Diagnostic, QuantizationError, UsageError, did_you_mean
 from ..ir.connectors import AllToAll, Conv2d, Dense, OneToOne, Pool2d, Random, Sparse
 from ..ir.mapping import CoreSlice
@@ -150,6 +151,16 @@ _REDUCE = {
     "input_sram_bytes": "reduce fan-in or the activation width",
     "weight_sram_bytes": "reduce fan-in or the weight width",
 }
+
+
+def synapse_memory_bits(chip, counts, **kwargs):
+    """The packing rule's bits, or one more than a core holds where the sparse format cannot
+    address the targets (so the partitioner splits the target population instead)."""
+    try:
+        return _packing_bits(chip, counts, **kwargs)
+    except UnaddressableError:
+        return chip.core.synapse_memory_bits + 1
+
 
 
 def resource_phrase(resource: str, value: int) -> str:
