@@ -75,10 +75,7 @@ SLOW: dict[str, str] = {}
 
 #: Python blocks known not to run, by page and a piece of the block's text, with why. Each
 #: is an expected failure, and a failure once it runs (remove the entry then): never silent.
-KNOWN_BROKEN: dict[tuple[str, str], str] = {
-    ("docs/nir.md", 'import_nir("model.nir"'): "the block reads 'model.nir' and a 'spikes' array that the "
-                                               "page never makes; make it runnable or fence it as text",
-}
+KNOWN_BROKEN: dict[tuple[str, str], str] = {}
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 
