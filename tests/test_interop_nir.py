@@ -676,3 +676,32 @@ connect x -> g : one_to_one(weight = 1)
 """)
     with pytest.raises(InteropError, match="NIR rejects the exported graph of 'bad'"):
         export_nir(nc.load(tmp_path / "bad.snn"))
+
+
+def test_a_nir_graph_compiles_and_runs_on_all_three_chips(tmp_path):
+    # Linear + Threshold layers (stateless neurons: beta = 0), which every bundled chip
+    # can hold. Loihi and Akida compute it exactly (integer weights, thresholds at x.5);
+    # TrueNorth approximates it (one axon type per source, an additive leak for beta = 0),
+    # so there it only has to run.
+    import neurocomp as nc
+
+    rng = np.random.default_rng(0)
+    w1 = rng.integers(-3, 4, size=(8, 6)).astype(np.float32)
+    w2 = rng.integers(-3, 4, size=(4, 8)).astype(np.float32)
+    graph = nir.NIRGraph(
+        nodes={"in": nir.Input(input_type=np.array([6])),
+               "fc1": nir.Linear(weight=w1), "th1": nir.Threshold(threshold=np.full(8, 1.5)),
+               "fc2": nir.Linear(weight=w2), "th2": nir.Threshold(threshold=np.full(4, 1.5)),
+               "out": nir.Output(output_type=np.array([4]))},
+        edges=[("in", "fc1"), ("fc1", "th1"), ("th1", "fc2"), ("fc2", "th2"), ("th2", "out")])
+    net = import_nir(graph, dt_ms=1.0)
+    spikes = (rng.random((30, 6)) < 0.5).astype(np.float64)
+    ref = nc.simulate(net, 30, inputs={"in": spikes})
+    assert ref.spikes["th2"].count > 0
+    for chip in ("loihi", "truenorth", "akida"):
+        result = nc.run(nc.compile(net, chip=chip), steps=30, inputs={"in": spikes})
+        assert result.counters is not None and result.counters.synops.sum() > 0, chip
+        if chip != "truenorth":
+            for pop in ("th1", "th2"):
+                assert result.spikes[pop].times.tolist() == ref.spikes[pop].times.tolist(), (chip, pop)
+                assert result.spikes[pop].indices.tolist() == ref.spikes[pop].indices.tolist(), (chip, pop)
