@@ -37,8 +37,9 @@ and two short contiguous runs, and follows no pointer from one table to the next
   ``SYN_LO .. SYN_HI``, its routes ``ROUTE_LO .. ROUTE_HI``, the column of its core
   ``COL`` (-1 for an input) and the links its routes cross, ``HOPS_EW``, ``HOPS_NS``,
   ``HOPS_IC`` (column indices below);
-* its routes ``route[r] = (column of the receiving core, synapses of the route's axon)``
-  (for the counters);
+* its routes, one unsigned integer each, ``route[r] = col << route_bits | n`` (``col``
+  the column of the receiving core, ``n`` the synapses of the route's axon; uint16
+  when both fit 16 bits, else uint32 or uint64) -- only the counters read them;
 * its synapses (every synapse of every axon it reaches, route after route):
   ``syn[k]`` packs the row of ``acc`` and the value, ``row << syn_vbits | value`` (value
   in ``syn_vbits``-bit two's complement; int32 when both fit in 31 bits, else int64;
@@ -50,14 +51,15 @@ The value is the Mapping's ``syn_weight`` (or the family's ``syn_value``); a syn
 a *relay* (``comp_pop == -1``) always adds 1, so a relay's rows count the spikes that
 reached it.
 
-Bytes a spike touches: one 64-byte record; per route 4 (int16 pairs; 8 when a core has
-32,768 or more synapses on one axon or columns); per synapse 4 (or 8) + ``syn_delay``
+Bytes a spike touches: one 64-byte record; per route 2 (4 or 8 when the column and
+the axon's synapses need more than 16 bits together); per synapse 4 (or 8) + ``syn_delay``
 (1, only when delays differ; otherwise the one ``delay`` is used). At 100,000 neurons a
 spike reaches ~70 cores with 1-2 synapses on each, from a random place in memory: the
 cost is waiting for memory, not arithmetic, so :func:`deliver_many` prefetches the
 records and lists of the spikes a few places ahead. (A first layout that read each
 axon's tables in turn, 28 bytes and a chain of dependent loads per route, ran 10x
-slower there.)
+slower there; int16 pairs per route instead of one packed uint16 cost 15 % more
+at 100,000 neurons, where a spike reaches ~60 routes and ~100 synapses.)
 
 The counter layout
 ------------------
@@ -142,7 +144,8 @@ class Routing(NamedTuple):
     """The routing tables a kernel reads (see the module docstring for the layout)."""
 
     src: np.ndarray  # int64 [n_sources, 8], one cache line per source
-    route: np.ndarray  # int16 / int32 [n_routes, 2]: receiving column, synapses
+    route: np.ndarray  # uint16 / uint32 / uint64 [n_routes]: column << route_bits | synapses
+    route_bits: int
     syn: np.ndarray  # int32 / int64 [n_flat]: row << syn_vbits | value
     syn_vbits: int
     syn_delay: np.ndarray  # uint8 / int16 extra steps; empty when all equal ``delay``
@@ -327,10 +330,17 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         for k, part in zip((HOPS_EW, HOPS_NS, HOPS_IC), hops):
             src[:, k] = np.bincount(route_src[on_chip], weights=part,
                                     minlength=n_sources).astype(np.int64)
-    route_col = axon_col[route_axon] if route_axon.size else np.zeros(0, dtype=np.int32)
-    route = np.stack([route_col.astype(np.int64), route_nsyn.astype(np.int64)], axis=1)
-    route = np.ascontiguousarray(route, dtype=np.int16 if narrowest_int(route).itemsize <= 2
-                                 else np.int32)
+    route_col = axon_col[route_axon].astype(np.int64) if route_axon.size \
+        else np.zeros(0, dtype=np.int64)
+    route_nsyn = route_nsyn.astype(np.int64)
+    route_bits = max(1, int(route_nsyn.max()).bit_length() if route_nsyn.size else 1)
+    col_bits = max(1, (n_cols - 1).bit_length() if n_cols else 1)
+    if route_bits + col_bits > 63:
+        raise UsageError("an axon has too many synapses for the emulator's route records")
+    route = np.ascontiguousarray(
+        (route_col.astype(np.uint64) << np.uint64(route_bits)) | route_nsyn.astype(np.uint64),
+        dtype=np.uint16 if route_bits + col_bits <= 16 else
+        np.uint32 if route_bits + col_bits <= 32 else np.uint64)
     # deliver_many packs a core's synaptic operations of one step into 32 bits; a
     # source fires at most once per step, so a core's synapses bound them.
     if n_syn and np.bincount(axon_col[syn_axon], minlength=n_cols).max() >= 2**32:
@@ -344,7 +354,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     syn = packed.astype(np.int32 if row_bits + vbits <= 31 else np.int64)
 
     rt = Routing(
-        src=src, route=route, syn=syn, syn_vbits=vbits,
+        src=src, route=route, route_bits=route_bits, syn=syn, syn_vbits=vbits,
         syn_delay=syn_delay, delay=delay, n_slots=n_slots,
         block_row=block_row, block_comp=comp_start[block_core].astype(np.int64),
         block_size=block_size, block_key=np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
@@ -436,10 +446,12 @@ def deliver(rt, s, t, acc, cnt):
         cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
         cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
         cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
+    mask = (np.int64(1) << rt.route_bits) - 1
     for r in range(r0, r1):
-        dst = rt.route[r, 0]
+        w = np.int64(rt.route[r])
+        dst = w >> rt.route_bits
         cnt[SPIKES_IN, t, dst] += 1
-        cnt[SYNOPS, t, dst] += rt.route[r, 1]
+        cnt[SYNOPS, t, dst] += w & mask
     _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
 
 
@@ -524,7 +536,9 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
     n_syn = rt.syn.shape[0]
     n_routes = rt.route.shape[0]
     per_line = max(1, 64 // rt.syn.itemsize)
-    routes_per_line = max(1, 32 // rt.route.itemsize)
+    routes_per_line = max(1, 64 // rt.route.itemsize)
+    bits = rt.route_bits
+    mask = (np.int64(1) << bits) - 1
     # Per receiving core, (spikes in << 32) + synaptic operations: one add per route into
     # a small array, instead of two into the counters (routing_tables checks that no core
     # can receive 2**32 synaptic operations in one step).
@@ -538,7 +552,7 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
                 prefetch(rt.syn, k)
             for r in range(rt.src[a, ROUTE_LO], min(rt.src[a, ROUTE_HI], n_routes),
                            routes_per_line):
-                prefetch(rt.route, r * 2)
+                prefetch(rt.route, r)
         # deliver(rt, sources[e], t, acc, cnt), with the receivers' counts batched
         s = sources[e]
         col = rt.src[s, COL]
@@ -550,7 +564,8 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
             cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
             cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
         for r in range(r0, r1):
-            inc[rt.route[r, 0]] += (np.int64(1) << 32) + rt.route[r, 1]
+            w = np.int64(rt.route[r])
+            inc[w >> bits] += (np.int64(1) << 32) + (w & mask)
         _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
     for j in range(inc.shape[0]):
         if inc[j] != 0:
