@@ -455,16 +455,40 @@ def _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bias, vth, refractory, rnd,
     return active, any_flag
 
 
+@njit(cache=True, inline="always")
+def _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags, fu, fv, bias, vth,
+             refractory, rnd, decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb):
+    """:func:`_run` for a core with one accumulator block (rows ``r0 ..``), reading the
+    input from the block's rows of ``slot`` (the caller zeroes them afterwards: a store
+    to ``acc`` in this loop keeps the compiler from vectorizing it)."""
+    active = 0
+    any_flag = np.uint8(0)
+    for i in range(lo, hi):
+        c = c0 + i
+        x = (np.int64(acc_now[r0 + i]) << el) >> er
+        nu, nv, nr, f, act = _step(u[c], v[c], ref[c], x, fu, fv, bias, vth, refractory,
+                                   rnd, decay_bits, input_shift, half_u, half_v, wrap_u,
+                                   wrap_v, geb)
+        u[c] = nu
+        v[c] = nv
+        ref[c] = nr
+        flags[i] = f
+        any_flag |= f
+        active += act
+    return active, any_flag
+
+
 @njit(cache=True)
 def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
                  core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
                  cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
-                 half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, spike_t, spike_c,
-                 n_spikes, ovf, first):
+                 half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, flags8, spike_t,
+                 spike_c, n_spikes, ovf, first):
     """Step ``t`` of every compartment, core after core.
 
     For each core: drain its accumulator rows of ``slot`` into ``a_in`` (``had``: a spike
-    arrived), update its compartments, count its updates and spikes in ``cnt``, and
+    arrived; a core with one accumulator class and parameter runs reads its rows in the
+    update itself and zeroes them after), update its compartments, count its updates and spikes in ``cnt``, and
     append the compartments that fired to ``spike_t``/``spike_c`` from ``n_spikes`` on.
     Segments ``core_seg_ptr[j] .. core_seg_ptr[j+1] - 1`` (none: use the per-compartment
     arrays) cover core ``j`` with runs of one parameter set each (``seg_start``/
@@ -483,108 +507,151 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
     rnd = (np.int64(1) << decay_bits) - 1
     geb = np.int64(1) if ge else np.int64(0)
     n_cols = rt.core_comp_ptr.shape[0] - 1
+    acc_now = acc[slot]  # one view per step, not per core
     for j in range(n_cols):
         c0 = np.uint64(rt.core_comp_ptr[j])
         m = np.uint64(rt.core_comp_ptr[j + 1]) - c0
-        for i in range(m):
-            a_in[i] = 0
-            had[i] = 0
-        # Dense: each class's sum shifted by its exponent, then the classes added.
-        # (No branch on x != 0: with half the compartments receiving input, a branch
-        # would be mispredicted half the time.)
-        for b in range(rt.core_block_ptr[j], rt.core_block_ptr[j + 1]):
-            r0 = np.uint64(rt.block_row[b])
-            el = np.int64(max(block_exp[b], 0))
-            er = np.int64(max(-block_exp[b], 0))
-            for i in range(m):
-                x = np.int64(acc[slot, r0 + i])
-                acc[slot, r0 + i] = 0
-                had[i] |= x != 0
-                a_in[i] += (x << el) >> er
+        g0, g1 = core_seg_ptr[j], core_seg_ptr[j + 1]
+        b0, b1 = rt.core_block_ptr[j], rt.core_block_ptr[j + 1]
         active = 0
         any_flag = 0
-        g0, g1 = core_seg_ptr[j], core_seg_ptr[j + 1]
-        if g0 < g1:
-            # Runs of compartments that share every parameter: the parameters are scalars.
+        # The common case, one accumulator class and runs of one parameter set: the
+        # update reads the block's rows directly (no copy into a_in), zeroed at the end.
+        fused = g0 < g1 and b1 - b0 == 1
+        r0 = np.uint64(rt.block_row[b0]) if fused else np.uint64(0)
+        el = np.int64(max(block_exp[b0], 0)) if fused else np.int64(0)
+        er = np.int64(max(-block_exp[b0], 0)) if fused else np.int64(0)
+        if fused:
             for g in range(g0, g1):
                 k = seg_cfg[g]
                 lo, hi = np.uint64(seg_start[g]), np.uint64(seg_stop[g])
                 if cfg_relay[k] != 0:
                     # Relays fire iff a spike reached them; they keep no state.
                     for i in range(lo, hi):
-                        flags[i] = had[i]
-                        any_flag |= had[i]
-                        active += had[i]
+                        h = np.uint8(acc_now[r0 + i] != 0)
+                        flags[i] = h
+                        any_flag |= h
+                        active += h
                     continue
                 fu, fv, bb, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], cfg_refr[k]
                 if wrap_u == 0 and wrap_v == 1:
                     # Lava's modes (u wraps, v saturates) as constants: the compiler drops
                     # the other mode's arithmetic from the loop (1.6x faster).
-                    n_act, flag = _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bb, th, rf,
-                                       rnd, decay_bits, input_shift, half_u, half_v, 0, 1, geb)
+                    n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
+                                           fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
+                                           half_u, half_v, 0, 1, geb)
                 else:
-                    n_act, flag = _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bb, th, rf,
-                                       rnd, decay_bits, input_shift, half_u, half_v, wrap_u,
-                                       wrap_v, geb)
+                    n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
+                                           fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
+                                           half_u, half_v, wrap_u, wrap_v, geb)
                 active += n_act
                 any_flag |= flag
         else:
             for i in range(m):
-                c = c0 + i
-                nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], f_u[c], f_v[c],
-                                           bias[c], vth[c], refractory[c], rnd, decay_bits,
-                                           input_shift, half_u, half_v, wrap_u, wrap_v, geb)
-                u[c] = nu
-                v[c] = nv
-                ref[c] = nr
-                flags[i] = f
-                any_flag |= f
-                active += act
-            # Relays were stepped as neurons with all parameters 0; undo that.
-            for q in range(core_relay_ptr[j], core_relay_ptr[j + 1]):
-                i = np.uint64(relay_local[q])
-                c = c0 + i
-                active += np.int64(had[i]) - np.int64(a_in[i] != 0)
-                u[c] = 0
-                v[c] = 0
-                ref[c] = 0
-                flags[i] = had[i]
-                any_flag |= had[i]
-        n_fired = 0
-        if any_flag != 0:
-            for i in range(m):
-                f = flags[i]
-                if f == 0:
-                    continue
-                c = c0 + i
-                fire, ou, ov = (f & 1) != 0, (f & 2) != 0, (f & 4) != 0
-                if f & 8:
-                    nu, nv, nr, fire, ou, ov = _neuron(
-                        np.int64(u[c]), np.int64(v[c]), np.int64(ref[c]), a_in[i], f_u[c],
-                        f_v[c], bias[c], vth[c], refractory[c], decay_bits, input_shift, half_u,
-                        half_v, wrap_u, wrap_v, ge)
+                a_in[i] = 0
+                had[i] = 0
+            # Dense: each class's sum shifted by its exponent, then the classes added.
+            # (No branch on x != 0: with half the compartments receiving input, a branch
+            # would be mispredicted half the time.)
+            for b in range(b0, b1):
+                rb = np.uint64(rt.block_row[b])
+                eb_l = np.int64(max(block_exp[b], 0))
+                eb_r = np.int64(max(-block_exp[b], 0))
+                for i in range(m):
+                    x = np.int64(acc_now[rb + i])
+                    acc_now[rb + i] = 0
+                    had[i] |= x != 0
+                    a_in[i] += (x << eb_l) >> eb_r
+            if g0 < g1:
+                # Runs of compartments that share every parameter: the parameters are
+                # scalars.
+                for g in range(g0, g1):
+                    k = seg_cfg[g]
+                    lo, hi = np.uint64(seg_start[g]), np.uint64(seg_stop[g])
+                    if cfg_relay[k] != 0:
+                        for i in range(lo, hi):
+                            flags[i] = had[i]
+                            any_flag |= had[i]
+                            active += had[i]
+                        continue
+                    fu, fv, bb, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], \
+                        cfg_refr[k]
+                    if wrap_u == 0 and wrap_v == 1:
+                        n_act, flag = _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bb, th,
+                                           rf, rnd, decay_bits, input_shift, half_u, half_v,
+                                           0, 1, geb)
+                    else:
+                        n_act, flag = _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bb, th,
+                                           rf, rnd, decay_bits, input_shift, half_u, half_v,
+                                           wrap_u, wrap_v, geb)
+                    active += n_act
+                    any_flag |= flag
+            else:
+                for i in range(m):
+                    c = c0 + i
+                    nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], f_u[c], f_v[c],
+                                               bias[c], vth[c], refractory[c], rnd, decay_bits,
+                                               input_shift, half_u, half_v, wrap_u, wrap_v, geb)
                     u[c] = nu
                     v[c] = nv
                     ref[c] = nr
-                if ou:
-                    if first[0, 0] < 0:
-                        first[0, 0] = t
-                        first[0, 1] = c
-                    ovf[0] += 1
-                    if strict:
-                        return n_spikes, True
-                if ov:
-                    if first[1, 0] < 0:
-                        first[1, 0] = t
-                        first[1, 1] = c
-                    ovf[1] += 1
-                    if strict:
-                        return n_spikes, True
-                if fire:
-                    spike_t[n_spikes] = t
-                    spike_c[n_spikes] = c
-                    n_spikes += 1
-                    n_fired += 1
+                    flags[i] = f
+                    any_flag |= f
+                    active += act
+                # Relays were stepped as neurons with all parameters 0; undo that.
+                for q in range(core_relay_ptr[j], core_relay_ptr[j + 1]):
+                    i = np.uint64(relay_local[q])
+                    c = c0 + i
+                    active += np.int64(had[i]) - np.int64(a_in[i] != 0)
+                    u[c] = 0
+                    v[c] = 0
+                    ref[c] = 0
+                    flags[i] = had[i]
+                    any_flag |= had[i]
+        # The rare cases, one by one (inline: a call per core costs reference counting),
+        # found eight flags at a time (``flags8`` is ``flags`` seen as uint64).
+        n_fired = 0
+        if any_flag != 0:
+            for w in range((m + np.uint64(7)) // np.uint64(8)):
+                if flags8[w] == 0:
+                    continue
+                for i in range(w * np.uint64(8), min(w * np.uint64(8) + np.uint64(8), m)):
+                    f = flags[i]
+                    if f == 0:
+                        continue
+                    c = c0 + i
+                    fire, ou, ov = (f & 1) != 0, (f & 2) != 0, (f & 4) != 0
+                    if f & 8:
+                        x = ((np.int64(acc_now[r0 + i]) << el) >> er) if fused else a_in[i]
+                        nu, nv, nr, fire, ou, ov = _neuron(
+                            np.int64(u[c]), np.int64(v[c]), np.int64(ref[c]), x, f_u[c],
+                            f_v[c], bias[c], vth[c], refractory[c], decay_bits, input_shift,
+                            half_u, half_v, wrap_u, wrap_v, ge)
+                        u[c] = nu
+                        v[c] = nv
+                        ref[c] = nr
+                    if ou:
+                        if first[0, 0] < 0:
+                            first[0, 0] = t
+                            first[0, 1] = c
+                        ovf[0] += 1
+                        if strict:
+                            return n_spikes, True
+                    if ov:
+                        if first[1, 0] < 0:
+                            first[1, 0] = t
+                            first[1, 1] = c
+                        ovf[1] += 1
+                        if strict:
+                            return n_spikes, True
+                    if fire:
+                        spike_t[n_spikes] = t
+                        spike_c[n_spikes] = c
+                        n_spikes += 1
+                        n_fired += 1
+        if fused:
+            for i in range(m):
+                acc_now[r0 + i] = 0
         cnt[UPDATES_ACTIVE, t, j] += active
         cnt[UPDATES_INACTIVE, t, j] += np.int64(m) - active
         cnt[SPIKES_OUT, t, j] += n_fired
@@ -618,7 +685,8 @@ def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_
             max_core = size
     a_in = np.zeros(max_core, dtype=np.int64)
     had = np.zeros(max_core, dtype=np.uint8)
-    flags = np.zeros(max_core, dtype=np.uint8)
+    flags8 = np.zeros((max_core + 7) // 8, dtype=np.uint64)
+    flags = flags8.view(np.uint8)
     cap = spike_t.shape[0]
     n_slots = rt.n_slots
     for t in range(t0, steps):
@@ -629,7 +697,8 @@ def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_
             t, t % n_slots, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
             core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
             cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift, half_u,
-            half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, spike_t, spike_c, n_spikes,
+            half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, flags8, spike_t, spike_c,
+            n_spikes,
             ovf, first)
         if stop:
             return n_spikes, t, t
