@@ -457,21 +457,26 @@ def _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bias, vth, refractory, rnd,
 
 @njit(cache=True, inline="always")
 def _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags, fu, fv, bias, vth,
-             refractory, rnd, decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb):
+             refractory, rnd, decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb,
+             use_ref):
     """:func:`_run` for a core with one accumulator block (rows ``r0 ..``), reading the
     input from the block's rows of ``slot`` (the caller zeroes them afterwards: a store
-    to ``acc`` in this loop keeps the compiler from vectorizing it)."""
+    to ``acc`` in this loop keeps the compiler from vectorizing it). Without
+    ``use_ref`` (a run whose ``refractory`` is 0: its counters stay 0) ``ref`` is neither
+    read nor written, one array fewer streamed per step."""
     active = 0
     any_flag = np.uint8(0)
     for i in range(lo, hi):
         c = c0 + i
         x = (np.int64(acc_now[r0 + i]) << el) >> er
-        nu, nv, nr, f, act = _step(u[c], v[c], ref[c], x, fu, fv, bias, vth, refractory,
+        r = ref[c] if use_ref else 0
+        nu, nv, nr, f, act = _step(u[c], v[c], r, x, fu, fv, bias, vth, refractory,
                                    rnd, decay_bits, input_shift, half_u, half_v, wrap_u,
                                    wrap_v, geb)
         u[c] = nu
         v[c] = nv
-        ref[c] = nr
+        if use_ref:
+            ref[c] = nr
         flags[i] = f
         any_flag |= f
         active += act
@@ -534,16 +539,21 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                         active += h
                     continue
                 fu, fv, bb, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], cfg_refr[k]
-                if wrap_u == 0 and wrap_v == 1:
+                if wrap_u == 0 and wrap_v == 1 and rf == 0:
                     # Lava's modes (u wraps, v saturates) as constants: the compiler drops
-                    # the other mode's arithmetic from the loop (1.6x faster).
+                    # the other mode's arithmetic from the loop (1.6x faster); and Lava's
+                    # model has no refractory period.
                     n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
                                            fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
-                                           half_u, half_v, 0, 1, geb)
+                                           half_u, half_v, 0, 1, geb, False)
+                elif wrap_u == 0 and wrap_v == 1:
+                    n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
+                                           fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
+                                           half_u, half_v, 0, 1, geb, True)
                 else:
                     n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
                                            fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
-                                           half_u, half_v, wrap_u, wrap_v, geb)
+                                           half_u, half_v, wrap_u, wrap_v, geb, True)
                 active += n_act
                 any_flag |= flag
         else:
