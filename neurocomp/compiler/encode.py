@@ -27,7 +27,7 @@ from typing import Callable, Mapping, TypeVar
 
 import numpy as np
 
-from ..diagnostics import DslError, InputFileError, NeurocompError, Span, UsageError
+from ..diagnostics import DslError, InputFileError, NeurocompError, Span, UsageError, did_you_mean
 from ..ir.encoders import (
     ConstantCurrent,
     DeltaCode,
@@ -37,11 +37,11 @@ from ..ir.encoders import (
     RateCode,
     SpikeFile,
 )
-from ..ir.network import Population
+from ..ir.network import Network, Population
 from ..ir.synapses import InputEvents
 from ..ir.values import ArrayValue, as_array
 
-__all__ = ["encode", "events_from_raster", "events_from_spikes", "ENCODERS", "EncodeJob"]
+__all__ = ["encode", "input_events", "events_from_raster", "events_from_spikes", "ENCODERS", "EncodeJob"]
 
 # How many uniform draws the rate encoder holds in memory at once (8 bytes each, so
 # 32 MiB). Not a hardware number: only memory use depends on it, never the result.
@@ -482,3 +482,80 @@ def _constant_current(enc: ConstantCurrent, job: EncodeJob) -> InputEvents:
     step_ptr = np.arange(steps + 1, dtype=np.int64) * np.int64(k)
     return InputEvents(population=job.name, n=job.n, steps=steps, step_ptr=step_ptr,
                        indices=np.tile(idx, steps), values=np.tile(value[idx], steps))
+
+
+# -- a run's inputs: the user's where given, else each encoder's --------------------------
+
+def input_events(network: Network, steps: int,
+                 overrides: Mapping[str, InputEvents | np.ndarray] | None = None,
+                 *, inputs: tuple[str, ...] | None = None) -> dict[str, InputEvents]:
+    """The events of every input population for a run of ``steps`` steps.
+
+    Parameters
+    ----------
+    network
+        The network whose input populations emit.
+    steps
+        Steps of the run; an override must cover at least this many.
+    overrides
+        Per input population, what it emits instead of its encoder's output: events,
+        or a dense ``T x N`` (or ``T x shape...``) raster whose nonzero entries are
+        emitted with their value.
+    inputs
+        The input populations, in the order the caller lays them out (default: the
+        network's order).
+
+    Raises
+    ------
+    UsageError
+        An override naming no input population, or of the wrong size or length.
+    """
+    overrides = {} if overrides is None else overrides
+    if inputs is None:
+        inputs = tuple(name for name, pop in network.populations.items() if pop.is_input)
+    if not isinstance(overrides, Mapping):
+        raise UsageError(f"inputs must map input population names to events or rasters, "
+                         f"got {type(overrides).__name__}")
+    for name in overrides:
+        if name not in inputs:
+            what = "which is not an input" if name in network.populations else \
+                "which the network does not have"
+            raise UsageError(f"inputs name population '{name}', {what}",
+                             hint=did_you_mean(name, inputs) or "the network has no inputs")
+    return {name: (_override(network.populations[name], steps, overrides[name]) if name in overrides
+                   else encode(network.populations[name], steps, network.dt_ms))
+            for name in inputs}
+
+
+def _override(pop: Population, steps: int, given: InputEvents | np.ndarray) -> InputEvents:
+    """Check a user's input for ``pop`` and return it as events."""
+    where = f"input '{pop.name}'"
+    if isinstance(given, InputEvents):
+        ev = given
+        if ev.n != pop.size:
+            raise UsageError(f"the events given for input '{pop.name}' are for {ev.n} neurons, "
+                             f"the population has {pop.size}", where=where)
+        if len(ev.step_ptr) != ev.steps + 1 or len(ev.indices) != len(ev.values) \
+                or len(ev.indices) != ev.n_events:
+            raise UsageError(f"the events given for input '{pop.name}' are malformed: step_ptr has "
+                             f"{len(ev.step_ptr)} entries for {ev.steps} steps and "
+                             f"{len(ev.indices)} indices, {len(ev.values)} values", where=where)
+        if ev.n_events and (ev.indices.min() < 0 or ev.indices.max() >= pop.size):
+            raise UsageError(f"the events given for input '{pop.name}' name neurons outside "
+                             f"0..{pop.size - 1}", where=where)
+    else:
+        raster = np.asarray(given)
+        if raster.ndim < 2 or raster.shape[1:] not in [(pop.size,), tuple(pop.shape)]:
+            raise UsageError(f"the raster given for input '{pop.name}' has shape "
+                             f"{list(raster.shape)}; expected [steps, {pop.size}]"
+                             + (f" or [steps, {', '.join(map(str, pop.shape))}]"
+                                if len(pop.shape) > 1 else ""), where=where,
+                             hint="one row per step, one column per neuron; nonzero = emit")
+        if raster.dtype.kind not in "biuf":
+            raise UsageError(f"the raster given for input '{pop.name}' holds {raster.dtype} values; "
+                             "expected numbers or booleans", where=where)
+        ev = events_from_raster(pop.name, raster)
+    if ev.steps < steps:
+        raise UsageError(f"the input given for '{pop.name}' covers {ev.steps} steps, the run has "
+                         f"{steps}", where=where, hint=f"give at least {steps} steps, or run fewer")
+    return ev

@@ -48,7 +48,8 @@ from typing import Mapping
 import numpy as np
 
 from ..diagnostics import UsageError, did_you_mean
-from ..ir.network import PROBE_VARIABLES, Network, Population
+from ..compiler.encode import input_events
+from ..ir.network import PROBE_VARIABLES, Network
 from ..ir.result import RunResult, SpikeEvents
 from ..ir.synapses import InputEvents, Synapses
 from ..ir.values import as_array
@@ -102,7 +103,7 @@ def simulate(network: Network, steps: int,
         synapses = lower(network)
     params = _neuron_params(network, layout)
     csr = _global_csr(network, layout, synapses)
-    events = _input_events(network, layout, steps, inputs or {})
+    events = input_events(network, steps, inputs, inputs=layout.inputs)
     in_ptr, in_idx, in_val = _global_events(layout, steps, events)
     probes = _Probes.of(network, layout, steps)
 
@@ -279,65 +280,6 @@ def _global_csr(network: Network, layout: _Layout, synapses: Mapping[str, Synaps
 
 
 # -- inputs ---------------------------------------------------------------------------
-
-
-def _input_events(network: Network, layout: _Layout, steps: int,
-                  overrides: Mapping[str, InputEvents | np.ndarray]) -> dict[str, InputEvents]:
-    """The events of every input population: the override where given, else encoded."""
-    for name in overrides:
-        if name not in network.populations:
-            raise UsageError(f"inputs name population '{name}', which the network does not have",
-                             hint=did_you_mean(name, layout.inputs) or "the network has no inputs")
-        if name not in layout.inputs:
-            raise UsageError(f"inputs name population '{name}', which is not an input",
-                             hint=did_you_mean(name, layout.inputs) or "the network has no inputs")
-    events: dict[str, InputEvents] = {}
-    for name in layout.inputs:
-        pop = network.populations[name]
-        if name in overrides:
-            events[name] = _override(pop, steps, overrides[name])
-        else:
-            from ..compiler.encode import encode
-
-            events[name] = encode(pop, steps, network.dt_ms)
-    return events
-
-
-def _override(pop: Population, steps: int, given: InputEvents | np.ndarray) -> InputEvents:
-    """Check a user's input for ``pop`` and return it as events."""
-    where = f"input '{pop.name}'"
-    if isinstance(given, InputEvents):
-        ev = given
-        if ev.n != pop.size:
-            raise UsageError(f"the events given for input '{pop.name}' are for {ev.n} neurons, "
-                             f"the population has {pop.size}", where=where)
-        if len(ev.step_ptr) != ev.steps + 1 or len(ev.indices) != len(ev.values) \
-                or len(ev.indices) != ev.n_events:
-            raise UsageError(f"the events given for input '{pop.name}' are malformed: step_ptr has "
-                             f"{len(ev.step_ptr)} entries for {ev.steps} steps and "
-                             f"{len(ev.indices)} indices, {len(ev.values)} values", where=where)
-        if ev.n_events and (ev.indices.min() < 0 or ev.indices.max() >= pop.size):
-            raise UsageError(f"the events given for input '{pop.name}' name neuron "
-                             f"{int(ev.indices.max())}, the population has {pop.size}", where=where)
-    else:
-        raster = np.asarray(given)
-        shapes = [(pop.size,), tuple(pop.shape)]
-        if raster.ndim < 2 or raster.shape[1:] not in shapes:
-            raise UsageError(f"the raster given for input '{pop.name}' has shape "
-                             f"{list(raster.shape)}; expected [steps, {pop.size}]"
-                             + (f" or [steps, {', '.join(map(str, pop.shape))}]"
-                                if len(pop.shape) > 1 else ""), where=where,
-                             hint="one row per step, one column per neuron; nonzero = emit")
-        if raster.dtype.kind not in "biuf":
-            raise UsageError(f"the raster given for input '{pop.name}' holds {raster.dtype} values; "
-                             "expected numbers or booleans", where=where)
-        from ..compiler.encode import events_from_raster
-
-        ev = events_from_raster(pop.name, raster)
-    if ev.steps < steps:
-        raise UsageError(f"the input given for '{pop.name}' covers {ev.steps} steps, the run has {steps}",
-                         where=where, hint=f"give at least {steps} steps, or run fewer steps")
-    return ev
 
 
 def _truncate(ev: InputEvents, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -25,8 +25,9 @@ from typing import Any, Iterable, Iterator, Mapping as TMapping, Sequence
 import numpy as np
 
 from ..diagnostics import UsageError, did_you_mean
+from ..compiler.encode import input_events
 from ..ir.mapping import Mapping
-from ..ir.network import PROBE_VARIABLES, Network, Probe
+from ..ir.network import PROBE_VARIABLES, Probe  # Probe, Sequence: ProbeSpec
 from ..ir.result import Counters, RunResult, SpikeEvents
 from ..ir.synapses import InputEvents
 from .kernels import KernelInputs, KernelRun, kernel_for
@@ -109,7 +110,7 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     results: list[RunResult] = []
     overflowed: list[tuple[int, str]] = []
     for k, sample in enumerate(samples):
-        events = _input_events(mapping, steps, sample or {})
+        events = input_events(mapping.network, steps, sample, inputs=tuple(mapping.input_offset))
         in_ptr, in_src = _sources_by_step(mapping, steps, events, graded)
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
                                                 probe_comp=recorder.comp, strict=bool(strict)))
@@ -122,7 +123,7 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
         where = f" in {len(overflowed)} of {len(results)} samples, first sample {k}:" \
             if len(results) > 1 else ":"
         warnings.warn(f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
-                      "Run with strict=True to stop at the first overflow.",
+                      "Run with strict=True (--strict on the command line) to stop at the first overflow.",
                       RuntimeWarning, stacklevel=3)
     return BatchResult(results=tuple(results))
 
@@ -206,63 +207,6 @@ def _prepared(mapping: Mapping, kernel) -> Any:
     except TypeError:
         pass
     return prepared
-
-
-def _input_events(mapping: Mapping, steps: int, overrides: Inputs) -> dict[str, InputEvents]:
-    """Each input population's events: the override where given, else its encoder's."""
-    net: Network = mapping.network
-    inputs = tuple(mapping.input_offset)
-    if not isinstance(overrides, TMapping):
-        raise UsageError(f"inputs must map input population names to events or rasters, "
-                         f"got {type(overrides).__name__}")
-    for name in overrides:
-        if name not in inputs:
-            what = "which is not an input" if name in net.populations else \
-                "which the network does not have"
-            raise UsageError(f"inputs name population '{name}', {what}",
-                             hint=did_you_mean(name, inputs) or "the network has no inputs")
-    events: dict[str, InputEvents] = {}
-    for name in inputs:
-        pop = net.populations[name]
-        if name in overrides:
-            events[name] = _override(pop, steps, overrides[name])
-        else:
-            from ..compiler.encode import encode
-
-            events[name] = encode(pop, steps, net.dt_ms)
-    return events
-
-
-def _override(pop, steps: int, given) -> InputEvents:
-    where = f"input '{pop.name}'"
-    if isinstance(given, InputEvents):
-        ev = given
-        if ev.n != pop.size:
-            raise UsageError(f"the events given for input '{pop.name}' are for {ev.n} neurons, "
-                             f"the population has {pop.size}", where=where)
-        if len(ev.step_ptr) != ev.steps + 1 or len(ev.indices) != len(ev.values) \
-                or len(ev.indices) != ev.n_events:
-            raise UsageError(f"the events given for input '{pop.name}' are malformed",
-                             where=where, hint="step_ptr needs steps + 1 entries over the events")
-        if ev.n_events and (ev.indices.min() < 0 or ev.indices.max() >= pop.size):
-            raise UsageError(f"the events given for input '{pop.name}' name neurons outside "
-                             f"0..{pop.size - 1}", where=where)
-    else:
-        raster = np.asarray(given)
-        if raster.ndim < 2 or raster.shape[1:] not in [(pop.size,), tuple(pop.shape)]:
-            raise UsageError(f"the raster given for input '{pop.name}' has shape "
-                             f"{list(raster.shape)}; expected [steps, {pop.size}]", where=where,
-                             hint="one row per step, one column per neuron; nonzero = emit")
-        if raster.dtype.kind not in "biuf":
-            raise UsageError(f"the raster given for input '{pop.name}' holds {raster.dtype} "
-                             "values; expected numbers or booleans", where=where)
-        from ..compiler.encode import events_from_raster
-
-        ev = events_from_raster(pop.name, raster)
-    if ev.steps < steps:
-        raise UsageError(f"the input given for '{pop.name}' covers {ev.steps} steps, the run has "
-                         f"{steps}", where=where, hint=f"give at least {steps} steps, or run fewer")
-    return ev
 
 
 def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEvents],

@@ -487,7 +487,7 @@ def warn_overflows(tb: TrueNorthTables, result: KernelRun) -> None:
         step, comp = result.first_overflow["v"]
         core, name = _where(tb.mapping, comp)
         warnings.warn(f"TrueNorth emulation: v saturated {count} times (first: step {step}, core "
-                      f"{core}, compartment {comp}, {name}). Run with strict=True to stop at the "
+                      f"{core}, compartment {comp}, {name}). Run with strict=True (--strict on the command line) to stop at the "
                       "first.", RuntimeWarning, stacklevel=3)
 
 
