@@ -619,3 +619,21 @@ def test_counters_of_a_quiet_and_a_busy_core():
     assert r.counters[UPDATES_ACTIVE].tolist() == [[1, 0], [1, 1], [1, 1]]
     assert r.counters[UPDATES_INACTIVE].tolist() == [[1, 1], [1, 0], [1, 0]]
     assert r.counters[SPIKES_IN].tolist() == [[0, 1], [0, 0], [0, 0]]
+
+
+def test_the_run_seed_drives_the_stochastic_threshold(tmp_path):
+    # A stochastic threshold (mask 4 bits: alpha + a random 0..15) makes the spike train
+    # depend on the generators: the same seed must repeat it, another seed change it.
+    import neurocomp as nc
+    from neurocomp.emulator.run import emulate
+
+    (tmp_path / "s.snn").write_text(
+        "input x[8] : rate(value = 0.5, max_rate = 1000 Hz, seed = 3)\n"
+        "population n[8] : IF(threshold = 2) native truenorth(threshold = 3, threshold_mask = 4)\n"
+        "connect x -> n : one_to_one(weight = 1)\n")
+    mapping = nc.compile(nc.load(tmp_path / "s.snn"), chip="truenorth")
+    a, b = emulate(mapping, 200, seed=0).spikes["n"], emulate(mapping, 200, seed=0).spikes["n"]
+    c = emulate(mapping, 200, seed=1).spikes["n"]
+    assert a.count > 0
+    assert a.times.tolist() == b.times.tolist() and a.indices.tolist() == b.indices.tolist()
+    assert (a.times.tolist(), a.indices.tolist()) != (c.times.tolist(), c.indices.tolist())

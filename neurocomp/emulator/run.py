@@ -42,7 +42,7 @@ _PREPARED: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary
 
 
 def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
-            strict: bool = False, probes: Any = None) -> RunResult:
+            strict: bool = False, probes: Any = None, seed: int = 0) -> RunResult:
     """Run ``mapping`` for ``steps`` steps from rest, as its chip would.
 
     Parameters
@@ -65,6 +65,9 @@ def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
         What to record: ``None`` for the network's probes, a sequence of
         :class:`~neurocomp.ir.network.Probe`, or ``{population: ("voltage", ...)}``.
         ``voltage`` and ``current`` are the chip's integer state times ``v_scale``.
+    seed
+        Seeds the chip's own random number generators (TrueNorth's stochastic synapse,
+        leak and threshold modes), so a stochastic run is reproducible.
 
     Returns
     -------
@@ -79,27 +82,28 @@ def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
     EmulationError
         In strict mode, on the first overflow.
     """
-    return _run(mapping, steps, [inputs], strict, probes).results[0]
+    return _run(mapping, steps, [inputs], strict, probes, seed).results[0]
 
 
 def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], *,
-                  strict: bool = False, probes: Any = None) -> "BatchResult":
+                  strict: bool = False, probes: Any = None, seed: int = 0) -> "BatchResult":
     """Run several independent input samples through one Mapping.
 
     Each sample is one ``inputs`` argument of :func:`emulate` (``None`` for the
     encoders' output) and starts from rest. The integer tables are built once and the
-    compiled kernel is reused for every sample.
+    compiled kernel is reused for every sample. Every sample runs with the same ``seed``,
+    so a sample's result does not depend on its place in the batch.
 
     Returns
     -------
     BatchResult
         One RunResult per sample, in order, and the counters summed over samples.
     """
-    return _run(mapping, steps, samples, strict, probes)
+    return _run(mapping, steps, samples, strict, probes, seed)
 
 
 def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict: bool,
-         probes: Any) -> "BatchResult":
+         probes: Any, seed: int = 0) -> "BatchResult":
     """The body of :func:`emulate` and :func:`emulate_batch` (called by them only, so the
     overflow warning points at the caller's line)."""
     steps = _check_steps(steps)
@@ -113,7 +117,8 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
         events = input_events(mapping.network, steps, sample, inputs=tuple(mapping.input_offset))
         in_ptr, in_src = _sources_by_step(mapping, steps, events, graded)
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
-                                                probe_comp=recorder.comp, strict=bool(strict)))
+                                                probe_comp=recorder.comp, strict=bool(strict),
+                                                seed=int(seed)))
         message = kernel.overflow_message(prepared, run) if hasattr(kernel, "overflow_message") else None
         if message:
             overflowed.append((k, message))

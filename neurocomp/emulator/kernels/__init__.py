@@ -59,6 +59,7 @@ class KernelInputs:
     in_src: np.ndarray  # int64 [n_events]
     probe_comp: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     strict: bool = False
+    seed: int = 0  # for the chip's stochastic modes (TrueNorth); deterministic kernels ignore it
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

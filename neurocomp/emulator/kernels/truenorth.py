@@ -26,7 +26,7 @@ any spike reaches it and has no state.
 
 Random numbers come from one xorshift32 generator per core (Marsaglia 2003: ``x ^= x <<
 13; x ^= x >> 17; x ^= x << 5`` on 32 bits), seeded by :func:`core_seeds` from the run's
-seed (``KernelInputs.seed`` where the inputs carry one, else 0) and the core's id, so
+seed (``KernelInputs.seed``: ``emulate(..., seed=)``, default 0) and the core's id, so
 runs are reproducible and a core's stream ignores the other cores. A draw steps
 the generator once; ρ is its low ``chip.numerics.prng_bits`` bits, ρ_T its low 32 bits
 (masked by ``M``). Within a tick a core's compartments draw in ascending order, each in
@@ -431,8 +431,8 @@ def prepare(mapping) -> TrueNorthTables:
 def run(tables: TrueNorthTables, inputs: KernelInputs) -> KernelRun:
     """One run from rest (V = 0, nothing in flight) of ``inputs.steps`` ticks.
 
-    The generators start from :func:`core_seeds` of ``inputs.seed`` (0 when the inputs
-    carry no seed) and the Mapping's core ids.
+    The generators start from :func:`core_seeds` of ``inputs.seed`` and the Mapping's
+    core ids.
 
     Raises
     ------
@@ -446,7 +446,7 @@ def run(tables: TrueNorthTables, inputs: KernelInputs) -> KernelRun:
     counts = np.zeros((n, tb.n_types), dtype=np.int64)
     acc = np.zeros(tb.info.acc_shape, dtype=np.int32)
     cnt = np.zeros((N_COUNTERS, steps, tb.info.n_cols), dtype=np.int64)
-    rng = core_seeds(int(getattr(inputs, "seed", 0) or 0), tb.info.core_ids)
+    rng = core_seeds(int(inputs.seed), tb.info.core_ids)
     probe = np.ascontiguousarray(inputs.probe_comp, dtype=np.int64)
     v_out = np.zeros((steps, probe.size), dtype=np.int64)
     ovf = np.zeros(1, dtype=np.int64)
