@@ -102,11 +102,10 @@ def test_run_usage_errors(capsys, argv: list[str], message: str) -> None:
     assert (code, out, err) == (1, "", message)
 
 
-def test_run_needs_a_chip(capsys) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["run", CHAIN, "--steps", "5"])
-    assert info.value.code == 2
-    assert "the following arguments are required: --chip" in capsys.readouterr().err
+def test_run_of_a_network_needs_a_chip(capsys) -> None:
+    assert main(["run", CHAIN, "--steps", "5"]) == 1
+    assert capsys.readouterr().err.startswith(
+        "error: to run the network '" + CHAIN + "', say which chip: --chip NAME|PATH\n")
 
 
 def test_inputs_file_names_unknown_population(capsys, tmp_path: Path) -> None:
@@ -260,3 +259,19 @@ def test_every_chip_of_the_system_draws_static_power(capsys, tmp_path: Path) -> 
     assert c["chips_powered"] == 2
     # 1 mW per chip (tiny.toml) x 2 chips x the run's latency
     assert c["energy_j"]["by_kind"]["static"] == pytest.approx(2 * 1e-3 * c["latency_s"]["total"], rel=1e-12)
+
+
+def test_a_saved_mapping_runs_without_naming_its_chip_again(tmp_path, capsys):
+    # The example: 'neurocomp run mnist.map.json --steps 100 --inputs digits.npz --batch N'.
+    from neurocomp.cli import main
+
+    chain = str(Path(__file__).parent.parent / "examples" / "chain.snn")
+    out = tmp_path / "chain.map.json"
+    assert main(["compile", chain, "--chip", "loihi", "-o", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(out), "--steps", "20"]) == 0
+    assert "run of 'chain' on loihi" in capsys.readouterr().out
+    assert main(["run", str(out), "--steps", "20", "--chips", "2"]) == 1
+    assert "was compiled for 1 chip of loihi, not 2" in capsys.readouterr().err
+    assert main(["run", chain, "--steps", "20"]) == 1
+    assert "say which chip: --chip NAME|PATH" in capsys.readouterr().err

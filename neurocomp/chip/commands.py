@@ -24,12 +24,15 @@ __all__ = ["register", "add_chip_arguments", "chip_from_args", "format_value", "
 SECTIONS = ("topology", "system", "core", "numerics", "neuron", "connectivity")
 
 
-def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi") -> None:
+def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi",
+                       required: bool | None = None) -> None:
     """Add ``--chip NAME|PATH``, ``--chips N`` and ``--profile NAME`` to a command.
 
-    ``default=None`` makes ``--chip`` required.
+    ``default=None`` makes ``--chip`` required, unless ``required=False`` (the command
+    then decides, e.g. a saved mapping names its own chip).
     """
-    parser.add_argument("--chip", default=default, required=default is None, metavar="NAME|PATH",
+    required = default is None if required is None else required
+    parser.add_argument("--chip", default=default, required=required, metavar="NAME|PATH",
                         help="a bundled chip (see 'neurocomp chips') or a chip/system file"
                              + (f" (default: {default})" if default else ""))
     parser.add_argument("--chips", type=int, default=None, metavar="N",

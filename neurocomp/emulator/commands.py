@@ -56,7 +56,7 @@ def register(subparsers: Any) -> None:
         description="Emulate a network on a chip and report its spikes, energy and latency.")
     run.add_argument("network", metavar="NET.snn|MAP.map.json",
                      help="a network file, or a mapping written by 'neurocomp compile'")
-    add_chip_arguments(run, default=None)
+    add_chip_arguments(run, default=None, required=False)  # a .map.json names its own chip
     run.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
     run.add_argument("--out", metavar="DIR", help="folder for report.json, spikes.npz and summary.json")
     run.add_argument("--force", action="store_true", help="overwrite files in --out")
@@ -156,12 +156,16 @@ def run_command(args: argparse.Namespace) -> int:
     wall: dict[str, float] = {}
     start = time.perf_counter()
     path = Path(args.network)
-    chip = chip_from_args(args)
     if _is_mapping_file(path):
         mapping = _load_mapping(path)
-        chip = _check_mapping_chip(mapping, chip, path, args)
+        chip = _check_mapping_chip(mapping, chip_from_args(args) if args.chip else None, path, args)
         network = mapping.network
     else:
+        if args.chip is None:
+            raise UsageError(f"to run the network '{path}', say which chip: --chip NAME|PATH",
+                             hint="'neurocomp chips' lists the bundled chips; a compiled .map.json "
+                                  "needs no --chip")
+        chip = chip_from_args(args)
         network = _load_network(path)
         mapping = compile_for(network, chip)
         wall["compile"] = time.perf_counter() - start
@@ -256,7 +260,11 @@ def _check_mapping_chip(mapping: Any, chip: Any, path: Path, args: argparse.Name
     """The chip to price a loaded mapping with: the one it was compiled for, with the
     profile ``--profile`` selects. ``--chip`` and ``--chips`` must agree with it."""
     compiled = mapping.chip
-    if chip.name != compiled.name or chip.n_chips != compiled.n_chips:
+    if chip is None and args.chips is not None and args.chips != compiled.n_chips:
+        raise UsageError(f"'{path}' was compiled for {compiled.n_chips} chip"
+                         f"{'s' if compiled.n_chips != 1 else ''} of {compiled.name}, not {args.chips}",
+                         hint="compile the network again for that system")
+    if chip is not None and (chip.name != compiled.name or chip.n_chips != compiled.n_chips):
         raise UsageError(f"'{path}' was compiled for {compiled.name} ({compiled.n_chips} chip"
                          f"{'s' if compiled.n_chips != 1 else ''}), not {chip.name} ({chip.n_chips})",
                          hint=f"run it with --chip {compiled.name}"
