@@ -26,15 +26,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import time
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from ...diagnostics import UsageError, did_you_mean
 
-__all__ = ["FAMILIES", "KernelInputs", "KernelRun", "kernel_for"]
+__all__ = ["FAMILIES", "KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
 
 #: neuron family (a chip file's ``neuron.family``) -> module that emulates it
 FAMILIES: dict[str, str] = {
@@ -100,3 +101,33 @@ def kernel_for(family: str) -> ModuleType:
         raise UsageError(f"the emulator kernel for neuron family '{family}' ({module}) "
                          "is not available in this version")
     return importlib.import_module(module)
+
+
+def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp: int,
+                  args: tuple[Any, ...], comp_dtype: type = np.int64
+                  ) -> tuple[np.ndarray, np.ndarray, int, int, float]:
+    """Drive a family's T-step loop that stops when its spike buffer might overflow.
+
+    ``loop(t, steps, spike_t, spike_c, n_spikes, *args)`` runs from step ``t`` and
+    returns ``(n_spikes, t, stopped)``: it stops early when the next step might not fit
+    the buffer (then it is called again from that step with a buffer twice as big), or
+    with ``stopped >= 0`` at a strict-mode overflow. Reallocating inside the Numba loop
+    would cost more than the neuron updates. A first call of 0 steps compiles the loop
+    (or loads it from Numba's cache), so ``wall_s`` measures the emulation alone.
+
+    Returns ``(spike_t, spike_c, n_spikes, stopped, wall_s)``.
+    """
+    cap = max(1024, 2 * n_comp)
+    spike_t = np.empty(cap, dtype=np.int64)
+    spike_c = np.empty(cap, dtype=comp_dtype)
+    loop(0, 0, spike_t, spike_c, 0, *args)
+    start = time.perf_counter()
+    t, n_spikes, stopped = 0, 0, -1
+    while True:
+        n_spikes, t, stopped = loop(t, steps, spike_t, spike_c, n_spikes, *args)
+        if t >= steps or stopped >= 0:
+            break
+        spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
+        spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
+    return spike_t, spike_c, n_spikes, stopped, time.perf_counter() - start
+

@@ -37,7 +37,6 @@ threshold lets the neuron fire at ``pot = 0`` (``threshold < 0``, or ``<= 0`` wi
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +44,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from . import KernelInputs, KernelRun
+from . import KernelInputs, KernelRun, run_resumable
 from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, routing_tables)
 
@@ -222,23 +221,7 @@ def run(tables: AkidaTables, inputs: KernelInputs) -> KernelRun:
     args = (tb.routing, acc, cnt, v, tb.threshold, tb.free_fire, tb.v_min, tb.v_max, tb.wrap, tb.ge,
             bool(inputs.strict), np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64), probe, v_out, ovf, first)
-    # The kernel never reallocates its spike buffer: it returns when the next step might
-    # not fit, and is called again from that step with a buffer twice as big.
-    cap = max(1024, 2 * n)
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=np.int64)
-    # A run of 0 steps compiles the kernel (or loads it from Numba's cache), so the timed
-    # calls below measure the emulation alone.
-    run_akida(0, 0, spike_t, spike_c, 0, *args)
-    start = time.perf_counter()
-    t, n_spikes, stopped = 0, 0, -1
-    while True:
-        n_spikes, t, stopped = run_akida(t, steps, spike_t, spike_c, n_spikes, *args)
-        if t >= steps or stopped >= 0:
-            break
-        spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
-        spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
-    wall_s = time.perf_counter() - start
+    spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_akida, steps, n, args, np.int64)
     if stopped >= 0:
         _raise_overflow(tb, int(first[0]), int(first[1]))
     first_overflow = {"v": (int(first[0]), int(first[1]))} if first[0] >= 0 else {}

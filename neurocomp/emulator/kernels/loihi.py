@@ -41,7 +41,6 @@ count as active). A relay is active when a spike reached it.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +48,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from . import KernelInputs, KernelRun
+from . import KernelInputs, KernelRun, run_resumable
 from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, narrowest_int, routing_tables)
 
@@ -275,25 +274,8 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64),
             probe, u_out, v_out, ovf, first)
-    n_comp = tb.mapping.n_comp
-    # Spikes go into a buffer the kernel never reallocates (reallocating inside the loop
-    # costs more than the neuron updates): it returns when the next step might not fit,
-    # and is called again from that step with a buffer twice as big.
-    cap = max(1024, 2 * n_comp)
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=np.int32)
-    # A run of 0 steps compiles the kernel (or loads it from Numba's cache), so the timed
-    # calls below measure the emulation alone.
-    run_loihi(0, 0, spike_t, spike_c, 0, *args)
-    start = time.perf_counter()
-    t, n_spikes, stopped = 0, 0, -1
-    while True:
-        n_spikes, t, stopped = run_loihi(t, steps, spike_t, spike_c, n_spikes, *args)
-        if t >= steps or stopped >= 0:
-            break
-        spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
-        spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
-    wall_s = time.perf_counter() - start
+    spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_loihi, steps, tb.mapping.n_comp,
+                                                                args, np.int32)
     if stopped >= 0:
         code = 0 if first[0, 0] >= 0 else 1
         _raise_overflow(tb, VARIABLES[code], int(first[code, 0]), int(first[code, 1]))
