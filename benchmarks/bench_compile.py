@@ -40,13 +40,9 @@ import sys
 import time
 from pathlib import Path
 
+from _common import peak_rss_bytes
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _peak_rss_bytes() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
 def local_network(n: int, k: int, window: int, seed: int, shuffle: bool = False):
@@ -115,7 +111,7 @@ def worker_big(n: int, k: int, window: int, chips: int, seed: int) -> dict:
     _warm_up(chip)
     q, build_s = local_network(n, k, window, seed)
     syn = q.projections["rec"].synapses
-    base = _peak_rss_bytes()
+    base = peak_rss_bytes()
     t0 = time.perf_counter()
     part = partition(q, chip, strategy="sequential")
     t1 = time.perf_counter()
@@ -123,7 +119,7 @@ def worker_big(n: int, k: int, window: int, chips: int, seed: int) -> dict:
     t2 = time.perf_counter()
     m = route(placed, q, chip)
     t3 = time.perf_counter()
-    peak = _peak_rss_bytes() - base
+    peak = peak_rss_bytes() - base
     util = {name: (used, limit) for name, used, limit, _ in m.utilization().worst()}
     out = {
         "n": n, "synapses": int(syn.n_synapses), "chips": chips, "build_s": build_s,

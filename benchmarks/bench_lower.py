@@ -33,13 +33,9 @@ import subprocess
 import sys
 import time
 
+from _common import peak_rss_bytes
+
 SIZES = {"small": (100_000, 1e-3), "big": (1_000_000, 1e-4)}
-
-
-def _peak_rss_bytes() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
 def _worker_neurocomp(n: int, p: float, weight: str, seed: int) -> dict:
@@ -62,11 +58,11 @@ def _worker_neurocomp(n: int, p: float, weight: str, seed: int) -> dict:
         return lower_projection(proj, a, a)
 
     build(100, 0.1)  # warm-up: loads (or compiles) the Numba kernels
-    base = _peak_rss_bytes()
+    base = peak_rss_bytes()
     t0 = time.perf_counter()
     syn = build(n, p)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "synapses": syn.n_synapses, "peak_bytes": _peak_rss_bytes() - base,
+    return {"seconds": seconds, "synapses": syn.n_synapses, "peak_bytes": peak_rss_bytes() - base,
             "csr_bytes": syn.nbytes}
 
 
@@ -75,14 +71,14 @@ def _worker_scipy(n: int, p: float, weight: str, seed: int) -> dict:
     import scipy.sparse
 
     scipy.sparse.random(100, 100, density=0.1, format="csr", dtype=np.float64, rng=seed)
-    base = _peak_rss_bytes()
+    base = peak_rss_bytes()
     t0 = time.perf_counter()
     m = scipy.sparse.random(n, n, density=p, format="csr", dtype=np.float64, rng=seed)
     m.sort_indices()  # a no-op today (tocsr sorts), kept so both build the same thing
     seconds = time.perf_counter() - t0
     csr = m.indptr.nbytes + m.indices.nbytes + m.data.nbytes
     return {"seconds": seconds, "synapses": int(m.nnz),
-            "peak_bytes": _peak_rss_bytes() - base, "csr_bytes": csr}
+            "peak_bytes": peak_rss_bytes() - base, "csr_bytes": csr}
 
 
 def measure(builder: str, n: int, p: float, weight: str, seed: int) -> dict:

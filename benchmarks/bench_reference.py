@@ -31,35 +31,18 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
-import re
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from _common import brunel, jit_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 BRUNEL = ROOT / "examples" / "brunel.snn"
 STEPS = 1000
-
-
-def brunel(n: int):
-    """``examples/brunel.snn`` with ``n`` neurons (80 % exc) and ``n / 4`` inputs."""
-    from neurocomp.dsl.parse import parse
-    from neurocomp.ir.build import build
-
-    text = BRUNEL.read_text(encoding="utf-8")
-    for name, value in (("n_exc", int(0.8 * n)), ("n_inh", n - int(0.8 * n)), ("n_ext", n // 4)):
-        text, found = re.subn(rf"(const {name} = )\d+", rf"\g<1>{value}", text)
-        if found != 1:
-            raise SystemExit(f"{BRUNEL}: no 'const {name} = ...' to set")
-    net = build(parse(text, str(BRUNEL)), BRUNEL.parent)
-    return dataclasses.replace(net, probes=())
 
 
 # -- the peer -------------------------------------------------------------------------
@@ -157,15 +140,6 @@ print(times[0] - times[1])
 """
 
 
-def jit_seconds() -> tuple[float, float]:
-    """(cold, warm): first-call overhead with an empty Numba cache, then with it filled."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        out = [float(subprocess.run([sys.executable, "-c", _JIT_PROBE], env=env, check=True,
-                                    capture_output=True, text=True).stdout) for _ in range(2)]
-    return out[0], out[1]
-
-
 # -- main -----------------------------------------------------------------------------
 
 
@@ -224,7 +198,7 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
           f"{STEPS} steps of 1 ms")
     if not args.no_jit:
-        cold, warm = jit_seconds()
+        cold, warm = jit_seconds(_JIT_PROBE)
         print(f"JIT: first simulate() call costs {cold:.2f} s with an empty Numba cache (compile), "
               f"{warm:.2f} s with it filled (load)")
     for size in args.sizes.split(","):
