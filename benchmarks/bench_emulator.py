@@ -157,7 +157,7 @@ def mapping_bytes(m) -> int:
 
 def emulator_bytes(m, steps: int) -> int:
     """Tables built by ``prepare`` plus one run's state, ring buffer and counters."""
-    from neurocomp.emulator.kernels import loihi
+    from neurocomp.targets.loihi import kernel as loihi
 
     tb = loihi.prepare(m)
     total = sum(a.nbytes for a in tb.routing if isinstance(a, np.ndarray))

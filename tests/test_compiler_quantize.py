@@ -19,9 +19,9 @@ import neurocomp as nc
 from neurocomp.chip.load import load_chip
 from neurocomp.compiler.encode import encode
 from neurocomp.compiler.lower import lower
-from neurocomp.compiler.quantize import QUANTIZERS, quantize, register, report_text
-from neurocomp.compiler.quantize_akida import choose_scale_shift, choose_step, narrowest, symmetric_levels
-from neurocomp.compiler.quantize_loihi import (applied_decay, bias_registers, choose_exponent, decay_register,
+from neurocomp.compiler.quantize import quantize, report_text
+from neurocomp.targets.akida.quantize import choose_scale_shift, choose_step, narrowest, symmetric_levels
+from neurocomp.targets.loihi.quantize import (applied_decay, bias_registers, choose_exponent, decay_register,
                                                lava_dense_weights, quantize_weights, weight_format)
 from neurocomp.diagnostics import QuantizationError, UsageError
 from neurocomp.dsl.parse import parse
@@ -540,10 +540,14 @@ def test_missing_synapses_and_unknown_family_are_usage_errors(loihi) -> None:
 
 
 def test_register_refuses_a_second_quantizer_for_a_family() -> None:
+    import dataclasses
+
+    from neurocomp.targets import FAMILIES, family, register
+
     quantize(nc.load(EXAMPLES / "chain.snn"), load_chip("loihi"))  # loads the family modules
-    assert {"loihi_cuba_lif", "akida"} <= set(QUANTIZERS)
+    assert {"loihi_cuba_lif", "akida"} <= set(FAMILIES)
     with pytest.raises(ValueError, match="already registered"):
-        register("akida")(lambda network, chip, synapses: None)
+        register(dataclasses.replace(family("akida"), quantizer=lambda network, chip, synapses: None))
 
 
 # ======================================================================================

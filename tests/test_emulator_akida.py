@@ -33,7 +33,8 @@ from neurocomp.chip.spec import DelayRange, StateVar
 from neurocomp.cli import main
 from neurocomp.compiler.pipeline import compile as compile_network
 from neurocomp.diagnostics import EmulationError, QuantizationError, UsageError
-from neurocomp.emulator.kernels import akida as ak
+from neurocomp.targets.akida import kernel as ak
+from neurocomp.targets import family
 from neurocomp.emulator.kernels import kernel_for
 from neurocomp.emulator.reference import simulate
 from neurocomp.emulator.run import emulate
@@ -291,7 +292,7 @@ def one_neuron(steps: int, events, *, threshold: int, scales=None, chip=AKIDA, s
 
 def test_the_family_is_registered():
     assert kernel_for("akida") is ak
-    assert ak.TRACES == {"voltage": "v"} and ak.GRADED_INPUTS is False
+    assert family("akida").traces == {"voltage": "v"} and family("akida").payloads is False
 
 
 def test_one_event_above_threshold_fires_one_step_later_and_leaves_nothing():

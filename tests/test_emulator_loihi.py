@@ -702,7 +702,7 @@ def test_random_mappings_on_the_tiny_chip_match_the_twin(seed):
 def test_random_uniform_mappings_match_the_twin(seed):
     # One parameter set per population and core: the kernel reads the parameters once
     # per run of compartments (and handles the relays of those cores as their own run).
-    from neurocomp.emulator.kernels import loihi
+    from neurocomp.targets.loihi import kernel as loihi
 
     mapping, raster, by_step = random_case(seed, LOIHI, uniform=True, steps=30)
     tables = loihi.prepare(mapping)
@@ -757,7 +757,7 @@ def test_a_row_that_could_exceed_int16_accumulates_in_int32():
     # 200 inputs of weight 200, exponent -7, all at step 0, into one neuron: the row can
     # hold 200·200 = 40,000 > 2**15 - 1, so it is int32 (int16 would wrap to -25,536).
     # a_in = 40,000 >> 7 = 312 (floor of 312.5); u = 312 << 6 = 19,968 (du = 4095).
-    from neurocomp.emulator.kernels import loihi
+    from neurocomp.targets.loihi import kernel as loihi
 
     many = [("p", 200, -7, 0, [0])] * 200
     u, _, _ = one_neuron(2, many, du=4095)

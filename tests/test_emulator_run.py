@@ -18,7 +18,7 @@ import pytest
 
 from neurocomp.chip.load import load_chip
 from neurocomp.diagnostics import UsageError
-from neurocomp.emulator.kernels import loihi as loihi_kernel
+from neurocomp.targets.loihi import kernel as loihi_kernel
 from neurocomp.emulator.reference import simulate
 from neurocomp.emulator.run import BatchResult, emulate, emulate_batch
 from neurocomp.ir.mapping import Mapping

@@ -28,7 +28,7 @@ import pytest
 from neurocomp.chip.load import load_chip
 from neurocomp.diagnostics import EmulationError, UsageError
 from neurocomp.emulator.kernels import KernelInputs, kernel_for
-from neurocomp.emulator.kernels import truenorth as tn
+from neurocomp.targets.truenorth import kernel as tn
 from neurocomp.ir.connectors import Sparse
 from neurocomp.ir.encoders import SpikeFile
 from neurocomp.ir.mapping import CoreMap, CoreSlice, Mapping

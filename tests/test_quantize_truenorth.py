@@ -22,8 +22,9 @@ import pytest
 
 from neurocomp.chip.load import load_chip
 from neurocomp.compiler.lower import lower
-from neurocomp.compiler.quantize import QUANTIZERS, quantize
-from neurocomp.compiler.quantize_truenorth import (assign_axon_types, choose_scale,
+from neurocomp.compiler.quantize import quantize
+from neurocomp.targets import family
+from neurocomp.targets.truenorth.quantize import (assign_axon_types, choose_scale,
                                                    quantize_truenorth)
 from neurocomp.diagnostics import QuantizationError
 from neurocomp.emulator.reference import simulate
@@ -80,7 +81,7 @@ def test_quantize_dispatches_truenorth_chips_here():
     net = network([spikes_in("x", 2), Population(name="a", shape=(1,), neuron=NeuronModel(family="if"))],
                   [dense("p", "x", "a", [[1.0, -1.0]])])
     q = quantize(net, CHIP)
-    assert QUANTIZERS["truenorth"] is quantize_truenorth
+    assert family("truenorth").quantize_fn() is quantize_truenorth
     assert q.family == "truenorth" and q.chip is CHIP
 
 

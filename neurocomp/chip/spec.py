@@ -44,10 +44,11 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
                       model_validator)
 from pydantic_core import PydanticCustomError
 
+from ..targets import FAMILIES
+
 __all__ = [
     "SCHEMA_VERSION",
     "SOURCE_PREFIXES",
-    "NEURON_FAMILIES",
     "ChipSpec",
     "Reference",
     "Topology",
@@ -426,23 +427,13 @@ class Numerics(_Model):
 
 # --------------------------------------------------------------------------- neuron, routing
 
-#: What each neuron family's kernel reads from a chip: dotted keys that must be present.
-#: A new family is registered here and by its kernel in ``neurocomp/emulator/kernels``.
-NEURON_FAMILIES: dict[str, tuple[str, ...]] = {
-    "loihi_cuba_lif": ("numerics.decay", "numerics.threshold", "numerics.bias",
-                       "numerics.input_shift", "numerics.state.u", "numerics.state.v",
-                       "neuron.threshold_compare"),
-    "truenorth": ("numerics.leak", "numerics.threshold", "numerics.negative_threshold",
-                  "numerics.reset_value", "numerics.prng_bits", "numerics.state.v",
-                  "connectivity.axon_types", "neuron.threshold_compare"),
-    "akida": ("numerics.activations",),
-}
-
-
 class Neuron(_Model):
     """The neuron family the emulator runs, and the features the chip offers.
 
     ``native`` is the chip name used in ``native CHIP(...)`` clauses of network text.
+    ``spike_payload_bits`` is the width of the value a spike carries (absent: spikes carry
+    no value, only their arrival counts); the family's kernel says whether it emulates them
+    (:attr:`neurocomp.targets.Family.payloads`).
     """
 
     family: StrictStr
@@ -451,6 +442,7 @@ class Neuron(_Model):
     threshold_compare: Literal[">", ">="] | None = None
     refractory_max_steps: NonNegInt
     stochastic_modes: tuple[Name, ...] = ()
+    spike_payload_bits: PosInt | None = None
 
 
 class ProcessorGroup(_Model):
@@ -694,12 +686,12 @@ class ChipSpec(_Model):
             if chosen is not None and chosen not in self.profiles:
                 problems.append((name, f"no profile named '{chosen}'; profiles: "
                                        f"{', '.join(self.profiles)}"))
-        required = NEURON_FAMILIES.get(self.neuron.family)
-        if required is None:
+        family = FAMILIES.get(self.neuron.family)
+        if family is None:
             problems.append(("neuron.family", f"unknown neuron family '{self.neuron.family}'; known: "
-                                              f"{', '.join(NEURON_FAMILIES)}"))
+                                              f"{', '.join(FAMILIES)}"))
         else:
-            missing = [key for key in required if self._lookup(key) is None]
+            missing = [key for key in family.chip_keys if self._lookup(key) is None]
             if missing:
                 problems.append(("neuron.family", f"family '{self.neuron.family}' needs keys this chip "
                                                   f"lacks: {', '.join(missing)}"))

@@ -20,35 +20,23 @@ Invariants of every result:
 * every population's ``v_scale`` converts the chip's membrane integer back to the float
   model's units: ``V_float ≈ v_int · v_scale``.
 
-The arithmetic belongs to the chip's neuron family (``chip.neuron.family``); each family
-registers one function in :data:`QUANTIZERS` with :func:`register`. ``docs/quantization.md``
-explains, for each family, how a float becomes an integer and what the reported errors
-mean.
-
-Adding a family
----------------
-Write ``neurocomp/compiler/quantize_<family>.py``::
-
-    from .quantize import register
-
-    @register("truenorth")
-    def quantize_truenorth(network, chip, synapses):
-        ...  # -> QuantizedNetwork
-
-and add the module's name to :data:`FAMILY_MODULES`. The modules are imported on the
-first call of :func:`quantize` (so a family module may import helpers from this one
-without an import cycle). The helpers below (range checks, error figures, dropping
-zero weights, the checks every family shares) are there for family modules to use.
+The arithmetic belongs to the chip's neuron family (``chip.neuron.family``): this door
+looks the family up in :mod:`neurocomp.targets` and calls its quantizer
+(``neurocomp/targets/<family>/quantize.py``). ``docs/quantization.md`` explains, for each
+family, how a float becomes an integer and what the reported errors mean. The helpers
+below (range checks, error figures, dropping zero weights, the checks every family
+shares) are there for family quantizers to use; ``docs/extending.md`` shows how a new
+family plugs in.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
+from ..chip.spec import ChipSpec
 from ..diagnostics import Collector, UsageError, did_you_mean
 from ..ir.encoders import ConstantCurrent
 from ..ir.network import Network, Population, Projection
@@ -56,80 +44,17 @@ from ..ir.quantized import (PopulationError, ProjectionError, QuantizationReport
                             QuantizedNetwork)
 from ..ir.synapses import Synapses
 from ..ir.values import ArrayValue
+from ..targets import FAMILIES
 
 __all__ = [
     "quantize",
-    "register",
-    "QUANTIZERS",
-    "FAMILY_MODULES",
     "QuantizerFn",
     "report_text",
 ]
 
 #: What a family's quantizer is called with: the network, the chip, and the lowered
 #: synapses of every projection (keyed by projection name).
-QuantizerFn = Callable[[Network, Any, Mapping[str, Synapses]], QuantizedNetwork]
-
-#: Neuron family (``chip.neuron.family``) -> its quantizer. Fill it with :func:`register`.
-QUANTIZERS: dict[str, QuantizerFn] = {}
-
-#: Modules (in this package) that register a family; imported on the first ``quantize``.
-#: A module listed here that does not exist yet is skipped.
-FAMILY_MODULES: tuple[str, ...] = ("quantize_loihi", "quantize_akida", "quantize_truenorth")
-
-_loaded = False
-
-
-def register(family: str) -> Callable[[QuantizerFn], QuantizerFn]:
-    """Register the decorated function as the quantizer of neuron ``family``.
-
-    Parameters
-    ----------
-    family
-        The value of ``chip.neuron.family`` the function handles (``"loihi_cuba_lif"``,
-        ``"akida"``, ``"truenorth"``...).
-
-    Returns
-    -------
-    callable
-        A decorator that stores the function in :data:`QUANTIZERS` and returns it
-        unchanged. The function is called as ``fn(network, chip, synapses)`` and returns
-        a :class:`~neurocomp.ir.quantized.QuantizedNetwork` whose ``family`` is
-        ``family``; it raises :class:`~neurocomp.diagnostics.QuantizationError` for
-        anything the user wrote that the chip cannot hold.
-
-    Raises
-    ------
-    ValueError
-        Another function is already registered for ``family`` (a programming error,
-        not a user's).
-    """
-
-    def add(fn: QuantizerFn) -> QuantizerFn:
-        old = QUANTIZERS.get(family)
-        # Re-importing the same module (importlib.reload) registers the same function again.
-        same = old is not None and (old.__module__, old.__qualname__) == (fn.__module__, fn.__qualname__)
-        if old is not None and not same:
-            raise ValueError(f"a quantizer for family {family!r} is already registered "
-                             f"({old.__module__}.{old.__qualname__})")
-        QUANTIZERS[family] = fn
-        return fn
-
-    return add
-
-
-def _load_families() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for name in FAMILY_MODULES:
-        full = f"{__package__}.{name}"
-        try:
-            importlib.import_module(full)
-        except ModuleNotFoundError as exc:
-            if exc.name != full:  # the module exists but something it imports does not
-                raise
-    _loaded = True
+QuantizerFn = Callable[[Network, ChipSpec, Mapping[str, Synapses]], QuantizedNetwork]
 
 
 def quantize(network: Network, chip: Any, *,
@@ -142,7 +67,7 @@ def quantize(network: Network, chip: Any, *,
         A built network (float parameters; ``native`` blocks pin integers).
     chip
         A :class:`~neurocomp.chip.spec.ChipSpec`; its ``neuron.family`` selects the
-        quantizer in :data:`QUANTIZERS`.
+        family's quantizer (:mod:`neurocomp.targets`).
     synapses
         The network's lowered synapses, one per projection (``lower(network)``); lowered
         here when ``None``.
@@ -162,12 +87,11 @@ def quantize(network: Network, chip: Any, *,
     UsageError
         ``synapses`` misses a projection, or no quantizer exists for the chip's family.
     """
-    _load_families()
-    family = chip.neuron.family
-    fn = QUANTIZERS.get(family)
-    if fn is None:
-        raise UsageError(f"chip '{chip.name}': no quantizer for neuron family {family!r}",
-                         hint=did_you_mean(family, QUANTIZERS))
+    name = chip.neuron.family
+    if name not in FAMILIES:
+        raise UsageError(f"chip '{chip.name}': no quantizer for neuron family {name!r}",
+                         hint=did_you_mean(name, FAMILIES))
+    fn = FAMILIES[name].quantize_fn()
     if synapses is None:
         from .lower import lower
 

@@ -5,8 +5,8 @@ steps, optional input overrides. Output: a :class:`~neurocomp.ir.result.RunResul
 the spikes of every population, the probed traces (floats, in the network's units) and
 :class:`~neurocomp.ir.result.Counters` per core and step. The Mapping is not changed.
 
-The chip's arithmetic is one kernel per neuron family (``mapping.family``), looked up in
-:data:`neurocomp.emulator.kernels.FAMILIES`; this module only turns user-facing inputs
+The chip's arithmetic is one kernel per neuron family (``mapping.family``), found through
+the family registry (:mod:`neurocomp.targets`); this module only turns user-facing inputs
 and probes into the kernel's flat arrays and its output back into a RunResult.
 ``docs/emulator.md`` lists what every family computes and counts.
 
@@ -30,6 +30,7 @@ from ..ir.mapping import Mapping
 from ..ir.network import PROBE_VARIABLES, Probe  # Probe, Sequence: ProbeSpec
 from ..ir.result import Counters, RunResult, SpikeEvents
 from ..ir.synapses import InputEvents
+from ..targets import FAMILIES, Family
 from .kernels import KernelInputs, KernelRun, kernel_for
 
 __all__ = ["emulate", "emulate_batch", "BatchResult"]
@@ -108,21 +109,22 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     overflow warning points at the caller's line)."""
     steps = _check_steps(steps)
     kernel = kernel_for(mapping.family)
+    family = FAMILIES[mapping.family]
     prepared = _prepared(mapping, kernel)
     recorder = _Recorder.of(mapping, probes)
-    graded = getattr(kernel, "GRADED_INPUTS", False)
+    refusal = _payload_refusal(mapping, family)
     results: list[RunResult] = []
     overflowed: list[tuple[int, str]] = []
     for k, sample in enumerate(samples):
         events = input_events(mapping.network, steps, sample, inputs=tuple(mapping.input_offset))
-        in_ptr, in_src = _sources_by_step(mapping, steps, events, graded)
+        in_ptr, in_src = _sources_by_step(mapping, steps, events, refusal)
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
                                                 probe_comp=recorder.comp, strict=bool(strict),
                                                 seed=int(seed)))
-        message = kernel.overflow_message(prepared, run) if hasattr(kernel, "overflow_message") else None
+        message = kernel.overflow_message(prepared, run)
         if message:
             overflowed.append((k, message))
-        results.append(_result(mapping, steps, events, run, recorder, kernel))
+        results.append(_result(mapping, steps, events, run, recorder, family.traces))
     if overflowed:
         k, message = overflowed[0]
         where = f" in {len(overflowed)} of {len(results)} samples, first sample {k}:" \
@@ -214,19 +216,31 @@ def _prepared(mapping: Mapping, kernel) -> Any:
     return prepared
 
 
+def _payload_refusal(mapping: Mapping, family: Family) -> str | None:
+    """Why events of a value other than 1 cannot be emulated, or ``None`` when they can."""
+    chip = mapping.chip
+    if chip.neuron.spike_payload_bits is None:
+        return "this chip's spikes carry no value (only 1 is allowed)"
+    if not family.payloads:
+        return (f"{chip.name}'s spikes carry values, but the {family.name} kernel emulates only "
+                "spikes of value 1")
+    return None
+
+
 def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEvents],
-                     graded: bool) -> tuple[np.ndarray, np.ndarray]:
-    """All inputs' events of the first ``steps`` steps as one CSR by step of source ids."""
+                     refusal: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """All inputs' events of the first ``steps`` steps as one CSR by step of source ids.
+
+    ``refusal`` (from :func:`_payload_refusal`) refuses events of a value other than 1."""
     t_parts = [np.zeros(0, dtype=np.int64)]
     s_parts = [np.zeros(0, dtype=np.int64)]
     for name, ev in events.items():
         end = int(ev.step_ptr[steps])
         values = np.asarray(ev.values[:end], dtype=np.float64)
-        if not graded and np.any(values != 1.0):
+        if refusal is not None and np.any(values != 1.0):
             k = int(np.argmax(values != 1.0))
             t = int(np.searchsorted(ev.step_ptr, k, side="right") - 1)
-            raise UsageError(f"input '{name}' emits the value {values[k]:g} at step {t}; this "
-                             f"chip's spikes carry no value (only 1 is allowed)",
+            raise UsageError(f"input '{name}' emits the value {values[k]:g} at step {t}; {refusal}",
                              where=f"input '{name}'",
                              hint="use a spiking encoder (rate, latency, spikes) or fold the "
                                   "value into the weights")
@@ -301,7 +315,7 @@ def _population_comps(mapping: Mapping, pop: str) -> np.ndarray:
 
 
 def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], run: KernelRun,
-            rec: _Recorder, kernel) -> RunResult:
+            rec: _Recorder, roles: TMapping[str, str]) -> RunResult:
     net = mapping.network
     comp_pop = np.asarray(mapping.comp_pop, dtype=np.int64)
     comp_index = np.asarray(mapping.comp_index, dtype=np.int64)
@@ -328,7 +342,6 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
             n_neurons += pop.size
 
     traces: dict[str, dict[str, np.ndarray]] = {}
-    roles = getattr(kernel, "TRACES", {})
     v_scale = np.asarray(mapping.v_scale, dtype=np.float64)
     for pop, variables in rec.wanted.items():
         for var in variables:

@@ -22,6 +22,7 @@ import numpy as np
 from ..diagnostics import Collector, DslError, Span, did_you_mean
 from ..dsl import ast
 from ..dsl.files import FileProblem, load_array, load_npz
+from ..targets import families
 from . import connectors as cn
 from . import encoders as en
 from .network import PROBE_VARIABLES, Network, NeuronModel, Population, Probe, Projection
@@ -327,20 +328,23 @@ def _int_or_file(c: _Ctx, v: Any, k: str) -> int | tuple[int, ...] | ArrayValue:
     return _int_array(c, v, k) if isinstance(v, Text) else c.int_or_list(v, k)
 
 
-_NATIVE_POPULATION: dict[str, dict[str, Conv]] = {
-    "loihi": {"du": _Ctx.integer, "dv": _Ctx.integer, "vth_mant": _Ctx.integer,
-              "bias_mant": _int_or_file, "bias_exp": _Ctx.integer, "refractory": _Ctx.integer},
-    "truenorth": {"leak": _int_or_file, "threshold": _int_or_file, "neg_threshold": _int_or_file,
-                  "reset_value": _int_or_file,
-                  "reset_mode": lambda c, v, k: c.word(v, k, ("zero", "linear", "none")),
-                  "leak_reversal": _Ctx.boolean,
-                  "axon_weights": _int_or_file, "threshold_mask": _Ctx.integer},
-}
-_NATIVE_PROJECTION: dict[str, dict[str, Conv]] = {
-    "loihi": {"weights": _int_array, "weight_exp": _Ctx.integer, "weight_bits": _Ctx.integer,
-              "sign_mode": lambda c, v, k: c.word(v, k, ("mixed", "excitatory", "inhibitory"))},
-    "truenorth": {"axon_type": _int_or_file},
-}
+#: How each kind of native value (:data:`neurocomp.targets.NativeKind`) is read.
+_NATIVE_KINDS: dict[str, Conv] = {"integer": _Ctx.integer, "integers": _int_or_file,
+                                  "integer_file": _int_array, "boolean": _Ctx.boolean}
+
+
+def _native_tables(part: str) -> dict[str, dict[str, Conv]]:
+    """``native NAME(...)`` name -> parameter -> converter, for every registered family
+    that lets ``part`` (``"population"`` or ``"projection"``) pin something."""
+    tables: dict[str, dict[str, Conv]] = {}
+    for fam in families():
+        params = getattr(fam, f"native_{part}")
+        if params:
+            tables[fam.native] = {
+                key: (_NATIVE_KINDS[kind] if isinstance(kind, str)
+                      else lambda c, v, k, words=kind: c.word(v, k, words))
+                for key, kind in params.items()}
+    return tables
 
 
 # ---------------------------------------------------------------------------------------
@@ -486,7 +490,7 @@ class _Builder:
         args = self.kind_args(stmt.model, _NEURON_PARAMS, "neuron model")
         if args is None:
             return
-        natives = self.natives(stmt.natives, _NATIVE_POPULATION, "population")
+        natives = self.natives(stmt.natives, _native_tables("population"), "population")
         if not ok or shape is None or _FAILED in args.values():
             return
         neuron = self.neuron(model, args, stmt.model, int(np.prod(shape)))
@@ -573,7 +577,7 @@ class _Builder:
         args = self.kind_args(stmt.connector, _CONNECTOR_PARAMS, "connector")
         if args is None:
             return
-        natives = self.natives(stmt.natives, _NATIVE_PROJECTION, "projection")
+        natives = self.natives(stmt.natives, _native_tables("projection"), "projection")
         name = self.projection_name(stmt)
         if None in ends or name is None or _FAILED in args.values():
             return

@@ -1,11 +1,11 @@
-"""Chip kernels: one module per neuron family, found through :data:`FAMILIES`.
+"""What the emulator and a family's kernel exchange, and the helpers every kernel shares.
 
-A chip file names its family (``neuron.family``); :func:`kernel_for` returns the module
-that emulates it. :func:`neurocomp.emulator.run.emulate` only talks to that module, so a
-new family is one module plus one line here.
+Each neuron family's kernel lives in its own folder, ``neurocomp/targets/<family>/kernel.py``,
+and is found through the family registry (:mod:`neurocomp.targets`); :func:`kernel_for`
+returns it. :func:`neurocomp.emulator.run.emulate` only talks to that module.
 
-What a family module provides
------------------------------
+What a kernel module provides (:data:`neurocomp.targets.KERNEL_PARTS`)
+---------------------------------------------------------------------
 ``prepare(mapping) -> prepared``
     Everything that depends on the Mapping alone, built once (integer parameter arrays,
     the :mod:`~neurocomp.emulator.kernels.routing` tables). ``prepared`` is reused for
@@ -13,19 +13,20 @@ What a family module provides
 ``run(prepared, inputs: KernelInputs) -> KernelRun``
     One run from rest: allocates fresh state, runs every step in one ``@njit`` call,
     raises :class:`~neurocomp.diagnostics.EmulationError` in strict mode.
-``TRACES``
-    ``{"voltage": var, "current": var}``: the integer state variables (names in
-    ``KernelRun.traces``) that the float probes ``voltage`` and ``current`` read, both
-    scaled by the Mapping's ``v_scale``. A family without a current omits the key.
+``overflow_message(prepared, run: KernelRun) -> str | None``
+    One sentence on the wraps and saturations of a run (``None`` when there were none).
+
+The family's description (:class:`neurocomp.targets.Family`) says which integer state
+variables the probes ``voltage`` and ``current`` read (``traces``) and whether the kernel
+takes spikes that carry a value (``payloads``).
 
 The spike-routing helpers every kernel shares are in
-:mod:`neurocomp.emulator.kernels.routing`.
+:mod:`neurocomp.emulator.kernels.routing`; the float reference's kernel is
+:mod:`neurocomp.emulator.kernels.reference_kernel`.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import time
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -34,16 +35,9 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ...diagnostics import UsageError, did_you_mean
+from ...targets import FAMILIES
 
-__all__ = ["FAMILIES", "KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
-
-#: neuron family (a chip file's ``neuron.family``) -> module that emulates it
-FAMILIES: dict[str, str] = {
-    "loihi_cuba_lif": "neurocomp.emulator.kernels.loihi",
-    "truenorth": "neurocomp.emulator.kernels.truenorth",
-    "akida": "neurocomp.emulator.kernels.akida",
-}
-
+__all__ = ["KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class KernelInputs:
@@ -91,16 +85,14 @@ def kernel_for(family: str) -> ModuleType:
     Raises
     ------
     UsageError
-        When no kernel is registered for ``family``, or its module is not installed.
+        When no family of that name is registered, it has no kernel, or its module is
+        not installed.
     """
-    module = FAMILIES.get(family)
-    if module is None:
+    fam = FAMILIES.get(family)
+    if fam is None:
         raise UsageError(f"no emulator kernel for neuron family '{family}'",
                          hint=did_you_mean(family, FAMILIES))
-    if importlib.util.find_spec(module) is None:
-        raise UsageError(f"the emulator kernel for neuron family '{family}' ({module}) "
-                         "is not available in this version")
-    return importlib.import_module(module)
+    return fam.kernel_module()
 
 
 def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp: int,

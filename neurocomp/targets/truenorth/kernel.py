@@ -39,7 +39,6 @@ the potentials.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple
 
@@ -47,20 +46,18 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from . import KernelInputs, KernelRun
-from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
+from ...emulator.kernels import KernelInputs, KernelRun
+from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver, routing_tables)
 
 __all__ = [
-    "TRACES", "GRADED_INPUTS", "RESET_NORMAL", "RESET_LINEAR", "RESET_NONE", "MASK32",
+    "RESET_NORMAL", "RESET_LINEAR", "RESET_NONE", "MASK32",
     "NeuronParams", "NeuronNumerics", "TrueNorthTables", "neuron_params", "neuron_numerics",
     "core_seeds", "xorshift32", "stochastic_input", "after_input", "update_neuron", "tick",
     "prepare", "run", "run_truenorth",
-    "warn_overflows",
+    "overflow_message",
 ]
 
-TRACES = {"voltage": "v"}  # TrueNorth has no synaptic current
-GRADED_INPUTS = False  # axons carry spikes without a payload
 
 #: Reset modes γ (Cassidy 2013's numbering, the ``reset_mode`` parameter).
 RESET_NORMAL = 0
@@ -480,15 +477,15 @@ def _raise_overflow(tb: TrueNorthTables, step: int, comp: int) -> None:
     raise err
 
 
-def warn_overflows(tb: TrueNorthTables, result: KernelRun) -> None:
-    """Warn once per run when a membrane potential saturated (non-strict runs)."""
+def overflow_message(tb: TrueNorthTables, result: KernelRun) -> str | None:
+    """What saturated in a non-strict run, in words (``None`` when nothing did)."""
     count = result.overflows.get("v", 0)
-    if count:
-        step, comp = result.first_overflow["v"]
-        core, name = _where(tb.mapping, comp)
-        warnings.warn(f"TrueNorth emulation: v saturated {count} times (first: step {step}, core "
-                      f"{core}, compartment {comp}, {name}). Run with strict=True (--strict on the command line) to stop at the "
-                      "first.", RuntimeWarning, stacklevel=3)
+    if not count:
+        return None
+    step, comp = result.first_overflow["v"]
+    core, name = _where(tb.mapping, comp)
+    return (f"v {'wrapped' if tb.numerics.wrap else 'saturated'} {count} time{'s' if count != 1 else ''} "
+            f"(first: step {step}, core {core}, compartment {comp}, {name})")
 
 
 # --------------------------------------------------------------------------- the kernel

@@ -62,14 +62,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..diagnostics import Collector, QuantizationError
-from ..ir.network import Network, Population, Projection
-from ..ir.quantized import (PopulationError, ProjectionError, QPopulation, QProjection,
+from ...diagnostics import Collector, QuantizationError
+from ...ir.network import Network, Population, Projection
+from ...ir.quantized import (PopulationError, ProjectionError, QPopulation, QProjection,
                             QuantizationReport, QuantizedNetwork)
-from ..ir.synapses import Synapses
-from ..ir.values import ArrayValue, as_array
-from .quantize import (check_delays, check_graded_inputs, native_ints, natives_of, population_error,
-                       projection_error, register)
+from ...ir.synapses import Synapses
+from ...ir.values import ArrayValue, as_array
+from ...compiler.quantize import (check_delays, check_graded_inputs, native_ints, natives_of, population_error,
+                       projection_error)
 
 __all__ = ["quantize_truenorth", "assign_axon_types", "choose_scale", "RESET_MODES"]
 
@@ -639,7 +639,6 @@ def _quantize_population(pop: Population, incoming: list[_Incoming], nat: _PopNa
 # --------------------------------------------------------------------------- the door
 
 
-@register("truenorth")
 def quantize_truenorth(network: Network, chip: Any, synapses: Mapping[str, Synapses]) -> QuantizedNetwork:
     """The network in TrueNorth's integers (module docstring), with its error report.
 

@@ -48,15 +48,13 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from . import KernelInputs, KernelRun, run_resumable
-from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
+from ...emulator.kernels import KernelInputs, KernelRun, run_resumable
+from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, narrowest_int, routing_tables)
 
-__all__ = ["TRACES", "GRADED_INPUTS", "VARIABLES", "LoihiTables", "prepare", "run",
+__all__ = ["VARIABLES", "LoihiTables", "prepare", "run",
            "overflow_message"]
 
-TRACES = {"voltage": "v", "current": "u"}
-GRADED_INPUTS = False  # Loihi 1 spikes carry no payload
 VARIABLES = ("u", "v")  # codes 0, 1 in the kernel's overflow records
 
 _OVERFLOW_CODES = {"wrap": 0, "saturate": 1}

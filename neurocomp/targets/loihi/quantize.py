@@ -46,15 +46,15 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..diagnostics import Collector, QuantizationError
-from ..ir.connectors import Conv2d, Dense, OneToOne, Sparse
-from ..ir.network import Network, Population, Projection
-from ..ir.quantized import QPopulation, QProjection, QuantizationReport, QuantizedNetwork
-from ..ir.synapses import Synapses
-from ..ir.values import ArrayValue, as_array
-from .quantize import (align_pairs, check_delays, check_graded_inputs, check_neuron_features,
+from ...diagnostics import Collector, QuantizationError
+from ...ir.connectors import Conv2d, Dense, OneToOne, Sparse
+from ...ir.network import Network, Population, Projection
+from ...ir.quantized import QPopulation, QProjection, QuantizationReport, QuantizedNetwork
+from ...ir.synapses import Synapses
+from ...ir.values import ArrayValue, as_array
+from ...compiler.quantize import (align_pairs, check_delays, check_graded_inputs, check_neuron_features,
                        describe, keep_nonzero, native_ints, natives_of, pair_weights,
-                       population_error, pow2_text, projection_error, register, relative_error)
+                       population_error, pow2_text, projection_error, relative_error)
 
 __all__ = [
     "FAMILY",
@@ -315,7 +315,7 @@ def _sign_mode(weights: np.ndarray, modes: tuple[str, ...]) -> str | None:
 def _lower_pinned(errors: Collector, proj: Projection, pre: Population, post: Population,
                   values: ArrayValue, float_syn: Synapses, native: str) -> Synapses | None:
     """The pinned integer weights as synapses, laid out like the connector's own weights."""
-    from .lower import lower_projection
+    from ...compiler.lower import lower_projection
 
     vals = np.asarray(values.values, dtype=np.int64)
     con = proj.connector
@@ -357,7 +357,6 @@ def _lower_pinned(errors: Collector, proj: Projection, pre: Population, post: Po
 # The door.
 
 
-@register(FAMILY)
 def quantize_loihi(network: Network, chip: Any, synapses: Mapping[str, Synapses]) -> QuantizedNetwork:
     """Quantize ``network`` for a ``loihi_cuba_lif`` chip (see the module docstring).
 

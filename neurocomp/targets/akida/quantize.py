@@ -54,13 +54,13 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..diagnostics import Collector, QuantizationError
-from ..ir.network import Network
-from ..ir.quantized import QPopulation, QProjection, QuantizationReport, QuantizedNetwork
-from ..ir.synapses import Synapses
-from ..ir.values import as_array
-from .quantize import (check_delays, check_graded_inputs, check_neuron_features, describe, keep_nonzero,
-                       natives_of, population_error, projection_error, register, relative_error)
+from ...diagnostics import Collector, QuantizationError
+from ...ir.network import Network
+from ...ir.quantized import QPopulation, QProjection, QuantizationReport, QuantizedNetwork
+from ...ir.synapses import Synapses
+from ...ir.values import as_array
+from ...compiler.quantize import (check_delays, check_graded_inputs, check_neuron_features, describe, keep_nonzero,
+                       natives_of, population_error, projection_error, relative_error)
 
 __all__ = [
     "FAMILY",
@@ -178,7 +178,6 @@ class _Proj:
     bits: int
 
 
-@register(FAMILY)
 def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]) -> QuantizedNetwork:
     """Quantize ``network`` for an ``akida`` chip (see the module docstring).
 

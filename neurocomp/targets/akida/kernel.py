@@ -2,7 +2,7 @@
 
 What one step (one Akida *frame*) computes for compartment ``c`` (``docs/chips/akida_neuron.md``
 derives it and says where each choice comes from; the integers are those of
-:mod:`neurocomp.compiler.quantize_akida`)::
+:mod:`neurocomp.targets.akida.quantize`)::
 
     pot = Σ_projections p  in_scale[c, p] · Σ_{synapses k of p that delivered} w_k   (int64)
     pot = clamp(pot)        # numerics.state.v: saturate (or wrap) at its width, if given
@@ -44,15 +44,13 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from . import KernelInputs, KernelRun, run_resumable
-from .routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
+from ...emulator.kernels import KernelInputs, KernelRun, run_resumable
+from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, routing_tables)
 
-__all__ = ["TRACES", "GRADED_INPUTS", "AkidaTables", "prepare", "run", "run_akida",
+__all__ = ["AkidaTables", "prepare", "run", "run_akida",
            "axon_scales", "overflow_message"]
 
-TRACES = {"voltage": "v"}  # no synaptic current
-GRADED_INPUTS = False  # events of value 1 only (act_bits = 1)
 
 _INT64_MAX = np.iinfo(np.int64).max
 _INT64_MIN = np.iinfo(np.int64).min
