@@ -1,6 +1,14 @@
-"""Shared pytest options: ``--update-golden`` rewrites golden files instead of comparing."""
+"""Shared pytest options: ``--update-golden`` rewrites golden files instead of comparing.
+
+Every compile in the tests checks the IR invariants after each pass
+(:mod:`neurocomp.ir.verify`), subprocesses included.
+"""
+
+import os
 
 import pytest
+
+os.environ.setdefault("NEUROCOMP_VERIFY", "1")
 
 
 def pytest_addoption(parser):

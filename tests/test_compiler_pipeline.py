@@ -20,7 +20,8 @@ from test_compiler_partition import TINY, hand_quantize, make_net
 import neurocomp as nc
 from neurocomp.chip.load import load_chip
 from neurocomp.cli import main
-from neurocomp.compiler.pipeline import (PASS_NAMES, PartitionPass, PlacePass, QuantizePass, RoutePass, compile,
+from neurocomp.ir.lowered import LoweredNetwork
+from neurocomp.compiler.pipeline import (PASS_NAMES, LowerPass, PartitionPass, PlacePass, QuantizePass, RoutePass, compile,
                                          compile_network, default_passes, describe_artifact)
 from neurocomp.diagnostics import InputFileError, UsageError
 from neurocomp.ir.connectors import AllToAll
@@ -38,7 +39,7 @@ CASES = sorted(p.stem for p in GOLDEN.glob("*.args"))
 
 
 def _mask_times(text: str) -> str:
-    return re.sub(r"(│ (?:quantize|partition|place|route|total)\s+│\s+)\d+\.\d{3}", r"\1#.###", text)
+    return re.sub(r"(│ (?:lower|quantize|partition|place|route|total)\s+│\s+)\d+\.\d{3}", r"\1#.###", text)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -74,7 +75,7 @@ def test_the_hook_sees_every_pass_in_order_with_its_artifact(tiny2):
     seen = []
     net = nc.load(GOLDEN / "small.snn")
     m = compile_network(net, tiny2, on_pass=lambda p, a, s: seen.append((p.name, type(a), s >= 0)))
-    assert seen == [("quantize", QuantizedNetwork, True), ("partition", Partition, True),
+    assert seen == [("lower", LoweredNetwork, True), ("quantize", QuantizedNetwork, True), ("partition", Partition, True),
                     ("place", Placement, True), ("route", Mapping, True)]
     assert list(m.pass_times_s) == list(PASS_NAMES)
     assert compile is compile_network
@@ -84,7 +85,7 @@ def test_a_quantized_network_skips_the_quantize_pass(tiny2):
     net = make_net({"inp": 3, "a": 20}, [("p", "inp", "a", AllToAll(1.0))], inputs=("inp",))
     q = hand_quantize(net, tiny2)
     m = compile_network(q, tiny2)
-    assert "quantize" not in m.pass_times_s
+    assert "quantize" not in m.pass_times_s and "lower" not in m.pass_times_s
     assert m.n_synapses == 60
 
 
@@ -98,7 +99,7 @@ def test_passes_must_end_in_a_mapping(tiny2):
 
 def test_strategies_reach_their_passes(tiny2):
     passes = default_passes(partition="sequential", allow_split=False, place="row_major", seed=4)
-    assert passes == (QuantizePass(), PartitionPass(strategy="sequential", allow_split=False),
+    assert passes == (LowerPass(), QuantizePass(), PartitionPass(strategy="sequential", allow_split=False),
                       PlacePass(strategy="row_major", seed=4), RoutePass())
     net = make_net({"a": 10, "b": 10}, [("ab", "a", "b", AllToAll(1.0))])
     m = compile_network(hand_quantize(net, tiny2), tiny2, passes=passes)

@@ -3,8 +3,13 @@
 A pass is a small frozen object with a ``name`` and ``run(artifact, chip)`` that returns
 the next artifact; the default pipeline is::
 
-    Network --quantize--> QuantizedNetwork --partition--> Partition
-            --place--> Placement --route--> Mapping
+    Network --lower--> LoweredNetwork --quantize--> QuantizedNetwork
+            --partition--> Partition --place--> Placement --route--> Mapping
+
+Each artifact type is in :mod:`neurocomp.ir`; the invariants each must hold are written
+once in :mod:`neurocomp.ir.verify`, which the pipeline checks after every pass when
+``verify`` is on (the test suite turns it on; ``NEUROCOMP_VERIFY=1`` does elsewhere), so
+the passes themselves do not re-check what the previous one promised.
 
 :func:`compile_network` (also exported as ``compile``) runs a list of passes, times each
 one and calls ``on_pass(pass, artifact, seconds)`` after it: that hook gives
@@ -19,13 +24,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Protocol, Sequence
 
+from ..chip.spec import ChipSpec
 from ..diagnostics import UsageError
+from ..ir.lowered import LoweredNetwork
 from ..ir.mapping import Mapping
 from ..ir.network import Network
 from ..ir.partition import Partition, Placement
 from ..ir.quantized import QuantizedNetwork
+from ..ir.verify import VerifyError, verify, verify_enabled
 
-__all__ = ["Pass", "QuantizePass", "PartitionPass", "PlacePass", "RoutePass", "PASS_NAMES",
+__all__ = ["Pass", "LowerPass", "QuantizePass", "PartitionPass", "PlacePass", "RoutePass", "PASS_NAMES",
            "default_passes", "compile_network", "compile", "describe_artifact", "PassHook"]
 
 
@@ -34,7 +42,7 @@ class Pass(Protocol):
 
     name: ClassVar[str]
 
-    def run(self, artifact: Any, chip: Any) -> Any: ...
+    def run(self, artifact: Any, chip: ChipSpec) -> Any: ...
 
 
 #: ``on_pass(pass, artifact it produced, seconds it took)``
@@ -42,15 +50,32 @@ PassHook = Callable[[Pass, Any, float], None]
 
 
 @dataclass(frozen=True)
+class LowerPass:
+    """Network -> LoweredNetwork (:func:`neurocomp.compiler.lower.lower`; needs no chip)."""
+
+    name: ClassVar[str] = "lower"
+
+    def run(self, network: Network, chip: ChipSpec) -> LoweredNetwork:
+        from .lower import lower
+
+        return LoweredNetwork(network=network, synapses=lower(network))
+
+
+@dataclass(frozen=True)
 class QuantizePass:
-    """Network -> QuantizedNetwork (:func:`neurocomp.compiler.quantize.quantize`)."""
+    """LoweredNetwork -> QuantizedNetwork (:func:`neurocomp.compiler.quantize.quantize`).
+
+    A pipeline without :class:`LowerPass` may hand it a Network, which ``quantize``
+    lowers first."""
 
     name: ClassVar[str] = "quantize"
 
-    def run(self, network: Network, chip: Any) -> QuantizedNetwork:
+    def run(self, lowered: LoweredNetwork | Network, chip: ChipSpec) -> QuantizedNetwork:
         from .quantize import quantize
 
-        return quantize(network, chip)
+        if isinstance(lowered, Network):
+            return quantize(lowered, chip)
+        return quantize(lowered.network, chip, synapses=lowered.synapses)
 
 
 @dataclass(frozen=True)
@@ -62,7 +87,7 @@ class PartitionPass:
     atom_size: int | None = None
     name: ClassVar[str] = "partition"
 
-    def run(self, qnet: QuantizedNetwork, chip: Any) -> Partition:
+    def run(self, qnet: QuantizedNetwork, chip: ChipSpec) -> Partition:
         from .partition import partition
 
         return partition(qnet, chip, strategy=self.strategy, allow_split=self.allow_split,
@@ -77,7 +102,7 @@ class PlacePass:
     seed: int = 0
     name: ClassVar[str] = "place"
 
-    def run(self, part: Partition, chip: Any) -> Placement:
+    def run(self, part: Partition, chip: ChipSpec) -> Placement:
         from .place import place
 
         return place(part, chip, strategy=self.strategy, seed=self.seed)
@@ -89,38 +114,42 @@ class RoutePass:
 
     name: ClassVar[str] = "route"
 
-    def run(self, placement: Placement, chip: Any) -> Mapping:
+    def run(self, placement: Placement, chip: ChipSpec) -> Mapping:
         from .route import route
 
         return route(placement, placement.partition.qnet, chip)
 
 
 #: Pass names in pipeline order (``--dump-after`` choices).
-PASS_NAMES = ("quantize", "partition", "place", "route")
+PASS_NAMES = ("lower", "quantize", "partition", "place", "route")
 
 
 def default_passes(*, partition: str = "auto", allow_split: bool = True, place: str = "anneal",
                    seed: int = 0, atom_size: int | None = None) -> tuple[Pass, ...]:
     """The standard pipeline with the given strategies."""
-    return (QuantizePass(), PartitionPass(strategy=partition, allow_split=allow_split, atom_size=atom_size),
+    return (LowerPass(), QuantizePass(), PartitionPass(strategy=partition, allow_split=allow_split, atom_size=atom_size),
             PlacePass(strategy=place, seed=seed), RoutePass())
 
 
-def compile_network(network: Network | QuantizedNetwork, chip: Any, *, passes: Sequence[Pass] | None = None,
-                    on_pass: PassHook | None = None) -> Mapping:
+def compile_network(network: Network | QuantizedNetwork, chip: ChipSpec, *,
+                    passes: Sequence[Pass] | None = None, on_pass: PassHook | None = None,
+                    verify_passes: bool | None = None) -> Mapping:
     """Compile ``network`` for ``chip``: run ``passes`` (default :func:`default_passes`).
 
     Parameters
     ----------
     network
-        A built network; or an already quantized one, in which case passes named
-        ``quantize`` are skipped.
+        A built network; or an already quantized one, in which case the passes named
+        ``lower`` and ``quantize`` are skipped.
     chip
         The :class:`~neurocomp.chip.spec.ChipSpec` (chip or system) to compile for.
     passes
         The passes to run, in order; the last must produce a Mapping.
     on_pass
         Called after every pass with the pass, its artifact and its wall time in seconds.
+    verify_passes
+        Check every artifact's invariants (:func:`neurocomp.ir.verify.verify`) after the
+        pass that made it; ``None`` follows the ``NEUROCOMP_VERIFY`` environment variable.
 
     Returns
     -------
@@ -131,18 +160,26 @@ def compile_network(network: Network | QuantizedNetwork, chip: Any, *, passes: S
     ------
     NeurocompError
         Whatever a pass raises for the user's network (capacity, quantization, ...).
+    VerifyError
+        A pass produced an artifact that breaks an IR invariant (a bug in that pass).
     UsageError
         The passes do not end in a Mapping.
     """
     passes = tuple(default_passes() if passes is None else passes)
+    check = verify_enabled() if verify_passes is None else verify_passes
     artifact: Any = network
     times: dict[str, float] = {}
     for p in passes:
-        if p.name == "quantize" and isinstance(artifact, QuantizedNetwork):
+        if p.name in ("lower", "quantize") and isinstance(artifact, QuantizedNetwork):
             continue
         t0 = time.perf_counter()
         artifact = p.run(artifact, chip)
         dt = time.perf_counter() - t0
+        if check:
+            try:
+                verify(artifact, chip)
+            except VerifyError as exc:
+                raise type(exc)(f"after pass '{p.name}': {exc}") from None
         times[p.name] = times.get(p.name, 0.0) + dt
         if on_pass is not None:
             on_pass(p, artifact, dt)

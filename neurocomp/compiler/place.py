@@ -45,6 +45,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 from numba import njit
 
+from ..chip.spec import ChipSpec
 from ..diagnostics import CapacityError, UsageError, did_you_mean
 from ..ir.partition import Partition, Placement, PlacementReport
 
@@ -255,7 +256,7 @@ def _physical_masks(chip, kinds: list[str]) -> np.ndarray:
     return np.tile(local, chip.n_chips)
 
 
-def _problem(part: Partition, chip) -> _Problem:
+def _problem(part: Partition, chip: ChipSpec) -> _Problem:
     L = part.n_cores
     coords = np.ascontiguousarray(chip.coordinates(), dtype=np.int64)
     a, b, w = part.traffic_src.astype(np.int64), part.traffic_dst.astype(np.int64), part.traffic_routes
@@ -382,7 +383,7 @@ PLACERS: dict[str, Callable[[_Problem, int], np.ndarray]] = {
 # =========================================================================== driver
 
 
-def placement_cost(part: Partition, chip, core_id: np.ndarray) -> tuple[int, int, int, int]:
+def placement_cost(part: Partition, chip: ChipSpec, core_id: np.ndarray) -> tuple[int, int, int, int]:
     """``(routes, hops, interchip routes, cost)`` of a placement (routes counted once)."""
     a = core_id[part.traffic_src.astype(np.int64)]
     b = core_id[part.traffic_dst.astype(np.int64)]
@@ -396,7 +397,7 @@ def placement_cost(part: Partition, chip, core_id: np.ndarray) -> tuple[int, int
     return int(w.sum()), hops, inter, cost
 
 
-def place(partition: Partition, chip=None, *, strategy: str = "anneal", seed: int = 0) -> Placement:
+def place(partition: Partition, chip: ChipSpec | None = None, *, strategy: str = "anneal", seed: int = 0) -> Placement:
     """Give each logical core of ``partition`` a physical core of ``chip``.
 
     Parameters
@@ -445,7 +446,7 @@ def place(partition: Partition, chip=None, *, strategy: str = "anneal", seed: in
                      report=report)
 
 
-def _check_room(part: Partition, chip) -> None:
+def _check_room(part: Partition, chip: ChipSpec) -> None:
     need = part.n_cores
     per_chip = chip.topology.cores_per_chip
     have = chip.total_cores

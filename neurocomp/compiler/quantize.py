@@ -57,7 +57,7 @@ __all__ = [
 QuantizerFn = Callable[[Network, ChipSpec, Mapping[str, Synapses]], QuantizedNetwork]
 
 
-def quantize(network: Network, chip: Any, *,
+def quantize(network: Network, chip: ChipSpec, *,
              synapses: Mapping[str, Synapses] | None = None) -> QuantizedNetwork:
     """The network in the chip's integer formats, with an error report.
 
@@ -109,7 +109,7 @@ def quantize(network: Network, chip: Any, *,
 # Helpers for family quantizers.
 
 
-def natives_of(obj: Population | Projection, chip: Any) -> dict[str, Any]:
+def natives_of(obj: Population | Projection, chip: ChipSpec) -> dict[str, Any]:
     """The integers ``obj`` pins for this chip (``native CHIP(...)``), or ``{}``."""
     return dict(obj.native.get(chip.neuron.native, {}))
 
@@ -125,7 +125,7 @@ def int_range_text(lo: int, hi: int) -> str:
     return f"{lo}..{hi}"
 
 
-def native_ints(errors: Collector, obj: Population | Projection, chip: Any, key: str, value: Any,
+def native_ints(errors: Collector, obj: Population | Projection, chip: ChipSpec, key: str, value: Any,
                 n: int, lo: int, hi: int, what: str) -> np.ndarray | None:
     """A pinned integer (or one per neuron) as an int64 array of ``n``, range-checked.
 
@@ -245,7 +245,7 @@ def align_pairs(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarra
     return out[0], out[1]
 
 
-def check_neuron_features(errors: Collector, pop: Population, chip: Any,
+def check_neuron_features(errors: Collector, pop: Population, chip: ChipSpec,
                           implemented_resets: Iterable[str]) -> None:
     """Reset mode and refractory period against the chip (every family needs these).
 
@@ -274,7 +274,7 @@ def check_neuron_features(errors: Collector, pop: Population, chip: Any,
                           f"{chip.name} has no refractory period: leave 'refractory' out")
 
 
-def check_delays(errors: Collector, proj: Projection, syn: Synapses, chip: Any) -> None:
+def check_delays(errors: Collector, proj: Projection, syn: Synapses, chip: ChipSpec) -> None:
     """Every synapse's arrival (``1 + delay`` steps) within the chip's delay range."""
     rng = chip.numerics.delay
     if syn.n_synapses == 0:
@@ -295,7 +295,7 @@ def check_delays(errors: Collector, proj: Projection, syn: Synapses, chip: Any) 
                      hint=f"use delay >= {rng.min_steps - 1} steps")
 
 
-def check_graded_inputs(errors: Collector, network: Network, chip: Any) -> None:
+def check_graded_inputs(errors: Collector, network: Network, chip: ChipSpec) -> None:
     """A graded source (``current(...)``) on a chip whose synapses carry binary spikes."""
     for pop in network.populations.values():
         if not isinstance(pop.encoder, ConstantCurrent):

@@ -31,11 +31,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..chip.spec import ChipSpec
 from ..diagnostics import QuantizationError
 from ..ir.mapping import CoreMap, Mapping
 from ..ir.partition import Placement
 from ..ir.quantized import QuantizedNetwork
-from .partition import check_delays
 
 __all__ = ["route"]
 
@@ -70,7 +70,7 @@ def _fill(indptr, indices, weights, delays, delay, has_delays, post_first, node_
     return extra
 
 
-def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip=None) -> Mapping:
+def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip: ChipSpec | None = None) -> Mapping:
     """Build the Mapping: compartments, sources, axons, routes and synapse tables.
 
     Parameters
@@ -91,12 +91,12 @@ def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip=None)
     Raises
     ------
     QuantizationError
-        A delay outside the chip's range, or a weight that does not fit 32 bits.
+        A weight that does not fit 32 bits. (Delays were checked by ``partition``, whose
+        Partition this placement is; :mod:`neurocomp.ir.verify` keeps that promise.)
     """
     part = placement.partition
     qnet = part.qnet if qnet is None else qnet
     chip = placement.chip if chip is None else chip
-    check_delays(qnet, chip)
     net = qnet.network
     pops = list(net.populations)
     pop_index = {p: i for i, p in enumerate(pops)}

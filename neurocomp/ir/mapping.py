@@ -44,6 +44,8 @@ array (``params.<key>`` for the parameters), written without pickling.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -53,6 +55,10 @@ import numpy as np
 
 from .network import Network
 from .quantized import PopulationError, ProjectionError, QuantizationReport
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chip.spec import ChipSpec
 
 __all__ = ["MAPPING_VERSION", "CoreSlice", "CoreMap", "Mapping", "Utilization", "arrays_path"]
 
@@ -89,7 +95,7 @@ class CoreMap:
 class Mapping:
     """A network compiled onto a chip system (see the module docstring)."""
 
-    chip: Any  # neurocomp.chip.spec.ChipSpec: the system (chips, profile) it was compiled for
+    chip: ChipSpec  # the system (chips, profile) it was compiled for
     network: Network
     family: str
     version: int = MAPPING_VERSION

@@ -34,6 +34,8 @@ traffic
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -41,6 +43,10 @@ import numpy as np
 
 from .mapping import CoreSlice
 from .quantized import QuantizedNetwork
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chip.spec import ChipSpec
 
 __all__ = ["LogicalCore", "PartitionReport", "Partition", "PlacementReport", "Placement",
            "RELAY_SLICE", "format_usage"]
@@ -118,7 +124,7 @@ class Partition:
     """
 
     qnet: QuantizedNetwork
-    chip: Any  # neurocomp.chip.spec.ChipSpec
+    chip: ChipSpec
     cores: tuple[LogicalCore, ...]
     node_offset: Mapping[str, int]  # population -> first node id
     node_core: np.ndarray  # int32 [n_nodes]: logical core, -1 for input nodes
@@ -211,7 +217,7 @@ class Placement:
     it (Akida), or ``""``. Physical ids are distinct."""
 
     partition: Partition
-    chip: Any
+    chip: ChipSpec
     core_id: np.ndarray  # int32 [n_logical]
     processor_kind: tuple[str, ...]
     report: PlacementReport

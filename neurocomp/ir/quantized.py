@@ -40,6 +40,8 @@ entry per neuron, flat C order):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -47,6 +49,10 @@ import numpy as np
 
 from .network import Network
 from .synapses import Synapses
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..chip.spec import ChipSpec
 
 __all__ = ["QPopulation", "QProjection", "ProjectionError", "PopulationError",
            "QuantizationReport", "QuantizedNetwork"]
@@ -136,7 +142,7 @@ class QuantizedNetwork:
     """A network in one chip's integer formats; ``chip`` is the ChipSpec it targets."""
 
     network: Network
-    chip: Any  # neurocomp.chip.spec.ChipSpec (kept loose to avoid an import cycle)
+    chip: ChipSpec
     family: str
     populations: Mapping[str, QPopulation]
     projections: Mapping[str, QProjection]
