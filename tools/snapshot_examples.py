@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,15 +26,20 @@ CHIPS = ("loihi", "loihi2", "truenorth", "akida")
 WALL_KEYS = ("wall", "time_s", "seconds", "elapsed", "pass_times", "timings")
 
 
-def snapshot(out: Path, steps: int) -> None:
+def snapshot(out: Path, steps: int, only: list[str] | None = None) -> None:
     exe = [sys.executable, "-m", "neurocomp"]
     for example in sorted((ROOT / "examples").glob("*.snn")):
+        if only and example.stem not in only:
+            continue
         for chip in CHIPS:
             folder = out / f"{example.stem}-{chip}"
             folder.mkdir(parents=True, exist_ok=True)
             mp = folder / "net.map.json"
-            c = subprocess.run(exe + ["compile", str(example), "--chip", chip, "-o", str(mp), "--force"],
-                               capture_output=True, text=True, cwd=ROOT)
+            cmd = exe + ["compile", str(example), "--chip", chip, "-o", str(mp), "--force"]
+            c = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+            more = re.search(r"use --chips (\d+)", c.stderr)
+            if c.returncode != 0 and more:  # a system of several chips, as the refusal suggests
+                c = subprocess.run(cmd + ["--chips", more.group(1)], capture_output=True, text=True, cwd=ROOT)
             (folder / "compile.txt").write_text(f"rc={c.returncode}\n{c.stdout}\n{c.stderr}")
             if c.returncode != 0:
                 print(f"{folder.name}: compile refused ({c.returncode})")
@@ -85,10 +91,11 @@ def main() -> int:
     ap.add_argument("dirs", nargs="+", type=Path)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--compare", action="store_true")
+    ap.add_argument("--only", action="append", help="an example's name (repeatable); default: all")
     args = ap.parse_args()
     if args.compare:
         return compare(*args.dirs)
-    snapshot(args.dirs[0], args.steps)
+    snapshot(args.dirs[0], args.steps, args.only)
     return 0
 
 

@@ -44,7 +44,7 @@ from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, Str
                       model_validator)
 from pydantic_core import PydanticCustomError
 
-from ..targets import FAMILIES
+from .family import FAMILIES, find
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -686,7 +686,7 @@ class ChipSpec(_Model):
             if chosen is not None and chosen not in self.profiles:
                 problems.append((name, f"no profile named '{chosen}'; profiles: "
                                        f"{', '.join(self.profiles)}"))
-        family = FAMILIES.get(self.neuron.family)
+        family = find(self.neuron.family)
         if family is None:
             problems.append(("neuron.family", f"unknown neuron family '{self.neuron.family}'; known: "
                                               f"{', '.join(FAMILIES)}"))

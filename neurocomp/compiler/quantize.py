@@ -44,7 +44,7 @@ from ..ir.quantized import (PopulationError, ProjectionError, QuantizationReport
                             QuantizedNetwork)
 from ..ir.synapses import Synapses
 from ..ir.values import ArrayValue
-from ..targets import FAMILIES
+from ..chip.family import FAMILIES, find
 
 __all__ = [
     "quantize",
@@ -88,10 +88,11 @@ def quantize(network: Network, chip: ChipSpec, *,
         ``synapses`` misses a projection, or no quantizer exists for the chip's family.
     """
     name = chip.neuron.family
-    if name not in FAMILIES:
+    fam = find(name)
+    if fam is None:
         raise UsageError(f"chip '{chip.name}': no quantizer for neuron family {name!r}",
                          hint=did_you_mean(name, FAMILIES))
-    fn = FAMILIES[name].quantize_fn()
+    fn = fam.quantize_fn()
     if synapses is None:
         from .lower import lower
 

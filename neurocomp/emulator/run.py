@@ -6,7 +6,7 @@ the spikes of every population, the probed traces (floats, in the network's unit
 :class:`~neurocomp.ir.result.Counters` per core and step. The Mapping is not changed.
 
 The chip's arithmetic is one kernel per neuron family (``mapping.family``), found through
-the family registry (:mod:`neurocomp.targets`); this module only turns user-facing inputs
+the family registry (:mod:`neurocomp.chip.family`); this module only turns user-facing inputs
 and probes into the kernel's flat arrays and its output back into a RunResult.
 ``docs/emulator.md`` lists what every family computes and counts.
 
@@ -30,7 +30,7 @@ from ..ir.mapping import Mapping
 from ..ir.network import PROBE_VARIABLES, Probe  # Probe, Sequence: ProbeSpec
 from ..ir.result import Counters, RunResult, SpikeEvents
 from ..ir.synapses import InputEvents
-from ..targets import FAMILIES, Family
+from ..chip.family import Family, family as family_named
 from .kernels import KernelInputs, KernelRun, kernel_for
 
 __all__ = ["emulate", "emulate_batch", "BatchResult"]
@@ -109,7 +109,7 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     overflow warning points at the caller's line)."""
     steps = _check_steps(steps)
     kernel = kernel_for(mapping.family)
-    family = FAMILIES[mapping.family]
+    family = family_named(mapping.family)
     prepared = _prepared(mapping, kernel)
     recorder = _Recorder.of(mapping, probes)
     refusal = _payload_refusal(mapping, family)

@@ -22,7 +22,7 @@ import numpy as np
 from ..diagnostics import Collector, DslError, Span, did_you_mean
 from ..dsl import ast
 from ..dsl.files import FileProblem, load_array, load_npz
-from ..targets import families
+from ..chip.family import families
 from . import connectors as cn
 from . import encoders as en
 from .network import PROBE_VARIABLES, Network, NeuronModel, Population, Probe, Projection

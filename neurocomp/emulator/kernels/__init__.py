@@ -1,10 +1,10 @@
 """What the emulator and a family's kernel exchange, and the helpers every kernel shares.
 
 Each neuron family's kernel lives in its own folder, ``neurocomp/targets/<family>/kernel.py``,
-and is found through the family registry (:mod:`neurocomp.targets`); :func:`kernel_for`
+and is found through the family registry (:mod:`neurocomp.chip.family`); :func:`kernel_for`
 returns it. :func:`neurocomp.emulator.run.emulate` only talks to that module.
 
-What a kernel module provides (:data:`neurocomp.targets.KERNEL_PARTS`)
+What a kernel module provides (:data:`neurocomp.chip.family.KERNEL_PARTS`)
 ---------------------------------------------------------------------
 ``prepare(mapping) -> prepared``
     Everything that depends on the Mapping alone, built once (integer parameter arrays,
@@ -16,7 +16,7 @@ What a kernel module provides (:data:`neurocomp.targets.KERNEL_PARTS`)
 ``overflow_message(prepared, run: KernelRun) -> str | None``
     One sentence on the wraps and saturations of a run (``None`` when there were none).
 
-The family's description (:class:`neurocomp.targets.Family`) says which integer state
+The family's description (:class:`neurocomp.chip.family.Family`) says which integer state
 variables the probes ``voltage`` and ``current`` read (``traces``) and whether the kernel
 takes spikes that carry a value (``payloads``).
 
@@ -35,7 +35,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ...diagnostics import UsageError, did_you_mean
-from ...targets import FAMILIES
+from ...chip.family import FAMILIES, find
 
 __all__ = ["KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
 
@@ -88,7 +88,7 @@ def kernel_for(family: str) -> ModuleType:
         When no family of that name is registered, it has no kernel, or its module is
         not installed.
     """
-    fam = FAMILIES.get(family)
+    fam = find(family)
     if fam is None:
         raise UsageError(f"no emulator kernel for neuron family '{family}'",
                          hint=did_you_mean(family, FAMILIES))

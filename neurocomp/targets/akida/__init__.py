@@ -4,7 +4,7 @@
 rest, as BrainChip's own engine does (``tests/test_akida_vendor.py``).
 """
 
-from ..family import Family, register
+from ...chip.family import Family, register
 
 FAMILY = register(Family(
     name="akida",

@@ -5,7 +5,7 @@
 too, with Loihi 1 arithmetic.
 """
 
-from ..family import Family, register
+from ...chip.family import Family, register
 
 FAMILY = register(Family(
     name="loihi_cuba_lif",

@@ -4,7 +4,7 @@
 ``kernel.py`` runs the neuron's integer step with its reset and stochastic modes.
 """
 
-from ..family import Family, register
+from ...chip.family import Family, register
 
 FAMILY = register(Family(
     name="truenorth",

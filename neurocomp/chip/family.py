@@ -1,4 +1,4 @@
-"""A neuron family: what one chip family's neurons are, registered once.
+"""The neuron-family registry: what one chip family's neurons are, registered once.
 
 A chip file names its family (``neuron.family``); everything that depends on the family
 is looked up here, through one :class:`Family` record, by the generic stages:
@@ -19,9 +19,13 @@ the chip loader             ``chip_keys``: the dotted keys a chip of this family
                             whether the kernel emulates spikes that carry a value
 ==========================  ============================================================
 
-The quantizer and the kernel are named by import path (``"package.module:function"``,
-``"package.module"``) and imported on first use, so that reading a chip file or a network
-never compiles a Numba kernel. A family may also hand the objects themselves (a test
+The registry sits low in the house (beside the chip schema that names a family), and the
+families sit high: each is a folder ``neurocomp/targets/<family>/`` whose quantizer and
+kernel build on the compiler and the emulator. So a family's quantizer and kernel are
+named by import path (``"package.module:function"``, ``"package.module"``) and imported
+on first use; the bundled families (:mod:`neurocomp.targets`) register themselves when the
+registry is first asked, and reading a chip file or a network never compiles a Numba
+kernel. A family registered by other code may hand the objects themselves (a test
 registering a toy family does).
 
 Whether a chip's spikes carry a value at all is chip data (``neuron.spike_payload_bits``);
@@ -40,7 +44,7 @@ from typing import Any, Callable, Iterator, Mapping
 from ..diagnostics import UsageError, did_you_mean
 
 __all__ = ["Family", "NativeKind", "KERNEL_PARTS", "register", "unregister", "family", "families",
-           "FAMILIES"]
+           "find", "FAMILIES"]
 
 #: How a native value is read from network text: ``"integer"`` (one whole number),
 #: ``"integers"`` (a whole number, a list of them, or a ``.npy`` file of them),
@@ -144,8 +148,17 @@ def _resolve(path: str) -> Any:
 
 
 #: neuron family name -> its :class:`Family`, in registration order. Fill it with
-#: :func:`register`.
+#: :func:`register`; read it through :func:`family`, :func:`find` or :func:`families`,
+#: which register the bundled families first.
 FAMILIES: dict[str, Family] = {}
+
+#: The package whose import registers the bundled families.
+BUNDLED = "neurocomp.targets"
+
+
+def _bundled() -> dict[str, Family]:
+    importlib.import_module(BUNDLED)  # once: later calls find it in sys.modules
+    return FAMILIES
 
 
 def register(fam: Family) -> Family:
@@ -177,13 +190,18 @@ def family(name: str, *, chip: str | None = None) -> Family:
     UsageError
         No family of that name is registered (the message names the chip when given).
     """
-    fam = FAMILIES.get(name)
+    fam = _bundled().get(name)
     if fam is None:
         where = f"chip '{chip}': " if chip else ""
         raise UsageError(f"{where}unknown neuron family '{name}'", hint=did_you_mean(name, FAMILIES))
     return fam
 
 
+def find(name: str) -> Family | None:
+    """The registered family ``name``, or ``None``."""
+    return _bundled().get(name)
+
+
 def families() -> Iterator[Family]:
-    """Every registered family, in registration order."""
-    return iter(tuple(FAMILIES.values()))
+    """Every registered family, in registration order (the bundled ones first)."""
+    return iter(tuple(_bundled().values()))
