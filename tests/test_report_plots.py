@@ -74,7 +74,7 @@ def spread(tmp_path_factory):
     from neurocomp.emulator.run import emulate
     from neurocomp.ir.build import load
     from neurocomp.report.cost import cost
-    from neurocomp.report.validate import compile_for
+    from neurocomp.workflows.validate import compile_for
 
     path = tmp_path_factory.mktemp("spread") / "spread.snn"
     path.write_text(SPREAD)
@@ -455,7 +455,7 @@ def test_relays_repeat_their_neurons_spikes_one_step_later() -> None:
     from test_quantize_truenorth import CHIP, fitting_network
 
     from neurocomp.emulator.run import emulate
-    from neurocomp.report.validate import compile_for
+    from neurocomp.workflows.validate import compile_for
 
     steps = 60
     mapping = compile_for(fitting_network(steps, seed=12), CHIP)

@@ -130,7 +130,7 @@ def run_command(args: argparse.Namespace) -> int:
     """``neurocomp run``; returns the exit code."""
     from ..report.cost import CostReport, cost
     from ..report.report import report
-    from ..report.validate import compile_for
+    from ..workflows.validate import compile_for
 
     _positive(args.steps, "--steps")
     _positive(args.batch, "--batch")
@@ -304,7 +304,7 @@ def _raster(name: str, array: np.ndarray, steps: int, network: Any) -> np.ndarra
 
 def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int) -> list[dict[str, Any]]:
     """Per sample ``i < n``, the overrides that ``arrays[pop][i]`` make (see the module docstring)."""
-    from ..report.validate import encode_samples
+    from ..workflows.samples import encode_samples
 
     samples: list[dict[str, Any]] = [{} for _ in range(n)]
     for name, a in arrays.items():
@@ -372,7 +372,8 @@ def validate_command(args: argparse.Namespace) -> int:
     """``neurocomp validate``; returns the exit code."""
     import json
 
-    from ..report.validate import load_samples, validate
+    from ..workflows.samples import load_samples
+    from ..workflows.validate import validate
 
     _positive(args.steps, "--steps")
     _positive(args.limit, "--limit")

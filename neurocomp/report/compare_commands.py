@@ -93,8 +93,8 @@ def handler(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..ir.build import load
-    from .compare import compare
-    from .validate import load_samples
+    from ..workflows.compare import compare
+    from ..workflows.samples import load_samples
 
     if args.steps <= 0:
         raise UsageError(f"--steps must be positive, got {args.steps}")
