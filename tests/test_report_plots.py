@@ -389,7 +389,7 @@ def test_a_batch_has_no_raster_but_its_links_carry_every_samples_spikes(capsys, 
     assert not (out / "raster.png").exists()
     written = {n: (out / n).read_bytes() for n in ("mesh_utilization.png", "mesh_energy.png", "cost.png",
                                                       "report.html")}
-    from neurocomp.report.commands import load_folder
+    from neurocomp.report.folder import load_folder
 
     folder = load_folder(out)
     assert folder.cost.samples == 2 and folder.cost.steps == 20
