@@ -119,7 +119,7 @@ def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray]) -
     from neurocomp.emulator.run import emulate
     from neurocomp.ir.build import load
     from neurocomp.report.cost import cost
-    from neurocomp.report.validate import compile_for
+    from neurocomp.workflows.validate import compile_for
 
     t0 = time.perf_counter()
     network = load(snn)

@@ -2,6 +2,12 @@
 
 import sys
 
-from .cli import main
+try:  # Ctrl-C while the command line itself loads ends as quietly as one inside it
+    from .cli import main
 
-sys.exit(main())
+    code = main()
+except KeyboardInterrupt:
+    from .cli import interrupted
+
+    code = interrupted()
+sys.exit(code)

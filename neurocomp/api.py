@@ -27,7 +27,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping as TMapping, Sequence
 
-from .diagnostics import UsageError
+from .diagnostics import ApiTypeError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -42,20 +42,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["compile", "run", "price", "validate", "compare", "as_network", "resolve_chip", "ApiTypeError"]
 
 
-class ApiTypeError(UsageError, TypeError):
-    """An argument of the wrong type: both a :class:`~neurocomp.diagnostics.UsageError`
-    (the command line renders it) and a ``TypeError``. Its ``str`` is the message alone,
-    as Python's own type errors read."""
-
-    def __str__(self) -> str:
-        return self.diagnostics[0].message if self.diagnostics else super().__str__()
-
-
 def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = None, what: str = "chip") -> Any:
     """A :class:`~neurocomp.chip.spec.ChipSpec` from a chip name, a path or a ChipSpec.
 
     ``chips`` makes a system of that many chips (tiled as squarely as possible);
-    ``profile`` selects a cost profile.
+    ``profile`` selects a cost profile (:func:`neurocomp.chip.load.resolve_chip`).
 
     Raises
     ------
@@ -78,25 +69,11 @@ def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = N
     >>> resolve_chip(None, what="the second chip")
     Traceback (most recent call last):
     ...
-    neurocomp.api.ApiTypeError: the second chip must be a ChipSpec, a chip name or a path, not None
+    neurocomp.diagnostics.ApiTypeError: the second chip must be a ChipSpec, a chip name or a path, not None
     """
-    from .chip.load import _with_chips, load_chip
-    from .chip.spec import ChipSpec
+    from .chip.load import resolve_chip as _resolve_chip
 
-    if isinstance(chip, ChipSpec):
-        # the system load_chip(name, chips=N) would build, so both ways give equal chips
-        spec = _with_chips(chip, chips) if chips is not None else chip
-        if profile is not None:
-            if profile not in spec.profiles:
-                from .diagnostics import did_you_mean
-
-                raise UsageError(f"chip '{spec.name}' has no profile '{profile}'",
-                                 hint=did_you_mean(profile, spec.profiles))
-            spec = spec.with_profile(profile)
-        return spec
-    if isinstance(chip, (str, Path)):
-        return load_chip(chip, chips=chips, profile=profile)
-    raise ApiTypeError(f"{what} must be a ChipSpec, a chip name or a path, not {chip!r}")
+    return _resolve_chip(chip, chips=chips, profile=profile, what=what)
 
 
 def as_network(network: Any, *, what: str = "network") -> "Network":
@@ -120,7 +97,7 @@ def as_network(network: Any, *, what: str = "network") -> "Network":
     >>> as_network(7)
     Traceback (most recent call last):
     ...
-    neurocomp.api.ApiTypeError: network must be a Network or the path of a .snn file, not 7
+    neurocomp.diagnostics.ApiTypeError: network must be a Network or the path of a .snn file, not 7
     """
     from .ir.network import Network
 
@@ -189,7 +166,7 @@ def compile(network: "Network | str | Path", chip: Any, *, chips: int | None = N
     >>> nc.compile("examples/chain.snn", chip=42)
     Traceback (most recent call last):
     ...
-    neurocomp.api.ApiTypeError: chip must be a ChipSpec, a chip name or a path, not 42
+    neurocomp.diagnostics.ApiTypeError: chip must be a ChipSpec, a chip name or a path, not 42
     """
     from .compiler.pipeline import compile_network, default_passes
 
@@ -347,7 +324,7 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     The API form of ``neurocomp validate``
-    (:func:`neurocomp.report.validate.validate`).
+    (:func:`neurocomp.workflows.validate.validate`).
 
     Parameters
     ----------
@@ -378,7 +355,7 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
     >>> [(p.name, p.spikes_ref, p.spikes_chip, p.correlation) for p in report.populations]
     [('a', 3, 3, 1.0), ('b', 3, 3, 1.0), ('c', 1, 1, 1.0)]
     """
-    from .report.validate import validate as _validate
+    from .workflows.validate import validate as _validate
 
     spec = resolve_chip(chip, chips=chips, profile=profile)
     return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping)
@@ -390,7 +367,7 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
     """Compile and run a network on several chips and put the results side by side.
 
     The API form of ``neurocomp compare``
-    (:func:`neurocomp.report.compare.compare`): per chip the chips and cores used, the
+    (:func:`neurocomp.workflows.compare.compare`): per chip the chips and cores used, the
     fullest core, the largest weight error, energy and latency per step and per run (or
     sample), the spikes against the float reference's and, with ``samples``, the
     accuracy. A chip the network does not fit, or that cannot represent it, has a row
@@ -424,6 +401,6 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
     >>> table.column("energy_per_step_j")
     array([2.08e-11, 1.30e-11])
     """
-    from .report.compare import compare as _compare
+    from .workflows.compare import compare as _compare
 
     return _compare(as_network(network), chips, steps, inputs, samples=samples)

@@ -27,6 +27,7 @@ __all__ = [
     "QuantizationError",
     "EmulationError",
     "UsageError",
+    "ApiTypeError",
     "InteropError",
     "did_you_mean",
     "render",
@@ -170,6 +171,15 @@ class EmulationError(NeurocompError):
 
 class UsageError(NeurocompError):
     """A bad command-line argument or API call."""
+
+
+class ApiTypeError(UsageError, TypeError):
+    """An argument of the wrong type: both a :class:`UsageError` (the command line
+    renders it) and a ``TypeError``. Its ``str`` is the message alone, as Python's own
+    type errors read."""
+
+    def __str__(self) -> str:
+        return self.diagnostics[0].message if self.diagnostics else super().__str__()
 
 
 class InteropError(NeurocompError):

@@ -35,7 +35,7 @@ def at_root(monkeypatch):
 # --------------------------------------------------------------------------- the examples
 
 
-@pytest.mark.parametrize("module", ["neurocomp.api", "neurocomp.report.compare"])
+@pytest.mark.parametrize("module", ["neurocomp.api", "neurocomp.workflows.compare"])
 def test_docstring_examples_run(module, at_root):
     mod = importlib.import_module(module)
     finder = doctest.DocTestFinder()

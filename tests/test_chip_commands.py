@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from neurocomp.chip import commands
-from neurocomp.chip.commands import add_chip_arguments, chip_from_args, format_value, register
 from neurocomp.chip.load import list_chips, load_chip
+from neurocomp.cli import chips as commands
+from neurocomp.cli.chips import format_value, register
+from neurocomp.cli.common import add_chip_arguments, chip_from_args
 from neurocomp.diagnostics import UsageError
 
 TINY = Path(__file__).parent / "data" / "tiny.toml"

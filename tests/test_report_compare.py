@@ -1,4 +1,4 @@
-"""``neurocomp compare`` and :func:`neurocomp.report.compare.compare`: golden tables, rows
+"""``neurocomp compare`` and :func:`neurocomp.workflows.compare.compare`: golden tables, rows
 that say why a chip fails, and every figure checked against a second way to get it.
 
 Golden files: ``tests/golden/compare/<case>.args`` is a command line (run in that
@@ -23,8 +23,9 @@ import pytest
 import neurocomp as nc
 from neurocomp.cli import main
 from neurocomp.diagnostics import UsageError
-from neurocomp.report.compare import STATUSES, Comparison, compare
-from neurocomp.report.validate import validate
+from neurocomp.report.compare import STATUSES, Comparison
+from neurocomp.workflows.compare import compare
+from neurocomp.workflows.validate import validate
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -233,7 +234,7 @@ def test_the_toy_classifier_is_right_on_every_sample(sample_table):
 
 
 def test_energy_per_sample_is_the_mean_over_separate_runs(sample_table):
-    from neurocomp.report.validate import load_samples, sample_inputs
+    from neurocomp.workflows.samples import load_samples, sample_inputs
 
     net = nc.load(SMALL)
     mapping = nc.compile(net, TINY)

@@ -96,7 +96,7 @@ def run(tmp_path_factory):
     from neurocomp.report.cost import cost
     from neurocomp.report.plots import plots
     from neurocomp.report.report import report
-    from neurocomp.report.validate import compile_for, validate
+    from neurocomp.workflows.validate import compile_for, validate
 
     path = tmp_path_factory.mktemp("spread") / "spread.snn"
     path.write_text(SPREAD)

@@ -74,7 +74,7 @@ def spread(tmp_path_factory):
     from neurocomp.emulator.run import emulate
     from neurocomp.ir.build import load
     from neurocomp.report.cost import cost
-    from neurocomp.report.validate import compile_for
+    from neurocomp.workflows.validate import compile_for
 
     path = tmp_path_factory.mktemp("spread") / "spread.snn"
     path.write_text(SPREAD)
@@ -389,7 +389,7 @@ def test_a_batch_has_no_raster_but_its_links_carry_every_samples_spikes(capsys, 
     assert not (out / "raster.png").exists()
     written = {n: (out / n).read_bytes() for n in ("mesh_utilization.png", "mesh_energy.png", "cost.png",
                                                       "report.html")}
-    from neurocomp.report.commands import load_folder
+    from neurocomp.report.folder import load_folder
 
     folder = load_folder(out)
     assert folder.cost.samples == 2 and folder.cost.steps == 20
@@ -455,7 +455,7 @@ def test_relays_repeat_their_neurons_spikes_one_step_later() -> None:
     from test_quantize_truenorth import CHIP, fitting_network
 
     from neurocomp.emulator.run import emulate
-    from neurocomp.report.validate import compile_for
+    from neurocomp.workflows.validate import compile_for
 
     steps = 60
     mapping = compile_for(fitting_network(steps, seed=12), CHIP)

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 import neurocomp.report.validate as V
+import neurocomp.workflows.samples as S
+import neurocomp.workflows.validate as W
 from neurocomp.chip.load import load_chip
 from neurocomp.diagnostics import InputFileError, UsageError
 from neurocomp.ir.build import load
@@ -72,8 +74,8 @@ def test_classifier_by_hand() -> None:
 
 
 def test_output_population_is_the_probed_sink() -> None:
-    assert V.output_population(load(EXAMPLES / "mnist_mlp.snn")) == "out"
-    assert V.output_population(load(EXAMPLES / "chain.snn")) == "c"  # a, b project on; c is the sink
+    assert S.output_population(load(EXAMPLES / "mnist_mlp.snn")) == "out"
+    assert S.output_population(load(EXAMPLES / "chain.snn")) == "c"  # a, b project on; c is the sink
 
 
 def test_no_probed_output_is_a_usage_error() -> None:
@@ -83,7 +85,7 @@ def test_no_probed_output_is_a_usage_error() -> None:
     net = build(parse("network n\ninput x[2] : current(value = 1)\npopulation a[2] : IF()\n"
                       "connect x -> a : one_to_one(weight = 1)\n", name="n.snn"))
     with pytest.raises(UsageError, match="has no probed output population") as info:
-        V.output_population(net)
+        S.output_population(net)
     assert "probe the output population" in info.value.render()
 
 
@@ -92,7 +94,7 @@ def test_samples_replace_the_rate_encoders_value() -> None:
     x = np.zeros((2, 784), dtype=np.float32)
     x[0, :10] = 1.0  # ten pixels that always fire (p = 1 per step)
     x[1, 5] = 1.0
-    runs = V.sample_inputs(net, 4, x)
+    runs = S.sample_inputs(net, 4, x)
     first, second = runs[0]["pixels"], runs[1]["pixels"]
     assert isinstance(first, InputEvents) and first.n_events == 40
     assert first.raster()[:, :10].all() and not first.raster()[:, 10:].any()
@@ -103,30 +105,30 @@ def test_samples_may_be_rasters() -> None:
     net = load(EXAMPLES / "mnist_mlp.snn")
     x = np.zeros((3, 6, 784), dtype=np.uint8)
     x[1, 2, 7] = 1
-    runs = V.sample_inputs(net, 5, x)
+    runs = S.sample_inputs(net, 5, x)
     assert runs[1]["pixels"].shape == (5, 784) and runs[1]["pixels"][2, 7] == 1
     with pytest.raises(InputFileError, match=r"fits neither input 'pixels' \(784 values\) nor a raster"):
-        V.sample_inputs(net, 10, x)  # only 6 steps given
+        S.sample_inputs(net, 10, x)  # only 6 steps given
 
 
 def test_sample_file_errors(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="no such sample file"):
-        V.load_samples(tmp_path / "none.npz")
+        S.load_samples(tmp_path / "none.npz")
     np.savez(tmp_path / "nolabels.npz", x=np.zeros((2, 3)))
     with pytest.raises(InputFileError, match="lacks array y"):
-        V.load_samples(tmp_path / "nolabels.npz")
+        S.load_samples(tmp_path / "nolabels.npz")
     np.savez(tmp_path / "short.npz", x=np.zeros((2, 3)), y=np.zeros(3, dtype=np.int64))
     with pytest.raises(InputFileError, match=r"x \(2, 3\) and y \(3,\) must be"):
-        V.load_samples(tmp_path / "short.npz")
+        S.load_samples(tmp_path / "short.npz")
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(InputFileError, match="is not a readable .npz file"):
-        V.load_samples(tmp_path / "junk.npz")
+        S.load_samples(tmp_path / "junk.npz")
 
 
 def test_several_inputs_cannot_take_samples() -> None:
     net = load(EXAMPLES / "encoders.snn")
     with pytest.raises(UsageError, match="samples drive one input population"):
-        V.sample_inputs(net, 5, np.zeros((1, 4)))
+        S.sample_inputs(net, 5, np.zeros((1, 4)))
 
 
 @pytest.fixture
@@ -134,13 +136,13 @@ def reference_as_chip(monkeypatch):
     """A 'chip' that is the float reference itself: validation must find perfect agreement."""
     from neurocomp.emulator.reference import simulate
 
-    monkeypatch.setattr(V, "compile_for", lambda network, chip: network)
-    monkeypatch.setattr(V, "_emulator", lambda: (lambda net, steps, inputs=None: simulate(net, steps, inputs)))
+    monkeypatch.setattr(W, "compile_for", lambda network, chip: network)
+    monkeypatch.setattr(W, "_emulator", lambda: (lambda net, steps, inputs=None: simulate(net, steps, inputs)))
 
 
 def test_the_reference_agrees_with_itself(reference_as_chip) -> None:
     net = load(EXAMPLES / "chain.snn")
-    rep = V.validate(net, load_chip("loihi"), 20)
+    rep = W.validate(net, load_chip("loihi"), 20)
     assert [p.name for p in rep.populations] == ["a", "b", "c"]
     for p in rep.populations:
         assert p.correlation == 1.0 and p.rate_error == 0.0 and p.rate_mae_hz == 0.0
@@ -157,7 +159,7 @@ def test_classifier_validation_runs_every_sample(reference_as_chip) -> None:
     seen: list[tuple[int, int]] = []
     with np.load(EXAMPLES / "data" / "mnist_test.npz") as data:
         x, y = data["x"][:8], data["y"][:8]
-    rep = V.validate(net, load_chip("loihi"), 30, samples=(x, y), progress=lambda d, t: seen.append((d, t)))
+    rep = W.validate(net, load_chip("loihi"), 30, samples=(x, y), progress=lambda d, t: seen.append((d, t)))
     assert seen == [(i, 8) for i in range(1, 9)]
     c = rep.classifier
     assert c is not None and c.output == "out" and c.samples == 8 and rep.samples == 8
@@ -171,7 +173,7 @@ def test_classifier_validation_runs_every_sample(reference_as_chip) -> None:
 def test_inputs_and_samples_are_exclusive() -> None:
     net = load(EXAMPLES / "chain.snn")
     with pytest.raises(UsageError, match="either inputs .* or samples"):
-        V.validate(net, load_chip("loihi"), 5, inputs={"stim": np.zeros((5, 1))},
+        W.validate(net, load_chip("loihi"), 5, inputs={"stim": np.zeros((5, 1))},
                    samples=(np.zeros((1, 1)), np.zeros(1, dtype=np.int64)))
     with pytest.raises(UsageError, match="steps must be a whole number > 0"):
-        V.validate(net, load_chip("loihi"), 0)
+        W.validate(net, load_chip("loihi"), 0)

@@ -24,10 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from neurocomp.chip.commands import SECTIONS, format_value
 from neurocomp.chip.load import load_chip
 from neurocomp.chip.packing import synapse_memory_bits
 from neurocomp.chip.spec import ChipSpec
+from neurocomp.cli.chips import SECTIONS, format_value
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

@@ -29,10 +29,10 @@ from typing import Any, Iterable
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from ..diagnostics import ChipSpecError, Diagnostic, Source, Span, UsageError, did_you_mean
+from ..diagnostics import ApiTypeError, ChipSpecError, Diagnostic, Source, Span, UsageError, did_you_mean
 from .spec import ChipSpec, SystemFile, has_number, needs_source, toml_text
 
-__all__ = ["load_chip", "list_chips", "chip_path", "most_square", "bundled_chip_dirs"]
+__all__ = ["load_chip", "resolve_chip", "with_chips", "list_chips", "chip_path", "most_square", "bundled_chip_dirs"]
 
 _REPO_CHIPS = Path(__file__).resolve().parents[2] / "chips"
 _SINGLE_CHIP_SOURCE = "assumed: one chip unless --chips or a system file asks for more"
@@ -126,7 +126,7 @@ def load_chip(name_or_path: str | Path, *, chips: int | None = None, profile: st
         display = f"chips/{path.name}"
     spec, file_profile = _load_file(path, display, chips_requested=chips is not None)
     if chips is not None:
-        spec = _with_chips(spec, chips)
+        spec = with_chips(spec, chips)
     chosen = profile if profile is not None else file_profile
     if chosen is not None:
         if chosen not in spec.profiles:
@@ -144,7 +144,46 @@ def most_square(n: int) -> tuple[int, int]:
     return n // y, y
 
 
-def _with_chips(spec: ChipSpec, chips: int) -> ChipSpec:
+def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = None,
+                 what: str = "chip") -> ChipSpec:
+    """A :class:`~neurocomp.chip.spec.ChipSpec` from a chip name, a path or a ChipSpec.
+
+    ``chips`` makes a system of that many chips (tiled as squarely as possible);
+    ``profile`` selects a cost profile. A ChipSpec given with ``chips`` becomes the
+    system :func:`load_chip` would build for its name, so both ways give equal chips.
+
+    Raises
+    ------
+    ApiTypeError
+        When ``chip`` is none of those (the message shows what it is; ``what`` names
+        the argument).
+    UsageError
+        For a bad ``chips`` or ``profile``, or as :func:`load_chip` does for an unknown
+        name or a missing file.
+    ChipSpecError
+        For a chip file that does not validate.
+    """
+    if isinstance(chip, ChipSpec):
+        spec = with_chips(chip, chips) if chips is not None else chip
+        if profile is not None:
+            if profile not in spec.profiles:
+                raise UsageError(f"chip '{spec.name}' has no profile '{profile}'",
+                                 hint=did_you_mean(profile, spec.profiles))
+            spec = spec.with_profile(profile)
+        return spec
+    if isinstance(chip, (str, Path)):
+        return load_chip(chip, chips=chips, profile=profile)
+    raise ApiTypeError(f"{what} must be a ChipSpec, a chip name or a path, not {chip!r}")
+
+
+def with_chips(spec: ChipSpec, chips: int) -> ChipSpec:
+    """``spec`` as a system of ``chips`` chips, tiled as squarely as possible.
+
+    Raises
+    ------
+    UsageError
+        When ``chips`` is not a whole number >= 1 or exceeds the chip's ``max_chips``.
+    """
     if isinstance(chips, bool) or not isinstance(chips, int) or chips < 1:
         raise UsageError(f"the number of chips must be a whole number >= 1 (got {chips!r})")
     _check_max_chips(spec, chips, "--chips")

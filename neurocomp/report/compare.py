@@ -1,26 +1,11 @@
 """One network on several chips, side by side: what each costs and how well it agrees.
 
-Input: a :class:`~neurocomp.ir.network.Network`, the chips (bundled names, chip or
-system files, or :class:`~neurocomp.chip.spec.ChipSpec`), a number of steps, and either
-input overrides (one run) or a labelled sample set (a classifier), exactly as
-:func:`neurocomp.report.validate.validate` takes them. Output: a :class:`Comparison`,
-one :class:`ChipRow` per chip in the order given, and the float reference's figures.
-
-The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once; it does
-not depend on the chip. Then, for each chip:
-
-1. compile (:func:`neurocomp.compiler.pipeline.compile`, the default passes). A
-   :class:`~neurocomp.diagnostics.CapacityError` (the network does not fit) or a
-   :class:`~neurocomp.diagnostics.QuantizationError` (the chip cannot represent it)
-   ends that chip's row with the error's first message, which names the population,
-   projection or core; the other chips go on;
-2. emulate every run (:func:`neurocomp.emulator.run.emulate_batch`). A chip whose neuron
-   family has no emulator kernel, or that refuses the inputs (graded values where its
-   spikes carry none), keeps its compile figures and says why;
-3. price the runs with the chip's active profile (:func:`neurocomp.report.cost.cost`)
-   and summarise them (:func:`neurocomp.report.report.report`);
-4. compare its spikes with the reference's, with the metrics of
-   :mod:`neurocomp.report.validate` (per population; accuracy for a classifier).
+:mod:`neurocomp.workflows.compare` compiles and runs the network on each chip; this
+module holds what it fills and how that is drawn: a :class:`Comparison`, one
+:class:`ChipRow` per chip in the order given and the float reference's figures, as text
+(a box table), HTML and JSON, and the helpers that turn one chip's artifacts (its
+Mapping, its priced runs, its :class:`~neurocomp.report.validate.ValidationReport`)
+into a row's figures.
 
 The figures of a row (``R`` runs of ``T`` steps; ``E`` and ``L`` the priced energy and
 latency of all runs together)::
@@ -43,23 +28,18 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
-import warnings
 from dataclasses import dataclass, field
 from html import escape
-from pathlib import Path
-from typing import Any, Callable, Mapping as TMapping, Sequence
+from typing import Any, Mapping as TMapping, Sequence
 
 import numpy as np
 
-from ..diagnostics import CapacityError, EmulationError, NeurocompError, QuantizationError, UsageError
-from ..ir.network import Network
-from ..ir.result import RunResult
-from ..ir.synapses import InputEvents
+from ..diagnostics import NeurocompError, UsageError
+from .cost import CostReport
 from .report import Report, si
 from .validate import ValidationReport
 
-__all__ = ["compare", "Comparison", "ChipRow", "STATUSES"]
+__all__ = ["Comparison", "ChipRow", "STATUSES", "row_labels", "error_reason", "mapping_figures", "run_figures"]
 
 #: What a row's ``status`` may be, and what each means.
 STATUSES = {
@@ -69,10 +49,6 @@ STATUSES = {
     "cannot emulate": "compiled, but not emulated: no emulator kernel runs its neuron family, or the "
                       "chip refuses the inputs (values where its spikes carry none)",
 }
-
-# The compile errors that end one chip's row rather than the whole comparison.
-_ROW_ERRORS: dict[type[NeurocompError], str] = {CapacityError: "does not fit",
-                                                 QuantizationError: "cannot represent"}
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -391,124 +367,10 @@ def _box_table(columns: Sequence[tuple[str, str]], rows: Sequence[tuple[list[str
     return out
 
 
-# --------------------------------------------------------------------------- the door
+# --------------------------------------------------------------------------- a row's figures
 
 
-def compare(network: Network, chips: Sequence[Any], steps: int,
-            inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
-            samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
-            progress: Callable[[str, int, int], None] | None = None) -> Comparison:
-    """Compile and run ``network`` on each chip, and put the results side by side.
-
-    Parameters
-    ----------
-    network
-        The network, float parameters as written.
-    chips
-        The chips, each a bundled name (``"loihi"``), the path of a chip or system file,
-        or a :class:`~neurocomp.chip.spec.ChipSpec` (for a system of several chips or
-        another profile: ``load_chip("loihi", chips=2, profile=...)``).
-    steps
-        Steps per run (``> 0``).
-    inputs
-        Input overrides for a single run (as :func:`~neurocomp.emulator.run.emulate`
-        takes them); by default each input population's encoder.
-    samples
-        A labelled set (an ``.npz`` path with ``x`` and ``y``, or ``(x, y)``): one run per
-        sample and each chip's accuracy as a classifier, as
-        :func:`~neurocomp.report.validate.validate` does. Not together with ``inputs``.
-    progress
-        Called as ``progress(chip label, runs done, runs)`` as each chip's runs finish
-        (and with the label ``"float reference"`` for the reference).
-
-    Returns
-    -------
-    Comparison
-        One row per chip, in the order given. A chip the network does not fit or that
-        cannot represent it has a row that says why instead of figures.
-
-    Raises
-    ------
-    UsageError
-        For bad ``steps``, no chips, an unknown chip name, ``inputs`` together with
-        ``samples``, or samples for a network that is not a classifier.
-    ChipSpecError
-        For a chip file that does not validate.
-    InputFileError
-        For a sample file that lacks ``x`` or ``y`` or does not fit the input.
-
-    Examples
-    --------
-    >>> import neurocomp as nc
-    >>> from neurocomp.report.compare import compare
-    >>> net = nc.load("examples/chain.snn")
-    >>> table = compare(net, ["loihi", "truenorth", "akida"], steps=20)
-    >>> [row.status for row in table]
-    ['ok', 'ok', 'cannot represent']
-    >>> table["loihi"].spikes_chip, table["loihi"].spikes_ref, table["loihi"].correlation_worst
-    (7, 7, 1.0)
-    >>> table["akida"].reason.split(":")[0]      # the first message names the object
-    "population 'a'"
-    >>> print(table.to_text())                  # doctest: +ELLIPSIS
-    'chain' on 3 chips: 20 steps of 1 ms per run, 1 run
-    float reference: 7 spikes (a 3, b 3, c 1)
-    ...
-    │ akida     │ cannot represent: population 'a': beta = 0.5 ...
-    ...
-    """
-    from ..api import resolve_chip
-    from ..compiler.lower import lower
-    from ..emulator.reference import simulate
-    from .validate import _check_samples, load_samples, output_population, sample_inputs
-
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise UsageError(f"steps must be a whole number > 0, got {steps!r}")
-    steps = int(steps)
-    if isinstance(chips, (str, Path)) or not isinstance(chips, Sequence):
-        raise UsageError(f"chips must be a list of chips (names, paths or ChipSpecs), not {chips!r}",
-                         hint="compare(net, ['loihi', 'truenorth'], steps=...)")
-    if not chips:
-        raise UsageError("no chips to compare", hint="give at least one chip: compare(net, ['loihi'], steps=...)")
-    if samples is not None and inputs is not None:
-        raise UsageError("give either inputs (one run) or samples (a labelled set), not both")
-    specs = [resolve_chip(c) for c in chips]  # every chip loads before anything runs
-
-    labels: np.ndarray | None = None
-    output: str | None = None
-    runs: list[Any]
-    if samples is None:
-        runs = [dict(inputs) if inputs else None]
-    else:
-        x, labels = load_samples(samples) if not isinstance(samples, tuple) else _check_samples(*samples, "samples")
-        output = output_population(network)
-        runs = sample_inputs(network, steps, x)
-
-    start = time.perf_counter()
-    synapses = lower(network)
-    ref_runs = [simulate(network, steps, r, synapses=synapses) for r in runs]
-    wall = {"float reference": time.perf_counter() - start}
-    if progress is not None:
-        progress("float reference", len(runs), len(runs))
-    neuron_pops = [name for name, pop in network.populations.items() if not pop.is_input]
-    spikes_ref = {name: int(sum(r.spikes[name].count for r in ref_runs)) for name in neuron_pops}
-    accuracy_ref = None
-    if labels is not None and output is not None:
-        pred = np.array([int(np.argmax(r.spike_counts(output))) for r in ref_runs], dtype=np.int64)
-        accuracy_ref = float(np.mean(pred == labels))
-
-    rows = []
-    for spec, label in zip(specs, _labels(specs)):
-        start = time.perf_counter()
-        rows.append(_row(network, spec, label, steps, runs, ref_runs, labels, output))
-        wall[label] = time.perf_counter() - start
-        if progress is not None:
-            progress(label, len(runs), len(runs))
-    return Comparison(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
-                      classifier=labels is not None, output=output, accuracy_ref=accuracy_ref,
-                      spikes_ref=spikes_ref, rows=tuple(rows), wall_s=wall)
-
-
-def _labels(specs: Sequence[Any]) -> list[str]:
+def row_labels(specs: Sequence[Any]) -> list[str]:
     """``loihi``; ``loihi x2`` for a system of two; ``loihi [sanafe]`` for another profile;
     a ``#k`` suffix where two chips would still read the same."""
     labels = []
@@ -523,71 +385,40 @@ def _labels(specs: Sequence[Any]) -> list[str]:
     return out
 
 
-def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], ref_runs: list[RunResult],
-         labels: np.ndarray | None, output: str | None) -> ChipRow:
-    from ..compiler.pipeline import compile_network
-    from ..emulator.kernels import kernel_for
-    from ..emulator.run import emulate_batch
-    from .cost import CostReport, cost
-    from .report import report
-    from .validate import _agreement, _classify
+def error_reason(exc: NeurocompError) -> dict[str, Any]:
+    """A row's ``reason``, ``more_reasons`` and ``error``: the first message of an error
+    (it names the population, projection or core), how many more it holds, its whole text."""
+    first = exc.diagnostics[0].message.splitlines()[0] if exc.diagnostics else str(exc).splitlines()[0]
+    return dict(reason=first, more_reasons=max(0, len(exc.diagnostics) - 1), error=exc.render())
 
-    ident = dict(label=label, chip=chip.name, profile=chip.active_profile, n_chips=chip.n_chips)
-    wall: dict[str, float] = {}
-    start = time.perf_counter()
-    try:
-        mapping = compile_network(network, chip)
-    except tuple(_ROW_ERRORS) as exc:
-        status = next(s for kind, s in _ROW_ERRORS.items() if isinstance(exc, kind))
-        return ChipRow(**ident, status=status, **_reason(exc))
-    wall["compile"] = time.perf_counter() - start
 
+def mapping_figures(mapping: Any, chip: Any) -> dict[str, Any]:
+    """A row's compile figures of ``mapping`` on ``chip`` (the ChipSpec it was compiled
+    for): chips and cores used, the fullest core, the largest weight error (and the
+    Mapping itself)."""
     per_chip = chip.topology.cores_per_chip
     util = mapping.utilization()
     fullest = max(((used / limit, name, core) for name, used, limit, core in util.worst() if limit),
                   default=None, key=lambda t: t[0])
     worst_q = max(mapping.quantization.projections, key=lambda e: e.max_error, default=None)
-    compiled = dict(chips_used=len({c.core_id // per_chip for c in mapping.cores}), cores=len(mapping.cores),
-                    fullest_fraction=None if fullest is None else float(fullest[0]),
-                    fullest_resource=None if fullest is None else fullest[1],
-                    fullest_core=None if fullest is None else int(fullest[2]),
-                    weight_error_max=None if worst_q is None else float(worst_q.max_error),
-                    weight_error_projection=None if worst_q is None else worst_q.projection,
-                    real_time=chip.timing.real_time, mapping=mapping)
-    try:
-        kernel_for(mapping.family)
-    except UsageError as exc:
-        return ChipRow(**ident, status="cannot emulate", **_reason(exc), **compiled, wall_s=wall)
+    return dict(chips_used=len({c.core_id // per_chip for c in mapping.cores}), cores=len(mapping.cores),
+                fullest_fraction=None if fullest is None else float(fullest[0]),
+                fullest_resource=None if fullest is None else fullest[1],
+                fullest_core=None if fullest is None else int(fullest[2]),
+                weight_error_max=None if worst_q is None else float(worst_q.max_error),
+                weight_error_projection=None if worst_q is None else worst_q.projection,
+                real_time=chip.timing.real_time, mapping=mapping)
 
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            chip_runs = list(emulate_batch(mapping, steps, runs))
-        except (UsageError, EmulationError) as exc:
-            # what this chip refuses to run: inputs that carry values where its spikes
-            # carry none (the reference took the same inputs, so they are well formed)
-            return ChipRow(**ident, status="cannot emulate", **_reason(exc), **compiled, wall_s=wall)
-    wall["emulate"] = time.perf_counter() - start
-    priced = [cost(r.counters, chip, mapping) for r in chip_runs]
-    total = priced[0] if len(priced) == 1 else CostReport.combine(priced)
-    rep = report(chip_runs, total, chip, mapping, wall_s=wall)
 
-    pops = tuple(_agreement(name, ref_runs, chip_runs, steps, float(network.dt_ms))
-                 for name, pop in network.populations.items() if not pop.is_input)
-    classifier = _classify(output, ref_runs, chip_runs, labels) if labels is not None and output else None
-    # the batch warns once for all its runs (the message counts the samples that overflowed)
-    notes = tuple(str(w.message) for w in caught[:1])
-    if len(caught) > 1:
-        notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
-    validation = ValidationReport(network=network.name, chip=chip.name, profile=chip.active_profile, steps=steps,
-                                  samples=len(runs), dt_ms=float(network.dt_ms), populations=pops,
-                                  classifier=classifier, notes=notes, wall_s=wall)
+def run_figures(total: CostReport, validation: ValidationReport) -> dict[str, Any]:
+    """A row's run figures: energy and latency per step and per run from the priced runs
+    together, and the spikes, correlations and accuracy from their validation."""
+    steps, n_runs = validation.steps, validation.samples
+    pops = validation.populations
     defined = [(p.correlation, p.name) for p in pops if p.correlation is not None]
     worst = min(defined, default=None)
-    n_runs = len(runs)
-    return ChipRow(
-        **ident, status="ok", **compiled,
+    classifier = validation.classifier
+    return dict(
         energy_per_step_j=total.energy_pj * 1e-12 / (steps * n_runs),
         energy_per_run_j=total.energy_pj * 1e-12 / n_runs,
         latency_per_step_s=total.latency_ns * 1e-9 / (steps * n_runs),
@@ -597,12 +428,4 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
         correlation_population=None if worst is None else worst[1],
         correlation_undefined=len(pops) - len(defined),
         correlations={p.name: p.correlation for p in pops},
-        accuracy=None if classifier is None else classifier.accuracy_chip,
-        notes=notes, wall_s=wall, report=rep, validation=validation)
-
-
-def _reason(exc: NeurocompError) -> dict[str, Any]:
-    """The first message of an error (it names the population, projection or core), how
-    many more it holds, and its whole text."""
-    first = exc.diagnostics[0].message.splitlines()[0] if exc.diagnostics else str(exc).splitlines()[0]
-    return dict(reason=first, more_reasons=max(0, len(exc.diagnostics) - 1), error=exc.render())
+        accuracy=None if classifier is None else classifier.accuracy_chip)

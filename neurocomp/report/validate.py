@@ -1,11 +1,10 @@
 """Does the chip still compute what the float model computes? Both runs side by side.
 
-Input: a :class:`~neurocomp.ir.network.Network`, a chip, a number of steps, and either
-input overrides (one run) or a labelled sample set (a classifier). Output: a
-:class:`ValidationReport`. The float reference
-(:func:`neurocomp.emulator.reference.simulate`, float64, unquantized) and the chip
-emulation (the network compiled for ``chip``, then
-:func:`neurocomp.emulator.run.emulate`) see exactly the same input events.
+Input: the float reference's runs and the chip's runs of one network on the same inputs
+(:mod:`neurocomp.workflows.validate` makes them: the float reference
+:func:`neurocomp.emulator.reference.simulate`, float64 and unquantized, and the network
+compiled for the chip and run by :func:`neurocomp.emulator.run.emulate`). Output: a
+:class:`ValidationReport` (:func:`agreement_report`), drawn as text, HTML or JSON.
 
 Per neuron population, over every neuron (and every sample):
 
@@ -20,38 +19,31 @@ Per neuron population, over every neuron (and every sample):
   that fire in one run and not the other.
 
 A classifier is a network whose output population (a probed neuron population that
-projects nowhere; the last such one) is read by its most active neuron. Given samples
-``x`` ``[n, ...]`` and labels ``y`` ``[n]``, each sample drives the network's one input
-population: when ``x[i]`` has the population's size it replaces the encoder's ``value``
-(rate, latency and current inputs), the rate encoder's seed advancing by one per sample
-so samples draw independent spikes; when it is ``T x N`` with ``T >= steps`` it is the
-input raster itself. A sample whose output neurons are all silent, or tie for the most
-spikes, counts as the lowest-index neuron among the tied, as ``numpy.argmax`` picks;
-silent output is reported separately (``silent_ref``, ``silent_chip``).
+projects nowhere; the last such one, :func:`neurocomp.workflows.samples.output_population`)
+is read by its most active neuron, one run per labelled sample
+(:mod:`neurocomp.workflows.samples`). A sample whose output neurons are all silent, or
+tie for the most spikes, counts as the lowest-index neuron among the tied, as
+``numpy.argmax`` picks; silent output is reported separately (``silent_ref``,
+``silent_chip``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
-import time
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping as TMapping, Sequence
+from typing import Any, Mapping as TMapping, Sequence
 
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..diagnostics import InputFileError, UsageError
+from ..diagnostics import UsageError
 from ..ir.network import Network
 from ..ir.result import RunResult
-from ..ir.synapses import InputEvents
 
-__all__ = ["validate", "ValidationReport", "PopulationAgreement", "ClassifierAgreement", "load_samples",
-           "sample_inputs", "encode_samples", "output_population", "pearson"]
+__all__ = ["ValidationReport", "PopulationAgreement", "ClassifierAgreement", "agreement_report", "pearson"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,236 +180,50 @@ def _fmt(value: float | None, pattern: str) -> str:
 # --------------------------------------------------------------------------- the door
 
 
-def validate(network: Network, chip: Any, steps: int,
-             inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
-             samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
-             mapping: Any = None, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
-    """Run the float reference and the chip emulation on the same inputs and compare.
+def agreement_report(network: Network, chip: Any, steps: int, ref_runs: Sequence[RunResult],
+                     chip_runs: Sequence[RunResult], *, labels: np.ndarray | None = None,
+                     output: str | None = None, notes: Sequence[str] = (),
+                     wall_s: TMapping[str, float] | None = None, spike_counts: bool = True) -> ValidationReport:
+    """How the chip's runs agree with the float reference's, run by run.
 
     Parameters
     ----------
     network
-        The network, float parameters as written.
+        The network both ran.
     chip
-        The :class:`~neurocomp.chip.spec.ChipSpec` to compile for and emulate.
+        The :class:`~neurocomp.chip.spec.ChipSpec` the chip runs were emulated on.
     steps
-        Steps per run (``> 0``).
-    inputs
-        Input overrides for a single run (as :func:`~neurocomp.emulator.reference.simulate`
-        takes them); by default each input population's encoder.
-    samples
-        A labelled set (an ``.npz`` path with ``x`` and ``y``, or ``(x, y)``): one run
-        per sample and the classifier's accuracy (see the module docstring). Not
-        together with ``inputs``.
-    mapping
-        The network already compiled for ``chip`` (it is compiled otherwise).
-    progress
-        Called as ``progress(done, total)`` after each sample.
+        Steps per run.
+    ref_runs, chip_runs
+        The float reference's and the chip's runs, one pair per input (or sample).
+    labels, output
+        For a classifier: each run's label and the output population read.
+    notes
+        Lines the report prints under its tables (the chip runs' warnings).
+    wall_s
+        Wall-clock times to keep in the report.
+    spike_counts
+        Keep each population's per-neuron spike counts (for a float-vs-chip scatter).
 
     Returns
     -------
     ValidationReport
-
-    Raises
-    ------
-    UsageError
-        For bad ``steps``, ``inputs`` together with ``samples``, a classifier without a
-        probed output population or with several inputs.
-    InputFileError
-        For a sample file that lacks ``x`` or ``y`` or does not fit the input.
+        One :class:`PopulationAgreement` per neuron population; a
+        :class:`ClassifierAgreement` when ``labels`` and ``output`` are given.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
-        raise UsageError(f"steps must be a whole number > 0, got {steps!r}")
-    steps = int(steps)
-    if samples is not None and inputs is not None:
-        raise UsageError("give either inputs (one run) or samples (a labelled set), not both")
-    from ..compiler.lower import lower
-    from ..emulator.reference import simulate
-
-    wall: dict[str, float] = {}
-    start = time.perf_counter()
-    if mapping is None:
-        mapping = compile_for(network, chip)
-    wall["compile"] = time.perf_counter() - start
-    synapses = lower(network)
-    emulate = _emulator()
-
-    runs: list[dict[str, InputEvents | np.ndarray] | None]
-    labels: np.ndarray | None = None
-    output: str | None = None
-    if samples is None:
-        runs = [dict(inputs) if inputs else None]
-    else:
-        x, labels = load_samples(samples) if not isinstance(samples, tuple) else _check_samples(*samples, "samples")
-        output = output_population(network)
-        runs = sample_inputs(network, steps, x)  # type: ignore[assignment]
-
-    ref_runs: list[RunResult] = []
-    chip_runs: list[RunResult] = []
-    t_ref = t_chip = 0.0
-    chip_warnings: list[str] = []  # first warning of each chip run that had any
-    for i, run_inputs in enumerate(runs):
-        t0 = time.perf_counter()
-        ref_runs.append(simulate(network, steps, run_inputs, synapses=synapses))
-        t1 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            chip_runs.append(emulate(mapping, steps, run_inputs))
-        if caught:
-            chip_warnings.append(str(caught[0].message))
-        t2 = time.perf_counter()
-        t_ref += t1 - t0
-        t_chip += t2 - t1
-        if progress is not None:
-            progress(i + 1, len(runs))
-    wall["reference"] = t_ref
-    wall["emulate"] = t_chip
-
-    pops = tuple(_agreement(name, ref_runs, chip_runs, steps, float(network.dt_ms))
+    dt_ms = float(network.dt_ms)
+    pops = tuple(_agreement(name, ref_runs, chip_runs, steps, dt_ms)
                  for name, pop in network.populations.items() if not pop.is_input)
     classifier = None
     if labels is not None and output is not None:
         classifier = _classify(output, ref_runs, chip_runs, labels)
-    notes = ()
-    if chip_warnings:
-        notes = (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
-                 f"the first: {chip_warnings[0]}",)
-    counts = {p.name: (np.stack([r.spike_counts(p.name) for r in ref_runs]).astype(np.int64),
-                       np.stack([r.spike_counts(p.name) for r in chip_runs]).astype(np.int64)) for p in pops}
+    counts = {}
+    if spike_counts:
+        counts = {p.name: (np.stack([r.spike_counts(p.name) for r in ref_runs]).astype(np.int64),
+                           np.stack([r.spike_counts(p.name) for r in chip_runs]).astype(np.int64)) for p in pops}
     return ValidationReport(network=network.name, chip=chip.name, profile=chip.active_profile, steps=steps,
-                            samples=len(runs), dt_ms=float(network.dt_ms), populations=pops,
-                            classifier=classifier, notes=notes, wall_s=wall, spike_counts=counts)
-
-
-# --------------------------------------------------------------------------- stages
-
-
-def compile_for(network: Network, chip: Any) -> Any:
-    """The network compiled for ``chip`` by the compiler's pipeline."""
-    from ..compiler import pipeline
-
-    fn = getattr(pipeline, "compile", None) or getattr(pipeline, "compile_network")
-    return fn(network, chip)
-
-
-def _emulator() -> Callable[..., RunResult]:
-    from ..emulator.run import emulate
-
-    return emulate
-
-
-# --------------------------------------------------------------------------- samples
-
-
-def load_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """``x`` ``[n, ...]`` and integer ``y`` ``[n]`` from an ``.npz`` file (no pickles).
-
-    Raises
-    ------
-    InputFileError
-        When the file is missing or unreadable, or lacks ``x`` or ``y``, or they
-        disagree in length.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"no such sample file: '{p}'", hint="give an .npz file with arrays x and y")
-    try:
-        with np.load(p, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # numpy raises several kinds for a file that is not an npz
-        raise InputFileError(f"'{p}' is not a readable .npz file ({exc})",
-                             hint="write it with numpy.savez(path, x=..., y=...)") from None
-    missing = [k for k in ("x", "y") if k not in arrays]
-    if missing:
-        raise InputFileError(f"'{p}' lacks array{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-                             f"(it has: {', '.join(arrays) or 'nothing'})",
-                             hint="samples go in x [n, ...] and their labels in y [n]")
-    return _check_samples(arrays["x"], arrays["y"], f"'{p}'")
-
-
-def _check_samples(x: np.ndarray, y: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x)
-    y = np.asarray(y)
-    if x.ndim < 2 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-        raise InputFileError(f"{what}: x {x.shape} and y {y.shape} must be [n, ...] and [n]")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise InputFileError(f"{what}: labels y must be integers (got {y.dtype})")
-    return x, y.astype(np.int64)
-
-
-def output_population(network: Network) -> str:
-    """The classifier's output: the last probed neuron population that projects nowhere.
-
-    Raises
-    ------
-    UsageError
-        When no probed neuron population projects nowhere.
-    """
-    projecting = {p.pre for p in network.projections}
-    probed = {p.population for p in network.probes}
-    candidates = [name for name, pop in network.populations.items()
-                  if not pop.is_input and name in probed and name not in projecting]
-    if not candidates:
-        raise UsageError(f"network '{network.name}' has no probed output population to classify with",
-                         hint="probe the output population: 'probe out : spikes'")
-    return candidates[-1]
-
-
-def sample_inputs(network: Network, steps: int, x: np.ndarray) -> list[dict[str, InputEvents | np.ndarray]]:
-    """Per sample, the input overrides that make the network's one input show ``x[i]``.
-
-    Raises
-    ------
-    UsageError
-        When the network has no or several input populations (or see
-        :func:`encode_samples`).
-    """
-    inputs = [name for name, pop in network.populations.items() if pop.is_input]
-    if len(inputs) != 1:
-        raise UsageError(f"samples drive one input population; network '{network.name}' has "
-                         f"{len(inputs)} ({', '.join(inputs) or 'none'})",
-                         hint="give per-population inputs with 'neurocomp run --inputs' instead")
-    pop = network.populations[inputs[0]]
-    return [{pop.name: ev} for ev in encode_samples(pop, steps, float(network.dt_ms), x)]
-
-
-def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray) -> list[InputEvents | np.ndarray]:
-    """What input population ``pop`` emits for each sample ``x[i]``.
-
-    ``x[i]`` of the population's size replaces the encoder's ``value`` (and, for an
-    encoder with a seed, the seed becomes ``seed + i``); ``x[i]`` of shape ``T x size``
-    (``T >= steps``) is the raster itself.
-
-    Raises
-    ------
-    UsageError
-        When ``x[i]`` is a value but the input's encoder takes none.
-    InputFileError
-        When a sample fits neither form.
-    """
-    from ..compiler.encode import encode
-
-    x = np.asarray(x)
-    where = f"input '{pop.name}'"
-    per_sample = int(np.prod(x.shape[1:], dtype=np.int64))
-    if per_sample == pop.size:
-        encoder = pop.encoder
-        names = {f.name for f in dataclasses.fields(encoder)} if dataclasses.is_dataclass(encoder) else set()
-        if "value" not in names:
-            raise UsageError(f"input '{pop.name}' ({type(encoder).__name__}) takes no value to replace "
-                             "with a sample", where=where, hint="give the samples as rasters [n, T, N] instead")
-        out: list[InputEvents | np.ndarray] = []
-        for i in range(x.shape[0]):
-            changes: dict[str, Any] = {"value": np.asarray(x[i], dtype=np.float64).reshape(pop.shape)}
-            if "seed" in names:
-                changes["seed"] = int(encoder.seed) + i
-            sample_pop = dataclasses.replace(pop, encoder=dataclasses.replace(encoder, **changes))
-            out.append(encode(sample_pop, steps, dt_ms))
-        return out
-    if x.ndim >= 3 and x.shape[1] >= steps and int(np.prod(x.shape[2:], dtype=np.int64)) == pop.size:
-        return [np.asarray(x[i][:steps]).reshape(steps, pop.size) for i in range(x.shape[0])]
-    raise InputFileError(f"a sample of shape {x.shape[1:]} fits neither input '{pop.name}' "
-                         f"({pop.size} values) nor a raster of >= {steps} steps x {pop.size}", where=where)
+                            samples=len(ref_runs), dt_ms=dt_ms, populations=pops, classifier=classifier,
+                            notes=tuple(notes), wall_s={} if wall_s is None else wall_s, spike_counts=counts)
 
 
 # --------------------------------------------------------------------------- metrics

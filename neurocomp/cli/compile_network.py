@@ -15,7 +15,6 @@ time each pass took. ``docs/compiler.md`` explains how to read it.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..chip.commands import add_chip_arguments, chip_from_args
+from .. import api
+from ..compiler.partition import PARTITIONERS
+from ..compiler.pipeline import PASS_NAMES, describe_artifact
+from ..compiler.place import PLACERS
 from ..diagnostics import UsageError
 from ..ir.mapping import Mapping, arrays_path
-from .partition import PARTITIONERS
-from .pipeline import PASS_NAMES, compile_network, default_passes, describe_artifact
-from .place import PLACERS
+from .common import add_chip_arguments, add_command, chip_from_args, console as make_console, load_network
 
 __all__ = ["register", "handler", "summary"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``compile`` command to an argparse sub-parsers object."""
-    p = subparsers.add_parser("compile", help="compile a network onto a chip (quantize, partition, place, route)",
-                              description="Compile a network onto a chip and print what it takes.")
+    p = add_command(subparsers, "compile", description="Compile a network onto a chip and print what it takes.")
     p.add_argument("network", help="a .snn file")
     add_chip_arguments(p)
     p.add_argument("-o", "--out", metavar="FILE.map.json",
@@ -53,17 +52,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=handler)
 
 
-def _console() -> Console:
-    # Tables fit 120 columns; lines of text are never folded (they may hold file names).
-    return Console(highlight=False, soft_wrap=True, width=120, file=sys.stdout)
-
-
 def handler(args: argparse.Namespace) -> int:
     """Run ``neurocomp compile``; returns the exit code."""
-    from ..ir.build import load
-
-    path = Path(args.network)
-    if path.suffix != ".snn":
+    if Path(args.network).suffix != ".snn":
         raise UsageError(f"'{args.network}' is not a network file: expected a .snn file")
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
@@ -71,9 +62,10 @@ def handler(args: argparse.Namespace) -> int:
         if existing:
             raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous mapping",
                              hint="choose another -o file, or add --force to replace it")
-    net = load(path)
+    net = load_network(args.network)
     chip = chip_from_args(args)
-    console = _console()
+    # tables fit 120 columns; lines of text are never folded (they may hold file names)
+    console = make_console(soft_wrap=True)
     dumps = set(args.dump_after)
 
     def hook(p, artifact, seconds):
@@ -81,9 +73,8 @@ def handler(args: argparse.Namespace) -> int:
             console.print(Text(f"--- after {p.name} ---"))
             console.print(Text(describe_artifact(artifact).rstrip("\n")))
 
-    passes = default_passes(partition=args.partition, allow_split=not args.no_split, place=args.place,
-                            seed=args.seed)
-    mapping = compile_network(net, chip, passes=passes, on_pass=hook)
+    mapping = api.compile(net, chip, partition=args.partition, place=args.place, seed=args.seed,
+                          allow_split=not args.no_split, on_pass=hook)
     summary(mapping, console, per_core=args.per_core)
     if out is not None:
         json_path, npz_path = mapping.save(out)

@@ -1,4 +1,4 @@
-"""The ``neurocomp run`` and ``neurocomp validate`` commands.
+"""The ``neurocomp run`` command.
 
 ``run`` compiles a network for a chip (or takes a compiled ``.map.json``), emulates it,
 prices the work with the chip's cost profile and prints the report: spikes per
@@ -12,18 +12,15 @@ the spike counts per sample, population and neuron, instead of ``spikes.npz``).
 :mod:`neurocomp.report.plots`) and ``--html`` writes ``report.html``, one self-contained
 page with the tables and every picture inline (:mod:`neurocomp.report.html`); either
 also saves the mapping (``mapping.map.json`` and its ``.npz``) and ``counters.npz``, so
-``neurocomp report DIR`` can draw them again from the folder.
-
-``validate`` runs the float reference and the chip on the same inputs and prints how
-their spikes agree (and, with ``--samples``, the accuracy of each as a classifier).
-With ``--out`` and ``--plot`` it also draws ``validation.png`` (float against chip spike
-counts per neuron) and saves those counts in ``validation_counts.npz``.
+``neurocomp report DIR`` can draw them again from the folder
+(:mod:`neurocomp.report.folder`).
 
 The input file of ``run --inputs`` holds one array per input population, named after
 it: a raster ``T x N`` (or ``T x shape``, nonzero entries are emitted with their value)
 for a single run; with ``--batch``, a leading sample axis: ``S x T x N`` rasters, or
 ``S x N`` values that replace the input encoder's ``value`` (as ``validate --samples``
-does). Inputs not in the file come from their encoders.
+does, :func:`neurocomp.workflows.samples.encode_samples`). Inputs not in the file come
+from their encoders.
 """
 
 from __future__ import annotations
@@ -35,25 +32,23 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from rich.console import Console
 from rich.text import Text
 
-from ..chip.commands import add_chip_arguments, chip_from_args
 from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.result import Counters, RunResult
+from ..report.folder import COUNTERS_FILE as TRACE_FILE
+from .common import (add_chip_arguments, add_command, chip_from_args, console as console_, pictures_need_out,
+                     positive, progress_bar, refuse_to_overwrite)
 
-__all__ = ["register", "run_command", "validate_command"]
+__all__ = ["register", "run_command", "batch_inputs"]
 
-TRACE_FILE = "counters.npz"
 BATCH_FILE = "batch_counts.npz"
-VALIDATION_FILE = "validation.json"
 
 
 def register(subparsers: Any) -> None:
-    """Add ``run`` and ``validate`` to an argparse sub-parsers object."""
-    run = subparsers.add_parser(
-        "run", help="compile (or load a mapping), emulate on a chip, report energy and latency",
-        description="Emulate a network on a chip and report its spikes, energy and latency.")
+    """Add the ``run`` command to an argparse sub-parsers object."""
+    run = add_command(subparsers, "run",
+                      description="Emulate a network on a chip and report its spikes, energy and latency.")
     run.add_argument("network", metavar="NET.snn|MAP.map.json",
                      help="a network file, or a mapping written by 'neurocomp compile'")
     add_chip_arguments(run, default=None, required=False)  # a .map.json names its own chip
@@ -74,54 +69,6 @@ def register(subparsers: Any) -> None:
                      help="write --out/report.html: the report's tables and every picture in one file")
     run.set_defaults(func=run_command)
 
-    val = subparsers.add_parser(
-        "validate", help="compare the chip emulation with the float reference",
-        description="Run the float reference and the chip emulation on the same inputs and compare "
-                    "their spikes (and, with --samples, their accuracy as a classifier).")
-    val.add_argument("network", metavar="NET.snn", help="a network file")
-    add_chip_arguments(val, default=None)
-    val.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
-    val.add_argument("--samples", metavar="FILE.npz",
-                     help="labelled samples: x [n, ...] drives the input, y [n] the expected class")
-    val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
-    val.add_argument("--out", metavar="DIR", help="folder for validation.json")
-    val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
-    val.add_argument("--plot", action="store_true",
-                     help="draw validation.png into --out: float against chip spike counts per neuron")
-    val.set_defaults(func=validate_command)
-
-
-def _console(stderr: bool = False, width: int = 100) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
-
-
-def _refuse_to_overwrite(folder: Path, names: Sequence[str]) -> None:
-    # Checked before the run, so a long emulation never ends in a refusal.
-    existing = [folder / n for n in names if (folder / n).exists()]
-    if existing:
-        raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous run",
-                         hint="choose another --out folder, or add --force to replace it")
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"'{folder}' is a file, not a folder", hint="give --out a folder")
-
-
-def _positive(value: int | None, option: str) -> None:
-    if value is not None and value <= 0:
-        raise UsageError(f"{option} must be positive, got {value}")
-
-
-def _pictures_need_out(args: argparse.Namespace, options: Sequence[str]) -> None:
-    """--plot / --html write files: they need --out, and matplotlib (checked before the
-    run, so a long emulation never ends in a refusal)."""
-    asked = [o for o in options if getattr(args, o.lstrip("-"), False)]
-    if not asked:
-        return
-    if not args.out:
-        raise UsageError(f"{asked[0]} writes into the --out folder", hint="add --out DIR")
-    from ..report.plots import require_matplotlib
-
-    require_matplotlib()
-
 
 # --------------------------------------------------------------------------- run
 
@@ -130,13 +77,13 @@ def run_command(args: argparse.Namespace) -> int:
     """``neurocomp run``; returns the exit code."""
     from ..report.cost import CostReport, cost
     from ..report.report import report
-    from ..report.validate import compile_for
+    from ..workflows.validate import compile_for
 
-    _positive(args.steps, "--steps")
-    _positive(args.batch, "--batch")
+    positive(args.steps, "--steps")
+    positive(args.batch, "--batch")
     if args.batch is not None and not args.inputs:
         raise UsageError("--batch needs --inputs: the samples to run", hint="give --inputs FILE.npz")
-    _pictures_need_out(args, ("--plot", "--html"))
+    pictures_need_out(args, ("--plot", "--html"))
     pictures = bool(args.plot or args.html)
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
@@ -144,14 +91,14 @@ def run_command(args: argparse.Namespace) -> int:
         names += [TRACE_FILE] if args.trace or pictures else []
         if pictures:
             from ..ir.mapping import arrays_path
-            from ..report.commands import MAPPING_FILE, picture_names
+            from ..report.folder import MAPPING_FILE, picture_names
 
             names += [MAPPING_FILE, arrays_path(MAPPING_FILE).name]
         if args.plot:
             names += picture_names(single_run=args.batch is None, mapping=True, cost=True)
         if args.html:
             names.append("report.html")
-        _refuse_to_overwrite(out, names)
+        refuse_to_overwrite(out, names)
 
     wall: dict[str, float] = {}
     start = time.perf_counter()
@@ -175,7 +122,7 @@ def run_command(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if args.batch is None:
-            from .run import emulate
+            from ..emulator.run import emulate
 
             overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
             runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
@@ -193,7 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
     wall["cost"] = time.perf_counter() - start
     rep = report(runs, priced, chip, mapping, wall_s=wall)
 
-    console = _console()
+    console = console_(width=100)
     rep.render(console)
     if out is not None:
         written = [rep.save(out, overwrite=args.force)]
@@ -213,7 +160,7 @@ def run_command(args: argparse.Namespace) -> int:
 def _save_pictures(out: Path, args: argparse.Namespace, rep: Any, runs: Sequence[RunResult], mapping: Any,
                    priced: Any) -> list[Path]:
     """The mapping (so ``neurocomp report`` can draw again), the pictures and the page."""
-    from ..report.commands import MAPPING_FILE, render
+    from ..report.folder import MAPPING_FILE, render
 
     written = list(mapping.save(out / MAPPING_FILE))
     single = len(runs) == 1 and args.batch is None
@@ -230,7 +177,7 @@ def _print_warnings(caught: Sequence[warnings.WarningMessage], runs: int) -> Non
     """The emulator's warnings (one per run at most) as one line each, or the first and a count."""
     if not caught:
         return
-    err = _console(stderr=True)
+    err = console_(stderr=True, width=100)
     err.print(Text(f"warning: {caught[0].message}"), soft_wrap=True)
     if len(caught) > 1:
         err.print(Text(f"warning: and {len(caught) - 1} more like it ({runs} runs)"), soft_wrap=True)
@@ -304,7 +251,7 @@ def _raster(name: str, array: np.ndarray, steps: int, network: Any) -> np.ndarra
 
 def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int) -> list[dict[str, Any]]:
     """Per sample ``i < n``, the overrides that ``arrays[pop][i]`` make (see the module docstring)."""
-    from ..report.validate import encode_samples
+    from ..workflows.samples import encode_samples
 
     samples: list[dict[str, Any]] = [{} for _ in range(n)]
     for name, a in arrays.items():
@@ -319,11 +266,8 @@ def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int
 
 def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndarray], n: int,
                strict: bool) -> list[RunResult]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     samples = batch_inputs(network, steps, arrays, n)
-    with Progress(TextColumn("emulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=_console(stderr=True), transient=True, disable=n < 2) as bar:
+    with progress_bar("emulating", disable=n < 2) as bar:
         task = bar.add_task("batch", total=n)
         return _emulate_batch(mapping, steps, samples, strict,
                               lambda done: bar.update(task, completed=done))
@@ -333,7 +277,7 @@ def _emulate_batch(mapping: Any, steps: int, samples: list[dict[str, Any]], stri
                    progress: Callable[[int], None]) -> list[RunResult]:
     """Every sample through one mapping with :func:`emulate_batch`; ``progress(done)``
     is called as each sample is taken (the batch consumes them one at a time)."""
-    from .run import emulate_batch
+    from ..emulator.run import emulate_batch
 
     def feed():
         for i, sample in enumerate(samples):
@@ -363,56 +307,3 @@ def _save_trace(path: Path, counters: Sequence[Counters | None]) -> Path:
     with open(path, "wb") as f:
         np.savez_compressed(f, **arrays)
     return path
-
-
-# --------------------------------------------------------------------------- validate
-
-
-def validate_command(args: argparse.Namespace) -> int:
-    """``neurocomp validate``; returns the exit code."""
-    import json
-
-    from ..report.validate import load_samples, validate
-
-    _positive(args.steps, "--steps")
-    _positive(args.limit, "--limit")
-    _pictures_need_out(args, ("--plot",))
-    out = Path(args.out) if args.out else None
-    if out is not None and not args.force:
-        from ..report.commands import VALIDATION_COUNTS_FILE
-
-        _refuse_to_overwrite(out, [VALIDATION_FILE] + ([VALIDATION_COUNTS_FILE, "validation.png"]
-                                                        if args.plot else []))
-    network = _load_network(Path(args.network))
-    chip = chip_from_args(args)
-    samples = None
-    if args.samples:
-        x, y = load_samples(args.samples)
-        if args.limit:
-            x, y = x[: args.limit], y[: args.limit]
-        samples = (x, y)
-    elif args.limit:
-        raise UsageError("--limit needs --samples")
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    n = 1 if samples is None else len(samples[1])
-    with Progress(TextColumn("float and chip runs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=_console(stderr=True), transient=True, disable=n < 2) as bar:
-        task = bar.add_task("validate", total=n)
-        result = validate(network, chip, args.steps, samples=samples,
-                          progress=lambda done, total: bar.update(task, completed=done))
-    console = _console(width=120)
-    result.render(console)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / VALIDATION_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
-        written = [out / VALIDATION_FILE]
-        if args.plot:
-            from ..report.commands import VALIDATION_COUNTS_FILE, render, save_validation_counts
-
-            written.append(save_validation_counts(out / VALIDATION_COUNTS_FILE, result.spike_counts))
-            written += render(out, plot=True, page=False, validation=result.to_dict(),
-                              validation_counts=result.spike_counts)
-        console.print("wrote " + ", ".join(str(p) for p in written))
-    return 0

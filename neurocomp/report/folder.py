@@ -1,12 +1,10 @@
-"""The ``neurocomp report`` command: a saved run's pictures and page, drawn again.
+"""A run folder: what ``neurocomp run --out`` (or ``validate --out``) writes, read back and drawn.
 
-``neurocomp report RUN_DIR [--plot] [--html]`` reads what ``neurocomp run --out RUN_DIR``
-(or ``neurocomp validate --out RUN_DIR``) wrote and draws the pictures
-(:func:`neurocomp.report.plots.plots`, ``--plot``) and the self-contained page
-(:func:`neurocomp.report.html.html`, ``report.html``, ``--html``) from those files
-alone; with neither option, both. It replaces earlier pictures and pages in the folder
-(they are made from the folder's data, so nothing is lost). Each picture needs some of
-the files; what a folder lacks is said, and the rest is drawn:
+:func:`render` draws a run's pictures (:func:`neurocomp.report.plots.plots`) and its
+self-contained page (:func:`neurocomp.report.html.html`, ``report.html``) into a folder;
+:func:`load_folder` reads a saved folder so ``neurocomp report RUN_DIR`` can draw them
+again from its files alone. Each picture needs some of the files; what a folder lacks is
+said (``RunFolder.missing``), and the rest is drawn:
 
 ==================================  ===============================================
 picture                             made from
@@ -20,25 +18,22 @@ picture                             made from
 ==================================  ===============================================
 
 ``neurocomp run --plot`` / ``--html`` save the mapping and the counters for this, and
-:func:`render` is what both commands call, so a page drawn again is the page the run
-wrote, byte for byte.
+:func:`render` is what ``run``, ``validate`` and ``report`` call, so a page drawn again
+is the page the run wrote, byte for byte.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping as TMapping
 
 import numpy as np
-from rich.console import Console
-from rich.text import Text
 
 from ..diagnostics import InputFileError, UsageError
 
-__all__ = ["register", "report_command", "render", "load_folder", "RunFolder", "MAPPING_FILE",
+__all__ = ["render", "load_folder", "RunFolder", "MAPPING_FILE",
            "COUNTERS_FILE", "VALIDATION_COUNTS_FILE", "save_validation_counts", "picture_names"]
 
 MAPPING_FILE = "mapping.map.json"
@@ -47,19 +42,6 @@ VALIDATION_COUNTS_FILE = "validation_counts.npz"
 _REPORT_FILE = "report.json"
 _VALIDATION_FILE = "validation.json"
 _BATCH_FILE = "batch_counts.npz"
-
-
-def register(subparsers: Any) -> None:
-    """Add ``report`` to an argparse sub-parsers object."""
-    rep = subparsers.add_parser(
-        "report", help="draw a saved run's pictures and its self-contained HTML page again",
-        description="Draw the pictures (PNG) and the HTML page of a run saved with 'neurocomp run --out' "
-                    "(or 'neurocomp validate --out') from the files in its folder. With neither --plot "
-                    "nor --html, both.")
-    rep.add_argument("folder", metavar="RUN_DIR", help="a folder written by 'neurocomp run --out'")
-    rep.add_argument("--plot", action="store_true", help="write the pictures (PNG files) into RUN_DIR")
-    rep.add_argument("--html", action="store_true", help="write RUN_DIR/report.html, every picture inline")
-    rep.set_defaults(func=report_command)
 
 
 def picture_names(*, single_run: bool, mapping: bool, cost: bool, validation: bool = False) -> list[str]:
@@ -239,22 +221,3 @@ def render(out: Path, *, plot: bool, page: bool, report: TMapping[str, Any] | No
         (out / HTML_FILE).write_text(text, encoding="utf-8")
         written.append(out / HTML_FILE)
     return written
-
-
-def report_command(args: argparse.Namespace) -> int:
-    """``neurocomp report``; returns the exit code."""
-    from .plots import require_matplotlib
-
-    plot, page = bool(args.plot), bool(args.html)
-    if not plot and not page:
-        plot = page = True
-    require_matplotlib()
-    run = load_folder(args.folder)
-    written = render(run.path, plot=plot, page=page, report=run.report, validation=run.validation,
-                     result=run.result, spike_counts=run.spike_counts, mapping=run.mapping, cost=run.cost,
-                     validation_counts=run.validation_counts)
-    console = Console(highlight=False, soft_wrap=False, width=100)
-    for note in run.missing:
-        console.print(Text(f"note: {note}"), soft_wrap=True)
-    console.print(Text("wrote " + ", ".join(str(p) for p in written)), soft_wrap=True)
-    return 0

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
+from .common import add_command, console, load_network
 
 __all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
 
@@ -31,8 +32,8 @@ COMPARISON_FILE = "comparison.json"
 
 def register(subparsers: Any) -> None:
     """Add the ``compare`` command to an argparse sub-parsers object."""
-    p = subparsers.add_parser(
-        "compare", help="compile and run a network on several chips; one table of cost and agreement",
+    p = add_command(
+        subparsers, "compare",
         description="Compile and run a network on several chips and compare them: cores, the fullest core, "
                     "energy, latency, quantization error, spike agreement with the float reference and, with "
                     "--samples, accuracy.")
@@ -89,12 +90,10 @@ def chip_list(items: list[str]) -> list[str]:
 
 def handler(args: argparse.Namespace) -> int:
     """Run ``neurocomp compare``; returns the exit code."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ..ir.build import load
-    from .compare import compare
-    from .validate import load_samples
+    from ..workflows.compare import compare
+    from ..workflows.samples import load_samples
 
     if args.steps <= 0:
         raise UsageError(f"--steps must be positive, got {args.steps}")
@@ -110,10 +109,7 @@ def handler(args: argparse.Namespace) -> int:
                              hint="choose another --out folder, or add --force to replace it")
         if out.exists() and not out.is_dir():
             raise UsageError(f"'{out}' is a file, not a folder", hint="give --out a folder")
-    path = Path(args.network)
-    if path.suffix != ".snn":
-        raise UsageError(f"'{args.network}' is not a network file: expected a .snn file")
-    network = load(path)
+    network = load_network(args.network)
     samples = None
     if args.samples:
         x, y = load_samples(args.samples)
@@ -121,7 +117,7 @@ def handler(args: argparse.Namespace) -> int:
             x, y = x[: args.limit], y[: args.limit]
         samples = (x, y)
 
-    err = Console(stderr=True, highlight=False)
+    err = console(stderr=True, width=None)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("float reference", total=len(chips) + 1)
@@ -134,10 +130,10 @@ def handler(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(result.to_json())
     else:
-        console = Console(highlight=False, soft_wrap=True, width=200)
-        result.render(console)
+        shown = console(width=200, soft_wrap=True)
+        result.render(shown)
         parts = ", ".join(f"{k} {v:.3g} s" for k, v in result.wall_s.items())
-        console.print(f"wall: {parts}", soft_wrap=True)
+        shown.print(f"wall: {parts}", soft_wrap=True)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         (out / COMPARISON_FILE).write_text(result.to_json(), encoding="utf-8")

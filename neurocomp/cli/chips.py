@@ -1,9 +1,9 @@
-"""The ``neurocomp chips`` command, and the ``--chip/--chips/--profile`` options.
+"""The ``neurocomp chips`` command.
 
 ``neurocomp chips`` lists the bundled chips; ``neurocomp chips show NAME|PATH`` prints
-every parameter of one chip with its source. Other commands reuse
-:func:`add_chip_arguments` and :func:`chip_from_args` so every command selects a chip
-the same way.
+every parameter of one chip with its source (``docs/chips/generate.py`` writes the same
+tables with :data:`SECTIONS` and :func:`format_value`). The ``--chip/--chips/--profile``
+options of the other commands are :func:`neurocomp.cli.common.add_chip_arguments`.
 """
 
 from __future__ import annotations
@@ -15,42 +15,20 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .load import list_chips, load_chip
-from .spec import ChipSpec
+from ..chip.load import list_chips, load_chip
+from ..chip.spec import ChipSpec
+from .common import add_command
 
-__all__ = ["register", "add_chip_arguments", "chip_from_args", "format_value", "SECTIONS"]
+__all__ = ["register", "handler", "format_value", "SECTIONS"]
 
 #: Top-level parts of a chip, in the order ``chips show`` and the docs print them.
 SECTIONS = ("topology", "system", "core", "numerics", "neuron", "connectivity")
 
 
-def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi",
-                       required: bool | None = None) -> None:
-    """Add ``--chip NAME|PATH``, ``--chips N`` and ``--profile NAME`` to a command.
-
-    ``default=None`` makes ``--chip`` required, unless ``required=False`` (the command
-    then decides, e.g. a saved mapping names its own chip).
-    """
-    required = default is None if required is None else required
-    parser.add_argument("--chip", default=default, required=required, metavar="NAME|PATH",
-                        help="a bundled chip (see 'neurocomp chips') or a chip/system file"
-                             + (f" (default: {default})" if default else ""))
-    parser.add_argument("--chips", type=int, default=None, metavar="N",
-                        help="a system of N chips, tiled as squarely as possible")
-    parser.add_argument("--profile", default=None, metavar="NAME",
-                        help="energy/timing profile of the chip (default: the chip's default)")
-
-
-def chip_from_args(args: argparse.Namespace) -> ChipSpec:
-    """The chip that ``--chip``, ``--chips`` and ``--profile`` select."""
-    return load_chip(args.chip, chips=args.chips, profile=args.profile)
-
-
 def register(subparsers: Any) -> None:
     """Add the ``chips`` command to an argparse sub-parsers object."""
-    chips = subparsers.add_parser("chips", help="list the bundled chips, or show one chip's parameters",
-                                  description="List the bundled chips, or show every parameter of "
-                                              "one chip with its source.")
+    chips = add_command(subparsers, "chips", description="List the bundled chips, or show every parameter of "
+                                                         "one chip with its source.")
     sub = chips.add_subparsers(dest="chips_command", metavar="ACTION")
     sub.add_parser("list", help="list the bundled chips (the default)")
     show = sub.add_parser("show", help="every parameter of a chip, with its source")

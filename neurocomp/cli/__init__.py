@@ -1,0 +1,83 @@
+"""The ``neurocomp`` command line: one module per command, on the public Python API.
+
+``main`` builds the parser from the command table
+(:data:`neurocomp.cli.common.COMMANDS`) and imports only the module of the command
+being run, so ``neurocomp --version`` and ``neurocomp --help`` load neither Numba nor
+the stages. Each command module has ``register(subparsers)``, which adds its sub-parser
+and sets ``func``, the function that runs it.
+
+Every :class:`~neurocomp.diagnostics.NeurocompError` is rendered as text and the command
+exits with code 1; bad arguments exit with 2 (argparse's convention); Ctrl-C exits with
+130 and one line. A user never sees a traceback for their own mistake.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .common import Parser
+
+__all__ = ["main", "interrupted"]
+
+
+def _parser(command: str | None) -> "Parser":
+    """The parser, with every command listed and ``command``'s arguments registered."""
+    import importlib
+
+    from .. import __version__
+    from .common import COMMANDS, Parser
+
+    parser = Parser(prog="neurocomp",
+                    description="Compile spiking networks onto neuromorphic chips and emulate them.")
+    parser.add_argument("--version", action="version", version=f"neurocomp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name, (module, help_line) in COMMANDS.items():
+        if name == command:
+            importlib.import_module(f"{__name__}.{module}").register(sub)
+        else:  # listed in --help; never parsed, as argv names another command
+            sub.add_parser(name, help=help_line)
+    return parser
+
+
+def _command(argv: Sequence[str]) -> str | None:
+    # the top-level options take no value, so the first word that is not one is the command
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line (``argv``: the arguments, by default ``sys.argv[1:]``);
+    returns the exit code."""
+    # everything main needs loads inside the try, so Ctrl-C during imports is caught too
+    try:
+        from ..diagnostics import NeurocompError
+
+        args_list = list(sys.argv[1:] if argv is None else argv)
+        parser = _parser(_command(args_list))
+        args = parser.parse_args(args_list)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
+        return interrupted()
+    except NeurocompError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
+
+
+def interrupted() -> int:
+    """Say that Ctrl-C stopped the command, and give its exit code (130 = 128 + SIGINT)."""
+    import signal
+
+    try:  # a second Ctrl-C while Python shuts down must not print a traceback either
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: it cannot be re-armed there
+        pass
+    print("interrupted", file=sys.stderr)
+    return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""What the commands share: the command table, the parser class, the ``--chip`` options,
+the console, and the checks every command makes before it starts a long run.
+
+Only the standard library is imported here, so ``neurocomp --version`` and
+``neurocomp --help`` stay quick; rich loads when a command prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from ..diagnostics import UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ..chip.spec import ChipSpec
+    from ..ir.network import Network
+
+__all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
+           "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int"]
+
+#: Every command, in the order ``neurocomp --help`` lists them: the module of
+#: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
+#: imported only when the command runs. (No module is named after a builtin, ``print``
+#: or ``compile``: as an attribute of the package it would hide the builtin there.)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("check", "parse and validate a network; list its populations and projections"),
+    "simulate": ("simulate", "run the float reference simulator"),
+    "print": ("print_network", "print a network back as normalised .snn text"),
+    "chips": ("chips", "list the bundled chips, or show one chip's parameters"),
+    "compile": ("compile_network", "compile a network onto a chip (quantize, partition, place, route)"),
+    "run": ("run", "compile (or load a mapping), emulate on a chip, report energy and latency"),
+    "validate": ("validate", "compare the chip emulation with the float reference"),
+    "report": ("report", "draw a saved run's pictures and its self-contained HTML page again"),
+    "import": ("import_nir", "import a NIR graph (.nir) as a .snn network"),
+    "export": ("export_nir", "export a .snn network as a NIR graph (.nir)"),
+    "compare": ("compare", "compile and run a network on several chips; one table of cost and agreement"),
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with the usage and one error line on stderr and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def add_command(subparsers: Any, name: str, *, description: str | None = None) -> argparse.ArgumentParser:
+    """The sub-parser of command ``name``, with its line from :data:`COMMANDS`."""
+    return subparsers.add_parser(name, help=COMMANDS[name][1], description=description)
+
+
+def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi",
+                       required: bool | None = None) -> None:
+    """Add ``--chip NAME|PATH``, ``--chips N`` and ``--profile NAME`` to a command.
+
+    ``default=None`` makes ``--chip`` required, unless ``required=False`` (the command
+    then decides, e.g. a saved mapping names its own chip).
+    """
+    required = default is None if required is None else required
+    parser.add_argument("--chip", default=default, required=required, metavar="NAME|PATH",
+                        help="a bundled chip (see 'neurocomp chips') or a chip/system file"
+                             + (f" (default: {default})" if default else ""))
+    parser.add_argument("--chips", type=int, default=None, metavar="N",
+                        help="a system of N chips, tiled as squarely as possible")
+    parser.add_argument("--profile", default=None, metavar="NAME",
+                        help="energy/timing profile of the chip (default: the chip's default)")
+
+
+def chip_from_args(args: argparse.Namespace) -> "ChipSpec":
+    """The chip that ``--chip``, ``--chips`` and ``--profile`` select."""
+    from ..chip.load import load_chip
+
+    return load_chip(args.chip, chips=args.chips, profile=args.profile)
+
+
+def console(*, stderr: bool = False, width: int | None = 120, soft_wrap: bool = False) -> "Console":
+    """A rich console for a command's tables: no highlighting, a fixed width (``None``:
+    the terminal's)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=width)
+
+
+def progress_bar(text: str, *, disable: bool) -> "Progress":
+    """A transient bar on stderr (``text``, done/total, time left) for runs of many samples."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn(text), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=console(stderr=True, width=100), transient=True, disable=disable)
+
+
+def load_network(path_text: str) -> "Network":
+    """The network of a ``.snn`` file (:func:`neurocomp.load`).
+
+    Raises
+    ------
+    UsageError
+        For a path that does not end in ``.snn``.
+    """
+    from ..ir.build import load
+
+    path = Path(path_text)
+    if path.suffix != ".snn":
+        raise UsageError(f"'{path_text}' is not a network file: expected a .snn file")
+    return load(path)
+
+
+def refuse_to_overwrite(folder: Path, names: Sequence[str]) -> None:
+    """Refuse an ``--out`` folder that holds one of ``names`` already, or is a file.
+
+    Checked before the run, so a long run never ends in a refusal.
+    """
+    existing = [folder / n for n in names if (folder / n).exists()]
+    if existing:
+        raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous run",
+                         hint="choose another --out folder, or add --force to replace it")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"'{folder}' is a file, not a folder", hint="give --out a folder")
+
+
+def pictures_need_out(args: argparse.Namespace, options: Sequence[str]) -> None:
+    """``--plot`` / ``--html`` write files: they need ``--out``, and matplotlib (checked
+    before the run, so a long emulation never ends in a refusal)."""
+    asked = [o for o in options if getattr(args, o.lstrip("-"), False)]
+    if not asked:
+        return
+    if not args.out:
+        raise UsageError(f"{asked[0]} writes into the --out folder", hint="add --out DIR")
+    from ..report.plots import require_matplotlib
+
+    require_matplotlib()
+
+
+def positive(value: int | None, option: str) -> None:
+    """Refuse a count option that is given and not positive."""
+    if value is not None and value <= 0:
+        raise UsageError(f"{option} must be positive, got {value}")
+
+
+def fmt_int(n: int) -> str:
+    """``12,345``."""
+    return f"{n:,}"

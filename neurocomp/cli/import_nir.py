@@ -1,0 +1,93 @@
+"""The ``neurocomp import`` command: a NIR graph as a ``.snn`` network.
+
+``neurocomp import model.nir --dt 1ms -o model.snn`` writes the network text and its
+data files (``model_data/``) and prints the discretisation it used
+(:func:`neurocomp.interop.nir_import.import_nir`). It needs the optional ``nir`` package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import UsageError
+from .common import add_command, console
+
+__all__ = ["register", "import_command", "parse_dt_ms"]
+
+_DT_UNITS_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def parse_dt_ms(text: str) -> float:
+    """``"1ms"``, ``"0.1 ms"``, ``"100us"``, ``"1e-3s"`` (a bare number is ms) in milliseconds."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(us|ms|s)?\s*", text)
+    if not m:
+        raise UsageError(f"--dt '{text}' is not a time", hint="e.g. --dt 1ms, --dt 0.1ms, --dt 100us")
+    value = float(m.group(1)) * _DT_UNITS_MS[m.group(2) or "ms"]
+    if value <= 0:
+        raise UsageError(f"--dt must be positive, got '{text}'")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``import`` command to an argparse sub-parsers object."""
+    from ..interop.nir_import import DISCRETISATIONS
+
+    imp = add_command(subparsers, "import",
+                      description="Import a NIR graph: write the .snn text and its data files (in <name>_data/ "
+                                  "beside it), discretised with the time step you give. NIR has no time step.")
+    imp.add_argument("model", help="a .nir file (nir.write / snnTorch, Norse, Sinabs, Rockpool exports)")
+    imp.add_argument("--dt", required=True, metavar="TIME", help="the time step, e.g. 1ms, 0.1ms, 100us")
+    imp.add_argument("-o", "--out", required=True, metavar="FILE.snn", help="the network file to write")
+    imp.add_argument("--name", help="the network's name (default: the output file's stem)")
+    imp.add_argument("--method", choices=sorted(DISCRETISATIONS), default="euler",
+                     help="how time constants become per-step decays (default: euler, h = dt/tau; "
+                          "exp: h = 1 - exp(-dt/tau))")
+    imp.add_argument("--cuba-bias", choices=("error", "steady"), default="error",
+                     help="a bias into a CubaLIF's synaptic current: refuse it (default), or add its "
+                          "settled value to the voltage")
+    imp.add_argument("--force", action="store_true", help="overwrite existing files")
+    imp.set_defaults(func=import_command)
+
+
+def import_command(args: argparse.Namespace) -> int:
+    """Run ``neurocomp import``; returns the exit code."""
+    from ..interop.nir_import import _identifier, describe_discretisation, import_nir, require_nir, write_snn
+
+    nir = require_nir()
+    dt_ms = parse_dt_ms(args.dt)
+    out = Path(args.out)
+    if out.suffix != ".snn":
+        raise UsageError(f"'{out}' is not a network file name: expected a .snn file")
+    model = Path(args.model)
+    if not model.is_file():
+        raise UsageError(f"NIR file not found: '{model}'")
+    try:
+        graph = nir.read(model, type_check=False)
+    except Exception as exc:  # h5py and nir raise many kinds; all mean "not a NIR file"
+        from ..diagnostics import InteropError
+
+        raise InteropError(f"cannot read '{model}' as a NIR graph: {exc}", where=str(model),
+                           hint="a .nir file is HDF5 written by nir.write") from None
+    name = args.name or _identifier(out.stem)
+    net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias)
+    header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
+                        describe_discretisation(args.method, dt_ms)])
+    written = write_snn(net, out, overwrite=args.force, header=header)
+    shown = console()
+    shown.print(describe_discretisation(args.method, dt_ms))
+    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    recorded = meta.get("neurocomp_dt_ms")
+    if recorded is not None and float(recorded) != dt_ms:
+        shown.print(f"note: this graph was exported by neurocomp at dt = {float(recorded):g} ms")
+    n_neurons = sum(p.size for p in net.populations.values() if not p.is_input)
+    shown.print(f"wrote {out}: {len(net.populations)} populations ({n_neurons:,} neurons), "
+                f"{len(net.projections)} projections, {len(net.probes)} probes; "
+                f"{len(written) - 1} data files")
+    inputs = [p for p in net.populations.values() if p.is_input]
+    for pop in inputs:
+        shown.print(f"input '{pop.name}' {list(pop.shape)} reads '{pop.encoder.path}' (no spikes): "  # type: ignore[union-attr]
+                    "replace it with your data, or pass inputs= to simulate()")
+    return 0

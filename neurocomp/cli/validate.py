@@ -1,0 +1,84 @@
+"""The ``neurocomp validate`` command.
+
+``validate`` runs the float reference and the chip on the same inputs
+(:func:`neurocomp.workflows.validate.validate`) and prints how their spikes agree (and,
+with ``--samples``, the accuracy of each as a classifier). With ``--out`` it writes
+``validation.json``; with ``--plot`` it also draws ``validation.png`` (float against chip
+spike counts per neuron) and saves those counts in ``validation_counts.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import UsageError
+from .common import (add_chip_arguments, add_command, chip_from_args, console, load_network, pictures_need_out,
+                     positive, progress_bar, refuse_to_overwrite)
+
+__all__ = ["register", "validate_command"]
+
+VALIDATION_FILE = "validation.json"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``validate`` command to an argparse sub-parsers object."""
+    val = add_command(subparsers, "validate",
+                      description="Run the float reference and the chip emulation on the same inputs and compare "
+                                  "their spikes (and, with --samples, their accuracy as a classifier).")
+    val.add_argument("network", metavar="NET.snn", help="a network file")
+    add_chip_arguments(val, default=None)
+    val.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
+    val.add_argument("--samples", metavar="FILE.npz",
+                     help="labelled samples: x [n, ...] drives the input, y [n] the expected class")
+    val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
+    val.add_argument("--out", metavar="DIR", help="folder for validation.json")
+    val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
+    val.add_argument("--plot", action="store_true",
+                     help="draw validation.png into --out: float against chip spike counts per neuron")
+    val.set_defaults(func=validate_command)
+
+
+def validate_command(args: argparse.Namespace) -> int:
+    """``neurocomp validate``; returns the exit code."""
+    from ..report.folder import VALIDATION_COUNTS_FILE, render, save_validation_counts
+    from ..workflows.samples import load_samples
+    from ..workflows.validate import validate
+
+    positive(args.steps, "--steps")
+    positive(args.limit, "--limit")
+    pictures_need_out(args, ("--plot",))
+    out = Path(args.out) if args.out else None
+    if out is not None and not args.force:
+        refuse_to_overwrite(out, [VALIDATION_FILE] + ([VALIDATION_COUNTS_FILE, "validation.png"]
+                                                       if args.plot else []))
+    network = load_network(args.network)
+    chip = chip_from_args(args)
+    samples = None
+    if args.samples:
+        x, y = load_samples(args.samples)
+        if args.limit:
+            x, y = x[: args.limit], y[: args.limit]
+        samples = (x, y)
+    elif args.limit:
+        raise UsageError("--limit needs --samples")
+
+    n = 1 if samples is None else len(samples[1])
+    with progress_bar("float and chip runs", disable=n < 2) as bar:
+        task = bar.add_task("validate", total=n)
+        result = validate(network, chip, args.steps, samples=samples,
+                          progress=lambda done, total: bar.update(task, completed=done))
+    shown = console()
+    result.render(shown)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / VALIDATION_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        written = [out / VALIDATION_FILE]
+        if args.plot:
+            written.append(save_validation_counts(out / VALIDATION_COUNTS_FILE, result.spike_counts))
+            written += render(out, plot=True, page=False, validation=result.to_dict(),
+                              validation_counts=result.spike_counts)
+        shown.print("wrote " + ", ".join(str(p) for p in written))
+    return 0

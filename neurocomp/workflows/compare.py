@@ -1,0 +1,201 @@
+"""Compare: one network compiled, run and priced on several chips, side by side.
+
+Input: a :class:`~neurocomp.ir.network.Network`, the chips (bundled names, chip or
+system files, or :class:`~neurocomp.chip.spec.ChipSpec`), a number of steps, and either
+input overrides (one run) or a labelled sample set (a classifier), exactly as
+:func:`neurocomp.workflows.validate.validate` takes them. Output: a
+:class:`~neurocomp.report.compare.Comparison` (its figures are defined in
+:mod:`neurocomp.report.compare`).
+
+The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once; it does
+not depend on the chip. Then, for each chip:
+
+1. compile (:func:`neurocomp.compiler.pipeline.compile`, the default passes). A
+   :class:`~neurocomp.diagnostics.CapacityError` (the network does not fit) or a
+   :class:`~neurocomp.diagnostics.QuantizationError` (the chip cannot represent it)
+   ends that chip's row with the error's first message, which names the population,
+   projection or core; the other chips go on;
+2. emulate every run (:func:`neurocomp.emulator.run.emulate_batch`). A chip whose neuron
+   family has no emulator kernel, or that refuses the inputs (graded values where its
+   spikes carry none), keeps its compile figures and says why;
+3. price the runs with the chip's active profile (:func:`neurocomp.report.cost.cost`)
+   and summarise them (:func:`neurocomp.report.report.report`);
+4. compare its spikes with the reference's, with the metrics of
+   :mod:`neurocomp.report.validate` (per population; accuracy for a classifier).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Mapping as TMapping, Sequence
+
+import numpy as np
+
+from ..chip.load import resolve_chip
+from ..diagnostics import CapacityError, EmulationError, NeurocompError, QuantizationError, UsageError
+from ..ir.network import Network
+from ..ir.result import RunResult
+from ..ir.synapses import InputEvents
+from ..report.compare import ChipRow, Comparison, error_reason, mapping_figures, row_labels, run_figures
+from ..report.validate import agreement_report
+from .samples import runs_of
+
+__all__ = ["compare"]
+
+# The compile errors that end one chip's row rather than the whole comparison.
+_ROW_ERRORS: dict[type[NeurocompError], str] = {CapacityError: "does not fit",
+                                                 QuantizationError: "cannot represent"}
+
+
+def compare(network: Network, chips: Sequence[Any], steps: int,
+            inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
+            samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
+            progress: Callable[[str, int, int], None] | None = None) -> Comparison:
+    """Compile and run ``network`` on each chip, and put the results side by side.
+
+    Parameters
+    ----------
+    network
+        The network, float parameters as written.
+    chips
+        The chips, each a bundled name (``"loihi"``), the path of a chip or system file,
+        or a :class:`~neurocomp.chip.spec.ChipSpec` (for a system of several chips or
+        another profile: ``load_chip("loihi", chips=2, profile=...)``).
+    steps
+        Steps per run (``> 0``).
+    inputs
+        Input overrides for a single run (as :func:`~neurocomp.emulator.run.emulate`
+        takes them); by default each input population's encoder.
+    samples
+        A labelled set (an ``.npz`` path with ``x`` and ``y``, or ``(x, y)``): one run per
+        sample and each chip's accuracy as a classifier, as
+        :func:`~neurocomp.workflows.validate.validate` does. Not together with ``inputs``.
+    progress
+        Called as ``progress(chip label, runs done, runs)`` as each chip's runs finish
+        (and with the label ``"float reference"`` for the reference).
+
+    Returns
+    -------
+    Comparison
+        One row per chip, in the order given. A chip the network does not fit or that
+        cannot represent it has a row that says why instead of figures.
+
+    Raises
+    ------
+    UsageError
+        For bad ``steps``, no chips, an unknown chip name, ``inputs`` together with
+        ``samples``, or samples for a network that is not a classifier.
+    ChipSpecError
+        For a chip file that does not validate.
+    InputFileError
+        For a sample file that lacks ``x`` or ``y`` or does not fit the input.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> from neurocomp.workflows.compare import compare
+    >>> net = nc.load("examples/chain.snn")
+    >>> table = compare(net, ["loihi", "truenorth", "akida"], steps=20)
+    >>> [row.status for row in table]
+    ['ok', 'ok', 'cannot represent']
+    >>> table["loihi"].spikes_chip, table["loihi"].spikes_ref, table["loihi"].correlation_worst
+    (7, 7, 1.0)
+    >>> table["akida"].reason.split(":")[0]      # the first message names the object
+    "population 'a'"
+    >>> print(table.to_text())                  # doctest: +ELLIPSIS
+    'chain' on 3 chips: 20 steps of 1 ms per run, 1 run
+    float reference: 7 spikes (a 3, b 3, c 1)
+    ...
+    │ akida     │ cannot represent: population 'a': beta = 0.5 ...
+    ...
+    """
+    from ..compiler.lower import lower
+    from ..emulator.reference import simulate
+
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
+        raise UsageError(f"steps must be a whole number > 0, got {steps!r}")
+    steps = int(steps)
+    if isinstance(chips, (str, Path)) or not isinstance(chips, Sequence):
+        raise UsageError(f"chips must be a list of chips (names, paths or ChipSpecs), not {chips!r}",
+                         hint="compare(net, ['loihi', 'truenorth'], steps=...)")
+    if not chips:
+        raise UsageError("no chips to compare", hint="give at least one chip: compare(net, ['loihi'], steps=...)")
+    if samples is not None and inputs is not None:
+        raise UsageError("give either inputs (one run) or samples (a labelled set), not both")
+    specs = [resolve_chip(c) for c in chips]  # every chip loads before anything runs
+    runs, labels, output = runs_of(network, steps, inputs, samples)
+
+    start = time.perf_counter()
+    synapses = lower(network)
+    ref_runs = [simulate(network, steps, r, synapses=synapses) for r in runs]
+    wall = {"float reference": time.perf_counter() - start}
+    if progress is not None:
+        progress("float reference", len(runs), len(runs))
+    neuron_pops = [name for name, pop in network.populations.items() if not pop.is_input]
+    spikes_ref = {name: int(sum(r.spikes[name].count for r in ref_runs)) for name in neuron_pops}
+    accuracy_ref = None
+    if labels is not None and output is not None:
+        pred = np.array([int(np.argmax(r.spike_counts(output))) for r in ref_runs], dtype=np.int64)
+        accuracy_ref = float(np.mean(pred == labels))
+
+    rows = []
+    for spec, label in zip(specs, row_labels(specs)):
+        start = time.perf_counter()
+        rows.append(_row(network, spec, label, steps, runs, ref_runs, labels, output))
+        wall[label] = time.perf_counter() - start
+        if progress is not None:
+            progress(label, len(runs), len(runs))
+    return Comparison(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
+                      classifier=labels is not None, output=output, accuracy_ref=accuracy_ref,
+                      spikes_ref=spikes_ref, rows=tuple(rows), wall_s=wall)
+
+
+def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], ref_runs: list[RunResult],
+         labels: np.ndarray | None, output: str | None) -> ChipRow:
+    """One chip's row: compiled, emulated, priced and validated as far as it gets."""
+    from ..compiler.pipeline import compile_network
+    from ..emulator.kernels import kernel_for
+    from ..emulator.run import emulate_batch
+    from ..report.cost import CostReport, cost
+    from ..report.report import report
+
+    ident = dict(label=label, chip=chip.name, profile=chip.active_profile, n_chips=chip.n_chips)
+    wall: dict[str, float] = {}
+    start = time.perf_counter()
+    try:
+        mapping = compile_network(network, chip)
+    except tuple(_ROW_ERRORS) as exc:
+        status = next(s for kind, s in _ROW_ERRORS.items() if isinstance(exc, kind))
+        return ChipRow(**ident, status=status, **error_reason(exc))
+    wall["compile"] = time.perf_counter() - start
+
+    compiled = mapping_figures(mapping, chip)
+    try:
+        kernel_for(mapping.family)
+    except UsageError as exc:
+        return ChipRow(**ident, status="cannot emulate", **error_reason(exc), **compiled, wall_s=wall)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            chip_runs = list(emulate_batch(mapping, steps, runs))
+        except (UsageError, EmulationError) as exc:
+            # what this chip refuses to run: inputs that carry values where its spikes
+            # carry none (the reference took the same inputs, so they are well formed)
+            return ChipRow(**ident, status="cannot emulate", **error_reason(exc), **compiled, wall_s=wall)
+    wall["emulate"] = time.perf_counter() - start
+    priced = [cost(r.counters, chip, mapping) for r in chip_runs]
+    total = priced[0] if len(priced) == 1 else CostReport.combine(priced)
+    rep = report(chip_runs, total, chip, mapping, wall_s=wall)
+
+    # the batch warns once for all its runs (the message counts the samples that overflowed)
+    notes = tuple(str(w.message) for w in caught[:1])
+    if len(caught) > 1:
+        notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
+    validation = agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
+                                  notes=notes, wall_s=wall, spike_counts=False)
+    return ChipRow(**ident, status="ok", **compiled, **run_figures(total, validation),
+                   notes=notes, wall_s=wall, report=rep, validation=validation)

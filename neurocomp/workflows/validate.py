@@ -1,0 +1,127 @@
+"""Validate: the float reference and the chip emulation on the same inputs, compared.
+
+Input: a :class:`~neurocomp.ir.network.Network`, a chip, a number of steps, and either
+input overrides (one run) or a labelled sample set (a classifier,
+:mod:`neurocomp.workflows.samples`). Output: a
+:class:`~neurocomp.report.validate.ValidationReport` (its figures are defined in
+:mod:`neurocomp.report.validate`). The float reference
+(:func:`neurocomp.emulator.reference.simulate`, float64, unquantized) and the chip
+emulation (the network compiled for ``chip``, then :func:`neurocomp.emulator.run.emulate`)
+see exactly the same input events.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Mapping as TMapping
+
+import numpy as np
+
+from ..diagnostics import UsageError
+from ..ir.network import Network
+from ..ir.result import RunResult
+from ..ir.synapses import InputEvents
+from ..report.validate import ValidationReport, agreement_report
+from .samples import runs_of
+
+__all__ = ["validate", "compile_for"]
+
+
+def validate(network: Network, chip: Any, steps: int,
+             inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
+             samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
+             mapping: Any = None, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
+    """Run the float reference and the chip emulation on the same inputs and compare.
+
+    Parameters
+    ----------
+    network
+        The network, float parameters as written.
+    chip
+        The :class:`~neurocomp.chip.spec.ChipSpec` to compile for and emulate.
+    steps
+        Steps per run (``> 0``).
+    inputs
+        Input overrides for a single run (as :func:`~neurocomp.emulator.reference.simulate`
+        takes them); by default each input population's encoder.
+    samples
+        A labelled set (an ``.npz`` path with ``x`` and ``y``, or ``(x, y)``): one run
+        per sample and the classifier's accuracy (:mod:`neurocomp.workflows.samples`).
+        Not together with ``inputs``.
+    mapping
+        The network already compiled for ``chip`` (it is compiled otherwise).
+    progress
+        Called as ``progress(done, total)`` after each sample.
+
+    Returns
+    -------
+    ValidationReport
+
+    Raises
+    ------
+    UsageError
+        For bad ``steps``, ``inputs`` together with ``samples``, a classifier without a
+        probed output population or with several inputs.
+    InputFileError
+        For a sample file that lacks ``x`` or ``y`` or does not fit the input.
+    """
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
+        raise UsageError(f"steps must be a whole number > 0, got {steps!r}")
+    steps = int(steps)
+    if samples is not None and inputs is not None:
+        raise UsageError("give either inputs (one run) or samples (a labelled set), not both")
+    from ..compiler.lower import lower
+    from ..emulator.reference import simulate
+
+    wall: dict[str, float] = {}
+    start = time.perf_counter()
+    if mapping is None:
+        mapping = compile_for(network, chip)
+    wall["compile"] = time.perf_counter() - start
+    synapses = lower(network)
+    emulate = _emulator()
+    runs, labels, output = runs_of(network, steps, inputs, samples)
+
+    ref_runs: list[RunResult] = []
+    chip_runs: list[RunResult] = []
+    t_ref = t_chip = 0.0
+    chip_warnings: list[str] = []  # first warning of each chip run that had any
+    for i, run_inputs in enumerate(runs):
+        t0 = time.perf_counter()
+        ref_runs.append(simulate(network, steps, run_inputs, synapses=synapses))
+        t1 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            chip_runs.append(emulate(mapping, steps, run_inputs))
+        if caught:
+            chip_warnings.append(str(caught[0].message))
+        t2 = time.perf_counter()
+        t_ref += t1 - t0
+        t_chip += t2 - t1
+        if progress is not None:
+            progress(i + 1, len(runs))
+    wall["reference"] = t_ref
+    wall["emulate"] = t_chip
+
+    notes = ()
+    if chip_warnings:
+        notes = (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
+                 f"the first: {chip_warnings[0]}",)
+    return agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
+                            notes=notes, wall_s=wall)
+
+
+def compile_for(network: Network, chip: Any) -> Any:
+    """The network compiled for ``chip`` by the compiler's default passes."""
+    from ..compiler.pipeline import compile_network
+
+    return compile_network(network, chip)
+
+
+def _emulator() -> Callable[..., RunResult]:
+    # looked up per call, so a test can run the float reference in the chip's place
+    from ..emulator.run import emulate
+
+    return emulate
