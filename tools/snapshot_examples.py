@@ -22,8 +22,8 @@ from pathlib import Path
 
 ROOT = Path.cwd()  # run from the repository root
 CHIPS = ("loihi", "loihi2", "truenorth", "akida")
-#: keys whose values are wall-clock measurements, not results
-WALL_KEYS = ("wall", "time_s", "seconds", "elapsed", "pass_times", "timings")
+#: keys whose values are wall-clock measurements (or the checkout's path), not results
+WALL_KEYS = ("wall", "time_s", "seconds", "elapsed", "pass_times", "timings", "per_s", "base_dir")
 
 
 def snapshot(out: Path, steps: int, only: list[str] | None = None) -> None:
@@ -58,6 +58,21 @@ def _strip(obj):
     return obj
 
 
+def _paths(a, b, path=""):
+    """The JSON paths where ``a`` and ``b`` differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                yield f"{path}/{k} (only in {'the second' if k in b else 'the first'})"
+            else:
+                yield from _paths(a[k], b[k], f"{path}/{k}")
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
+            yield from _paths(x, y, f"{path}[{i}]")
+    elif a != b:
+        yield path or "/"
+
+
 def compare(a: Path, b: Path) -> int:
     import numpy as np
     bad = 0
@@ -72,7 +87,12 @@ def compare(a: Path, b: Path) -> int:
         if rel.suffix == ".txt":
             continue  # printed text carries timings; results are in the files below
         if rel.suffix == ".json":
-            same = _strip(json.loads(pa.read_text())) == _strip(json.loads(pb.read_text()))
+            ja, jb = _strip(json.loads(pa.read_text())), _strip(json.loads(pb.read_text()))
+            same = ja == jb
+            if not same:
+                print(f"differs: {rel}: " + ", ".join(list(_paths(ja, jb))[:5]))
+                bad += 1
+                continue
         elif rel.suffix == ".npz":
             za, zb = np.load(pa, allow_pickle=False), np.load(pb, allow_pickle=False)
             same = sorted(za.files) == sorted(zb.files) and all(
