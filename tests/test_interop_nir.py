@@ -26,9 +26,10 @@ from neurocomp.cli import main  # noqa: E402
 from neurocomp.compiler.lower import lower  # noqa: E402
 from neurocomp.diagnostics import InteropError, UsageError  # noqa: E402
 from neurocomp.interop.nir_export import export_nir, write_nir  # noqa: E402
-from neurocomp.interop.nir_import import import_nir, write_snn  # noqa: E402
+from neurocomp.interop.nir_import import import_nir  # noqa: E402
 from neurocomp.ir import connectors as cn  # noqa: E402
 from neurocomp.ir.network import Network, Probe, network_diff  # noqa: E402
+from neurocomp.ir.write import write_snn  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.snn"))
 DT_MS = 1.0
