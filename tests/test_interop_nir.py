@@ -403,6 +403,16 @@ def _graph_with(node: nir.NIRNode, n_in: int = 2) -> nir.NIRGraph:
                         edges=[("input", "x")], type_check=False)
 
 
+def test_every_converter_is_registered_once_under_a_nir_type_name() -> None:
+    from neurocomp.interop.nir_import.registry import NEURONS, OPS, neuron
+
+    for type_name in [*NEURONS, *(k for k, c in OPS.items() if c.listed)]:  # the ones a refusal names
+        assert hasattr(nir, type_name), type_name
+    assert all(c.connector is not None for c in OPS.values() if c.weight)
+    with pytest.raises(ValueError, match="'LIF' is already registered"):
+        neuron("LIF", spiking=True)(lambda node, step: None)
+
+
 def test_unsupported_node_is_named() -> None:
     conv1 = nir.Conv1d(input_shape=8, weight=np.ones((1, 1, 3)), stride=1, padding=0, dilation=1, groups=1,
                        bias=np.zeros(1))
