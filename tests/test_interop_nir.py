@@ -26,9 +26,10 @@ from neurocomp.cli import main  # noqa: E402
 from neurocomp.compiler.lower import lower  # noqa: E402
 from neurocomp.diagnostics import InteropError, UsageError  # noqa: E402
 from neurocomp.interop.nir_export import export_nir, write_nir  # noqa: E402
-from neurocomp.interop.nir_import import import_nir, write_snn  # noqa: E402
+from neurocomp.interop.nir_import import import_nir  # noqa: E402
 from neurocomp.ir import connectors as cn  # noqa: E402
 from neurocomp.ir.network import Network, Probe, network_diff  # noqa: E402
+from neurocomp.ir.write import write_snn  # noqa: E402
 
 EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.snn"))
 DT_MS = 1.0
@@ -400,6 +401,16 @@ def test_cuba_bias_is_refused_unless_steady_is_asked_for() -> None:
 def _graph_with(node: nir.NIRNode, n_in: int = 2) -> nir.NIRGraph:
     return nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([n_in])), "x": node},
                         edges=[("input", "x")], type_check=False)
+
+
+def test_every_converter_is_registered_once_under_a_nir_type_name() -> None:
+    from neurocomp.interop.nir_import.registry import NEURONS, OPS, neuron
+
+    for type_name in [*NEURONS, *(k for k, c in OPS.items() if c.listed)]:  # the ones a refusal names
+        assert hasattr(nir, type_name), type_name
+    assert all(c.connector is not None for c in OPS.values() if c.weight)
+    with pytest.raises(ValueError, match="'LIF' is already registered"):
+        neuron("LIF", spiking=True)(lambda node, step: None)
 
 
 def test_unsupported_node_is_named() -> None:
