@@ -279,7 +279,7 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able digest: the reference and every row (:meth:`ChipRow.to_dict`)."""
-        from .. import __version__
+        from .._version import __version__
 
         return {
             "neurocomp": __version__,

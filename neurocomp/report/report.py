@@ -246,7 +246,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able digest: everything the text shows, and the per-core table."""
-        from .. import __version__
+        from .._version import __version__
 
         return {
             "neurocomp": __version__,
