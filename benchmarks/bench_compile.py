@@ -20,7 +20,7 @@ Three parts:
 3. **examples**: cores used for every example on Loihi (quantized by
    ``neurocomp.compiler.quantize``) next to nengo-loihi's rule (one block per core,
    ``n_split = max(ceil(usage / limit))`` per population), from
-   :func:`neurocomp.compiler.partition.nengo_loihi_cores`.
+   ``nengo_loihi_cores`` in ``benchmarks/baselines.py``.
 
 Run it from the repository root::
 
@@ -160,7 +160,8 @@ def worker_partitioners(n: int, k: int, window: int, chips: int, seed: int) -> d
 def examples() -> list[dict]:
     import neurocomp as nc
     from neurocomp.chip.load import load_chip
-    from neurocomp.compiler.partition import nengo_loihi_cores, partition
+    from baselines import nengo_loihi_cores
+    from neurocomp.compiler.partition import partition
     from neurocomp.compiler.quantize import quantize
 
     out = []

@@ -1,0 +1,131 @@
+"""Partition: cut a quantized network into logical cores that each fit one core of the chip.
+
+Input: a :class:`~neurocomp.ir.quantized.QuantizedNetwork` and the chip it targets.
+Output: a :class:`~neurocomp.ir.partition.Partition` (logical cores, each holding
+population slices; no physical core ids yet).
+
+Invariants of the result:
+
+* every neuron of every non-input population is on exactly one logical core;
+* every core is within *every* limit of ``chip.limits()``, counted exactly as the
+  Mapping will hold it (the resource model: :mod:`.resources`);
+* the result depends only on the network and the chip (no randomness).
+
+The package, in the order a call runs through it:
+
+:mod:`.resources`
+    what a slice of a population or projection costs on a core; the per-family register
+    tables (:data:`NEURON_REGISTERS`, :data:`SYNAPSE_REGISTERS`) and :data:`LAYER_KINDS`.
+:mod:`.problem`
+    the network and chip as flat arrays, built once per call (and :func:`check_delays`).
+:mod:`.kernels`
+    the Numba kernels that fill cores neuron by neuron, counting every resource.
+:mod:`.orderings` and :mod:`.strategies`
+    the order neurons are offered in, and the strategies (:data:`PARTITIONERS`, ``auto``).
+:mod:`.fit` and :mod:`.measure`
+    cut, measure exactly, and cut again while fan-out or relays were under-reserved.
+:mod:`.errors` and :mod:`.result`
+    what does not fit, in words; the Partition a fitted cut becomes.
+
+``auto`` (the default strategy) runs every candidate of
+:func:`.strategies.auto_candidates` and keeps the cut with the fewest cores, then the
+fewest routes that leave their core (ties: the earlier strategy).
+``PartitionReport.tried`` lists every candidate.
+
+All per-synapse and per-neuron work runs in Numba kernels over flat arrays.
+"""
+
+from __future__ import annotations
+
+from ...diagnostics import UsageError, did_you_mean
+from ...ir.partition import Partition
+from ...ir.quantized import QuantizedNetwork
+from .errors import resource_phrase
+from .fit import fit
+from .measure import population_usage
+from .problem import build, check_delays, new_scratch
+from .resources import LAYER_KINDS, NEURON_REGISTERS, RESOURCES, SYNAPSE_REGISTERS
+from .result import to_partition
+from .strategies import (
+    AUTO_GRAPH_MAX_SYNAPSES,
+    AUTO_GREEDY_MAX_SYNAPSES,
+    GREEDY_ATOMS,
+    PARTITIONERS,
+    auto_candidates,
+)
+
+__all__ = [
+    "partition",
+    "PARTITIONERS",
+    "LAYER_KINDS",
+    "NEURON_REGISTERS",
+    "SYNAPSE_REGISTERS",
+    "AUTO_GREEDY_MAX_SYNAPSES",
+    "AUTO_GRAPH_MAX_SYNAPSES",
+    "GREEDY_ATOMS",
+    "RESOURCES",
+    "check_delays",
+    "population_usage",
+    "resource_phrase",
+]
+
+
+def partition(qnet: QuantizedNetwork, chip=None, *, strategy: str = "auto", allow_split: bool = True,
+              atom_size: int | None = None, max_passes: int = 12) -> Partition:
+    """Cut ``qnet`` into logical cores that each fit one core of ``chip``.
+
+    Parameters
+    ----------
+    qnet
+        The quantized network (its projections' synapses are read, never changed).
+    chip
+        The chip (default ``qnet.chip``); only per-core limits matter here.
+    strategy
+        ``"auto"``, or a key of :data:`PARTITIONERS` (``"sequential"``, ``"bfs"``, ``"greedy"``).
+    allow_split
+        ``False`` keeps every population on one core (several may still share one).
+    atom_size
+        Neurons per atom for ``bfs`` and ``greedy`` (default: neurons / :data:`GREEDY_ATOMS`,
+        at least 1).
+    max_passes
+        How many times a cut may be redone for fan-out and relays (see :mod:`.fit`).
+
+    Returns
+    -------
+    Partition
+        Logical cores with their slices and exact usage, the axons between them, the
+        traffic they exchange, and how many relays each neuron needs.
+
+    Raises
+    ------
+    CapacityError
+        A single neuron (or, without splitting, a population) exceeds a per-core limit;
+        the message names the population (with its line), the limit and both numbers.
+    QuantizationError
+        A delay or weight width the chip cannot hold.
+    """
+    chip = qnet.chip if chip is None else chip
+    if strategy != "auto" and strategy not in PARTITIONERS:
+        raise UsageError(f"no partition strategy '{strategy}'",
+                         hint=did_you_mean(strategy, ["auto", *PARTITIONERS]))
+    check_delays(qnet, chip)
+    prob = build(qnet, chip)
+    s = new_scratch(prob)
+    n_syn = sum(q.synapses.n_synapses for q in prob.projs)
+    if not allow_split:
+        cut, m, passes = fit(prob, s, "whole", atom_size, max_passes)
+        return to_partition(prob, cut, m, passes, "whole populations", None)
+    if strategy == "auto":
+        names, notes = auto_candidates(n_syn)
+        runs = [(name, *fit(prob, s, name, atom_size, max_passes)) for name in names]
+        # Fewest cores, then fewest routes leaving their core; ties keep the earlier
+        # (simpler) strategy, so a graph strategy is kept only when it does better.
+        best = min(range(len(runs)), key=lambda i: (runs[i][1].n_cores, runs[i][2].cut_routes, i))
+        name, cut, m, passes = runs[best]
+        tried = tuple((n, c.n_cores, mm.cut_routes) for n, c, mm, _ in runs)
+        others = [r for r in tried if r[0] != name]
+        baseline = next((r for r in others if r[0] == "sequential"), None) or \
+            (min(others, key=lambda r: (r[1], r[2])) if others else None)
+        return to_partition(prob, cut, m, passes, name, baseline, notes=tuple(notes), tried=tried)
+    cut, m, passes = fit(prob, s, strategy, atom_size, max_passes)
+    return to_partition(prob, cut, m, passes, strategy, None)

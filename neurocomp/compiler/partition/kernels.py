@@ -1,0 +1,421 @@
+"""The packing and counting kernels: Numba over flat arrays, no Python objects.
+
+A core is *open* while a strategy fills it: :func:`add_node` puts one neuron on it,
+counting every resource as it goes (see :mod:`.resources`), and undoes the addition when
+a limit breaks. Stamps in the scratch arrays are epochs: each core gets a fresh one, so
+closing a core costs nothing. The ``pack_*`` kernels drive :func:`add_node` in an order a
+strategy chose (:mod:`.strategies`); the counting kernels build and read the CSC view of
+the synapses (:mod:`.problem`, :mod:`.measure`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+# State shared by the packing kernels (flat arrays; see Static / Scratch).
+# scal layout: 0 projections on the core, 1 compartments, 2 axons in, 3 routes out,
+# 4 input activation bits, 5 processor-kind mask, 6 relay synapse bits, 7.. registers.
+_S_NPROJ, _S_NEUR, _S_AXIN, _S_ROUT, _S_INBITS, _S_MASK, _S_RELAYMEM, _S_REG = range(8)
+
+
+class Static(NamedTuple):
+    csc_ptr: np.ndarray  # int64 [n_nodes + 1]: in-synapses of each target node
+    csc_key: np.ndarray  # int32 (int64 past 2**31 keys) [nnz]: axon key (key_base[p] + pre)
+    key_proj: np.ndarray  # int32 [n_keys]
+    key_bits: np.ndarray  # int64 [n_keys]: activation bits of the key's source
+    node_pop: np.ndarray  # int32 [n_nodes]
+    pop_in_ptr: np.ndarray  # int64 [n_pops + 1]
+    pop_in_proj: np.ndarray  # int64: projections into each population
+    proj_post: np.ndarray  # int64 [n_proj]
+    proj_dense: np.ndarray  # int8 [n_proj]: dense format allowed (no duplicate pairs)
+    tab: np.ndarray  # int64: per projection, n_opts tables of bits per axon by count
+    tab_off: np.ndarray  # int64 [n_proj]
+    tab_len: np.ndarray  # int64 [n_proj]
+    opt_of_n: np.ndarray  # int64 [neurons + 2]: sparse table column for n target compartments
+    node_sets: np.ndarray  # int64 [n_nodes, n_nreg]: parameter-set id per register kind
+    proj_sets: np.ndarray  # int64 [n_proj, n_sreg]
+    reg_node: np.ndarray  # int64 [n_nreg]: register index of each neuron kind
+    reg_proj: np.ndarray  # int64 [n_sreg]
+    pop_mask: np.ndarray  # int64 [n_pops]: processor kinds able to run the population
+    limits: np.ndarray  # int64 [6 + n_regs]
+    routes_est: np.ndarray  # int64 [n_nodes]: routes reserved per neuron
+    relay_est: np.ndarray  # int64 [n_nodes]: relays reserved per neuron
+    relay_tab: np.ndarray  # int64: bits of a relay axon with k synapses
+
+
+class Scratch(NamedTuple):
+    key_stamp: np.ndarray  # int64 [n_keys]: epoch that last saw the axon
+    key_cnt: np.ndarray  # int64 [n_keys]: its synapses on the open core
+    set_stamp: np.ndarray  # int64 [n_sets]
+    proj_stamp: np.ndarray  # int64 [n_proj]
+    pop_stamp: np.ndarray  # int64 [n_pops]
+    S: np.ndarray  # int64 [n_proj, n_opts]: synapse bits of each table column
+    naxons: np.ndarray  # int64 [n_proj]
+    full: np.ndarray  # int64 [n_proj]: axons that reach every target compartment
+    touch: np.ndarray  # int64 [n_proj]
+    pop_n: np.ndarray  # int64 [n_pops]: compartments of each population on the core
+    core_projs: np.ndarray  # int64 [n_proj]
+    scal: np.ndarray  # int64 [8 + n_regs]
+    snap: np.ndarray  # int64 [8 + n_regs]
+    log_key: np.ndarray  # int64 [max in-degree]
+    log_old: np.ndarray  # int64 [max in-degree]
+    log_proj: np.ndarray  # int64 [n_proj]
+    log_set: np.ndarray  # int64 [n_nreg + n_proj * n_sreg]
+    log_full: np.ndarray  # int64 [n_proj]
+    usage: np.ndarray  # int64 [6 + n_regs]
+
+
+@njit(cache=True)
+def reset_core(s):
+    s.scal[:] = 0
+    s.scal[_S_MASK] = -1  # every processor kind
+
+
+@njit(cache=True)
+def core_usage(g, s):
+    """Fill ``s.usage`` from the open core's state."""
+    mem = 0
+    for i in range(s.scal[_S_NPROJ]):
+        p = s.core_projs[i]
+        n = s.pop_n[g.proj_post[p]]
+        v = s.S[p, g.opt_of_n[n]]
+        if g.proj_dense[p] == 1 and s.full[p] == s.naxons[p] and s.S[p, 0] < v:
+            v = s.S[p, 0]
+        mem += v
+    mem += s.scal[_S_RELAYMEM]
+    s.usage[0] = s.scal[_S_NEUR]
+    s.usage[1] = s.scal[_S_AXIN]
+    s.usage[2] = s.scal[_S_ROUT]
+    s.usage[3] = mem
+    s.usage[4] = (s.scal[_S_INBITS] + 7) // 8
+    s.usage[5] = (mem + 7) // 8
+    for r in range(s.usage.shape[0] - 6):
+        s.usage[6 + r] = s.scal[_S_REG + r]
+
+
+@njit(cache=True)
+def over_limit(g, s):
+    """Index of the first exceeded limit, ``len(limits)`` for no processor kind, or -1."""
+    core_usage(g, s)
+    for r in range(g.limits.shape[0]):
+        if s.usage[r] > g.limits[r]:
+            return r
+    if s.scal[_S_MASK] == 0:
+        return g.limits.shape[0]
+    return -1
+
+
+@njit(cache=True)
+def add_node(g, s, j, epoch, check):
+    """Put node ``j`` on the open core (stamped ``epoch``).
+
+    Returns 0, or (after undoing the addition) ``1 +`` the index of the limit it broke.
+    """
+    P = g.node_pop[j]
+    s.snap[:] = s.scal
+    if s.pop_stamp[P] != epoch:
+        s.pop_stamp[P] = epoch
+        s.pop_n[P] = 0
+    n_old = s.pop_n[P]
+    a0 = g.pop_in_ptr[P]
+    a1 = g.pop_in_ptr[P + 1]
+    for i in range(a0, a1):
+        p = g.pop_in_proj[i]
+        s.log_full[i - a0] = s.full[p]
+        s.touch[p] = 0
+    n_opts = s.S.shape[1]
+    nlog = 0
+    nproj = 0
+    nset = 0
+    for k in range(g.csc_ptr[j], g.csc_ptr[j + 1]):
+        key = g.csc_key[k]
+        p = g.key_proj[key]
+        if s.proj_stamp[p] != epoch:
+            s.proj_stamp[p] = epoch
+            s.S[p, :] = 0
+            s.naxons[p] = 0
+            s.full[p] = 0
+            s.core_projs[s.scal[_S_NPROJ]] = p
+            s.scal[_S_NPROJ] += 1
+            s.log_proj[nproj] = p
+            nproj += 1
+            for r in range(g.proj_sets.shape[1]):
+                sid = g.proj_sets[p, r]
+                if sid >= 0 and s.set_stamp[sid] != epoch:
+                    s.set_stamp[sid] = epoch
+                    s.scal[_S_REG + g.reg_proj[r]] += 1
+                    s.log_set[nset] = sid
+                    nset += 1
+        if s.key_stamp[key] != epoch:
+            s.key_stamp[key] = epoch
+            s.key_cnt[key] = 0
+            s.naxons[p] += 1
+            s.scal[_S_AXIN] += 1
+            s.scal[_S_INBITS] += g.key_bits[key]
+        old = s.key_cnt[key]
+        s.log_key[nlog] = key
+        s.log_old[nlog] = old
+        nlog += 1
+        # An axon that reached all n_old compartments of the population and reaches
+        # this one too still reaches all of them (dense format stays possible).
+        if old == n_old:
+            s.touch[p] += 1
+        s.key_cnt[key] = old + 1
+        base = g.tab_off[p]
+        L = g.tab_len[p]
+        for o in range(n_opts):
+            s.S[p, o] += g.tab[base + o * L + old + 1] - g.tab[base + o * L + old]
+    for i in range(a0, a1):
+        p = g.pop_in_proj[i]
+        s.full[p] = s.touch[p]
+    s.pop_n[P] = n_old + 1
+    for r in range(g.node_sets.shape[1]):
+        sid = g.node_sets[j, r]
+        if sid >= 0 and s.set_stamp[sid] != epoch:
+            s.set_stamp[sid] = epoch
+            s.scal[_S_REG + g.reg_node[r]] += 1
+            s.log_set[nset] = sid
+            nset += 1
+    s.scal[_S_NEUR] += 1 + g.relay_est[j]
+    s.scal[_S_ROUT] += g.routes_est[j]
+    if g.relay_est[j] > 0:
+        s.scal[_S_AXIN] += 1
+        s.scal[_S_RELAYMEM] += g.relay_tab[min(g.relay_est[j], g.relay_tab.shape[0] - 1)]
+    s.scal[_S_MASK] &= g.pop_mask[P]
+    if not check:
+        return 0
+    bad = over_limit(g, s)
+    if bad < 0:
+        return 0
+    # Undo, newest first (a key logged twice is unwound in the right order).
+    for i in range(nlog - 1, -1, -1):
+        key = s.log_key[i]
+        old = s.log_old[i]
+        p = g.key_proj[key]
+        base = g.tab_off[p]
+        L = g.tab_len[p]
+        for o in range(n_opts):
+            s.S[p, o] -= g.tab[base + o * L + old + 1] - g.tab[base + o * L + old]
+        s.key_cnt[key] = old
+        if old == 0:
+            s.key_stamp[key] = -1
+            s.naxons[p] -= 1
+    for i in range(a0, a1):
+        s.full[g.pop_in_proj[i]] = s.log_full[i - a0]
+    s.pop_n[P] = n_old
+    for i in range(nset):
+        s.set_stamp[s.log_set[i]] = -1
+    for i in range(nproj):
+        s.proj_stamp[s.log_proj[i]] = -1
+    s.scal[:] = s.snap
+    return bad + 1
+
+
+@njit(cache=True)
+def pack_sequential(g, s, order, node_core, epoch0):
+    """Fill cores in ``order``. Returns (cores, failing node or -1, failing code)."""
+    epoch = epoch0
+    label = 0
+    count = 0
+    reset_core(s)
+    for idx in range(order.shape[0]):
+        j = order[idx]
+        code = add_node(g, s, j, epoch, True)
+        if code != 0:
+            if count == 0:
+                return 0, j, code
+            label += 1
+            epoch += 1
+            count = 0
+            reset_core(s)
+            code = add_node(g, s, j, epoch, True)
+            if code != 0:
+                return 0, j, code
+        node_core[j] = label
+        count += 1
+    return (label + 1 if count > 0 else label), -1, 0
+
+
+@njit(cache=True)
+def pack_whole(g, s, pop_first, pop_size, node_core, epoch0):
+    """Like :func:`pack_sequential`, but a population never spans two cores.
+
+    Returns (cores, failing population or -1, failing code)."""
+    epoch = epoch0
+    label = 0
+    count = 0
+    reset_core(s)
+    for q in range(pop_first.shape[0]):
+        lo = pop_first[q]
+        hi = lo + pop_size[q]
+        if hi == lo:
+            continue
+        code = 0
+        for j in range(lo, hi):
+            code = add_node(g, s, j, epoch, True)
+            if code != 0:
+                break
+        if code == 0:
+            node_core[lo:hi] = label
+            count += hi - lo
+            continue
+        if count == 0:
+            return 0, q, code
+        # The population does not fit beside what the core holds: close it, start afresh.
+        label += 1
+        epoch += 1
+        count = 0
+        reset_core(s)
+        for j in range(lo, hi):
+            code = add_node(g, s, j, epoch, True)
+            if code != 0:
+                return 0, q, code
+        node_core[lo:hi] = label
+        count = hi - lo
+    return (label + 1 if count > 0 else label), -1, 0
+
+
+@njit(cache=True)
+def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core, epoch0, max_fail):
+    """Greedy graph growth over atoms (see the module docstring).
+
+    Returns (cores, failing node or -1, failing code)."""
+    n_atoms = atom_start.shape[0]
+    next_free = atom_start.copy()
+    placed = np.zeros(n_atoms, dtype=np.bool_)
+    gain = np.zeros(n_atoms, dtype=np.int64)
+    gain_stamp = np.full(n_atoms, -1, dtype=np.int64)
+    failed = np.full(n_atoms, -1, dtype=np.int64)
+    heap = [(np.int64(0), np.int64(0))]
+    heap.pop()
+    epoch = epoch0
+    label = 0
+    count = 0
+    fails = 0
+    cursor = 0
+    seed = -1
+    reset_core(s)
+    while True:
+        a = -1
+        from_cursor = False
+        if seed >= 0 and not placed[seed]:
+            a = seed
+        seed = -1
+        while a < 0 and len(heap) > 0:
+            ng, cand = heapq.heappop(heap)
+            if placed[cand] or failed[cand] == label or gain_stamp[cand] != label or -ng != gain[cand]:
+                continue
+            a = cand
+        if a < 0:
+            while cursor < n_atoms and placed[cursor]:
+                cursor += 1
+            if cursor == n_atoms:
+                break
+            a = cursor
+            from_cursor = True
+            if failed[a] == label:
+                # It did not fit here before: the core is full for it.
+                label += 1
+                epoch += 1
+                count = 0
+                fails = 0
+                heap = [(np.int64(0), np.int64(0))]
+                heap.pop()
+                reset_core(s)
+        added = 0
+        j = next_free[a]
+        code = 0
+        while j < atom_stop[a]:
+            code = add_node(g, s, j, epoch, True)
+            if code != 0:
+                break
+            node_core[j] = label
+            count += 1
+            added += 1
+            j += 1
+        next_free[a] = j
+        if j == atom_stop[a]:
+            placed[a] = True
+            for e in range(adj_ptr[a], adj_ptr[a + 1]):
+                b = adj_nbr[e]
+                if placed[b]:
+                    continue
+                if gain_stamp[b] != label:
+                    gain_stamp[b] = label
+                    gain[b] = 0
+                gain[b] += adj_w[e]
+                heapq.heappush(heap, (-gain[b], np.int64(b)))
+            continue
+        if count == 0:
+            return 0, j, code
+        if added > 0 or from_cursor:
+            close = True
+        else:
+            failed[a] = label
+            fails += 1
+            close = fails >= max_fail
+        if close:
+            label += 1
+            epoch += 1
+            count = 0
+            fails = 0
+            heap = [(np.int64(0), np.int64(0))]
+            heap.pop()
+            reset_core(s)
+            seed = a  # the next core starts where this one stopped (locality)
+    return (label + 1 if count > 0 else label), -1, 0
+
+
+@njit(cache=True)
+def csc_count(indptr, indices, post_off, counts):
+    for row in range(indptr.shape[0] - 1):
+        for k in range(indptr[row], indptr[row + 1]):
+            counts[post_off + indices[k]] += 1
+
+
+@njit(cache=True)
+def csc_fill(indptr, indices, post_off, key_base, cursor, csc_key):
+    for row in range(indptr.shape[0] - 1):
+        key = key_base + row
+        for k in range(indptr[row], indptr[row + 1]):
+            t = post_off + indices[k]
+            csc_key[cursor[t]] = key
+            cursor[t] += 1
+
+
+@njit(cache=True)
+def has_duplicates(indptr, indices):
+    for row in range(indptr.shape[0] - 1):
+        for k in range(indptr[row] + 1, indptr[row + 1]):
+            if indices[k] == indices[k - 1]:
+                return True
+    return False
+
+
+@njit(cache=True)
+def row_axons(indptr, indices, post_off, node_core, stamp, slot, fill, ax_core, ax_count, row_ptr):
+    """Axons of one projection: one per (source row, target core). Returns their number.
+
+    With ``fill``, writes each axon's core and synapse count, and ``row_ptr`` (axons of
+    row ``r`` are ``row_ptr[r]:row_ptr[r+1]``, in order of their first target)."""
+    stamp[:] = -1
+    n = 0
+    for row in range(indptr.shape[0] - 1):
+        for k in range(indptr[row], indptr[row + 1]):
+            c = node_core[post_off + indices[k]]
+            if stamp[c] != row:
+                stamp[c] = row
+                slot[c] = n
+                if fill:
+                    ax_core[n] = c
+                    ax_count[n] = 0
+                n += 1
+            if fill:
+                ax_count[slot[c]] += 1
+        if fill:
+            row_ptr[row + 1] = n
+    return n

@@ -1,0 +1,180 @@
+"""Orderings: the order in which a strategy offers neurons to the packer.
+
+``neuron_order``
+    network order (the sequential split).
+atoms
+    runs of at most ``atom_size`` neurons of one population; :func:`atom_graph` joins two
+    atoms by the expected packets between them (distinct (source neuron, target atom)
+    pairs).
+:func:`cuthill_mckee`
+    breadth-first over the atom graph from a pseudo-peripheral atom, the neighbours of an
+    atom by increasing degree: atoms joined by synapses, and atoms that share their
+    sources, end up close in the order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .problem import Problem
+
+
+def neuron_order(prob: Problem) -> np.ndarray:
+    """Every non-input neuron, in network order."""
+    keep = ~prob.pop_input[prob.g.node_pop]
+    return np.flatnonzero(keep).astype(np.int64)
+
+
+def atoms(prob: Problem, atom_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Atoms of at most ``atom_size`` neurons of one population: (first node, stop node,
+    atom of each node; -1 for input neurons)."""
+    starts, stops = [], []
+    for q in range(len(prob.pops)):
+        if prob.pop_input[q] or prob.pop_size[q] == 0:
+            continue
+        lo = int(prob.pop_first[q])
+        size = int(prob.pop_size[q])
+        s = np.arange(lo, lo + size, atom_size, dtype=np.int64)
+        starts.append(s)
+        stops.append(np.minimum(s + atom_size, lo + size))
+    start = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+    stop = np.concatenate(stops) if stops else np.zeros(0, dtype=np.int64)
+    atom_of = np.full(prob.n_nodes, -1, dtype=np.int64)
+    atom_of[np.flatnonzero(~prob.pop_input[prob.g.node_pop])] = np.repeat(
+        np.arange(start.size, dtype=np.int64), stop - start)
+    return start, stop, atom_of
+
+
+def atom_graph(prob: Problem, atom_of: np.ndarray, n_atoms: int):
+    """Symmetric atom adjacency (CSR) weighted by expected packets between atoms."""
+    stamp = np.full(max(n_atoms, 1), -1, dtype=np.int64)
+    acc = np.zeros(max(n_atoms, 1), dtype=np.int64)
+    seen = np.zeros(max(n_atoms, 1), dtype=np.int64)
+    edges = []
+    for i, q in enumerate(prob.projs):
+        pre, post = prob.proj_pre[i], prob.proj_post[i]
+        if prob.pop_input[pre]:
+            continue  # inputs come from off-chip: no traffic between cores
+        syn = q.synapses
+        args = (syn.indptr, syn.indices, prob.pop_first[pre], prob.pop_first[post], atom_of)
+        empty = np.zeros(0, dtype=np.int64)
+        n = _atom_edges(*args, False, empty, empty, empty, 0, stamp, acc, seen)
+        ea = np.empty(n, dtype=np.int64)
+        eb = np.empty(n, dtype=np.int64)
+        ew = np.empty(n, dtype=np.int64)
+        stamp[:] = -1
+        _atom_edges(*args, True, ea, eb, ew, 0, stamp, acc, seen)
+        stamp[:] = -1
+        edges.append((ea, eb, ew))
+    if edges:
+        ea = np.concatenate([e[0] for e in edges] + [e[1] for e in edges])
+        eb = np.concatenate([e[1] for e in edges] + [e[0] for e in edges])
+        ew = np.concatenate([e[2] for e in edges] * 2)
+    else:
+        ea = eb = ew = np.zeros(0, dtype=np.int64)
+    key, inverse = np.unique(ea * max(n_atoms, 1) + eb, return_inverse=True)
+    weight = np.bincount(np.asarray(inverse).reshape(-1), weights=ew, minlength=key.size).astype(np.int64)
+    src = key // max(n_atoms, 1)
+    ptr = np.zeros(n_atoms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n_atoms), out=ptr[1:])
+    return ptr, (key % max(n_atoms, 1)).astype(np.int64), weight
+
+
+@njit(cache=True)
+def _bfs_far(start, ptr, nbr, visited, mark, queue):
+    """Breadth-first from ``start`` over unvisited atoms; returns the last atom reached
+    (one of the farthest). ``visited`` is left unchanged; ``mark`` is scratch."""
+    head = 0
+    tail = 1
+    queue[0] = start
+    mark[start] = True
+    last = start
+    while head < tail:
+        u = queue[head]
+        head += 1
+        last = u
+        for e in range(ptr[u], ptr[u + 1]):
+            v = nbr[e]
+            if not visited[v] and not mark[v]:
+                mark[v] = True
+                queue[tail] = v
+                tail += 1
+    for i in range(tail):
+        mark[queue[i]] = False
+    return last
+
+
+@njit(cache=True)
+def cuthill_mckee(ptr, nbr, by_degree, degree):
+    """Cuthill-McKee order of a graph: breadth-first from a pseudo-peripheral atom of each
+    component, neighbours taken by increasing degree. Neighbouring atoms end up close in
+    the order, so cutting it into consecutive runs keeps connected atoms together."""
+    n = ptr.shape[0] - 1
+    order = np.empty(n, dtype=np.int64)
+    visited = np.zeros(n, dtype=np.bool_)
+    mark = np.zeros(n, dtype=np.bool_)
+    queue = np.empty(n, dtype=np.int64)
+    pos = 0
+    cursor = 0
+    while pos < n:
+        while visited[by_degree[cursor]]:
+            cursor += 1
+        start = by_degree[cursor]
+        # George-Liu: twice to the far end of the component gives a pseudo-peripheral start.
+        start = _bfs_far(start, ptr, nbr, visited, mark, queue)
+        start = _bfs_far(start, ptr, nbr, visited, mark, queue)
+        order[pos] = start
+        visited[start] = True
+        head = pos
+        pos += 1
+        while head < pos:
+            u = order[head]
+            head += 1
+            first = pos
+            for e in range(ptr[u], ptr[u + 1]):
+                v = nbr[e]
+                if not visited[v]:
+                    visited[v] = True
+                    order[pos] = v
+                    pos += 1
+            if pos - first > 1:
+                seg = order[first:pos].copy()
+                keys = degree[seg]
+                idx = np.argsort(keys, kind="mergesort")
+                order[first:pos] = seg[idx]
+    return order
+
+
+@njit(cache=True)
+def _atom_edges(indptr, indices, pre_off, post_off, atom_of, fill, e_a, e_b, e_w, n0, stamp, acc, seen):
+    """Directed atom edges of one projection: (pre atom, post atom, distinct
+    (source neuron, post atom) pairs). Returns the new edge count (from ``n0``)."""
+    n = n0
+    n_pre = indptr.shape[0] - 1
+    row = 0
+    while row < n_pre:
+        a = atom_of[pre_off + row]
+        m = 0
+        r = row
+        while r < n_pre and atom_of[pre_off + r] == a:
+            for k in range(indptr[r], indptr[r + 1]):
+                b = atom_of[post_off + indices[k]]
+                if b == a or stamp[b] == pre_off + r:
+                    continue
+                stamp[b] = pre_off + r
+                if acc[b] == 0:
+                    seen[m] = b
+                    m += 1
+                acc[b] += 1
+            r += 1
+        for i in range(m):
+            b = seen[i]
+            if fill:
+                e_a[n] = a
+                e_b[n] = b
+                e_w[n] = acc[b]
+            acc[b] = 0
+            n += 1
+        row = r
+    return n
