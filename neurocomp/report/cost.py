@@ -73,11 +73,11 @@ event of one kind costs the same whatever its operands.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping as TMapping, Sequence
+from typing import Any, Iterable, Mapping as TMapping, Sequence
 
 import numpy as np
 
-from ..chip.events import EVENTS, KINDS, OPERATIONS, PACKETS
+from ..chip.events import EVENTS, KINDS, OPERATIONS, PACKETS, Operation
 from ..diagnostics import UsageError
 from ..ir.result import Counters
 
@@ -355,14 +355,14 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
     energy, timing = chip.energy, chip.timing
 
     # Energy per step and core, by kind (float64; counts are exact in float64 up to 2**53).
-    e_kind = _priced(n, energy.prices_pj, lambda op: True)
+    e_kind = _priced(n, energy.prices_pj, OPERATIONS)
 
     # Time per step and core, by kind. A missing operation time (a real-time chip's
     # profile) counts as 0 and clears timed_ops.
     times = timing.times_ns
     timed_ops = all(v is not None for v in times.values())
     times = {k: (0.0 if v is None else float(v)) for k, v in times.items()}
-    t_kind = _priced(n, times, lambda op: op.time == "work")
+    t_kind = _priced(n, times, [op for op in OPERATIONS if op.time == "work"])
     for kind, flight in _flight(n, times).items():
         t_kind[kind] = t_kind[kind] + flight
     busy = _total(t_kind.values())  # (steps, n_cores)
@@ -430,46 +430,40 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
 
 
 def _priced(n: dict[str, np.ndarray], prices: TMapping[str, float],
-            chosen: Callable[[Any], bool]) -> dict[str, np.ndarray]:
-    """Per kind (all of :data:`KINDS`, in order), ``sum of n_op · price_op`` over the
-    ``chosen`` operations of that kind, ``(steps, n_cores)`` float64.
+            operations: Sequence[Operation]) -> dict[str, np.ndarray]:
+    """Per kind (every one of :data:`KINDS`, in order), the sum of ``n_op · price_op``
+    over the given operations of that kind: float64 ``(steps, n_cores)``.
 
     The operations of one event are priced together, ``n · (p1 + p2)``, and events are
-    added in the counters' order: the float result does not depend on the order of
-    OPERATIONS within an event's kind, and adding a term priced 0 changes no bit.
+    added in the counters' order, so that an operation or an event priced 0 changes no
+    bit of the result.
     """
     shape = next(iter(n.values())).shape
     out = {}
     for kind in KINDS:
         acc = np.zeros(shape, dtype=np.float64)
         for event in EVENTS:
-            ops = [op for op in OPERATIONS if op.kind == kind and op.event == event.name and chosen(op)]
-            if ops:
-                acc = acc + n[event.name] * sum(prices[op.name] for op in ops)
+            mine = [op for op in operations if op.kind == kind and op.event == event.name]
+            if mine:
+                acc = acc + n[event.name] * sum(prices[op.name] for op in mine)
         out[kind] = acc
     return out
 
 
 def _flight(n: dict[str, np.ndarray], times: TMapping[str, float]) -> dict[str, np.ndarray]:
     """Per kind that has ``flight`` operations, the core's last packet's flight in ns:
-    their ``n_op · T_op`` summed and spread over the core's packets (the mean path;
-    an operation charged per packet adds its ``T_op`` whole), 0 for a core that sent
-    nothing."""
+    their ``n_op · T_op`` spread over the core's packets (the mean path; an operation
+    charged per packet adds its ``T_op`` whole), 0 for a core that sent nothing."""
     sent = n[PACKETS]
+    flying = [op for op in OPERATIONS if op.time == "flight"]
+    path = _priced(n, times, [op for op in flying if op.event != PACKETS])
     out = {}
     for kind in KINDS:
-        ops = [op for op in OPERATIONS if op.kind == kind and op.time == "flight"]
-        if not ops:
+        if not any(op.kind == kind for op in flying):
             continue
-        path = np.zeros(sent.shape, dtype=np.float64)
-        for event in EVENTS:
-            if event.name != PACKETS:
-                mine = [op for op in ops if op.event == event.name]
-                if mine:
-                    path = path + n[event.name] * sum(times[op.name] for op in mine)
-        per_packet = sum(times[op.name] for op in ops if op.event == PACKETS)
-        flight = np.zeros_like(path)
-        np.divide(path, sent, out=flight, where=sent > 0)
+        per_packet = sum(times[op.name] for op in flying if op.kind == kind and op.event == PACKETS)
+        flight = np.zeros_like(path[kind])
+        np.divide(path[kind], sent, out=flight, where=sent > 0)
         out[kind] = np.where(sent > 0, flight + per_packet, 0.0)
     return out
 
