@@ -208,6 +208,10 @@ synapse-memory `[core.packing]` rule), `[numerics]` (widths), `[neuron]` (the
 neuron family the emulator runs, and its features), `[connectivity]` (routing
 rules) and one `[profiles.NAME]` per set of costs, each with `timing` and
 `energy`; `default_profile` names the one used unless `--profile` picks another.
+A profile prices each operation of the cost model (`synop`, `spike_in_tile`, ...:
+the table in [energy.md](../energy.md)) with `<operation>_pj` and `<operation>_ns`;
+an energy it leaves out, and `static_power_mw`, is 0, while an event-driven chip
+(no `tick_ns`) must give every operation's time and a `barrier` table.
 Mistakes are reported all at once, each with its line, key, rule and value.
 
 A *system file* names a chip and how many of it, tiled on a board:

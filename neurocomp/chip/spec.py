@@ -40,10 +40,11 @@ from typing import Annotated, Any, Iterable, Iterator, Literal, NamedTuple, Unio
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import (BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, StrictBool, StrictFloat,
+                      StrictInt, StrictStr, create_model, model_serializer, model_validator)
 from pydantic_core import PydanticCustomError
 
+from .events import OPERATIONS
 from .family import FAMILIES, find
 
 __all__ = [
@@ -522,53 +523,42 @@ class Barrier(_Model):
         return float(lat[i] + frac * (lat[i + 1] - lat[i]))
 
 
-_EVENT_TIMES = ("synop_ns", "neuron_update_active_ns", "neuron_update_inactive_ns", "spike_out_ns",
-                "message_out_ns", "message_in_ns", "spike_in_tile_ns", "hop_east_west_ns",
-                "hop_north_south_ns", "interchip_hop_ns", "barrier")
+class _Prices(_Model):
+    """What :class:`Timing` and :class:`Energy` share: one key per priced operation.
 
-
-class Timing(_Model):
-    """Time per operation (ns), or a fixed step period for chips that run in real time.
-
-    Per step a core is busy for the sum of its operations' times; the step takes the
-    slowest core, its traffic and the barrier. With ``tick_ns`` set the step takes
-    exactly ``tick_ns`` and the operation times, when given, are informative.
-
-    The operations, each charged per event:
-
-    * ``synop``: one synapse looked up and accumulated;
-    * ``neuron_update_active`` / ``neuron_update_inactive``: one neuron's update in one
-      step; active (input arrived, or state or bias non-zero) is charged *instead of*
-      inactive, not on top;
-    * ``spike_out``: a neuron fires;
-    * ``message_out`` / ``message_in``: a core sends / receives one spike packet (one
-      per firing neuron and destination core);
-    * ``spike_in_tile``: a packet crosses its tile's router (every packet);
-    * ``hop_east_west`` / ``hop_north_south`` / ``interchip_hop``: a packet crosses one
-      link between tiles, or between chips.
+    A price with a numeric default that the file does not give is not part of the chip:
+    it needs no source, and it is left out of the chip's dump (so a dumped chip, in a
+    Mapping file, reads back the same).
     """
 
+    @model_serializer(mode="wrap")
+    def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        for name, info in type(self).model_fields.items():
+            if isinstance(info.default, float) and name not in self.model_fields_set:
+                data.pop(name, None)
+        return data
+
+
+class _TimingRules(_Prices):
     tick_ns: PosFloat | None = None
-    synop_ns: NonNegFloat | None = None
-    neuron_update_active_ns: NonNegFloat | None = None
-    neuron_update_inactive_ns: NonNegFloat | None = None
-    spike_out_ns: NonNegFloat | None = None
-    message_out_ns: NonNegFloat | None = None
-    message_in_ns: NonNegFloat | None = None
-    spike_in_tile_ns: NonNegFloat | None = None
-    hop_east_west_ns: NonNegFloat | None = None
-    hop_north_south_ns: NonNegFloat | None = None
-    interchip_hop_ns: NonNegFloat | None = None
-    barrier: Barrier | None = None
 
     @property
     def real_time(self) -> bool:
         return self.tick_ns is not None
 
+    @property
+    def times_ns(self) -> dict[str, float | None]:
+        """Time per operation (name of :data:`~neurocomp.chip.events.OPERATIONS` -> ns):
+        the file's, else the operation's ``default_ns``; ``None`` for a time a real-time
+        profile leaves out."""
+        return {op.name: getattr(self, f"{op.name}_ns") for op in OPERATIONS}
+
     @model_validator(mode="after")
-    def _complete(self) -> "Timing":
+    def _complete(self) -> "_TimingRules":
         if self.tick_ns is None:
-            missing = [k for k in _EVENT_TIMES if getattr(self, k) is None]
+            missing = [f"{op.name}_ns" for op in OPERATIONS if getattr(self, f"{op.name}_ns") is None]
+            missing += ["barrier"] if getattr(self, "barrier") is None else []
             if missing:
                 raise rule_error([(k, "required when tick_ns is not set (an event-driven chip "
                                       "needs every operation time)") for k in missing])
@@ -576,27 +566,50 @@ class Timing(_Model):
 
     def barrier_ns(self, n_tiles: int) -> float:
         """Barrier latency for ``n_tiles`` mapped tiles (0 for a real-time chip)."""
-        return 0.0 if self.barrier is None else self.barrier.at(n_tiles)
+        barrier = getattr(self, "barrier")
+        return 0.0 if barrier is None else barrier.at(n_tiles)
 
 
-class Energy(_Model):
-    """Energy per operation (pJ) and static power per chip (mW).
+Timing = create_model(
+    "Timing", __base__=_TimingRules, __module__=__name__,
+    __doc__="""Time per operation (ns), or a fixed step period for chips that run in real time.
 
-    The operations are the ones of :class:`Timing`. A hop is one link traversal: on a
-    chip, east-west or north-south; between chips, ``interchip_hop_pj`` instead.
-    """
+    Per step a core is busy for the sum of its operations' times; the step takes the
+    slowest core, its traffic and the barrier. With ``tick_ns`` set the step takes
+    exactly ``tick_ns`` and the operation times, when given, are informative.
 
-    synop_pj: NonNegFloat
-    neuron_update_active_pj: NonNegFloat
-    neuron_update_inactive_pj: NonNegFloat
-    spike_out_pj: NonNegFloat
-    message_out_pj: NonNegFloat
-    message_in_pj: NonNegFloat
-    spike_in_tile_pj: NonNegFloat
-    hop_east_west_pj: NonNegFloat
-    hop_north_south_pj: NonNegFloat
-    interchip_hop_pj: NonNegFloat
-    static_power_mw: NonNegFloat
+    Keys: ``tick_ns``; ``<op>_ns`` for every operation ``op`` of
+    :data:`~neurocomp.chip.events.OPERATIONS`, each charged per count of its event (a
+    time not given is the operation's ``default_ns``; where that is ``None``, an
+    event-driven profile must give it); ``barrier`` (required without ``tick_ns``).
+    :attr:`times_ns` gives the times by operation.
+    """,
+    **{f"{op.name}_ns": (NonNegFloat | None, op.default_ns) for op in OPERATIONS},
+    barrier=(Barrier | None, None),
+)
+
+
+class _EnergyRules(_Prices):
+    @property
+    def prices_pj(self) -> dict[str, float]:
+        """Energy per operation (name of :data:`~neurocomp.chip.events.OPERATIONS` -> pJ):
+        the file's, else the operation's ``default_pj``."""
+        return {op.name: getattr(self, f"{op.name}_pj") for op in OPERATIONS}
+
+
+Energy = create_model(
+    "Energy", __base__=_EnergyRules, __module__=__name__,
+    __doc__="""Energy per operation (pJ) and static power per chip (mW).
+
+    Keys: ``<op>_pj`` for every operation ``op`` of
+    :data:`~neurocomp.chip.events.OPERATIONS` (the operations of :class:`Timing`), each
+    charged per count of its event; an energy not given is the operation's
+    ``default_pj`` (0). ``static_power_mw``: drawn by every chip of the system for the
+    whole run; 0 when not given. :attr:`prices_pj` gives the energies by operation.
+    """,
+    **{f"{op.name}_pj": (NonNegFloat, op.default_pj) for op in OPERATIONS},
+    static_power_mw=(NonNegFloat, 0.0),
+)
 
 
 class Profile(_Model):

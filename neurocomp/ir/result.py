@@ -18,10 +18,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
+from ..chip.events import EVENTS
 from ..diagnostics import UsageError, did_you_mean
 
 __all__ = ["SpikeEvents", "Counters", "RunResult"]
@@ -72,35 +74,58 @@ class SpikeEvents:
         return np.bincount(self.indices, minlength=self.n).astype(np.int64, copy=False)
 
 
-@dataclass(frozen=True, eq=False, kw_only=True)
+@dataclass(frozen=True, eq=False, init=False)
 class Counters:
     """Work the chip did, per step and per used core: what energy and latency are made of.
 
-    Every array is int64 ``(steps, n_cores)``; column ``k`` is core ``core_ids[k]``.
+    One int64 ``(steps, n_cores)`` array per event of the cost vocabulary
+    (:data:`neurocomp.chip.events.EVENTS`, which says what each one counts); column
+    ``k`` is core ``core_ids[k]``. ``counts`` maps the event's name to its array, and
+    each is also an attribute (``counters.synops``)::
 
-    * ``spikes_in``: spike messages (axon events) the core received, inputs included;
-    * ``synops``: synaptic operations (one per synapse an arriving spike touched);
-    * ``updates_active`` / ``updates_inactive``: neuron updates; a compartment is active
-      in a step when it had input, a nonzero state or a nonzero bias (SANA-FE's rule);
-    * ``spikes_out``: spikes its compartments fired (relays included);
-    * ``messages_out``: spike messages sent (one per route of a firing compartment);
-    * ``hops_east_west``, ``hops_north_south``, ``hops_interchip``: links those messages
-      crossed (dimension-order routing; off-chip input costs no hops).
+        Counters(core_ids=ids, spikes_in=a, synops=b, ...)   # every event, by name
+        Counters.from_rows(ids, cnt)   # a kernel's (len(FIELDS), steps, n_cores) array
+
+    :attr:`FIELDS` lists the events' names in the kernels' order (``spikes_in``,
+    ``synops``, ...).
     """
 
     core_ids: np.ndarray  # int32 [n_cores]
-    spikes_in: np.ndarray
-    synops: np.ndarray
-    updates_active: np.ndarray
-    updates_inactive: np.ndarray
-    spikes_out: np.ndarray
-    messages_out: np.ndarray
-    hops_east_west: np.ndarray
-    hops_north_south: np.ndarray
-    hops_interchip: np.ndarray
+    counts: Mapping[str, np.ndarray]
 
-    FIELDS = ("spikes_in", "synops", "updates_active", "updates_inactive", "spikes_out",
-              "messages_out", "hops_east_west", "hops_north_south", "hops_interchip")
+    #: The events' names, in the kernels' order.
+    FIELDS: ClassVar[tuple[str, ...]] = tuple(e.name for e in EVENTS)
+
+    def __init__(self, *, core_ids: np.ndarray, **counts: np.ndarray) -> None:
+        unknown = [name for name in counts if name not in self.FIELDS]
+        if unknown:
+            raise TypeError(f"Counters has no event '{unknown[0]}'; events: {', '.join(self.FIELDS)}")
+        missing = [name for name in self.FIELDS if name not in counts]
+        if missing:
+            raise TypeError(f"Counters needs every event; missing: {', '.join(missing)}")
+        object.__setattr__(self, "core_ids", core_ids)
+        object.__setattr__(self, "counts", MappingProxyType({name: counts[name] for name in self.FIELDS}))
+
+    @classmethod
+    def from_rows(cls, core_ids: np.ndarray, rows: np.ndarray) -> "Counters":
+        """From a kernel's ``(len(FIELDS), steps, n_cores)`` array: row ``i`` is ``FIELDS[i]``."""
+        if len(rows) != len(cls.FIELDS):
+            raise ValueError(f"expected {len(cls.FIELDS)} rows, one per event (got {len(rows)})")
+        return cls(core_ids=core_ids, **{name: rows[i] for i, name in enumerate(cls.FIELDS)})
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # Only reached when ordinary lookup fails: the events' arrays by name.
+        if name in Counters.FIELDS and "counts" in self.__dict__:
+            return self.__dict__["counts"][name]
+        raise AttributeError(f"'Counters' object has no attribute '{name}'")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (for worker processes) as its constructor call; a mappingproxy does not pickle.
+        return (_counters, (self.core_ids, dict(self.counts)))
+
+
+def _counters(core_ids: np.ndarray, counts: dict[str, np.ndarray]) -> Counters:
+    return Counters(core_ids=core_ids, **counts)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -8,26 +8,32 @@ optionally what each core holds (a :class:`~neurocomp.ir.mapping.Mapping`, or a 
 here knows which chip it prices; every number comes from ``chip.energy`` and
 ``chip.timing``. ``docs/energy.md`` explains the model with a worked example.
 
-Energy (pJ), per step ``t`` and core ``k`` (``n`` is a counter of that step and core,
-``E`` the active profile's energy per event)::
+The prices are generic: every operation ``op`` of the cost vocabulary
+(:data:`~neurocomp.chip.events.OPERATIONS`) is charged per count of its event
+(``n_op`` below: a counter of step ``t`` and core ``k``), at the active profile's
+``E_op`` (pJ, :attr:`~neurocomp.chip.spec.Energy.prices_pj`) and ``T_op`` (ns,
+:attr:`~neurocomp.chip.spec.Timing.times_ns`); each operation has a kind (synaptic,
+neuron, routing) and a time role (``work`` or ``flight``).
 
-    synaptic  = n_synops · E_synop
-    neuron    = n_active · E_update_active + n_inactive · E_update_inactive
-              + n_spikes_out · E_spike_out
-    routing   = n_messages_out · (E_message_out + E_spike_in_tile)
-              + n_spikes_in · E_message_in
-              + n_hops_ew · E_hop_ew + n_hops_ns · E_hop_ns + n_hops_chip · E_interchip
-    static    = P_static · chips · step latency        (mW · ns = pJ, exactly)
+Energy (pJ), per step and core::
 
-Time (ns), per step ``t`` and core ``k`` (``T`` the time per event)::
+    energy[kind] = sum over operations of that kind of n_op · E_op
+    static       = P_static · chips · step latency        (mW · ns = pJ, exactly)
 
-    busy[t, k]  = n_synops · T_synop + n_active · T_active + n_inactive · T_inactive
-                + n_spikes_out · T_spike_out + n_messages_out · T_message_out
-                + n_spikes_in · T_message_in
-    route[t, k] = T_spike_in_tile + (n_hops_ew · T_ew + n_hops_ns · T_ns
-                  + n_hops_chip · T_chip) / n_messages_out        (0 without messages)
-    step[t]     = max_k (busy[t, k] + route[t, k]) + barrier(tiles used)
-    run         = sum_t step[t]
+Time (ns), per step and core (``packets``: the core's ``messages_out``)::
+
+    work[kind]   = sum over ``work`` operations of that kind of n_op · T_op
+    route[t, k]  = sum over ``flight`` operations of n_op · T_op / packets
+                   (0 without packets; T_op itself for an operation charged per packet)
+    busy[t, k]   = sum over kinds of work[kind]  +  route
+    step[t]      = max_k busy[t, k] + barrier(tiles used)
+    run          = sum_t step[t]
+
+With the bundled vocabulary that is ``synaptic = n_synops · E_synop``, ``neuron``
+the active and inactive updates and the spikes out, ``routing`` the packets sent
+(``message_out`` and ``spike_in_tile``), received (``message_in``) and their hops;
+``route = T_spike_in_tile + (n_hops_ew · T_ew + n_hops_ns · T_ns + n_hops_chip ·
+T_chip) / n_messages_out``.
 
 ``route`` is the flight of the core's last packet: packets are sent one after another
 (their sending time is in ``busy``), fly through the mesh without contention, so only
@@ -47,9 +53,9 @@ Splits:
 
 * by kind: ``synaptic``, ``neuron``, ``routing``, ``static`` for energy (as in the
   equations above); for time the same split of the *critical* core of each step (the
-  slowest one, the first in the counters' order on a tie), where ``routing`` is the
-  packets' sending, receiving and flight (``n_messages_out · T_message_out +
-  n_spikes_in · T_message_in + route``), plus ``barrier`` (or ``tick`` for a
+  slowest one, the first in the counters' order on a tie), where a kind's time is its
+  ``work`` plus the ``route`` of its ``flight`` operations (all of them ``routing``:
+  the packets' sending, receiving and flight), plus ``barrier`` (or ``tick`` for a
   real-time chip);
 * by core: dynamic energy and busy time (``busy + route``) summed over steps, and the
   number of steps each core was the critical one;
@@ -71,15 +77,16 @@ from typing import Any, Iterable, Mapping as TMapping, Sequence
 
 import numpy as np
 
+from ..chip.events import EVENTS, KINDS, OPERATIONS, PACKETS, Operation
 from ..diagnostics import UsageError
 from ..ir.result import Counters
 
 __all__ = ["cost", "CostReport", "ENERGY_KINDS", "TIME_KINDS", "RELAYS"]
 
 #: Kinds of energy, in report order.
-ENERGY_KINDS = ("synaptic", "neuron", "routing", "static")
+ENERGY_KINDS = KINDS + ("static",)
 #: Kinds of time on the critical path, in report order (``tick`` for real-time chips).
-TIME_KINDS = ("synaptic", "neuron", "routing", "barrier", "tick")
+TIME_KINDS = KINDS + ("barrier", "tick")
 #: The name under which relay compartments (copies that only forward spikes) are counted.
 RELAYS = "(relays)"
 _RELAY_SLICE = "<relay>"
@@ -337,7 +344,7 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
     """
     core_ids = np.asarray(counters.core_ids, dtype=np.int64).reshape(-1)
     n = {name: _counts(counters, name, core_ids.size) for name in Counters.FIELDS}
-    steps = n["synops"].shape[0]
+    steps = n[Counters.FIELDS[0]].shape[0]
     bad = core_ids[(core_ids < 0) | (core_ids >= chip.total_cores)]
     if bad.size:
         raise UsageError(f"the counters name core {int(bad[0])}, but chip '{chip.name}' has cores "
@@ -348,37 +355,17 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
     energy, timing = chip.energy, chip.timing
 
     # Energy per step and core, by kind (float64; counts are exact in float64 up to 2**53).
-    e_syn = n["synops"] * energy.synop_pj
-    e_neuron = (n["updates_active"] * energy.neuron_update_active_pj
-                + n["updates_inactive"] * energy.neuron_update_inactive_pj
-                + n["spikes_out"] * energy.spike_out_pj)
-    e_route = (n["messages_out"] * (energy.message_out_pj + energy.spike_in_tile_pj)
-               + n["spikes_in"] * energy.message_in_pj
-               + n["hops_east_west"] * energy.hop_east_west_pj
-               + n["hops_north_south"] * energy.hop_north_south_pj
-               + n["hops_interchip"] * energy.interchip_hop_pj)
+    e_kind = _priced(n, energy.prices_pj, OPERATIONS)
 
     # Time per step and core, by kind. A missing operation time (a real-time chip's
     # profile) counts as 0 and clears timed_ops.
-    t = {key: getattr(timing, key) for key in ("synop_ns", "neuron_update_active_ns",
-                                                "neuron_update_inactive_ns", "spike_out_ns",
-                                                "message_out_ns", "message_in_ns", "spike_in_tile_ns",
-                                                "hop_east_west_ns", "hop_north_south_ns",
-                                                "interchip_hop_ns")}
-    timed_ops = all(v is not None for v in t.values())
-    t = {k: (0.0 if v is None else float(v)) for k, v in t.items()}
-    t_syn = n["synops"] * t["synop_ns"]
-    t_neuron = (n["updates_active"] * t["neuron_update_active_ns"]
-                + n["updates_inactive"] * t["neuron_update_inactive_ns"]
-                + n["spikes_out"] * t["spike_out_ns"])
-    hop_ns = (n["hops_east_west"] * t["hop_east_west_ns"] + n["hops_north_south"] * t["hop_north_south_ns"]
-              + n["hops_interchip"] * t["interchip_hop_ns"])
-    sent = n["messages_out"]
-    flight = np.zeros_like(hop_ns)
-    np.divide(hop_ns, sent, out=flight, where=sent > 0)
-    flight = np.where(sent > 0, flight + t["spike_in_tile_ns"], 0.0)
-    t_route = sent * t["message_out_ns"] + n["spikes_in"] * t["message_in_ns"] + flight
-    busy = t_syn + t_neuron + t_route  # (steps, n_cores)
+    times = timing.times_ns
+    timed_ops = all(v is not None for v in times.values())
+    times = {k: (0.0 if v is None else float(v)) for k, v in times.items()}
+    t_kind = _priced(n, times, [op for op in OPERATIONS if op.time == "work"])
+    for kind, flight in _flight(n, times).items():
+        t_kind[kind] = t_kind[kind] + flight
+    busy = _total(t_kind.values())  # (steps, n_cores)
 
     # The critical (slowest) core of each step; argmax takes the first, i.e. the lowest
     # column, and columns are in the counters' order.
@@ -388,11 +375,11 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
         worst = busy[rows, col]
         worked = worst > 0
         critical = np.where(worked, core_ids[col], -1).astype(np.int32)
-        crit_syn, crit_neuron, crit_route = (np.where(worked, x[rows, col], 0.0)
-                                             for x in (t_syn, t_neuron, t_route))
+        crit = {kind: np.where(worked, x[rows, col], 0.0) for kind, x in t_kind.items()}
         critical_steps = np.bincount(col[worked], minlength=core_ids.size).astype(np.int64)
     else:
-        worst = crit_syn = crit_neuron = crit_route = np.zeros(steps, dtype=np.float64)
+        worst = np.zeros(steps, dtype=np.float64)
+        crit = {kind: worst for kind in KINDS}
         critical = np.full(steps, -1, dtype=np.int32)
         critical_steps = np.zeros(0, dtype=np.int64)
 
@@ -408,13 +395,14 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
         barrier = float(timing.barrier_ns(tiles_used)) if core_ids.size else 0.0
         step_latency = (worst + barrier).astype(np.float64)
         overruns = 0
-        latency_by_kind = {"synaptic": float(crit_syn.sum()), "neuron": float(crit_neuron.sum()),
-                           "routing": float(crit_route.sum()), "barrier": barrier * steps}
+        latency_by_kind = {kind: float(x.sum()) for kind, x in crit.items()}
+        latency_by_kind["barrier"] = barrier * steps
 
     n_chips = int(chip.n_chips)
     static_step = energy.static_power_mw * n_chips * step_latency  # mW x ns = pJ
-    dyn_step = (e_syn + e_neuron + e_route).sum(axis=1) if core_ids.size else np.zeros(steps)
-    energy_by_core = (e_syn + e_neuron + e_route).sum(axis=0).astype(np.float64)
+    dynamic = _total(e_kind.values())
+    dyn_step = dynamic.sum(axis=1) if core_ids.size else np.zeros(steps)
+    energy_by_core = dynamic.sum(axis=0).astype(np.float64)
     busy_by_core = busy.sum(axis=0).astype(np.float64)
 
     by_pop_e: dict[str, float] = {}
@@ -431,14 +419,61 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
         core_ids=core_ids.astype(np.int32),
         step_energy_pj=(dyn_step + static_step).astype(np.float64),
         step_latency_ns=step_latency, critical_core=critical,
-        energy_by_kind_pj={"synaptic": float(e_syn.sum()), "neuron": float(e_neuron.sum()),
-                           "routing": float(e_route.sum()), "static": float(static_step.sum())},
+        energy_by_kind_pj={**{kind: float(x.sum()) for kind, x in e_kind.items()},
+                           "static": float(static_step.sum())},
         latency_by_kind_ns=latency_by_kind,
         energy_by_core_pj=energy_by_core, busy_by_core_ns=busy_by_core,
         critical_steps_by_core=critical_steps,
         energy_by_population_pj=by_pop_e, busy_by_population_ns=by_pop_t,
         timed_ops=timed_ops, overrun_steps=overruns,
     )
+
+
+def _priced(n: dict[str, np.ndarray], prices: TMapping[str, float],
+            operations: Sequence[Operation]) -> dict[str, np.ndarray]:
+    """Per kind (every one of :data:`KINDS`, in order), the sum of ``n_op · price_op``
+    over the given operations of that kind: float64 ``(steps, n_cores)``.
+
+    The operations of one event are priced together, ``n · (p1 + p2)``, and events are
+    added in the counters' order, so that an operation or an event priced 0 changes no
+    bit of the result.
+    """
+    shape = next(iter(n.values())).shape
+    out = {}
+    for kind in KINDS:
+        acc = np.zeros(shape, dtype=np.float64)
+        for event in EVENTS:
+            mine = [op for op in operations if op.kind == kind and op.event == event.name]
+            if mine:
+                acc = acc + n[event.name] * sum(prices[op.name] for op in mine)
+        out[kind] = acc
+    return out
+
+
+def _flight(n: dict[str, np.ndarray], times: TMapping[str, float]) -> dict[str, np.ndarray]:
+    """Per kind that has ``flight`` operations, the core's last packet's flight in ns:
+    their ``n_op · T_op`` spread over the core's packets (the mean path; an operation
+    charged per packet adds its ``T_op`` whole), 0 for a core that sent nothing."""
+    sent = n[PACKETS]
+    flying = [op for op in OPERATIONS if op.time == "flight"]
+    path = _priced(n, times, [op for op in flying if op.event != PACKETS])
+    out = {}
+    for kind in KINDS:
+        if not any(op.kind == kind for op in flying):
+            continue
+        per_packet = sum(times[op.name] for op in flying if op.kind == kind and op.event == PACKETS)
+        flight = np.zeros_like(path[kind])
+        np.divide(path[kind], sent, out=flight, where=sent > 0)
+        out[kind] = np.where(sent > 0, flight + per_packet, 0.0)
+    return out
+
+
+def _total(arrays: Iterable[np.ndarray]) -> np.ndarray:
+    """The sum of the kinds' arrays, left to right (the report's order)."""
+    total = None
+    for x in arrays:
+        total = x if total is None else total + x
+    return total
 
 
 def _counts(counters: Counters, name: str, n_cores: int) -> np.ndarray:
