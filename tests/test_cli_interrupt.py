@@ -18,9 +18,16 @@ ROOT = Path(__file__).parent.parent
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process needs POSIX")
 
-# long enough that no case ends by itself before the signal, short enough that its
-# per-step counters stay small (9 x steps x 257 cores x 8 bytes = 0.55 GB)
-RUN = ["run", "examples/brunel.snn", "--chip", "loihi", "--chips", "3", "--steps", "30000"]
+# long enough that no case ends by itself before the signal (several seconds of
+# emulation), short enough that a missed signal cannot fill the memory with per-step
+# counters (at most 9 x steps x 257 cores x 8 bytes = 1.9 GB)
+RUN = ["run", "examples/brunel.snn", "--chip", "loihi", "--chips", "3", "--steps", "100000"]
+
+
+def _default_sigint() -> None:
+    # A shell that starts pytest in the background makes it ignore SIGINT, and a child
+    # inherits that; Python turns SIGINT into KeyboardInterrupt only where it is not ignored.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def interrupt_after(marker: str, pause_s: float = 0.0) -> tuple[int, list[str]]:
@@ -28,7 +35,8 @@ def interrupt_after(marker: str, pause_s: float = 0.0) -> tuple[int, list[str]]:
     been imported (and ``pause_s`` later); the exit code and the lines of stderr that are
     not import times."""
     proc = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "neurocomp", *RUN], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
     seen: list[str] = []
     try:
         for line in proc.stderr:  # type: ignore[union-attr]

@@ -22,7 +22,8 @@ from test_compiler_partition import TINY, hand_quantize, make_net
 from neurocomp.chip.load import load_chip
 from neurocomp.chip.packing import synapse_memory_bits
 from neurocomp.chip.spec import ChipSpec
-from neurocomp.compiler.partition import SYNAPSE_REGISTERS, NEURON_REGISTERS, partition
+from neurocomp.chip.family import family
+from neurocomp.compiler.partition import partition
 from neurocomp.compiler.place import place
 from neurocomp.compiler.route import route
 from neurocomp.diagnostics import CapacityError
@@ -133,12 +134,12 @@ def recount(m: Mapping, q) -> list[dict[str, int]]:
             if not key.startswith("config_registers."):
                 continue
             kind = key.split(".", 1)[1]
-            params = NEURON_REGISTERS.get(m.family, {}).get(kind)
+            params = family(m.family).neuron_registers.get(kind)
             if params:
                 sets = {tuple(int(m.params[k][c]) for k in params if k in m.params) for c in comps
                         if m.comp_pop[c] >= 0}
                 u[key] = len(sets)
-            elif kind in SYNAPSE_REGISTERS.get(m.family, ()):
+            elif kind in family(m.family).synapse_registers:
                 fmts = set()
                 for p in by_proj:
                     if p >= 0:

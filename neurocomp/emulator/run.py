@@ -358,9 +358,8 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
                                  f"'{mapping.family}' has no such state")
             ints = run.traces[state][:, lo:hi]
             traces.setdefault(pop, {})[var] = ints.astype(np.float64) * v_scale[rec.comp[lo:hi]]
-    counters = Counters(core_ids=np.asarray(run.core_ids, dtype=np.int32),
-                        **{f: np.ascontiguousarray(run.counters[i])
-                           for i, f in enumerate(Counters.FIELDS)})
+    counters = Counters.from_rows(np.asarray(run.core_ids, dtype=np.int32),
+                                  [np.ascontiguousarray(row) for row in run.counters])
     return RunResult(network=net.name, steps=steps, dt_ms=float(net.dt_ms), spikes=spikes,
                      traces=traces, wall_s=run.wall_s,
                      synaptic_events=int(counters.synops.sum()),

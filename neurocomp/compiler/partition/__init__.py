@@ -14,8 +14,9 @@ Invariants of the result:
 The package, in the order a call runs through it:
 
 :mod:`.resources`
-    what a slice of a population or projection costs on a core; the per-family register
-    tables (:data:`NEURON_REGISTERS`, :data:`SYNAPSE_REGISTERS`) and :data:`LAYER_KINDS`.
+    what a slice of a population or projection costs on a core, and :data:`LAYER_KINDS`
+    (the per-core registers each neuron family takes are the family's, in
+    :mod:`neurocomp.chip.family`).
 :mod:`.problem`
     the network and chip as flat arrays, built once per call (and :func:`check_delays`).
 :mod:`.kernels`
@@ -44,7 +45,7 @@ from .errors import resource_phrase
 from .fit import fit
 from .measure import population_usage
 from .problem import build, check_delays, new_scratch
-from .resources import LAYER_KINDS, NEURON_REGISTERS, RESOURCES, SYNAPSE_REGISTERS
+from .resources import LAYER_KINDS, RESOURCES
 from .result import to_partition
 from .strategies import (
     AUTO_GRAPH_MAX_SYNAPSES,
@@ -58,8 +59,6 @@ __all__ = [
     "partition",
     "PARTITIONERS",
     "LAYER_KINDS",
-    "NEURON_REGISTERS",
-    "SYNAPSE_REGISTERS",
     "AUTO_GREEDY_MAX_SYNAPSES",
     "AUTO_GRAPH_MAX_SYNAPSES",
     "GREEDY_ATOMS",

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...diagnostics import CapacityError, QuantizationError
+from ...chip.family import family as family_named
 from ...ir.quantized import QProjection, QuantizedNetwork
 from .kernels import Scratch, Static, csc_count, csc_fill, has_duplicates
 from .resources import (
-    NEURON_REGISTERS,
     NO_LIMIT,
     RESOURCES,
-    SYNAPSE_REGISTERS,
     layer_kinds_into,
     packing_weight_bits,
     processor_masks,
@@ -191,7 +190,8 @@ def build(qnet: QuantizedNetwork, chip) -> Problem:
     res_index = [base_names.index(r) if r in base_names else len(RESOURCES) + reg_names.index(r)
                  for r in res_names]
 
-    neuron_kinds = NEURON_REGISTERS.get(family, {})
+    registers = family_named(family)  # an unknown family is an error, not zero registers
+    neuron_kinds = registers.neuron_registers
     valid = ~pop_input[node_pop] if n_nodes else np.zeros(0, dtype=np.bool_)
     node_cols, reg_node, n_sets = [], [], 0
     for r, name in enumerate(reg_names):
@@ -218,7 +218,7 @@ def build(qnet: QuantizedNetwork, chip) -> Problem:
         n_sets += n
     node_sets = np.stack(node_cols, axis=1) if node_cols else np.zeros((n_nodes, 0), dtype=np.int64)
 
-    syn_kinds = SYNAPSE_REGISTERS.get(family, ())
+    syn_kinds = registers.synapse_registers
     proj_cols, reg_proj = [], []
     for r, name in enumerate(reg_names):
         if name.split(".", 1)[1] not in syn_kinds or not projs:

@@ -21,10 +21,11 @@ hold it (per core):
     synapse memory in bytes; the activations of the core's input axons (each source's
     ``act_bits``; input populations at the chip's widest input width) in bytes.
 ``config_registers.<kind>``
-    distinct parameter sets on the core: per neuron family, the parameters that share a
-    register (:data:`NEURON_REGISTERS`) or per projection the synapse format
-    (:data:`SYNAPSE_REGISTERS`). A kind no registry names is counted 0 (neurocomp has no
-    learning rules, so e.g. Loihi's ``stdp_pre`` is never used).
+    distinct parameter sets on the core: the parameters that share a register, as the
+    chip's neuron family declares them (:attr:`~neurocomp.chip.family.Family.neuron_registers`),
+    or per projection the synapse format (:attr:`~neurocomp.chip.family.Family.synapse_registers`).
+    A kind the family does not name is counted 0 (neurocomp has no learning rules, so e.g.
+    Loihi's ``stdp_pre`` is never used).
 processor kinds (Akida)
     a core runs one processor kind, which must run every layer kind
     (:data:`LAYER_KINDS`) whose output the core holds.
@@ -45,7 +46,7 @@ from ...diagnostics import QuantizationError
 from ...ir.connectors import AllToAll, Conv2d, Dense, OneToOne, Pool2d, Random, Sparse
 from ...ir.quantized import QProjection, QuantizedNetwork
 
-__all__ = ["RESOURCES", "LAYER_KINDS", "NEURON_REGISTERS", "SYNAPSE_REGISTERS", "synapse_memory_bits"]
+__all__ = ["RESOURCES", "LAYER_KINDS", "synapse_memory_bits"]
 
 #: Resource names in the order the kernels count them (a chip has a subset).
 RESOURCES = ("neurons", "axons_in", "axons_out", "synapse_memory_bits", "input_sram_bytes",
@@ -58,18 +59,6 @@ NO_LIMIT = np.iinfo(np.int64).max // 4
 #: Layer kind of each connector (Akida's ``connectivity.layer_kinds`` vocabulary).
 LAYER_KINDS: dict[type, str] = {Conv2d: "conv", Pool2d: "conv", Dense: "dense", Sparse: "dense",
                                 Random: "dense", AllToAll: "dense", OneToOne: "dense"}
-
-#: Per neuron family: register kind -> the parameters whose distinct combinations each
-#: take one register of a core (nengo-loihi's CompartmentConfig / VthConfig).
-NEURON_REGISTERS: dict[str, dict[str, tuple[str, ...]]] = {
-    "loihi_cuba_lif": {"compartment": ("du", "dv", "refractory"), "vth": ("vth_mant",)},
-    "truenorth": {},
-    "akida": {},
-}
-
-#: Per neuron family: register kinds taken once per distinct synapse format (weight
-#: width, weight exponent, sign mode, delay width) among the projections a core receives.
-SYNAPSE_REGISTERS: dict[str, tuple[str, ...]] = {"loihi_cuba_lif": ("synapse",)}
 
 
 def synapse_memory_bits(chip, counts, **kwargs):

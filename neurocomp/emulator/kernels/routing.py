@@ -113,6 +113,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from ...chip.events import EVENTS
 from ...diagnostics import UsageError
 
 __all__ = [
@@ -123,17 +124,20 @@ __all__ = [
     "narrowest_int", "syn_row", "syn_value", "prefetch",
 ]
 
-# Rows of ``cnt``, in the order of ``Counters.FIELDS``.
-SPIKES_IN = 0
-SYNOPS = 1
-UPDATES_ACTIVE = 2
-UPDATES_INACTIVE = 3
-SPIKES_OUT = 4
-MESSAGES_OUT = 5
-HOPS_EAST_WEST = 6
-HOPS_NORTH_SOUTH = 7
-HOPS_INTERCHIP = 8
-N_COUNTERS = 9
+# Rows of ``cnt``: the events of the cost vocabulary, in its order (plain module ints,
+# so Numba folds them as constants; a cached kernel keeps the values it was compiled
+# with, which is why events.py only ever appends events).
+_ROW = {event.name: i for i, event in enumerate(EVENTS)}
+SPIKES_IN = _ROW["spikes_in"]
+SYNOPS = _ROW["synops"]
+UPDATES_ACTIVE = _ROW["updates_active"]
+UPDATES_INACTIVE = _ROW["updates_inactive"]
+SPIKES_OUT = _ROW["spikes_out"]
+MESSAGES_OUT = _ROW["messages_out"]
+HOPS_EAST_WEST = _ROW["hops_east_west"]
+HOPS_NORTH_SOUTH = _ROW["hops_north_south"]
+HOPS_INTERCHIP = _ROW["hops_interchip"]
+N_COUNTERS = len(EVENTS)
 
 
 # Columns of Routing.src
