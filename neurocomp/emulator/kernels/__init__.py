@@ -37,7 +37,7 @@ import numpy as np
 from ...diagnostics import UsageError, did_you_mean
 from ...chip.family import FAMILIES, find
 
-__all__ = ["KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
+__all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class KernelInputs:
@@ -77,6 +77,27 @@ class KernelRun:
     overflows: Mapping[str, int] = field(default_factory=dict)
     first_overflow: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     wall_s: float = 0.0
+
+
+def where_is(mapping: Any, comp: int) -> tuple[int, str]:
+    """The core of compartment ``comp`` and what it holds, for messages."""
+    core = int(mapping.comp_core[comp])
+    pop = int(mapping.comp_pop[comp])
+    name = "a relay" if pop < 0 else \
+        f"population '{mapping.population_names[pop]}' neuron {int(mapping.comp_index[comp])}"
+    return core, name
+
+
+def overflow_sentence(mapping: Any, run: "KernelRun", var: str, wrapped: bool) -> str | None:
+    """``v saturated 3 times (first: step 7, core 0, compartment 2, population 'a' neuron 2)``
+    for state variable ``var`` of a non-strict run, or ``None`` when it never overflowed."""
+    count = run.overflows.get(var, 0)
+    if not count:
+        return None
+    step, comp = run.first_overflow[var]
+    core, name = where_is(mapping, comp)
+    return (f"{var} {'wrapped' if wrapped else 'saturated'} {count} time{'s' if count != 1 else ''} "
+            f"(first: step {step}, core {core}, compartment {comp}, {name})")
 
 
 def kernel_for(family: str) -> ModuleType:

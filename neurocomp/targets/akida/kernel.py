@@ -44,7 +44,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import KernelInputs, KernelRun, run_resumable
+from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, run_resumable, where_is
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, routing_tables)
 
@@ -70,14 +70,6 @@ class AkidaTables:
     wrap: bool  # two's-complement wrap instead of saturation
     bits: int  # the state width (64 when none is given)
     ge: bool  # '>=' instead of '>'
-
-
-def _where(mapping, comp: int) -> tuple[int, str]:
-    core = int(mapping.comp_core[comp])
-    pop = int(mapping.comp_pop[comp])
-    name = "a relay" if pop < 0 else \
-        f"population '{mapping.population_names[pop]}' neuron {int(mapping.comp_index[comp])}"
-    return core, name
 
 
 def _param(mapping, key: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -128,7 +120,7 @@ def axon_scales(mapping) -> np.ndarray:
     value = in_scale[k_target, col]
     if value.size and value.min() <= 0:
         k = int(np.argmin(value))
-        core, name = _where(mapping, int(k_target[k]))
+        core, name = where_is(mapping, int(k_target[k]))
         raise UsageError(f"{name} (compartment {int(k_target[k])}, core {core}): projection "
                          f"'{mapping.projection_names[k_proj[k]]}' reaches it with in_scale "
                          f"{int(value[k])}; a scale must be a positive integer",
@@ -169,7 +161,7 @@ def prepare(mapping) -> AkidaTables:
     bad = ~relay & ((act_bits != 1) | ~np.isin(act_bits, allowed))
     if np.any(bad):
         c = int(np.argmax(bad))
-        core, name = _where(mapping, c)
+        core, name = where_is(mapping, c)
         b = int(act_bits[c])
         why = (f"{chip.name} sends events of {', '.join(map(str, allowed))} bits" if b not in allowed
                else "graded events (act_bits > 1) are not emulated in this version")
@@ -233,7 +225,7 @@ def _what(tb: AkidaTables) -> str:
 
 
 def _raise_overflow(tb: AkidaTables, step: int, comp: int) -> None:
-    core, name = _where(tb.mapping, comp)
+    core, name = where_is(tb.mapping, comp)
     err = EmulationError(f"compartment {comp} ({name}): v {_what(tb)} at its "
                          f"{tb.bits}-bit limit at step {step}", where=f"core {core}",
                          hint="lower the weights or the number of events reaching it in one step, "
@@ -244,13 +236,7 @@ def _raise_overflow(tb: AkidaTables, step: int, comp: int) -> None:
 
 def overflow_message(tb: AkidaTables, result: KernelRun) -> str | None:
     """What saturated in a non-strict run, in words (``None`` when nothing did)."""
-    count = result.overflows.get("v", 0)
-    if not count:
-        return None
-    step, comp = result.first_overflow["v"]
-    core, name = _where(tb.mapping, comp)
-    return (f"v {'wrapped' if tb.wrap else 'saturated'} {count} time{'s' if count != 1 else ''} "
-            f"(first: step {step}, core {core}, compartment {comp}, {name})")
+    return overflow_sentence(tb.mapping, result, "v", tb.wrap)
 
 
 # --------------------------------------------------------------------------- the kernel

@@ -48,7 +48,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import KernelInputs, KernelRun, run_resumable
+from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, run_resumable, where_is
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, narrowest_int, routing_tables)
 
@@ -287,16 +287,8 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
                      first_overflow=first_overflow, wall_s=wall_s)
 
 
-def _where(tb: LoihiTables, comp: int) -> tuple[int, str]:
-    m = tb.mapping
-    core = int(m.comp_core[comp])
-    pop = int(m.comp_pop[comp])
-    name = "a relay" if pop < 0 else f"population '{m.population_names[pop]}' neuron {int(m.comp_index[comp])}"
-    return core, name
-
-
 def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int) -> None:
-    core, name = _where(tb, comp)
+    core, name = where_is(tb.mapping, comp)
     what = "wrapped around" if (tb.wrap_u if var == "u" else tb.wrap_v) == 0 else "saturated"
     bits = (tb.half_u if var == "u" else tb.half_v).bit_length()
     err = EmulationError(f"core {core}, compartment {comp} ({name}): {var} {what} at its "
@@ -310,16 +302,9 @@ def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int) -> None:
 
 def overflow_message(tb: LoihiTables, result: KernelRun) -> str | None:
     """What overflowed in a non-strict run, in words (``None`` when nothing did)."""
-    parts = []
-    for var in VARIABLES:
-        count = result.overflows.get(var, 0)
-        if count:
-            step, comp = result.first_overflow[var]
-            core, name = _where(tb, comp)
-            what = "wrapped" if (tb.wrap_u if var == "u" else tb.wrap_v) == 0 else "saturated"
-            parts.append(f"{var} {what} {count} time{'s' if count != 1 else ''} (first: step "
-                         f"{step}, core {core}, compartment {comp}, {name})")
-    return "; ".join(parts) if parts else None
+    parts = [overflow_sentence(tb.mapping, result, var, (tb.wrap_u if var == "u" else tb.wrap_v) == 0)
+             for var in VARIABLES]
+    return "; ".join(p for p in parts if p) or None
 
 
 # --------------------------------------------------------------------------- the kernel

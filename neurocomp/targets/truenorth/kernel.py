@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import KernelInputs, KernelRun
+from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, where_is
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver, routing_tables)
 
@@ -339,14 +339,6 @@ class TrueNorthTables:
     n_types: int
 
 
-def _where(mapping, comp: int) -> tuple[int, str]:
-    core = int(mapping.comp_core[comp])
-    pop = int(mapping.comp_pop[comp])
-    name = "a relay" if pop < 0 else \
-        f"population '{mapping.population_names[pop]}' neuron {int(mapping.comp_index[comp])}"
-    return core, name
-
-
 def prepare(mapping) -> TrueNorthTables:
     """The kernel's tables for a TrueNorth Mapping.
 
@@ -387,7 +379,7 @@ def prepare(mapping) -> TrueNorthTables:
         bad &= ~relay
         if bad.any():
             c = int(np.argmax(bad))
-            core, name = _where(mapping, c)
+            core, name = where_is(mapping, c)
             shown = values[c].tolist() if values.ndim == 2 else int(values[c])
             raise UsageError(f"{name} (compartment {c}, core {core}): {key} = {shown} is outside "
                              f"{lo}..{hi} ({why})", hint="quantize the network for this chip again")
@@ -466,7 +458,7 @@ def run(tables: TrueNorthTables, inputs: KernelInputs) -> KernelRun:
 
 
 def _raise_overflow(tb: TrueNorthTables, step: int, comp: int) -> None:
-    core, name = _where(tb.mapping, comp)
+    core, name = where_is(tb.mapping, comp)
     what = "wrapped around" if tb.numerics.wrap else "saturated"
     bits = (tb.numerics.v_max + 1).bit_length()
     err = EmulationError(f"core {core}, compartment {comp} ({name}): v {what} at its {bits}-bit "
@@ -479,13 +471,7 @@ def _raise_overflow(tb: TrueNorthTables, step: int, comp: int) -> None:
 
 def overflow_message(tb: TrueNorthTables, result: KernelRun) -> str | None:
     """What saturated in a non-strict run, in words (``None`` when nothing did)."""
-    count = result.overflows.get("v", 0)
-    if not count:
-        return None
-    step, comp = result.first_overflow["v"]
-    core, name = _where(tb.mapping, comp)
-    return (f"v {'wrapped' if tb.numerics.wrap else 'saturated'} {count} time{'s' if count != 1 else ''} "
-            f"(first: step {step}, core {core}, compartment {comp}, {name})")
+    return overflow_sentence(tb.mapping, result, "v", tb.numerics.wrap)
 
 
 # --------------------------------------------------------------------------- the kernel
