@@ -127,13 +127,17 @@ def load_chip(name_or_path: str | Path, *, chips: int | None = None, profile: st
     spec, file_profile = _load_file(path, display, chips_requested=chips is not None)
     if chips is not None:
         spec = with_chips(spec, chips)
-    chosen = profile if profile is not None else file_profile
-    if chosen is not None:
-        if chosen not in spec.profiles:
-            raise UsageError(f"chip '{spec.name}' has no profile '{chosen}'",
-                             hint=did_you_mean(chosen, spec.profiles))
-        spec = spec.with_profile(chosen)
-    return spec
+    return _with_profile(spec, profile if profile is not None else file_profile)
+
+
+def _with_profile(spec: ChipSpec, profile: str | None) -> ChipSpec:
+    """``spec`` with ``profile`` chosen (unchanged for ``None``)."""
+    if profile is None:
+        return spec
+    if profile not in spec.profiles:
+        raise UsageError(f"chip '{spec.name}' has no profile '{profile}'",
+                         hint=did_you_mean(profile, spec.profiles))
+    return spec.with_profile(profile)
 
 
 def most_square(n: int) -> tuple[int, int]:
@@ -164,13 +168,7 @@ def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = N
         For a chip file that does not validate.
     """
     if isinstance(chip, ChipSpec):
-        spec = with_chips(chip, chips) if chips is not None else chip
-        if profile is not None:
-            if profile not in spec.profiles:
-                raise UsageError(f"chip '{spec.name}' has no profile '{profile}'",
-                                 hint=did_you_mean(profile, spec.profiles))
-            spec = spec.with_profile(profile)
-        return spec
+        return _with_profile(with_chips(chip, chips) if chips is not None else chip, profile)
     if isinstance(chip, (str, Path)):
         return load_chip(chip, chips=chips, profile=profile)
     raise ApiTypeError(f"{what} must be a ChipSpec, a chip name or a path, not {chip!r}")

@@ -55,6 +55,7 @@ def register(subparsers: Any) -> None:
 def import_command(args: argparse.Namespace) -> int:
     """Run ``neurocomp import``; returns the exit code."""
     from ..interop.nir_import import _identifier, describe_discretisation, import_nir, require_nir, write_snn
+    from ..interop.nir_import.graph import load_graph
 
     nir = require_nir()
     dt_ms = parse_dt_ms(args.dt)
@@ -62,15 +63,7 @@ def import_command(args: argparse.Namespace) -> int:
     if out.suffix != ".snn":
         raise UsageError(f"'{out}' is not a network file name: expected a .snn file")
     model = Path(args.model)
-    if not model.is_file():
-        raise UsageError(f"NIR file not found: '{model}'")
-    try:
-        graph = nir.read(model, type_check=False)
-    except Exception as exc:  # h5py and nir raise many kinds; all mean "not a NIR file"
-        from ..diagnostics import InteropError
-
-        raise InteropError(f"cannot read '{model}' as a NIR graph: {exc}", where=str(model),
-                           hint="a .nir file is HDF5 written by nir.write") from None
+    graph, _ = load_graph(nir, model)  # its metadata is shown below
     name = args.name or _identifier(out.stem)
     net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias)
     header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
