@@ -35,7 +35,7 @@ def snapshot(out: Path, steps: int, only: list[str] | None = None) -> None:
             folder = out / f"{example.stem}-{chip}"
             folder.mkdir(parents=True, exist_ok=True)
             mp = folder / "net.map.json"
-            cmd = exe + ["compile", str(example), "--chip", chip, "-o", str(mp), "--force"]
+            cmd = exe + ["compile", str(example.relative_to(ROOT)), "--chip", chip, "-o", str(mp), "--force"]
             c = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
             more = re.search(r"use --chips (\d+)", c.stderr)
             if c.returncode != 0 and more:  # a system of several chips, as the refusal suggests
