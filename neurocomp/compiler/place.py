@@ -52,7 +52,7 @@ from ..ir.partition import Partition, Placement, PlacementReport
 __all__ = ["place", "PLACERS", "interchip_weight", "placement_cost"]
 
 
-def interchip_weight(chip) -> int:
+def interchip_weight(chip: ChipSpec) -> int:
     """On-chip links one chip-to-chip link weighs in the placement cost."""
     return int(chip.topology.tiles_x + chip.topology.tiles_y)
 
@@ -232,11 +232,11 @@ def _anneal(pos, adj_ptr, adj_nbr, adj_w, coords, lmask, pmask, tile_core, grid,
 # =========================================================================== problem
 
 
-def _kinds(chip) -> list[str]:
+def _kinds(chip: ChipSpec) -> list[str]:
     return sorted({k for group in chip.connectivity.processors for k in group.kinds})
 
 
-def _physical_masks(chip, kinds: list[str]) -> np.ndarray:
+def _physical_masks(chip: ChipSpec, kinds: list[str]) -> np.ndarray:
     """Per physical core, the bitmask of processor kinds its group offers.
 
     The chip file lists processor groups with counts, not positions: they are taken to

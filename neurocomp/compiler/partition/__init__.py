@@ -38,6 +38,7 @@ All per-synapse and per-neuron work runs in Numba kernels over flat arrays.
 
 from __future__ import annotations
 
+from ...chip.spec import ChipSpec
 from ...diagnostics import UsageError, did_you_mean
 from ...ir.partition import Partition
 from ...ir.quantized import QuantizedNetwork
@@ -69,7 +70,7 @@ __all__ = [
 ]
 
 
-def partition(qnet: QuantizedNetwork, chip=None, *, strategy: str = "auto", allow_split: bool = True,
+def partition(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, strategy: str = "auto", allow_split: bool = True,
               atom_size: int | None = None, max_passes: int = 12) -> Partition:
     """Cut ``qnet`` into logical cores that each fit one core of ``chip``.
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...chip.spec import ChipSpec
 from ...ir.quantized import QuantizedNetwork
 from .kernels import row_axons
 from .problem import Problem, build
@@ -179,7 +180,7 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
 # =========================================================================== strategies
 
 
-def population_usage(qnet: QuantizedNetwork, chip=None) -> dict[str, dict[str, int]]:
+def population_usage(qnet: QuantizedNetwork, chip: ChipSpec | None = None) -> dict[str, dict[str, int]]:
     """What each population would use as one block on one core (limits not enforced).
 
     This is the per-block usage that nengo-loihi's splitting rule divides by the limits

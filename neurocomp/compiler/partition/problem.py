@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...chip.spec import ChipSpec
 from ...diagnostics import CapacityError, QuantizationError
 from ...chip.family import family as family_named
 from ...ir.quantized import QProjection, QuantizedNetwork
@@ -79,7 +80,7 @@ def proj_span(qnet: QuantizedNetwork, name: str):
         return None
 
 
-def check_delays(qnet: QuantizedNetwork, chip) -> None:
+def check_delays(qnet: QuantizedNetwork, chip: ChipSpec) -> None:
     """Raise :class:`QuantizationError` for a synaptic delay the chip cannot hold.
 
     A chip delays a spike by ``min_steps .. max_steps`` steps counting the one-step
@@ -106,7 +107,7 @@ def check_delays(qnet: QuantizedNetwork, chip) -> None:
             hint=f"use delays between {lo} and {hi} steps, or a chip with longer delays")
 
 
-def build(qnet: QuantizedNetwork, chip) -> Problem:
+def build(qnet: QuantizedNetwork, chip: ChipSpec) -> Problem:
     """The problem of cutting ``qnet`` for ``chip`` (see the module docstring).
 
     Raises

@@ -40,6 +40,7 @@ import math
 
 import numpy as np
 
+from ...chip.spec import ChipSpec
 from ...chip.packing import UnaddressableError
 from ...chip.packing import synapse_memory_bits as _packing_bits
 from ...diagnostics import QuantizationError
@@ -61,7 +62,7 @@ LAYER_KINDS: dict[type, str] = {Conv2d: "conv", Pool2d: "conv", Dense: "dense", 
                                 Random: "dense", AllToAll: "dense", OneToOne: "dense"}
 
 
-def synapse_memory_bits(chip, counts, **kwargs):
+def synapse_memory_bits(chip: ChipSpec, counts, **kwargs):
     """The packing rule's bits, or one more than a core holds where the sparse format cannot
     address the targets (so the partitioner splits the target population instead)."""
     try:
@@ -70,7 +71,7 @@ def synapse_memory_bits(chip, counts, **kwargs):
         return chip.core.synapse_memory_bits + 1
 
 
-def packing_weight_bits(chip, qp: QProjection, pre_is_input: bool, where: str, span) -> tuple[int, int]:
+def packing_weight_bits(chip: ChipSpec, qp: QProjection, pre_is_input: bool, where: str, span) -> tuple[int, int]:
     """Weight width to hand the packing rule, and how many stored weights one synapse takes.
 
     An input layer's wider weights (``numerics.weights.input_layer_bits``, Akida) are
@@ -92,7 +93,7 @@ def layer_kinds_into(qnet: QuantizedNetwork, pop: str) -> str:
     return ", ".join(kinds)
 
 
-def processor_masks(qnet: QuantizedNetwork, chip, pops: list[str]) -> tuple[list[str], np.ndarray]:
+def processor_masks(qnet: QuantizedNetwork, chip: ChipSpec, pops: list[str]) -> tuple[list[str], np.ndarray]:
     """Processor kinds of the chip, and per population the bitmask of those that run
     every layer kind feeding it (all ones on chips without processor kinds)."""
     conn = chip.connectivity
@@ -114,7 +115,7 @@ def processor_masks(qnet: QuantizedNetwork, chip, pops: list[str]) -> tuple[list
     return kinds, masks
 
 
-def synapse_tables(chip, neurons_limit: int, spec: list[tuple[int, int, int, int, bool]]):
+def synapse_tables(chip: ChipSpec, neurons_limit: int, spec: list[tuple[int, int, int, int, bool]]):
     """Per projection, bits per axon by synapse count for the dense format (column 0) and
     every sparse index width (columns 1..): ``tab[o * L + c]``.
 
