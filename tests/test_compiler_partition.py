@@ -331,3 +331,23 @@ def test_a_core_larger_than_the_sparse_index_reaches_still_partitions():
     mapping = nc.compile(nc.load(Path(__file__).parent.parent / "examples" / "mnist_mlp.snn"), chip=chip)
     for core in mapping.cores:
         assert core.usage["synapse_memory_bits"] <= chip.core.synapse_memory_bits
+
+
+@pytest.mark.slow
+def test_no_split_of_a_population_bigger_than_a_core_reads_no_table_past_its_end(tmp_path):
+    # The capacity error prices the whole population on one core; the synapse tables stop
+    # at a full core. Numba reads past an array silently (once a segfault, exit 139), so
+    # the compile runs with bounds checks on, in a fresh process and cache (about a minute).
+    import os
+    import subprocess
+
+    (tmp_path / "big.snn").write_text(
+        "network big\ndt = 1 ms\n"
+        "input stim[4] : rate(value = 1, max_rate = 10 Hz)\n"
+        "population a[40] : LIF(beta = 0.9, threshold = 1.0, reset = zero)\n"
+        "connect stim -> a : all_to_all(weight = 0.5)\n")
+    env = {**os.environ, "NUMBA_BOUNDSCHECK": "1", "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "neurocomp", "compile", "big.snn", "--chip", str(TINY),
+                           "--no-split"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr
+    assert "population 'a' needs 40 compartments on one core, limit 16 on tiny" in done.stderr

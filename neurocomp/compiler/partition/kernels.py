@@ -79,9 +79,12 @@ def reset_core(s):
 def core_usage(g, s):
     """Fill ``s.usage`` from the open core's state."""
     mem = 0
+    last = g.opt_of_n.shape[0] - 1  # the tables stop at a full core
     for i in range(s.scal[_S_NPROJ]):
         p = s.core_projs[i]
-        n = s.pop_n[g.proj_post[p]]
+        # More compartments than a core holds: the neuron limit is broken first (and
+        # reported); the memory is priced as for a full core instead of read past the table.
+        n = min(s.pop_n[g.proj_post[p]], last)
         v = s.S[p, g.opt_of_n[n]]
         if g.proj_dense[p] == 1 and s.full[p] == s.naxons[p] and s.S[p, 0] < v:
             v = s.S[p, 0]
@@ -167,8 +170,11 @@ def add_node(g, s, j, epoch, check):
         s.key_cnt[key] = old + 1
         base = g.tab_off[p]
         L = g.tab_len[p]
+        # A table holds counts 0 .. L - 1 (up to a full core); a count past it only occurs
+        # on a core already over its neuron limit, which is then refused (and undone).
+        c0, c1 = min(old, L - 1), min(old + 1, L - 1)
         for o in range(n_opts):
-            s.S[p, o] += g.tab[base + o * L + old + 1] - g.tab[base + o * L + old]
+            s.S[p, o] += g.tab[base + o * L + c1] - g.tab[base + o * L + c0]
     for i in range(a0, a1):
         p = g.pop_in_proj[i]
         s.full[p] = s.touch[p]
@@ -198,8 +204,9 @@ def add_node(g, s, j, epoch, check):
         p = g.key_proj[key]
         base = g.tab_off[p]
         L = g.tab_len[p]
+        c0, c1 = min(old, L - 1), min(old + 1, L - 1)
         for o in range(n_opts):
-            s.S[p, o] -= g.tab[base + o * L + old + 1] - g.tab[base + o * L + old]
+            s.S[p, o] -= g.tab[base + o * L + c1] - g.tab[base + o * L + c0]
         s.key_cnt[key] = old
         if old == 0:
             s.key_stamp[key] = -1
