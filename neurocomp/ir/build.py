@@ -809,6 +809,19 @@ def _dense(b, args, spans, stmt, pre, post) -> cn.Dense:
     return cn.Dense(weights=_need(args, "weights", stmt.connector))
 
 
+def _rows_of(ptr: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(ptr) - 1), np.diff(ptr))
+
+
+#: scipy.sparse.save_npz formats: the arrays each needs, and (post, pre, weight) from them.
+#: A CSC matrix's pointers run over columns (pre), a CSR matrix's over rows (post).
+_SCIPY_FORMATS: dict[str, tuple[set[str], Callable[[Any], tuple[np.ndarray, ...]]]] = {
+    "csr": ({"indptr", "indices", "data"}, lambda d: (_rows_of(d["indptr"]), d["indices"], d["data"])),
+    "csc": ({"indptr", "indices", "data"}, lambda d: (d["indices"], _rows_of(d["indptr"]), d["data"])),
+    "coo": ({"row", "col", "data"}, lambda d: (d["row"], d["col"], d["data"])),
+}
+
+
 def _sparse(b, args, spans, stmt, pre, post) -> cn.Sparse:
     path = _need(args, "file", stmt.connector)
     span = spans["file"]
@@ -818,17 +831,22 @@ def _sparse(b, args, spans, stmt, pre, post) -> cn.Sparse:
         raise Bad(p.message, span, hint=p.hint) from None
     if {"pre", "post", "weight"} <= data.keys():
         pre_i, post_i, w = data["pre"], data["post"], data["weight"]
-    elif {"indptr", "indices", "data", "shape"} <= data.keys():
-        # scipy.sparse.save_npz of a [post, pre] CSR matrix
-        indptr, indices, w = data["indptr"], data["indices"], data["data"]
+    elif "format" in data and "shape" in data:
+        # scipy.sparse.save_npz of a [post, pre] matrix, in the format the file names
+        fmt = np.asarray(data["format"]).reshape(-1)[0]
+        fmt = fmt.decode("ascii", "replace") if isinstance(fmt, bytes) else str(fmt)
+        reader = _SCIPY_FORMATS.get(fmt)
+        if reader is None or not reader[0] <= data.keys():
+            known = ", ".join(_SCIPY_FORMATS)
+            raise Bad(f"'{path}' holds a scipy '{fmt}' matrix; neurocomp reads {known} "
+                      f"(save it with scipy.sparse.save_npz(path, matrix.tocsr()))", span)
         shape = tuple(int(s) for s in data["shape"])
         if shape != (post.size, pre.size):
             raise Bad(f"the matrix in '{path}' has shape {list(shape)}, {stmt.post.text} <- "
                       f"{stmt.pre.text} needs [post, pre] = [{post.size}, {pre.size}]", span)
-        post_i = np.repeat(np.arange(shape[0]), np.diff(indptr))
-        pre_i = indices
+        post_i, pre_i, w = reader[1](data)
     else:
-        raise Bad(f"'{path}' needs arrays 'pre', 'post', 'weight' (or a scipy CSR matrix)", span)
+        raise Bad(f"'{path}' needs arrays 'pre', 'post', 'weight' (or a scipy sparse matrix)", span)
     if not (pre_i.shape == post_i.shape == w.shape) or pre_i.ndim != 1:
         raise Bad(f"'{path}': 'pre', 'post' and 'weight' must be 1-D arrays of one length", span)
     if len(pre_i) and (pre_i.min() < 0 or post_i.min() < 0):
