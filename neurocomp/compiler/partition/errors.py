@@ -85,7 +85,9 @@ def neuron_error(prob: Problem, s: Scratch, j: int, code: int) -> CapacityError:
         hint = "reduce fan-in (partial-sum neurons are not supported yet)"
     msg = (f"{where} needs {resource_phrase(resource, value)} on one core for a single neuron "
            f"(neuron {j - int(prob.pop_first[q]):,}), limit {limit:,} on {prob.chip.name}")
-    return CapacityError([Diagnostic(msg, span=p.span, where=where, hint=hint)])
+    err = CapacityError([Diagnostic(msg, span=p.span, where=where, hint=hint)])
+    err.excess = value / max(limit, 1)  # how far over: ``auto`` reports the nearest refusal
+    return err
 
 
 def population_error(prob: Problem, s: Scratch, q: int, code: int) -> CapacityError:
