@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from ...chip.spec import ChipSpec
 import dataclasses
+import re
 
 from ...diagnostics import CapacityError, UsageError, did_you_mean
 from ...ir.partition import Partition
@@ -153,8 +154,14 @@ def _best_refusal(refused: list[tuple[str, CapacityError]]) -> CapacityError:
     best_i = min(range(len(refused)), key=lambda i: (getattr(refused[i][1], "excess", float("inf")), i))
     name, err = refused[best_i]
     first = err.diagnostics[0]
-    others = "; ".join(f"{n}: {e.diagnostics[0].message}" for n, e in refused if e.diagnostics[0].message != first.message)
+    others = "; ".join(f"{n}: {e.diagnostics[0].message}" for n, e in refused
+                       if _reason(e.diagnostics[0].message) != _reason(first.message))
     if not others:  # every order refused the same neuron for the same reason
         return err
     hint = (first.hint + "; " if first.hint else "") + f"every partition strategy was refused (nearest: {name}; {others})"
     return CapacityError([dataclasses.replace(first, hint=hint), *err.diagnostics[1:]])
+
+
+def _reason(message: str) -> str:
+    """A refusal without the neuron it names: the same need in another order is the same reason."""
+    return re.sub(r" \(neuron [\d,]+\)", "", message)
