@@ -79,8 +79,8 @@ def neuron_error(prob: Problem, s: Scratch, j: int, code: int) -> CapacityError:
     value, limit = int(usage[slot]), int(prob.g.limits[slot])
     hint = _REDUCE.get(resource, "reduce what the population needs")
     if resource == "axons_in" and prob.chip.core.crossbar is not None:
-        hint = ("reduce fan-in: partial-sum neurons, which would spread one neuron's inputs over "
-                "several cores, are not supported yet")
+        hint = ("reduce fan-in: the quantizer spreads a neuron's inputs over partial-sum neurons only "
+                "when its population has no native pins and no synaptic current (alpha)")
     elif resource == "axons_in":
         hint = "reduce fan-in (partial-sum neurons are not supported yet)"
     msg = (f"{where} needs {resource_phrase(resource, value)} on one core for a single neuron "

@@ -84,6 +84,7 @@ from ...ir.quantized import (PopulationError, ProjectionError, QPopulation, QPro
                             QuantizationReport, QuantizedNetwork)
 from ...ir.synapses import Synapses
 from ...ir.connectors import Sparse
+from .fan_in import split_fan_in
 from ...ir.values import ArrayValue, as_array
 from ...compiler.quantize import (check_delays, check_graded_inputs, native_ints, natives_of, population_error,
                        projection_error)
@@ -801,6 +802,8 @@ def quantize_truenorth(network: Network, chip: Any, synapses: Mapping[str, Synap
     check_graded_inputs(errors, network, chip)
     for proj in network.projections:
         check_delays(errors, proj, synapses[proj.name], chip)
+    # Neurons with more sources than a core has axons: partial sums (fan_in.py).
+    network, synapses, split_notes = split_fan_in(network, synapses, int(chip.core.axons_in))
     natives: dict[str, _PopNatives] = {}
     incoming: dict[str, list[_Incoming]] = {}
     for pop in network.populations.values():
@@ -817,7 +820,7 @@ def quantize_truenorth(network: Network, chip: Any, synapses: Mapping[str, Synap
     qprojs: dict[str, QProjection] = {}
     proj_errors: dict[str, ProjectionError] = {}
     pop_errors: list[PopulationError] = []
-    warnings: list[str] = []
+    warnings: list[str] = list(split_notes)  # partial sums change timing and cost cores: said loudly
     notes: list[str] = []
     taken = {p.name for p in network.projections}
     became: dict[str, list[Projection]] = {}
