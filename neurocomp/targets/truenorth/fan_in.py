@@ -1,11 +1,12 @@
 """Fan-in splitting: a neuron with more sources than a core has axons, as partial sums.
 
 A TrueNorth neuron listens to the axons of its own core only (256), so a neuron with more
-distinct sources cannot be placed. The usual remedy on TrueNorth (the Corelet
-Programming Environment's splitter and merge corelets, Amir et al. 2013, "Cognitive
-computing programming paradigm: a Corelet language for composing networks of
-neurosynaptic cores", IJCNN; the same partial-sum trees neurocomp's reference notes
-describe) is to compute the sum in pieces on several cores and add the pieces up in a
+distinct sources cannot be placed. TrueNorth programs are composed of networks of
+cores (the Corelet paradigm: A. Amir et al., "Cognitive computing programming paradigm:
+a Corelet language for composing networks of neurosynaptic cores", IJCNN 2013), and a
+logical neuron with more sources than a core has axons becomes a tree of partial-sum
+neurons (the compiler rule of neurocomp's reference notes on TrueNorth): the sum is
+computed in pieces on several cores and added up in a
 neuron that listens to them. neurocomp's scheme, per population ``P`` whose neurons need
 more than ``limit`` sources:
 
