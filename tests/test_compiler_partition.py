@@ -7,6 +7,7 @@ lands: integer weights = round(float weights * scale), parameters as int arrays.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -317,7 +318,7 @@ def test_breadth_first_finds_the_neighbourhoods_of_a_shuffled_local_network():
     auto = partition(shuffled, chip)
     assert auto.report.strategy == "bfs"
     assert [t[0] for t in auto.report.tried] == ["sequential", "bfs", "greedy"]
-    assert auto.report.tried[1] == ("bfs", found.n_cores, found.report.cut_routes)
+    assert auto.report.tried[1] == ("bfs", found.n_cores, found.report.cut_routes, None)
 
 
 def test_a_core_larger_than_the_sparse_index_reaches_still_partitions():
@@ -351,3 +352,96 @@ def test_no_split_of_a_population_bigger_than_a_core_reads_no_table_past_its_end
                            "--no-split"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr
     assert "population 'a' needs 40 compartments on one core, limit 16 on tiny" in done.stderr
+
+
+# --------------------------------------------------------------------------- auto skips refusals
+
+
+def _lenet_like(tmp_path: Path, c1: int = 6, c2: int = 64, seed: int = 0):
+    """A LeNet-like conv net on TrueNorth: 1x28x28 -> conv5 ``c1`` -> pool2 -> conv5 ``c2`` ->
+    pool4 -> dense 10. Every conv2 neuron has 25 ``c1`` (at most 256) inputs and every read-out 256, so each
+    neuron fits a core; but a p1 neuron feeds ``c2`` x 25 conv2 neurons, whose cores decide
+    how many splitter (relay) neurons it needs next to it."""
+    import neurocomp as nc
+
+    # One weight per projection: TrueNorth's quantizer then needs one axon per source
+    # (no copies), so the cores depend on the connectivity alone.
+    rng = np.random.default_rng(seed)
+    np.save(tmp_path / "k1.npy", np.full((c1, 1, 5, 5), 0.1))
+    np.save(tmp_path / "k2.npy", np.full((c2, c1, 5, 5), 0.05))
+    np.save(tmp_path / "fc.npy", np.full((10, c2 * 2 * 2), 0.1))
+    np.save(tmp_path / "img.npy", rng.random((1, 28, 28)))
+    (tmp_path / "lenet.snn").write_text(f"""network lenet
+dt = 1 ms
+input img[1, 28, 28] : rate(value = "img.npy", max_rate = 500 Hz, seed = 1)
+population c1[{c1}, 24, 24] : IF(threshold = 1.0, reset = zero)
+population p1[{c1}, 12, 12] : IF(threshold = 1.0, reset = zero)
+population c2[{c2}, 8, 8] : IF(threshold = 1.0, reset = zero)
+population p2[{c2}, 2, 2] : IF(threshold = 1.0, reset = zero)
+population out[10] : IF(threshold = 1.0, reset = zero)
+connect img -> c1 : conv2d(kernel = "k1.npy", stride = 1, padding = 0)
+connect c1 -> p1 : sum_pool(size = 2, stride = 2)
+connect p1 -> c2 : conv2d(kernel = "k2.npy", stride = 1, padding = 0)
+connect c2 -> p2 : sum_pool(size = 4, stride = 4)
+connect p2 -> out : dense(weights = "fc.npy")
+""")
+    from neurocomp.compiler.quantize import quantize
+
+    chip = nc.load_chip("truenorth")
+    return quantize(nc.load(tmp_path / "lenet.snn"), chip), chip
+
+
+def test_auto_skips_a_candidate_that_cannot_fit_and_keeps_searching(tmp_path):
+    # The LeNet-like case of issue 11: in network order (and in greedy growth) a p1 neuron's
+    # conv2 targets are spread over so many cores that it needs more splitters than a core
+    # has compartments; in breadth-first order they are not. ``auto`` used to stop at the
+    # first refusal; now it reports it and keeps the candidate that fits.
+    qnet, chip = _lenet_like(tmp_path)
+    with pytest.raises(CapacityError, match=r"'p1' needs \d+ compartments on one core for a single neuron"):
+        partition(qnet, chip, strategy="sequential")
+    alone = partition(qnet, chip, strategy="bfs")
+    auto = partition(qnet, chip)
+    assert auto.report.strategy == "bfs" and auto.n_cores == alone.n_cores
+    tried = {t[0]: t for t in auto.report.tried}
+    assert list(tried) == ["sequential", "bfs", "greedy"]
+    assert tried["bfs"] == ("bfs", alone.n_cores, alone.report.cut_routes, None)
+    name, cores, cut, why = tried["sequential"]
+    assert cores is None and cut is None and "'p1' needs" in why and "limit 256 on truenorth" in why
+    assert auto.report.baseline_strategy in (None, "greedy")  # a refused candidate is no baseline
+
+
+def test_auto_fails_only_when_every_candidate_fails_and_names_the_nearest(tmp_path):
+    # With 10 channels before conv2 no order fits: each refuses a p1 neuron that needs more
+    # splitters than a core holds, by different amounts. The error is the nearest refusal
+    # (the smallest need over the limit), its hint listing the others.
+    qnet, chip = _lenet_like(tmp_path, c1=10)
+    needs = {}
+    for name in ("sequential", "bfs", "greedy"):
+        with pytest.raises(CapacityError) as info:
+            partition(qnet, chip, strategy=name)
+        needs[name] = int(re.search(r"needs (\d+) compartments", info.value.diagnostics[0].message)[1])
+    nearest = min(needs, key=lambda n: (needs[n], list(needs).index(n)))
+    with pytest.raises(CapacityError) as info:
+        partition(qnet, chip)
+    (d,) = info.value.diagnostics
+    assert d.message.startswith(f"population 'p1' needs {needs[nearest]} compartments on one core")
+    assert f"every partition strategy was refused (nearest: {nearest}; " in d.hint
+    assert len(set(needs.values())) > 1
+    for name in set(needs) - {nearest}:
+        if needs[name] != needs[nearest]:
+            assert f"{name}: population 'p1' needs {needs[name]} compartments" in d.hint
+        else:  # the same need in another order is the same reason, said once
+            assert f"{name}: " not in d.hint
+
+
+def test_auto_refused_everywhere_for_one_reason_says_it_once():
+    # Fan-in 300 > 256 axons refuses the same neuron in every order: the error is the one a
+    # single strategy gives, not three copies of it.
+    chip = load_chip("truenorth")
+    qnet = hand_quantize(make_net({"a": 300, "b": 4}, [("ab", "a", "b", dense(4, 300))], inputs=("a",)), chip)
+    with pytest.raises(CapacityError) as alone:
+        partition(qnet, chip, strategy="sequential")
+    with pytest.raises(CapacityError) as auto:
+        partition(qnet, chip)
+    assert str(auto.value) == str(alone.value)
+    assert "population 'b' needs fan-in 300 axons on one core for a single neuron" in str(auto.value)

@@ -264,7 +264,7 @@ def test_more_distinct_inputs_than_crossbar_axons_is_a_clear_error(mini_tn):
         compile_q(hand_quantize(net, mini_tn), mini_tn)
     text = info.value.render()
     assert "needs fan-in 9 axons on one core for a single neuron" in text
-    assert "partial-sum neurons" in text and "not supported yet" in text
+    assert "partial-sum neurons only when its population has no native pins" in text
 
 
 # --------------------------------------------------------------------------- property

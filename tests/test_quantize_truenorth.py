@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,6 +38,9 @@ from neurocomp.ir.values import ArrayValue
 
 CHIP = load_chip("truenorth")
 THR_MAX = (1 << 18) - 1  # numerics.threshold.mantissa_bits = 18, unsigned
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def spikes_in(name: str, n: int, steps: int = 0, rate: float = 0.0, seed: int = 0) -> Population:
@@ -285,29 +290,96 @@ def test_choose_scale_prefers_exact_integers():
 
 
 def test_the_report_matches_errors_recomputed_from_the_integers():
+    # Random normal weights: every source has both signs among its targets, so the
+    # quantizer brings each source in on several axons (copies); every copy's reported
+    # error is recomputed here from its integers and the float synapses it holds, and
+    # the copies together hold each float synapse exactly once.
     rng = np.random.default_rng(2)
     w = rng.normal(size=(10, 20))
     net = network([spikes_in("x", 20), Population(name="a", shape=(10,), neuron=NeuronModel(family="if"))],
                   [dense("p", "x", "a", w)])
     q = quantize_truenorth(net, CHIP, lower(net))
     a = q.populations["a"]
-    s = q.projections["p"].axon_type.astype(np.int64)
+    copies = [p for p in q.network.projections]
+    assert copies[0].name == "p" and len(copies) in (2, 4)
+    held = np.zeros(w.shape)
+    for proj, err in zip(copies, q.report.projections):
+        assert err.projection == proj.name
+        fpre, fpost, fw = proj.connector.pre, proj.connector.post, proj.connector.weights
+        np.add.at(held, (fpost, fpre), fw)
+        s = q.projections[proj.name].axon_type.astype(np.int64)
+        chip_w = a.params["axon_weights"][fpost, s[fpre]] * a.v_scale
+        ref = np.abs(fw).max()
+        assert err.max_error == pytest.approx(np.abs(chip_w - fw).max() / ref)
+        assert err.rms_error == pytest.approx(np.sqrt(np.mean((chip_w - fw) ** 2)) / ref)
+    np.testing.assert_allclose(held, w, rtol=0, atol=1e-15)
+    (note,) = [n for n in q.report.notes if n.startswith("projection 'p': each source drives up to")]
+    after, before = (float(x) / 100 for x in re.findall(r"([\d.]+)%", note)[-2:])
+    assert after < before
+
+
+def test_one_axon_per_source_fit_beats_chance():
+    # assign_axon_types alone (one axon per source): any of 50 random type assignments,
+    # each with its least-squares type weights, leaves a larger squared error.
+    rng = np.random.default_rng(2)
+    w = rng.normal(size=(10, 20))
     post, pre = np.nonzero(w)
-    chip_w = a.params["axon_weights"][post, s[pre]] * a.v_scale
-    ref = np.abs(w).max()
-    err = q.report.projections[0]
-    assert err.max_error == pytest.approx(np.abs(chip_w - w[post, pre]).max() / ref)
-    assert err.rms_error == pytest.approx(np.sqrt(np.mean((chip_w - w[post, pre]) ** 2)) / ref)
-    assert err.max_error > 0.05
-    assert any(m.startswith("projection 'p': 4 axon types cannot hold its weights exactly") for m in q.report.warnings)
-    # The fit beats chance: any of 50 random type assignments (each with its
-    # least-squares type weights) leaves a larger squared error.
-    fit_sse = np.sum((chip_w - w[post, pre]) ** 2)
+    types, cent = assign_axon_types(pre, post, w[post, pre], 20, 10, 4)
+    fit_sse = np.sum((cent[post, types[pre]] - w[post, pre]) ** 2)
     for _ in range(50):
         t = rng.integers(0, 4, size=20)
         key = post * 4 + t[pre]
         mean = np.bincount(key, weights=w[post, pre], minlength=40) / np.maximum(np.bincount(key, minlength=40), 1)
         assert np.sum((mean[key] - w[post, pre]) ** 2) > fit_sse
+
+
+def test_sources_of_both_signs_get_an_excitatory_and_an_inhibitory_copy(tmp_path):
+    # The dvs_conv kernels: +0.5 on a line, -0.25 off it. A pixel is on the line of some
+    # of its targets and off it for others, so one type per axon leaves a large error;
+    # with an excitatory and an inhibitory copy each copy has one value per neuron and the
+    # fit is exact. The chip then fires spike for spike with the float model (IF neurons,
+    # no leak to approximate): the independent check is the float reference.
+    import shutil
+
+    import neurocomp as nc
+    from neurocomp.emulator.reference import simulate as float_run
+
+    shutil.copy(ROOT / "examples" / "data" / "dvs_kernels.npy", tmp_path / "k.npy")
+    np.save(tmp_path / "img.npy", np.random.default_rng(3).random((2, 8, 8)))
+    (tmp_path / "c.snn").write_text("""network c
+dt = 1 ms
+input img[2, 8, 8] : rate(value = "img.npy", max_rate = 400 Hz, seed = 1)
+population conv[4, 8, 8] : IF(threshold = 1.0, reset = zero)
+connect img -> conv : conv2d(kernel = "k.npy", stride = 1, padding = 1)
+probe conv : spikes
+""")
+    net = nc.load(tmp_path / "c.snn")
+    q = quantize(net, CHIP)
+    assert [p.name for p in q.network.projections] == ["img->conv", "img->conv_inh"]
+    assert all(e.max_error == 0 for e in q.report.projections)
+    (note,) = [n for n in q.report.notes if "each source drives up to 2 axons" in n]
+    assert float(re.findall(r"([\d.]+)%", note)[-1]) > 5.0  # one axon per source: > 5 %
+    chip_run = nc.run(nc.compile(net, chip=CHIP), steps=60)
+    ref = float_run(net, steps=60)
+    assert int(np.sum(ref.spike_counts("conv"))) > 50
+    np.testing.assert_array_equal(chip_run.spike_counts("conv"), ref.spike_counts("conv"))
+
+
+def test_a_decaying_neuron_saturates_at_zero_from_below():
+    # beta < 1 without bias: the negative threshold is 0 (kappa = 1 saturates there); an
+    # IF neuron keeps the widest negative range.
+    net = network([spikes_in("x", 2),
+                   Population(name="lif", shape=(3,), neuron=NeuronModel(family="lif", beta=0.5)),
+                   Population(name="if", shape=(3,), neuron=NeuronModel(family="if"))],
+                  [dense("a", "x", "lif", np.array([[1.0, -1.0]] * 3)),
+                   dense("b", "x", "if", np.array([[1.0, -1.0]] * 3))])
+    q = quantize_truenorth(net, CHIP, lower(net))
+    assert q.populations["lif"].params["neg_threshold"].tolist() == [0, 0, 0]
+    assert q.populations["lif"].params["neg_saturate"].tolist() == [1, 1, 1]
+    v_max = (1 << (CHIP.numerics.state["v"].bits - 1)) - 1
+    hi = min((1 << CHIP.numerics.negative_threshold.mantissa_bits) - 1, v_max)
+    assert q.populations["if"].params["neg_threshold"].tolist() == [hi] * 3
+    assert any("negative potentials saturate at 0" in m for m in q.report.warnings)
 
 
 def test_projections_into_one_population_share_its_four_types():

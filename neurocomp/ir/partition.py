@@ -106,7 +106,9 @@ class PartitionReport:
     baseline_cut_routes: int | None = None
     relays: int = 0
     notes: tuple[str, ...] = ()
-    tried: tuple[tuple[str, int, int], ...] = ()  # (strategy, cores, cut routes) of each candidate
+    #: every candidate ``auto`` ran: ``(strategy, cores, cut routes, None)`` when it fitted,
+    #: ``(strategy, None, None, reason)`` when it was refused
+    tried: tuple[tuple[str, int | None, int | None, str | None], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {k: ([list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v)

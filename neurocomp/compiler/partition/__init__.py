@@ -31,7 +31,10 @@ The package, in the order a call runs through it:
 ``auto`` (the default strategy) runs every candidate of
 :func:`.strategies.auto_candidates` and keeps the cut with the fewest cores, then the
 fewest routes that leave their core (ties: the earlier strategy).
-``PartitionReport.tried`` lists every candidate.
+A candidate that cannot fit (a neuron whose fan-in, fan-out or relays exceed a core in
+that order) is skipped; ``PartitionReport.tried`` lists every candidate, with its reason
+when it was refused. Only when every candidate is refused does ``auto`` raise, with the
+reason of the candidate that came closest (the smallest need over its limit).
 
 All per-synapse and per-neuron work runs in Numba kernels over flat arrays.
 """
@@ -39,7 +42,10 @@ All per-synapse and per-neuron work runs in Numba kernels over flat arrays.
 from __future__ import annotations
 
 from ...chip.spec import ChipSpec
-from ...diagnostics import UsageError, did_you_mean
+import dataclasses
+import re
+
+from ...diagnostics import CapacityError, UsageError, did_you_mean
 from ...ir.partition import Partition
 from ...ir.quantized import QuantizedNetwork
 from .errors import resource_phrase
@@ -117,15 +123,45 @@ def partition(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, strategy:
         return to_partition(prob, cut, m, passes, "whole populations", None)
     if strategy == "auto":
         names, notes = auto_candidates(n_syn)
-        runs = [(name, *fit(prob, s, name, atom_size, max_passes)) for name in names]
+        runs, refused = [], []
+        for name in names:
+            # A candidate that cannot fit is skipped (and reported), not fatal: another
+            # order may place the same neurons so that every core is within its limits.
+            try:
+                runs.append((name, *fit(prob, s, name, atom_size, max_passes)))
+            except CapacityError as err:
+                refused.append((name, err))
+        if not runs:
+            raise _best_refusal(refused)
         # Fewest cores, then fewest routes leaving their core; ties keep the earlier
         # (simpler) strategy, so a graph strategy is kept only when it does better.
         best = min(range(len(runs)), key=lambda i: (runs[i][1].n_cores, runs[i][2].cut_routes, i))
         name, cut, m, passes = runs[best]
-        tried = tuple((n, c.n_cores, mm.cut_routes) for n, c, mm, _ in runs)
-        others = [r for r in tried if r[0] != name]
+        fitted = {n: (n, c.n_cores, mm.cut_routes, None) for n, c, mm, _ in runs}
+        fitted.update({n: (n, None, None, err.diagnostics[0].message) for n, err in refused})
+        tried = tuple(fitted[n] for n in names)
+        others = [r for r in tried if r[0] != name and r[3] is None]
         baseline = next((r for r in others if r[0] == "sequential"), None) or \
             (min(others, key=lambda r: (r[1], r[2])) if others else None)
         return to_partition(prob, cut, m, passes, name, baseline, notes=tuple(notes), tried=tried)
     cut, m, passes = fit(prob, s, strategy, atom_size, max_passes)
     return to_partition(prob, cut, m, passes, strategy, None)
+
+
+def _best_refusal(refused: list[tuple[str, CapacityError]]) -> CapacityError:
+    """The error of the candidate that came closest to fitting (smallest need / limit;
+    ties: the earlier candidate), its hint naming what the others needed when that differs."""
+    best_i = min(range(len(refused)), key=lambda i: (getattr(refused[i][1], "excess", float("inf")), i))
+    name, err = refused[best_i]
+    first = err.diagnostics[0]
+    others = "; ".join(f"{n}: {e.diagnostics[0].message}" for n, e in refused
+                       if _reason(e.diagnostics[0].message) != _reason(first.message))
+    if not others:  # every order refused the same neuron for the same reason
+        return err
+    hint = (first.hint + "; " if first.hint else "") + f"every partition strategy was refused (nearest: {name}; {others})"
+    return CapacityError([dataclasses.replace(first, hint=hint), *err.diagnostics[1:]])
+
+
+def _reason(message: str) -> str:
+    """A refusal without the neuron it names: the same need in another order is the same reason."""
+    return re.sub(r" \(neuron [\d,]+\)", "", message)

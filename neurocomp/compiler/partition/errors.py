@@ -79,13 +79,15 @@ def neuron_error(prob: Problem, s: Scratch, j: int, code: int) -> CapacityError:
     value, limit = int(usage[slot]), int(prob.g.limits[slot])
     hint = _REDUCE.get(resource, "reduce what the population needs")
     if resource == "axons_in" and prob.chip.core.crossbar is not None:
-        hint = ("reduce fan-in: partial-sum neurons, which would spread one neuron's inputs over "
-                "several cores, are not supported yet")
+        hint = ("reduce fan-in: the quantizer spreads a neuron's inputs over partial-sum neurons only "
+                "when its population has no native pins and no synaptic current (alpha)")
     elif resource == "axons_in":
         hint = "reduce fan-in (partial-sum neurons are not supported yet)"
     msg = (f"{where} needs {resource_phrase(resource, value)} on one core for a single neuron "
            f"(neuron {j - int(prob.pop_first[q]):,}), limit {limit:,} on {prob.chip.name}")
-    return CapacityError([Diagnostic(msg, span=p.span, where=where, hint=hint)])
+    err = CapacityError([Diagnostic(msg, span=p.span, where=where, hint=hint)])
+    err.excess = value / max(limit, 1)  # how far over: ``auto`` reports the nearest refusal
+    return err
 
 
 def population_error(prob: Problem, s: Scratch, q: int, code: int) -> CapacityError:

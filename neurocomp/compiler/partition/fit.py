@@ -105,6 +105,8 @@ def fit(prob: Problem, s: Scratch, strategy: str, atom_size, max_passes: int) ->
     worst = int(np.argmax(over.any(axis=1)))
     bad = int(np.flatnonzero(over[worst])[0])
     name = RESOURCES[bad]
-    raise CapacityError(f"core {worst} still needs {resource_phrase(name, int(m.usage[worst, bad]))} "
+    err = CapacityError(f"core {worst} still needs {resource_phrase(name, int(m.usage[worst, bad]))} "
                         f"after {max_passes} partition passes, limit {int(g.limits[bad]):,} on {prob.chip.name}",
                         hint="reduce the fan-out of the populations on it")
+    err.excess = int(m.usage[worst, bad]) / max(int(g.limits[bad]), 1)
+    raise err

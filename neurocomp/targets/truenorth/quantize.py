@@ -35,8 +35,24 @@ Neuron parameters, per neuron (``θ`` threshold, ``β`` decay, ``b`` bias of the
                       leak is additive; it removes what the float decay removes at |V| = θ/2)
     β < 1, b != 0:    λ = round((b - (1-β)·θ/2)·c), no reversal    (approximate)
     reset zero -> γ 0 (normal) with R = 0; subtract -> γ 1 (linear); none -> γ 2
-    negative threshold β_neg = the largest the widths hold, κ = 1 (saturate there)
+    negative threshold β_neg = the largest the widths hold, κ = 1 (saturate there); for a
+                      spiking neuron with β < 1 and b = 0, β_neg = 0: V saturates at 0
+                      from below (the additive leak would take many ticks to undo a
+                      large negative potential the float decay forgets in a few)
     threshold_mask = 0 (deterministic), no stochastic synapse or leak
+
+Axon copies: with one type per axon, a source whose weights differ in sign between its
+targets cannot be fitted (a convolution's ``+w`` on the kernel's line and ``-w`` off it).
+When a population's largest weight error exceeds 5 %, each free incoming projection is
+also tried as 2 projections from the same sources (an excitatory and an inhibitory copy,
+each synapse in the copy of its sign: the way Esser et al. 2016, PNAS 113(41), brought
+each input in on two axons of opposite sign types) and as 4 (each sign split at its
+median magnitude); the fewest copies within 1 % of the best error are kept. A copy is
+one more axon per source on every core it reaches and, since a TrueNorth neuron has one
+destination, one more splitter neuron (partitioning counts both); a neuron's own fan-in
+does not grow (each synapse is in one copy). The copies appear in the QuantizedNetwork as
+projections ``name``, ``name_inh`` (and ``name_strong``, ``name_inh_strong``), and a
+note gives the axons they cost and the error before and after.
 
 A float synaptic current (``alpha > 0``) has no TrueNorth counterpart: a spike then
 delivers ``w/(1-alpha)`` at once (the charge the float model spreads over time), with a
@@ -57,7 +73,7 @@ DSL word   γ      chip file name    meaning
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -67,6 +83,8 @@ from ...ir.network import Network, Population, Projection
 from ...ir.quantized import (PopulationError, ProjectionError, QPopulation, QProjection,
                             QuantizationReport, QuantizedNetwork)
 from ...ir.synapses import Synapses
+from ...ir.connectors import Sparse
+from .fan_in import split_fan_in
 from ...ir.values import ArrayValue, as_array
 from ...compiler.quantize import (check_delays, check_graded_inputs, native_ints, natives_of, population_error,
                        projection_error)
@@ -588,7 +606,9 @@ def _quantize_population(pop: Population, incoming: list[_Incoming], nat: _PopNa
                         + (" toward 0" if reversal.any() else "")
                         + f", off by up to {worst:.2%} of the "
                         + ("threshold" if spiking else "largest input") + " per tick"
-                        + (" (for some neurons it rounds to 0)" if rounds_off.any() else ""))
+                        + (" (for some neurons it rounds to 0)" if rounds_off.any() else "")
+                        + ("; negative potentials saturate at 0" if (decays & (bias == 0.0)).any() and spiking
+                           else ""))
     params["leak"] = lam
     params["leak_reversal"] = reversal
 
@@ -600,7 +620,13 @@ def _quantize_population(pop: Population, incoming: list[_Incoming], nat: _PopNa
         with np.errstate(divide="ignore", invalid="ignore"):
             extra = np.where(theta > 0, (params["threshold"] - theta * c) / (theta * c), 0.0)
         errors["reset"] = float(extra.max(initial=0.0))
-    params["neg_threshold"] = np.full(n, w.neg_hi, dtype=np.int64)
+    # A decaying neuron without bias forgets a negative potential as fast as a positive
+    # one; TrueNorth's additive leak removes at most |λ| per tick, so a potential driven far
+    # below 0 by inhibitory inputs would silence the neuron for many ticks. Such neurons
+    # saturate at 0 from below instead (β_neg = 0, κ = 1): the float model's negative
+    # excursion is lost, which it mostly is within a few ticks anyway.
+    floored = decays & (bias == 0.0) & spiking
+    params["neg_threshold"] = np.where(floored, 0, w.neg_hi).astype(np.int64)
     params["neg_saturate"] = np.ones(n, dtype=np.int64)
     params["threshold_mask"] = np.zeros(n, dtype=np.int64)
     params["syn_stochastic"] = np.zeros((n, w.n_types), dtype=np.int64)
@@ -634,6 +660,107 @@ def _quantize_population(pop: Population, incoming: list[_Incoming], nat: _PopNa
     return _PopResult(qpop=qpop, qprojs=qprojs, proj_errors=proj_errors,
                       pop_error=population_error(pop.name, errors, nat.any),
                       warnings=warnings, notes=notes)
+
+
+# --------------------------------------------------------------------------- axon copies
+
+
+#: Axon copies per source tried, in order: 1 (one axon per source), 2 (an excitatory and
+#: an inhibitory copy, Esser et al. 2016), 4 (each sign in a strong and a weak copy).
+COPIES = (1, 2, 4)
+
+
+def _part_labels(w: np.ndarray, copies: int) -> np.ndarray:
+    """The copy (0..copies-1) that carries each synapse: by sign, then by magnitude band.
+
+    ``copies == 2``: 0 for ``w >= 0``, 1 for ``w < 0``. ``copies == 4``: within each sign
+    the synapses above the sign's median magnitude go to their own copy, so each copy's
+    weights span half the range the neuron's type weight must stand for.
+    """
+    neg = (w < 0).astype(np.int64)
+    if copies == 2:
+        return neg
+    labels = 2 * neg
+    for sign in (0, 1):
+        sel = neg == sign
+        if sel.any():
+            mag = np.abs(w[sel])
+            labels[np.flatnonzero(sel)] += (mag > np.median(mag)).astype(np.int64)
+    return labels
+
+
+def _copy_name(base: str, part: int, copies: int, taken: set[str]) -> str:
+    """``base`` for the first copy; ``base_inh``, ``base_strong``... for the others (unique)."""
+    words = {2: ("", "_inh"), 4: ("", "_strong", "_inh", "_inh_strong")}[copies]
+    name = base + words[part]
+    while part and name in taken:
+        name += "_"
+    return name
+
+
+def _split(inc: _Incoming, copies: int, taken: set[str]) -> list[_Incoming]:
+    """``inc`` as ``copies`` projections from the same sources, each synapse in one of them."""
+    labels = _part_labels(inc.w, copies)
+    out = []
+    for part in range(copies):
+        sel = labels == part
+        if not sel.any() and part:
+            continue
+        name = _copy_name(inc.proj.name, part, copies, taken)
+        taken.add(name)
+        pre, post, wt, delay = inc.pre[sel], inc.post[sel], inc.w[sel], inc.delay[sel]
+        path = f"{getattr(inc.proj.connector, 'path', inc.proj.name)} (axon copy {part + 1} of {copies})"
+        proj = replace(inc.proj, name=name, connector=Sparse(pre=pre, post=post, weights=wt, path=path),
+                       delay_steps=ArrayValue(delay.astype(np.int64), path) if delay.size and
+                       np.any(delay != delay[0]) else (int(delay[0]) if delay.size else 0))
+        out.append(_Incoming(proj=proj, n_pre=inc.n_pre, n_post=inc.n_post, pre=pre, post=post, w=wt,
+                             delay=delay, pinned_types=None))
+    return out
+
+
+def _mixed_sources(inc: _Incoming) -> int:
+    """Sources with synapses of both signs (one axon type cannot give them both)."""
+    if inc.pre.size == 0:
+        return 0
+    pos = np.bincount(inc.pre, weights=(inc.w > 0), minlength=inc.n_pre) > 0
+    neg = np.bincount(inc.pre, weights=(inc.w < 0), minlength=inc.n_pre) > 0
+    return int(np.count_nonzero(pos & neg))
+
+
+def _with_copies(pop: Population, incoming: list[_Incoming], nat: _PopNatives, w: _Widths,
+                 taken: set[str]) -> tuple[_PopResult, list[list[_Incoming]]]:
+    """Quantize ``pop`` with 1, 2 or 4 axons per source of its free projections; keep the
+    fewest copies whose largest weight error is within 1 % of the best (module docstring).
+
+    Returns the result and, per original incoming projection, the projections it became.
+    """
+    one = _quantize_population(pop, incoming, nat, w)
+    worst = max((e.max_error for e in one.proj_errors), default=0.0)
+    free = [inc.pinned_types is None and nat.axon_weights is None and inc.pre.size > 0 for inc in incoming]
+    if worst <= _WARN_ERROR or not any(free):
+        return one, [[inc] for inc in incoming]
+    tried = [(worst, 1, one, [[inc] for inc in incoming])]
+    for copies in COPIES[1:]:
+        names = set(taken)
+        groups = [_split(inc, copies, names) if f else [inc] for inc, f in zip(incoming, free)]
+        res = _quantize_population(pop, [g for grp in groups for g in grp], nat, w)
+        tried.append((max((e.max_error for e in res.proj_errors), default=0.0), copies, res, groups))
+    best_err = min(t[0] for t in tried)
+    err, copies, res, groups = next(t for t in tried if t[0] <= best_err + 0.01)
+    if copies == 1:
+        return one, [[inc] for inc in incoming]
+    for grp in groups:
+        taken.update(g.proj.name for g in grp)
+    notes, warnings = list(res.notes), list(res.warnings)
+    for inc, grp, f in zip(incoming, groups, free):
+        if not f or len(grp) == 1:
+            continue
+        extra = sum(int(np.unique(g.pre).size) for g in grp) - int(np.unique(inc.pre).size)
+        notes.append(f"projection '{inc.proj.name}': each source drives up to {copies} axons of different types "
+                     f"({', '.join(repr(g.proj.name) for g in grp)}; Esser et al. 2016): {extra:,} more axons "
+                     f"and a splitter neuron per extra copy; largest weight error {err:.1%} "
+                     f"(one axon per source: {worst:.1%})")
+    return replace(res, notes=notes, warnings=warnings), groups
 
 
 # --------------------------------------------------------------------------- the door
@@ -675,6 +802,8 @@ def quantize_truenorth(network: Network, chip: Any, synapses: Mapping[str, Synap
     check_graded_inputs(errors, network, chip)
     for proj in network.projections:
         check_delays(errors, proj, synapses[proj.name], chip)
+    # Neurons with more sources than a core has axons: partial sums (fan_in.py).
+    network, synapses, split_notes = split_fan_in(network, synapses, int(chip.core.axons_in))
     natives: dict[str, _PopNatives] = {}
     incoming: dict[str, list[_Incoming]] = {}
     for pop in network.populations.values():
@@ -691,13 +820,17 @@ def quantize_truenorth(network: Network, chip: Any, synapses: Mapping[str, Synap
     qprojs: dict[str, QProjection] = {}
     proj_errors: dict[str, ProjectionError] = {}
     pop_errors: list[PopulationError] = []
-    warnings: list[str] = []
+    warnings: list[str] = list(split_notes)  # partial sums change timing and cost cores: said loudly
     notes: list[str] = []
+    taken = {p.name for p in network.projections}
+    became: dict[str, list[Projection]] = {}
     for pop in network.populations.values():
         if pop.is_input:
             qpops[pop.name] = QPopulation(name=pop.name, size=pop.size, is_input=True)
             continue
-        res = _quantize_population(pop, incoming[pop.name], natives[pop.name], w)
+        res, groups = _with_copies(pop, incoming[pop.name], natives[pop.name], w, taken)
+        for inc, grp in zip(incoming[pop.name], groups):
+            became[inc.proj.name] = [g.proj for g in grp]
         qpops[pop.name] = res.qpop
         for qp, pe in zip(res.qprojs, res.proj_errors):
             qprojs[qp.name] = qp
@@ -705,6 +838,11 @@ def quantize_truenorth(network: Network, chip: Any, synapses: Mapping[str, Synap
         pop_errors.append(res.pop_error)
         warnings.extend(res.warnings)
         notes.extend(res.notes)
+    # A projection split into axon copies is, from here on, its copies (the network's
+    # float model is unchanged: each synapse is in exactly one copy).
+    projections = tuple(q for p in network.projections for q in became.get(p.name, [p]))
+    if len(projections) != len(network.projections):
+        network = replace(network, projections=projections)
     report = QuantizationReport(projections=tuple(proj_errors[p.name] for p in network.projections),
                                 populations=tuple(pop_errors), warnings=tuple(warnings),
                                 notes=tuple(notes))
