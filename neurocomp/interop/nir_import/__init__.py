@@ -40,7 +40,10 @@ discretisation: ``"euler"`` (forward Euler, the default) ``h = dt / tau``, or ``
 Timing: every chain into a neuron delivers one step later: an input or spike at step
 ``t`` reaches the next neuron node at ``t + 1 + delay/dt``. So ``u[t]`` of a neuron is
 the chain applied to its sources' outputs of step ``t - 1`` (nothing before step 0),
-plus the constants, which are on from step 0.
+plus the constants. A layer ``k`` steps from the input runs ``k`` steps late, so its
+constants (bias and ``h·v_leak``) start at step ``k`` too (:mod:`.depth`: a projection
+from a source that fires every step), except in a current-based target and in a graph
+neurocomp exported itself.
 
 Output nodes fed straight by a neuron or input node become probes; an Output fed
 through weight nodes becomes a read-out population (``LI`` with ``beta = 0``: its

@@ -24,6 +24,7 @@ from ...ir.network import PROBE_VARIABLES, Network, NeuronModel, Population, Pro
 from ...ir.values import ArrayValue
 from . import chains
 from . import connections, neurons  # noqa: F401  (importing them registers their converters)
+from .depth import start_biases_at_depth
 from .discretise import Discretisation, discretisation
 from .graph import Flat, flatten, identifier, load_graph, meta, require_nir, type_check
 from .neurons import with_metadata
@@ -94,7 +95,10 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
     recorded = flat.metadata.get("neurocomp_network")
     net_name = name or identifier(str(recorded) if isinstance(recorded, str) and recorded
                                   else stem or "nir_network")
-    return _Importer(nir, flat, float(dt_ms), disc, net_name, cuba_bias, max_dense_entries).run()
+    net = _Importer(nir, flat, float(dt_ms), disc, net_name, cuba_bias, max_dense_entries).run()
+    # A graph neurocomp wrote keeps neurocomp's timing (biases on from step 0); a graph from a
+    # framework that runs every layer within one step gets each bias from its layer's depth.
+    return net if "neurocomp_network" in flat.metadata else start_biases_at_depth(net)
 
 
 @dataclass(frozen=True)

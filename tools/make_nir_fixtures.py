@@ -1,0 +1,86 @@
+"""Make the framework fixtures of tests/data/nir/: a .nir file each framework wrote, and
+the framework's own output spike counts for a few inputs.
+
+The frameworks are never neurocomp dependencies. This script builds a venv of its own
+and runs itself inside it::
+
+    python tools/make_nir_fixtures.py            # makes /tmp/snn-venv if needed, then writes
+    python tools/make_nir_fixtures.py --inside   # (what it runs in the venv)
+
+The venv: ``torch==2.13.0`` (CPU) ``snntorch norse sinabs nir``. Each fixture is
+``tests/data/nir/<framework>/<model>.nir`` plus ``<model>.npz`` with ``inputs`` (``[S, T, N]``
+0/1 spike rasters, the framework's steps), ``counts`` (``[S, outputs]``, the framework's
+output spike counts over those T steps) and ``dt_ms`` (the step the model runs at).
+The models are randomly initialised with a fixed seed and scaled so that both layers
+spike; they are not trained (equality of spike counts does not need training).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "data" / "nir"
+VENV = Path("/tmp/snn-venv")
+PACKAGES = ["torch==2.13.0", "snntorch", "norse", "nir==1.0.8"]  # sinabs pins nir<=1.0.4: a venv of its own later
+SAMPLES, STEPS, N_IN, N_HID, N_OUT = 12, 25, 16, 24, 6
+
+
+def outside() -> None:
+    py = VENV / "bin" / "python"
+    if not py.exists():
+        venv.create(VENV, with_pip=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *PACKAGES], check=True)
+    subprocess.run([str(py), __file__, "--inside"], check=True)
+
+
+def inside() -> None:  # runs in the venv: torch and the frameworks are importable here
+    import nir
+    import numpy as np
+    import snntorch as snn
+    import torch
+    from snntorch.export_nir import export_to_nir
+
+    def snntorch_model(reset: str, seed: int) -> tuple[torch.nn.Module, list]:
+        torch.manual_seed(seed)
+        fc1, fc2 = torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_HID, N_OUT)
+        with torch.no_grad():  # scaled so that both layers spike often, with sizeable biases
+            fc1.weight.mul_(2.0)
+            fc1.bias.uniform_(-0.3, 0.3)
+            fc2.weight.mul_(2.5)
+            fc2.bias.uniform_(-0.2, 0.4)
+        # snnTorch 1.0's exporter needs beta and threshold as one value per neuron (a scalar
+        # fails NIR's shape check)
+        lif1 = snn.Leaky(beta=torch.full((N_HID,), 0.9), threshold=torch.ones(N_HID),
+                         reset_mechanism=reset, init_hidden=True)
+        lif2 = snn.Leaky(beta=torch.full((N_OUT,), 0.8), threshold=torch.ones(N_OUT),
+                         reset_mechanism=reset, init_hidden=True, output=True)
+        return torch.nn.Sequential(fc1, lif1, fc2, lif2), [lif1, lif2]
+
+    rng = np.random.default_rng(12)
+    inputs = (rng.random((SAMPLES, STEPS, N_IN)) < 0.3).astype(np.float32)
+    for reset in ("zero", "subtract"):
+        net, lifs = snntorch_model(reset, seed=12)
+        counts = np.zeros((SAMPLES, N_OUT), dtype=np.int64)
+        with torch.no_grad():
+            for s in range(SAMPLES):
+                for lif in lifs:
+                    lif.reset_hidden()
+                for t in range(STEPS):
+                    spk, _ = net(torch.from_numpy(inputs[s, t][None]))
+                    counts[s] += spk[0].numpy().astype(np.int64)
+        for lif in lifs:
+            lif.reset_hidden()
+        graph = export_to_nir(net, torch.zeros(N_IN))  # a batch dimension fails type inference
+        where = OUT / "snntorch"
+        where.mkdir(parents=True, exist_ok=True)
+        nir.write(where / f"leaky_{reset}.nir", graph)
+        np.savez(where / f"leaky_{reset}.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=0.1)
+        print(f"snntorch leaky_{reset}: output spikes per sample {counts.sum(1).tolist()}")
+
+
+if __name__ == "__main__":
+    inside() if "--inside" in sys.argv else outside()
