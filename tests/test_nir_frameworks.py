@@ -48,3 +48,35 @@ def test_snntorch_leaky_reset_zero_with_biases_gives_snntorch_counts() -> None:
                                     "n_3")
     assert want.sum() > 100 and (want > 0).mean() > 0.5  # the comparison means something only with activity
     np.testing.assert_array_equal(got, want)
+
+
+def test_snntorch_leaky_default_reset_is_subtract_at_the_next_step() -> None:
+    # snnTorch's default Leaky subtracts the threshold at the next step, after the leak; its
+    # exporter writes the same NIR LIF as for reset zero, so the import is told.
+    nir_file, fixture = DATA / "snntorch" / "leaky_subtract.nir", DATA / "snntorch" / "leaky_subtract.npz"
+    got, want = counts_in_neurocomp(nir_file, fixture, "n_3", reset="subtract-next")
+    assert want.sum() > 100 and (want > 0).mean() > 0.5
+    np.testing.assert_array_equal(got, want)
+    # NIR's own reading of the same file (reset to zero) is a different network
+    zero, _ = counts_in_neurocomp(nir_file, fixture, "n_3")
+    assert not np.array_equal(zero, want)
+
+
+def test_subtract_next_is_written_with_parts_loihi_has(tmp_path: Path) -> None:
+    """The lowering: membrane in the current (alpha = beta, beta = 0), a self-connection of
+    weight -threshold; it survives the .snn text and compiles for Loihi (zero reset only)."""
+    from neurocomp.cli import main
+
+    nir_file = DATA / "snntorch" / "leaky_subtract.nir"
+    assert main(["import", str(nir_file), "--dt", "0.1ms", "--reset", "subtract-next",
+                 "-o", str(tmp_path / "m.snn")]) == 0
+    net = nc.load(tmp_path / "m.snn")
+    m = net.populations["n_1"].neuron
+    assert (m.alpha, m.beta, m.reset) == (pytest.approx(0.9, abs=1e-7), 0.0, "zero")  # float32 beta
+    loop = next(p for p in net.projections if p.pre == p.post == "n_1")
+    assert loop.connector.weight == -1.0 and loop.delay_steps == 0
+    data = np.load(DATA / "snntorch" / "leaky_subtract.npz", allow_pickle=False)
+    x = np.zeros((27, data["inputs"].shape[2]))
+    x[:25] = data["inputs"][0]
+    assert np.array_equal(nc.simulate(net, 27, inputs={"input": x}).spike_counts("n_3"), data["counts"][0])
+    nc.compile(net, "loihi")  # refused before: reset 'subtract' is not available on loihi

@@ -48,6 +48,10 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--cuba-bias", choices=("error", "steady"), default="error",
                      help="a bias into a CubaLIF's synaptic current: refuse it (default), or add its "
                           "settled value to the voltage")
+    imp.add_argument("--reset", choices=("zero", "subtract-next"), default="zero",
+                     help="the reset the model was trained with, which NIR cannot state: zero (NIR's, "
+                          "default) or subtract-next (snnTorch's default Leaky: the threshold is "
+                          "subtracted at the next step, after the leak)")
     imp.add_argument("--force", action="store_true", help="overwrite existing files")
     imp.set_defaults(func=import_command)
 
@@ -65,7 +69,8 @@ def import_command(args: argparse.Namespace) -> int:
     model = Path(args.model)
     graph, _ = load_graph(nir, model)  # its metadata is shown below
     name = args.name or _identifier(out.stem)
-    net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias)
+    net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias,
+                     reset=args.reset)
     header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
                         describe_discretisation(args.method, dt_ms)])
     written = write_snn(net, out, overwrite=args.force, header=header)
@@ -79,7 +84,7 @@ def import_command(args: argparse.Namespace) -> int:
     shown.print(f"wrote {out}: {len(net.populations)} populations ({n_neurons:,} neurons), "
                 f"{len(net.projections)} projections, {len(net.probes)} probes; "
                 f"{len(written) - 1} data files")
-    inputs = [p for p in net.populations.values() if p.is_input]
+    inputs = [p for p in net.populations.values() if p.is_input and hasattr(p.encoder, "path")]
     for pop in inputs:
         shown.print(f"input '{pop.name}' {list(pop.shape)} reads '{pop.encoder.path}' (no spikes): "  # type: ignore[union-attr]
                     "replace it with your data, or pass inputs= to simulate()")

@@ -28,6 +28,7 @@ discretisation: ``"euler"`` (forward Euler, the default) ``h = dt / tau``, or ``
   population with ``beta = 1``, gain ``r·dt``. ``LI``/``CubaLI``: as ``LIF``/``CubaLIF``
   without a threshold. ``Threshold`` (``z = H(u - thr)``): ``beta = 0``, gain 1.
 * The reset: NIR resets to ``v_reset``, neurocomp to 0, so ``v_reset`` must be 0.
+  ``reset="subtract-next"`` writes snnTorch's default reset instead (:mod:`.resets`).
   Both compare strictly (``v > threshold``). NIR has no refractory period.
 * ``Affine``, ``Linear``, ``Scale``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``,
   ``Flatten`` and ``Delay`` between two neuron nodes are composed into one projection,

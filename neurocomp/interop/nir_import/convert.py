@@ -25,6 +25,7 @@ from ...ir.values import ArrayValue
 from . import chains
 from . import connections, neurons  # noqa: F401  (importing them registers their converters)
 from .depth import start_biases_at_depth
+from .resets import RESETS, apply_reset
 from .discretise import Discretisation, discretisation
 from .graph import Flat, flatten, identifier, load_graph, meta, require_nir, type_check
 from .neurons import with_metadata
@@ -41,7 +42,7 @@ CubaBias = Literal["error", "steady"]
 
 def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
                method: str = "euler", cuba_bias: CubaBias = "error",
-               max_dense_entries: int = DEFAULT_DENSE_LIMIT) -> Network:
+               max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str = "zero") -> Network:
     """Turn a NIR graph into a neurocomp :class:`Network` (see :mod:`neurocomp.interop.nir_import`).
 
     Parameters
@@ -61,6 +62,9 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
     max_dense_entries
         Largest ``[post, pre]`` matrix built for a chain of weight nodes that no single
         connector represents.
+    reset
+        ``"zero"`` (NIR's reset, default) or ``"subtract-next"`` (snnTorch's default
+        ``Leaky``, which NIR cannot state); see :data:`~.resets.RESETS`.
 
     Returns
     -------
@@ -84,6 +88,8 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
         raise UsageError(f"dt must be a positive number of milliseconds, got {dt_ms!r}",
                          hint="NIR has no time step; choose the one the model was trained with")
     disc = discretisation(method)
+    if reset not in RESETS:
+        raise UsageError(f"unknown reset '{reset}'", hint=did_you_mean(reset, RESETS))
     if cuba_bias not in ("error", "steady"):
         raise UsageError(f"cuba_bias must be 'error' or 'steady', got {cuba_bias!r}")
     if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
@@ -98,7 +104,8 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
     net = _Importer(nir, flat, float(dt_ms), disc, net_name, cuba_bias, max_dense_entries).run()
     # A graph neurocomp wrote keeps neurocomp's timing (biases on from step 0); a graph from a
     # framework that runs every layer within one step gets each bias from its layer's depth.
-    return net if "neurocomp_network" in flat.metadata else start_biases_at_depth(net)
+    net = net if "neurocomp_network" in flat.metadata else start_biases_at_depth(net)
+    return apply_reset(net, reset)
 
 
 @dataclass(frozen=True)
