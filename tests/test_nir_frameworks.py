@@ -80,3 +80,44 @@ def test_subtract_next_is_written_with_parts_loihi_has(tmp_path: Path) -> None:
     x[:25] = data["inputs"][0]
     assert np.array_equal(nc.simulate(net, 27, inputs={"input": x}).spike_counts("n_3"), data["counts"][0])
     nc.compile(net, "loihi")  # refused before: reset 'subtract' is not available on loihi
+
+
+def test_snntorch_step_is_inferred_and_a_wrong_one_refused() -> None:
+    from neurocomp.diagnostics import InteropError
+
+    nir_file = DATA / "snntorch" / "leaky_zero.nir"
+    net = import_nir(nir_file)  # no dt: snnTorch's exporter writes r = tau / 1e-4 s
+    assert net.dt_ms == 0.1 and net.populations["n_1"].neuron.beta == pytest.approx(0.9, abs=1e-7)
+    # at 1 ms it would silently be beta = 1 - 10*(1 - 0.9) = 0 with weights x 10: refused, naming 0.1 ms
+    with pytest.raises(InteropError, match=r"written by snnTorch's exporter .* at dt = 1 ms \(euler\) it would "
+                                           r"be another network\n= help: import with --dt 0\.1ms \(dt_ms=0\.1\)"):
+        import_nir(nir_file, 1.0)
+    with pytest.raises(InteropError, match=r"--dt 0\.1ms"):
+        import_nir(nir_file, 0.1, method="exp")
+
+
+def test_norse_writes_tau_times_dt_and_the_error_names_dt_squared() -> None:
+    from neurocomp.diagnostics import InteropError, UsageError
+
+    nir_file, fixture = DATA / "norse" / "lifbox.nir", DATA / "norse" / "lifbox.npz"
+    assert float(np.load(fixture)["framework_dt_ms"]) == 1.0
+    with pytest.raises(InteropError, match=r"node '1' \(LIF\): dt = 1 ms is longer than tau = .*\n= help: this "
+                                           r"looks like Norse's exporter .*: if Norse ran it at dt = 1 ms, "
+                                           r"import with --dt 1us \(dt_ms=0\.001"):
+        import_nir(nir_file, 1.0)
+    with pytest.raises(UsageError, match=r"does not say which one it was written for \(Norse"):
+        import_nir(nir_file)  # Norse's own dt is not in the file
+    # at dt^2 = 1 us: Linear (with biases) -> LIFBoxCell -> Linear -> LIFBoxCell, Norse's exact counts
+    got, want = counts_in_neurocomp(nir_file, fixture, "n_3")
+    assert want.sum() > 100 and (want > 0).mean() > 0.5
+    np.testing.assert_array_equal(got, want)
+
+
+def test_cli_import_infers_the_snntorch_step(tmp_path: Path) -> None:
+    from neurocomp.cli import main
+
+    assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "-o", str(tmp_path / "m.snn")]) == 0
+    assert nc.load(tmp_path / "m.snn").dt_ms == 0.1
+    assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "--dt", "1ms", "-o",
+                 str(tmp_path / "w.snn")]) != 0
+    assert not (tmp_path / "w.snn").exists()

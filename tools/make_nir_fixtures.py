@@ -10,7 +10,8 @@ and runs itself inside it::
 The venv: ``torch==2.13.0`` (CPU) ``snntorch norse sinabs nir``. Each fixture is
 ``tests/data/nir/<framework>/<model>.nir`` plus ``<model>.npz`` with ``inputs`` (``[S, T, N]``
 0/1 spike rasters, the framework's steps), ``counts`` (``[S, outputs]``, the framework's
-output spike counts over those T steps) and ``dt_ms`` (the step the model runs at).
+output spike counts over those T steps) and ``dt_ms`` (the step to import it with, which
+is not always the step the framework ran at: see docs/nir.md).
 The models are randomly initialised with a fixed seed and scaled so that both layers
 spike; they are not trained (equality of spike counts does not need training).
 """
@@ -80,6 +81,37 @@ def inside() -> None:  # runs in the venv: torch and the frameworks are importab
         nir.write(where / f"leaky_{reset}.nir", graph)
         np.savez(where / f"leaky_{reset}.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=0.1)
         print(f"snntorch leaky_{reset}: output spikes per sample {counts.sum(1).tolist()}")
+
+    # Norse: Linear -> LIFBoxCell -> Linear -> LIFBoxCell at dt = 1 ms (Norse's default), with biases
+    import norse.torch as norse
+
+    torch.manual_seed(13)
+    fc1, fc2 = torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_HID, N_OUT)
+    with torch.no_grad():
+        fc1.weight.mul_(30.0)
+        fc1.bias.uniform_(-3.0, 6.0)
+        fc2.weight.mul_(40.0)
+        fc2.bias.uniform_(-2.0, 6.0)
+    p1 = norse.LIFBoxParameters(tau_mem_inv=torch.full((N_HID,), 100.0), v_th=torch.ones(N_HID),
+                                v_leak=torch.zeros(N_HID), v_reset=torch.zeros(N_HID))
+    p2 = norse.LIFBoxParameters(tau_mem_inv=torch.full((N_OUT,), 50.0), v_th=torch.ones(N_OUT),
+                                v_leak=torch.zeros(N_OUT), v_reset=torch.zeros(N_OUT))
+    net = norse.SequentialState(fc1, norse.LIFBoxCell(p1), fc2, norse.LIFBoxCell(p2))
+    counts = np.zeros((SAMPLES, N_OUT), dtype=np.int64)
+    with torch.no_grad():
+        for s in range(SAMPLES):
+            state = None
+            for t in range(STEPS):
+                out, state = net(torch.from_numpy(inputs[s, t]), state)
+                counts[s] += out.numpy().astype(np.int64)
+    graph = norse.to_nir(net, torch.zeros(N_IN), dt=0.001)
+    where = OUT / "norse"
+    where.mkdir(parents=True, exist_ok=True)
+    nir.write(where / "lifbox.nir", graph)
+    # Norse 1.1 writes tau*dt for tau: the step that imports it is dt squared (1 us), not Norse's 1 ms
+    np.savez(where / "lifbox.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=0.001,
+             framework_dt_ms=1.0)
+    print(f"norse lifbox: output spikes per sample {counts.sum(1).tolist()}")
 
 
 if __name__ == "__main__":

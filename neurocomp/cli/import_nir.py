@@ -39,7 +39,9 @@ def register(subparsers: Any) -> None:
                       description="Import a NIR graph: write the .snn text and its data files (in <name>_data/ "
                                   "beside it), discretised with the time step you give. NIR has no time step.")
     imp.add_argument("model", help="a .nir file (nir.write / snnTorch, Norse, Sinabs, Rockpool exports)")
-    imp.add_argument("--dt", required=True, metavar="TIME", help="the time step, e.g. 1ms, 0.1ms, 100us")
+    imp.add_argument("--dt", metavar="TIME",
+                     help="the time step, e.g. 1ms, 0.1ms, 100us (default: the step the exporter wrote "
+                          "the graph for, when its conventions tell: snnTorch 0.1ms)")
     imp.add_argument("-o", "--out", required=True, metavar="FILE.snn", help="the network file to write")
     imp.add_argument("--name", help="the network's name (default: the output file's stem)")
     imp.add_argument("--method", choices=sorted(DISCRETISATIONS), default="euler",
@@ -62,7 +64,7 @@ def import_command(args: argparse.Namespace) -> int:
     from ..interop.nir_import.graph import load_graph
 
     nir = require_nir()
-    dt_ms = parse_dt_ms(args.dt)
+    dt_ms = parse_dt_ms(args.dt) if args.dt is not None else None
     out = Path(args.out)
     if out.suffix != ".snn":
         raise UsageError(f"'{out}' is not a network file name: expected a .snn file")
@@ -71,6 +73,7 @@ def import_command(args: argparse.Namespace) -> int:
     name = args.name or _identifier(out.stem)
     net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias,
                      reset=args.reset)
+    dt_ms = net.dt_ms
     header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
                         describe_discretisation(args.method, dt_ms)])
     written = write_snn(net, out, overwrite=args.force, header=header)

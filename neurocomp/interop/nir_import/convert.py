@@ -24,9 +24,10 @@ from ...ir.network import PROBE_VARIABLES, Network, NeuronModel, Population, Pro
 from ...ir.values import ArrayValue
 from . import chains
 from . import connections, neurons  # noqa: F401  (importing them registers their converters)
+from .conventions import check_dt, infer_dt_ms
 from .depth import start_biases_at_depth
 from .resets import RESETS, apply_reset
-from .discretise import Discretisation, discretisation
+from .discretise import discretisation
 from .graph import Flat, flatten, identifier, load_graph, meta, require_nir, type_check
 from .neurons import with_metadata
 from .registry import NEURONS, OPS, Node, NeuronSpec, Step, apply, kind_of
@@ -40,7 +41,7 @@ DEFAULT_DENSE_LIMIT = 1 << 24
 CubaBias = Literal["error", "steady"]
 
 
-def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
+def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | None = None,
                method: str = "euler", cuba_bias: CubaBias = "error",
                max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str = "zero") -> Network:
     """Turn a NIR graph into a neurocomp :class:`Network` (see :mod:`neurocomp.interop.nir_import`).
@@ -51,7 +52,9 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
         A ``nir.NIRGraph`` (left unchanged) or the path of a ``.nir`` file.
     dt_ms
         The time step in milliseconds. NIR has none; every time constant and delay is
-        discretised with it.
+        discretised with it. ``None``: the step the graph's exporter wrote it for, when
+        its conventions tell (:mod:`.conventions`; snnTorch: 0.1 ms), else an error. A step
+        that contradicts a recognised exporter's convention is refused, naming the right one.
     name
         The network's name (default: the graph's recorded name, else the file's stem).
     method
@@ -83,8 +86,9 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
         cannot represent; the message names the node and says why.
     """
     nir = require_nir()
-    if isinstance(dt_ms, bool) or not isinstance(dt_ms, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(dt_ms) or dt_ms <= 0:
+    if dt_ms is not None and (isinstance(dt_ms, bool)
+                              or not isinstance(dt_ms, (int, float, np.floating, np.integer))
+                              or not math.isfinite(dt_ms) or dt_ms <= 0):
         raise UsageError(f"dt must be a positive number of milliseconds, got {dt_ms!r}",
                          hint="NIR has no time step; choose the one the model was trained with")
     disc = discretisation(method)
@@ -98,13 +102,19 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
     graph, stem = load_graph(nir, graph_or_path)
     type_check(graph)
     flat = flatten(nir, graph)
+    ours = "neurocomp_network" in flat.metadata  # neurocomp's own export: its dt is in the metadata
+    if dt_ms is None:
+        recorded_dt = flat.metadata.get("neurocomp_dt_ms")
+        dt_ms = float(recorded_dt) if ours and recorded_dt is not None else infer_dt_ms(flat.nodes)
+    too_long_hint = None if ours else check_dt(flat.nodes, float(dt_ms), method)
     recorded = flat.metadata.get("neurocomp_network")
     net_name = name or identifier(str(recorded) if isinstance(recorded, str) and recorded
                                   else stem or "nir_network")
-    net = _Importer(nir, flat, float(dt_ms), disc, net_name, cuba_bias, max_dense_entries).run()
+    net = _Importer(nir, flat, Step(float(dt_ms), disc, too_long_hint), net_name, cuba_bias,
+                    max_dense_entries).run()
     # A graph neurocomp wrote keeps neurocomp's timing (biases on from step 0); a graph from a
     # framework that runs every layer within one step gets each bias from its layer's depth.
-    net = net if "neurocomp_network" in flat.metadata else start_biases_at_depth(net)
+    net = net if ours else start_biases_at_depth(net)
     return apply_reset(net, reset)
 
 
@@ -120,10 +130,9 @@ class _Path:
 class _Importer:
     """One import's walk over the flat graph (its state: the population names given so far)."""
 
-    def __init__(self, nir: Any, flat: Flat, dt_ms: float, disc: Discretisation, name: str,
-                 cuba_bias: str, max_dense: int) -> None:
+    def __init__(self, nir: Any, flat: Flat, step: Step, name: str, cuba_bias: str, max_dense: int) -> None:
         self.nodes = {k: Node(k, obj) for k, obj in flat.nodes.items()}
-        self.step = Step(dt_ms, disc)
+        self.step = step
         self.name = name
         self.data_dir = f"{name}_data"
         self.cuba_bias = cuba_bias
