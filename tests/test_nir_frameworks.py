@@ -121,3 +121,21 @@ def test_cli_import_infers_the_snntorch_step(tmp_path: Path) -> None:
     assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "--dt", "1ms", "-o",
                  str(tmp_path / "w.snn")]) != 0
     assert not (tmp_path / "w.snn").exists()
+
+
+def test_validate_classifies_with_a_read_out_that_connects_to_itself() -> None:
+    """With snnTorch's subtract reset every layer has a self-connection; the read-out is still
+    found (a self-connection is not an outgoing one), and the float reference's classes are
+    snnTorch's own (the labels here are snnTorch's argmax of its counts)."""
+    from neurocomp.diagnostics import UsageError
+
+    data = np.load(DATA / "snntorch" / "leaky_subtract.npz", allow_pickle=False)
+    net = import_nir(DATA / "snntorch" / "leaky_subtract.nir", reset="subtract-next")
+    samples, steps, n_in = data["inputs"].shape
+    x = np.zeros((samples, steps + 2, n_in))
+    x[:, :steps] = data["inputs"]
+    y = np.argmax(data["counts"], axis=1)
+    report = nc.validate(net, "loihi", steps + 2, samples=(x, y))
+    assert report.classifier.output == "n_3" and report.classifier.accuracy_ref == 1.0
+    with pytest.raises(UsageError, match=r"no neuron population 'n3' to classify with\n= help: did you mean 'n_3'"):
+        nc.validate(net, "loihi", steps + 2, samples=(x, y), output="n3")

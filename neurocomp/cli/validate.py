@@ -33,6 +33,9 @@ def register(subparsers: Any) -> None:
     val.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
     val.add_argument("--samples", metavar="FILE.npz",
                      help="labelled samples: x [n, ...] drives the input, y [n] the expected class")
+    val.add_argument("--output", metavar="POP",
+                     help="the population whose spike counts give the class (default: the last probed one "
+                          "that projects nowhere but onto itself)")
     val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
     val.add_argument("--out", metavar="DIR", help="folder for validation.json")
     val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
@@ -64,11 +67,13 @@ def validate_command(args: argparse.Namespace) -> int:
         samples = (x, y)
     elif args.limit:
         raise UsageError("--limit needs --samples")
+    if args.output and not args.samples:
+        raise UsageError("--output needs --samples")
 
     n = 1 if samples is None else len(samples[1])
     with progress_bar("float and chip runs", disable=n < 2) as bar:
         task = bar.add_task("validate", total=n)
-        result = validate(network, chip, args.steps, samples=samples,
+        result = validate(network, chip, args.steps, samples=samples, output=args.output,
                           progress=lambda done, total: bar.update(task, completed=done))
     shown = console()
     result.render(shown)

@@ -114,8 +114,10 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
                     max_dense_entries).run()
     # A graph neurocomp wrote keeps neurocomp's timing (biases on from step 0); a graph from a
     # framework that runs every layer within one step gets each bias from its layer's depth.
-    net = net if ours else start_biases_at_depth(net)
-    return apply_reset(net, reset)
+    source = None
+    if not ours:
+        net, source = start_biases_at_depth(net)
+    return apply_reset(net, reset, keep=(source,) if source else ())
 
 
 @dataclass(frozen=True)

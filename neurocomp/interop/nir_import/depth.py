@@ -8,7 +8,9 @@ with a bias would integrate it ``k`` extra times (the framework starts it togeth
 the input). :func:`start_biases_at_depth` moves every such bias onto a projection from
 one source that fires at every step, delayed so that it arrives from the layer's depth
 on: the layer is then at rest until the step its input can first arrive, exactly as
-the framework's layer is before its step 0.
+the framework's layer is before its step 0. The source is one neuron (``beta = 0``,
+``bias = 1 > threshold = 0.5``) that fires at every step from step 0, so every chip that
+runs a LIF runs it, and the network's inputs stay the model's own.
 
 A population's *depth* is the first step anything from an input can reach it: the
 fewest ``1 + delay`` steps over the projections of a path from an input population
@@ -26,8 +28,7 @@ import heapq
 import numpy as np
 
 from ...ir import connectors as cn
-from ...ir import encoders as en
-from ...ir.network import Network, Population, Projection
+from ...ir.network import Network, NeuronModel, Population, Projection
 from ...ir.values import ArrayValue, as_array
 
 __all__ = ["depths", "start_biases_at_depth", "BIAS_SOURCE"]
@@ -57,9 +58,10 @@ def depths(net: Network) -> dict[str, int]:
     return first
 
 
-def start_biases_at_depth(net: Network) -> Network:
+def start_biases_at_depth(net: Network) -> tuple[Network, str | None]:
     """``net`` with the bias of every population at depth >= 1 (and ``alpha = 0``) moved
-    onto a delayed projection from :data:`BIAS_SOURCE` (see the module's docstring)."""
+    onto a delayed projection from a source named :data:`BIAS_SOURCE` (see the module's
+    docstring), and the source's name (None when no bias moved)."""
     first = depths(net)
     populations = dict(net.populations)
     added: list[Projection] = []
@@ -82,8 +84,8 @@ def start_biases_at_depth(net: Network) -> Network:
                                 connector=cn.Dense(weights=weights), delay_steps=depth - 1))
         populations[name] = dataclasses.replace(pop, neuron=dataclasses.replace(model, bias=0.0))
     if not added:
-        return net
-    # p = clip(1 * max_rate * dt) = clip(2) = 1: a spike at every step, whatever dt is
-    populations[source] = Population(name=source, shape=(1,),
-                                     encoder=en.RateCode(value=1.0, max_rate_hz=2e3 / net.dt_ms, seed=0))
-    return dataclasses.replace(net, populations=populations, projections=net.projections + tuple(added))
+        return net, None
+    # V = 0·V + 1 > 0.5 at every step: a spike at every step from step 0
+    populations[source] = Population(name=source, shape=(1,), neuron=NeuronModel(
+        family="lif", alpha=0.0, beta=0.0, threshold=0.5, bias=1.0, reset="zero"))
+    return dataclasses.replace(net, populations=populations, projections=net.projections + tuple(added)), source

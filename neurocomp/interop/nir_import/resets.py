@@ -46,8 +46,9 @@ RESETS: dict[str, str] = {
 }
 
 
-def apply_reset(net: Network, reset: str) -> Network:
-    """``net`` with every spiking population reset by ``reset`` (see the module's docstring)."""
+def apply_reset(net: Network, reset: str, keep: tuple[str, ...] = ()) -> Network:
+    """``net`` with every spiking population but those in ``keep`` (the bias source) reset
+    by ``reset`` (see the module's docstring)."""
     if reset not in RESETS:
         raise UsageError(f"unknown reset '{reset}'", hint=did_you_mean(reset, RESETS))
     if reset == "zero":
@@ -56,7 +57,7 @@ def apply_reset(net: Network, reset: str) -> Network:
     added: list[Projection] = []
     for name, pop in net.populations.items():
         model = pop.neuron
-        if model is None or not model.spiking:
+        if model is None or not model.spiking or name in keep:
             continue
         n = pop.size
         if np.any(as_array(model.alpha, n)):
