@@ -139,3 +139,19 @@ def test_validate_classifies_with_a_read_out_that_connects_to_itself() -> None:
     assert report.classifier.output == "n_3" and report.classifier.accuracy_ref == 1.0
     with pytest.raises(UsageError, match=r"no neuron population 'n3' to classify with\n= help: did you mean 'n_3'"):
         nc.validate(net, "loihi", steps + 2, samples=(x, y), output="n3")
+
+
+def test_sinabs_time_axis_input_same_step_subtract_and_its_step() -> None:
+    # Sinabs writes Input [T, N] and Output [T, outputs]; tau_mem counted in steps (dt = 1 s, exp);
+    # its default reset subtracts the threshold in the step of the spike; it fires on v >= threshold
+    from neurocomp.diagnostics import InteropError
+
+    nir_file, fixture = DATA / "sinabs" / "lif.nir", DATA / "sinabs" / "lif.npz"
+    net = import_nir(nir_file, reset="subtract")  # the step and method are Sinabs' convention
+    assert (net.dt_ms, net.populations["input"].shape) == (1000.0, (16,))
+    assert net.populations["n_1"].neuron.alpha == pytest.approx(np.exp(-1 / 10), abs=1e-12)
+    got, want = counts_in_neurocomp(nir_file, fixture, "n_3", method="exp", reset="subtract")
+    assert want.sum() > 100 and (want > 0).mean() >= 0.5
+    np.testing.assert_array_equal(got, want)
+    with pytest.raises(InteropError, match=r"Sinabs's exporter .*\n= help: import with --dt 1s --method exp"):
+        import_nir(nir_file, 1.0)

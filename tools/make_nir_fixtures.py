@@ -25,17 +25,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "tests" / "data" / "nir"
-VENV = Path("/tmp/snn-venv")
-PACKAGES = ["torch==2.13.0", "snntorch", "norse", "nir==1.0.8"]  # sinabs pins nir<=1.0.4: a venv of its own later
+# (venv, packages, what runs in it): sinabs pins nir<=1.0.4, which snnTorch 1.0's exporter cannot use
+VENVS = [(Path("/tmp/snn-venv"), ["torch==2.13.0", "snntorch", "norse", "nir==1.0.8"], "--inside"),
+         (Path("/tmp/sinabs-venv"), ["torch==2.13.0", "sinabs", "nir<=1.0.4"], "--inside-sinabs")]
 SAMPLES, STEPS, N_IN, N_HID, N_OUT = 12, 25, 16, 24, 6
 
 
 def outside() -> None:
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        venv.create(VENV, with_pip=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *PACKAGES], check=True)
-    subprocess.run([str(py), __file__, "--inside"], check=True)
+    for where, packages, flag in VENVS:
+        py = where / "bin" / "python"
+        if not py.exists():
+            venv.create(where, with_pip=True)
+            subprocess.run([str(py), "-m", "pip", "install", "-q", *packages], check=True)
+        subprocess.run([str(py), __file__, flag], check=True)
+
+
+def inputs_for_all():
+    import numpy as np
+
+    rng = np.random.default_rng(12)
+    return (rng.random((SAMPLES, STEPS, N_IN)) < 0.3).astype(np.float32)
 
 
 def inside() -> None:  # runs in the venv: torch and the frameworks are importable here
@@ -61,8 +70,7 @@ def inside() -> None:  # runs in the venv: torch and the frameworks are importab
                          reset_mechanism=reset, init_hidden=True, output=True)
         return torch.nn.Sequential(fc1, lif1, fc2, lif2), [lif1, lif2]
 
-    rng = np.random.default_rng(12)
-    inputs = (rng.random((SAMPLES, STEPS, N_IN)) < 0.3).astype(np.float32)
+    inputs = inputs_for_all()
     for reset in ("zero", "subtract"):
         net, lifs = snntorch_model(reset, seed=12)
         counts = np.zeros((SAMPLES, N_OUT), dtype=np.int64)
@@ -114,5 +122,47 @@ def inside() -> None:  # runs in the venv: torch and the frameworks are importab
     print(f"norse lifbox: output spikes per sample {counts.sum(1).tolist()}")
 
 
+def inside_sinabs() -> None:  # runs in the sinabs venv
+    import nir
+    import numpy as np
+    import sinabs
+    import sinabs.layers as sl
+    import torch
+
+    inputs = inputs_for_all()
+    torch.manual_seed(14)
+    fc1, fc2 = torch.nn.Linear(N_IN, N_HID), torch.nn.Linear(N_HID, N_OUT)
+    with torch.no_grad():  # norm_input scales the input by 1 - alpha: larger weights
+        fc1.weight.mul_(15.0)
+        fc1.bias.uniform_(-1.0, 3.0)
+        fc2.weight.mul_(20.0)
+        fc2.bias.uniform_(-1.0, 3.0)
+    # tau_mem in steps; SingleSpike (the default MultiSpike emits several spikes a step, which NIR
+    # cannot say); the default reset subtracts the threshold in the same step; threshold per neuron
+    # (a scalar fails NIR's shape check)
+    net = torch.nn.Sequential(
+        fc1, sl.LIF(tau_mem=torch.full((N_HID,), 10.0), spike_threshold=torch.ones(N_HID),
+                    spike_fn=sinabs.activation.SingleSpike),
+        fc2, sl.LIF(tau_mem=torch.full((N_OUT,), 5.0), spike_threshold=torch.ones(N_OUT),
+                    spike_fn=sinabs.activation.SingleSpike))
+    with torch.no_grad():
+        out = net(torch.from_numpy(inputs))  # [samples, T, outputs]: sinabs runs the whole raster
+        counts = out.sum(1).numpy().astype(np.int64)
+    for m in net:
+        if isinstance(m, sl.LIF):
+            m.reset_states()
+    graph = sinabs.to_nir(net, torch.zeros(1, STEPS, N_IN))  # its Input node is [T, N]
+    where = OUT / "sinabs"
+    where.mkdir(parents=True, exist_ok=True)
+    nir.write(where / "lif.nir", graph)
+    np.savez(where / "lif.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=1000.0)
+    print(f"sinabs lif: output spikes per sample {counts.sum(1).tolist()}")
+
+
 if __name__ == "__main__":
-    inside() if "--inside" in sys.argv else outside()
+    if "--inside" in sys.argv:
+        inside()
+    elif "--inside-sinabs" in sys.argv:
+        inside_sinabs()
+    else:
+        outside()

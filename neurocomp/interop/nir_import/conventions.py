@@ -8,6 +8,9 @@ Some exporters leave a fingerprint of the step they wrote their time constants f
   ``dt = 1e-4 s`` fixed in its exporter, whatever step the model ran at: ``r·1e-4 = tau``
   in every node. Only ``dt = 0.1 ms`` (forward Euler) gives back its ``beta`` and unit
   input weights; at 1 ms a ``beta`` of 0.95 silently becomes 0.5 with the weights × 10.
+* **Sinabs** writes ``LIF(tau = tau_mem, r = 1)`` with ``tau_mem`` counted in *steps*
+  (so ``tau >= 1``), decaying by ``exp(-1/tau_mem)`` with the input scaled by
+  ``1 - exp(-1/tau_mem)``: that is ``dt = 1 s`` with the exponential discretisation.
 * **Norse** (1.0 and 1.1) writes ``tau = dt / tau_mem_inv``, i.e. ``tau·dt`` rather than
   ``tau``, with ``r = 1``. Imported at Norse's own ``dt`` the step is longer than every
   ``tau``, which forward Euler refuses; the message then names the right step, ``dt²``
@@ -71,6 +74,12 @@ def _snntorch(nodes: dict[str, Any]) -> bool:
     return True
 
 
+def _sinabs(nodes: dict[str, Any]) -> bool:
+    leaky = _leaky(nodes)
+    return bool(leaky) and all(_arr(n, "r") is not None and np.all(_arr(n, "r") == 1) and _arr(n, "tau") is not None
+                               and np.all(_arr(n, "tau") >= 1.0) for n in leaky)
+
+
 def _norse(nodes: dict[str, Any]) -> bool:
     leaky = _leaky(nodes)
     return bool(leaky) and all(_arr(n, "r") is not None and np.all(_arr(n, "r") == 1) for n in leaky)
@@ -82,6 +91,10 @@ CONVENTIONS: tuple[Convention, ...] = (
                "for a 0.1 ms step, whatever step the model ran at",
                lambda dt_ms: "--dt 0.1ms (dt_ms=0.1), forward Euler: that gives snnTorch's beta and "
                              "unit input weights back"),
+    Convention("Sinabs", _sinabs, 1000.0, "exp",
+               "every neuron node has r = 1 and a tau of 1 s or more: Sinabs writes tau_mem counted in "
+               "steps and decays by exp(-1/tau_mem)",
+               lambda dt_ms: "--dt 1s --method exp (dt_ms=1000, method='exp'): one step is one time unit"),
     Convention("Norse", _norse, None, "euler",
                "every neuron node has r = 1 and a tau shorter than the step: Norse's exporter (1.0, 1.1) "
                "writes tau*dt instead of tau",
@@ -96,14 +109,15 @@ def recognise(nodes: dict[str, Any]) -> Convention | None:
     return next((c for c in CONVENTIONS if c.matches(nodes)), None)
 
 
-def infer_dt_ms(nodes: dict[str, Any]) -> float:
-    """The step a graph's exporter wrote it for (a :class:`UsageError` when it cannot be told)."""
+def infer_dt_ms(nodes: dict[str, Any]) -> tuple[float, str]:
+    """The step and discretisation a graph's exporter wrote it for (a :class:`UsageError`
+    when they cannot be told)."""
     found = recognise(nodes)
     if found is None or found.dt_ms is None:
         raise UsageError("NIR has no time step and this graph does not say which one it was written for"
                          + (f" ({found.name}: {found.why})" if found else ""),
                          hint="give the step the model was trained with: --dt (dt_ms=)")
-    return found.dt_ms
+    return found.dt_ms, found.method
 
 
 def check_dt(nodes: dict[str, Any], dt_ms: float, method: str) -> str | None:

@@ -28,7 +28,7 @@ from .conventions import check_dt, infer_dt_ms
 from .depth import start_biases_at_depth
 from .resets import RESETS, apply_reset
 from .discretise import discretisation
-from .graph import Flat, flatten, identifier, load_graph, meta, require_nir, type_check
+from .graph import Flat, drop_time_axis, flatten, identifier, load_graph, meta, require_nir, type_check
 from .neurons import with_metadata
 from .registry import NEURONS, OPS, Node, NeuronSpec, Step, apply, kind_of
 
@@ -42,7 +42,7 @@ CubaBias = Literal["error", "steady"]
 
 
 def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | None = None,
-               method: str = "euler", cuba_bias: CubaBias = "error",
+               method: str | None = None, cuba_bias: CubaBias = "error",
                max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str = "zero") -> Network:
     """Turn a NIR graph into a neurocomp :class:`Network` (see :mod:`neurocomp.interop.nir_import`).
 
@@ -58,7 +58,8 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
     name
         The network's name (default: the graph's recorded name, else the file's stem).
     method
-        ``"euler"`` (forward Euler, default) or ``"exp"``; see :data:`DISCRETISATIONS`.
+        ``"euler"`` (forward Euler) or ``"exp"``; see :data:`DISCRETISATIONS`. Default:
+        the exporter's, when ``dt_ms`` is inferred; else ``"euler"``.
     cuba_bias
         ``"error"`` (default) refuses a constant input (a bias) into a CubaLIF/CubaLI
         whose synaptic current decays; ``"steady"`` adds its settled value to the bias.
@@ -91,7 +92,7 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
                               or not math.isfinite(dt_ms) or dt_ms <= 0):
         raise UsageError(f"dt must be a positive number of milliseconds, got {dt_ms!r}",
                          hint="NIR has no time step; choose the one the model was trained with")
-    disc = discretisation(method)
+    discretisation(method or "euler")  # a bad name is refused before the file is read
     if reset not in RESETS:
         raise UsageError(f"unknown reset '{reset}'", hint=did_you_mean(reset, RESETS))
     if cuba_bias not in ("error", "steady"):
@@ -100,12 +101,18 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
         raise UsageError(f"'{name}' is not a valid network name",
                          hint="letters, digits and '_', not starting with a digit")
     graph, stem = load_graph(nir, graph_or_path)
-    type_check(graph)
+    type_check(drop_time_axis(nir, graph))
     flat = flatten(nir, graph)
     ours = "neurocomp_network" in flat.metadata  # neurocomp's own export: its dt is in the metadata
     if dt_ms is None:
         recorded_dt = flat.metadata.get("neurocomp_dt_ms")
-        dt_ms = float(recorded_dt) if ours and recorded_dt is not None else infer_dt_ms(flat.nodes)
+        if ours and recorded_dt is not None:
+            dt_ms = float(recorded_dt)
+        else:
+            dt_ms, inferred = infer_dt_ms(flat.nodes)
+            method = method or inferred
+    method = method or "euler"
+    disc = discretisation(method)
     too_long_hint = None if ours else check_dt(flat.nodes, float(dt_ms), method)
     recorded = flat.metadata.get("neurocomp_network")
     net_name = name or identifier(str(recorded) if isinstance(recorded, str) and recorded

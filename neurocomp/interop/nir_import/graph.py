@@ -49,6 +49,36 @@ def load_graph(nir: Any, graph_or_path: Any) -> tuple[Any, str | None]:
                      f"got {type(graph_or_path).__name__}")
 
 
+def _shape(types: Any, port: str) -> tuple[int, ...] | None:
+    value = (types or {}).get(port) if isinstance(types, dict) else None
+    return None if value is None else tuple(int(v) for v in np.asarray(value).reshape(-1))
+
+
+def drop_time_axis(nir: Any, graph: Any) -> Any:
+    """``graph`` (changed in place) with a leading time axis dropped from its Input and Output
+    nodes: Sinabs writes ``Input`` as ``[T, N]`` (the sample's steps) in front of a node that
+    takes ``[N]``. An Input whose shape is ``[T, *shape]`` of everything it feeds becomes
+    ``shape``; an Output fed ``shape`` that says ``[T, *shape]`` likewise. NIR's type check
+    would refuse both; a step's input is what neurocomp's input population holds."""
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    for a, b in graph.edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    for key, node in list(graph.nodes.items()):
+        if isinstance(node, nir.Input):
+            shape = _shape(node.input_type, "input")
+            fed = {_shape(getattr(graph.nodes[b], "input_type", None), "input") for b in succ.get(key, [])}
+            if shape and len(shape) > 1 and len(fed) == 1 and fed == {shape[1:]}:
+                graph.nodes[key] = nir.Input(input_type={"input": np.array(shape[1:])})
+        elif isinstance(node, nir.Output):
+            shape = _shape(node.output_type, "output") or _shape(node.input_type, "input")
+            feeding = {_shape(getattr(graph.nodes[a], "output_type", None), "output") for a in pred.get(key, [])}
+            if shape and len(shape) > 1 and len(feeding) == 1 and feeding == {shape[1:]}:
+                graph.nodes[key] = nir.Output(output_type={"output": np.array(shape[1:])})
+    return graph
+
+
 def type_check(graph: Any) -> None:
     """NIR's own shape inference and type check; failures name the nodes."""
     try:

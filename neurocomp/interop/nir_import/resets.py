@@ -16,7 +16,10 @@ threshold one step after each spike::
     a one_to_one projection pop -> pop of weight -threshold (arrives at t + 1)
 
 so ``I[t] = beta·I[t-1] + x[t] - threshold·spike[t-1]`` and ``V[t] = I[t]``: snnTorch's
-``mem``. The current keeps its value over a spike (a zero reset sets only ``V``), and a
+``mem``. Sinabs' default reset (``MembraneSubtract``) subtracts in the step of the spike,
+before the next leak, ``v[t] = beta·(v[t-1] - threshold·spike[t-1]) + x[t]``: the same
+form with the self-connection's weight ``-beta·threshold`` (``reset="subtract"``; this is
+neurocomp's own ``reset = subtract``, written so that Loihi runs it too). The current keeps its value over a spike (a zero reset sets only ``V``), and a
 bias must arrive through a projection into the current (:mod:`.depth` puts every bias of
 a population an input reaches there).
 """
@@ -35,12 +38,14 @@ from ...ir.values import ArrayValue, as_array
 
 __all__ = ["ResetConvention", "RESETS", "apply_reset"]
 
-ResetConvention = Literal["zero", "subtract-next"]
+ResetConvention = Literal["zero", "subtract", "subtract-next"]
 
 #: The reset conventions ``import_nir(reset=...)`` takes, and what each means.
 RESETS: dict[str, str] = {
     "zero": "NIR's: v = v_reset (= 0) after a spike (snnTorch reset_mechanism='zero', Norse, Sinabs' "
             "reset to zero)",
+    "subtract": "the threshold is subtracted in the step of the spike, before the next leak (Sinabs' "
+                "default MembraneSubtract; neurocomp's reset = subtract)",
     "subtract-next": "snnTorch's default Leaky (reset_mechanism='subtract'): the threshold is "
                      "subtracted at the next step, after the leak",
 }
@@ -68,9 +73,9 @@ def apply_reset(net: Network, reset: str, keep: tuple[str, ...] = ()) -> Network
             raise InteropError(f"population '{name}' has a bias that no input reaches to start it, and "
                                "reset 'subtract-next' needs it to arrive through a projection",
                                hint="give the population an input, or import with reset='zero'")
-        thr = model.threshold
-        weight = (ArrayValue(-thr.values.copy(), f"{net.name}_data/{name}.reset.npy")
-                  if isinstance(thr, ArrayValue) else -float(thr))
+        loss = as_array(model.threshold, n) * (as_array(model.beta, n) if reset == "subtract" else 1.0)
+        weight: float | ArrayValue = (-float(loss[0]) + 0.0 if np.all(loss == loss[0]) else
+                                      ArrayValue(-loss.reshape(pop.shape), f"{net.name}_data/{name}.reset.npy"))
         populations[name] = dataclasses.replace(pop, neuron=dataclasses.replace(
             model, alpha=model.beta, beta=0.0, reset="zero", refractory_steps=0))
         added.append(Projection(name=f"{name}_reset", pre=name, post=name, connector=cn.OneToOne(weight=weight)))
