@@ -155,3 +155,17 @@ def test_sinabs_time_axis_input_same_step_subtract_and_its_step() -> None:
     np.testing.assert_array_equal(got, want)
     with pytest.raises(InteropError, match=r"Sinabs's exporter .*\n= help: import with --dt 1s --method exp"):
         import_nir(nir_file, 1.0)
+
+
+def test_cli_simulate_takes_the_framework_raster_and_pads_it(tmp_path: Path, capsys) -> None:
+    from neurocomp.cli import main
+
+    data = np.load(DATA / "snntorch" / "leaky_zero.npz", allow_pickle=False)
+    assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "-o", str(tmp_path / "m.snn")]) == 0
+    np.savez(tmp_path / "x.npz", input=data["inputs"][3])  # 25 steps; the output layer is 2 deep
+    assert main(["simulate", str(tmp_path / "m.snn"), "--steps", "27", "--inputs", str(tmp_path / "x.npz"),
+                 "--out", str(tmp_path / "run")]) == 0
+    assert "input 'input': 25 steps given, padded with zeros to 27" in capsys.readouterr().out
+    with np.load(tmp_path / "run" / "spikes.npz", allow_pickle=False) as spikes:
+        got = np.bincount(spikes["n_3.indices"], minlength=6)
+    np.testing.assert_array_equal(got, data["counts"][3])
