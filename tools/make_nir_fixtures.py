@@ -18,13 +18,15 @@ spike; they are not trained (equality of spike counts does not need training).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "tests" / "data" / "nir"
+# where the fixtures go (tests/test_nir_frameworks_vendor.py points it elsewhere to compare)
+OUT = Path(os.environ.get("NEUROCOMP_NIR_FIXTURES", ROOT / "tests" / "data" / "nir"))
 # (venv, packages, what runs in it): sinabs pins nir<=1.0.4, which snnTorch 1.0's exporter cannot use
 VENVS = [(Path("/tmp/snn-venv"), ["torch==2.13.0", "snntorch", "norse", "nir==1.0.8"], "--inside"),
          (Path("/tmp/sinabs-venv"), ["torch==2.13.0", "sinabs", "nir<=1.0.4"], "--inside-sinabs")]
