@@ -57,7 +57,11 @@ The package
 converter registered once by its type name (:mod:`.registry`): the neuron nodes in
 :mod:`.neurons`, the weight and pass-through nodes in :mod:`.connections`. Chains of
 those become connectors and delays in :mod:`.chains`; :mod:`.graph` reads, checks and
-flattens the graph; :mod:`.discretise` holds the discretisations. Writing the imported
+flattens the graph (and drops Sinabs' leading time axis); :mod:`.discretise` holds the
+discretisations; :mod:`.conventions` recognises the exporter (snnTorch, Sinabs, Norse) by
+the parameters it writes, to infer or check the step; :mod:`.depth` starts each bias at its
+layer's depth; :mod:`.resets` writes the resets NIR cannot state (snnTorch's and Sinabs'
+subtraction) with parts every chip has. Writing the imported
 network as `.snn` text and data files is :func:`neurocomp.ir.write.write_snn`
 (re-exported here).
 """
