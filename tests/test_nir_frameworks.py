@@ -169,3 +169,20 @@ def test_cli_simulate_takes_the_framework_raster_and_pads_it(tmp_path: Path, cap
     with np.load(tmp_path / "run" / "spikes.npz", allow_pickle=False) as spikes:
         got = np.bincount(spikes["n_3.indices"], minlength=6)
     np.testing.assert_array_equal(got, data["counts"][3])
+
+
+def test_cli_validate_pads_rasters_and_says_when_the_run_is_too_short(tmp_path: Path, capsys) -> None:
+    from neurocomp.cli import main
+
+    data = np.load(DATA / "snntorch" / "leaky_zero.npz", allow_pickle=False)
+    assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "-o", str(tmp_path / "m.snn")]) == 0
+    np.savez(tmp_path / "s.npz", x=data["inputs"], y=np.argmax(data["counts"], axis=1))
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "m.snn"), "--chip", "loihi", "--steps", "25", "--samples",
+                 str(tmp_path / "s.npz"), "--output", "n_3"]) == 0
+    assert ("note: 'n_3' is 2 steps from the input, so input steps after 22 do not reach it in 25 steps; "
+            "--steps 27 runs the whole raster") in " ".join(capsys.readouterr().out.split())
+    assert main(["validate", str(tmp_path / "m.snn"), "--chip", "loihi", "--steps", "27", "--samples",
+                 str(tmp_path / "s.npz")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "samples are rasters of 25 steps: padded with zeros to --steps 27" in said and "is 2 steps from" not in said

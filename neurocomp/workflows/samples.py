@@ -171,7 +171,11 @@ def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray) -> list[In
             sample_pop = dataclasses.replace(pop, encoder=dataclasses.replace(encoder, **changes))
             out.append(encode(sample_pop, steps, dt_ms))
         return out
-    if x.ndim >= 3 and x.shape[1] >= steps and int(np.prod(x.shape[2:], dtype=np.int64)) == pop.size:
-        return [np.asarray(x[i][:steps]).reshape(steps, pop.size) for i in range(x.shape[0])]
+    if x.ndim >= 3 and int(np.prod(x.shape[2:], dtype=np.int64)) == pop.size:
+        # a raster shorter than the run is padded with zeros (a network k layers deep answers
+        # its input's last step k steps later)
+        rasters = np.zeros((x.shape[0], max(steps, x.shape[1]), pop.size), dtype=np.float64)
+        rasters[:, :x.shape[1]] = np.asarray(x, dtype=np.float64).reshape(x.shape[0], x.shape[1], pop.size)
+        return [rasters[i, :steps] for i in range(x.shape[0])]
     raise InputFileError(f"a sample of shape {x.shape[1:]} fits neither input '{pop.name}' "
-                         f"({pop.size} values) nor a raster of >= {steps} steps x {pop.size}", where=where)
+                         f"({pop.size} values) nor a raster of steps x {pop.size}", where=where)
