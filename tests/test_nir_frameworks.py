@@ -186,3 +186,14 @@ def test_cli_validate_pads_rasters_and_says_when_the_run_is_too_short(tmp_path: 
                  str(tmp_path / "s.npz")]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "samples are rasters of 25 steps: padded with zeros to --steps 27" in said and "is 2 steps from" not in said
+
+
+def test_a_partly_written_file_is_named_as_such(tmp_path: Path) -> None:
+    # an exporter that failed half-way leaves an HDF5 file whose node has no 'type'
+    from neurocomp.diagnostics import InteropError
+
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "partial.nir", "w") as f:
+        f.create_group("node").create_dataset("version", data="1.0")
+    with pytest.raises(InteropError, match=r"lacks the field 'type' that NIR needs \(a file written only in part"):
+        import_nir(tmp_path / "partial.nir", 1.0)

@@ -39,6 +39,11 @@ def load_graph(nir: Any, graph_or_path: Any) -> tuple[Any, str | None]:
             raise UsageError(f"NIR file not found: '{path}'")
         try:
             graph = nir.read(path, type_check=False)
+        except KeyError as exc:  # nir reads fields by name: a missing one is a partial file
+            raise InteropError(f"cannot read '{path}' as a NIR graph: it lacks the field {exc} that NIR "
+                               "needs (a file written only in part, or by an exporter that failed)",
+                               where=str(path),
+                               hint="write it again with nir.write(path, graph) after the export succeeds") from None
         except Exception as exc:  # h5py and nir raise many kinds; all mean "not a NIR file"
             raise InteropError(f"cannot read '{path}' as a NIR graph: {exc}", where=str(path),
                                hint="a .nir file is HDF5 written by nir.write") from None
