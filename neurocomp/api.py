@@ -320,7 +320,7 @@ def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
 def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMapping[str, Any] | None = None, *,
              chips: int | None = None, profile: str | None = None,
              samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None,
-             mapping: "Mapping | None" = None) -> "ValidationReport":
+             mapping: "Mapping | None" = None, output: str | None = None) -> "ValidationReport":
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     The API form of ``neurocomp validate``
@@ -341,6 +341,9 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
         sample, and the accuracy of both models as classifiers.
     mapping
         The network already compiled for ``chip``.
+    output
+        The population whose spike counts give the class (default: the last probed one
+        that projects nowhere but onto itself).
 
     Returns
     -------
@@ -358,7 +361,7 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
     from .workflows.validate import validate as _validate
 
     spec = resolve_chip(chip, chips=chips, profile=profile)
-    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping)
+    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping, output=output)
 
 
 def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,

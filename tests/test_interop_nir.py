@@ -4,7 +4,9 @@ The imported networks are run by the float reference and held, step by step, aga
 ``NirTwin`` below: a second, direct implementation of the equations NIR's node
 docstrings state, discretised with forward Euler and the timing docs/nir.md documents
 (a node's input at step t is its incoming chain applied to its sources' outputs of step
-t - 1; constants are on from step 0). It works in NIR's own parameters (tau, r, v_leak,
+t - 1; a node is held at rest, constants and leak included, until its depth: the first
+step an input can reach it, as in a framework that runs every layer within the step;
+current-based nodes are not held). It works in NIR's own parameters (tau, r, v_leak,
 w_in, weights, biases) and evaluates the graph node by node, so it shares no code with
 the importer.
 """
@@ -74,10 +76,12 @@ class NirTwin:
         self.z = {k: [] for k in self.neurons}
         state = {k: {"v": np.zeros(self._shape(k)), "i": np.zeros(self._shape(k))} for k in self.neurons}
         rec = {k: {"spikes": [], "voltage": []} for k in self.neurons}
+        first = self.depths()
         for t in range(steps):
             u = {k: self.into(k, t) for k in self.neurons}
             for k in self.neurons:
-                z = self._update(self.nodes[k], state[k], u[k])
+                held = t < first[k] and type(self.nodes[k]).__name__ not in ("CubaLIF", "CubaLI")
+                z = np.zeros(self._shape(k)) if held else self._update(self.nodes[k], state[k], u[k])
                 self.z[k].append(z)
                 rec[k]["spikes"].append(z)
                 rec[k]["voltage"].append(state[k]["v"].copy())
@@ -85,6 +89,21 @@ class NirTwin:
 
     def _shape(self, key: str) -> tuple[int, ...]:
         return tuple(int(s) for s in self.nodes[key].input_type["input"])
+
+    def depths(self) -> dict[str, float]:
+        """The first step each node's input can carry data from an Input (inf: never)."""
+        seen = {k: np.inf for k in self.nodes}  # the first step a node's output is seen downstream
+        for _ in range(len(self.nodes) + 1):  # relax until nothing changes (cycles included)
+            for k, n in self.nodes.items():
+                arrive = min((seen[p] for p in self.preds[k]), default=np.inf)
+                if isinstance(n, nir.Input) and not self.preds[k]:
+                    arrive = 1.0
+                elif type(n).__name__ == "Delay":
+                    arrive += float(np.min(np.round(np.asarray(n.delay) / self.dt)))
+                elif k in self.neurons:
+                    arrive += 1.0  # what it emits at step t is seen at t + 1
+                seen[k] = arrive
+        return {k: (seen[k] - 1.0 if np.isfinite(seen[k]) else 0.0) for k in self.neurons}
 
     def _update(self, n: nir.NIRNode, s: dict, u: np.ndarray) -> np.ndarray:
         dt, kind = self.dt, type(n).__name__
@@ -198,6 +217,17 @@ def compare(graph: nir.NIRGraph, inputs: dict[str, np.ndarray], steps: int,
     return net
 
 
+def bias_of(net: Network, pop: str) -> np.ndarray:
+    """A population's bias per step once it runs: its own plus what the bias source brings."""
+    n = net.populations[pop].size
+    total = np.broadcast_to(np.asarray(getattr(net.populations[pop].neuron.bias, "values",
+                                               net.populations[pop].neuron.bias)), (n,)).astype(float)
+    for p in net.projections:
+        if p.pre == "bias_source" and p.post == pop:
+            total = total + p.connector.weights.values[:, 0]
+    return total
+
+
 def raster(rng: np.random.Generator, steps: int, shape: tuple[int, ...], p: float) -> np.ndarray:
     return (rng.random((steps, *shape)) < p).astype(np.float64)
 
@@ -227,7 +257,9 @@ def test_feedforward_affine_lif_matches_the_twin() -> None:
               ("lif2", "readout"), ("readout", "scores")])
     x = raster(rng, 80, (5,), 0.4)
     net = compare(g, {"input": x}, 80, {"lif1": 40, "lif2": 10})
-    assert [type(p.connector) for p in net.projections] == [cn.Dense, cn.Dense, cn.Dense]
+    assert [type(p.connector) for p in net.projections] == [cn.Dense] * 5
+    # lif1's input arrives from step 1, lif2's from step 2: so do their biases
+    assert {p.post: p.delay_steps for p in net.projections if p.pre == "bias_source"} == {"lif1": 0, "lif2": 1}
     # The Output fed through 'readout' is an LI read-out holding W·z of the step before.
     result = nc.simulate(net, 80, inputs={"input": x})
     z = np.zeros((80, 4))
@@ -292,9 +324,9 @@ def test_nested_recurrent_subgraph_is_flattened_and_matches_the_twin() -> None:
                             "if": nodes["if"], "output": nir.Output(output_type=np.array([3]))},
                      edges=[("input", "fc"), ("fc", "rnn"), ("rnn", "w_if"), ("w_if", "if"), ("if", "output")])
     net = compare(g, {"input": raster(rng, 100, (4,), 0.4)}, 100, {"rnn_lif": 30, "if": 3})
-    assert sorted(net.populations) == ["if", "input", "rnn_lif"]
+    assert sorted(net.populations) == ["bias_source", "if", "input", "rnn_lif"]
     assert {(p.pre, p.post) for p in net.projections} == {("input", "rnn_lif"), ("rnn_lif", "rnn_lif"),
-                                                          ("rnn_lif", "if")}
+                                                          ("rnn_lif", "if"), ("bias_source", "rnn_lif")}
 
 
 def test_convolution_pooling_and_flatten_match_the_twin() -> None:
@@ -326,7 +358,7 @@ def test_convolution_pooling_and_flatten_match_the_twin() -> None:
               ("input", "conv_b"), ("conv_b", "avg_b"), ("avg_b", "lif_b"), ("lif_b", "output_b")])
     net = compare(g, {"input": raster(rng, 60, (2, 8, 8), 0.3)}, 60,
                   {"lif1": 200, "if1": 20, "lif2": 5, "lif3": 3, "lif_b": 10})
-    kinds = {p.name: type(p.connector) for p in net.projections}
+    kinds = {p.name: type(p.connector) for p in net.projections if p.pre != "bias_source"}
     # gain 1 keeps NIR pooling as pooling; a gain turns it into a channel-diagonal conv2d
     assert kinds == {"conv": cn.Conv2d, "sum": cn.Pool2d, "avg": cn.Conv2d, "fc": cn.Dense, "conv_b": cn.Dense}
 
@@ -343,16 +375,17 @@ def _one_neuron_graph(neuron: nir.NIRNode, weight: float = 1.5) -> nir.NIRGraph:
 def test_lif_parameters_by_hand_for_both_discretisations() -> None:
     node = nir.LIF(tau=np.array([0.01]), r=np.array([2.0]), v_leak=np.array([0.5]), v_threshold=np.array([0.8]))
     # Euler, dt = 1 ms, tau = 10 ms: h = 0.1, beta = 0.9, gain r*h = 0.2, bias h*v_leak = 0.05
-    m = import_nir(_one_neuron_graph(node), 1.0).populations["n"].neuron
+    net = import_nir(_one_neuron_graph(node), 1.0)
+    m = net.populations["n"].neuron
     assert (m.family, m.threshold, m.reset, m.alpha) == ("lif", 0.8, "zero", 0.0)
-    assert m.beta == pytest.approx(0.9, abs=1e-15) and m.bias == pytest.approx(0.05, abs=1e-15)
+    assert m.beta == pytest.approx(0.9, abs=1e-15) and bias_of(net, "n")[0] == pytest.approx(0.05, abs=1e-15)
     w = import_nir(_one_neuron_graph(node), 1.0).projections[0].connector.weights.values
     assert w[0, 0] == pytest.approx(1.5 * 0.2, abs=1e-15)
     # exp: h = 1 - e^-0.1 = 0.09516258196404048, beta = e^-0.1 = 0.9048374180359595
     net = import_nir(_one_neuron_graph(node), 1.0, method="exp")
     m = net.populations["n"].neuron
     assert m.beta == pytest.approx(0.9048374180359595, abs=1e-15)
-    assert m.bias == pytest.approx(0.5 * 0.09516258196404048, abs=1e-15)
+    assert bias_of(net, "n")[0] == pytest.approx(0.5 * 0.09516258196404048, abs=1e-15)
     assert net.projections[0].connector.weights.values[0, 0] == pytest.approx(1.5 * 2 * 0.09516258196404048,
                                                                               abs=1e-15)
 

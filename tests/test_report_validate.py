@@ -107,8 +107,11 @@ def test_samples_may_be_rasters() -> None:
     x[1, 2, 7] = 1
     runs = S.sample_inputs(net, 5, x)
     assert runs[1]["pixels"].shape == (5, 784) and runs[1]["pixels"][2, 7] == 1
+    padded = S.sample_inputs(net, 10, x)  # only 6 steps given: zeros after them
+    assert padded[1]["pixels"].shape == (10, 784) and padded[1]["pixels"][2, 7] == 1
+    assert padded[1]["pixels"].sum() == 1
     with pytest.raises(InputFileError, match=r"fits neither input 'pixels' \(784 values\) nor a raster"):
-        S.sample_inputs(net, 10, x)  # only 6 steps given
+        S.sample_inputs(net, 10, x[:, :, :100])
 
 
 def test_sample_file_errors(tmp_path: Path) -> None:

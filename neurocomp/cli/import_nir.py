@@ -39,15 +39,22 @@ def register(subparsers: Any) -> None:
                       description="Import a NIR graph: write the .snn text and its data files (in <name>_data/ "
                                   "beside it), discretised with the time step you give. NIR has no time step.")
     imp.add_argument("model", help="a .nir file (nir.write / snnTorch, Norse, Sinabs, Rockpool exports)")
-    imp.add_argument("--dt", required=True, metavar="TIME", help="the time step, e.g. 1ms, 0.1ms, 100us")
+    imp.add_argument("--dt", metavar="TIME",
+                     help="the time step, e.g. 1ms, 0.1ms, 100us (default: the step the exporter wrote "
+                          "the graph for, when its conventions tell: snnTorch 0.1ms)")
     imp.add_argument("-o", "--out", required=True, metavar="FILE.snn", help="the network file to write")
     imp.add_argument("--name", help="the network's name (default: the output file's stem)")
-    imp.add_argument("--method", choices=sorted(DISCRETISATIONS), default="euler",
-                     help="how time constants become per-step decays (default: euler, h = dt/tau; "
-                          "exp: h = 1 - exp(-dt/tau))")
+    imp.add_argument("--method", choices=sorted(DISCRETISATIONS), default=None,
+                     help="how time constants become per-step decays (default: euler, h = dt/tau, or the "
+                          "exporter's when the step is inferred; exp: h = 1 - exp(-dt/tau))")
     imp.add_argument("--cuba-bias", choices=("error", "steady"), default="error",
                      help="a bias into a CubaLIF's synaptic current: refuse it (default), or add its "
                           "settled value to the voltage")
+    imp.add_argument("--reset", choices=("zero", "subtract", "subtract-next"), default="zero",
+                     help="the reset the model was trained with, which NIR cannot state: zero (NIR's, "
+                          "default), subtract (Sinabs' default: the threshold is subtracted in the step "
+                          "of the spike) or subtract-next (snnTorch's default Leaky: subtracted at the "
+                          "next step, after the leak)")
     imp.add_argument("--force", action="store_true", help="overwrite existing files")
     imp.set_defaults(func=import_command)
 
@@ -58,19 +65,32 @@ def import_command(args: argparse.Namespace) -> int:
     from ..interop.nir_import.graph import load_graph
 
     nir = require_nir()
-    dt_ms = parse_dt_ms(args.dt)
+    dt_ms = parse_dt_ms(args.dt) if args.dt is not None else None
+    method = args.method or "euler"
     out = Path(args.out)
     if out.suffix != ".snn":
         raise UsageError(f"'{out}' is not a network file name: expected a .snn file")
     model = Path(args.model)
     graph, _ = load_graph(nir, model)  # its metadata is shown below
+    if dt_ms is None:  # the exporter's step and method, read from its conventions
+        from ..interop.nir_import.conventions import infer_dt_ms
+        from ..interop.nir_import.graph import flatten
+
+        meta_dt = (graph.metadata or {}).get("neurocomp_dt_ms") if isinstance(graph.metadata, dict) else None
+        if meta_dt is not None:
+            dt_ms = float(meta_dt)
+        else:
+            dt_ms, inferred = infer_dt_ms(flatten(nir, graph).nodes)
+            method = args.method or inferred
     name = args.name or _identifier(out.stem)
-    net = import_nir(graph, dt_ms, name=name, method=args.method, cuba_bias=args.cuba_bias)
+    net = import_nir(graph, dt_ms, name=name, method=method, cuba_bias=args.cuba_bias,
+                     reset=args.reset)
+    dt_ms = net.dt_ms
     header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
-                        describe_discretisation(args.method, dt_ms)])
+                        describe_discretisation(method, dt_ms)])
     written = write_snn(net, out, overwrite=args.force, header=header)
     shown = console()
-    shown.print(describe_discretisation(args.method, dt_ms))
+    shown.print(describe_discretisation(method, dt_ms))
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
     recorded = meta.get("neurocomp_dt_ms")
     if recorded is not None and float(recorded) != dt_ms:
@@ -79,7 +99,7 @@ def import_command(args: argparse.Namespace) -> int:
     shown.print(f"wrote {out}: {len(net.populations)} populations ({n_neurons:,} neurons), "
                 f"{len(net.projections)} projections, {len(net.probes)} probes; "
                 f"{len(written) - 1} data files")
-    inputs = [p for p in net.populations.values() if p.is_input]
+    inputs = [p for p in net.populations.values() if p.is_input and hasattr(p.encoder, "path")]
     for pop in inputs:
         shown.print(f"input '{pop.name}' {list(pop.shape)} reads '{pop.encoder.path}' (no spikes): "  # type: ignore[union-attr]
                     "replace it with your data, or pass inputs= to simulate()")

@@ -1,6 +1,12 @@
-"""``neurocomp simulate NET.snn --steps T [--out DIR]``: the float reference
-(:func:`neurocomp.simulate`), a table of spikes and rates per population, and with
-``--out`` the run's ``spikes.npz`` and ``summary.json``."""
+"""``neurocomp simulate NET.snn --steps T [--inputs FILE.npz] [--out DIR]``: the float
+reference (:func:`neurocomp.simulate`), a table of spikes and rates per population, and
+with ``--out`` the run's ``spikes.npz`` and ``summary.json``.
+
+``--inputs`` holds one ``T x N`` raster per input population, named after it (as
+``run --inputs``). A raster shorter than ``--steps`` is padded with zeros, and the
+command says so: a model imported from a framework that runs every layer within one
+step needs ``T + depth`` steps for its last layer to answer the last input step
+(docs/nir.md)."""
 
 from __future__ import annotations
 
@@ -19,6 +25,9 @@ def register(subparsers: Any) -> None:
     p = add_command(subparsers, "simulate")
     p.add_argument("network", help="a .snn file")
     p.add_argument("--steps", type=int, required=True, help="number of time steps")
+    p.add_argument("--inputs", metavar="FILE.npz",
+                   help="one T x N spike raster per input population, named after it (shorter than "
+                        "--steps: padded with zeros)")
     p.add_argument("--out", help="folder for spikes.npz and summary.json")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     p.set_defaults(func=simulate)
@@ -35,8 +44,20 @@ def simulate(args: argparse.Namespace) -> int:
     net = load_network(args.network)
     if args.out and not args.force:
         refuse_to_overwrite(Path(args.out), ("spikes.npz", "summary.json"))
-    result = reference(net, args.steps)
     out = console()
+    overrides = None
+    if args.inputs:
+        import numpy as np
+
+        from .run import _raster, _read_inputs
+
+        overrides = {}
+        for name, a in _read_inputs(args.inputs, net).items():
+            if a.ndim >= 2 and a.shape[0] < args.steps:
+                out.print(f"input '{name}': {a.shape[0]} steps given, padded with zeros to {args.steps}")
+                a = np.concatenate([a, np.zeros((args.steps - a.shape[0], *a.shape[1:]), dtype=a.dtype)])
+            overrides[name] = _raster(name, a, args.steps, net)
+    result = reference(net, args.steps, inputs=overrides)
     table = Table(title=f"float reference: '{net.name}', {args.steps} steps of {net.dt_ms:g} ms",
                   title_justify="left")
     for col in ("population", "neurons", "spikes", "mean rate (Hz)", "silent"):

@@ -33,6 +33,9 @@ def register(subparsers: Any) -> None:
     val.add_argument("--steps", type=int, required=True, help="number of time steps (per sample)")
     val.add_argument("--samples", metavar="FILE.npz",
                      help="labelled samples: x [n, ...] drives the input, y [n] the expected class")
+    val.add_argument("--output", metavar="POP",
+                     help="the population whose spike counts give the class (default: the last probed one "
+                          "that projects nowhere but onto itself)")
     val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
     val.add_argument("--out", metavar="DIR", help="folder for validation.json")
     val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
@@ -64,11 +67,15 @@ def validate_command(args: argparse.Namespace) -> int:
         samples = (x, y)
     elif args.limit:
         raise UsageError("--limit needs --samples")
+    if args.output and not args.samples:
+        raise UsageError("--output needs --samples")
 
+    if samples is not None:
+        _say_how_samples_fit(network, args.steps, samples[0], args.output)
     n = 1 if samples is None else len(samples[1])
     with progress_bar("float and chip runs", disable=n < 2) as bar:
         task = bar.add_task("validate", total=n)
-        result = validate(network, chip, args.steps, samples=samples,
+        result = validate(network, chip, args.steps, samples=samples, output=args.output,
                           progress=lambda done, total: bar.update(task, completed=done))
     shown = console()
     result.render(shown)
@@ -82,3 +89,23 @@ def validate_command(args: argparse.Namespace) -> int:
                               validation_counts=result.spike_counts)
         shown.print("wrote " + ", ".join(str(p) for p in written))
     return 0
+
+
+def _say_how_samples_fit(network: Any, steps: int, x: Any, output: str | None) -> None:
+    """Say when rasters are padded, and when the run is too short for the output to answer
+    the last input step (a spike crosses one layer per step)."""
+    from ..interop.nir_import.depth import depths
+    from ..workflows.samples import output_population
+
+    if x.ndim < 3:
+        return
+    given = int(x.shape[1])
+    shown = console()
+    if given < steps:
+        shown.print(f"samples are rasters of {given} steps: padded with zeros to --steps {steps}")
+    out = output_population(network, output)
+    deep = depths(network).get(out)
+    if deep is not None and steps < given + deep:
+        shown.print(f"note: '{out}' is {deep} step{'s' if deep != 1 else ''} from the input, so input steps after "
+                    f"{steps - deep - 1} do not reach it in {steps} steps; --steps {given + deep} runs the whole "
+                    "raster")

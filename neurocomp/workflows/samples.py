@@ -20,20 +20,21 @@ from typing import Any, Mapping as TMapping
 import numpy as np
 
 from ..compiler.encode import encode
-from ..diagnostics import InputFileError, UsageError
+from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.network import Network
 from ..ir.synapses import InputEvents
 
 __all__ = ["runs_of", "load_samples", "check_samples", "output_population", "sample_inputs", "encode_samples"]
 
 def runs_of(network: Network, steps: int, inputs: TMapping[str, InputEvents | np.ndarray] | None,
-            samples: str | Path | tuple[np.ndarray, np.ndarray] | None
+            samples: str | Path | tuple[np.ndarray, np.ndarray] | None, output: str | None = None
             ) -> tuple[list[dict[str, InputEvents | np.ndarray] | None], np.ndarray | None, str | None]:
     """The runs a validation or comparison makes: their inputs, and for ``samples`` the
     labels and the output population that reads the class.
 
     ``inputs`` (or nothing) is one run; ``samples`` (an ``.npz`` path or ``(x, y)``) is
-    one run per sample.
+    one run per sample; ``output`` names the population that reads the class (default:
+    :func:`output_population`).
 
     Raises
     ------
@@ -48,7 +49,7 @@ def runs_of(network: Network, steps: int, inputs: TMapping[str, InputEvents | np
     if samples is None:
         return [dict(inputs) if inputs else None], None, None
     x, labels = load_samples(samples) if not isinstance(samples, tuple) else check_samples(*samples, "samples")
-    output = output_population(network)
+    output = output_population(network, output)
     return list(sample_inputs(network, steps, x)), labels, output
 
 
@@ -95,15 +96,23 @@ def check_samples(x: np.ndarray, y: np.ndarray, what: str = "samples") -> tuple[
     return x, y.astype(np.int64)
 
 
-def output_population(network: Network) -> str:
-    """The classifier's output: the last probed neuron population that projects nowhere.
+def output_population(network: Network, chosen: str | None = None) -> str:
+    """The classifier's output: the last probed neuron population that projects nowhere
+    but onto itself (a recurrent read-out, or a reset written as a self-connection).
 
     Raises
     ------
     UsageError
         When no probed neuron population projects nowhere.
     """
-    projecting = {p.pre for p in network.projections}
+    if chosen is not None:
+        found = network.populations.get(chosen)
+        if found is None or found.is_input:
+            names = [n for n, p in network.populations.items() if not p.is_input]
+            raise UsageError(f"network '{network.name}' has no neuron population '{chosen}' to classify with",
+                             hint=did_you_mean(chosen, names))
+        return chosen
+    projecting = {p.pre for p in network.projections if p.pre != p.post}
     probed = {p.population for p in network.probes}
     candidates = [name for name, pop in network.populations.items()
                   if not pop.is_input and name in probed and name not in projecting]
@@ -162,7 +171,11 @@ def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray) -> list[In
             sample_pop = dataclasses.replace(pop, encoder=dataclasses.replace(encoder, **changes))
             out.append(encode(sample_pop, steps, dt_ms))
         return out
-    if x.ndim >= 3 and x.shape[1] >= steps and int(np.prod(x.shape[2:], dtype=np.int64)) == pop.size:
-        return [np.asarray(x[i][:steps]).reshape(steps, pop.size) for i in range(x.shape[0])]
+    if x.ndim >= 3 and int(np.prod(x.shape[2:], dtype=np.int64)) == pop.size:
+        # a raster shorter than the run is padded with zeros (a network k layers deep answers
+        # its input's last step k steps later)
+        rasters = np.zeros((x.shape[0], max(steps, x.shape[1]), pop.size), dtype=np.float64)
+        rasters[:, :x.shape[1]] = np.asarray(x, dtype=np.float64).reshape(x.shape[0], x.shape[1], pop.size)
+        return [rasters[i, :steps] for i in range(x.shape[0])]
     raise InputFileError(f"a sample of shape {x.shape[1:]} fits neither input '{pop.name}' "
-                         f"({pop.size} values) nor a raster of >= {steps} steps x {pop.size}", where=where)
+                         f"({pop.size} values) nor a raster of steps x {pop.size}", where=where)

@@ -32,7 +32,8 @@ __all__ = ["validate", "compile_for"]
 def validate(network: Network, chip: Any, steps: int,
              inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
              samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
-             mapping: Any = None, progress: Callable[[int, int], None] | None = None) -> ValidationReport:
+             mapping: Any = None, progress: Callable[[int, int], None] | None = None,
+             output: str | None = None) -> ValidationReport:
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     Parameters
@@ -54,6 +55,9 @@ def validate(network: Network, chip: Any, steps: int,
         The network already compiled for ``chip`` (it is compiled otherwise).
     progress
         Called as ``progress(done, total)`` after each sample.
+    output
+        With ``samples``: the population whose spike counts give the class (default:
+        :func:`~neurocomp.workflows.samples.output_population`).
 
     Returns
     -------
@@ -82,7 +86,7 @@ def validate(network: Network, chip: Any, steps: int,
     wall["compile"] = time.perf_counter() - start
     synapses = lower(network)
     emulate = _emulator()
-    runs, labels, output = runs_of(network, steps, inputs, samples)
+    runs, labels, output = runs_of(network, steps, inputs, samples, output)
 
     ref_runs: list[RunResult] = []
     chip_runs: list[RunResult] = []

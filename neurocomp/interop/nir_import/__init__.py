@@ -28,6 +28,7 @@ discretisation: ``"euler"`` (forward Euler, the default) ``h = dt / tau``, or ``
   population with ``beta = 1``, gain ``r·dt``. ``LI``/``CubaLI``: as ``LIF``/``CubaLIF``
   without a threshold. ``Threshold`` (``z = H(u - thr)``): ``beta = 0``, gain 1.
 * The reset: NIR resets to ``v_reset``, neurocomp to 0, so ``v_reset`` must be 0.
+  ``reset="subtract-next"`` writes snnTorch's default reset instead (:mod:`.resets`).
   Both compare strictly (``v > threshold``). NIR has no refractory period.
 * ``Affine``, ``Linear``, ``Scale``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``,
   ``Flatten`` and ``Delay`` between two neuron nodes are composed into one projection,
@@ -40,7 +41,10 @@ discretisation: ``"euler"`` (forward Euler, the default) ``h = dt / tau``, or ``
 Timing: every chain into a neuron delivers one step later: an input or spike at step
 ``t`` reaches the next neuron node at ``t + 1 + delay/dt``. So ``u[t]`` of a neuron is
 the chain applied to its sources' outputs of step ``t - 1`` (nothing before step 0),
-plus the constants, which are on from step 0.
+plus the constants. A layer ``k`` steps from the input runs ``k`` steps late, so its
+constants (bias and ``h·v_leak``) start at step ``k`` too (:mod:`.depth`: a projection
+from a source that fires every step), except in a current-based target and in a graph
+neurocomp exported itself.
 
 Output nodes fed straight by a neuron or input node become probes; an Output fed
 through weight nodes becomes a read-out population (``LI`` with ``beta = 0``: its
@@ -53,7 +57,11 @@ The package
 converter registered once by its type name (:mod:`.registry`): the neuron nodes in
 :mod:`.neurons`, the weight and pass-through nodes in :mod:`.connections`. Chains of
 those become connectors and delays in :mod:`.chains`; :mod:`.graph` reads, checks and
-flattens the graph; :mod:`.discretise` holds the discretisations. Writing the imported
+flattens the graph (and drops Sinabs' leading time axis); :mod:`.discretise` holds the
+discretisations; :mod:`.conventions` recognises the exporter (snnTorch, Sinabs, Norse) by
+the parameters it writes, to infer or check the step; :mod:`.depth` starts each bias at its
+layer's depth; :mod:`.resets` writes the resets NIR cannot state (snnTorch's and Sinabs'
+subtraction) with parts every chip has. Writing the imported
 network as `.snn` text and data files is :func:`neurocomp.ir.write.write_snn`
 (re-exported here).
 """

@@ -24,8 +24,11 @@ from ...ir.network import PROBE_VARIABLES, Network, NeuronModel, Population, Pro
 from ...ir.values import ArrayValue
 from . import chains
 from . import connections, neurons  # noqa: F401  (importing them registers their converters)
-from .discretise import Discretisation, discretisation
-from .graph import Flat, flatten, identifier, load_graph, meta, require_nir, type_check
+from .conventions import check_dt, infer_dt_ms
+from .depth import start_biases_at_depth
+from .resets import RESETS, apply_reset
+from .discretise import discretisation
+from .graph import Flat, drop_time_axis, flatten, identifier, load_graph, meta, require_nir, type_check
 from .neurons import with_metadata
 from .registry import NEURONS, OPS, Node, NeuronSpec, Step, apply, kind_of
 
@@ -38,9 +41,9 @@ DEFAULT_DENSE_LIMIT = 1 << 24
 CubaBias = Literal["error", "steady"]
 
 
-def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
-               method: str = "euler", cuba_bias: CubaBias = "error",
-               max_dense_entries: int = DEFAULT_DENSE_LIMIT) -> Network:
+def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | None = None,
+               method: str | None = None, cuba_bias: CubaBias = "error",
+               max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str = "zero") -> Network:
     """Turn a NIR graph into a neurocomp :class:`Network` (see :mod:`neurocomp.interop.nir_import`).
 
     Parameters
@@ -49,17 +52,23 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
         A ``nir.NIRGraph`` (left unchanged) or the path of a ``.nir`` file.
     dt_ms
         The time step in milliseconds. NIR has none; every time constant and delay is
-        discretised with it.
+        discretised with it. ``None``: the step the graph's exporter wrote it for, when
+        its conventions tell (:mod:`.conventions`; snnTorch: 0.1 ms), else an error. A step
+        that contradicts a recognised exporter's convention is refused, naming the right one.
     name
         The network's name (default: the graph's recorded name, else the file's stem).
     method
-        ``"euler"`` (forward Euler, default) or ``"exp"``; see :data:`DISCRETISATIONS`.
+        ``"euler"`` (forward Euler) or ``"exp"``; see :data:`DISCRETISATIONS`. Default:
+        the exporter's, when ``dt_ms`` is inferred; else ``"euler"``.
     cuba_bias
         ``"error"`` (default) refuses a constant input (a bias) into a CubaLIF/CubaLI
         whose synaptic current decays; ``"steady"`` adds its settled value to the bias.
     max_dense_entries
         Largest ``[post, pre]`` matrix built for a chain of weight nodes that no single
         connector represents.
+    reset
+        ``"zero"`` (NIR's reset, default) or ``"subtract-next"`` (snnTorch's default
+        ``Leaky``, which NIR cannot state); see :data:`~.resets.RESETS`.
 
     Returns
     -------
@@ -78,23 +87,44 @@ def import_nir(graph_or_path: Any, dt_ms: float, *, name: str | None = None,
         cannot represent; the message names the node and says why.
     """
     nir = require_nir()
-    if isinstance(dt_ms, bool) or not isinstance(dt_ms, (int, float, np.floating, np.integer)) \
-            or not math.isfinite(dt_ms) or dt_ms <= 0:
+    if dt_ms is not None and (isinstance(dt_ms, bool)
+                              or not isinstance(dt_ms, (int, float, np.floating, np.integer))
+                              or not math.isfinite(dt_ms) or dt_ms <= 0):
         raise UsageError(f"dt must be a positive number of milliseconds, got {dt_ms!r}",
                          hint="NIR has no time step; choose the one the model was trained with")
-    disc = discretisation(method)
+    discretisation(method or "euler")  # a bad name is refused before the file is read
+    if reset not in RESETS:
+        raise UsageError(f"unknown reset '{reset}'", hint=did_you_mean(reset, RESETS))
     if cuba_bias not in ("error", "steady"):
         raise UsageError(f"cuba_bias must be 'error' or 'steady', got {cuba_bias!r}")
     if name is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise UsageError(f"'{name}' is not a valid network name",
                          hint="letters, digits and '_', not starting with a digit")
     graph, stem = load_graph(nir, graph_or_path)
-    type_check(graph)
+    type_check(drop_time_axis(nir, graph))
     flat = flatten(nir, graph)
+    ours = "neurocomp_network" in flat.metadata  # neurocomp's own export: its dt is in the metadata
+    if dt_ms is None:
+        recorded_dt = flat.metadata.get("neurocomp_dt_ms")
+        if ours and recorded_dt is not None:
+            dt_ms = float(recorded_dt)
+        else:
+            dt_ms, inferred = infer_dt_ms(flat.nodes)
+            method = method or inferred
+    method = method or "euler"
+    disc = discretisation(method)
+    too_long_hint = None if ours else check_dt(flat.nodes, float(dt_ms), method)
     recorded = flat.metadata.get("neurocomp_network")
     net_name = name or identifier(str(recorded) if isinstance(recorded, str) and recorded
                                   else stem or "nir_network")
-    return _Importer(nir, flat, float(dt_ms), disc, net_name, cuba_bias, max_dense_entries).run()
+    net = _Importer(nir, flat, Step(float(dt_ms), disc, too_long_hint), net_name, cuba_bias,
+                    max_dense_entries).run()
+    # A graph neurocomp wrote keeps neurocomp's timing (biases on from step 0); a graph from a
+    # framework that runs every layer within one step gets each bias from its layer's depth.
+    source = None
+    if not ours:
+        net, source = start_biases_at_depth(net)
+    return apply_reset(net, reset, keep=(source,) if source else ())
 
 
 @dataclass(frozen=True)
@@ -109,10 +139,9 @@ class _Path:
 class _Importer:
     """One import's walk over the flat graph (its state: the population names given so far)."""
 
-    def __init__(self, nir: Any, flat: Flat, dt_ms: float, disc: Discretisation, name: str,
-                 cuba_bias: str, max_dense: int) -> None:
+    def __init__(self, nir: Any, flat: Flat, step: Step, name: str, cuba_bias: str, max_dense: int) -> None:
         self.nodes = {k: Node(k, obj) for k, obj in flat.nodes.items()}
-        self.step = Step(dt_ms, disc)
+        self.step = step
         self.name = name
         self.data_dir = f"{name}_data"
         self.cuba_bias = cuba_bias

@@ -68,7 +68,8 @@ def describe_discretisation(method: str, dt_ms: float) -> str:
         "  bias = h_mem*v_leak",
         "  IF, I:            beta = 1;  inputs x r*dt",
         "  Threshold:        beta = 0;  inputs x 1",
-        "  an Affine/Conv2d bias b adds (input gain)*b to the target's bias",
+        "  an Affine/Conv2d bias b adds (input gain)*b to the target's bias, which starts at the",
+        "  step the target's input first arrives (from bias_source, delayed by depth - 1)",
         "  an input or spike of step t reaches the next neuron node at step t + 1 + delay/dt",
         "  reset to 0 (NIR v_reset = 0); spike when v > threshold (strict, as NIR)",
     ])

@@ -39,6 +39,11 @@ def load_graph(nir: Any, graph_or_path: Any) -> tuple[Any, str | None]:
             raise UsageError(f"NIR file not found: '{path}'")
         try:
             graph = nir.read(path, type_check=False)
+        except KeyError as exc:  # nir reads fields by name: a missing one is a partial file
+            raise InteropError(f"cannot read '{path}' as a NIR graph: it lacks the field {exc} that NIR "
+                               "needs (a file written only in part, or by an exporter that failed)",
+                               where=str(path),
+                               hint="write it again with nir.write(path, graph) after the export succeeds") from None
         except Exception as exc:  # h5py and nir raise many kinds; all mean "not a NIR file"
             raise InteropError(f"cannot read '{path}' as a NIR graph: {exc}", where=str(path),
                                hint="a .nir file is HDF5 written by nir.write") from None
@@ -47,6 +52,36 @@ def load_graph(nir: Any, graph_or_path: Any) -> tuple[Any, str | None]:
         return copy.deepcopy(graph_or_path), None
     raise UsageError(f"expected a nir.NIRGraph or the path of a .nir file, "
                      f"got {type(graph_or_path).__name__}")
+
+
+def _shape(types: Any, port: str) -> tuple[int, ...] | None:
+    value = (types or {}).get(port) if isinstance(types, dict) else None
+    return None if value is None else tuple(int(v) for v in np.asarray(value).reshape(-1))
+
+
+def drop_time_axis(nir: Any, graph: Any) -> Any:
+    """``graph`` (changed in place) with a leading time axis dropped from its Input and Output
+    nodes: Sinabs writes ``Input`` as ``[T, N]`` (the sample's steps) in front of a node that
+    takes ``[N]``. An Input whose shape is ``[T, *shape]`` of everything it feeds becomes
+    ``shape``; an Output fed ``shape`` that says ``[T, *shape]`` likewise. NIR's type check
+    would refuse both; a step's input is what neurocomp's input population holds."""
+    succ: dict[str, list[str]] = {}
+    pred: dict[str, list[str]] = {}
+    for a, b in graph.edges:
+        succ.setdefault(a, []).append(b)
+        pred.setdefault(b, []).append(a)
+    for key, node in list(graph.nodes.items()):
+        if isinstance(node, nir.Input):
+            shape = _shape(node.input_type, "input")
+            fed = {_shape(getattr(graph.nodes[b], "input_type", None), "input") for b in succ.get(key, [])}
+            if shape and len(shape) > 1 and len(fed) == 1 and fed == {shape[1:]}:
+                graph.nodes[key] = nir.Input(input_type={"input": np.array(shape[1:])})
+        elif isinstance(node, nir.Output):
+            shape = _shape(node.output_type, "output") or _shape(node.input_type, "input")
+            feeding = {_shape(getattr(graph.nodes[a], "output_type", None), "output") for a in pred.get(key, [])}
+            if shape and len(shape) > 1 and len(feeding) == 1 and feeding == {shape[1:]}:
+                graph.nodes[key] = nir.Output(output_type={"output": np.array(shape[1:])})
+    return graph
 
 
 def type_check(graph: Any) -> None:

@@ -58,7 +58,8 @@ def fraction(node: Node, attr: str, shape: Shape, step: Step) -> np.ndarray:
             f"node {node.describe()}: dt = {fmt(step.dt_ms)} ms is longer than {attr} = "
             f"{fmt(float(tau[i]) * 1000)} ms, so forward Euler gives the decay "
             f"{1.0 - float(h[i])!r} < 0, which oscillates",
-            hint="choose a smaller dt, or the exponential discretisation (method='exp', --method exp)")
+            hint=step.too_long_hint or "choose a smaller dt, or the exponential discretisation (method='exp', "
+                                       "--method exp)")
     return h
 
 

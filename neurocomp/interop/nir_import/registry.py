@@ -58,6 +58,7 @@ class Step:
 
     dt_ms: float
     disc: Discretisation
+    too_long_hint: str | None = None  # what to say when a time constant is shorter than the step
 
     @property
     def dt_s(self) -> float:
