@@ -119,7 +119,8 @@ def rule_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: every float in a chip file is a finite number (an energy of inf is a typo)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- identity
@@ -679,7 +680,7 @@ class ChipSpec(_Model):
     profile: Name | None = None
     provenance: dict[StrictStr, StrictStr] = {}
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     # ----------------------------------------------------------------- validation
 

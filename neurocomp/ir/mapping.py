@@ -481,12 +481,18 @@ def _load(cls, path: Path) -> "Mapping":
         report = _quantization_report(doc.quantization)
     except (TypeError, ValueError) as exc:
         raise _fail(path, [f"quantization: {exc}"]) from None
-    return cls(chip=chip, network=network, family=doc.family, version=doc.version, cores=cores,
-               params={k: arrays[f"params.{k}"] for k in doc.params},
-               population_names=tuple(doc.population_names), input_offset=dict(doc.input_offset),
-               projection_names=tuple(doc.projection_names), quantization=report,
-               pass_times_s={k: float(v) for k, v in doc.pass_times_s.items()},
-               compile_report=dict(doc.compile_report), **{k: arrays[k] for k in _ARRAYS})
+    mapping = cls(chip=chip, network=network, family=doc.family, version=doc.version, cores=cores,
+                  params={k: arrays[f"params.{k}"] for k in doc.params},
+                  population_names=tuple(doc.population_names), input_offset=dict(doc.input_offset),
+                  projection_names=tuple(doc.projection_names), quantization=report,
+                  pass_times_s={k: float(v) for k, v in doc.pass_times_s.items()},
+                  compile_report=dict(doc.compile_report), **{k: arrays[k] for k in _ARRAYS})
+    from .verify import mapping_problems  # verify imports this module
+
+    problems = mapping_problems(mapping, chip)
+    if problems:
+        raise _fail(path, problems)
+    return mapping
 
 
 def _quantization_report(raw: dict) -> QuantizationReport:
@@ -534,48 +540,14 @@ def _check_arrays(doc, chip, network: Network, arrays: dict[str, np.ndarray]) ->
     if problems:
         return problems
     n_comp = arrays["comp_core"].shape[0]
-    n_axons = arrays["axon_core"].shape[0]
-    n_syn = arrays["syn_target"].shape[0]
     inputs = {name: pop.size for name, pop in network.populations.items() if pop.is_input}
-    n_sources = n_comp + sum(inputs.values())
-
-    def length(names, n, what):
-        for name in names:
-            if arrays[name].shape[0] != n:
-                problems.append(f"array '{name}' has {arrays[name].shape[0]:,} entries, expected {n:,} ({what})")
-
-    length(("comp_pop", "comp_index", "v_scale"), n_comp, "one per compartment")
-    length(("axon_projection", "axon_weight_exp", "axon_type"), n_axons, "one per axon")
-    length(("syn_weight", "syn_delay"), n_syn, "one per synapse")
-    length(("route_ptr",), n_sources + 1, "sources + 1")
-    length(("axon_syn_ptr",), n_axons + 1, "axons + 1")
     for key in doc.params:
         a = arrays[f"params.{key}"]
         if a.dtype != np.int64 or a.ndim < 1 or a.shape[0] != n_comp:
             problems.append(f"array 'params.{key}' is {a.dtype}{list(a.shape)}, expected int64 with "
                             f"{n_comp:,} rows")
-    if problems:
-        return problems
-
-    def ptr(name, end, what):
-        a = arrays[name]
-        if a[0] != 0 or np.any(np.diff(a) < 0) or a[-1] != end:
-            problems.append(f"array '{name}' must rise from 0 to {end:,} ({what})")
-
-    def within(name, lo, hi):
-        a = arrays[name]
-        if a.size and (a.min() < lo or a.max() >= hi):
-            problems.append(f"array '{name}' holds {int(a.min() if a.min() < lo else a.max()):,}, "
-                            f"outside {lo}..{hi - 1:,}")
-
-    ptr("route_ptr", arrays["route_axon"].shape[0], "the number of routes")
-    ptr("axon_syn_ptr", n_syn, "the number of synapses")
-    within("route_axon", 0, n_axons)
-    within("syn_target", 0, n_comp)
-    within("comp_pop", -1, len(doc.population_names))
-    within("axon_projection", -1, len(doc.projection_names))
-    within("comp_core", 0, chip.total_cores)
-    within("axon_core", 0, chip.total_cores)
+    if doc.family != chip.neuron.family:
+        problems.append(f"family: '{doc.family}', but its chip's neuron family is '{chip.neuron.family}'")
     names = [p for p, pop in network.populations.items() if not pop.is_input]
     if list(doc.population_names) != names:
         problems.append(f"population_names {list(doc.population_names)} are not the network's {names}")
@@ -598,6 +570,11 @@ def _check_arrays(doc, chip, network: Network, arrays: dict[str, np.ndarray]) ->
         if n_comp and core.comp_stop > core.comp_start and core.comp_stop <= n_comp and \
                 np.any(arrays["comp_core"][core.comp_start:core.comp_stop] != core.core_id):
             problems.append(f"cores.{k}: comp_core disagrees with core {core.core_id}'s range")
+        for j, sl in enumerate(core.slices):
+            size = network.populations[sl.population].size if sl.population in names else None
+            if sl.population != "<relay>" and (size is None or not sl.start <= sl.stop <= size):
+                problems.append(f"cores.{k}.slices.{j}: {sl.population}[{sl.start}:{sl.stop}] is not a range of "
+                                f"a population of the network")
         at, last = core.comp_stop, core.core_id
     if not problems and at != n_comp:
         problems.append(f"cores hold {at:,} compartments, the arrays {n_comp:,}")
