@@ -290,10 +290,10 @@ def _emulate_batch(mapping: Any, steps: int, samples: list[dict[str, Any]], stri
 
 
 def _save_batch_counts(path: Path, runs: Sequence[RunResult]) -> Path:
+    from ..atomic import save_npz
+
     arrays = {name: np.stack([r.spike_counts(name) for r in runs]).astype(np.int64) for name in runs[0].spikes}
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    return path
+    return save_npz(path, arrays, compressed=True)
 
 
 def _save_trace(path: Path, counters: Sequence[Counters | None]) -> Path:
@@ -304,6 +304,6 @@ def _save_trace(path: Path, counters: Sequence[Counters | None]) -> Path:
     for name in Counters.FIELDS:
         stacked = [np.asarray(getattr(c, name), dtype=np.int64) for c in present]
         arrays[name] = stacked[0] if len(stacked) == 1 else np.stack(stacked)
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    return path
+    from ..atomic import save_npz
+
+    return save_npz(path, arrays, compressed=True)

@@ -252,6 +252,9 @@ class Mapping:
         """Write ``path`` (JSON) and its arrays beside it (``.npz``, no pickles).
 
         Returns the two paths written. See :func:`arrays_path` for the array file's name.
+        Both are written atomically (:mod:`neurocomp.atomic`): when the save fails (a full
+        disk, no permission), the previous files stay and an
+        :class:`~neurocomp.diagnostics.OutputFileError` says why.
         """
         from .printer import to_snn
 
@@ -278,10 +281,11 @@ class Mapping:
             "pass_times_s": {k: float(v) for k, v in self.pass_times_s.items()},
             "compile_report": _jsonable(self.compile_report),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(npz, "wb") as fh:
-            np.savez(fh, **arrays)
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+        from ..atomic import npz_writer, write_files
+
+        # both files to temporaries first, then renamed: a failed save keeps the previous pair
+        write_files([(npz, npz_writer(arrays)),
+                     (path, lambda fh: fh.write((json.dumps(doc, indent=1) + "\n").encode("utf-8")))])
         return path, npz
 
     @classmethod
