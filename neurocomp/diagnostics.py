@@ -23,6 +23,7 @@ __all__ = [
     "DslError",
     "InputFileError",
     "OutputFileError",
+    "ResourceError",
     "ChipSpecError",
     "CapacityError",
     "QuantizationError",
@@ -157,6 +158,11 @@ class InputFileError(NeurocompError):
 class OutputFileError(NeurocompError):
     """A file that cannot be written (a full disk, no permission, a path under a file);
     the previous file, if any, is left as it was (:mod:`neurocomp.atomic`)."""
+
+
+class ResourceError(NeurocompError):
+    """Work larger than the memory this process may use, refused before it is allocated
+    (:mod:`neurocomp.resources`)."""
 
 
 class ChipSpecError(NeurocompError):

@@ -108,6 +108,9 @@ SignMode = Literal["mixed", "excitatory", "inhibitory"]
 ResetMode = Literal["zero", "value", "subtract", "none"]
 
 
+#: The largest core id a Mapping can store (``comp_core`` and ``axon_core`` are int32).
+_MAX_CORE_ID = (1 << 31) - 1
+
 def rule_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
     """The error a cross-field rule raises: ``(dotted key, message)`` per problem.
 
@@ -709,6 +712,10 @@ class ChipSpec(_Model):
             if missing:
                 problems.append(("neuron.family", f"family '{self.neuron.family}' needs keys this chip "
                                                   f"lacks: {', '.join(missing)}"))
+        if self.total_cores > _MAX_CORE_ID + 1:
+            problems.append(("system", f"{self.system.chips:,} chips of {self.topology.cores_per_chip:,} cores are "
+                                       f"{self.total_cores:,} cores; a Mapping numbers cores with 32-bit "
+                                       f"integers (at most 2^31)"))
         if self.connectivity.processors:
             total = sum(g.count for g in self.connectivity.processors)
             if total != self.topology.cores_per_chip:
@@ -896,6 +903,10 @@ class ChipSpec(_Model):
 
     @cached_property
     def _coordinates(self) -> "_Cached":
+        from ..resources import require_memory
+
+        require_memory(self.total_cores * 4 * 8, f"the core table of {self.n_chips:,} chips of {self.name} "
+                       f"({self.total_cores:,} cores)", hint="declare fewer chips")
         table = np.empty((self.total_cores, 4), dtype=np.int64)
         for core in range(self.total_cores):
             pos = self.mesh_position(core)

@@ -225,6 +225,11 @@ def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
     path = Path(path_text)
     if not path.is_file():
         raise InputFileError(f"no such input file: '{path}'")
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(path)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{path}': {problem}", where=str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -253,12 +258,13 @@ def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int
     """Per sample ``i < n``, the overrides that ``arrays[pop][i]`` make (see the module docstring)."""
     from ..workflows.samples import encode_samples
 
+    for name, a in arrays.items():  # every array checked before a sample is made
+        if a.ndim < 2 or a.shape[0] < n:
+            raise InputFileError(f"input '{name}' has {a.shape[0] if a.ndim else 0} samples; --batch asks for "
+                                 f"{n:,}", where=f"input '{name}'", hint="the leading axis of each array is the sample")
     samples: list[dict[str, Any]] = [{} for _ in range(n)]
     for name, a in arrays.items():
         pop = network.populations[name]
-        if a.ndim < 2 or a.shape[0] < n:
-            raise InputFileError(f"input '{name}' has {a.shape[0] if a.ndim else 0} samples; --batch asks for {n}",
-                                 where=f"input '{name}'", hint="the leading axis of each array is the sample")
         for i, given in enumerate(encode_samples(pop, steps, float(network.dt_ms), a[:n])):
             samples[i][name] = given
     return samples

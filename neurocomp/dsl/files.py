@@ -40,6 +40,11 @@ def _open(path: str, base_dir: Path):
                                f"here {base_dir.resolve()}")
     if full.is_dir():
         raise FileProblem(f"'{path}' is a folder, not a file")
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(full)  # before numpy allocates what a header declares
+    if problem:
+        raise FileProblem(f"'{path}': {problem}")
     try:
         return np.load(full, allow_pickle=False)
     except ValueError as exc:

@@ -444,6 +444,11 @@ class _Builder:
             except Bad as bad:
                 self.report(bad)
                 return None
+        size = math.prod(dims)  # Python ints: 1e11 x 1e11 is 1e22, not a wrapped int64
+        if size > _INT64_MAX:
+            self.report(Bad(f"a population of {size:.3g} neurons: neurocomp counts neurons in 64-bit "
+                            f"integers (at most 2^63 - 1)", exprs[0].span))
+            return None
         return tuple(dims)
 
     def declare(self, name: ast.Ident) -> bool:
@@ -493,7 +498,7 @@ class _Builder:
         natives = self.natives(stmt.natives, _native_tables("population"), "population")
         if not ok or shape is None or _FAILED in args.values():
             return
-        neuron = self.neuron(model, args, stmt.model, int(np.prod(shape)))
+        neuron = self.neuron(model, args, stmt.model, _size_of(shape))
         if neuron is not None:
             self.populations[stmt.name.text] = Population(
                 name=stmt.name.text, shape=shape, neuron=neuron, native=natives, span=stmt.name.span)
@@ -679,8 +684,10 @@ def _need(args: dict[str, Any], key: str, call: ast.Call) -> Any:
     return args[key]
 
 
+_INT64_MAX = (1 << 63) - 1
+
 def _size_of(shape: tuple[int, ...]) -> int:
-    return int(np.prod(shape))
+    return math.prod(int(d) for d in shape)  # Python ints: no int64 wrap-around
 
 
 def _values_fit(value: Any, shape: tuple[int, ...], span: Span, what: str) -> None:

@@ -468,6 +468,11 @@ def _load(cls, path: Path) -> "Mapping":
                     hint="its data files are read from network.base_dir "
                          f"('{doc.network.base_dir}'); move them back or compile again") from None
     npz = path.parent / doc.arrays
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(npz) if npz.is_file() else None
+    if problem:  # before numpy allocates what a header declares
+        raise _fail(path, [f"its arrays file '{npz}': {problem}"])
     try:
         with np.load(npz, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

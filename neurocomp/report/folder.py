@@ -90,6 +90,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(path)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{path}': {problem}", where=str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}

@@ -64,6 +64,11 @@ def load_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"no such sample file: '{p}'", hint="give an .npz file with arrays x and y")
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(p)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{p}': {problem}", where=str(p))
     try:
         with np.load(p, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
