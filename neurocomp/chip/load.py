@@ -210,6 +210,8 @@ def _read_toml(path: Path, display: str) -> tuple[str, dict[str, Any]]:
         raise UsageError(f"cannot read chip file {display}: {exc}") from None
     try:
         return text, tomllib.loads(text)
+    except RecursionError:
+        raise ChipSpecError("its TOML is nested too deeply to be a chip file", where=display) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)

@@ -242,6 +242,11 @@ def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
             raise InputFileError(f"'{path}' has an array '{name}', but network '{network.name}' has no "
                                  "input population of that name",
                                  hint=did_you_mean(name, inputs) or f"its inputs: {', '.join(inputs) or 'none'}")
+    for name, a in arrays.items():
+        if a.dtype.kind not in "biuf":  # strings, complex numbers (an imaginary part dropped)
+            raise InputFileError(f"'{path}': array '{name}' holds {a.dtype} values; expected real numbers")
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise InputFileError(f"'{path}': array '{name}' holds NaN or infinite values")
     return arrays
 
 

@@ -86,6 +86,9 @@ def _checked(array: np.ndarray, path: str) -> np.ndarray:
     if array.dtype.names is None and not (np.issubdtype(array.dtype, np.number)
                                           or array.dtype == np.bool_ or array.dtype.kind in "SU"):
         raise FileProblem(f"'{path}' holds {array.dtype} values; expected numbers")
+    if array.dtype.kind == "c":  # its imaginary part would be dropped without a word
+        raise FileProblem(f"'{path}' holds complex numbers ({array.dtype}); expected real ones",
+                          hint="save the real part: numpy.save(path, array.real)")
     if array.dtype.names is None and np.issubdtype(array.dtype, np.floating) \
             and not np.all(np.isfinite(array)):
         raise FileProblem(f"'{path}' holds NaN or infinite values")

@@ -708,11 +708,16 @@ def _spikes(b: _Builder, args: dict, call: ast.Call, shape: tuple[int, ...]) -> 
         times, indices = data["times"], data["indices"]
         if times.shape != indices.shape or times.ndim != 1:
             raise Bad(f"'{path}': 'times' and 'indices' must be 1-D arrays of one length", span)
+        for key, a in (("times", times), ("indices", indices)):
+            if a.dtype.kind not in "iuf":  # strings, booleans, records: not step numbers
+                raise Bad(f"'{path}': '{key}' holds {a.dtype} values; expected whole numbers", span)
     else:
         raster = data.get("raster", data.get(""))
         if raster is None:
             raise Bad(f"'{path}' has neither 'times'/'indices' nor a raster",
                       span, hint="save events with numpy.savez(path, times=..., indices=...)")
+        if raster.dtype.kind not in "biuf":
+            raise Bad(f"'{path}': the raster holds {raster.dtype} values; expected 0 and 1", span)
         raster = raster.reshape(raster.shape[0], -1) if raster.ndim > 1 else raster
         if raster.ndim != 2 or raster.shape[1] != n:
             raise Bad(f"the raster in '{path}' has shape {list(raster.shape)}, expected "

@@ -444,6 +444,8 @@ def _load(cls, path: Path) -> "Mapping":
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(path, [f"bad JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except RecursionError:
+        raise _fail(path, ["its JSON is nested too deeply to be a mapping"]) from None
     if isinstance(raw, dict) and raw.get("format") == _FORMAT and raw.get("version") != MAPPING_VERSION:
         raise _fail(path, [f"it is format version {raw.get('version')!r}; this neurocomp reads version "
                            f"{MAPPING_VERSION}"])

@@ -283,7 +283,11 @@ class RunResult:
             if not (d / name).is_file():
                 raise UsageError(f"'{d / name}' does not exist",
                                  hint="give a folder written by RunResult.save")
-        summary = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
+        try:
+            summary = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise UsageError(f"'{d / SUMMARY_FILE}' cannot be read as JSON ({type(exc).__name__})",
+                             hint="give a folder written by RunResult.save") from None
         spikes: dict[str, SpikeEvents] = {}
         traces: dict[str, dict[str, np.ndarray]] = {}
         with np.load(d / SPIKES_FILE, allow_pickle=False) as data:

@@ -81,6 +81,8 @@ class RunFolder:
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InputFileError(f"'{path}' is JSON nested too deeply to be a run's file", where=str(path)) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"'{path}' cannot be read as JSON ({exc})", where=str(path),
                              hint="write the run again with 'neurocomp run --out'") from None

@@ -97,6 +97,12 @@ def check_samples(x: np.ndarray, y: np.ndarray, what: str = "samples") -> tuple[
         raise InputFileError(f"{what}: x {x.shape} and y {y.shape} must be [n, ...] and [n]")
     if not np.issubdtype(y.dtype, np.integer):
         raise InputFileError(f"{what}: labels y must be integers (got {y.dtype})")
+    if x.dtype.kind not in "biuf":  # strings, complex numbers (an imaginary part dropped), objects
+        raise InputFileError(f"{what}: samples x must be real numbers (got {x.dtype})")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise InputFileError(f"{what}: samples x hold {x[tuple(bad)]} at {list(map(int, bad))}; "
+                             "every value must be a finite number")
     return x, y.astype(np.int64)
 
 
