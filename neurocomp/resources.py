@@ -142,7 +142,7 @@ def array_file_problem(path: str | Path) -> str | None:
             return None
         with open(path, "rb") as fh:
             return _npy_problem(fh, path.stat().st_size, "the array")
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError):
         return None  # numpy's reading reports it
 
 
@@ -159,7 +159,7 @@ def _npy_problem(fh: Any, size: int, what: str) -> str | None:
         if reader is None:
             return None
         shape, _, dtype = reader(fh, max_header_size=100_000)
-    except (ValueError, TypeError, SyntaxError):
+    except Exception:  # a damaged header (SyntaxError, tokenize's TokenError, ...): numpy says why
         return None
     header = fh.tell()
     if dtype.hasobject:

@@ -108,6 +108,9 @@ SignMode = Literal["mixed", "excitatory", "inhibitory"]
 ResetMode = Literal["zero", "value", "subtract", "none"]
 
 
+#: The largest integer a chip file may hold: exact in a float64, where costs are computed.
+_MAX_EXACT = 1 << 53
+
 #: The largest core id a Mapping can store (``comp_core`` and ``axon_core`` are int32).
 _MAX_CORE_ID = (1 << 31) - 1
 
@@ -722,10 +725,29 @@ class ChipSpec(_Model):
                 problems.append(("connectivity.processors", f"counts must add up to "
                                                             f"topology.cores_per_chip "
                                                             f"({self.topology.cores_per_chip}) (got {total})"))
+        problems += self._magnitude_problems()
         problems += self._provenance_problems()
         if problems:
             raise rule_error(problems)
         return self
+
+    def _magnitude_problems(self) -> list[tuple[str, str]]:
+        """Numbers the emulator's 64-bit arithmetic can hold: a width or shift of at most
+        63 bits, and every integer exact in a float64 (|n| <= 2^53). (A width of 2^63 - 1
+        bits ended in an OverflowError inside the quantizer.)"""
+        problems = []
+        for key, value in _leaves(self.model_dump(by_alias=True, exclude={"provenance"})):
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if not isinstance(v, int) or isinstance(v, bool):
+                    continue
+                last = key.rsplit(".", 1)[-1]
+                if key.startswith("numerics.") and (last.endswith("bits") or last.endswith("shift")
+                                                     or last.startswith("exponent_")) and abs(v) > 63:
+                    problems.append((key, f"{v} bits is wider than the emulator's 64-bit integers (at most 63)"))
+                elif abs(v) > _MAX_EXACT:
+                    problems.append((key, f"{v} is beyond what neurocomp computes exactly (at most 2^53)"))
+        return problems
 
     def _lookup(self, dotted: str) -> Any:
         node: Any = self
