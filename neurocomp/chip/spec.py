@@ -929,12 +929,26 @@ class ChipSpec(_Model):
 
         require_memory(self.total_cores * 4 * 8, f"the core table of {self.n_chips:,} chips of {self.name} "
                        f"({self.total_cores:,} cores)", hint="declare fewer chips")
-        table = np.empty((self.total_cores, 4), dtype=np.int64)
-        for core in range(self.total_cores):
-            pos = self.mesh_position(core)
-            table[core] = (*self.global_tile(core), *self.chip_position(pos.chip))
+        table = self.coordinates_of(np.arange(self.total_cores, dtype=np.int64))
         table.flags.writeable = False
         return _Cached(table)
+
+    @cached_property
+    def _local_tiles(self) -> "_Cached":
+        """Per core of one chip: its tile's x and y on that chip (the same on every chip)."""
+        tiles = np.array(self._usable_slots, dtype=np.int64) // self.topology.cores_per_tile
+        return _Cached(np.stack([tiles % self.topology.tiles_x, tiles // self.topology.tiles_x], axis=1))
+
+    def coordinates_of(self, core_ids: ArrayLike) -> np.ndarray:
+        """``(n, 4)`` int64: global tile x, y and chip x, y of each core id (ids must be
+        in range), computed from the ids alone: the cost grows with the cores asked
+        about, not with the system's size (:meth:`mesh_position`, vectorised)."""
+        ids = np.asarray(core_ids, dtype=np.int64)
+        chip, local = np.divmod(ids, self.topology.cores_per_chip)
+        cy, cx = np.divmod(chip, self.system.chips_x)
+        xy = self._local_tiles.value[local]
+        return np.stack([cx * self.topology.tiles_x + xy[..., 0], cy * self.topology.tiles_y + xy[..., 1],
+                         cx, cy], axis=-1).astype(np.int64, copy=False)
 
     def coordinates(self) -> np.ndarray:
         """Read-only ``(total_cores, 4)`` int64 array: global tile x, y and chip x, y per core."""
@@ -947,8 +961,7 @@ class ChipSpec(_Model):
         for ids in (a, b):
             if ids.size and (ids.min() < 0 or ids.max() >= self.total_cores):
                 raise ValueError(f"core ids must be in [0, {self.total_cores}) for chip '{self.name}'")
-        table = self.coordinates()
-        ca, cb = table[a], table[b]
+        ca, cb = self.coordinates_of(a), self.coordinates_of(b)  # no whole-system table
         d = np.abs(ca - cb)
         return d[..., 0] - d[..., 2], d[..., 1] - d[..., 3], d[..., 2] + d[..., 3]
 
