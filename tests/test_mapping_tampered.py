@@ -139,3 +139,19 @@ def test_the_verifier_and_the_loader_share_their_checks(saved):
     with pytest.raises(VerifyError, match=r"input_offset\['stim'\] is 1,000,000,000"):
         verify(bad, m.chip)
     assert not issubclass(VerifyError, NeurocompError)  # a compiler bug, not the user's mistake
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("bias_exp", 100, "bias_exp = 100 is outside -63..63 (a shift of a 64-bit integer)"),
+    ("du", 10**6, "du = 1000000 is outside 0..4095 (12-bit decay)"),
+    ("refractory", 10**9, "refractory = 1000000000 is outside 0..63 (the chip's refractory_max_steps)"),
+])
+def test_family_parameters_out_of_the_chips_range_are_refused_before_the_kernel_runs(saved, tmp_path, key,
+                                                                                      value, expected):
+    """Per-neuron parameters are the family's: its kernel's prepare() checks them against the
+    chip (loihi.toml: 12-bit decays, refractory_max_steps 63) before a step runs."""
+    path = _tamper(saved, tmp_path, arrays=_set(f"params.{key}", 0, value))
+    mapping = Mapping.load(path)
+    with pytest.raises(NeurocompError) as info:
+        nc.run(mapping, steps=5)
+    assert expected in info.value.render()
