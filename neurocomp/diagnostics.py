@@ -22,6 +22,8 @@ __all__ = [
     "NeurocompError",
     "DslError",
     "InputFileError",
+    "OutputFileError",
+    "ResourceError",
     "ChipSpecError",
     "CapacityError",
     "QuantizationError",
@@ -151,6 +153,16 @@ class DslError(NeurocompError):
 
 class InputFileError(NeurocompError):
     """A weight, parameter or spike file that is missing, unreadable or does not fit."""
+
+
+class OutputFileError(NeurocompError):
+    """A file that cannot be written (a full disk, no permission, a path under a file);
+    the previous file, if any, is left as it was (:mod:`neurocomp.atomic`)."""
+
+
+class ResourceError(NeurocompError):
+    """Work larger than the memory this process may use, refused before it is allocated
+    (:mod:`neurocomp.resources`)."""
 
 
 class ChipSpecError(NeurocompError):

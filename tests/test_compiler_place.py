@@ -6,16 +6,22 @@ makes the logical cores and the traffic between them easy to write down.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_compiler_partition import TINY, hand_quantize, make_net
 
+import neurocomp as nc
 from neurocomp.chip.load import load_chip
 from neurocomp.compiler.partition import partition
 from neurocomp.compiler.place import PLACERS, interchip_weight, place, placement_cost
 from neurocomp.diagnostics import CapacityError, UsageError
 from neurocomp.ir.connectors import AllToAll, Dense, OneToOne, Sparse
 from neurocomp.ir.values import ArrayValue
+
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def one_synapse() -> Sparse:
@@ -155,3 +161,52 @@ def test_all_to_all_between_two_cores_reports_its_routes():
     # Every neuron of p0 has one route to p1's core: 16 routes.
     assert part.report.total_routes == 16 and part.report.cut_routes == 16
     assert place(part, chip).report.routes == 16
+
+
+# --------------------------------------------------------------------------- cost with the cores used
+
+
+@pytest.mark.parametrize("name, chips", [("loihi", 6), ("truenorth", 4), ("akida", 3)])
+def test_coordinates_computed_from_ids_match_the_mesh_positions(name, chips):
+    """The vectorised table against the per-core definition (mesh_position, global_tile)."""
+    chip = load_chip(name, chips=chips)
+    ids = np.arange(chip.total_cores, dtype=np.int64)
+    expected = np.array([(*chip.global_tile(c), *chip.chip_position(chip.mesh_position(c).chip))
+                         for c in ids.tolist()], dtype=np.int64)
+    assert np.array_equal(chip.coordinates(), expected)
+    assert np.array_equal(chip.coordinates_of(ids[::7]), expected[::7])
+
+
+def test_placement_cost_grows_with_the_cores_used_not_the_chips_declared():
+    """The issue's case: 3 neurons on 16,384 Loihi chips took 25 s (a Python loop over all
+    2,097,152 cores); the placer now searches a corner of the system twice the chips used."""
+    import time
+
+    net = nc.load(ROOT / "examples" / "chain.snn")
+    small = nc.compile(net, chip=load_chip("loihi", chips=1))
+    start = time.perf_counter()
+    huge = nc.compile(net, chip=load_chip("loihi", chips=16384))
+    assert time.perf_counter() - start < 5.0  # 1 chip: about 10 ms; 16,384 chips: the same order
+    assert huge.comp_core.tolist() == small.comp_core.tolist() == [0, 0, 0]
+    assert huge.chip.n_chips == 16384
+
+
+def test_a_placement_in_the_window_is_priced_on_the_whole_system(tmp_path):
+    """Eight full cores of a ring need 2 tiny chips; on a 4 x 4 system of them the placer
+    searches the 2 x 2 corner (chips 0, 1, 4 and 5 of the row-major tiling). The ids it
+    gives are the system's: inside that corner, and the hops its report gives are those
+    the whole system's geometry counts for them."""
+    wide = tmp_path / "wide.toml"
+    wide.write_text("\n".join(l for l in TINY.read_text().splitlines() if not l.startswith("max_chips")))
+    chip = load_chip(wide, chips=16)
+    assert (chip.system.chips_x, chip.system.chips_y) == (4, 4)
+    ring = [(f"r{i}", f"p{i}", f"p{(i + 1) % 8}", OneToOne(1.0)) for i in range(8)]
+    part = partition(hand_quantize(make_net(pops(8), ring), chip), chip, strategy="sequential")
+    assert part.n_cores == 8
+    for strategy in PLACERS:
+        placed = place(part, chip, strategy=strategy)
+        chips = {int(c) // 4 for c in placed.core_id.tolist()}
+        assert chips <= {0, 1, 4, 5} and len(set(placed.core_id.tolist())) == 8
+        routes, hops, inter, cost = placement_cost(part, chip, placed.core_id.astype(np.int64))
+        assert (placed.report.routes, placed.report.hops, placed.report.interchip_routes, placed.report.cost) \
+            == (routes, hops, inter, cost)

@@ -84,7 +84,7 @@ def quantize_toy(network, chip, synapses):
         syn = synapses[proj.name]
         weights = np.round(syn.weights * 2 ** SCALE_BITS).astype(np.int64)
         projs[proj.name] = QProjection(name=proj.name, pre=proj.pre, post=proj.post,
-                                       synapses=keep_nonzero(syn, weights), weight_bits=8)
+                                       synapses=keep_nonzero(syn, weights), weight_bits=16)
     return QuantizedNetwork(network=network, chip=chip, family="toy_if", populations=pops,
                             projections=projs, report=QuantizationReport())
 
@@ -144,7 +144,9 @@ def toy_chip(tmp_path):
     register(TOY)
     path = tmp_path / "toy.toml"
     path.write_text(TINY.read_text().replace('family = "loihi_cuba_lif"', 'family = "toy_if"')
-                    .replace('native = "loihi"', 'native = "toy"').replace('name = "tiny"', 'name = "toy"'))
+                    .replace('native = "loihi"', 'native = "toy"').replace('name = "tiny"', 'name = "toy"')
+                    # the toy stores weights times 2^8 (up to 384 in chain.snn): 16-bit weights
+                    .replace('bits = { value = [1, 2, 4, 8], source', 'bits = { value = [1, 2, 4, 8, 16], source'))
     yield load_chip(path)
     unregister("toy_if")
 

@@ -186,7 +186,7 @@ def with_chips(spec: ChipSpec, chips: int) -> ChipSpec:
         raise UsageError(f"the number of chips must be a whole number >= 1 (got {chips!r})")
     _check_max_chips(spec, chips, "--chips")
     x, y = most_square(chips)
-    return spec.with_system(x, y, source=f"user: --chips {chips}, tiled {x} x {y}")
+    return _tiled(spec, x, y, f"user: --chips {chips}, tiled {x} x {y}", f"--chips {chips}")
 
 
 def _check_max_chips(spec: ChipSpec, chips: int, asked_by: str) -> None:
@@ -210,6 +210,8 @@ def _read_toml(path: Path, display: str) -> tuple[str, dict[str, Any]]:
         raise UsageError(f"cannot read chip file {display}: {exc}") from None
     try:
         return text, tomllib.loads(text)
+    except RecursionError:
+        raise ChipSpecError("its TOML is nested too deeply to be a chip file", where=display) from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         m = re.search(r"\s*\(at line (\d+), column (\d+)\)$", message)
@@ -231,6 +233,21 @@ def _read_toml(path: Path, display: str) -> tuple[str, dict[str, Any]]:
         raise ChipSpecError(diag) from None
 
 
+def _tiled(base: ChipSpec, chips_x: int, chips_y: int, source: str, display: str) -> ChipSpec:
+    """``base`` as a ``chips_x`` x ``chips_y`` system; a system the schema refuses (more
+    cores than a Mapping can number) is one located error."""
+    try:
+        return base.with_system(chips_x, chips_y, source=source)
+    except ValidationError as exc:
+        msgs = [str(e.get("ctx", {}).get("summary") or e["msg"]) for e in exc.errors()]
+        raise ChipSpecError("; ".join(msgs), where=display) from None
+
+
+#: The system files being loaded (a system file names a chip file, which may be a system
+#: file in turn): one that leads back to itself is refused instead of recursing forever.
+_LOADING: set[Path] = set()
+
+
 def _load_system_file(path: Path, display: str, text: str, data: dict[str, Any], *,
                       chips_requested: bool) -> tuple[ChipSpec, str | None]:
     plain, _, problems = split_sources(data, require_sources=False)
@@ -246,11 +263,19 @@ def _load_system_file(path: Path, display: str, text: str, data: dict[str, Any],
     target = system.chip
     if _looks_like_path(target):
         target_path = Path(target) if Path(target).is_absolute() else path.parent / target
-        base = load_chip(target_path)
+        key = target_path.resolve()
+        if key in _LOADING or key == path.resolve():
+            raise ChipSpecError(f"its chip '{target}' leads back to this system file (a loop)",
+                                where=display, hint="name a chip file, not a system file that names this one")
+        _LOADING.add(path.resolve())
+        try:
+            base = load_chip(target_path)
+        finally:
+            _LOADING.discard(path.resolve())
     else:
         base = load_chip(target)
     _check_max_chips(base, system.chips_x * system.chips_y, f"system file {display}")
-    spec = base.with_system(system.chips_x, system.chips_y, source=f"user: system file {display}")
+    spec = _tiled(base, system.chips_x, system.chips_y, f"user: system file {display}", display)
     return spec, system.profile
 
 

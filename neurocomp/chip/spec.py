@@ -108,6 +108,12 @@ SignMode = Literal["mixed", "excitatory", "inhibitory"]
 ResetMode = Literal["zero", "value", "subtract", "none"]
 
 
+#: The largest integer a chip file may hold: exact in a float64, where costs are computed.
+_MAX_EXACT = 1 << 53
+
+#: The largest core id a Mapping can store (``comp_core`` and ``axon_core`` are int32).
+_MAX_CORE_ID = (1 << 31) - 1
+
 def rule_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
     """The error a cross-field rule raises: ``(dotted key, message)`` per problem.
 
@@ -119,7 +125,8 @@ def rule_error(problems: list[tuple[str, str]]) -> PydanticCustomError:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # allow_inf_nan: every float in a chip file is a finite number (an energy of inf is a typo)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- identity
@@ -679,7 +686,7 @@ class ChipSpec(_Model):
     profile: Name | None = None
     provenance: dict[StrictStr, StrictStr] = {}
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     # ----------------------------------------------------------------- validation
 
@@ -708,16 +715,39 @@ class ChipSpec(_Model):
             if missing:
                 problems.append(("neuron.family", f"family '{self.neuron.family}' needs keys this chip "
                                                   f"lacks: {', '.join(missing)}"))
+        if self.total_cores > _MAX_CORE_ID + 1:
+            problems.append(("system", f"{self.system.chips:,} chips of {self.topology.cores_per_chip:,} cores are "
+                                       f"{self.total_cores:,} cores; a Mapping numbers cores with 32-bit "
+                                       f"integers (at most 2^31)"))
         if self.connectivity.processors:
             total = sum(g.count for g in self.connectivity.processors)
             if total != self.topology.cores_per_chip:
                 problems.append(("connectivity.processors", f"counts must add up to "
                                                             f"topology.cores_per_chip "
                                                             f"({self.topology.cores_per_chip}) (got {total})"))
+        problems += self._magnitude_problems()
         problems += self._provenance_problems()
         if problems:
             raise rule_error(problems)
         return self
+
+    def _magnitude_problems(self) -> list[tuple[str, str]]:
+        """Numbers the emulator's 64-bit arithmetic can hold: a width or shift of at most
+        63 bits, and every integer exact in a float64 (|n| <= 2^53). (A width of 2^63 - 1
+        bits ended in an OverflowError inside the quantizer.)"""
+        problems = []
+        for key, value in _leaves(self.model_dump(by_alias=True, exclude={"provenance"})):
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for v in values:
+                if not isinstance(v, int) or isinstance(v, bool):
+                    continue
+                last = key.rsplit(".", 1)[-1]
+                if key.startswith("numerics.") and (last.endswith("bits") or last.endswith("shift")
+                                                     or last.startswith("exponent_")) and abs(v) > 63:
+                    problems.append((key, f"{v} bits is wider than the emulator's 64-bit integers (at most 63)"))
+                elif abs(v) > _MAX_EXACT:
+                    problems.append((key, f"{v} is beyond what neurocomp computes exactly (at most 2^53)"))
+        return problems
 
     def _lookup(self, dotted: str) -> Any:
         node: Any = self
@@ -895,12 +925,30 @@ class ChipSpec(_Model):
 
     @cached_property
     def _coordinates(self) -> "_Cached":
-        table = np.empty((self.total_cores, 4), dtype=np.int64)
-        for core in range(self.total_cores):
-            pos = self.mesh_position(core)
-            table[core] = (*self.global_tile(core), *self.chip_position(pos.chip))
+        from ..resources import require_memory
+
+        require_memory(self.total_cores * 4 * 8, f"the core table of {self.n_chips:,} chips of {self.name} "
+                       f"({self.total_cores:,} cores)", hint="declare fewer chips")
+        table = self.coordinates_of(np.arange(self.total_cores, dtype=np.int64))
         table.flags.writeable = False
         return _Cached(table)
+
+    @cached_property
+    def _local_tiles(self) -> "_Cached":
+        """Per core of one chip: its tile's x and y on that chip (the same on every chip)."""
+        tiles = np.array(self._usable_slots, dtype=np.int64) // self.topology.cores_per_tile
+        return _Cached(np.stack([tiles % self.topology.tiles_x, tiles // self.topology.tiles_x], axis=1))
+
+    def coordinates_of(self, core_ids: ArrayLike) -> np.ndarray:
+        """``(n, 4)`` int64: global tile x, y and chip x, y of each core id (ids must be
+        in range), computed from the ids alone: the cost grows with the cores asked
+        about, not with the system's size (:meth:`mesh_position`, vectorised)."""
+        ids = np.asarray(core_ids, dtype=np.int64)
+        chip, local = np.divmod(ids, self.topology.cores_per_chip)
+        cy, cx = np.divmod(chip, self.system.chips_x)
+        xy = self._local_tiles.value[local]
+        return np.stack([cx * self.topology.tiles_x + xy[..., 0], cy * self.topology.tiles_y + xy[..., 1],
+                         cx, cy], axis=-1).astype(np.int64, copy=False)
 
     def coordinates(self) -> np.ndarray:
         """Read-only ``(total_cores, 4)`` int64 array: global tile x, y and chip x, y per core."""
@@ -913,8 +961,7 @@ class ChipSpec(_Model):
         for ids in (a, b):
             if ids.size and (ids.min() < 0 or ids.max() >= self.total_cores):
                 raise ValueError(f"core ids must be in [0, {self.total_cores}) for chip '{self.name}'")
-        table = self.coordinates()
-        ca, cb = table[a], table[b]
+        ca, cb = self.coordinates_of(a), self.coordinates_of(b)  # no whole-system table
         d = np.abs(ca - cb)
         return d[..., 0] - d[..., 2], d[..., 1] - d[..., 3], d[..., 2] + d[..., 3]
 

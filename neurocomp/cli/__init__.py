@@ -65,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NeurocompError as exc:
         print(exc.render(), file=sys.stderr)
         return 1
+    except OSError as exc:  # the machine's refusal (a full disk, no permission) reached past a writer
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{where}error: {exc.strerror or exc}", file=sys.stderr)
+        return 1
 
 
 def interrupted() -> int:

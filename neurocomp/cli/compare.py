@@ -135,8 +135,9 @@ def handler(args: argparse.Namespace) -> int:
         parts = ", ".join(f"{k} {v:.3g} s" for k, v in result.wall_s.items())
         shown.print(f"wall: {parts}", soft_wrap=True)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / COMPARISON_FILE).write_text(result.to_json(), encoding="utf-8")
+        from ..atomic import make_dir, write_text
+
+        write_text(make_dir(out) / COMPARISON_FILE, result.to_json())
         if not args.json:
             print(f"wrote {out / COMPARISON_FILE}")
     return 0

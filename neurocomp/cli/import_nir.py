@@ -92,9 +92,9 @@ def import_command(args: argparse.Namespace) -> int:
     shown = console()
     shown.print(describe_discretisation(method, dt_ms))
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
-    recorded = meta.get("neurocomp_dt_ms")
-    if recorded is not None and float(recorded) != dt_ms:
-        shown.print(f"note: this graph was exported by neurocomp at dt = {float(recorded):g} ms")
+    recorded = _recorded_dt_ms(meta.get("neurocomp_dt_ms"))
+    if recorded is not None and recorded != dt_ms:
+        shown.print(f"note: this graph was exported by neurocomp at dt = {recorded:g} ms")
     n_neurons = sum(p.size for p in net.populations.values() if not p.is_input)
     shown.print(f"wrote {out}: {len(net.populations)} populations ({n_neurons:,} neurons), "
                 f"{len(net.projections)} projections, {len(net.probes)} probes; "
@@ -104,3 +104,17 @@ def import_command(args: argparse.Namespace) -> int:
         shown.print(f"input '{pop.name}' {list(pop.shape)} reads '{pop.encoder.path}' (no spikes): "  # type: ignore[union-attr]
                     "replace it with your data, or pass inputs= to simulate()")
     return 0
+
+
+def _recorded_dt_ms(value: object) -> float | None:
+    """The step a graph says neurocomp exported it at: a finite positive number, or
+    ``None`` (metadata is the file's, not ours: anything else is ignored, not trusted)."""
+    import math
+
+    if isinstance(value, bool):
+        return None
+    try:
+        dt = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return dt if math.isfinite(dt) and dt > 0 else None

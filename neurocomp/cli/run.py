@@ -225,6 +225,11 @@ def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
     path = Path(path_text)
     if not path.is_file():
         raise InputFileError(f"no such input file: '{path}'")
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(path)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{path}': {problem}", where=str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -237,6 +242,11 @@ def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
             raise InputFileError(f"'{path}' has an array '{name}', but network '{network.name}' has no "
                                  "input population of that name",
                                  hint=did_you_mean(name, inputs) or f"its inputs: {', '.join(inputs) or 'none'}")
+    for name, a in arrays.items():
+        if a.dtype.kind not in "biuf":  # strings, complex numbers (an imaginary part dropped)
+            raise InputFileError(f"'{path}': array '{name}' holds {a.dtype} values; expected real numbers")
+        if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
+            raise InputFileError(f"'{path}': array '{name}' holds NaN or infinite values")
     return arrays
 
 
@@ -253,12 +263,13 @@ def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int
     """Per sample ``i < n``, the overrides that ``arrays[pop][i]`` make (see the module docstring)."""
     from ..workflows.samples import encode_samples
 
+    for name, a in arrays.items():  # every array checked before a sample is made
+        if a.ndim < 2 or a.shape[0] < n:
+            raise InputFileError(f"input '{name}' has {a.shape[0] if a.ndim else 0} samples; --batch asks for "
+                                 f"{n:,}", where=f"input '{name}'", hint="the leading axis of each array is the sample")
     samples: list[dict[str, Any]] = [{} for _ in range(n)]
     for name, a in arrays.items():
         pop = network.populations[name]
-        if a.ndim < 2 or a.shape[0] < n:
-            raise InputFileError(f"input '{name}' has {a.shape[0] if a.ndim else 0} samples; --batch asks for {n}",
-                                 where=f"input '{name}'", hint="the leading axis of each array is the sample")
         for i, given in enumerate(encode_samples(pop, steps, float(network.dt_ms), a[:n])):
             samples[i][name] = given
     return samples
@@ -290,10 +301,10 @@ def _emulate_batch(mapping: Any, steps: int, samples: list[dict[str, Any]], stri
 
 
 def _save_batch_counts(path: Path, runs: Sequence[RunResult]) -> Path:
+    from ..atomic import save_npz
+
     arrays = {name: np.stack([r.spike_counts(name) for r in runs]).astype(np.int64) for name in runs[0].spikes}
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    return path
+    return save_npz(path, arrays, compressed=True)
 
 
 def _save_trace(path: Path, counters: Sequence[Counters | None]) -> Path:
@@ -304,6 +315,6 @@ def _save_trace(path: Path, counters: Sequence[Counters | None]) -> Path:
     for name in Counters.FIELDS:
         stacked = [np.asarray(getattr(c, name), dtype=np.int64) for c in present]
         arrays[name] = stacked[0] if len(stacked) == 1 else np.stack(stacked)
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    return path
+    from ..atomic import save_npz
+
+    return save_npz(path, arrays, compressed=True)

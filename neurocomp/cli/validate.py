@@ -80,8 +80,9 @@ def validate_command(args: argparse.Namespace) -> int:
     shown = console()
     result.render(shown)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / VALIDATION_FILE).write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        from ..atomic import make_dir, write_json
+
+        write_json(make_dir(out) / VALIDATION_FILE, result.to_dict())
         written = [out / VALIDATION_FILE]
         if args.plot:
             written.append(save_validation_counts(out / VALIDATION_COUNTS_FILE, result.spike_counts))

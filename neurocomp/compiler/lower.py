@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping, NamedTuple, TypeVar
+from typing import Any, Callable, Mapping, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from ..ir.connectors import (
 from ..ir.network import Network, Population, Projection
 from ..ir.synapses import Synapses
 from ..ir.values import ArrayValue, Distribution
+from ..resources import require_memory
 from . import _lower_kernels as K
 
 __all__ = ["lower", "lower_projection", "LOWERINGS", "LowerJob", "Csr"]
@@ -215,10 +216,44 @@ def lower_projection(projection: Projection, pre: Population, post: Population) 
         raise job.bad(f"no lowering for connector {type(projection.connector).__name__}",
                       hint="known: " + ", ".join(sorted(k.__name__ for k in _REGISTRY)))
     delay = 0 if isinstance(projection.delay_steps, ArrayValue) else _scalar_delay(job)
+    expected = _expected_synapses(projection.connector, job)
+    if expected is not None:  # Python ints: 200,000 x 200,000 is 4e10, refused before np.tile
+        require_memory(expected * _BYTES_PER_SYNAPSE + (job.n_pre + 1) * 8,
+                       f"projection '{projection.name}' ({expected:,} synapses)", where=job.where,
+                       span=projection.span, hint="use fewer neurons or a sparser connector")
     csr = fn(projection.connector, job)
     return Synapses(projection=projection.name, n_pre=pre.size, n_post=post.size,
                     indptr=csr.indptr, indices=csr.indices, weights=csr.weights,
                     delay=delay, delays=csr.delays)
+
+
+#: What lowering holds per synapse at least: an int32 target and a float64 weight.
+_BYTES_PER_SYNAPSE = 4 + 8
+
+
+def estimated_bytes(network: Network) -> int:
+    """A lower bound of what :func:`lower` holds for ``network``: a float64 per neuron and
+    :data:`_BYTES_PER_SYNAPSE` per synapse of the connectors whose size is fixed by their
+    parameters (Python integers: no wrap-around)."""
+    total = 8 * sum(pop.size for pop in network.populations.values())
+    for proj in network.projections:
+        pre, post = network.populations.get(proj.pre), network.populations.get(proj.post)
+        if pre is not None and post is not None:
+            n = _expected_synapses(proj.connector, LowerJob(proj, pre, post))
+            total += _BYTES_PER_SYNAPSE * (n or 0)
+    return total
+
+
+def _expected_synapses(conn: Any, job: LowerJob) -> int | None:
+    """The synapses a connector whose size its parameters fix will make (``None`` for
+    the others: files are already in memory, convolutions count before they fill)."""
+    if isinstance(conn, AllToAll):
+        return job.n_pre * job.n_post
+    if isinstance(conn, OneToOne):
+        return job.n_pre
+    if isinstance(conn, Random) and isinstance(conn.p, (int, float)) and 0.0 <= conn.p <= 1.0:
+        return int(conn.p * job.n_pre * job.n_post)
+    return None
 
 
 def _scalar_delay(job: LowerJob) -> int:

@@ -131,6 +131,34 @@ def default_passes(*, partition: str = "auto", allow_split: bool = True, place: 
             PlacePass(strategy=place, seed=seed), RoutePass())
 
 
+#: Below this estimate of lowering's memory, a network too big for the system is left to
+#: the partition, whose refusal counts the cores it needs exactly; above it, the neuron
+#: count refuses it before anything is allocated.
+_CHEAP_LOWERING_BYTES = 64 << 20
+
+
+def _check_neuron_count(network: Network, chip: ChipSpec) -> None:
+    """Refuse a network with more neurons than the whole system has compartments, before
+    any stage allocates per neuron or per synapse (a billion neurons on one Loihi must
+    not be lowered to learn that). Relays and splitters can only add to the count."""
+    from ..diagnostics import CapacityError
+    from .lower import estimated_bytes
+
+    neurons = sum(pop.size for pop in network.populations.values() if not pop.is_input)
+    per_core = chip.core.neurons
+    have = chip.total_cores * per_core
+    if neurons > have and estimated_bytes(network) > _CHEAP_LOWERING_BYTES:
+        cores = -(-neurons // per_core)
+        chips = -(-cores // chip.topology.cores_per_chip)
+        hint = f"use --chips {chips}"
+        if chip.system.max_chips is not None and chips > chip.system.max_chips:
+            hint = (f"{chips:,} chips would be needed, but {chip.name} allows at most {chip.system.max_chips}: "
+                    "make the network smaller")
+        raise CapacityError(f"network '{network.name}' has {neurons:,} neurons, the system holds {have:,} "
+                            f"({chip.n_chips} chip(s) of {chip.name} x {chip.topology.cores_per_chip:,} cores "
+                            f"x {per_core:,} neurons)", hint=hint)
+
+
 def compile_network(network: Network | QuantizedNetwork, chip: ChipSpec, *,
                     passes: Sequence[Pass] | None = None, on_pass: PassHook | None = None,
                     verify_passes: bool | None = None) -> Mapping:
@@ -167,6 +195,8 @@ def compile_network(network: Network | QuantizedNetwork, chip: ChipSpec, *,
     """
     passes = tuple(default_passes() if passes is None else passes)
     check = verify_enabled() if verify_passes is None else verify_passes
+    if isinstance(network, Network):
+        _check_neuron_count(network, chip)  # before lowering materialises anything
     artifact: Any = network
     times: dict[str, float] = {}
     for p in passes:

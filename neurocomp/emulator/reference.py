@@ -93,10 +93,16 @@ def simulate(network: Network, steps: int,
         For a bad ``steps``, an override naming no input population or of the wrong
         size or length, or synapses that do not fit the network.
     """
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise UsageError(f"steps must be a whole number >= 0, got {steps!r}")
-    steps = int(steps)
+    from .run import _check_steps
+    from ..resources import require_memory
+
+    steps = _check_steps(steps)
     layout = _Layout.of(network)
+    # per step at least: the input counts, and one float64 per probed neuron and variable
+    probed = sum(network.populations[p.population].size * len([v for v in p.variables if v != "spikes"])
+                 for p in network.probes if p.population in network.populations)
+    require_memory(steps * (2 + probed) * 8, f"simulating {steps:,} steps of '{network.name}'",
+                   hint="run fewer steps (or probe fewer populations)")
     if synapses is None:
         from ..compiler.lower import lower
 

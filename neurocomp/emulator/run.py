@@ -110,8 +110,9 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     steps = _check_steps(steps)
     kernel = kernel_for(mapping.family)
     family = family_named(mapping.family)
-    prepared = _prepared(mapping, kernel)
     recorder = _Recorder.of(mapping, probes)
+    _check_run_memory(mapping, steps, recorder.comp.size)
+    prepared = _prepared(mapping, kernel)
     refusal = _payload_refusal(mapping, family)
     results: list[RunResult] = []
     overflowed: list[tuple[int, str]] = []
@@ -198,7 +199,24 @@ class BatchResult:
 def _check_steps(steps: Any) -> int:
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise UsageError(f"steps must be a whole number >= 0, got {steps!r}")
+    if steps > _MAX_STEPS:  # a Python int beyond what numpy's int64 step arrays can hold
+        raise UsageError(f"steps = {steps:.3g} is more than an int64 step counter holds (2^62)",
+                         hint="run fewer steps")
     return int(steps)
+
+
+_MAX_STEPS = 1 << 62
+
+
+def _check_run_memory(mapping: Mapping, steps: int, n_probed: int) -> None:
+    """Refuse a run whose per-step buffers alone exceed the memory this process may use
+    (before a kernel allocates them): one int64 per counter per core per step, the input
+    counts per step, and one int64 per probed compartment per step."""
+    from ..resources import require_memory
+
+    per_step = (len(Counters.FIELDS) * max(len(mapping.cores), 1) + 2 + n_probed) * 8
+    require_memory(steps * per_step, f"emulating {steps:,} steps of '{mapping.network.name}'",
+                   hint="run fewer steps (or probe fewer populations)")
 
 
 def _prepared(mapping: Mapping, kernel) -> Any:

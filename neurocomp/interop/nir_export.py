@@ -100,9 +100,9 @@ def write_nir(network: Network, out_path: str | Path, *, overwrite: bool = False
                          hint="choose another output name, or overwrite (--force)")
     graph = export_nir(network, method=method, extensions=extensions,
                        max_dense_entries=max_dense_entries)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    nir.write(out, graph)
-    return out
+    from ..atomic import write_by_name
+
+    return write_by_name(out, lambda tmp: nir.write(tmp, graph))
 
 
 # -- exact inversion of the discretisation -------------------------------------------------

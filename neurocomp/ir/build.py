@@ -444,6 +444,11 @@ class _Builder:
             except Bad as bad:
                 self.report(bad)
                 return None
+        size = math.prod(dims)  # Python ints: 1e11 x 1e11 is 1e22, not a wrapped int64
+        if size > _INT64_MAX:
+            self.report(Bad(f"a population of {size:.3g} neurons: neurocomp counts neurons in 64-bit "
+                            f"integers (at most 2^63 - 1)", exprs[0].span))
+            return None
         return tuple(dims)
 
     def declare(self, name: ast.Ident) -> bool:
@@ -493,7 +498,7 @@ class _Builder:
         natives = self.natives(stmt.natives, _native_tables("population"), "population")
         if not ok or shape is None or _FAILED in args.values():
             return
-        neuron = self.neuron(model, args, stmt.model, int(np.prod(shape)))
+        neuron = self.neuron(model, args, stmt.model, _size_of(shape))
         if neuron is not None:
             self.populations[stmt.name.text] = Population(
                 name=stmt.name.text, shape=shape, neuron=neuron, native=natives, span=stmt.name.span)
@@ -679,8 +684,10 @@ def _need(args: dict[str, Any], key: str, call: ast.Call) -> Any:
     return args[key]
 
 
+_INT64_MAX = (1 << 63) - 1
+
 def _size_of(shape: tuple[int, ...]) -> int:
-    return int(np.prod(shape))
+    return math.prod(int(d) for d in shape)  # Python ints: no int64 wrap-around
 
 
 def _values_fit(value: Any, shape: tuple[int, ...], span: Span, what: str) -> None:
@@ -701,11 +708,16 @@ def _spikes(b: _Builder, args: dict, call: ast.Call, shape: tuple[int, ...]) -> 
         times, indices = data["times"], data["indices"]
         if times.shape != indices.shape or times.ndim != 1:
             raise Bad(f"'{path}': 'times' and 'indices' must be 1-D arrays of one length", span)
+        for key, a in (("times", times), ("indices", indices)):
+            if a.dtype.kind not in "iuf":  # strings, booleans, records: not step numbers
+                raise Bad(f"'{path}': '{key}' holds {a.dtype} values; expected whole numbers", span)
     else:
         raster = data.get("raster", data.get(""))
         if raster is None:
             raise Bad(f"'{path}' has neither 'times'/'indices' nor a raster",
                       span, hint="save events with numpy.savez(path, times=..., indices=...)")
+        if raster.dtype.kind not in "biuf":
+            raise Bad(f"'{path}': the raster holds {raster.dtype} values; expected 0 and 1", span)
         raster = raster.reshape(raster.shape[0], -1) if raster.ndim > 1 else raster
         if raster.ndim != 2 or raster.shape[1] != n:
             raise Bad(f"the raster in '{path}' has shape {list(raster.shape)}, expected "

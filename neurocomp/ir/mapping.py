@@ -252,6 +252,9 @@ class Mapping:
         """Write ``path`` (JSON) and its arrays beside it (``.npz``, no pickles).
 
         Returns the two paths written. See :func:`arrays_path` for the array file's name.
+        Both are written atomically (:mod:`neurocomp.atomic`): when the save fails (a full
+        disk, no permission), the previous files stay and an
+        :class:`~neurocomp.diagnostics.OutputFileError` says why.
         """
         from .printer import to_snn
 
@@ -278,10 +281,11 @@ class Mapping:
             "pass_times_s": {k: float(v) for k, v in self.pass_times_s.items()},
             "compile_report": _jsonable(self.compile_report),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(npz, "wb") as fh:
-            np.savez(fh, **arrays)
-        path.write_text(json.dumps(doc, indent=1) + "\n")
+        from ..atomic import npz_writer, write_files
+
+        # both files to temporaries first, then renamed: a failed save keeps the previous pair
+        write_files([(npz, npz_writer(arrays)),
+                     (path, lambda fh: fh.write((json.dumps(doc, indent=1) + "\n").encode("utf-8")))])
         return path, npz
 
     @classmethod
@@ -440,6 +444,8 @@ def _load(cls, path: Path) -> "Mapping":
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(path, [f"bad JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]) from None
+    except RecursionError:
+        raise _fail(path, ["its JSON is nested too deeply to be a mapping"]) from None
     if isinstance(raw, dict) and raw.get("format") == _FORMAT and raw.get("version") != MAPPING_VERSION:
         raise _fail(path, [f"it is format version {raw.get('version')!r}; this neurocomp reads version "
                            f"{MAPPING_VERSION}"])
@@ -464,6 +470,11 @@ def _load(cls, path: Path) -> "Mapping":
                     hint="its data files are read from network.base_dir "
                          f"('{doc.network.base_dir}'); move them back or compile again") from None
     npz = path.parent / doc.arrays
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(npz) if npz.is_file() else None
+    if problem:  # before numpy allocates what a header declares
+        raise _fail(path, [f"its arrays file '{npz}': {problem}"])
     try:
         with np.load(npz, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -481,12 +492,18 @@ def _load(cls, path: Path) -> "Mapping":
         report = _quantization_report(doc.quantization)
     except (TypeError, ValueError) as exc:
         raise _fail(path, [f"quantization: {exc}"]) from None
-    return cls(chip=chip, network=network, family=doc.family, version=doc.version, cores=cores,
-               params={k: arrays[f"params.{k}"] for k in doc.params},
-               population_names=tuple(doc.population_names), input_offset=dict(doc.input_offset),
-               projection_names=tuple(doc.projection_names), quantization=report,
-               pass_times_s={k: float(v) for k, v in doc.pass_times_s.items()},
-               compile_report=dict(doc.compile_report), **{k: arrays[k] for k in _ARRAYS})
+    mapping = cls(chip=chip, network=network, family=doc.family, version=doc.version, cores=cores,
+                  params={k: arrays[f"params.{k}"] for k in doc.params},
+                  population_names=tuple(doc.population_names), input_offset=dict(doc.input_offset),
+                  projection_names=tuple(doc.projection_names), quantization=report,
+                  pass_times_s={k: float(v) for k, v in doc.pass_times_s.items()},
+                  compile_report=dict(doc.compile_report), **{k: arrays[k] for k in _ARRAYS})
+    from .verify import mapping_problems  # verify imports this module
+
+    problems = mapping_problems(mapping, chip)
+    if problems:
+        raise _fail(path, problems)
+    return mapping
 
 
 def _quantization_report(raw: dict) -> QuantizationReport:
@@ -534,48 +551,14 @@ def _check_arrays(doc, chip, network: Network, arrays: dict[str, np.ndarray]) ->
     if problems:
         return problems
     n_comp = arrays["comp_core"].shape[0]
-    n_axons = arrays["axon_core"].shape[0]
-    n_syn = arrays["syn_target"].shape[0]
     inputs = {name: pop.size for name, pop in network.populations.items() if pop.is_input}
-    n_sources = n_comp + sum(inputs.values())
-
-    def length(names, n, what):
-        for name in names:
-            if arrays[name].shape[0] != n:
-                problems.append(f"array '{name}' has {arrays[name].shape[0]:,} entries, expected {n:,} ({what})")
-
-    length(("comp_pop", "comp_index", "v_scale"), n_comp, "one per compartment")
-    length(("axon_projection", "axon_weight_exp", "axon_type"), n_axons, "one per axon")
-    length(("syn_weight", "syn_delay"), n_syn, "one per synapse")
-    length(("route_ptr",), n_sources + 1, "sources + 1")
-    length(("axon_syn_ptr",), n_axons + 1, "axons + 1")
     for key in doc.params:
         a = arrays[f"params.{key}"]
         if a.dtype != np.int64 or a.ndim < 1 or a.shape[0] != n_comp:
             problems.append(f"array 'params.{key}' is {a.dtype}{list(a.shape)}, expected int64 with "
                             f"{n_comp:,} rows")
-    if problems:
-        return problems
-
-    def ptr(name, end, what):
-        a = arrays[name]
-        if a[0] != 0 or np.any(np.diff(a) < 0) or a[-1] != end:
-            problems.append(f"array '{name}' must rise from 0 to {end:,} ({what})")
-
-    def within(name, lo, hi):
-        a = arrays[name]
-        if a.size and (a.min() < lo or a.max() >= hi):
-            problems.append(f"array '{name}' holds {int(a.min() if a.min() < lo else a.max()):,}, "
-                            f"outside {lo}..{hi - 1:,}")
-
-    ptr("route_ptr", arrays["route_axon"].shape[0], "the number of routes")
-    ptr("axon_syn_ptr", n_syn, "the number of synapses")
-    within("route_axon", 0, n_axons)
-    within("syn_target", 0, n_comp)
-    within("comp_pop", -1, len(doc.population_names))
-    within("axon_projection", -1, len(doc.projection_names))
-    within("comp_core", 0, chip.total_cores)
-    within("axon_core", 0, chip.total_cores)
+    if doc.family != chip.neuron.family:
+        problems.append(f"family: '{doc.family}', but its chip's neuron family is '{chip.neuron.family}'")
     names = [p for p, pop in network.populations.items() if not pop.is_input]
     if list(doc.population_names) != names:
         problems.append(f"population_names {list(doc.population_names)} are not the network's {names}")
@@ -598,6 +581,11 @@ def _check_arrays(doc, chip, network: Network, arrays: dict[str, np.ndarray]) ->
         if n_comp and core.comp_stop > core.comp_start and core.comp_stop <= n_comp and \
                 np.any(arrays["comp_core"][core.comp_start:core.comp_stop] != core.core_id):
             problems.append(f"cores.{k}: comp_core disagrees with core {core.core_id}'s range")
+        for j, sl in enumerate(core.slices):
+            size = network.populations[sl.population].size if sl.population in names else None
+            if sl.population != "<relay>" and (size is None or not sl.start <= sl.stop <= size):
+                problems.append(f"cores.{k}.slices.{j}: {sl.population}[{sl.start}:{sl.stop}] is not a range of "
+                                f"a population of the network")
         at, last = core.comp_stop, core.core_id
     if not problems and at != n_comp:
         problems.append(f"cores hold {at:,} compartments, the arrays {n_comp:,}")

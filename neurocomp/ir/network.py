@@ -6,6 +6,7 @@ inside it are read-only. Times are already in steps of ``dt_ms``; decays are per
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -93,7 +94,7 @@ class Population:
 
     @property
     def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+        return math.prod(int(d) for d in self.shape)  # Python ints: no int64 wrap-around
 
     @property
     def is_input(self) -> bool:

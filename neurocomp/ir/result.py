@@ -255,7 +255,9 @@ class RunResult:
                 if (out / name).exists():
                     raise UsageError(f"'{out / name}' already exists",
                                      hint="choose another folder, or pass overwrite=True to replace it")
-        out.mkdir(parents=True, exist_ok=True)
+        from ..atomic import make_dir, npz_writer, write_files
+
+        make_dir(out)
         arrays: dict[str, np.ndarray] = {}
         for name, ev in self.spikes.items():
             arrays[f"{name}.times"] = ev.times
@@ -263,11 +265,9 @@ class RunResult:
         for name, per_var in self.traces.items():
             for var, trace in per_var.items():
                 arrays[f"{name}.{var}"] = trace
-        with open(out / SPIKES_FILE, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        with open(out / SUMMARY_FILE, "w", encoding="utf-8") as f:
-            json.dump(self.summary(), f, indent=2)
-            f.write("\n")
+        summary = (json.dumps(self.summary(), indent=2) + "\n").encode("utf-8")
+        write_files([(out / SPIKES_FILE, npz_writer(arrays, compressed=True)),
+                     (out / SUMMARY_FILE, lambda fh: fh.write(summary))])
 
     @classmethod
     def load(cls, directory: str | Path) -> "RunResult":
@@ -283,7 +283,11 @@ class RunResult:
             if not (d / name).is_file():
                 raise UsageError(f"'{d / name}' does not exist",
                                  hint="give a folder written by RunResult.save")
-        summary = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
+        try:
+            summary = json.loads((d / SUMMARY_FILE).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise UsageError(f"'{d / SUMMARY_FILE}' cannot be read as JSON ({type(exc).__name__})",
+                             hint="give a folder written by RunResult.save") from None
         spikes: dict[str, SpikeEvents] = {}
         traces: dict[str, dict[str, np.ndarray]] = {}
         with np.load(d / SPIKES_FILE, allow_pickle=False) as data:

@@ -5,16 +5,19 @@ text) and the path of a `.snn` file. Output: that file, whose text is
 :func:`neurocomp.ir.printer.to_snn`, and one data file per path the text names
 (``ArrayValue.path``, an encoder's or a sparse connector's ``path``), relative to the
 `.snn` file's folder, so loading the written file gives an equal network. Nothing is
-written if any of those files exists, unless asked to overwrite.
+written if any of those files exists, unless asked to overwrite; every file is written
+atomically (:mod:`neurocomp.atomic`).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, BinaryIO, Callable, Iterable
 
 import numpy as np
 
+from ..atomic import write_files
 from ..diagnostics import UsageError
 from . import connectors as cn
 from . import encoders as en
@@ -58,7 +61,7 @@ def write_snn(network: Network, out_path: str | Path, *, overwrite: bool = False
     if out.suffix != ".snn":
         raise UsageError(f"'{out}' is not a network file name: expected a .snn file")
     folder = out.parent
-    files: dict[Path, tuple[str, Callable[[Path], None], Any]] = {}
+    files: dict[Path, tuple[str, Callable[[Path, BinaryIO], None], Any]] = {}
     for where, path, writer, content in _data_files(network):
         full = Path(path) if Path(path).is_absolute() else folder / path
         if full in files:
@@ -76,11 +79,10 @@ def write_snn(network: Network, out_path: str | Path, *, overwrite: bool = False
     text = to_snn(network)
     if header:
         text = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + "\n" + text
-    for full, (_, writer, _) in files.items():
-        full.parent.mkdir(parents=True, exist_ok=True)
-        writer(full)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text)
+    # every file to a temporary beside it, then renamed (neurocomp.atomic): a failed write
+    # leaves the previous files as they were
+    write_files([*((full, partial(writer, full)) for full, (_, writer, _) in files.items()),
+                 (out, lambda fh: fh.write(text.encode("utf-8")))])
     return targets
 
 
@@ -93,26 +95,25 @@ def _same_content(a: Any, b: Any) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b))
 
 
-def _save_array(values: np.ndarray) -> Callable[[Path], None]:
-    def write(full: Path) -> None:
+def _save_array(values: np.ndarray) -> Callable[[Path, BinaryIO], None]:
+    def write(full: Path, fh: BinaryIO) -> None:
         if full.suffix == ".npz":
-            np.savez(full, values)
-        else:
-            with open(full, "wb") as f:  # a file handle keeps np.save from adding '.npy'
-                np.save(f, values, allow_pickle=False)
+            np.savez(fh, values)
+        else:  # a file handle keeps np.save from adding '.npy'
+            np.save(fh, values, allow_pickle=False)
     return write
 
 
-def _data_files(network: Network) -> Iterable[tuple[str, str, Callable[[Path], None], Any]]:
+def _data_files(network: Network) -> Iterable[tuple[str, str, Callable[[Path, BinaryIO], None], Any]]:
     """(who, path, writer, content) for every file the network's text names."""
 
-    def arrays(where: str, obj: Any) -> Iterable[tuple[str, str, Callable[[Path], None], Any]]:
+    def arrays(where: str, obj: Any) -> Iterable[tuple[str, str, Callable[[Path, BinaryIO], None], Any]]:
         for key in getattr(obj, "__dataclass_fields__", {}):
             value = getattr(obj, key)
             if isinstance(value, ArrayValue):
                 yield f"{where} '{key}'", value.path, _save_array(value.values), value.values
 
-    def natives(where: str, native: Any) -> Iterable[tuple[str, str, Callable[[Path], None], Any]]:
+    def natives(where: str, native: Any) -> Iterable[tuple[str, str, Callable[[Path, BinaryIO], None], Any]]:
         for chip, params in native.items():
             for key, value in params.items():
                 if isinstance(value, ArrayValue):
@@ -145,33 +146,33 @@ def _data_files(network: Network) -> Iterable[tuple[str, str, Callable[[Path], N
         yield from natives(where, proj.native)
 
 
-def _spike_writer(enc: en.SpikeFile, n: int) -> Callable[[Path], None]:
-    def write(full: Path) -> None:
+def _spike_writer(enc: en.SpikeFile, n: int) -> Callable[[Path, BinaryIO], None]:
+    def write(full: Path, fh: BinaryIO) -> None:
         if full.suffix == ".npz":
-            np.savez(full, times=enc.times.astype(np.int64), indices=enc.indices.astype(np.int64))
+            np.savez(fh, times=enc.times.astype(np.int64), indices=enc.indices.astype(np.int64))
         else:  # a dense raster, steps x neurons
             steps = int(enc.times.max()) + 1 if len(enc.times) else 0
             raster = np.zeros((steps, n), dtype=np.uint8)
             raster[enc.times, enc.indices] = 1
-            _save_array(raster)(full)
+            _save_array(raster)(full, fh)
     return write
 
 
-def _event_writer(enc: en.EventStream) -> Callable[[Path], None]:
-    def write(full: Path) -> None:
+def _event_writer(enc: en.EventStream) -> Callable[[Path, BinaryIO], None]:
+    def write(full: Path, fh: BinaryIO) -> None:
         if full.suffix == ".npz":
-            np.savez(full, x=enc.x, y=enc.y, t=enc.t_us, p=enc.p)
+            np.savez(fh, x=enc.x, y=enc.y, t=enc.t_us, p=enc.p)
             return
         rec = np.zeros(len(enc.x), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)])
         rec["x"], rec["y"], rec["t"], rec["p"] = enc.x, enc.y, enc.t_us, enc.p
-        _save_array(rec)(full)
+        _save_array(rec)(full, fh)
     return write
 
 
-def _sparse_writer(conn: cn.Sparse) -> Callable[[Path], None]:
-    def write(full: Path) -> None:
+def _sparse_writer(conn: cn.Sparse) -> Callable[[Path, BinaryIO], None]:
+    def write(full: Path, fh: BinaryIO) -> None:
         arrays = {"pre": conn.pre, "post": conn.post, "weight": conn.weights}
         if conn.delays is not None:
             arrays["delay"] = conn.delays.values
-        np.savez(full, **arrays)
+        np.savez(fh, **arrays)
     return write

@@ -81,6 +81,8 @@ class RunFolder:
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InputFileError(f"'{path}' is JSON nested too deeply to be a run's file", where=str(path)) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(f"'{path}' cannot be read as JSON ({exc})", where=str(path),
                              hint="write the run again with 'neurocomp run --out'") from None
@@ -90,6 +92,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(path)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{path}': {problem}", where=str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -189,9 +196,9 @@ def save_validation_counts(path: Path, counts: TMapping[str, tuple[np.ndarray, n
     for name, (ref, got) in counts.items():
         arrays[f"{name}.float"] = np.asarray(ref, dtype=np.int64)
         arrays[f"{name}.chip"] = np.asarray(got, dtype=np.int64)
-    with open(path, "wb") as f:
-        np.savez_compressed(f, **arrays)
-    return path
+    from ..atomic import save_npz
+
+    return save_npz(path, arrays, compressed=True)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -210,14 +217,14 @@ def render(out: Path, *, plot: bool, page: bool, report: TMapping[str, Any] | No
     chip_name = (report or validation or {}).get("chip")
     pictures = plots(result=result, mapping=mapping, cost=cost, spike_counts=spike_counts,
                      validation_counts=validation_counts, chip_name=chip_name)
-    out.mkdir(parents=True, exist_ok=True)
+    from ..atomic import make_dir, write_bytes, write_text
+
+    make_dir(out)
     written: list[Path] = []
     if plot:
         for name, data in pictures.items():
-            (out / name).write_bytes(data)
-            written.append(out / name)
+            written.append(write_bytes(out / name, data))
     if page:
         text = html(report, pictures, validation=validation, mapping=mapping)
-        (out / HTML_FILE).write_text(text, encoding="utf-8")
-        written.append(out / HTML_FILE)
+        written.append(write_text(out / HTML_FILE, text))
     return written

@@ -276,6 +276,8 @@ class Report:
             When ``out_dir`` is a file, or ``report.json`` exists and ``overwrite`` is
             false (nothing is written then).
         """
+        from ..atomic import make_dir, write_text
+
         out = Path(out_dir)
         if out.exists() and not out.is_dir():
             raise UsageError(f"'{out}' is a file, not a folder", hint="give a folder to write the report into")
@@ -283,9 +285,8 @@ class Report:
         if path.exists() and not overwrite:
             raise UsageError(f"'{path}' already exists; not overwriting a previous report",
                              hint="choose another folder, or pass overwrite=True to replace it")
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_json(), encoding="utf-8")
-        return path
+        make_dir(out)
+        return write_text(path, self.to_json())
 
 
 # --------------------------------------------------------------------------- the door

@@ -65,6 +65,11 @@ def load_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"no such sample file: '{p}'", hint="give an .npz file with arrays x and y")
+    from ..resources import array_file_problem
+
+    problem = array_file_problem(p)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{p}': {problem}", where=str(p))
     try:
         with np.load(p, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
@@ -93,6 +98,12 @@ def check_samples(x: np.ndarray, y: np.ndarray, what: str = "samples") -> tuple[
         raise InputFileError(f"{what}: x {x.shape} and y {y.shape} must be [n, ...] and [n]")
     if not np.issubdtype(y.dtype, np.integer):
         raise InputFileError(f"{what}: labels y must be integers (got {y.dtype})")
+    if x.dtype.kind not in "biuf":  # strings, complex numbers (an imaginary part dropped), objects
+        raise InputFileError(f"{what}: samples x must be real numbers (got {x.dtype})")
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise InputFileError(f"{what}: samples x hold {x[tuple(bad)]} at {list(map(int, bad))}; "
+                             "every value must be a finite number")
     return x, y.astype(np.int64)
 
 

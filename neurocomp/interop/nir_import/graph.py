@@ -45,7 +45,10 @@ def load_graph(nir: Any, graph_or_path: Any) -> tuple[Any, str | None]:
                                where=str(path),
                                hint="write it again with nir.write(path, graph) after the export succeeds") from None
         except Exception as exc:  # h5py and nir raise many kinds; all mean "not a NIR file"
-            raise InteropError(f"cannot read '{path}' as a NIR graph: {exc}", where=str(path),
+            # nir.read asserts on a node type it does not know: an AssertionError without words
+            reason = str(exc) or ("a node of a type the nir package does not know, or a malformed node"
+                                  if isinstance(exc, (AssertionError, KeyError)) else type(exc).__name__)
+            raise InteropError(f"cannot read '{path}' as a NIR graph: {reason}", where=str(path),
                                hint="a .nir file is HDF5 written by nir.write") from None
         return graph, path.stem
     if isinstance(graph_or_path, nir.NIRGraph):

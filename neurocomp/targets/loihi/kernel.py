@@ -143,6 +143,8 @@ def prepare(mapping) -> LoihiTables:
     _check_range(mapping, "vth_mant", vth_mant, 0, (1 << num.threshold.mantissa_bits) - 1,
                  f"{num.threshold.mantissa_bits}-bit threshold mantissa")
     bias_mant, bias_exp = _param(mapping, "bias_mant"), _param(mapping, "bias_exp")
+    # a shift of 64 or more is undefined in int64 (numpy wraps it on x86): refused, not run
+    _check_range(mapping, "bias_exp", bias_exp, -63, 63, "a shift of a 64-bit integer")
     if "refractory" in mapping.params:
         refractory = _param(mapping, "refractory")
         _check_range(mapping, "refractory", refractory, 0, chip.neuron.refractory_max_steps,

@@ -1,0 +1,252 @@
+"""Seeded mutation fuzzing of every reader: nothing a user hands in ends in a traceback.
+
+Each reader gets files made from a valid one by a few random edits (seeded, so a failure
+reproduces: the case's seed is in the test id). The reader must either accept the file
+or refuse it with a :class:`NeurocompError`; an accepted mapping must also emulate, or
+refuse to, the same way. Any other exception — or a crash of the process, which fails
+the whole run — is a bug. The default run takes a few dozen cases per reader; the
+``slow`` run, ten times as many.
+
+The edits: flip bytes, cut the file short, repeat a piece, and (for text) replace a
+number with one of the values that broke readers before: 0, -1, 2^31, 2^63 - 1, 1e30,
+-1e30, nan, inf, "x".
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.diagnostics import NeurocompError
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAIN = ROOT / "examples" / "chain.snn"
+TINY = ROOT / "tests" / "data" / "tiny.toml"
+
+EXTREMES = ["0", "-1", "2147483648", "9223372036854775807", "1e30", "-1e30", "nan", "inf", '"x"', "[]", "{}"]
+FAST, SLOW = 25, 250
+
+
+def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:
+    data = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        kind = rng.choice(("flip", "cut", "repeat"))
+        if not data:
+            break
+        i = rng.randrange(len(data))
+        if kind == "flip":
+            data[i] = rng.randrange(256)
+        elif kind == "cut":
+            del data[i:]
+        else:
+            j = min(len(data), i + rng.randint(1, 64))
+            data[i:i] = data[i:j]
+    return bytes(data)
+
+
+def _mutate_text(text: str, rng: random.Random) -> str:
+    import re
+
+    numbers = list(re.finditer(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?(?![\w.])", text))
+    for _ in range(rng.randint(1, 3)):
+        if numbers and rng.random() < 0.8:
+            m = rng.choice(numbers)
+            text = text[:m.start()] + rng.choice(EXTREMES) + text[m.end():]
+            numbers = list(re.finditer(r"(?<![\w.])-?\d+(\.\d+)?(e-?\d+)?(?![\w.])", text))
+        else:
+            text = _mutate_bytes(text.encode(), rng).decode("utf-8", "replace")
+    return text
+
+
+def _cases(n: int) -> list[int]:
+    return list(range(n))
+
+
+def _accept_or_refuse(fn, *args):
+    """Call ``fn``; a NeurocompError is a refusal (fine), anything else fails the test."""
+    try:
+        return fn(*args)
+    except NeurocompError:
+        return None
+
+
+# --------------------------------------------------------------------------- chip TOML
+
+
+def _fuzz_chip(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    path = tmp_path / f"c{seed}.toml"
+    path.write_text(_mutate_text(TINY.read_text(), rng))
+    chip = _accept_or_refuse(nc.load_chip, path)
+    if chip is not None:  # accepted: it must compile the chain, or refuse to
+        _accept_or_refuse(lambda: nc.run(nc.compile(nc.load(CHAIN), chip=chip), steps=5))
+
+
+@pytest.mark.parametrize("seed", _cases(FAST))
+def test_fuzz_chip_files(tmp_path, seed):
+    _fuzz_chip(tmp_path, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", _cases(SLOW))
+def test_fuzz_chip_files_long(tmp_path, seed):
+    _fuzz_chip(tmp_path, 10_000 + seed)
+
+
+# --------------------------------------------------------------------------- .npy / .npz
+
+
+def _fuzz_array_file(tmp_path: Path, seed: int) -> None:
+    from neurocomp.dsl.files import FileProblem, load_array, load_npz
+
+    rng = random.Random(seed)
+    buf_path = tmp_path / "a.npz"
+    if seed % 2:
+        np.save(tmp_path / "a.npy", np.arange(12, dtype=np.float64).reshape(3, 4))
+        buf_path = tmp_path / "a.npy"
+    else:
+        np.savez(buf_path, times=np.arange(5), indices=np.zeros(5, dtype=np.int64))
+    buf_path.write_bytes(_mutate_bytes(buf_path.read_bytes(), rng))
+    for reader in (load_array, load_npz):
+        try:
+            got = reader(buf_path.name, tmp_path)
+        except (FileProblem, NeurocompError):
+            continue
+        arrays = got.values() if isinstance(got, dict) else [got]
+        for a in arrays:  # accepted: real numbers, finite where float
+            assert a.dtype.kind in "biufSU" or a.dtype.names is not None
+            if a.dtype.kind == "f":
+                assert np.all(np.isfinite(a))
+
+
+@pytest.mark.parametrize("seed", _cases(FAST))
+def test_fuzz_array_files(tmp_path, seed):
+    _fuzz_array_file(tmp_path, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", _cases(SLOW))
+def test_fuzz_array_files_long(tmp_path, seed):
+    _fuzz_array_file(tmp_path, 10_000 + seed)
+
+
+# --------------------------------------------------------------------------- saved mappings
+
+
+@pytest.fixture(scope="module")
+def saved_chain(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz_map")
+    json_path, npz_path = nc.compile(nc.load(CHAIN), chip="loihi").save(folder / "m.map.json")
+    return json_path.read_text(), npz_path.read_bytes()
+
+
+def _fuzz_mapping(tmp_path: Path, saved, seed: int) -> None:
+    from neurocomp.ir.mapping import Mapping
+
+    rng = random.Random(seed)
+    text, npz = saved
+    if seed % 3 == 0:  # an array entry set to an extreme value
+        path = tmp_path / "arr.npz"
+        path.write_bytes(npz)
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k].copy() for k in z.files}
+        name = rng.choice(sorted(k for k, a in arrays.items() if a.size))
+        a = arrays[name]
+        info = np.finfo(a.dtype) if a.dtype.kind == "f" else np.iinfo(a.dtype)
+        a[rng.randrange(a.size)] = rng.choice([info.max, info.min, -1, a.size, 0] +
+                                              ([np.nan, np.inf] if a.dtype.kind == "f" else []))
+        np.savez(tmp_path / "m.map.npz", **arrays)
+        (tmp_path / "m.map.json").write_text(text)
+    elif seed % 3 == 1:  # a number of the JSON replaced
+        (tmp_path / "m.map.json").write_text(_mutate_text(text, rng))
+        (tmp_path / "m.map.npz").write_bytes(npz)
+    else:  # the arrays file's bytes damaged
+        (tmp_path / "m.map.json").write_text(text)
+        (tmp_path / "m.map.npz").write_bytes(_mutate_bytes(npz, rng))
+    mapping = _accept_or_refuse(Mapping.load, tmp_path / "m.map.json")
+    if mapping is not None:
+        _accept_or_refuse(nc.run, mapping, 10)
+
+
+@pytest.mark.parametrize("seed", _cases(FAST))
+def test_fuzz_saved_mappings(tmp_path, saved_chain, seed):
+    _fuzz_mapping(tmp_path, saved_chain, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", _cases(SLOW))
+def test_fuzz_saved_mappings_long(tmp_path, saved_chain, seed):
+    _fuzz_mapping(tmp_path, saved_chain, 10_000 + seed)
+
+
+# --------------------------------------------------------------------------- NIR
+
+
+@pytest.fixture(scope="module")
+def chain_nir(tmp_path_factory):
+    pytest.importorskip("nir")
+    from neurocomp.interop.nir_export import write_nir
+
+    return write_nir(nc.load(CHAIN), tmp_path_factory.mktemp("fuzz_nir") / "c.nir").read_bytes()
+
+
+def _fuzz_nir(tmp_path: Path, data: bytes, seed: int) -> None:
+    from neurocomp.interop import nir_import
+
+    rng = random.Random(seed)
+    path = tmp_path / "m.nir"
+    path.write_bytes(_mutate_bytes(data, rng))
+    _accept_or_refuse(nir_import.import_nir, path, 1.0)
+
+
+@pytest.mark.parametrize("seed", _cases(10))
+def test_fuzz_nir_files(tmp_path, chain_nir, seed):
+    _fuzz_nir(tmp_path, chain_nir, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", _cases(SLOW))
+def test_fuzz_nir_files_long(tmp_path, chain_nir, seed):
+    _fuzz_nir(tmp_path, chain_nir, 10_000 + seed)
+
+
+# --------------------------------------------------------------------------- CLI arguments
+
+WORDS = ["check", "compile", "run", "simulate", "chips", "--chip", "loihi", "truenorth", "--chips", "--steps",
+         "--batch", "--out", "-o", "--force", "--profile", "--inputs", "--strict", "0", "-1", "1e30",
+         "99999999999999999999", "nan", "", "x", str(CHAIN), "/", "/proc/x", "--help"]
+
+
+def _fuzz_cli(tmp_path: Path, capsys, seed: int) -> None:
+    from neurocomp.cli import main
+
+    rng = random.Random(seed)
+    argv = [rng.choice(WORDS) for _ in range(rng.randint(1, 7))]
+    argv = ["--help" if a == "--help" and rng.random() < 0.9 else a for a in argv if a != "--help"]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse: a usage error (2) or --help (0)
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code in (0, 1, 2), (argv, code)
+    assert "Traceback" not in err, argv
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written where not asked
+
+
+@pytest.mark.parametrize("seed", _cases(FAST))
+def test_fuzz_cli_arguments(tmp_path, capsys, monkeypatch, seed):
+    monkeypatch.chdir(tmp_path)
+    _fuzz_cli(tmp_path, capsys, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", _cases(SLOW))
+def test_fuzz_cli_arguments_long(tmp_path, capsys, monkeypatch, seed):
+    monkeypatch.chdir(tmp_path)
+    _fuzz_cli(tmp_path, capsys, 10_000 + seed)

@@ -1,0 +1,161 @@
+"""Work too big for the machine is refused, with its size, before it is allocated.
+
+The memory limit is pinned with NEUROCOMP_MAX_MEMORY=1G (10^9 bytes, shown as 954 MiB),
+so every refusal below is independent of the machine running the tests; each expected
+size is counted by hand from what the stage must hold at least (see each test).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.cli import main
+from neurocomp.resources import bytes_text, memory_limit, parse_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAIN = ROOT / "examples" / "chain.snn"
+TINY = ROOT / "tests" / "data" / "tiny.toml"
+LIMIT = "more than NEUROCOMP_MAX_MEMORY=1G (954 MiB)"
+
+
+@pytest.fixture(autouse=True)
+def one_gigabyte(monkeypatch):
+    monkeypatch.setenv("NEUROCOMP_MAX_MEMORY", "1G")
+
+
+def _cli(capsys, *args) -> tuple[int, str]:
+    code = main([str(a) for a in args])
+    return code, capsys.readouterr().err
+
+
+def _net(tmp_path, text: str) -> Path:
+    path = tmp_path / "net.snn"
+    path.write_text("network big\ndt = 1 ms\n" + text)
+    return path
+
+
+def test_sizes_and_limits_read_as_written():
+    assert parse_bytes("1G") == 10**9 and parse_bytes("1.5GiB") == 1_610_612_736 and parse_bytes("512") == 512
+    with pytest.raises(ValueError):
+        parse_bytes("lots")
+    assert bytes_text(480_001_600_008) == "447 GiB" and bytes_text(10**9) == "954 MiB"
+    assert memory_limit() == (10**9, "NEUROCOMP_MAX_MEMORY=1G")
+
+
+def test_a_huge_all_to_all_is_refused_before_lowering(tmp_path, capsys):
+    # 200,000 x 200,000 = 4e10 synapses x (4 B target + 8 B weight) + 200,001 x 8 B indptr
+    path = _net(tmp_path, "input x[200000] : rate(value = 0.5, max_rate = 10 Hz)\n"
+                          "population a[200000] : LIF(beta = 0.5, threshold = 1.0)\n"
+                          "connect x -> a : all_to_all(weight = 0.1)\n")
+    code, err = _cli(capsys, "check", path)
+    assert code == 1 and "Traceback" not in err
+    assert f"net.snn:5:1: error: projection 'x->a' (40,000,000,000 synapses) needs at least 447 GiB, {LIMIT}" in err
+
+
+@pytest.mark.parametrize("shape, size", [("1000000000000000000000000000000", "1e+30"),
+                                         ("100000000000, 100000000000", "1e+22")])
+def test_a_population_beyond_int64_is_refused_not_wrapped(tmp_path, capsys, shape, size):
+    path = _net(tmp_path, f"population a[{shape}] : LIF(beta = 0.5, threshold = 1.0)\n")
+    code, err = _cli(capsys, "check", path)
+    assert code == 1 and "Traceback" not in err
+    assert f"net.snn:3:14: error: a population of {size} neurons: neurocomp counts neurons in 64-bit " in err
+
+
+def test_a_billion_neurons_on_loihi_is_a_capacity_error_before_lowering(tmp_path, capsys):
+    # loihi: 128 cores x 1,024 compartments = 131,072; 10^9 / 1,024 = 976,563 cores = 7,630 chips
+    path = _net(tmp_path, "input x[1000000000] : rate(value = 0.5, max_rate = 10 Hz)\n"
+                          "population a[1000000000] : LIF(beta = 0.5, threshold = 1.0)\n"
+                          "connect x -> a : one_to_one(weight = 0.1)\n")
+    code, err = _cli(capsys, "compile", path, "--chip", "loihi", "-o", tmp_path / "m.map.json")
+    assert code == 1
+    assert ("network 'big' has 1,000,000,000 neurons, the system holds 131,072 (1 chip(s) of loihi x 128 cores "
+            "x 1,024 neurons)") in err and "use --chips 7630" in err
+
+
+@pytest.mark.parametrize("steps, message", [
+    ("1000000000000000000000000000000", "steps = 1e+30 is more than an int64 step counter holds (2^62)"),
+    # 10^9 steps x (9 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.12e11 B = 104 GiB
+    ("1000000000", f"emulating 1,000,000,000 steps of 'chain' needs at least 104 GiB, {LIMIT}"),
+])
+def test_too_many_steps_are_refused_before_the_buffers(capsys, steps, message):
+    from neurocomp.ir.result import Counters
+
+    assert len(Counters.FIELDS) == 9  # the count the hand computation above assumes
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", steps)
+    assert code == 1 and message in err
+
+
+def test_the_float_reference_is_guarded_too(capsys):
+    # 10^9 steps x (2 + 3 probed voltages) x 8 B = 4e10 B = 37.3 GiB
+    code, err = _cli(capsys, "simulate", CHAIN, "--steps", "1000000000")
+    assert code == 1 and f"simulating 1,000,000,000 steps of 'chain' needs at least 37.3 GiB, {LIMIT}" in err
+
+
+def test_a_batch_larger_than_the_samples_is_refused_first(tmp_path, capsys):
+    np.savez(tmp_path / "two.npz", stim=np.zeros((2, 5, 1)))
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "5", "--batch", "1000000000",
+                     "--inputs", tmp_path / "two.npz")
+    assert code == 1 and "input 'stim' has 2 samples; --batch asks for 1,000,000,000" in err
+
+
+def _huge_npy() -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)})
+    return buf.getvalue() + bytes(64)
+
+
+def test_an_npy_header_declaring_a_huge_shape_is_refused_before_numpy_allocates(tmp_path, capsys):
+    (tmp_path / "huge.npy").write_bytes(_huge_npy())
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as z:
+        z.writestr("stim.npy", _huge_npy())
+    path = _net(tmp_path, 'input x[4] : rate(value = "huge.npy", max_rate = 10 Hz)\n')
+    code, err = _cli(capsys, "check", path)
+    # 10^12 float64 = 8e12 B = 7.28 TiB declared; 64 B after the header
+    assert code == 1 and ("'huge.npy': the array declares shape [1000000, 1000000] of float64 in its header "
+                          "(7.28 TiB), but the file holds only 64 B of data") in err
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "5", "--inputs", tmp_path / "huge.npz")
+    assert code == 1 and "array 'stim' declares shape [1000000, 1000000]" in err
+
+
+def test_an_honest_npy_larger_than_the_limit_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NEUROCOMP_MAX_MEMORY", "1000")
+    np.save(tmp_path / "w.npy", np.zeros(200, dtype=np.float64))  # 1,600 B of data
+    path = _net(tmp_path, 'input x[200] : rate(value = "w.npy", max_rate = 10 Hz)\n')
+    code, err = _cli(capsys, "check", path)
+    assert code == 1 and "the array (shape [200] of float64) needs at least 1.56 KiB" in err
+
+
+def test_a_system_of_ten_billion_chips_is_refused_at_load(tmp_path, capsys):
+    nomax = tmp_path / "nomax.toml"
+    nomax.write_text("\n".join(l for l in TINY.read_text().splitlines() if not l.startswith("max_chips")))
+    system = tmp_path / "sys.toml"
+    system.write_text(f'chip = "{nomax}"\nchips_x = 100000\nchips_y = 100000\n')
+    code, err = _cli(capsys, "compile", CHAIN, "--chip", system, "-o", tmp_path / "m.map.json")
+    # tiny has 4 cores per chip: 10^10 x 4 = 4e10 core ids, beyond int32
+    assert code == 1 and ("10,000,000,000 chips of 4 cores are 40,000,000,000 cores; a Mapping numbers cores "
+                          "with 32-bit integers") in err
+
+
+def test_a_system_file_naming_itself_is_refused(tmp_path, capsys):
+    (tmp_path / "self.toml").write_text('chip = "self.toml"\nchips_x = 2\nchips_y = 1\n')
+    (tmp_path / "a.toml").write_text('chip = "b.toml"\nchips_x = 2\nchips_y = 1\n')
+    (tmp_path / "b.toml").write_text('chip = "a.toml"\nchips_x = 2\nchips_y = 1\n')
+    for name in ("self.toml", "a.toml"):
+        code, err = _cli(capsys, "compile", CHAIN, "--chip", tmp_path / name, "-o", tmp_path / "m.map.json")
+        assert code == 1 and "leads back to this system file (a loop)" in err and "Traceback" not in err
+
+
+def test_a_core_table_beyond_memory_is_refused(monkeypatch):
+    monkeypatch.setenv("NEUROCOMP_MAX_MEMORY", "10K")
+    chip = nc.load_chip("loihi", chips=2)  # 256 cores x 4 int64 = 8,192 B fits 10 kB
+    assert chip.coordinates().shape == (256, 4)
+    big = nc.load_chip("loihi", chips=4)  # 16,384 B does not
+    with pytest.raises(nc.NeurocompError, match=r"the core table of 4 chips of loihi \(512 cores\) needs at "
+                                                r"least 16 KiB, more than NEUROCOMP_MAX_MEMORY=10K"):
+        big.coordinates()
