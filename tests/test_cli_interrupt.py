@@ -64,5 +64,7 @@ def interrupt_after(marker: str, pause_s: float = 0.0) -> tuple[int, list[str]]:
 ], ids=["command-module", "numba", "compiler", "compiling"])
 def test_ctrl_c_exits_130_with_one_line(marker: str, pause_s: float) -> None:
     code, lines = interrupt_after(marker, pause_s)
-    assert code == 130, lines
+    # 130, or ended by the signal itself after saying so (seen once, under load, while
+    # Numba was importing): a shell reports both as $? = 130
+    assert code in (130, -signal.SIGINT), (code, lines)
     assert lines == ["interrupted"]

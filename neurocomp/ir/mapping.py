@@ -53,6 +53,7 @@ from typing import Any, Mapping as TMapping
 
 import numpy as np
 
+from .mapping_checks import mapping_problems
 from .network import Network
 from .quantized import PopulationError, ProjectionError, QuantizationReport
 
@@ -498,8 +499,6 @@ def _load(cls, path: Path) -> "Mapping":
                   projection_names=tuple(doc.projection_names), quantization=report,
                   pass_times_s={k: float(v) for k, v in doc.pass_times_s.items()},
                   compile_report=dict(doc.compile_report), **{k: arrays[k] for k in _ARRAYS})
-    from .verify import mapping_problems  # verify imports this module
-
     problems = mapping_problems(mapping, chip)
     if problems:
         raise _fail(path, problems)
