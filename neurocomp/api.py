@@ -320,7 +320,7 @@ def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
 def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMapping[str, Any] | None = None, *,
              chips: int | None = None, profile: str | None = None,
              samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None,
-             mapping: "Mapping | None" = None) -> "ValidationReport":
+             mapping: "Mapping | None" = None, jobs: int | None = None, client: Any = None) -> "ValidationReport":
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     The API form of ``neurocomp validate``
@@ -341,6 +341,10 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
         sample, and the accuracy of both models as classifiers.
     mapping
         The network already compiled for ``chip``.
+    jobs, client
+        Where the samples run: ``jobs`` local worker processes (default: every core, or
+        ``$NEUROCOMP_JOBS``) or the workers of a ``dask.distributed.Client``; the
+        report does not depend on it (:mod:`neurocomp.workflows.parallel`).
 
     Returns
     -------
@@ -358,12 +362,14 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
     from .workflows.validate import validate as _validate
 
     spec = resolve_chip(chip, chips=chips, profile=profile)
-    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping)
+    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping, jobs=jobs,
+                     client=client)
 
 
 def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
             inputs: TMapping[str, Any] | None = None, *,
-            samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None) -> "Comparison":
+            samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None, jobs: int | None = None,
+            client: Any = None) -> "Comparison":
     """Compile and run a network on several chips and put the results side by side.
 
     The API form of ``neurocomp compare``
@@ -385,6 +391,8 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
         Input overrides for one run; by default each input's encoder.
     samples
         A labelled set (``.npz`` path with ``x`` and ``y``, or ``(x, y)``).
+    jobs, client
+        Where the chips run, as :func:`validate` takes them.
 
     Returns
     -------
@@ -403,4 +411,4 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
     """
     from .workflows.compare import compare as _compare
 
-    return _compare(as_network(network), chips, steps, inputs, samples=samples)
+    return _compare(as_network(network), chips, steps, inputs, samples=samples, jobs=jobs, client=client)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..ir.network import Network
 
 __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
-           "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int"]
+           "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -71,6 +71,14 @@ def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None =
                         help="a system of N chips, tiled as squarely as possible")
     parser.add_argument("--profile", default=None, metavar="NAME",
                         help="energy/timing profile of the chip (default: the chip's default)")
+
+
+def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--jobs N``: how many local worker processes run ``what`` (default: every
+    core, or ``$NEUROCOMP_JOBS``; :mod:`neurocomp.workflows.parallel`)."""
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help=f"run {what} on N worker processes (default: every core, or $NEUROCOMP_JOBS; "
+                             "results do not depend on N)")
 
 
 def chip_from_args(args: argparse.Namespace) -> "ChipSpec":

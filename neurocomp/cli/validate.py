@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_chip_arguments, add_command, chip_from_args, console, load_network, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_jobs_argument, chip_from_args, console, load_network, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite)
 
 __all__ = ["register", "validate_command"]
@@ -38,6 +38,7 @@ def register(subparsers: Any) -> None:
     val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
     val.add_argument("--plot", action="store_true",
                      help="draw validation.png into --out: float against chip spike counts per neuron")
+    add_jobs_argument(val, "the samples")
     val.set_defaults(func=validate_command)
 
 
@@ -49,6 +50,7 @@ def validate_command(args: argparse.Namespace) -> int:
 
     positive(args.steps, "--steps")
     positive(args.limit, "--limit")
+    positive(args.jobs, "--jobs")
     pictures_need_out(args, ("--plot",))
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
@@ -68,7 +70,7 @@ def validate_command(args: argparse.Namespace) -> int:
     n = 1 if samples is None else len(samples[1])
     with progress_bar("float and chip runs", disable=n < 2) as bar:
         task = bar.add_task("validate", total=n)
-        result = validate(network, chip, args.steps, samples=samples,
+        result = validate(network, chip, args.steps, samples=samples, jobs=args.jobs,
                           progress=lambda done, total: bar.update(task, completed=done))
     shown = console()
     result.render(shown)

@@ -40,6 +40,7 @@ from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
 from ..report.compare import ChipRow, Comparison, error_reason, mapping_figures, row_labels, run_figures
 from ..report.validate import agreement_report
+from .parallel import map_chunks
 from .samples import runs_of
 
 __all__ = ["compare"]
@@ -52,7 +53,8 @@ _ROW_ERRORS: dict[type[NeurocompError], str] = {CapacityError: "does not fit",
 def compare(network: Network, chips: Sequence[Any], steps: int,
             inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
             samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
-            progress: Callable[[str, int, int], None] | None = None) -> Comparison:
+            progress: Callable[[str, int, int], None] | None = None,
+            jobs: int | None = None, client: Any = None) -> Comparison:
     """Compile and run ``network`` on each chip, and put the results side by side.
 
     Parameters
@@ -75,6 +77,12 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
     progress
         Called as ``progress(chip label, runs done, runs)`` as each chip's runs finish
         (and with the label ``"float reference"`` for the reference).
+    jobs, client
+        Where the chips run, each independent of the others: ``jobs`` local worker
+        processes (default: every core, or ``$NEUROCOMP_JOBS``), or the workers of a Dask
+        ``client`` (:mod:`neurocomp.workflows.parallel`). The network, the runs' inputs
+        and the reference's results go to each worker once; the rows come back in the
+        order of ``chips``, the same whatever runs them.
 
     Returns
     -------
@@ -140,16 +148,32 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         pred = np.array([int(np.argmax(r.spike_counts(output))) for r in ref_runs], dtype=np.int64)
         accuracy_ref = float(np.mean(pred == labels))
 
-    rows = []
-    for spec, label in zip(specs, row_labels(specs)):
-        start = time.perf_counter()
-        rows.append(_row(network, spec, label, steps, runs, ref_runs, labels, output))
-        wall[label] = time.perf_counter() - start
+    def finished(first: int, out: list[tuple[ChipRow, float]]) -> None:
         if progress is not None:
-            progress(label, len(runs), len(runs))
+            for row, _ in out:
+                progress(row.label, len(runs), len(runs))
+
+    shared = (network, steps, runs, ref_runs, labels, output)
+    rows = []
+    for row, seconds in map_chunks(_rows, shared, list(zip(specs, row_labels(specs))), jobs=jobs, client=client,
+                                   on_chunk=finished):
+        rows.append(row)
+        wall[row.label] = seconds
     return Comparison(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
                       classifier=labels is not None, output=output, accuracy_ref=accuracy_ref,
                       spikes_ref=spikes_ref, rows=tuple(rows), wall_s=wall)
+
+
+def _rows(shared: tuple[Any, ...], chunk: list[tuple[Any, str]]) -> list[tuple[ChipRow, float]]:
+    """Each chip's row of ``chunk`` and the seconds it took (run wherever
+    :func:`~neurocomp.workflows.parallel.map_chunks` puts it)."""
+    network, steps, runs, ref_runs, labels, output = shared
+    out = []
+    for spec, label in chunk:
+        start = time.perf_counter()
+        row = _row(network, spec, label, steps, runs, ref_runs, labels, output)
+        out.append((row, time.perf_counter() - start))
+    return out
 
 
 def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], ref_runs: list[RunResult],
