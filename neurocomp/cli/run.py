@@ -37,7 +37,7 @@ from rich.text import Text
 from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
-from .common import (add_chip_arguments, add_command, add_jobs_argument, chip_from_args, console as console_, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console as console_, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite)
 
 __all__ = ["register", "run_command", "batch_inputs"]
@@ -129,7 +129,8 @@ def run_command(args: argparse.Namespace) -> int:
             overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
             runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
         else:
-            runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs)
+            with cluster_from_args(args) as client:
+                runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
     wall["emulate"] = time.perf_counter() - start
     _print_warnings(caught, len(runs))
 
@@ -267,15 +268,15 @@ def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int
 
 
 def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndarray], n: int,
-               strict: bool, jobs: int | None) -> list[RunResult]:
+               strict: bool, jobs: int | None, client: Any) -> list[RunResult]:
     """Every sample through one mapping (:func:`neurocomp.workflows.batch.emulate_samples`,
-    on ``jobs`` worker processes), with a progress bar."""
+    on ``jobs`` worker processes or a Dask ``client``), with a progress bar."""
     from ..workflows.batch import emulate_samples
 
     samples = [s or None for s in batch_inputs(network, steps, arrays, n)]
     with progress_bar("emulating", disable=n < 2) as bar:
         task = bar.add_task("batch", total=n)
-        return list(emulate_samples(mapping, steps, samples, strict=strict, jobs=jobs,
+        return list(emulate_samples(mapping, steps, samples, strict=strict, jobs=jobs, client=client,
                                     progress=lambda done, total: bar.update(task, completed=done)))
 
 

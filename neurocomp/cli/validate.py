@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_chip_arguments, add_command, add_jobs_argument, chip_from_args, console, load_network, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console, load_network, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite)
 
 __all__ = ["register", "validate_command"]
@@ -68,9 +68,9 @@ def validate_command(args: argparse.Namespace) -> int:
         raise UsageError("--limit needs --samples")
 
     n = 1 if samples is None else len(samples[1])
-    with progress_bar("float and chip runs", disable=n < 2) as bar:
+    with cluster_from_args(args) as client, progress_bar("float and chip runs", disable=n < 2) as bar:
         task = bar.add_task("validate", total=n)
-        result = validate(network, chip, args.steps, samples=samples, jobs=args.jobs,
+        result = validate(network, chip, args.steps, samples=samples, jobs=args.jobs, client=client,
                           progress=lambda done, total: bar.update(task, completed=done))
     shown = console()
     result.render(shown)

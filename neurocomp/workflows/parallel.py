@@ -251,7 +251,7 @@ def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
              done: Callable[[int, list[Any]], None]) -> None:
     from distributed import as_completed
 
-    handle = client.scatter(shared, broadcast=True)  # shipped once to every worker
+    [handle] = client.scatter([shared], broadcast=True)  # shipped once to every worker
     futures = [client.submit(fn, handle, chunk, pure=False) for chunk in chunks]
     index = {f.key: k for k, f in enumerate(futures)}
     try:
