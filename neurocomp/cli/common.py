@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("import_nir", "import a NIR graph (.nir) as a .snn network"),
     "export": ("export_nir", "export a .snn network as a NIR graph (.nir)"),
     "compare": ("compare", "compile and run a network on several chips; one table of cost and agreement"),
+    "sweep": ("sweep", "run a network over a grid of chips, profiles, weight widths and compiler strategies"),
 }
 
 

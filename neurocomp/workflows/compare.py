@@ -177,8 +177,9 @@ def _rows(shared: tuple[Any, ...], chunk: list[tuple[Any, str]]) -> list[tuple[C
 
 
 def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], ref_runs: list[RunResult],
-         labels: np.ndarray | None, output: str | None) -> ChipRow:
-    """One chip's row: compiled, emulated, priced and validated as far as it gets."""
+         labels: np.ndarray | None, output: str | None, passes: Any = None) -> ChipRow:
+    """One chip's row: compiled (by ``passes``, default the compiler's default passes),
+    emulated, priced and validated as far as it gets."""
     from ..compiler.pipeline import compile_network
     from ..emulator.kernels import kernel_for
     from ..emulator.run import emulate_batch
@@ -189,7 +190,7 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     wall: dict[str, float] = {}
     start = time.perf_counter()
     try:
-        mapping = compile_network(network, chip)
+        mapping = compile_network(network, chip, passes=passes)
     except tuple(_ROW_ERRORS) as exc:
         status = next(s for kind, s in _ROW_ERRORS.items() if isinstance(exc, kind))
         return ChipRow(**ident, status=status, **error_reason(exc))
