@@ -138,3 +138,20 @@ def test_the_command_refuses_bad_lists(capsys):
         main(["sweep", str(CHAIN), "--chips", "loihi", "--weight-bits", "4,x", "--steps", "5"])
     assert e.value.code == 2
     assert "expected whole numbers separated by commas, got '4,x'" in capsys.readouterr().err
+
+
+def test_the_picture_shows_every_point_that_ran_and_rings_the_front():
+    pytest.importorskip("matplotlib")
+    rows = (_row(1.0, 5.0, 0.90), _row(2.0, 1.0, 0.90), _row(2.0, 2.0, 0.90),
+            _row(None, None, None, status="does not fit"))
+    point = SweepPoint(chip="x", profile="p", n_chips=1, weight_bits=None, partition="auto", place="anneal")
+    sweep = Sweep(network="n", steps=1, runs=1, dt_ms=1.0, classifier=True, accuracy_ref=1.0,
+                  points=(point,) * len(rows), rows=rows)
+    fig = sweep.figure()
+    latency, accuracy = fig.axes
+    grey, red = latency.collections
+    assert grey.get_offsets().tolist() == [[2.0, 2.0]]                 # beaten by #1
+    assert red.get_offsets().tolist() == [[1.0, 5.0], [2.0, 1.0]]      # the front: #0 and #1
+    assert [t.get_text() for t in latency.texts] == ["#0", "#1"]
+    assert accuracy.collections[1].get_offsets().tolist() == [[1.0, 0.9], [2.0, 0.9]]
+    assert fig._suptitle.get_text() == "sweep of 'n': 3 of 4 points ran"

@@ -11,7 +11,7 @@ Every combination of the lists is one point (:func:`neurocomp.workflows.sweep.sw
 compiled, run, validated against the float model and priced, on every core (or a Dask
 cluster). The table marks the Pareto front (``*``: no other point has lower energy,
 latency and higher accuracy together); ``--out`` writes ``sweep.json`` and
-``sweep.csv``. A point that does not fit or that the chip cannot represent is a row that
+``sweep.csv``, and with ``--plot`` ``sweep.png`` (:meth:`Sweep.figure`). A point that does not fit or that the chip cannot represent is a row that
 says why; the exit code is 0 as long as the sweep ran.
 """
 
@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_command, add_jobs_argument, cluster_from_args, console, load_network, positive,
-                     refuse_to_overwrite)
+from .common import (add_command, add_jobs_argument, cluster_from_args, console, load_network, pictures_need_out,
+                     positive, refuse_to_overwrite)
 from .compare import _ChipItems, chip_list
 
-__all__ = ["register", "handler", "SWEEP_FILE", "SWEEP_CSV"]
+__all__ = ["register", "handler", "SWEEP_FILE", "SWEEP_CSV", "SWEEP_PNG"]
 
 SWEEP_FILE = "sweep.json"
 SWEEP_CSV = "sweep.csv"
+SWEEP_PNG = "sweep.png"
 
 
 def register(subparsers: Any) -> None:
@@ -58,6 +59,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the sweep as JSON instead of a table")
     p.add_argument("--out", metavar="DIR", help=f"also write {SWEEP_FILE} and {SWEEP_CSV} into this folder")
     p.add_argument("--force", action="store_true", help=f"overwrite {SWEEP_FILE} and {SWEEP_CSV} in --out")
+    p.add_argument("--plot", action="store_true",
+                   help=f"also draw {SWEEP_PNG} into --out: latency and accuracy against energy, the Pareto front marked")
     add_jobs_argument(p, "the points")
     p.set_defaults(func=handler)
 
@@ -93,9 +96,10 @@ def handler(args: argparse.Namespace) -> int:
                         ("partition", args.partition), ("place", args.place)):
         if value:
             grid[axis] = value
+    pictures_need_out(args, ("--plot",))
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
-        refuse_to_overwrite(out, [SWEEP_FILE, SWEEP_CSV])
+        refuse_to_overwrite(out, [SWEEP_FILE, SWEEP_CSV] + ([SWEEP_PNG] if args.plot else []))
     network = load_network(args.network)
     samples = None
     if args.samples:
@@ -119,6 +123,12 @@ def handler(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         (out / SWEEP_FILE).write_text(result.to_json(), encoding="utf-8")
         (out / SWEEP_CSV).write_text(result.to_csv(), encoding="utf-8")
+        written = [out / SWEEP_FILE, out / SWEEP_CSV]
+        if args.plot:
+            from ..report.plots import png
+
+            (out / SWEEP_PNG).write_bytes(png(result.figure()))
+            written.append(out / SWEEP_PNG)
         if not args.json:
-            print(f"wrote {out / SWEEP_FILE}, {out / SWEEP_CSV}")
+            print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -133,6 +133,49 @@ class Sweep:
     def __repr__(self) -> str:
         return self.to_text().rstrip("\n")
 
+    # -- picture ----------------------------------------------------------------------
+
+    def figure(self) -> Any:
+        """Latency against energy per run (and, for a classifier, accuracy against energy
+        per run): one point per point that ran, the Pareto front ringed in red and
+        labelled with its ``#``. A bare matplotlib Figure
+        (:func:`neurocomp.report.plots.png` turns it into PNG bytes)."""
+        from .plots import _empty, _figure
+
+        front = set(self.pareto())
+        ok = [i for i, r in enumerate(self.rows) if r.status == "ok" and r.energy_per_run_j is not None]
+        panels = [("latency per run (s)", lambda r: r.latency_per_run_s)]
+        if self.classifier:
+            panels.append(("accuracy", lambda r: r.accuracy))
+        fig = _figure(4.2 * len(panels) + 0.4, 3.6)
+        axes = fig.subplots(1, len(panels), squeeze=False).reshape(-1)
+        for ax, (label, value) in zip(axes, panels):
+            pts = [(i, self.rows[i].energy_per_run_j, value(self.rows[i])) for i in ok
+                   if value(self.rows[i]) is not None]
+            if not pts:
+                _empty(ax, "no point ran")
+                continue
+            rest = [p for p in pts if p[0] not in front]
+            best = [p for p in pts if p[0] in front]
+            if rest:
+                ax.scatter([p[1] for p in rest], [p[2] for p in rest], s=22, color="#7f7f7f", label="point")
+            ax.scatter([p[1] for p in best], [p[2] for p in best], s=40, facecolors="none", edgecolors="#d62728",
+                       linewidths=1.6, label="Pareto front")
+            labels: dict[tuple[float, float], list[str]] = {}
+            for i, x, y in best:  # points that coincide share one label
+                labels.setdefault((x, y), []).append(f"#{i}")
+            for (x, y), names in labels.items():
+                ax.annotate(" ".join(names), (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+            xs = [p[1] for p in pts]
+            if min(xs) > 0 and max(xs) / min(xs) > 30:
+                ax.set_xscale("log")
+            ax.set_xlabel("energy per run (J)", fontsize=8)
+            ax.set_ylabel(label, fontsize=8)
+            ax.tick_params(labelsize=8)
+            ax.legend(fontsize=7, loc="best")
+        fig.suptitle(f"sweep of '{self.network}': {len(ok)} of {len(self)} points ran", fontsize=9)
+        return fig
+
     # -- files ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
