@@ -61,7 +61,7 @@ def emulate_samples(mapping: Mapping, steps: int, samples: Sequence[Any], *, str
     parts = map_chunks(_emulate_chunk, (mapping, steps, bool(strict), probes, int(seed)), samples, jobs=jobs,
                        client=client, chunk_size=chunk_size, on_chunk=finished)
     batch = BatchResult.merge(*parts) if parts else BatchResult(results=())
-    warn_overflows(mapping, batch, stacklevel=2)
+    warn_overflows(mapping, batch, stacklevel=3)
     return batch
 
 

@@ -252,7 +252,8 @@ def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
     from distributed import as_completed
 
     [handle] = client.scatter([shared], broadcast=True)  # shipped once to every worker
-    futures = [client.submit(fn, handle, chunk, pure=False) for chunk in chunks]
+    # the chunks go as data, not inside the task graph (a graph of many MB makes Dask warn)
+    futures = [client.submit(fn, handle, data, pure=False) for data in client.scatter(chunks)]
     index = {f.key: k for k, f in enumerate(futures)}
     try:
         for f in as_completed(futures):
