@@ -197,3 +197,12 @@ def test_jobs_must_be_positive(command, capsys):
     name, *rest = command
     assert main([name, str(EXAMPLES / "chain.snn"), *rest, "--steps", "5", "--jobs", "0"]) == 1
     assert capsys.readouterr().err == "error: --jobs must be positive, got 0\n"
+
+
+def test_compare_over_samples_on_two_workers_gives_the_same_accuracies(mnist):
+    net, (x, y) = mnist
+    one = nc.compare(net, ["loihi", "truenorth"], 20, samples=(x[:6], y[:6]), jobs=1)
+    two = nc.compare(net, ["loihi", "truenorth"], 20, samples=(x[:6], y[:6]), jobs=2)
+    assert one.accuracy_ref == two.accuracy_ref and one.spikes_ref == two.spikes_ref
+    assert [r.accuracy for r in one] == [r.accuracy for r in two]
+    assert [r.spikes_chip for r in one] == [r.spikes_chip for r in two]

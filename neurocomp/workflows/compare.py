@@ -7,7 +7,8 @@ input overrides (one run) or a labelled sample set (a classifier), exactly as
 :class:`~neurocomp.report.compare.Comparison` (its figures are defined in
 :mod:`neurocomp.report.compare`).
 
-The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once; it does
+The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once (its runs
+spread over the workers as the chips are, below); it does
 not depend on the chip. Then, for each chip:
 
 1. compile (:func:`neurocomp.compiler.pipeline.compile`, the default passes). A
@@ -43,7 +44,7 @@ from ..report.validate import agreement_report
 from .parallel import map_chunks
 from .samples import runs_of
 
-__all__ = ["compare"]
+__all__ = ["compare", "reference_runs"]
 
 # The compile errors that end one chip's row rather than the whole comparison.
 _ROW_ERRORS: dict[type[NeurocompError], str] = {CapacityError: "does not fit",
@@ -120,7 +121,6 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
     ...
     """
     from ..compiler.lower import lower
-    from ..emulator.reference import simulate
 
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
         raise UsageError(f"steps must be a whole number > 0, got {steps!r}")
@@ -137,7 +137,7 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
 
     start = time.perf_counter()
     synapses = lower(network)
-    ref_runs = [simulate(network, steps, r, synapses=synapses) for r in runs]
+    ref_runs = reference_runs(network, steps, runs, synapses, jobs=jobs, client=client)
     wall = {"float reference": time.perf_counter() - start}
     if progress is not None:
         progress("float reference", len(runs), len(runs))
@@ -162,6 +162,20 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
     return Comparison(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
                       classifier=labels is not None, output=output, accuracy_ref=accuracy_ref,
                       spikes_ref=spikes_ref, rows=tuple(rows), wall_s=wall)
+
+
+def reference_runs(network: Network, steps: int, runs: list[Any], synapses: Any, *, jobs: int | None = None,
+                   client: Any = None) -> list[RunResult]:
+    """The float reference's run of each input (the same runs, in order, wherever they
+    ran: :func:`~neurocomp.workflows.parallel.map_chunks`)."""
+    return map_chunks(_reference_chunk, (network, steps, synapses), runs, jobs=jobs, client=client)
+
+
+def _reference_chunk(shared: tuple[Network, int, Any], chunk: list[Any]) -> list[RunResult]:
+    from ..emulator.reference import simulate
+
+    network, steps, synapses = shared
+    return [simulate(network, steps, r, synapses=synapses) for r in chunk]
 
 
 def _rows(shared: tuple[Any, ...], chunk: list[tuple[Any, str]]) -> list[tuple[ChipRow, float]]:

@@ -21,7 +21,7 @@ The axes:
 ``partition``, ``place``
     the compiler's strategies (:func:`neurocomp.compiler.pipeline.default_passes`).
 
-The float reference runs once. Each point is independent: its chip is built, the
+The float reference runs once (its samples spread like the points). Each point is independent: its chip is built, the
 network compiled with its passes and then run, priced and validated exactly as one row
 of a comparison (:func:`neurocomp.workflows.compare`), so a point that does not fit or
 cannot be represented is a row that says why and the sweep goes on. The points run on
@@ -43,6 +43,7 @@ from ..diagnostics import UsageError, did_you_mean
 from ..ir.network import Network
 from ..ir.synapses import InputEvents
 from ..report.sweep import Sweep, SweepPoint
+from .compare import reference_runs
 from .parallel import map_chunks
 from .samples import runs_of
 
@@ -92,7 +93,6 @@ def sweep(network: Network, grid: TMapping[str, Any], steps: int,
     from ..chip.load import resolve_chip
     from ..compiler.lower import lower
     from ..compiler.pipeline import default_passes
-    from ..emulator.reference import simulate
     from ..report.compare import ChipRow, error_reason, row_labels
 
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
@@ -122,7 +122,7 @@ def sweep(network: Network, grid: TMapping[str, Any], steps: int,
 
     start = time.perf_counter()
     synapses = lower(network)
-    ref_runs = [simulate(network, steps, r, synapses=synapses) for r in runs]
+    ref_runs = reference_runs(network, steps, runs, synapses, jobs=jobs, client=client)
     wall = {"float reference": time.perf_counter() - start}
     accuracy_ref = None
     if labels is not None and output is not None:
