@@ -199,7 +199,8 @@ def _start_worker(shared: Any, pickled: bool) -> None:
     if numba is not None:  # a forked worker: Numba loaded already, read its settings again
         try:
             numba.config.reload_config()
-            numba.set_num_threads(1) if _numba_threads_started() else None
+            if _numba_threads_started():  # the parent's thread pool came along: use one thread of it
+                numba.set_num_threads(1)
         except Exception:  # noqa: BLE001 - a Numba without these hooks runs as it is
             pass
     _SHARED = pickle.loads(shared) if pickled else shared
