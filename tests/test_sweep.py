@@ -155,3 +155,54 @@ def test_the_picture_shows_every_point_that_ran_and_rings_the_front():
     assert [t.get_text() for t in latency.texts] == ["#0", "#1"]
     assert accuracy.collections[1].get_offsets().tolist() == [[1.0, 0.9], [2.0, 0.9]]
     assert fig._suptitle.get_text() == "sweep of 'n': 3 of 4 points ran"
+
+
+def test_ctrl_c_keeps_the_points_that_finished(monkeypatch):
+    from neurocomp.workflows import sweep as S
+
+    real = S.map_chunks
+
+    def stop_after_two(fn, shared, items, **kw):
+        seen = []
+
+        def on_chunk(first, out):
+            kw_on = kw.get("on_chunk")
+            if kw_on is not None:
+                kw_on(first, out)
+            seen.append(first)
+            if fn is S._points and len(seen) == 2:
+                raise KeyboardInterrupt  # as Ctrl-C arriving after the second point
+        return real(fn, shared, items, **dict(kw, on_chunk=on_chunk, jobs=1))
+
+    monkeypatch.setattr(S, "map_chunks", stop_after_two)
+    with pytest.raises(S.SweepInterrupted) as e:
+        nc.sweep(CHAIN, {"chip": ["loihi", TINY], "weight_bits": [2, 8]}, 20)
+    partial = e.value.sweep
+    assert partial.partial and [r.status for r in partial.rows] == ["ok", "ok", "interrupted", "interrupted"]
+    assert partial.to_dict()["partial"] is True
+    assert "partial: interrupted after 2 of 4 points" in partial.to_text()
+    monkeypatch.undo()
+    whole = nc.sweep(CHAIN, {"chip": ["loihi"], "weight_bits": [2, 8]}, 20, jobs=1)
+    assert [r.energy_per_run_j for r in partial.rows[:2]] == [r.energy_per_run_j for r in whole.rows]
+
+
+def test_the_command_writes_a_partial_sweep_on_ctrl_c_and_exits_130(monkeypatch, tmp_path, capsys):
+    from neurocomp.cli import main
+    from neurocomp.workflows import sweep as S
+
+    real = S.map_chunks
+
+    def stop_after_one(fn, shared, items, **kw):
+        def on_chunk(first, out):
+            if fn is S._points:
+                raise KeyboardInterrupt
+        return real(fn, shared, items, **dict(kw, on_chunk=on_chunk, jobs=1))
+
+    monkeypatch.setattr(S, "map_chunks", stop_after_one)
+    code = main(["sweep", str(CHAIN), "--chips", "loihi", "--weight-bits", "2,8", "--steps", "20",
+                 "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 130 and captured.err.endswith("interrupted\n")
+    assert "partial: interrupted after 1 of 2 points" in captured.out
+    saved = json.loads((tmp_path / "sweep.json").read_text())
+    assert saved["partial"] is True and [p["status"] for p in saved["points"]] == ["ok", "interrupted"]

@@ -12,7 +12,8 @@ compiled, run, validated against the float model and priced, on every core (or a
 cluster). The table marks the Pareto front (``*``: no other point has lower energy,
 latency and higher accuracy together); ``--out`` writes ``sweep.json`` and
 ``sweep.csv``, and with ``--plot`` ``sweep.png`` (:meth:`Sweep.figure`). A point that does not fit or that the chip cannot represent is a row that
-says why; the exit code is 0 as long as the sweep ran.
+says why; the exit code is 0 as long as the sweep ran. Ctrl-C stops the workers; the
+points that finished are printed and written all the same, marked partial (exit code 130).
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def _counts(text: str) -> list[int]:
 def handler(args: argparse.Namespace) -> int:
     """Run ``neurocomp sweep``; returns the exit code."""
     from ..workflows.samples import load_samples
-    from ..workflows.sweep import sweep
+    from ..workflows.sweep import SweepInterrupted, sweep
 
     positive(args.steps, "--steps")
     positive(args.limit, "--limit")
@@ -110,10 +111,14 @@ def handler(args: argparse.Namespace) -> int:
 
     from .common import progress_bar
 
+    interrupted = False
     with cluster_from_args(args) as client, progress_bar("points", disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("sweep", total=None)
-        result = sweep(network, grid, args.steps, samples=samples, seed=args.seed, jobs=args.jobs, client=client,
-                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+        try:
+            result = sweep(network, grid, args.steps, samples=samples, seed=args.seed, jobs=args.jobs,
+                           client=client, progress=lambda done, total: bar.update(task, completed=done, total=total))
+        except SweepInterrupted as exc:  # Ctrl-C: show and write what finished, marked partial
+            result, interrupted = exc.sweep, True
     if args.json:
         sys.stdout.write(result.to_json())
     else:
@@ -131,4 +136,8 @@ def handler(args: argparse.Namespace) -> int:
             written.append(out / SWEEP_PNG)
         if not args.json:
             print("wrote " + ", ".join(str(p) for p in written))
+    if interrupted:
+        from . import interrupted as stopped
+
+        return stopped()
     return 0

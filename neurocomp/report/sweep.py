@@ -53,6 +53,8 @@ class Sweep:
         The configurations and their rows, one to one.
     wall_s
         Seconds: the float reference, and all the points together.
+    partial
+        Ctrl-C stopped the sweep: the rows with status ``interrupted`` did not finish.
     """
 
     network: str
@@ -64,6 +66,7 @@ class Sweep:
     points: tuple[SweepPoint, ...]
     rows: tuple[ChipRow, ...]
     wall_s: TMapping[str, float] = field(default_factory=dict)
+    partial: bool = False
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -115,6 +118,9 @@ class Sweep:
         runs = f"{self.runs} run{'s' if self.runs != 1 else ''}"
         head = [f"sweep of '{self.network}' over {len(self)} point{'s' if len(self) != 1 else ''}: "
                 f"{self.steps} steps of {self.dt_ms:g} ms per run, {runs}"]
+        if self.partial:
+            done = sum(r.status != "interrupted" for r in self.rows)
+            head.append(f"partial: interrupted after {done} of {len(self)} points")
         if self.accuracy_ref is not None:
             head.append(f"float reference accuracy: {self.accuracy_ref:.1%}")
         front = set(self.pareto())
@@ -186,6 +192,7 @@ class Sweep:
         return {
             "neurocomp": __version__, "network": self.network, "steps": int(self.steps), "runs": int(self.runs),
             "dt_ms": float(self.dt_ms), "classifier": self.classifier, "accuracy_ref": self.accuracy_ref,
+            "partial": self.partial,
             "points": [dict(point=p.to_dict(), pareto=i in front, **r.to_dict())
                        for i, (p, r) in enumerate(zip(self.points, self.rows))],
             "wall_s": dict(self.wall_s),

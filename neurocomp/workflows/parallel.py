@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..diagnostics import UsageError
 
-__all__ = ["resolve_jobs", "map_chunks", "cores", "JOBS_ENV", "SCHEDULER_ENV", "dask_client"]
+__all__ = ["resolve_jobs", "map_chunks", "cores", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,6 +44,17 @@ SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
 _ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`map_chunks`: ``done`` holds the results of the items that had
+    finished, by index (the others were cancelled). A ``KeyboardInterrupt``, so code that
+    does not look for it stops as on any Ctrl-C."""
+
+    def __init__(self, done: dict[int, Any], total: int) -> None:
+        super().__init__(f"interrupted after {len(done)} of {total} items")
+        self.done = done
+        self.total = total
 
 
 def cores() -> int:
@@ -107,6 +118,9 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     ------
     NeurocompError
         The first error a chunk raised (the other chunks are cancelled).
+    Interrupted
+        On Ctrl-C (or a ``KeyboardInterrupt`` from ``on_chunk``), with the results of the
+        items that had finished.
     """
     items = list(items)
     n = len(items)
@@ -128,13 +142,17 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         if on_chunk is not None:
             on_chunk(starts[k], out)
 
-    if client is not None:
-        _on_dask(client, fn, shared, chunks, done)
-    elif workers <= 1 or len(chunks) == 1:
-        for k, chunk in enumerate(chunks):
-            done(k, fn(shared, chunk))
-    else:
-        _on_processes(min(workers, len(chunks)), fn, shared, chunks, done)
+    try:
+        if client is not None:
+            _on_dask(client, fn, shared, chunks, done)
+        elif workers <= 1 or len(chunks) == 1:
+            for k, chunk in enumerate(chunks):
+                done(k, fn(shared, chunk))
+        else:
+            _on_processes(min(workers, len(chunks)), fn, shared, chunks, done)
+    except KeyboardInterrupt:
+        finished = {starts[k] + j: r for k, out in enumerate(results) if out is not None for j, r in enumerate(out)}
+        raise Interrupted(finished, n) from None
     return [r for out in results for r in out]  # type: ignore[union-attr]
 
 

@@ -44,10 +44,10 @@ from ..ir.network import Network
 from ..ir.synapses import InputEvents
 from ..report.sweep import Sweep, SweepPoint
 from .compare import reference_runs
-from .parallel import map_chunks
+from .parallel import Interrupted, map_chunks
 from .samples import runs_of
 
-__all__ = ["sweep", "AXES", "weight_variant"]
+__all__ = ["sweep", "AXES", "weight_variant", "SweepInterrupted"]
 
 #: The axes of a sweep, in the order points are enumerated, with their default value.
 AXES: dict[str, Any] = {"chip": None, "profile": None, "chips": None, "weight_bits": None,
@@ -86,6 +86,8 @@ def sweep(network: Network, grid: TMapping[str, Any], steps: int,
 
     Raises
     ------
+    SweepInterrupted
+        On Ctrl-C while the points run; its ``sweep`` holds the points that finished.
     UsageError
         For an unknown axis, an empty axis, no chip, a bad strategy name or
         ``weight_bits``, or as :func:`compare` does.
@@ -145,15 +147,35 @@ def sweep(network: Network, grid: TMapping[str, Any], steps: int,
             rows[k] = ChipRow(label=labels_[k], chip=spec.name, profile=spec.active_profile, n_chips=spec.n_chips,
                               status="no such chip", **error_reason(refused))
             finished(k, [rows[k]])
-    ran = map_chunks(_points, (network, steps, runs, ref_runs, labels, output),
-                     [(work[k][0], labels_[k], work[k][1]) for k in todo],
-                     jobs=jobs, client=client, on_chunk=finished)
-    for k, row in zip(todo, ran):
-        rows[k] = row
+    interrupted = None
+    try:
+        ran = dict(enumerate(map_chunks(_points, (network, steps, runs, ref_runs, labels, output),
+                                        [(work[k][0], labels_[k], work[k][1]) for k in todo],
+                                        jobs=jobs, client=client, on_chunk=finished)))
+    except Interrupted as exc:  # keep the points that finished; the others say so
+        interrupted, ran = exc, exc.done
+    for j, k in enumerate(todo):
+        spec = work[k][0]
+        rows[k] = ran.get(j) or ChipRow(label=labels_[k], chip=spec.name, profile=spec.active_profile,
+                                        n_chips=spec.n_chips, status="interrupted",
+                                        reason="Ctrl-C stopped the sweep before this point finished")
     wall["points"] = time.perf_counter() - start
-    return Sweep(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
-                 classifier=labels is not None, accuracy_ref=accuracy_ref, points=tuple(points),
-                 rows=tuple(rows), wall_s=wall)
+    result = Sweep(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
+                   classifier=labels is not None, accuracy_ref=accuracy_ref, points=tuple(points),
+                   rows=tuple(rows), wall_s=wall, partial=interrupted is not None)
+    if interrupted is not None:
+        raise SweepInterrupted(result) from None
+    return result
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`sweep`: ``sweep`` holds the points that finished (the others
+    have status ``interrupted``; ``sweep.partial`` is true)."""
+
+    def __init__(self, sweep: Sweep) -> None:
+        done = sum(r.status != "interrupted" for r in sweep.rows)
+        super().__init__(f"sweep interrupted after {done} of {len(sweep)} points")
+        self.sweep = sweep
 
 
 def weight_variant(spec: Any, weight_bits: int) -> Any:
