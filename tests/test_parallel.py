@@ -206,3 +206,44 @@ def test_compare_over_samples_on_two_workers_gives_the_same_accuracies(mnist):
     assert one.accuracy_ref == two.accuracy_ref and one.spikes_ref == two.spikes_ref
     assert [r.accuracy for r in one] == [r.accuracy for r in two]
     assert [r.spikes_chip for r in one] == [r.spikes_chip for r in two]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a process group needs POSIX")
+def test_ctrl_c_at_a_terminal_stops_the_workers_and_ends_with_one_line():
+    """Ctrl-C at a terminal reaches the whole process group: the command ends with 130
+    and 'interrupted' once the running chunks end (the others are cancelled), no worker
+    prints a traceback, none is left behind."""
+    import signal
+    import subprocess
+    import sys
+
+    def own_group():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setpgrp()
+
+    cmd = [sys.executable, "-m", "neurocomp", "validate", "examples/mnist_mlp.snn", "--chip", "loihi",
+           "--steps", "400", "--samples", "examples/data/mnist_test.npz", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=own_group, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until both workers run
+            group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+            if len(group) >= 3 or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the command ended before its workers started"
+        time.sleep(1.0)
+        start = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, err.strip(), out) == (130, "interrupted", "")  # (a blank line: the bar)
+    assert time.monotonic() - start < 30  # a chunk's time, not the remaining chunks'
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert left == []

@@ -179,8 +179,8 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in sorted(finished, key=futures.__getitem__):
                     done(futures[f], f.result())
-        except BaseException:  # an error or Ctrl-C: drop the chunks not yet started
-            for f in pending:
+        except BaseException:  # an error or Ctrl-C: drop the chunks not yet started; the
+            for f in pending:    # running ones end (killing a worker can hang Python 3.11's pool)
                 f.cancel()
             raise
 
@@ -212,6 +212,11 @@ def _start_worker(shared: Any, pickled: bool) -> None:
     """A worker's initializer: what the batch shares (unpickled once per worker), and one
     thread for Numba's parallel loops."""
     global _SHARED
+    import signal
+
+    # Ctrl-C at a terminal reaches the whole process group: the caller handles it (and
+    # stops the workers); a worker must not die of it on its own, printing a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update({k: "1" for k in _ONE_THREAD})
     numba = sys.modules.get("numba")
     if numba is not None:  # a forked worker: Numba loaded already, read its settings again
