@@ -9,6 +9,7 @@ The public API, the same pipeline as the command line (``docs/api.md``)::
     report = nc.price(result, mapping)               # energy and latency -> Report
     check = nc.validate(net, chip="loihi", steps=20) # chip against float -> ValidationReport
     table = nc.compare(net, ["loihi", "truenorth"], steps=20)   # -> Comparison
+    grid = nc.sweep(net, {"chip": ["loihi", "truenorth"], "weight_bits": [4, 8]}, steps=20)  # -> Sweep
     reference = nc.simulate(net, steps=20)           # float64 reference run -> RunResult
 
 Every name is imported on first use, so ``import neurocomp`` stays quick (Numba,
@@ -29,6 +30,7 @@ __all__ = [
     "price",
     "validate",
     "compare",
+    "sweep",
     "simulate",
     # chips and models
     "load_chip",
@@ -45,6 +47,7 @@ __all__ = [
     "Report",
     "ValidationReport",
     "Comparison",
+    "Sweep",
     # errors
     "NeurocompError",
     "CapacityError",
@@ -62,6 +65,7 @@ _LAZY = {
     "price": ("neurocomp.api", "price"),
     "validate": ("neurocomp.api", "validate"),
     "compare": ("neurocomp.api", "compare"),
+    "sweep": ("neurocomp.api", "sweep"),
     "simulate": ("neurocomp.emulator.reference", "simulate"),
     "load_chip": ("neurocomp.chip.load", "load_chip"),
     "list_chips": ("neurocomp.chip.load", "list_chips"),
@@ -76,6 +80,7 @@ _LAZY = {
     "Report": ("neurocomp.report.report", "Report"),
     "ValidationReport": ("neurocomp.report.validate", "ValidationReport"),
     "Comparison": ("neurocomp.report.compare", "Comparison"),
+    "Sweep": ("neurocomp.report.sweep", "Sweep"),
     "NeurocompError": ("neurocomp.diagnostics", "NeurocompError"),
     "CapacityError": ("neurocomp.diagnostics", "CapacityError"),
     "QuantizationError": ("neurocomp.diagnostics", "QuantizationError"),
@@ -84,7 +89,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import compare, compile, price, run, validate
+    from .api import compare, compile, price, run, sweep, validate
     from .chip.load import list_chips, load_chip
     from .chip.spec import ChipSpec
     from .diagnostics import CapacityError, EmulationError, NeurocompError, QuantizationError, UsageError
@@ -98,6 +103,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ir.printer import to_snn
     from .ir.result import RunResult
     from .report.compare import Comparison
+    from .report.sweep import Sweep
     from .report.report import Report
     from .report.validate import ValidationReport
 

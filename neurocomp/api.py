@@ -9,6 +9,7 @@
                                            price(result, mapping)         Report
     validate NET --chip C --steps T        validate(net, chip=C, steps=T) ValidationReport
     compare NET --chips A,B --steps T      compare(net, [A, B], steps=T)  Comparison
+    sweep NET --chips A,B --steps T        sweep(net, {"chip": [A, B]}, steps=T)  Sweep
     simulate NET --steps T                 simulate(net, steps=T)         RunResult
 
 The functions here are thin: each resolves its arguments the way the command line does
@@ -36,10 +37,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ir.network import Network
     from .ir.result import RunResult
     from .report.compare import Comparison
+    from .report.sweep import Sweep
     from .report.report import Report
     from .report.validate import ValidationReport
 
-__all__ = ["compile", "run", "price", "validate", "compare", "as_network", "resolve_chip", "ApiTypeError"]
+__all__ = ["compile", "run", "price", "validate", "compare", "sweep", "as_network", "resolve_chip", "ApiTypeError"]
 
 
 def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = None, what: str = "chip") -> Any:
@@ -320,7 +322,8 @@ def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
 def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMapping[str, Any] | None = None, *,
              chips: int | None = None, profile: str | None = None,
              samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None,
-             mapping: "Mapping | None" = None, output: str | None = None) -> "ValidationReport":
+             mapping: "Mapping | None" = None, output: str | None = None, jobs: int | None = None,
+             client: Any = None) -> "ValidationReport":
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     The API form of ``neurocomp validate``
@@ -344,6 +347,10 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
     output
         The population whose spike counts give the class (default: the last probed one
         that projects nowhere but onto itself).
+    jobs, client
+        Where the samples run: ``jobs`` local worker processes (default: every core, or
+        ``$NEUROCOMP_JOBS``) or the workers of a ``dask.distributed.Client``; the
+        report does not depend on it (:mod:`neurocomp.workflows.parallel`).
 
     Returns
     -------
@@ -361,12 +368,14 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
     from .workflows.validate import validate as _validate
 
     spec = resolve_chip(chip, chips=chips, profile=profile)
-    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping, output=output)
+    return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping, output=output,
+                     jobs=jobs, client=client)
 
 
 def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
             inputs: TMapping[str, Any] | None = None, *,
-            samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None) -> "Comparison":
+            samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None, jobs: int | None = None,
+            client: Any = None) -> "Comparison":
     """Compile and run a network on several chips and put the results side by side.
 
     The API form of ``neurocomp compare``
@@ -388,6 +397,8 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
         Input overrides for one run; by default each input's encoder.
     samples
         A labelled set (``.npz`` path with ``x`` and ``y``, or ``(x, y)``).
+    jobs, client
+        Where the chips run, as :func:`validate` takes them.
 
     Returns
     -------
@@ -406,4 +417,50 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
     """
     from .workflows.compare import compare as _compare
 
-    return _compare(as_network(network), chips, steps, inputs, samples=samples)
+    return _compare(as_network(network), chips, steps, inputs, samples=samples, jobs=jobs, client=client)
+
+
+def sweep(network: "Network | str | Path", grid: TMapping[str, Any], steps: int,
+          inputs: TMapping[str, Any] | None = None, *,
+          samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None, seed: int = 0,
+          jobs: int | None = None, client: Any = None) -> "Sweep":
+    """Compile, run, validate and price a network at every point of a grid of configurations.
+
+    The API form of ``neurocomp sweep`` (:func:`neurocomp.workflows.sweep.sweep`).
+
+    Parameters
+    ----------
+    network
+        A Network or the path of a ``.snn`` file.
+    grid
+        ``{axis: [values]}`` over ``chip`` (required: names, paths or ChipSpecs),
+        ``profile``, ``chips`` (chips in the system), ``weight_bits`` (the widest stored
+        weight), ``partition`` and ``place`` (the compiler's strategies); every
+        combination is one point.
+    steps
+        Steps per run.
+    inputs, samples
+        One run's input overrides, or a labelled set (each point's accuracy).
+    seed
+        The placer's seed.
+    jobs, client
+        Where the points run, as :func:`validate` takes them.
+
+    Returns
+    -------
+    Sweep
+        One row per point, in grid order (``rows[i]`` for ``points[i]``); ``pareto()``
+        the points no other beats on energy, latency and accuracy; ``to_text()``,
+        ``to_json()``, ``to_csv()``.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> grid = nc.sweep("examples/chain.snn", {"chip": ["loihi", "akida"], "weight_bits": [2, 8]}, steps=20,
+    ...                 jobs=1)
+    >>> [(p.chip, p.weight_bits, r.status) for p, r in zip(grid.points, grid.rows)]
+    [('loihi', 2, 'ok'), ('loihi', 8, 'ok'), ('akida', 2, 'cannot represent'), ('akida', 8, 'cannot represent')]
+    """
+    from .workflows.sweep import sweep as _sweep
+
+    return _sweep(as_network(network), grid, steps, inputs, samples=samples, seed=seed, jobs=jobs, client=client)

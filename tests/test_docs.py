@@ -59,7 +59,7 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", ".hypo
 #: Fences that are shown, not run.
 ILLUSTRATIVE = {"text", "snn", "toml", "json", "yaml", "ini", "csv", "diff", "lark", "math", "html"}
 TRANSCRIPTS = {"console", "bash", "shell", "sh"}
-OPTIONAL_PACKAGES = {"nir": "nir", "matplotlib": "plot"}
+OPTIONAL_PACKAGES = {"nir": "nir", "matplotlib": "plot", "distributed": "dask", "dask": "dask"}
 
 #: Fences without a language outside the tutorial, per page, written before this test
 #: existed: they read as text. A page may not gain more (name the language instead).

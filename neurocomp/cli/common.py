@@ -8,9 +8,10 @@ Only the standard library is imported here, so ``neurocomp --version`` and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..diagnostics import UsageError
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..ir.network import Network
 
 __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
-           "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int"]
+           "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
+           "cluster_from_args"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -40,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("import_nir", "import a NIR graph (.nir) as a .snn network"),
     "export": ("export_nir", "export a .snn network as a NIR graph (.nir)"),
     "compare": ("compare", "compile and run a network on several chips; one table of cost and agreement"),
+    "sweep": ("sweep", "run a network over a grid of chips, profiles, weight widths and compiler strategies"),
 }
 
 
@@ -71,6 +74,38 @@ def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None =
                         help="a system of N chips, tiled as squarely as possible")
     parser.add_argument("--profile", default=None, metavar="NAME",
                         help="energy/timing profile of the chip (default: the chip's default)")
+
+
+def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--jobs N`` (how many local worker processes run ``what``; default: every
+    core, or ``$NEUROCOMP_JOBS``) and ``--scheduler ADDRESS`` (a Dask cluster instead;
+    default ``$NEUROCOMP_SCHEDULER``); :mod:`neurocomp.workflows.parallel`."""
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help=f"run {what} on N worker processes (default: every core, or $NEUROCOMP_JOBS; "
+                             "results do not depend on N)")
+    parser.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                        help=f"run {what} on the Dask cluster of this scheduler instead (default: "
+                             "$NEUROCOMP_SCHEDULER; needs 'pip install neurocomp[dask]')")
+
+
+@contextlib.contextmanager
+def cluster_from_args(args: argparse.Namespace) -> Iterator[Any]:
+    """The Dask client that ``--scheduler`` (or ``$NEUROCOMP_SCHEDULER``) names, closed
+    afterwards; ``None`` when neither is given (work stays on this machine)."""
+    import os
+
+    from ..workflows.parallel import SCHEDULER_ENV, dask_client
+
+    positive(getattr(args, "jobs", None), "--jobs")
+    address = getattr(args, "scheduler", None) or os.environ.get(SCHEDULER_ENV, "").strip() or None
+    if address is None:
+        yield None
+        return
+    client = dask_client(address)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def chip_from_args(args: argparse.Namespace) -> "ChipSpec":

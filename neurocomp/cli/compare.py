@@ -4,7 +4,7 @@
 
     neurocomp compare NET.snn --chips loihi,truenorth,akida --steps 100
                       [--chip FILE.toml ...] [--samples FILE.npz [--limit N]]
-                      [--json] [--out DIR [--force]]
+                      [--json] [--out DIR [--force]] [--jobs N | --scheduler ADDR]
 
 ``--chips`` takes a comma-separated list of bundled chip names or chip/system files;
 ``--chip`` adds one more and may be repeated (both may be given; the chips keep the
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, console, load_network
+from .common import add_command, add_jobs_argument, cluster_from_args, console, load_network, positive
 
 __all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
 
@@ -50,6 +50,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
     p.add_argument("--out", metavar="DIR", help=f"also write {COMPARISON_FILE} into this folder")
     p.add_argument("--force", action="store_true", help=f"overwrite {COMPARISON_FILE} in --out")
+    add_jobs_argument(p, "the chips")
     p.set_defaults(func=handler)
 
 
@@ -101,6 +102,7 @@ def handler(args: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be positive, got {args.limit}")
     if args.limit is not None and not args.samples:
         raise UsageError("--limit needs --samples")
+    positive(args.jobs, "--jobs")
     chips = chip_list(args.chip_items)
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
@@ -118,14 +120,16 @@ def handler(args: argparse.Namespace) -> int:
         samples = (x, y)
 
     err = console(stderr=True, width=None)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                  transient=True, disable=not err.is_terminal) as bar:
+    with cluster_from_args(args) as client, \
+            Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                     transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("float reference", total=len(chips) + 1)
 
         def progress(label: str, done: int, total: int) -> None:
             bar.update(task, advance=1, description=label)
 
-        result = compare(network, chips, args.steps, samples=samples, progress=progress)
+        result = compare(network, chips, args.steps, samples=samples, progress=progress, jobs=args.jobs,
+                         client=client)
 
     if args.json:
         sys.stdout.write(result.to_json())

@@ -29,7 +29,7 @@ import argparse
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from rich.text import Text
@@ -37,7 +37,7 @@ from rich.text import Text
 from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
-from .common import (add_chip_arguments, add_command, chip_from_args, console as console_, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console as console_, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite)
 
 __all__ = ["register", "run_command", "batch_inputs"]
@@ -67,6 +67,7 @@ def register(subparsers: Any) -> None:
                      help="draw the run's pictures into --out (spike raster, rates, the mesh, energy and latency)")
     run.add_argument("--html", action="store_true",
                      help="write --out/report.html: the report's tables and every picture in one file")
+    add_jobs_argument(run, "the samples of --batch")
     run.set_defaults(func=run_command)
 
 
@@ -81,6 +82,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     positive(args.steps, "--steps")
     positive(args.batch, "--batch")
+    positive(args.jobs, "--jobs")
     if args.batch is not None and not args.inputs:
         raise UsageError("--batch needs --inputs: the samples to run", hint="give --inputs FILE.npz")
     pictures_need_out(args, ("--plot", "--html"))
@@ -127,7 +129,8 @@ def run_command(args: argparse.Namespace) -> int:
             overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
             runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
         else:
-            runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict)
+            with cluster_from_args(args) as client:
+                runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
     wall["emulate"] = time.perf_counter() - start
     _print_warnings(caught, len(runs))
 
@@ -276,28 +279,16 @@ def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int
 
 
 def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndarray], n: int,
-               strict: bool) -> list[RunResult]:
-    samples = batch_inputs(network, steps, arrays, n)
+               strict: bool, jobs: int | None, client: Any) -> list[RunResult]:
+    """Every sample through one mapping (:func:`neurocomp.workflows.batch.emulate_samples`,
+    on ``jobs`` worker processes or a Dask ``client``), with a progress bar."""
+    from ..workflows.batch import emulate_samples
+
+    samples = [s or None for s in batch_inputs(network, steps, arrays, n)]
     with progress_bar("emulating", disable=n < 2) as bar:
         task = bar.add_task("batch", total=n)
-        return _emulate_batch(mapping, steps, samples, strict,
-                              lambda done: bar.update(task, completed=done))
-
-
-def _emulate_batch(mapping: Any, steps: int, samples: list[dict[str, Any]], strict: bool,
-                   progress: Callable[[int], None]) -> list[RunResult]:
-    """Every sample through one mapping with :func:`emulate_batch`; ``progress(done)``
-    is called as each sample is taken (the batch consumes them one at a time)."""
-    from ..emulator.run import emulate_batch
-
-    def feed():
-        for i, sample in enumerate(samples):
-            progress(i)
-            yield sample or None
-
-    results = list(emulate_batch(mapping, steps, feed(), strict=strict))
-    progress(len(results))
-    return results
+        return list(emulate_samples(mapping, steps, samples, strict=strict, jobs=jobs, client=client,
+                                    progress=lambda done, total: bar.update(task, completed=done)))
 
 
 def _save_batch_counts(path: Path, runs: Sequence[RunResult]) -> Path:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_chip_arguments, add_command, chip_from_args, console, load_network, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console, load_network, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite)
 
 __all__ = ["register", "validate_command"]
@@ -41,6 +41,7 @@ def register(subparsers: Any) -> None:
     val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
     val.add_argument("--plot", action="store_true",
                      help="draw validation.png into --out: float against chip spike counts per neuron")
+    add_jobs_argument(val, "the samples")
     val.set_defaults(func=validate_command)
 
 
@@ -52,6 +53,7 @@ def validate_command(args: argparse.Namespace) -> int:
 
     positive(args.steps, "--steps")
     positive(args.limit, "--limit")
+    positive(args.jobs, "--jobs")
     pictures_need_out(args, ("--plot",))
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
@@ -73,9 +75,10 @@ def validate_command(args: argparse.Namespace) -> int:
     if samples is not None:
         _say_how_samples_fit(network, args.steps, samples[0], args.output)
     n = 1 if samples is None else len(samples[1])
-    with progress_bar("float and chip runs", disable=n < 2) as bar:
+    with cluster_from_args(args) as client, progress_bar("float and chip runs", disable=n < 2) as bar:
         task = bar.add_task("validate", total=n)
-        result = validate(network, chip, args.steps, samples=samples, output=args.output,
+        result = validate(network, chip, args.steps, samples=samples, output=args.output, jobs=args.jobs,
+                          client=client,
                           progress=lambda done, total: bar.update(task, completed=done))
     shown = console()
     result.render(shown)

@@ -33,7 +33,7 @@ from ..ir.synapses import InputEvents
 from ..chip.family import Family, family as family_named
 from .kernels import KernelInputs, KernelRun, kernel_for
 
-__all__ = ["emulate", "emulate_batch", "BatchResult"]
+__all__ = ["emulate", "emulate_batch", "warn_overflows", "BatchResult"]
 
 Inputs = TMapping[str, "InputEvents | np.ndarray"]
 ProbeSpec = "Sequence[Probe] | TMapping[str, Sequence[str]] | None"
@@ -87,7 +87,7 @@ def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
 
 
 def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], *,
-                  strict: bool = False, probes: Any = None, seed: int = 0) -> "BatchResult":
+                  strict: bool = False, probes: Any = None, seed: int = 0, warn: bool = True) -> "BatchResult":
     """Run several independent input samples through one Mapping.
 
     Each sample is one ``inputs`` argument of :func:`emulate` (``None`` for the
@@ -95,16 +95,20 @@ def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None]
     compiled kernel is reused for every sample. Every sample runs with the same ``seed``,
     so a sample's result does not depend on its place in the batch.
 
+    ``warn=False`` issues no overflow warning: the batch keeps them
+    (:attr:`BatchResult.overflows`) for :func:`warn_overflows`, so the parts of a batch
+    run elsewhere warn once, as one batch would.
+
     Returns
     -------
     BatchResult
         One RunResult per sample, in order, and the counters summed over samples.
     """
-    return _run(mapping, steps, samples, strict, probes, seed)
+    return _run(mapping, steps, samples, strict, probes, seed, warn=warn)
 
 
 def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict: bool,
-         probes: Any, seed: int = 0) -> "BatchResult":
+         probes: Any, seed: int = 0, warn: bool = True) -> "BatchResult":
     """The body of :func:`emulate` and :func:`emulate_batch` (called by them only, so the
     overflow warning points at the caller's line)."""
     steps = _check_steps(steps)
@@ -126,14 +130,23 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
         if message:
             overflowed.append((k, message))
         results.append(_result(mapping, steps, events, run, recorder, family.traces))
-    if overflowed:
-        k, message = overflowed[0]
-        where = f" in {len(overflowed)} of {len(results)} samples, first sample {k}:" \
-            if len(results) > 1 else ":"
-        warnings.warn(f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
-                      "Run with strict=True (--strict on the command line) to stop at the first overflow.",
-                      RuntimeWarning, stacklevel=3)
-    return BatchResult(results=tuple(results))
+    batch = BatchResult(results=tuple(results), overflows=tuple(overflowed))
+    if warn:
+        warn_overflows(mapping, batch, stacklevel=4)
+    return batch
+
+
+def warn_overflows(mapping: Mapping, batch: "BatchResult", *, stacklevel: int = 2) -> None:
+    """One warning for the overflows of ``batch`` (none when it had none): how many
+    samples overflowed, and the first overflow of the first of them."""
+    if not batch.overflows:
+        return
+    k, message = batch.overflows[0]
+    where = f" in {len(batch.overflows)} of {len(batch)} samples, first sample {k}:" \
+        if len(batch) > 1 else ":"
+    warnings.warn(f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
+                  "Run with strict=True (--strict on the command line) to stop at the first overflow.",
+                  RuntimeWarning, stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------- batches
@@ -145,10 +158,13 @@ class BatchResult:
 
     ``counters`` is the element-wise sum of every sample's counters (the work of the
     whole batch, per core and step). Batches of one Mapping and one number of steps
-    merge by concatenation, so a batch may be split and run anywhere.
+    merge by concatenation, so a batch may be split and run anywhere. ``overflows`` holds,
+    per sample whose state wrapped or saturated, its index in the batch and the kernel's
+    account of its first overflow.
     """
 
     results: tuple[RunResult, ...]
+    overflows: tuple[tuple[int, str], ...] = ()
 
     def __len__(self) -> int:
         return len(self.results)
@@ -190,7 +206,12 @@ class BatchResult:
         results = tuple(r for b in batches for r in b.results)
         if len({(r.network, r.steps) for r in results}) > 1:
             raise UsageError("cannot merge batches of different networks or numbers of steps")
-        return cls(results=results)
+        overflows: list[tuple[int, str]] = []
+        at = 0
+        for b in batches:
+            overflows += [(at + k, message) for k, message in b.overflows]
+            at += len(b)
+        return cls(results=results, overflows=tuple(overflows))
 
 
 # --------------------------------------------------------------------------- helpers

@@ -48,6 +48,8 @@ STATUSES = {
     "cannot represent": "the compiler raised a QuantizationError",
     "cannot emulate": "compiled, but not emulated: no emulator kernel runs its neuron family, or the "
                       "chip refuses the inputs (values where its spikes carry none)",
+    "no such chip": "a sweep's point asks for a profile or a weight width the chip does not have",
+    "interrupted": "a sweep's point that Ctrl-C stopped before it finished",
 }
 
 

@@ -7,7 +7,8 @@ input overrides (one run) or a labelled sample set (a classifier), exactly as
 :class:`~neurocomp.report.compare.Comparison` (its figures are defined in
 :mod:`neurocomp.report.compare`).
 
-The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once; it does
+The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once (its runs
+spread over the workers as the chips are, below); it does
 not depend on the chip. Then, for each chip:
 
 1. compile (:func:`neurocomp.compiler.pipeline.compile`, the default passes). A
@@ -40,9 +41,10 @@ from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
 from ..report.compare import ChipRow, Comparison, error_reason, mapping_figures, row_labels, run_figures
 from ..report.validate import agreement_report
+from .parallel import map_chunks
 from .samples import runs_of
 
-__all__ = ["compare"]
+__all__ = ["compare", "reference_runs"]
 
 # The compile errors that end one chip's row rather than the whole comparison.
 _ROW_ERRORS: dict[type[NeurocompError], str] = {CapacityError: "does not fit",
@@ -52,7 +54,8 @@ _ROW_ERRORS: dict[type[NeurocompError], str] = {CapacityError: "does not fit",
 def compare(network: Network, chips: Sequence[Any], steps: int,
             inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
             samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
-            progress: Callable[[str, int, int], None] | None = None) -> Comparison:
+            progress: Callable[[str, int, int], None] | None = None,
+            jobs: int | None = None, client: Any = None) -> Comparison:
     """Compile and run ``network`` on each chip, and put the results side by side.
 
     Parameters
@@ -75,6 +78,12 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
     progress
         Called as ``progress(chip label, runs done, runs)`` as each chip's runs finish
         (and with the label ``"float reference"`` for the reference).
+    jobs, client
+        Where the chips run, each independent of the others: ``jobs`` local worker
+        processes (default: every core, or ``$NEUROCOMP_JOBS``), or the workers of a Dask
+        ``client`` (:mod:`neurocomp.workflows.parallel`). The network, the runs' inputs
+        and the reference's results go to each worker once; the rows come back in the
+        order of ``chips``, the same whatever runs them.
 
     Returns
     -------
@@ -112,7 +121,6 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
     ...
     """
     from ..compiler.lower import lower
-    from ..emulator.reference import simulate
 
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps <= 0:
         raise UsageError(f"steps must be a whole number > 0, got {steps!r}")
@@ -129,7 +137,7 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
 
     start = time.perf_counter()
     synapses = lower(network)
-    ref_runs = [simulate(network, steps, r, synapses=synapses) for r in runs]
+    ref_runs = reference_runs(network, steps, runs, synapses, jobs=jobs, client=client)
     wall = {"float reference": time.perf_counter() - start}
     if progress is not None:
         progress("float reference", len(runs), len(runs))
@@ -140,21 +148,52 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         pred = np.array([int(np.argmax(r.spike_counts(output))) for r in ref_runs], dtype=np.int64)
         accuracy_ref = float(np.mean(pred == labels))
 
-    rows = []
-    for spec, label in zip(specs, row_labels(specs)):
-        start = time.perf_counter()
-        rows.append(_row(network, spec, label, steps, runs, ref_runs, labels, output))
-        wall[label] = time.perf_counter() - start
+    def finished(first: int, out: list[tuple[ChipRow, float]]) -> None:
         if progress is not None:
-            progress(label, len(runs), len(runs))
+            for row, _ in out:
+                progress(row.label, len(runs), len(runs))
+
+    shared = (network, steps, runs, ref_runs, labels, output)
+    rows = []
+    for row, seconds in map_chunks(_rows, shared, list(zip(specs, row_labels(specs))), jobs=jobs, client=client,
+                                   on_chunk=finished):
+        rows.append(row)
+        wall[row.label] = seconds
     return Comparison(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
                       classifier=labels is not None, output=output, accuracy_ref=accuracy_ref,
                       spikes_ref=spikes_ref, rows=tuple(rows), wall_s=wall)
 
 
+def reference_runs(network: Network, steps: int, runs: list[Any], synapses: Any, *, jobs: int | None = None,
+                   client: Any = None) -> list[RunResult]:
+    """The float reference's run of each input (the same runs, in order, wherever they
+    ran: :func:`~neurocomp.workflows.parallel.map_chunks`)."""
+    return map_chunks(_reference_chunk, (network, steps, synapses), runs, jobs=jobs, client=client)
+
+
+def _reference_chunk(shared: tuple[Network, int, Any], chunk: list[Any]) -> list[RunResult]:
+    from ..emulator.reference import simulate
+
+    network, steps, synapses = shared
+    return [simulate(network, steps, r, synapses=synapses) for r in chunk]
+
+
+def _rows(shared: tuple[Any, ...], chunk: list[tuple[Any, str]]) -> list[tuple[ChipRow, float]]:
+    """Each chip's row of ``chunk`` and the seconds it took (run wherever
+    :func:`~neurocomp.workflows.parallel.map_chunks` puts it)."""
+    network, steps, runs, ref_runs, labels, output = shared
+    out = []
+    for spec, label in chunk:
+        start = time.perf_counter()
+        row = _row(network, spec, label, steps, runs, ref_runs, labels, output)
+        out.append((row, time.perf_counter() - start))
+    return out
+
+
 def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], ref_runs: list[RunResult],
-         labels: np.ndarray | None, output: str | None) -> ChipRow:
-    """One chip's row: compiled, emulated, priced and validated as far as it gets."""
+         labels: np.ndarray | None, output: str | None, passes: Any = None) -> ChipRow:
+    """One chip's row: compiled (by ``passes``, default the compiler's default passes),
+    emulated, priced and validated as far as it gets."""
     from ..compiler.pipeline import compile_network
     from ..emulator.kernels import kernel_for
     from ..emulator.run import emulate_batch
@@ -165,7 +204,7 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     wall: dict[str, float] = {}
     start = time.perf_counter()
     try:
-        mapping = compile_network(network, chip)
+        mapping = compile_network(network, chip, passes=passes)
     except tuple(_ROW_ERRORS) as exc:
         status = next(s for kind, s in _ROW_ERRORS.items() if isinstance(exc, kind))
         return ChipRow(**ident, status=status, **error_reason(exc))

@@ -24,6 +24,7 @@ from ..ir.network import Network
 from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
 from ..report.validate import ValidationReport, agreement_report
+from .parallel import map_chunks
 from .samples import runs_of
 
 __all__ = ["validate", "compile_for"]
@@ -33,7 +34,7 @@ def validate(network: Network, chip: Any, steps: int,
              inputs: TMapping[str, InputEvents | np.ndarray] | None = None, *,
              samples: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
              mapping: Any = None, progress: Callable[[int, int], None] | None = None,
-             output: str | None = None) -> ValidationReport:
+             output: str | None = None, jobs: int | None = None, client: Any = None) -> ValidationReport:
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     Parameters
@@ -54,10 +55,15 @@ def validate(network: Network, chip: Any, steps: int,
     mapping
         The network already compiled for ``chip`` (it is compiled otherwise).
     progress
-        Called as ``progress(done, total)`` after each sample.
+        Called as ``progress(done, total)`` as samples finish.
     output
         With ``samples``: the population whose spike counts give the class (default:
         :func:`~neurocomp.workflows.samples.output_population`).
+    jobs, client
+        Where the samples run: ``jobs`` local worker processes (default: every core, or
+        ``$NEUROCOMP_JOBS``), or the workers of a Dask ``client``
+        (:mod:`neurocomp.workflows.parallel`). The network, the Mapping and the lowered
+        synapses go to each worker once; the report is the same whatever runs it.
 
     Returns
     -------
@@ -77,7 +83,6 @@ def validate(network: Network, chip: Any, steps: int,
     if samples is not None and inputs is not None:
         raise UsageError("give either inputs (one run) or samples (a labelled set), not both")
     from ..compiler.lower import lower
-    from ..emulator.reference import simulate
 
     wall: dict[str, float] = {}
     start = time.perf_counter()
@@ -85,27 +90,29 @@ def validate(network: Network, chip: Any, steps: int,
         mapping = compile_for(network, chip)
     wall["compile"] = time.perf_counter() - start
     synapses = lower(network)
-    emulate = _emulator()
     runs, labels, output = runs_of(network, steps, inputs, samples, output)
 
     ref_runs: list[RunResult] = []
     chip_runs: list[RunResult] = []
     t_ref = t_chip = 0.0
     chip_warnings: list[str] = []  # first warning of each chip run that had any
-    for i, run_inputs in enumerate(runs):
-        t0 = time.perf_counter()
-        ref_runs.append(simulate(network, steps, run_inputs, synapses=synapses))
-        t1 = time.perf_counter()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            chip_runs.append(emulate(mapping, steps, run_inputs))
-        if caught:
-            chip_warnings.append(str(caught[0].message))
-        t2 = time.perf_counter()
-        t_ref += t1 - t0
-        t_chip += t2 - t1
+    done = 0
+
+    def finished(first: int, out: list[tuple[RunResult, RunResult, str | None, float, float]]) -> None:
+        nonlocal done
+        done += len(out)
         if progress is not None:
-            progress(i + 1, len(runs))
+            progress(done, len(runs))
+
+    shared = (network, mapping, synapses, steps)
+    for ref, chip_run, warned, s_ref, s_chip in map_chunks(_validate_chunk, shared, runs, jobs=jobs,
+                                                           client=client, on_chunk=finished):
+        ref_runs.append(ref)
+        chip_runs.append(chip_run)
+        if warned is not None:
+            chip_warnings.append(warned)
+        t_ref += s_ref
+        t_chip += s_chip
     wall["reference"] = t_ref
     wall["emulate"] = t_chip
 
@@ -115,6 +122,27 @@ def validate(network: Network, chip: Any, steps: int,
                  f"the first: {chip_warnings[0]}",)
     return agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
                             notes=notes, wall_s=wall)
+
+
+def _validate_chunk(shared: tuple[Network, Any, Any, int], chunk: list[Any]
+                    ) -> list[tuple[RunResult, RunResult, str | None, float, float]]:
+    """Per sample of ``chunk``: the reference run, the chip run, the chip run's first
+    warning, and the seconds each took (run wherever :func:`map_chunks` puts it)."""
+    from ..emulator.reference import simulate
+
+    network, mapping, synapses, steps = shared
+    emulate = _emulator()
+    out = []
+    for run_inputs in chunk:
+        t0 = time.perf_counter()
+        ref = simulate(network, steps, run_inputs, synapses=synapses)
+        t1 = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            chip_run = emulate(mapping, steps, run_inputs)
+        t2 = time.perf_counter()
+        out.append((ref, chip_run, str(caught[0].message) if caught else None, t1 - t0, t2 - t1))
+    return out
 
 
 def compile_for(network: Network, chip: Any) -> Any:

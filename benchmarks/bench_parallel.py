@@ -1,0 +1,120 @@
+"""Local parallelism: ``validate`` of ``mnist_mlp`` on Loihi over labelled MNIST samples
+with 1 and with N worker processes (``neurocomp.workflows.parallel``), measured in the
+same run, alternating, warm (the Mapping compiled and every kernel jitted before timing).
+
+Prints the load average at the start and end (the machine is shared: quote the figure
+with its load), each repetition, the medians, samples per second and the speed-up, and
+checks that every repetition's report is the same (wall times aside).
+
+    python benchmarks/bench_parallel.py [--samples 200] [--steps 100] [--runs 3] [--jobs 2]
+    python benchmarks/bench_parallel.py --dask [--chunks 1,4,16,50]
+
+``--dask`` measures instead what a Dask ``LocalCluster`` (``--jobs`` single-threaded
+worker processes) costs per chunk: the chip emulation of the same samples
+(``neurocomp.workflows.batch.emulate_samples``) on the cluster and on as many local
+workers, for each chunk size, alternating; the overhead per chunk is the difference of
+the medians over the number of chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=3, help="repetitions of each (alternating)")
+    ap.add_argument("--jobs", type=int, default=2, help="the workers to compare with 1")
+    ap.add_argument("--dask", action="store_true", help="measure Dask's overhead per chunk instead")
+    ap.add_argument("--chunks", default="1,4,16,50", help="chunk sizes for --dask")
+    args = ap.parse_args()
+    if args.dask:
+        return dask_overhead(args)
+
+    import numpy as np
+
+    import neurocomp as nc
+
+    print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        samples = (data["x"][: args.samples], data["y"][: args.samples])
+    chip = nc.load_chip("loihi")
+    mapping = nc.compile(net, chip)
+    nc.validate(net, chip, args.steps, samples=(samples[0][:2], samples[1][:2]), mapping=mapping, jobs=1)  # warm
+
+    times: dict[int, list[float]] = {1: [], args.jobs: []}
+    reports = []
+    for _ in range(args.runs):
+        for jobs in (1, args.jobs):
+            start = time.perf_counter()
+            rep = nc.validate(net, chip, args.steps, samples=samples, mapping=mapping, jobs=jobs)
+            times[jobs].append(time.perf_counter() - start)
+            d = rep.to_dict()
+            d.pop("wall_s")
+            reports.append(d)
+            print(f"  jobs={jobs}: {times[jobs][-1]:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+    same = all(r == reports[0] for r in reports)
+    n = len(samples[1])
+    one, many = statistics.median(times[1]), statistics.median(times[args.jobs])
+    print(f"validate mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs}:")
+    print(f"  jobs=1: {one:.2f} s = {n / one:.1f} samples/s")
+    print(f"  jobs={args.jobs}: {many:.2f} s = {n / many:.1f} samples/s")
+    print(f"  speed-up {one / many:.2f}x; reports identical: {same}; "
+          f"accuracy float {reports[0]['classifier']['accuracy_ref']:.3f}, "
+          f"chip {reports[0]['classifier']['accuracy_chip']:.3f}")
+    print(f"load average at end: {os.getloadavg()}")
+    if not same:
+        raise SystemExit("the reports differ between runs")
+
+
+def dask_overhead(args: argparse.Namespace) -> None:
+    import numpy as np
+    from distributed import Client, LocalCluster
+
+    import neurocomp as nc
+    from neurocomp.workflows.batch import emulate_samples
+    from neurocomp.workflows.samples import sample_inputs
+
+    print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        x = data["x"][: args.samples]
+    mapping = nc.compile(net, "loihi")
+    samples = sample_inputs(net, args.steps, x)
+    n = len(samples)
+    with LocalCluster(n_workers=args.jobs, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            Client(cl) as client:
+        emulate_samples(mapping, args.steps, samples[:4], client=client, chunk_size=1)  # warm the workers
+        emulate_samples(mapping, args.steps, samples[:4], jobs=args.jobs, chunk_size=1)
+        print(f"emulate {n} mnist samples x {args.steps} steps on {args.jobs} workers, medians of {args.runs}:")
+        for size in (int(c) for c in args.chunks.split(",")):
+            times: dict[str, list[float]] = {"local": [], "dask": []}
+            for _ in range(args.runs):
+                for where in ("local", "dask"):
+                    start = time.perf_counter()
+                    if where == "dask":
+                        emulate_samples(mapping, args.steps, samples, client=client, chunk_size=size)
+                    else:
+                        emulate_samples(mapping, args.steps, samples, jobs=args.jobs, chunk_size=size)
+                    times[where].append(time.perf_counter() - start)
+            local, dask = statistics.median(times["local"]), statistics.median(times["dask"])
+            chunks = -(-n // size)
+            print(f"  chunk {size:>3} ({chunks:>3} chunks): local {local:.2f} s, dask {dask:.2f} s, "
+                  f"overhead {1e3 * (dask - local) / chunks:+.1f} ms per chunk (load {os.getloadavg()[0]:.2f})",
+                  flush=True)
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,287 @@
+"""Independent work spread over the local cores, or over a Dask cluster.
+
+The workflows' batches (samples through one Mapping, chips of a comparison, points of a
+sweep) are independent: each item's result depends on that item and on what the whole
+batch shares (the network, the Mapping, the steps), never on the other items. So they
+run anywhere, in any order, and are put back in order here:
+
+* ``jobs = 1`` (or a single chunk): in this process, one chunk after another;
+* ``jobs = N``: ``N`` worker processes on this machine. What the batch shares reaches
+  each worker **once**, when it starts (the pool's initializer), never with a chunk: on
+  Linux the workers are forked and inherit it (and the kernels Numba compiled already);
+  elsewhere they are spawned and it is pickled once for all of them. The items go in
+  chunks. Each worker runs Numba's parallel loops (and, when spawned, OpenMP and BLAS)
+  with one thread, so ``N`` workers use ``N`` cores and no more;
+* ``client``: a :class:`dask.distributed.Client`. What the batch shares is scattered to
+  the workers once; the chunks are submitted as tasks; the results are gathered in order.
+
+``jobs=None`` means the environment variable ``NEUROCOMP_JOBS`` when it is set, else
+every core this process may use. The result never depends on ``jobs``, the chunk size
+or the client: the same items give the same results, in the same order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import sys
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from ..diagnostics import UsageError
+
+__all__ = ["resolve_jobs", "map_chunks", "cores", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: The environment variable that sets the default number of local workers.
+JOBS_ENV = "NEUROCOMP_JOBS"
+#: The environment variable that names a Dask scheduler for the command line.
+SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
+
+# the thread pools a worker limits to one thread (read by each library when it loads)
+_ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+_SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`map_chunks`: ``done`` holds the results of the items that had
+    finished, by index (the others were cancelled). A ``KeyboardInterrupt``, so code that
+    does not look for it stops as on any Ctrl-C."""
+
+    def __init__(self, done: dict[int, Any], total: int) -> None:
+        super().__init__(f"interrupted after {len(done)} of {total} items")
+        self.done = done
+        self.total = total
+
+
+def cores() -> int:
+    """The number of cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_jobs(jobs: Any = None) -> int:
+    """The number of local workers: ``jobs``, else ``$NEUROCOMP_JOBS``, else :func:`cores`.
+
+    Raises
+    ------
+    UsageError
+        When ``jobs`` (or the variable) is not a whole number >= 1.
+    """
+    what = "jobs"
+    if jobs is None:
+        text = os.environ.get(JOBS_ENV, "").strip()
+        if not text:
+            return cores()
+        what = f"${JOBS_ENV}"
+        try:
+            jobs = int(text)
+        except ValueError:
+            raise UsageError(f"{what} must be a whole number >= 1, got {text!r}") from None
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"{what} must be a whole number >= 1, got {jobs!r}",
+                         hint="jobs=1 runs everything in this process")
+    return jobs
+
+
+def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequence[T], *,
+               jobs: int | None = None, client: Any = None, chunk_size: int | None = None,
+               on_chunk: Callable[[int, list[R]], None] | None = None) -> list[R]:
+    """``fn(shared, chunk)`` over ``items`` in chunks; the results of every item, in order.
+
+    Parameters
+    ----------
+    fn
+        A module-level function (workers import it by name) taking what the batch shares
+        and a list of items, and returning one result per item.
+    shared
+        What every chunk needs (picklable): sent once to each worker.
+    items
+        The independent items (picklable).
+    jobs
+        Local workers (see :func:`resolve_jobs`); ignored with ``client``.
+    client
+        A :class:`dask.distributed.Client` to run the chunks on instead.
+    chunk_size
+        Items per chunk; by default about four chunks per worker (one item per chunk in
+        this process, so ``on_chunk`` reports every item).
+    on_chunk
+        Called in this process as ``on_chunk(first item's index, results)`` as each
+        chunk finishes (in the order they finish).
+
+    Raises
+    ------
+    NeurocompError
+        The first error a chunk raised (the other chunks are cancelled).
+    Interrupted
+        On Ctrl-C (or a ``KeyboardInterrupt`` from ``on_chunk``), with the results of the
+        items that had finished.
+    """
+    items = list(items)
+    n = len(items)
+    if n == 0:
+        return []
+    workers = _dask_workers(client) if client is not None else min(resolve_jobs(jobs), n)
+    if chunk_size is None:
+        chunk_size = max(1, -(-n // (4 * workers))) if workers > 1 else 1
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
+    starts = list(range(0, n, chunk_size))
+    chunks = [items[s:s + chunk_size] for s in starts]
+    results: list[list[R] | None] = [None] * len(chunks)
+
+    def done(k: int, out: list[R]) -> None:
+        if len(out) != len(chunks[k]):
+            raise RuntimeError(f"{fn.__name__} returned {len(out)} results for {len(chunks[k])} items")
+        results[k] = out
+        if on_chunk is not None:
+            on_chunk(starts[k], out)
+
+    try:
+        if client is not None:
+            _on_dask(client, fn, shared, chunks, done)
+        elif workers <= 1 or len(chunks) == 1:
+            for k, chunk in enumerate(chunks):
+                done(k, fn(shared, chunk))
+        else:
+            _on_processes(min(workers, len(chunks)), fn, shared, chunks, done)
+    except KeyboardInterrupt:
+        finished = {starts[k] + j: r for k, out in enumerate(results) if out is not None for j, r in enumerate(out)}
+        raise Interrupted(finished, n) from None
+    return [r for out in results for r in out]  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- local processes
+
+
+def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any]],
+                  done: Callable[[int, list[Any]], None]) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    if _can_fork():  # the workers inherit what the batch shares (and the compiled kernels)
+        context, initargs, env = multiprocessing.get_context("fork"), (shared, False), contextlib.nullcontext()
+    else:  # pickled once for all workers, unpickled once by each
+        context = multiprocessing.get_context("spawn")
+        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True)
+        env = _one_thread_env()  # read by each library as a spawned worker loads it
+    with env, ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                  initargs=initargs) as pool:
+        futures = {pool.submit(_run_chunk, fn, chunk): k for k, chunk in enumerate(chunks)}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in sorted(finished, key=futures.__getitem__):
+                    done(futures[f], f.result())
+        except BaseException:  # an error or Ctrl-C: drop the chunks not yet started; the
+            for f in pending:    # running ones end (killing a worker can hang Python 3.11's pool)
+                f.cancel()
+            raise
+
+
+def _can_fork() -> bool:
+    """Fork on Linux: no re-import of ``__main__`` (a script needs no ``__main__`` guard)
+    and nothing to pickle. Elsewhere (macOS, Windows) fork is unsafe or missing: spawn."""
+    import multiprocessing
+
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def _one_thread_env() -> Iterator[None]:
+    """The thread-count variables at 1 while worker processes start (they inherit them)."""
+    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
+    os.environ.update({k: "1" for k in _ONE_THREAD})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _start_worker(shared: Any, pickled: bool) -> None:
+    """A worker's initializer: what the batch shares (unpickled once per worker), and one
+    thread for Numba's parallel loops."""
+    global _SHARED
+    import signal
+
+    # Ctrl-C at a terminal reaches the whole process group: the caller handles it (and
+    # stops the workers); a worker must not die of it on its own, printing a traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update({k: "1" for k in _ONE_THREAD})
+    numba = sys.modules.get("numba")
+    if numba is not None:  # a forked worker: Numba loaded already, read its settings again
+        try:
+            numba.config.reload_config()
+            if _numba_threads_started():  # the parent's thread pool came along: use one thread of it
+                numba.set_num_threads(1)
+        except Exception:  # noqa: BLE001 - a Numba without these hooks runs as it is
+            pass
+    _SHARED = pickle.loads(shared) if pickled else shared
+
+
+def _numba_threads_started() -> bool:
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    return bool(getattr(parallel, "_is_initialized", False))
+
+
+def _run_chunk(fn: Callable, chunk: list[Any]) -> list[Any]:
+    return fn(_SHARED, chunk)
+
+
+# --------------------------------------------------------------------------- Dask
+
+
+def dask_client(address: str) -> Any:
+    """A :class:`dask.distributed.Client` connected to the scheduler at ``address``.
+
+    Raises
+    ------
+    UsageError
+        When Dask is not installed, or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(f"a Dask scheduler ({address}) needs dask.distributed, which is not installed",
+                         hint="pip install 'neurocomp[dask]'; without it, work runs on this machine's "
+                              "cores (--jobs N)") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc})",
+                         hint="start one with 'dask scheduler' and workers with 'dask worker ADDRESS' "
+                              "(docs/scale-out.md)") from None
+
+
+def _dask_workers(client: Any) -> int:
+    try:
+        info = client.scheduler_info()
+    except AttributeError:
+        raise UsageError(f"client must be a dask.distributed.Client, not {client!r}") from None
+    return max(1, sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values()))
+
+
+def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
+             done: Callable[[int, list[Any]], None]) -> None:
+    from distributed import as_completed
+
+    [handle] = client.scatter([shared], broadcast=True)  # shipped once to every worker
+    # the chunks go as data, not inside the task graph (a graph of many MB makes Dask warn)
+    futures = [client.submit(fn, handle, data, pure=False) for data in client.scatter(chunks)]
+    index = {f.key: k for k, f in enumerate(futures)}
+    try:
+        for f in as_completed(futures):
+            done(index[f.key], f.result())
+    except BaseException:
+        client.cancel(futures)
+        raise

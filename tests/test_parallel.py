@@ -1,0 +1,249 @@
+"""Local parallelism (neurocomp.workflows.parallel): the same results, in order, whatever
+the number of workers; what the batch shares reaches each worker once; one thread each."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import neurocomp as nc
+from neurocomp.diagnostics import UsageError
+from neurocomp.emulator.run import BatchResult, emulate, warn_overflows
+from neurocomp.ir.result import Counters
+from neurocomp.workflows import parallel as P
+from neurocomp.workflows.batch import emulate_samples
+
+from test_emulator_run import exact_case
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
+
+
+# --------------------------------------------------------------------------- map_chunks
+
+
+def _square_slowly(shared, chunk):
+    # the later items finish first: the results must still come back in order
+    time.sleep(0.02 * (10 - chunk[0]) / 10)
+    return [shared * x * x for x in chunk]
+
+
+def _who(shared, chunk):
+    return [(os.getpid(), id(shared), os.environ.get("NUMBA_NUM_THREADS")) for _ in chunk]
+
+
+def _refuse(shared, chunk):
+    if 3 in chunk:
+        raise UsageError("item 3 is refused", where="item 3")
+    return chunk
+
+
+def test_results_come_back_in_order_whatever_the_workers_and_chunks():
+    expected = [2 * x * x for x in range(10)]
+    for jobs, size in [(1, None), (2, None), (2, 1), (2, 3), (2, 10)]:
+        seen: list[int] = []
+        got = P.map_chunks(_square_slowly, 2, range(10), jobs=jobs, chunk_size=size,
+                           on_chunk=lambda first, out: seen.extend(range(first, first + len(out))))
+        assert got == expected, (jobs, size)
+        assert sorted(seen) == list(range(10))
+
+
+def test_what_the_batch_shares_reaches_each_worker_once_and_each_runs_one_thread():
+    rows = P.map_chunks(_who, [1.0] * 1000, range(12), jobs=2, chunk_size=1)
+    pids = {pid for pid, _, _ in rows}
+    assert os.getpid() not in pids and 1 <= len(pids) <= 2
+    # one shared object per worker, however many chunks it ran
+    assert len({(pid, ident) for pid, ident, _ in rows}) == len(pids)
+    assert {threads for _, _, threads in rows} == {"1"}
+
+
+def test_a_workers_error_reaches_the_caller_as_it_was_raised():
+    for jobs in (1, 2):
+        with pytest.raises(UsageError, match="item 3 is refused") as e:
+            P.map_chunks(_refuse, None, range(8), jobs=jobs, chunk_size=2)
+        assert e.value.render() == "item 3: error: item 3 is refused"
+
+
+def test_jobs_default_to_every_core_or_the_environment(monkeypatch):
+    monkeypatch.delenv(P.JOBS_ENV, raising=False)
+    assert P.resolve_jobs() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv(P.JOBS_ENV, "3")
+    assert P.resolve_jobs() == 3 and P.resolve_jobs(1) == 1
+    monkeypatch.setenv(P.JOBS_ENV, "many")
+    with pytest.raises(UsageError, match=r"\$NEUROCOMP_JOBS must be a whole number >= 1, got 'many'"):
+        P.resolve_jobs()
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(UsageError, match="jobs must be a whole number >= 1"):
+            P.resolve_jobs(bad)
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def test_a_batch_on_two_workers_is_each_sample_run_alone():
+    _, mapping = exact_case(2)
+    rng = np.random.default_rng(11)
+    samples = [{"x": rng.random((40, 5)) < p} for p in np.linspace(0.05, 0.6, 9)] + [None]
+    alone = [emulate(mapping, 40, s) for s in samples]  # the independent expectation
+    for jobs, size in [(1, None), (2, None), (2, 4)]:
+        batch = emulate_samples(mapping, 40, samples, jobs=jobs, chunk_size=size)
+        assert len(batch) == len(samples)
+        for got, want in zip(batch, alone):
+            for pop in ("a", "b", "x"):
+                np.testing.assert_array_equal(got.spikes[pop].times, want.spikes[pop].times)
+                np.testing.assert_array_equal(got.spikes[pop].indices, want.spikes[pop].indices)
+            for f in Counters.FIELDS:
+                np.testing.assert_array_equal(getattr(got.counters, f), getattr(want.counters, f))
+    assert len({r.spikes["a"].count for r in alone}) > 1  # the samples differ
+
+
+def test_merged_overflows_keep_their_place_in_the_whole_batch():
+    _, mapping = exact_case(0)
+    one = emulate(mapping, 5)
+    first = BatchResult(results=(one, one, one), overflows=((1, "v saturated 1 time (first: step 2)"),))
+    second = BatchResult(results=(one, one), overflows=((0, "u wrapped 2 times"), (1, "u wrapped 1 time")))
+    merged = BatchResult.merge(first, second)
+    assert merged.overflows == ((1, "v saturated 1 time (first: step 2)"), (3, "u wrapped 2 times"),
+                                (4, "u wrapped 1 time"))
+    with pytest.warns(RuntimeWarning) as rec:
+        warn_overflows(mapping, merged)
+    assert str(rec[0].message).startswith(
+        f"emulating '{mapping.network.name}' on {mapping.chip.name} in 3 of 5 samples, first sample 1: "
+        "v saturated 1 time (first: step 2). Run with strict=True")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_overflows(mapping, BatchResult(results=(one,)))  # no overflow, no warning
+
+
+# --------------------------------------------------------------------------- workflows
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    with np.load(EXAMPLES / "data" / "mnist_test.npz") as data:
+        return nc.load(EXAMPLES / "mnist_mlp.snn"), (data["x"][:10], data["y"][:10])
+
+
+def _without_wall(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k != "wall_s"}
+
+
+def test_validate_on_one_or_two_workers_gives_the_same_report(mnist):
+    net, samples = mnist
+    chip = nc.load_chip("loihi")
+    mapping = nc.compile(net, chip)
+    one = nc.validate(net, chip, 30, samples=samples, mapping=mapping, jobs=1)
+    two = nc.validate(net, chip, 30, samples=samples, mapping=mapping, jobs=2)
+    assert _without_wall(one.to_dict()) == _without_wall(two.to_dict())
+    assert one.spike_counts.keys() == two.spike_counts.keys()
+    for k in one.spike_counts:
+        np.testing.assert_array_equal(one.spike_counts[k], two.spike_counts[k])
+    assert one.classifier.samples == 10 and one.classifier.agreement == 1.0
+
+
+def test_compare_on_one_or_two_workers_gives_the_same_rows_in_order():
+    chips = ["loihi", "truenorth", "akida"]
+    one = nc.compare(EXAMPLES / "chain.snn", chips, 20, jobs=1)
+    two = nc.compare(EXAMPLES / "chain.snn", chips, 20, jobs=2)
+    assert [r.label for r in two] == chips
+    assert [r.status for r in two] == ["ok", "ok", "cannot represent"]  # as compare's docstring
+    for a, b in zip(one, two):
+        da, db = a.to_dict(), b.to_dict()
+        for d in (da, db):
+            d.pop("wall_s", None)
+            (d.get("validation") or {}).pop("wall_s", None)
+            (d.get("report") or {}).pop("wall_s", None)
+        assert da == db
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_run_batch_on_one_or_two_workers_writes_the_same_files(tmp_path, capsys):
+    import json
+
+    from neurocomp.cli import main
+
+    rng = np.random.default_rng(5)
+    np.savez(tmp_path / "in.npz", stim=(rng.random((7, 20, 1)) < 0.4).astype(np.uint8))
+    folders = {}
+    for jobs in ("1", "2"):
+        folders[jobs] = tmp_path / f"j{jobs}"
+        assert main(["run", str(EXAMPLES / "chain.snn"), "--chip", "loihi", "--steps", "20", "--inputs",
+                     str(tmp_path / "in.npz"), "--batch", "7", "--jobs", jobs, "--trace",
+                     "--out", str(folders[jobs])]) == 0
+    capsys.readouterr()
+    reports = [json.loads((f / "report.json").read_text()) for f in folders.values()]
+    for r in reports:
+        r.pop("wall_s", None)
+    assert reports[0] == reports[1] and reports[0]["samples"] == 7
+    for name in ("batch_counts.npz", "counters.npz"):
+        with np.load(folders["1"] / name) as one, np.load(folders["2"] / name) as two:
+            assert one.files == two.files
+            for k in one.files:
+                np.testing.assert_array_equal(one[k], two[k])
+
+
+@pytest.mark.parametrize("command", [["validate", "--chip", "loihi"], ["compare", "--chips", "loihi"],
+                                     ["run", "--chip", "loihi"]])
+def test_jobs_must_be_positive(command, capsys):
+    from neurocomp.cli import main
+
+    name, *rest = command
+    assert main([name, str(EXAMPLES / "chain.snn"), *rest, "--steps", "5", "--jobs", "0"]) == 1
+    assert capsys.readouterr().err == "error: --jobs must be positive, got 0\n"
+
+
+def test_compare_over_samples_on_two_workers_gives_the_same_accuracies(mnist):
+    net, (x, y) = mnist
+    one = nc.compare(net, ["loihi", "truenorth"], 20, samples=(x[:6], y[:6]), jobs=1)
+    two = nc.compare(net, ["loihi", "truenorth"], 20, samples=(x[:6], y[:6]), jobs=2)
+    assert one.accuracy_ref == two.accuracy_ref and one.spikes_ref == two.spikes_ref
+    assert [r.accuracy for r in one] == [r.accuracy for r in two]
+    assert [r.spikes_chip for r in one] == [r.spikes_chip for r in two]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="SIGINT to a process group needs POSIX")
+def test_ctrl_c_at_a_terminal_stops_the_workers_and_ends_with_one_line():
+    """Ctrl-C at a terminal reaches the whole process group: the command ends with 130
+    and 'interrupted' once the running chunks end (the others are cancelled), no worker
+    prints a traceback, none is left behind."""
+    import signal
+    import subprocess
+    import sys
+
+    def own_group():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setpgrp()
+
+    cmd = [sys.executable, "-m", "neurocomp", "validate", "examples/mnist_mlp.snn", "--chip", "loihi",
+           "--steps", "400", "--samples", "examples/data/mnist_test.npz", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=own_group, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until both workers run
+            group = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+            if len(group) >= 3 or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, "the command ended before its workers started"
+        time.sleep(1.0)
+        start = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, err.strip(), out) == (130, "interrupted", "")  # (a blank line: the bar)
+    assert time.monotonic() - start < 30  # a chunk's time, not the remaining chunks'
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert left == []
