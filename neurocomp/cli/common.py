@@ -182,3 +182,16 @@ def positive(value: int | None, option: str) -> None:
 def fmt_int(n: int) -> str:
     """``12,345``."""
     return f"{n:,}"
+
+
+def samples_from_args(args: Any) -> "tuple[Any, Any] | None":
+    """The labelled samples ``--samples FILE.npz`` names (the first ``--limit`` of them),
+    or ``None`` without ``--samples``."""
+    if not args.samples:
+        return None
+    from ..workflows.samples import load_samples
+
+    x, y = load_samples(args.samples)
+    if args.limit:
+        x, y = x[: args.limit], y[: args.limit]
+    return x, y

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, add_jobs_argument, cluster_from_args, console, load_network, positive
+from .common import (add_command, add_jobs_argument, cluster_from_args, console, load_network, positive,
+                     samples_from_args)
 
 __all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
 
@@ -94,7 +95,6 @@ def handler(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..workflows.compare import compare
-    from ..workflows.samples import load_samples
 
     if args.steps <= 0:
         raise UsageError(f"--steps must be positive, got {args.steps}")
@@ -112,12 +112,7 @@ def handler(args: argparse.Namespace) -> int:
         if out.exists() and not out.is_dir():
             raise UsageError(f"'{out}' is a file, not a folder", hint="give --out a folder")
     network = load_network(args.network)
-    samples = None
-    if args.samples:
-        x, y = load_samples(args.samples)
-        if args.limit:
-            x, y = x[: args.limit], y[: args.limit]
-        samples = (x, y)
+    samples = samples_from_args(args)
 
     err = console(stderr=True, width=None)
     with cluster_from_args(args) as client, \

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..diagnostics import UsageError
 from .common import (add_command, add_jobs_argument, cluster_from_args, console, load_network, pictures_need_out,
-                     positive, refuse_to_overwrite)
+                     positive, refuse_to_overwrite, samples_from_args)
 from .compare import _ChipItems, chip_list
 
 __all__ = ["register", "handler", "SWEEP_FILE", "SWEEP_CSV", "SWEEP_PNG"]
@@ -85,7 +85,6 @@ def _counts(text: str) -> list[int]:
 
 def handler(args: argparse.Namespace) -> int:
     """Run ``neurocomp sweep``; returns the exit code."""
-    from ..workflows.samples import load_samples
     from ..workflows.sweep import SweepInterrupted, sweep
 
     positive(args.steps, "--steps")
@@ -102,12 +101,7 @@ def handler(args: argparse.Namespace) -> int:
     if out is not None and not args.force:
         refuse_to_overwrite(out, [SWEEP_FILE, SWEEP_CSV] + ([SWEEP_PNG] if args.plot else []))
     network = load_network(args.network)
-    samples = None
-    if args.samples:
-        x, y = load_samples(args.samples)
-        if args.limit:
-            x, y = x[: args.limit], y[: args.limit]
-        samples = (x, y)
+    samples = samples_from_args(args)
 
     from .common import progress_bar
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..diagnostics import UsageError
 from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console, load_network, pictures_need_out,
-                     positive, progress_bar, refuse_to_overwrite)
+                     positive, progress_bar, refuse_to_overwrite, samples_from_args)
 
 __all__ = ["register", "validate_command"]
 
@@ -48,7 +48,6 @@ def register(subparsers: Any) -> None:
 def validate_command(args: argparse.Namespace) -> int:
     """``neurocomp validate``; returns the exit code."""
     from ..report.folder import VALIDATION_COUNTS_FILE, render, save_validation_counts
-    from ..workflows.samples import load_samples
     from ..workflows.validate import validate
 
     positive(args.steps, "--steps")
@@ -61,13 +60,8 @@ def validate_command(args: argparse.Namespace) -> int:
                                                        if args.plot else []))
     network = load_network(args.network)
     chip = chip_from_args(args)
-    samples = None
-    if args.samples:
-        x, y = load_samples(args.samples)
-        if args.limit:
-            x, y = x[: args.limit], y[: args.limit]
-        samples = (x, y)
-    elif args.limit:
+    samples = samples_from_args(args)
+    if samples is None and args.limit:
         raise UsageError("--limit needs --samples")
     if args.output and not args.samples:
         raise UsageError("--output needs --samples")
