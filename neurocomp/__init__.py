@@ -39,6 +39,7 @@ __all__ = [
     "export_nir",
     "parse",
     "to_snn",
+    "write_snn",
     "NetworkBuilder",
     # what they return
     "Network",
@@ -74,6 +75,7 @@ _LAZY = {
     "export_nir": ("neurocomp.interop.nir_export", "export_nir"),
     "parse": ("neurocomp.dsl.parse", "parse"),
     "to_snn": ("neurocomp.ir.printer", "to_snn"),
+    "write_snn": ("neurocomp.ir.write", "write_snn"),
     "NetworkBuilder": ("neurocomp.ir.builder", "NetworkBuilder"),
     "Network": ("neurocomp.ir.network", "Network"),
     "ChipSpec": ("neurocomp.chip.spec", "ChipSpec"),
@@ -104,6 +106,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .ir.mapping import Mapping
     from .ir.network import Network
     from .ir.printer import to_snn
+    from .ir.write import write_snn
     from .ir.result import RunResult
     from .report.compare import Comparison
     from .report.sweep import Sweep

@@ -84,7 +84,9 @@ def test_scipy_matrix_is_read_as_post_pre():
 
 @pytest.mark.parametrize("call, message", [
     (lambda n: n.connect("i", "p", "dense", weights=np.zeros((2, 3))),
-     "projection 'i->p': weights in 'n_data/i_p.weights.npy' have shape [2, 3], but [3] <- [2] needs [post, pre] = [3, 2]"),
+     "projection 'i->p': weights have shape [2, 3], but [3] <- [2] needs [post, pre] = [3, 2]"),
+    (lambda n: n.connect("i", "p", "sparse", pre=[0, 2], post=[0, 1], weights=[1.0, 1.0]),
+     "projection 'i->p': the synapse list has a presynaptic index 2, but the source population has 2 neurons"),
     (lambda n: n.population("q", 3, "LIF", threshold=1.0),
      "population 'q': LIF needs 'tau_mem_ms' or 'beta'"),
     (lambda n: n.population("q", 3, "LIF", beta=0.5, threshold=[1.0, 2.0]),

@@ -236,6 +236,13 @@ class NetworkBuilder:
         ``delay_ms`` is one delay, or an array laid out like the synapses (as in the DSL).
         Returns the projection's name (``name``, or ``"pre->post"``)."""
         label = name if name is not None else f"{pre}->{post}"
+        taken = {p.name for p in self._projs}
+        if name is not None and name in taken:
+            raise UsageError(f"projection '{name}' is defined twice")
+        base, k = label, 1
+        while label in taken:
+            k += 1
+            label = f"{base}#{k}"
         where = f"projection '{label}'"
         ends = []
         for end in (pre, post):
@@ -245,17 +252,13 @@ class NetworkBuilder:
             ends.append(self._pops[end])
         if ends[1].is_input:
             raise UsageError(f"{where}: '{post}' is an input and cannot receive a projection")
-        taken = {p.name for p in self._projs}
-        if name is not None and name in taken:
-            raise UsageError(f"projection '{name}' is defined twice")
-        base, k = label, 1
-        while label in taken:
-            k += 1
-            label = f"{base}#{k}"
         self._check_args(where, "connector", connector, _CONNECTOR_ARGS, params)
         conn, delays = _CONNECTORS[connector](self, where, label, ends[0], ends[1], params)
         problem = conn.check_shapes(ends[0].shape, ends[1].shape)
         if problem:
+            # the connectors name the file an array came from; here the user gave the array
+            problem = re.sub(r" in '[^']*'", "", problem)
+            problem = re.sub(r"'[^']*\.npz'", "the synapse list", problem)
             raise UsageError(f"{where}: {problem}", hint=f"'{pre}' has shape {list(ends[0].shape)}, "
                                                          f"'{post}' has shape {list(ends[1].shape)}")
         if delays is not None:
