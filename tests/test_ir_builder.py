@@ -121,3 +121,28 @@ def test_an_array_without_a_file_name_is_refused_by_the_printer():
     with pytest.raises(nc.UsageError, match=r"an array of shape \[1, 1\] has no file name"):
         nc.to_snn(net)
     assert 'file = "chain_data/stim.spikes.npz"' in nc.to_snn(chain())
+
+
+def test_every_encoder_round_trips_through_snn(tmp_path):
+    rng = np.random.default_rng(4)
+    net = nc.NetworkBuilder("encoders", dt_ms=1.0)
+    net.input("s", 3, "spikes", times=[0, 2, 5], indices=[2, 0, 1])
+    net.input("lat", 3, "latency", value=[0.5, 2.0, 4.0], tau_ms=5.0, threshold=0.2)
+    net.input("d", (2, 3), "delta", signal=rng.normal(size=(20, 3)), threshold=0.3)
+    net.input("ev", (2, 2, 2), "events", x=[0, 1], y=[1, 1], t_us=[1500, 4000], p=[1, 0])
+    net.input("cur", 3, "current", value=[0.1, 0.2, 0.3])
+    net.population("p", 3, "LIF", tau_mem_ms=4.0, tau_syn_ms=2.0, bias=[0.0, 0.1, 0.2])
+    net.population("q", (2, 1, 1), "IF", threshold=0.5)
+    for src, weight in (("s", [1.0, 2.0, 3.0]), ("lat", 1.5), ("cur", 1.0)):
+        net.connect(src, "p", "one_to_one", weight=weight)
+    net.connect("d", "p", "all_to_all", weight=0.4)
+    net.connect("ev", "q", "sum_pool", size=2)
+    built = net.build()
+    write_snn(built, tmp_path / "encoders.snn")
+    back = nc.load(tmp_path / "encoders.snn")
+    assert network_diff(built, back) is None
+    a, b = nc.simulate(built, 25), nc.simulate(back, 25)
+    assert a.spikes["ev"].count == 2 and a.spikes["s"].count == 3
+    for pop in built.populations:
+        assert np.array_equal(a.spikes[pop].times, b.spikes[pop].times)
+        assert np.array_equal(a.spikes[pop].indices, b.spikes[pop].indices)
