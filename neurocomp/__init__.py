@@ -39,6 +39,8 @@ __all__ = [
     "export_nir",
     "parse",
     "to_snn",
+    "write_snn",
+    "NetworkBuilder",
     # what they return
     "Network",
     "ChipSpec",
@@ -73,6 +75,8 @@ _LAZY = {
     "export_nir": ("neurocomp.interop.nir_export", "export_nir"),
     "parse": ("neurocomp.dsl.parse", "parse"),
     "to_snn": ("neurocomp.ir.printer", "to_snn"),
+    "write_snn": ("neurocomp.ir.write", "write_snn"),
+    "NetworkBuilder": ("neurocomp.ir.builder", "NetworkBuilder"),
     "Network": ("neurocomp.ir.network", "Network"),
     "ChipSpec": ("neurocomp.chip.spec", "ChipSpec"),
     "Mapping": ("neurocomp.ir.mapping", "Mapping"),
@@ -98,9 +102,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .interop.nir_export import export_nir
     from .interop.nir_import import import_nir
     from .ir.build import load
+    from .ir.builder import NetworkBuilder
     from .ir.mapping import Mapping
     from .ir.network import Network
     from .ir.printer import to_snn
+    from .ir.write import write_snn
     from .ir.result import RunResult
     from .report.compare import Comparison
     from .report.sweep import Sweep

@@ -31,6 +31,13 @@ def _num(x: float | int) -> str:
 
 def _value(v: Any) -> str:
     if isinstance(v, ArrayValue):
+        if not v.path:  # '""' would not read back: the text names every array's file
+            from ..diagnostics import UsageError
+
+            raise UsageError(f"an array of shape {list(v.values.shape)} has no file name, so the "
+                             f"network cannot be printed as .snn text",
+                             hint="build networks in Python with neurocomp.NetworkBuilder, "
+                                  "which names every array's file")
         return f'"{v.path}"'
     if isinstance(v, Distribution):
         return f"{v.kind}({_num(v.a)}, {_num(v.b)})"
