@@ -159,3 +159,65 @@ def test_a_core_table_beyond_memory_is_refused(monkeypatch):
     with pytest.raises(nc.NeurocompError, match=r"the core table of 4 chips of loihi \(512 cores\) needs at "
                                                 r"least 16 KiB, more than NEUROCOMP_MAX_MEMORY=10K"):
         big.coordinates()
+
+
+def test_max_memory_caps_one_command_and_ends_with_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("NEUROCOMP_MAX_MEMORY")
+    # 10^6 steps x (9 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.12e8 B = 107 MiB
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "1000000", "--max-memory", "100M")
+    assert code == 1 and ("emulating 1,000,000 steps of 'chain' needs at least 107 MiB, more than "
+                          "--max-memory 100M (95.4 MiB)") in err
+    assert memory_limit()[1] != "--max-memory 100M"  # the cap ended with the command
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "5", "--max-memory", "100M")
+    assert code == 0, err
+    # 10^6 steps x (2 + 3 probed voltages) x 8 B = 4e7 B = 38.1 MiB
+    code, err = _cli(capsys, "simulate", CHAIN, "--steps", "1000000", "--max-memory", "30MiB")
+    assert code == 1 and "needs at least 38.1 MiB, more than --max-memory 30MiB (30 MiB)" in err
+
+
+def test_max_memory_takes_the_smaller_of_it_and_the_environment(capsys):
+    # NEUROCOMP_MAX_MEMORY=1G is set: a larger --max-memory does not raise the limit
+    code, err = _cli(capsys, "simulate", CHAIN, "--steps", "1000000000", "--max-memory", "1T")
+    assert code == 1 and f"needs at least 37.3 GiB, {LIMIT}" in err
+
+
+@pytest.mark.parametrize("command", ["check", "simulate", "compile", "run", "validate", "compare", "sweep"])
+def test_max_memory_is_an_option_of_every_command_that_compiles_or_runs(capsys, command):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and "--max-memory SIZE" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main([command, str(CHAIN), "--max-memory", "lots"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --max-memory: not a size: 'lots' (write e.g. 4G, 512MiB or 1000000)" in err
+
+
+def test_memory_cap_in_the_api_is_scoped_and_nests():
+    from neurocomp.resources import current_cap, memory_cap
+
+    with memory_cap("10K"):
+        assert memory_limit() == (10_000, "max_memory=10K")
+        with memory_cap(50_000, "outer wins"):  # a cap only lowers the limit
+            assert memory_limit() == (10_000, "max_memory=10K")
+        with memory_cap(2_000, "inner"):
+            assert memory_limit() == (2_000, "inner")
+        with pytest.raises(nc.NeurocompError, match=r"needs at least 16 KiB, more than max_memory=10K"):
+            nc.load_chip("loihi", chips=4).coordinates()  # 512 cores x 4 int64 = 16,384 B
+    assert current_cap() is None and memory_limit() == (10**9, "NEUROCOMP_MAX_MEMORY=1G")
+    with pytest.raises(nc.NeurocompError, match="max_memory: not a size: 'lots'"):
+        with memory_cap("lots"):
+            pass
+
+
+def _limits_seen(shared, chunk):
+    return [memory_limit() for _ in chunk]
+
+
+def test_memory_cap_reaches_local_workers():
+    from neurocomp.resources import memory_cap
+    from neurocomp.workflows.parallel import map_chunks
+
+    with memory_cap("10K"):
+        seen = map_chunks(_limits_seen, None, range(4), jobs=2)
+    assert seen == [(10_000, "max_memory=10K")] * 4
+    assert map_chunks(_limits_seen, None, range(2), jobs=2) == [(10**9, "NEUROCOMP_MAX_MEMORY=1G")] * 2

@@ -59,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        from ..resources import memory_cap
+
+        # the one place a run's --max-memory is set; it ends with the command
+        with memory_cap(getattr(args, "max_memory", None)):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
         return interrupted()
     except NeurocompError as exc:
