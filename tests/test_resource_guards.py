@@ -221,3 +221,43 @@ def test_memory_cap_reaches_local_workers():
         seen = map_chunks(_limits_seen, None, range(4), jobs=2)
     assert seen == [(10_000, "max_memory=10K")] * 4
     assert map_chunks(_limits_seen, None, range(2), jobs=2) == [(10**9, "NEUROCOMP_MAX_MEMORY=1G")] * 2
+
+
+def test_quantization_partition_and_routing_tables_are_guarded(tmp_path):
+    """Each stage refuses its own tables under a cap the earlier stages fit: 100 inputs
+    all-to-all onto 50 neurons, 5,000 synapses (weight 0.1: none quantizes to 0), on one
+    loihi core."""
+    from neurocomp.compiler.lower import lower
+    from neurocomp.compiler.partition import partition
+    from neurocomp.compiler.place import place
+    from neurocomp.compiler.quantize import quantize
+    from neurocomp.compiler.route import route
+    from neurocomp.resources import memory_cap
+
+    net = nc.load(_net(tmp_path, "input x[100] : rate(value = 0.5, max_rate = 10 Hz)\n"
+                                 "population a[50] : LIF(beta = 0.5, threshold = 1.0)\n"
+                                 "connect x -> a : all_to_all(weight = 0.1)\n"))
+    chip = nc.load_chip("loihi")
+    syn = lower(net)
+    # quantize: 5,000 int64 weights + 50 int64 thresholds = 40,400 B = 39.5 KiB
+    with memory_cap(40_000), pytest.raises(nc.NeurocompError, match=(
+            r"quantizing network 'big' \(5,000 synapses, 50 neurons\) needs at least 39.5 KiB, more than "
+            r"max_memory=40000 \(39.1 KiB\)")):
+        quantize(net, chip, synapses=syn)
+    with memory_cap(40_400):
+        qnet = quantize(net, chip, synapses=syn)
+    # partition: 150 nodes x 20 B + 100 keys x 4 B + 5,000 synapses x 4 B = 23,400 B = 22.9 KiB
+    with memory_cap(23_399), pytest.raises(nc.NeurocompError, match=(
+            r"partitioning network 'big' \(150 neurons, 5,000 synapses\) needs at least 22.9 KiB")):
+        partition(qnet, chip)
+    with memory_cap(23_400):
+        part = partition(qnet, chip)
+    placement = place(part, chip)
+    # route: 5,000 synapses x 10 B + 50 compartments x 24 B + 150 nodes x 32 B + 100 axons x 16 B
+    #        = 50,000 + 1,200 + 4,800 + 1,600 = 57,600 B = 56.25 KiB
+    with memory_cap(57_599), pytest.raises(nc.NeurocompError, match=(
+            r"the mapping of network 'big' \(5,000 synapses, 50 compartments\) needs at least 56.2 KiB")):
+        route(placement, qnet, chip)
+    with memory_cap(57_600):
+        mapping = route(placement, qnet, chip)
+    assert mapping.syn_target.size == 5_000 and mapping.axon_core.size == 100
