@@ -6,6 +6,10 @@ being run, so ``neurocomp --version`` and ``neurocomp --help`` load neither Numb
 the stages. Each command module has ``register(subparsers)``, which adds its sub-parser
 and sets ``func``, the function that runs it.
 
+A command with ``--max-memory SIZE`` (:func:`neurocomp.cli.common.add_memory_argument`)
+runs inside :func:`neurocomp.resources.memory_cap`, set here and nowhere else; the cap
+ends with the command.
+
 Every :class:`~neurocomp.diagnostics.NeurocompError` is rendered as text and the command
 exits with code 1; bad arguments exit with 2 (argparse's convention); Ctrl-C exits with
 130 and one line. A user never sees a traceback for their own mistake.
