@@ -8,7 +8,10 @@ exceeds the memory this process may use: the smallest of the memory the machine 
 available now (``MemAvailable`` in ``/proc/meminfo``, else the free pages
 ``os.sysconf`` reports), the process's address-space limit (``ulimit -v``), and
 ``NEUROCOMP_MAX_MEMORY`` when the user sets it (bytes, or with a unit: ``512M``,
-``4G``, ``1.5GiB``).
+``4G``, ``1.5GiB``), and the cap of the innermost :func:`memory_cap` block (the command
+line's ``--max-memory``). A cap holds for the block that sets it, in this thread (and in
+the workers :func:`neurocomp.workflows.parallel.map_chunks` starts from inside it), and
+ends with it: nothing is left behind for the next call.
 
 Estimates are computed with Python integers, so a size beyond int64 is a number to
 compare, never a wrapped one. They are lower bounds of what the stage takes (the arrays
@@ -18,15 +21,17 @@ still need somewhat more.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from .diagnostics import ResourceError
 
-__all__ = ["memory_limit", "require_memory", "bytes_text", "parse_bytes", "array_file_problem"]
+__all__ = ["memory_cap", "current_cap", "memory_limit", "require_memory", "bytes_text", "parse_bytes", "array_file_problem"]
 
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
@@ -47,6 +52,53 @@ def parse_bytes(text: str) -> int:
     if value <= 0:
         raise ValueError(f"not a positive size: {text!r}")
     return value
+
+
+# the cap of the innermost memory_cap block (bytes, where it comes from); a context
+# variable, so it ends with its block and never reaches another thread's work
+_CAP: contextvars.ContextVar[tuple[int, str] | None] = contextvars.ContextVar("neurocomp_memory_cap",
+                                                                             default=None)
+
+
+@contextlib.contextmanager
+def memory_cap(size: int | str | tuple[int, str] | None, source: str | None = None) -> Iterator[None]:
+    """Within the block, refuse work larger than ``size`` (bytes, or text such as
+    ``"4G"``; ``None``: no cap of its own). ``source`` names it in refusals (by default
+    ``max_memory=SIZE``). Caps only lower the limit: an outer cap, ``NEUROCOMP_MAX_MEMORY``
+    and the machine still count.
+
+    Raises
+    ------
+    ResourceError
+        For text that is not a positive size.
+    """
+    if size is None:
+        yield
+        return
+    if isinstance(size, tuple):  # (bytes, source), as current_cap() gives it
+        size, source = size
+    if isinstance(size, str):
+        try:
+            value = parse_bytes(size)
+        except ValueError as exc:
+            raise ResourceError(f"{source or 'max_memory'}: {exc}") from None
+    elif isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise ResourceError(f"{source or 'max_memory'}: not a positive number of bytes: {size!r}")
+    else:
+        value = int(size)
+    cap = (value, source or f"max_memory={size}")
+    outer = _CAP.get()
+    token = _CAP.set(cap if outer is None else min(cap, outer))
+    try:
+        yield
+    finally:
+        _CAP.reset(token)
+
+
+def current_cap() -> tuple[int, str] | None:
+    """The cap of the innermost :func:`memory_cap` block (bytes, source), or ``None``:
+    what a worker process must set again to hold its caller's limit."""
+    return _CAP.get()
 
 
 def _available() -> int | None:
@@ -84,6 +136,9 @@ def memory_limit() -> tuple[int | None, str]:
             found.append((parse_bytes(user), f"NEUROCOMP_MAX_MEMORY={user}"))
         except ValueError as exc:
             raise ResourceError(f"NEUROCOMP_MAX_MEMORY: {exc}") from None
+    cap = _CAP.get()
+    if cap is not None:
+        found.append(cap)
     if not found:
         return None, "unknown"
     return min(found)

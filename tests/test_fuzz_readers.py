@@ -7,6 +7,13 @@ refuse to, the same way. Any other exception — or a crash of the process, whic
 the whole run — is a bug. The default run takes a few dozen cases per reader; the
 ``slow`` run, ten times as many.
 
+Each case has a time limit (:data:`CASE_SECONDS`, or ``$NEUROCOMP_FUZZ_CASE_SECONDS``):
+a case still running then is a hang, and fails with its name and the limit. (An alarm
+signal interrupts Python code; a hang inside a compiled kernel, which never returns to
+Python, is stopped by ``faulthandler`` at three times the limit instead: it ends the
+run with exit code 1, printing where every thread was (seen with ``pytest -s``; pytest's
+capture swallows it otherwise), so a hang never blocks the suite. The limit is checked by a timer, so it costs the default run nothing.)
+
 The edits: flip bytes, cut the file short, repeat a piece, and (for text) replace a
 number with one of the values that broke readers before: 0, -1, 2^31, 2^63 - 1, 1e30,
 -1e30, nan, inf, "x".
@@ -14,9 +21,16 @@ number with one of the values that broke readers before: 0, -1, 2^31, 2^63 - 1, 
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import json
+import os
 import random
+import signal
+import sys
+import threading
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -30,6 +44,43 @@ TINY = ROOT / "tests" / "data" / "tiny.toml"
 
 EXTREMES = ["0", "-1", "2147483648", "9223372036854775807", "1e30", "-1e30", "nan", "inf", '"x"', "[]", "{}"]
 FAST, SLOW = 25, 250
+#: Seconds one case may take (a case takes well under one; the first compiles kernels).
+CASE_SECONDS = float(os.environ.get("NEUROCOMP_FUZZ_CASE_SECONDS", "60"))
+
+
+@contextlib.contextmanager
+def _time_limit(name: str, seconds: float) -> Iterator[None]:
+    """Fail the case ``name`` when it runs longer than ``seconds`` (see the module
+    docstring); nothing is armed off the main thread or where SIGALRM does not exist."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def hang(signum, frame):
+        pytest.fail(f"fuzz case {name} still running after {seconds:g} s: a hang", pytrace=False)
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    faulthandler.dump_traceback_later(3 * seconds, exit=True, file=sys.__stderr__)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(autouse=True)
+def case_time_limit(request):
+    with _time_limit(request.node.nodeid.rsplit("::", 1)[-1], CASE_SECONDS):
+        yield
+
+
+def test_a_hanging_case_fails_with_its_name():  # (its own limit disarms the fixture's: harmless here)
+    with pytest.raises(pytest.fail.Exception, match=r"fuzz case test_x\[7\] still running after 0.2 s: a hang"):
+        with _time_limit("test_x[7]", 0.2):
+            while True:
+                pass
 
 
 def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:

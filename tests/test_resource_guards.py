@@ -159,3 +159,105 @@ def test_a_core_table_beyond_memory_is_refused(monkeypatch):
     with pytest.raises(nc.NeurocompError, match=r"the core table of 4 chips of loihi \(512 cores\) needs at "
                                                 r"least 16 KiB, more than NEUROCOMP_MAX_MEMORY=10K"):
         big.coordinates()
+
+
+def test_max_memory_caps_one_command_and_ends_with_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("NEUROCOMP_MAX_MEMORY")
+    # 10^6 steps x (9 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.12e8 B = 107 MiB
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "1000000", "--max-memory", "100M")
+    assert code == 1 and ("emulating 1,000,000 steps of 'chain' needs at least 107 MiB, more than "
+                          "--max-memory 100M (95.4 MiB)") in err
+    assert memory_limit()[1] != "--max-memory 100M"  # the cap ended with the command
+    code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "5", "--max-memory", "100M")
+    assert code == 0, err
+    # 10^6 steps x (2 + 3 probed voltages) x 8 B = 4e7 B = 38.1 MiB
+    code, err = _cli(capsys, "simulate", CHAIN, "--steps", "1000000", "--max-memory", "30MiB")
+    assert code == 1 and "needs at least 38.1 MiB, more than --max-memory 30MiB (30 MiB)" in err
+
+
+def test_max_memory_takes_the_smaller_of_it_and_the_environment(capsys):
+    # NEUROCOMP_MAX_MEMORY=1G is set: a larger --max-memory does not raise the limit
+    code, err = _cli(capsys, "simulate", CHAIN, "--steps", "1000000000", "--max-memory", "1T")
+    assert code == 1 and f"needs at least 37.3 GiB, {LIMIT}" in err
+
+
+@pytest.mark.parametrize("command", ["check", "simulate", "compile", "run", "validate", "compare", "sweep"])
+def test_max_memory_is_an_option_of_every_command_that_compiles_or_runs(capsys, command):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0 and "--max-memory SIZE" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main([command, str(CHAIN), "--max-memory", "lots"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --max-memory: not a size: 'lots' (write e.g. 4G, 512MiB or 1000000)" in err
+
+
+def test_memory_cap_in_the_api_is_scoped_and_nests():
+    from neurocomp.resources import current_cap, memory_cap
+
+    with memory_cap("10K"):
+        assert memory_limit() == (10_000, "max_memory=10K")
+        with memory_cap(50_000, "outer wins"):  # a cap only lowers the limit
+            assert memory_limit() == (10_000, "max_memory=10K")
+        with memory_cap(2_000, "inner"):
+            assert memory_limit() == (2_000, "inner")
+        with pytest.raises(nc.NeurocompError, match=r"needs at least 16 KiB, more than max_memory=10K"):
+            nc.load_chip("loihi", chips=4).coordinates()  # 512 cores x 4 int64 = 16,384 B
+    assert current_cap() is None and memory_limit() == (10**9, "NEUROCOMP_MAX_MEMORY=1G")
+    with pytest.raises(nc.NeurocompError, match="max_memory: not a size: 'lots'"):
+        with memory_cap("lots"):
+            pass
+
+
+def _limits_seen(shared, chunk):
+    return [memory_limit() for _ in chunk]
+
+
+def test_memory_cap_reaches_local_workers():
+    from neurocomp.resources import memory_cap
+    from neurocomp.workflows.parallel import map_chunks
+
+    with memory_cap("10K"):
+        seen = map_chunks(_limits_seen, None, range(4), jobs=2)
+    assert seen == [(10_000, "max_memory=10K")] * 4
+    assert map_chunks(_limits_seen, None, range(2), jobs=2) == [(10**9, "NEUROCOMP_MAX_MEMORY=1G")] * 2
+
+
+def test_quantization_partition_and_routing_tables_are_guarded(tmp_path):
+    """Each stage refuses its own tables under a cap the earlier stages fit: 100 inputs
+    all-to-all onto 50 neurons, 5,000 synapses (weight 0.1: none quantizes to 0), on one
+    loihi core."""
+    from neurocomp.compiler.lower import lower
+    from neurocomp.compiler.partition import partition
+    from neurocomp.compiler.place import place
+    from neurocomp.compiler.quantize import quantize
+    from neurocomp.compiler.route import route
+    from neurocomp.resources import memory_cap
+
+    net = nc.load(_net(tmp_path, "input x[100] : rate(value = 0.5, max_rate = 10 Hz)\n"
+                                 "population a[50] : LIF(beta = 0.5, threshold = 1.0)\n"
+                                 "connect x -> a : all_to_all(weight = 0.1)\n"))
+    chip = nc.load_chip("loihi")
+    syn = lower(net)
+    # quantize: 5,000 int64 weights + 50 int64 thresholds = 40,400 B = 39.5 KiB
+    with memory_cap(40_000), pytest.raises(nc.NeurocompError, match=(
+            r"quantizing network 'big' \(5,000 synapses, 50 neurons\) needs at least 39.5 KiB, more than "
+            r"max_memory=40000 \(39.1 KiB\)")):
+        quantize(net, chip, synapses=syn)
+    with memory_cap(40_400):
+        qnet = quantize(net, chip, synapses=syn)
+    # partition: 150 nodes x 20 B + 100 keys x 4 B + 5,000 synapses x 4 B = 23,400 B = 22.9 KiB
+    with memory_cap(23_399), pytest.raises(nc.NeurocompError, match=(
+            r"partitioning network 'big' \(150 neurons, 5,000 synapses\) needs at least 22.9 KiB")):
+        partition(qnet, chip)
+    with memory_cap(23_400):
+        part = partition(qnet, chip)
+    placement = place(part, chip)
+    # route: 5,000 synapses x 10 B + 50 compartments x 24 B + 150 nodes x 32 B + 100 axons x 16 B
+    #        = 50,000 + 1,200 + 4,800 + 1,600 = 57,600 B = 56.25 KiB
+    with memory_cap(57_599), pytest.raises(nc.NeurocompError, match=(
+            r"the mapping of network 'big' \(5,000 synapses, 50 compartments\) needs at least 56.2 KiB")):
+        route(placement, qnet, chip)
+    with memory_cap(57_600):
+        mapping = route(placement, qnet, chip)
+    assert mapping.syn_target.size == 5_000 and mapping.axon_core.size == 100

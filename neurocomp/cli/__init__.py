@@ -6,6 +6,10 @@ being run, so ``neurocomp --version`` and ``neurocomp --help`` load neither Numb
 the stages. Each command module has ``register(subparsers)``, which adds its sub-parser
 and sets ``func``, the function that runs it.
 
+A command with ``--max-memory SIZE`` (:func:`neurocomp.cli.common.add_memory_argument`)
+runs inside :func:`neurocomp.resources.memory_cap`, set here and nowhere else; the cap
+ends with the command.
+
 Every :class:`~neurocomp.diagnostics.NeurocompError` is rendered as text and the command
 exits with code 1; bad arguments exit with 2 (argparse's convention); Ctrl-C exits with
 130 and one line. A user never sees a traceback for their own mistake.
@@ -59,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        return int(args.func(args) or 0)
+        from ..resources import memory_cap
+
+        # the one place a run's --max-memory is set; it ends with the command
+        with memory_cap(getattr(args, "max_memory", None)):
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
         return interrupted()
     except NeurocompError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, console, fmt_int, load_network
+from .common import add_command, add_memory_argument, console, fmt_int, load_network
 
 __all__ = ["register", "check"]
 
@@ -15,6 +15,7 @@ def register(subparsers: Any) -> None:
     """Add the ``check`` command to an argparse sub-parsers object."""
     p = add_command(subparsers, "check")
     p.add_argument("network", help="a .snn file")
+    add_memory_argument(p)
     p.set_defaults(func=check)
 
 

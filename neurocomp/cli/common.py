@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
            "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
-           "cluster_from_args"]
+           "cluster_from_args", "add_memory_argument", "MEMORY_OPTION"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -74,6 +74,30 @@ def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None =
                         help="a system of N chips, tiled as squarely as possible")
     parser.add_argument("--profile", default=None, metavar="NAME",
                         help="energy/timing profile of the chip (default: the chip's default)")
+
+
+#: The option that caps the memory of a run; ``main`` runs the command inside
+#: :func:`neurocomp.resources.memory_cap` with its value.
+MEMORY_OPTION = "--max-memory"
+
+
+def _size(text: str) -> tuple[int, str]:
+    """``"4G"`` -> ``(4_000_000_000, "--max-memory 4G")``: the bytes, and the option as
+    written, which refusals name."""
+    from ..resources import parse_bytes
+
+    try:
+        return parse_bytes(text), f"{MEMORY_OPTION} {text}"
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_memory_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--max-memory SIZE``: work larger than ``SIZE`` (``4G``, ``512MiB``, bytes) is
+    refused before it is allocated (:mod:`neurocomp.resources`), for this run only."""
+    parser.add_argument(MEMORY_OPTION, type=_size, default=None, metavar="SIZE", dest="max_memory",
+                        help="refuse work that needs more memory than SIZE (e.g. 4G, 512MiB; default: what the "
+                             "machine has available, or $NEUROCOMP_MAX_MEMORY), before allocating it")
 
 
 def add_jobs_argument(parser: argparse.ArgumentParser, what: str) -> None:

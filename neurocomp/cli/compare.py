@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_command, add_jobs_argument, cluster_from_args, console, load_network, positive,
+from .common import (add_command, add_memory_argument, add_jobs_argument, cluster_from_args, console, load_network, positive,
                      samples_from_args)
 
 __all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
@@ -52,6 +52,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", metavar="DIR", help=f"also write {COMPARISON_FILE} into this folder")
     p.add_argument("--force", action="store_true", help=f"overwrite {COMPARISON_FILE} in --out")
     add_jobs_argument(p, "the chips")
+    add_memory_argument(p)
     p.set_defaults(func=handler)
 
 

@@ -28,7 +28,7 @@ from ..compiler.pipeline import PASS_NAMES, describe_artifact
 from ..compiler.place import PLACERS
 from ..diagnostics import UsageError
 from ..ir.mapping import Mapping, arrays_path
-from .common import add_chip_arguments, add_command, chip_from_args, console as make_console, load_network
+from .common import add_chip_arguments, add_command, add_memory_argument, chip_from_args, console as make_console, load_network
 
 __all__ = ["register", "handler", "summary"]
 
@@ -49,6 +49,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-split", action="store_true", help="keep every population on one core")
     p.add_argument("--seed", type=int, default=0, help="seed of the annealing placer (default: 0)")
     p.add_argument("--per-core", action="store_true", help="also print every core's usage")
+    add_memory_argument(p)
     p.set_defaults(func=handler)
 
 

@@ -37,7 +37,7 @@ from rich.text import Text
 from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
-from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console as console_, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_memory_argument, add_jobs_argument, cluster_from_args, chip_from_args, console as console_, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite)
 
 __all__ = ["register", "run_command", "batch_inputs"]
@@ -68,6 +68,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--html", action="store_true",
                      help="write --out/report.html: the report's tables and every picture in one file")
     add_jobs_argument(run, "the samples of --batch")
+    add_memory_argument(run)
     run.set_defaults(func=run_command)
 
 

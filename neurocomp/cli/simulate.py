@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, console, fmt_int, load_network, refuse_to_overwrite
+from .common import add_command, add_memory_argument, console, fmt_int, load_network, refuse_to_overwrite
 
 __all__ = ["register", "simulate"]
 
@@ -30,6 +30,7 @@ def register(subparsers: Any) -> None:
                         "--steps: padded with zeros)")
     p.add_argument("--out", help="folder for spikes.npz and summary.json")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
+    add_memory_argument(p)
     p.set_defaults(func=simulate)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_command, add_jobs_argument, cluster_from_args, console, load_network, pictures_need_out,
+from .common import (add_command, add_memory_argument, add_jobs_argument, cluster_from_args, console, load_network, pictures_need_out,
                      positive, refuse_to_overwrite, samples_from_args)
 from .compare import _ChipItems, chip_list
 
@@ -63,6 +63,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plot", action="store_true",
                    help=f"also draw {SWEEP_PNG} into --out: latency and accuracy against energy, the Pareto front marked")
     add_jobs_argument(p, "the points")
+    add_memory_argument(p)
     p.set_defaults(func=handler)
 
 

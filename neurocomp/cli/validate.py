@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_chip_arguments, add_command, add_jobs_argument, cluster_from_args, chip_from_args, console, load_network, pictures_need_out,
+from .common import (add_chip_arguments, add_command, add_memory_argument, add_jobs_argument, cluster_from_args, chip_from_args, console, load_network, pictures_need_out,
                      positive, progress_bar, refuse_to_overwrite, samples_from_args)
 
 __all__ = ["register", "validate_command"]
@@ -42,6 +42,7 @@ def register(subparsers: Any) -> None:
     val.add_argument("--plot", action="store_true",
                      help="draw validation.png into --out: float against chip spike counts per neuron")
     add_jobs_argument(val, "the samples")
+    add_memory_argument(val)
     val.set_defaults(func=validate_command)
 
 

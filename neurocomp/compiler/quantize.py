@@ -103,7 +103,21 @@ def quantize(network: Network, chip: ChipSpec, *,
             raise UsageError(f"the synapses given to quantize() miss projection(s) "
                              f"{', '.join(repr(m) for m in missing)}",
                              hint="pass lower(network), or leave synapses out")
+    _require_tables(network, synapses)
     return fn(network, chip, synapses)
+
+
+def _require_tables(network: Network, synapses: Mapping[str, Synapses]) -> None:
+    """Refuse a quantization whose tables cannot fit, before a family builds them: at least
+    an int64 chip weight per synapse and an int64 register (its threshold) per neuron that
+    is not an input (Python integers: no wrap-around)."""
+    from ..resources import require_memory
+
+    n_syn = sum(int(np.asarray(s.indices).size) for s in synapses.values())
+    n_neurons = sum(int(p.size) for p in network.populations.values() if not p.is_input)
+    require_memory(8 * n_syn + 8 * n_neurons,
+                   f"quantizing network '{network.name}' ({n_syn:,} synapses, {n_neurons:,} neurons)",
+                   where=f"network '{network.name}'", hint="use fewer neurons or sparser connectors")
 
 
 # --------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from numba import njit
 from ..chip.spec import ChipSpec
 from ..diagnostics import QuantizationError
 from ..ir.mapping import CoreMap, Mapping
-from ..ir.partition import Placement
+from ..ir.partition import Partition, Placement
 from ..ir.quantized import QuantizedNetwork
 
 __all__ = ["route"]
@@ -70,6 +70,24 @@ def _fill(indptr, indices, weights, delays, delay, has_delays, post_first, node_
     return extra
 
 
+def _require_tables(part: Partition, name: str) -> None:
+    """Refuse a Mapping whose tables cannot fit, before :func:`route` makes them. It holds
+    at least, per synapse, its target, weight (int32 each) and delay (int16): 10 B; per
+    compartment, its core, population (int32 each), index (int64) and ``v_scale``
+    (float64): 24 B; per node, its population, compartment, source and relay base (int64
+    each): 32 B; per axon (the partition's plus one per relaying neuron), its core,
+    projection (int32 each) and synapse pointer (int64): 16 B. Python integers."""
+    from ..resources import require_memory
+
+    relays = np.asarray(part.relay_count)
+    n_syn = int(np.asarray(part.axon_count).sum(dtype=np.int64)) + int(relays.sum(dtype=np.int64))
+    n_comp = sum(int(c.n_compartments) for c in part.cores)
+    n_axons = int(np.asarray(part.axon_count).size) + int(np.count_nonzero(relays))
+    need = 10 * n_syn + 24 * n_comp + 32 * int(part.n_nodes) + 16 * n_axons
+    require_memory(need, f"the mapping of network '{name}' ({n_syn:,} synapses, {n_comp:,} compartments)",
+                   where=f"network '{name}'", hint="use fewer neurons or sparser connectors")
+
+
 def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip: ChipSpec | None = None) -> Mapping:
     """Build the Mapping: compartments, sources, axons, routes and synapse tables.
 
@@ -98,6 +116,7 @@ def route(placement: Placement, qnet: QuantizedNetwork | None = None, chip: Chip
     qnet = part.qnet if qnet is None else qnet
     chip = placement.chip if chip is None else chip
     net = qnet.network
+    _require_tables(part, net.name)
     pops = list(net.populations)
     pop_index = {p: i for i, p in enumerate(pops)}
     neuron_pops = [p for p in pops if not net.populations[p].is_input]

@@ -29,6 +29,7 @@ import sys
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..diagnostics import UsageError
+from ..resources import current_cap, memory_cap
 
 __all__ = ["resolve_jobs", "map_chunks", "cores", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted"]
 
@@ -172,7 +173,8 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
         env = _one_thread_env()  # read by each library as a spawned worker loads it
     with env, ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                   initargs=initargs) as pool:
-        futures = {pool.submit(_run_chunk, fn, chunk): k for k, chunk in enumerate(chunks)}
+        cap = current_cap()  # the caller's memory cap holds in the workers too
+        futures = {pool.submit(_run_chunk, fn, chunk, cap): k for k, chunk in enumerate(chunks)}
         pending = set(futures)
         try:
             while pending:
@@ -234,8 +236,15 @@ def _numba_threads_started() -> bool:
     return bool(getattr(parallel, "_is_initialized", False))
 
 
-def _run_chunk(fn: Callable, chunk: list[Any]) -> list[Any]:
-    return fn(_SHARED, chunk)
+def _run_chunk(fn: Callable, chunk: list[Any], cap: tuple[int, str] | None = None) -> list[Any]:
+    with memory_cap(cap):
+        return fn(_SHARED, chunk)
+
+
+def _capped(fn: Callable, cap: tuple[int, str] | None, shared: Any, chunk: list[Any]) -> list[Any]:
+    """``fn(shared, chunk)`` under the caller's memory cap (on a Dask worker)."""
+    with memory_cap(cap):
+        return fn(shared, chunk)
 
 
 # --------------------------------------------------------------------------- Dask
@@ -277,7 +286,8 @@ def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
 
     [handle] = client.scatter([shared], broadcast=True)  # shipped once to every worker
     # the chunks go as data, not inside the task graph (a graph of many MB makes Dask warn)
-    futures = [client.submit(fn, handle, data, pure=False) for data in client.scatter(chunks)]
+    cap = current_cap()
+    futures = [client.submit(_capped, fn, cap, handle, data, pure=False) for data in client.scatter(chunks)]
     index = {f.key: k for k, f in enumerate(futures)}
     try:
         for f in as_completed(futures):

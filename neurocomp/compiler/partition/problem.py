@@ -107,6 +107,24 @@ def check_delays(qnet: QuantizedNetwork, chip: ChipSpec) -> None:
             hint=f"use delays between {lo} and {hi} steps, or a chip with longer delays")
 
 
+def _require_problem(qnet: QuantizedNetwork) -> None:
+    """Refuse a problem whose arrays cannot fit, before :func:`build` makes them. It holds
+    at once at least, per node (neuron or input), its population (int32), its in-synapse
+    pointer and its fill cursor (int64 each): 20 B; per axon key (source row of a
+    projection), its projection (int32): 4 B; per synapse, its key (int32, or int64 from
+    2^31 keys on). Python integers: no wrap-around."""
+    from ...resources import require_memory
+
+    net = qnet.network
+    projs = [qnet.projections[p.name] for p in net.projections if p.name in qnet.projections]
+    n_nodes = sum(int(p.size) for p in net.populations.values())
+    n_keys = sum(int(q.synapses.n_pre) for q in projs)
+    n_syn = sum(int(np.asarray(q.synapses.indices).size) for q in projs)
+    need = 20 * n_nodes + 4 * n_keys + (4 if n_keys < 2**31 else 8) * n_syn
+    require_memory(need, f"partitioning network '{net.name}' ({n_nodes:,} neurons, {n_syn:,} synapses)",
+                   where=f"network '{net.name}'", hint="use fewer neurons or sparser connectors")
+
+
 def build(qnet: QuantizedNetwork, chip: ChipSpec) -> Problem:
     """The problem of cutting ``qnet`` for ``chip`` (see the module docstring).
 
@@ -118,6 +136,7 @@ def build(qnet: QuantizedNetwork, chip: ChipSpec) -> Problem:
         A population is fed by layer kinds no processor kind of the chip runs.
     """
     net = qnet.network
+    _require_problem(qnet)
     pops = list(net.populations)
     index = {p: i for i, p in enumerate(pops)}
     pop_input = np.array([net.populations[p].is_input for p in pops], dtype=np.bool_)
