@@ -324,7 +324,15 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     src[:, HOPS_EW:] = 0
     on_chip = route_src < n_comp
     if np.any(on_chip):
-        hops = m.chip.hops_array(comp_core[route_src[on_chip]], axon_core[route_axon[on_chip]])
+        sender, receiver = route_src[on_chip], route_axon[on_chip]
+        if n_cols * n_cols <= sender.size:  # the links between every pair of used cores, once
+            table = m.chip.hops_array(np.repeat(core_ids, n_cols), np.tile(core_ids, n_cols))
+            pair = comp_col[sender].astype(np.int64) * n_cols + axon_col[receiver]
+            hops = tuple(np.asarray(part)[pair] for part in table)
+            del pair
+        else:
+            hops = m.chip.hops_array(comp_core[sender], axon_core[receiver])
+        del sender, receiver
         for k, part in zip((HOPS_EW, HOPS_NS, HOPS_IC), hops):
             src[:, k] = np.bincount(route_src[on_chip], weights=part,
                                     minlength=n_sources).astype(np.int64)
