@@ -9,7 +9,8 @@ Mapping, 1,000 steps), three ways in the same process, interleaved run by run:
 * **now**: ``prepare`` as it is;
 * **before**: ``prepare`` with the two steps the table build used to take kept here as
   the peer -- the (column, class) blocks from ``np.unique(..., axis=0)`` over the
-  stacked pairs, and each axon's column from a ``dict.get`` loop -- patched into
+  stacked pairs, each axon's column from a ``dict.get`` loop, and the links each
+  route crosses from the chip's coordinates of its two cores, route by route -- patched into
   ``routing.py`` for that run only; the tables of both are checked equal, array by array;
 * **loop**: one ``emulate`` of 1,000 steps, the compiled loop alone (``RunResult.wall_s``).
 
@@ -56,16 +57,20 @@ def _old_blocks(axon_col, cls, n_cols):
             np.ascontiguousarray(first, dtype=np.int64), which)
 
 
+def _old_hops(chip, core_ids, comp_col, axon_col, sender, axon):
+    return chip.hops_array(core_ids[comp_col[sender]], core_ids[axon_col[axon]])
+
+
 @contextlib.contextmanager
 def before():
     from neurocomp.emulator.kernels import routing
 
-    saved = routing._columns, routing._blocks
-    routing._columns, routing._blocks = _old_columns, _old_blocks
+    saved = routing._columns, routing._blocks, routing._hops
+    routing._columns, routing._blocks, routing._hops = _old_columns, _old_blocks, _old_hops
     try:
         yield
     finally:
-        routing._columns, routing._blocks = saved
+        routing._columns, routing._blocks, routing._hops = saved
 
 
 # -- measurements -----------------------------------------------------------------------

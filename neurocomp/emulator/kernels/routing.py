@@ -324,15 +324,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     src[:, HOPS_EW:] = 0
     on_chip = route_src < n_comp
     if np.any(on_chip):
-        sender, receiver = route_src[on_chip], route_axon[on_chip]
-        if n_cols * n_cols <= sender.size:  # the links between every pair of used cores, once
-            table = m.chip.hops_array(np.repeat(core_ids, n_cols), np.tile(core_ids, n_cols))
-            pair = comp_col[sender].astype(np.int64) * n_cols + axon_col[receiver]
-            hops = tuple(np.asarray(part)[pair] for part in table)
-            del pair
-        else:
-            hops = m.chip.hops_array(comp_core[sender], axon_core[receiver])
-        del sender, receiver
+        hops = _hops(m.chip, core_ids, comp_col, axon_col, route_src[on_chip], route_axon[on_chip])
         for k, part in zip((HOPS_EW, HOPS_NS, HOPS_IC), hops):
             src[:, k] = np.bincount(route_src[on_chip], weights=part,
                                     minlength=n_sources).astype(np.int64)
@@ -388,6 +380,18 @@ def _columns(core_ids: np.ndarray, axon_core: np.ndarray) -> np.ndarray:
     col = np.searchsorted(core_ids, axon_core)
     np.minimum(col, core_ids.size - 1, out=col)
     return np.where(core_ids[col] == axon_core, col, -1).astype(np.int32)
+
+
+def _hops(chip, core_ids, comp_col, axon_col, sender, axon) -> tuple:
+    """``chip.hops_array`` from the core of each ``sender`` compartment to the core of
+    its route's ``axon``: from a table over every pair of used cores when there are
+    fewer pairs than routes, else route by route."""
+    n_cols = core_ids.size
+    if n_cols * n_cols <= sender.size:
+        table = chip.hops_array(np.repeat(core_ids, n_cols), np.tile(core_ids, n_cols))
+        pair = comp_col[sender].astype(np.int64) * n_cols + axon_col[axon]
+        return tuple(np.asarray(part)[pair] for part in table)
+    return chip.hops_array(core_ids[comp_col[sender]], core_ids[axon_col[axon]])
 
 
 def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
