@@ -242,7 +242,6 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     if np.any(np.diff(core_ids) <= 0):
         raise UsageError("the Mapping's cores are not in ascending core id")
     n_cols = int(core_ids.size)
-    col_of = {int(c): j for j, c in enumerate(core_ids)}
     comp_start = np.array([c.comp_start for c in m.cores], dtype=np.int64)
     comp_stop = np.array([c.comp_stop for c in m.cores], dtype=np.int64)
     if n_cols and (comp_start[0] != 0 or comp_stop[-1] != n_comp
@@ -255,8 +254,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     if n_comp and (np.any(comp_col < 0) or np.any(core_ids[comp_col] != comp_core)):
         raise UsageError("the Mapping's cores do not cover its compartments in order "
                          "(comp_start/comp_stop disagree with comp_core)")
-    axon_col = np.array([col_of.get(int(c), -1) for c in axon_core], dtype=np.int32) \
-        if n_axons else np.zeros(0, dtype=np.int32)
+    axon_col = _columns(core_ids, axon_core)
     if np.any(axon_col < 0):
         bad = int(axon_core[np.argmax(axon_col < 0)])
         raise UsageError(f"an axon sits on core {bad}, which the Mapping does not use")
@@ -272,11 +270,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         else np.asarray(axon_class, dtype=np.int64)
     if cls.shape != (n_axons,):
         raise UsageError(f"axon_class has shape {cls.shape}, the Mapping has {n_axons} axons")
-    pairs, first, which = np.unique(np.stack([axon_col.astype(np.int64), cls], axis=1), axis=0,
-                                    return_index=True, return_inverse=True) \
-        if n_axons else (np.zeros((0, 2), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-    which = np.asarray(which, dtype=np.int64).reshape(-1)
-    block_core = pairs[:, 0]
+    block_core, block_key, first, which = _blocks(axon_col, cls, n_cols)
     block_size = sizes[block_core].astype(np.int64)
     block_row = np.zeros(block_size.size, dtype=np.int64)
     if block_size.size:
@@ -330,7 +324,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     src[:, HOPS_EW:] = 0
     on_chip = route_src < n_comp
     if np.any(on_chip):
-        hops = m.chip.hops_array(comp_core[route_src[on_chip]], axon_core[route_axon[on_chip]])
+        hops = _hops(m.chip, core_ids, comp_col, axon_col, route_src[on_chip], route_axon[on_chip])
         for k, part in zip((HOPS_EW, HOPS_NS, HOPS_IC), hops):
             src[:, k] = np.bincount(route_src[on_chip], weights=part,
                                     minlength=n_sources).astype(np.int64)
@@ -361,7 +355,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         src=src, route=route, route_bits=route_bits, syn=syn, syn_vbits=vbits,
         syn_delay=syn_delay, delay=delay, n_slots=n_slots,
         block_row=block_row, block_comp=comp_start[block_core].astype(np.int64),
-        block_size=block_size, block_key=np.ascontiguousarray(pairs[:, 1], dtype=np.int64),
+        block_size=block_size, block_key=block_key,
         block_axon=np.ascontiguousarray(first, dtype=np.int64),
         core_block_ptr=np.searchsorted(block_core, np.arange(n_cols + 1, dtype=np.int64)).astype(np.int64),
         core_comp_ptr=np.append(comp_start, comp_stop[-1:] if n_cols else
@@ -376,6 +370,69 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     info = RoutingInfo(n_slots=n_slots, n_rows=n_rows, n_cols=n_cols,
                        core_ids=core_ids.astype(np.int32), acc_dtype=acc_dtype)
     return rt, info
+
+
+def _columns(core_ids: np.ndarray, axon_core: np.ndarray) -> np.ndarray:
+    """int32: the column of each axon's core in ``core_ids`` (ascending), -1 for a core
+    not in it."""
+    if axon_core.size == 0 or core_ids.size == 0:
+        return np.full(axon_core.size, -1, dtype=np.int32)
+    col = np.searchsorted(core_ids, axon_core)
+    np.minimum(col, core_ids.size - 1, out=col)
+    return np.where(core_ids[col] == axon_core, col, -1).astype(np.int32)
+
+
+def _hops(chip, core_ids, comp_col, axon_col, sender, axon) -> tuple:
+    """``chip.hops_array`` from the core of each ``sender`` compartment to the core of
+    its route's ``axon``: from a table over every pair of used cores when there are
+    fewer pairs than routes, else route by route."""
+    n_cols = core_ids.size
+    if n_cols * n_cols <= sender.size:
+        table = chip.hops_array(np.repeat(core_ids, n_cols), np.tile(core_ids, n_cols))
+        pair = comp_col[sender].astype(np.int64) * n_cols + axon_col[axon]
+        return tuple(np.asarray(part)[pair] for part in table)
+    return chip.hops_array(core_ids[comp_col[sender]], core_ids[axon_col[axon]])
+
+
+def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
+    """The distinct (column, class) pairs of the axons, in ascending (column, class):
+    ``(block_core, block_key, first, which)`` -- each pair's column and class, the first
+    axon with it, and each axon's pair. What ``np.unique`` of the stacked pairs
+    (``axis=0``) returns, from one sort of one int64 key per axon instead."""
+    n = axon_col.size
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy(), empty.copy()
+    lo, hi = int(cls.min()), int(cls.max())
+    span = hi - lo + 1
+    if n_cols * span < 2**62:  # the class itself, shifted to 0.., fits beside the column
+        cls_of, classes = cls - lo, None
+    else:  # the rank of the class among the distinct ones
+        classes, cls_of = np.unique(cls, return_inverse=True)
+        span = classes.size
+    key = axon_col.astype(np.int64) * span
+    key += cls_of
+    del cls_of
+    # A stable sort: the first axon of each run of equal keys is its first occurrence.
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    del key
+    head = np.empty(n, dtype=bool)
+    head[0] = True
+    np.not_equal(sorted_key[1:], sorted_key[:-1], out=head[1:])
+    starts = np.flatnonzero(head)
+    block_of_sorted = np.cumsum(head, dtype=np.int64)
+    block_of_sorted -= 1
+    del head
+    which = np.empty(n, dtype=np.int64)
+    which[order] = block_of_sorted
+    del block_of_sorted
+    first = order[starts].astype(np.int64)
+    block_key_packed = sorted_key[starts]
+    block_core = block_key_packed // span
+    rank = block_key_packed - block_core * span
+    block_key = rank + lo if classes is None else classes[rank].astype(np.int64)
+    return block_core, np.ascontiguousarray(block_key, dtype=np.int64), first, which
 
 
 def _aligned_rows(n: int, width: int) -> np.ndarray:

@@ -1,0 +1,171 @@
+"""The routing tables (``emulator/kernels/routing.py``) against a slow, obvious twin.
+
+``routing_tables`` builds its tables with sorts and scatters over whole arrays; the twin
+below builds the same tables the plain way -- a dict from core id to column, a sorted
+set of (column, class) pairs, then a loop over every source, route and synapse -- and
+every array must come out equal, dtype and all. Checked on random Loihi and TrueNorth
+mappings, on class keys far apart (where the fast path cannot pack a class beside its
+column), and on the examples compiled for each chip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurocomp.emulator.kernels import routing
+from neurocomp.emulator.kernels.routing import narrowest_int, routing_tables
+from test_emulator_loihi import LOIHI, TINY, random_case
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def twin_tables(m, axon_class=None, syn_value=None) -> dict:
+    """Every table of the module docstring, one Python loop at a time."""
+    core_ids = [c.core_id for c in m.cores]
+    col_of = {cid: j for j, cid in enumerate(core_ids)}
+    comp_start = {j: c.comp_start for j, c in enumerate(m.cores)}
+    comp_col = [col_of[int(c)] for c in m.comp_core]
+    axon_col = [col_of[int(c)] for c in m.axon_core]
+    cls = [0] * m.n_axons if axon_class is None else [int(x) for x in axon_class]
+    pairs = sorted({(axon_col[a], cls[a]) for a in range(m.n_axons)})
+    block_of = {pair: b for b, pair in enumerate(pairs)}
+    block_axon = [min(a for a in range(m.n_axons) if (axon_col[a], cls[a]) == pair) for pair in pairs]
+    block_size = [m.cores[col].comp_stop - m.cores[col].comp_start for col, _ in pairs]
+    block_row = [sum(block_size[:b]) for b in range(len(pairs))]
+    values = m.syn_weight if syn_value is None else syn_value
+    relay = [int(p) == -1 for p in m.comp_pop]
+
+    def row_of(k, a):
+        tgt = int(m.syn_target[k])
+        return block_row[block_of[(axon_col[a], cls[a])]] + tgt - comp_start[comp_col[tgt]]
+
+    rows = {}
+    for a in range(m.n_axons):
+        for k in range(int(m.axon_syn_ptr[a]), int(m.axon_syn_ptr[a + 1])):
+            rows[k] = row_of(k, a)
+    flat_k, route_words, src = [], [], []
+    for s in range(m.n_sources):
+        lo_syn, ew, ns, ic = len(flat_k), 0, 0, 0
+        for r in range(int(m.route_ptr[s]), int(m.route_ptr[s + 1])):
+            a = int(m.route_axon[r])
+            k0, k1 = int(m.axon_syn_ptr[a]), int(m.axon_syn_ptr[a + 1])
+            flat_k += range(k0, k1)
+            route_words.append((axon_col[a], k1 - k0))
+            if s < m.n_comp:
+                h = m.chip.hops(int(m.comp_core[s]), int(m.axon_core[a]))
+                ew, ns, ic = ew + h[0], ns + h[1], ic + h[2]
+        src.append([lo_syn, len(flat_k), int(m.route_ptr[s]), int(m.route_ptr[s + 1]),
+                    comp_col[s] if s < m.n_comp else -1, ew, ns, ic])
+    flat_value = [1 if relay[int(m.syn_target[k])] else int(values[k]) for k in flat_k]
+    vbits = max([1] + [v.bit_length() + 1 if v > 0 else (-v - 1).bit_length() + 1 if v < 0 else 1
+                       for v in flat_value])
+    n_rows = sum(block_size)
+    row_bits = max(1, (n_rows - 1).bit_length())
+    syn = [(rows[k] << vbits) | (v & ((1 << vbits) - 1)) for k, v in zip(flat_k, flat_value)]
+    route_bits = max(1, max([n for _, n in route_words], default=1).bit_length())
+    col_bits = max(1, (len(core_ids) - 1).bit_length())
+    delays = [int(d) for d in m.syn_delay]
+    uniform = len(set(delays)) <= 1
+    bound = [0] * n_rows
+    for k in range(m.n_synapses):
+        bound[rows[k]] += abs(1 if relay[int(m.syn_target[k])] else int(values[k]))
+    return {
+        "src": np.array(src, dtype=np.int64).reshape(-1, 8),
+        "route": np.array([(c << route_bits) | n for c, n in route_words],
+                          dtype=np.uint16 if route_bits + col_bits <= 16 else
+                          np.uint32 if route_bits + col_bits <= 32 else np.uint64),
+        "route_bits": route_bits,
+        "syn": np.array(syn, dtype=np.int32 if row_bits + vbits <= 31 else np.int64),
+        "syn_vbits": vbits,
+        "syn_delay": np.zeros(0, np.uint8) if uniform else
+        np.array([delays[k] for k in flat_k], dtype=narrowest_int(np.array(delays), unsigned_ok=True)),
+        "delay": delays[0] if delays and uniform else 0,
+        "n_slots": max(delays, default=0) + 2,
+        "block_row": np.array(block_row, dtype=np.int64),
+        "block_comp": np.array([comp_start[col] for col, _ in pairs], dtype=np.int64),
+        "block_size": np.array(block_size, dtype=np.int64),
+        "block_key": np.array([k for _, k in pairs], dtype=np.int64),
+        "block_axon": np.array(block_axon, dtype=np.int64),
+        "core_block_ptr": np.array([sum(1 for col, _ in pairs if col < j)
+                                    for j in range(len(core_ids) + 1)], dtype=np.int64),
+        "core_comp_ptr": np.array([c.comp_start for c in m.cores] + [m.n_comp], dtype=np.int64),
+        "comp_col": np.array(comp_col, dtype=np.int32),
+        "comp_relay": np.array(relay, dtype=np.uint8),
+        "info.n_rows": n_rows,
+        "info.n_cols": len(core_ids),
+        "info.core_ids": np.array(core_ids, dtype=np.int32),
+        "info.acc_dtype": np.dtype(np.int16 if max(bound, default=0) < 2**15 else np.int32),
+    }
+
+
+def assert_same_tables(m, axon_class=None, syn_value=None) -> None:
+    rt, info = routing_tables(m, axon_class, syn_value)
+    want = twin_tables(m, axon_class, syn_value)
+    for name, expected in want.items():
+        got = getattr(info, name[5:]) if name.startswith("info.") else getattr(rt, name)
+        if isinstance(expected, np.ndarray):
+            assert got.dtype == expected.dtype, name
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        else:
+            assert got == expected, name
+    assert rt.src.ctypes.data % 64 == 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_loihi_mappings_give_the_twins_tables(seed):
+    chip = LOIHI.with_system(2, 1, "user: tests, two chips for inter-chip hops")
+    m, _, _ = random_case(seed, chip, uniform=seed == 5)
+    from neurocomp.targets.loihi import kernel as loihi
+
+    exp = np.asarray(m.axon_weight_exp, dtype=np.int64)
+    proj = np.asarray(m.axon_projection, dtype=np.int64)
+    key = np.where(exp >= 0, exp, -((proj + 1) * 256 + (-exp)))  # Loihi's classes
+    assert len(set(key.tolist())) > 2  # several blocks per core
+    assert_same_tables(m, key)
+    assert_same_tables(m)  # one class
+    tables = loihi.prepare(m)
+    np.testing.assert_array_equal(tables.routing.block_key, twin_tables(m, key)["block_key"])
+
+
+@pytest.mark.parametrize("seed", range(6, 9))
+def test_random_tiny_chip_mappings_and_far_apart_classes(seed):
+    m, _, _ = random_case(seed, TINY)
+    rng = np.random.default_rng(seed)
+    assert_same_tables(m)
+    # Classes near both ends of int64: no (column, class) key packs into 64 bits.
+    far = rng.choice(np.array([-2**63, -5, 0, 7, 2**63 - 1], dtype=np.int64), size=m.n_axons)
+    assert_same_tables(m, far)
+    # Values of any sign, wider than the weights.
+    assert_same_tables(m, rng.integers(0, 3, m.n_axons), rng.integers(-5000, 5000, m.n_synapses))
+
+
+def test_the_column_lookup_marks_cores_outside_the_mapping():
+    core_ids = np.array([2, 9, 16], dtype=np.int64)
+    got = routing._columns(core_ids, np.array([16, 2, 3, 9, 17, 0, 16], dtype=np.int64))
+    np.testing.assert_array_equal(got, [2, 0, -1, 1, -1, -1, 2])
+    assert got.dtype == np.int32
+
+
+@pytest.mark.parametrize("example,chip", [("chain", "loihi"), ("mnist_mlp", "loihi"),
+                                          ("encoders", "loihi"), ("mnist_mlp", "truenorth")])
+def test_the_examples_give_the_twins_tables(example, chip, monkeypatch):
+    """What each family's ``prepare`` gets from ``routing_tables`` for a compiled example."""
+    import importlib
+
+    import neurocomp as nc
+
+    m = nc.compile(ROOT / "examples" / f"{example}.snn", chip)
+    kernel = importlib.import_module(f"neurocomp.targets.{chip}.kernel")
+    calls = []
+
+    def recording(mapping, axon_class=None, syn_value=None):
+        calls.append((mapping, axon_class, syn_value))
+        return routing_tables(mapping, axon_class, syn_value)
+
+    monkeypatch.setattr(kernel, "routing_tables", recording)
+    kernel.prepare(m)
+    assert len(calls) == 1 and calls[0][0] is m
+    assert_same_tables(*calls[0])
