@@ -88,16 +88,22 @@ def where_is(mapping: Any, comp: int) -> tuple[int, str]:
     return core, name
 
 
-def overflow_sentence(mapping: Any, run: "KernelRun", var: str, wrapped: bool) -> str | None:
-    """``v saturated 3 times (first: step 7, core 0, compartment 2, population 'a' neuron 2)``
-    for state variable ``var`` of a non-strict run, or ``None`` when it never overflowed."""
+def overflow_sentence(mapping: Any, run: "KernelRun", var: str, wrapped: bool, *,
+                      what: str | None = None) -> str | None:
+    """``population 'a': v saturated 3 times (first: step 7, core 0, compartment 2, neuron 2)``
+    for the overflow record ``var`` of a non-strict run (``what`` replaces ``v saturated``),
+    or ``None`` when it never overflowed."""
     count = run.overflows.get(var, 0)
     if not count:
         return None
     step, comp = run.first_overflow[var]
     core, name = where_is(mapping, comp)
-    return (f"{var} {'wrapped' if wrapped else 'saturated'} {count} time{'s' if count != 1 else ''} "
-            f"(first: step {step}, core {core}, compartment {comp}, {name})")
+    what = what or f"{var} {'wrapped' if wrapped else 'saturated'}"
+    pop, _, neuron = name.rpartition(" neuron ")
+    where = f"{pop}: " if pop else ""
+    at = f", neuron {neuron}" if pop else f", {name}"
+    return (f"{where}{what} {count} time{'s' if count != 1 else ''} "
+            f"(first: step {step}, core {core}, compartment {comp}{at})")
 
 
 def kernel_for(family: str) -> ModuleType:
