@@ -791,3 +791,25 @@ def test_the_random_cases_exercise_what_they_claim():
     assert all(seen[k] > 0 for k in ("negative exponent", "delays", "relay spikes",
                                      "refractory spikes", "hops_east_west",
                                      "hops_north_south", "hops_interchip")), dict(seen)
+
+
+def test_an_if_neuron_driven_below_zero_keeps_the_float_trajectory():
+    # One input spiking every step (rate 1000 Hz, value 1, dt 1 ms), weight -1, IF: the
+    # float V after step t is -t (each spike arrives one step later). At the largest scale
+    # the weight allows (2^20) the 24-bit v holds only -8 and saturated from step 8 on;
+    # an IF neuron has no decay to truncate, so the quantizer lowers s while every value
+    # stays exact (2^6: weight -1 -> -1 << 6, vth_mant 1): v reaches -39 unsaturated.
+    from neurocomp.api import compile as nc_compile, run as nc_run
+    from neurocomp.dsl.parse import parse
+    from neurocomp.ir.build import build
+    net = build(parse("network sink\ndt = 1 ms\n"
+                      "input src[1] : rate(value = 1.0, max_rate = 1000 Hz, seed = 0)\n"
+                      "population a[1] : IF(threshold = 1.0, reset = zero)\n"
+                      "connect src -> a : one_to_one(weight = -1.0)\n"
+                      "probe a : voltage\n", "sink.snn"), None)
+    mapping = nc_compile(net, chip="loihi")
+    assert mapping.v_scale[0] == 2.0**-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning
+        r = nc_run(mapping, steps=40)
+    assert r.traces["a"]["voltage"][:, 0].tolist() == [-float(t) for t in range(40)]
