@@ -90,15 +90,19 @@ def where_is(mapping: Any, comp: int) -> tuple[int, str]:
 
 def overflow_sentence(mapping: Any, run: "KernelRun", var: str, wrapped: bool, *,
                       what: str | None = None) -> str | None:
-    """``population 'a': v saturated 3 times (first: step 7, core 0, compartment 2, neuron 2)``
-    for the overflow record ``var`` of a non-strict run (``what`` replaces ``v saturated``),
-    or ``None`` when it never overflowed."""
+    """``v saturated 3 times (first: step 7, core 0, compartment 2, population 'a' neuron 2)``
+    for the overflow record ``var`` of a non-strict run, or ``None`` when it never
+    overflowed. With ``what`` (e.g. ``v saturated at its 24-bit floor``) the population
+    leads: ``population 'a': v saturated at its 24-bit floor 3 times (first: step 7,
+    core 0, compartment 2, neuron 2)``."""
     count = run.overflows.get(var, 0)
     if not count:
         return None
     step, comp = run.first_overflow[var]
     core, name = where_is(mapping, comp)
-    what = what or f"{var} {'wrapped' if wrapped else 'saturated'}"
+    if what is None:
+        return (f"{var} {'wrapped' if wrapped else 'saturated'} {count} time{'s' if count != 1 else ''} "
+                f"(first: step {step}, core {core}, compartment {comp}, {name})")
     pop, _, neuron = name.rpartition(" neuron ")
     where = f"{pop}: " if pop else ""
     at = f", neuron {neuron}" if pop else f", {name}"
