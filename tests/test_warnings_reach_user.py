@@ -50,3 +50,9 @@ def test_every_compiling_command_prints_them(net_file: Path, capsys, command: st
     out, err = capsys.readouterr()
     lines = [line for line in (out + err).splitlines() if line.startswith("warning: ")]
     assert len(lines) == 1 and EXPECTED in lines[0], out + err
+
+
+def test_validate_shows_them_as_notes(net_file: Path) -> None:
+    check = nc.validate(net_file, chip="loihi", steps=5)
+    assert any(EXPECTED in note for note in check.notes), check.notes
+    assert any(line.startswith("note: ") and EXPECTED in line for line in check.to_text().splitlines())
