@@ -175,7 +175,21 @@ def compile(network: "Network | str | Path", chip: Any, *, chips: int | None = N
     spec = resolve_chip(chip, chips=chips, profile=profile)
     net = as_network(network)
     passes = default_passes(partition=partition, allow_split=allow_split, place=place, seed=seed)
-    return compile_network(net, spec, passes=passes, on_pass=on_pass)
+    mapping = compile_network(net, spec, passes=passes, on_pass=on_pass)
+    warn_quantization(mapping, stacklevel=3)
+    return mapping
+
+
+def warn_quantization(mapping: "Mapping", *, stacklevel: int = 2) -> None:
+    """One :class:`~neurocomp.diagnostics.QuantizationWarning` per warning of the
+    Mapping's quantization report (what the chip lost when it quantized the network)."""
+    import warnings
+
+    from .diagnostics import QuantizationWarning
+
+    for text in mapping.quantization.warnings:
+        warnings.warn(f"compiling '{mapping.network.name}' for {mapping.chip.name}: {text}",
+                      QuantizationWarning, stacklevel=stacklevel)
 
 
 def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None, chips: int | None = None,

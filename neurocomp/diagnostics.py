@@ -194,6 +194,12 @@ class ApiTypeError(UsageError, TypeError):
         return self.diagnostics[0].message if self.diagnostics else super().__str__()
 
 
+class QuantizationWarning(UserWarning):
+    """Precision a chip loses when it quantizes a network (weights rounded to zero or
+    clipped, values out of range): ``nc.compile`` issues one per warning of the
+    Mapping's quantization report."""
+
+
 class InteropError(NeurocompError):
     """A model from another tool (a NIR graph) that neurocomp cannot represent, or a
     network that the other format cannot carry."""

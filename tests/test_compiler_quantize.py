@@ -358,10 +358,22 @@ def test_if_population_has_no_leak(loihi) -> None:
     assert p["dv"].tolist() == [0, 0, 0]
     # s = 2**K: threshold 2 * 2**K / 64 <= 131071 -> K <= 21 (2**22 / 64 * 2 would be 131072);
     # bias 0.25 * 2**K <= 4095 << 7 = 524160 -> K <= 20 (0.25 * 2**21 = 524288 is one too many).
+    # Without a decay (IF: u decays fully, v not at all) nothing truncates, so s is then
+    # halved while the threshold and bias stay exact, for room below zero: threshold
+    # 2 * 2**K / 64 is an integer down to K = 5 (vth_mant 1); bias 0.25 * 2**5 = 8.
+    assert q.populations["a"].v_scale == 2.0**-5
+    assert (p["bias_mant"][0], p["bias_exp"][0]) == (8, 0)
+    assert p["vth_mant"][0] == 1
+    assert any("allowed by the bias mantissa and exponent, then halved to leave v room below "
+               "zero: at 2^5 every weight, threshold and bias applies the same float value as "
+               "at 2^20" in note for note in q.report.notes), q.report.notes
+
+
+def test_a_leaky_population_keeps_the_largest_scale(loihi) -> None:
+    # A leak truncates (trunc(v * f) loses less at a larger s): no halving. Threshold 2,
+    # bias 0.25 as above: the bias bound K <= 20 decides.
+    q = quantize(net_of("population a[3] : LIF(tau_mem = 20 ms, threshold = 2.0, bias = 0.25)"), loihi)
     assert q.populations["a"].v_scale == 2.0**-20
-    # 0.25 * 2**20 = 262144: >> 6 = 4096 > 4095, >> 7 = 2048 fits: (2048, 7), exact.
-    assert (p["bias_mant"][0], p["bias_exp"][0]) == (2048, 7)
-    assert p["vth_mant"][0] == 2 * 2**20 // 64
 
 
 # ======================================================================================

@@ -456,13 +456,15 @@ def test_u_at_plus_2_23_is_kept_and_above_it_wraps():
     # << 6 = 8,388,608 = 2**23. Lava wraps only u > 2**23: u = 2**23 is kept.
     # v = 2**23 saturates to 2**23 - 1 = 8,388,607 > vth (131,071 << 6 = 8,388,544): spike.
     eight = [("p", 128, 7, 0, [0])] * 8
-    with pytest.warns(RuntimeWarning, match=r"v saturated 1 time \(first: step 1") as rec:
+    with pytest.warns(RuntimeWarning, match=r"population 'n': v saturated at its 24-bit ceiling 1 time \(first: step 1, "
+                      r"core 0, compartment 0, neuron 0\): spikes unchanged") as rec:
         u, v, s = one_neuron(2, eight, du=4095, dv=0, vth_mant=131071, strict=False)
     assert "u wrapped" not in str(rec[0].message)
     assert u == [0, 2**23]
     assert v == [0, 0] and s == [1]
     # Nine: 9·16,384 << 6 = 9,437,184 > 2**23 -> u = 9,437,184 - 2**24 = -7,340,032.
-    with pytest.warns(RuntimeWarning, match=r": u wrapped 1 time \(first: step 1, core 0"):
+    with pytest.warns(RuntimeWarning, match=r": population 'n': u wrapped around past its 24-bit ceiling 1 time "
+                                           r"\(first: step 1, core 0.*: spikes can differ"):
         u, v, s = one_neuron(2, eight + [("p", 128, 7, 0, [0])], du=4095, dv=0, strict=False)
     assert u == [0, -7340032]
     assert v == [0, -7340032] and s == []
@@ -471,7 +473,8 @@ def test_u_at_plus_2_23_is_kept_and_above_it_wraps():
 def test_u_at_minus_2_23_wraps_to_plus_2_23():
     # Weights -128: a_in << 6 = -2**23, and Lava's rule u <= -2**23 adds 2**24: u = +2**23;
     # v = 2**23 saturates to 2**23 - 1 and fires (threshold 8,388,544).
-    with pytest.warns(RuntimeWarning, match=r"u wrapped 1 time .*; v saturated 1 time"):
+    with pytest.warns(RuntimeWarning, match=r"u wrapped around past its 24-bit floor 1 time .*: spikes can differ .*; "
+                                           r"population 'n': v saturated at its 24-bit ceiling 1 time"):
         u, v, s = one_neuron(2, [("p", -128, 7, 0, [0])] * 8, du=4095, dv=0, vth_mant=131071,
                              strict=False)
     assert u == [0, 2**23]
@@ -484,7 +487,9 @@ def test_v_saturates_at_minus_2_23_plus_1():
     # t=1: v = -5,242,880;  t=2: v = -10,485,760 -> saturates to -(2**23 - 1) = -8,388,607
     # t=3: u = 0, v = -8,388,607.
     five = [("p", -128, 7, 0, [0, 1])] * 5
-    with pytest.warns(RuntimeWarning, match=r"v saturated 1 time \(first: step 2"):
+    with pytest.warns(RuntimeWarning, match=r"v saturated at its 24-bit floor 1 time \(first: step 2.*"
+                                           r"spikes can differ from the float model: the chip's v is "
+                                           r"held above the float V"):
         u, v, _ = one_neuron(4, five, du=4095, dv=0, strict=False)
     assert u == [0, -5242880, -5242880, 0]
     assert v == [0, -5242880, -8388607, -8388607]
@@ -552,7 +557,8 @@ def test_without_strict_overflows_are_counted_and_warned_once():
     msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
     # v saturates at t = 2, 3, 4 (t=5: u = 0, v stays at the limit without overflowing).
     assert len(msgs) == 1
-    assert "v saturated 3 times (first: step 2, core 0, compartment 0" in msgs[0]
+    assert "population 'n': v saturated at its 24-bit floor 3 times (first: step 2, core 0, " \
+        "compartment 0, neuron 0)" in msgs[0]
     assert caught[0].filename == __file__  # the warning points at the caller's line
 
 
@@ -718,7 +724,7 @@ def test_an_input_more_than_one_period_past_the_limit_wraps_modulo_2_24():
     # 45,891,584, outside 24 bits). Modulo 2**24 into (-2**23, 2**23]:
     # 62,668,800 - 4·2**24 = -4,440,064 (and -4,440,064 + 2**24 = 12,337,152 > 2**23).
     thirty = [("p", 255, 7, 0, [0])] * 30
-    with pytest.warns(RuntimeWarning, match="u wrapped 1 time"):
+    with pytest.warns(RuntimeWarning, match="u wrapped around past its 24-bit ceiling 1 time"):
         u, v, _ = one_neuron(2, thirty, du=4095, dv=0, strict=False)
     assert u == [0, -4440064]
     assert v == [0, -4440064]
@@ -730,14 +736,14 @@ def test_the_overflow_modes_come_from_the_chip():
     # Nine inputs of 128 << 7: u would be 9,437,184 > 2**23 - 1: saturates to 8,388,607;
     # v = 8,388,607 fits; it exceeds the highest threshold (131,071 << 6): fires.
     nine = [("p", 128, 7, 0, [0])] * 9
-    with pytest.warns(RuntimeWarning, match="u saturated 1 time"):
+    with pytest.warns(RuntimeWarning, match="u saturated at its 24-bit ceiling 1 time"):
         u, v, s = one_neuron(2, nine, chip=chip, du=4095, dv=0, vth_mant=131071, strict=False)
     assert u == [0, 8388607] and s == [1]
     # Five inputs of -128 << 7 at steps 0 and 1: u = -5,242,880 at t=1, 2. v(2) =
     # -10,485,760 <= -2**23: wraps to -10,485,760 + 2**24 = 6,291,456 (below 8,388,544:
     # no spike).
     five = [("p", -128, 7, 0, [0, 1])] * 5
-    with pytest.warns(RuntimeWarning, match="v wrapped 1 time"):
+    with pytest.warns(RuntimeWarning, match="v wrapped around past its 24-bit floor 1 time"):
         _, v, s = one_neuron(3, five, chip=chip, du=4095, dv=0, vth_mant=131071, strict=False)
     assert v == [0, -5242880, 6291456] and s == []
 
@@ -785,3 +791,25 @@ def test_the_random_cases_exercise_what_they_claim():
     assert all(seen[k] > 0 for k in ("negative exponent", "delays", "relay spikes",
                                      "refractory spikes", "hops_east_west",
                                      "hops_north_south", "hops_interchip")), dict(seen)
+
+
+def test_an_if_neuron_driven_below_zero_keeps_the_float_trajectory():
+    # One input spiking every step (rate 1000 Hz, value 1, dt 1 ms), weight -1, IF: the
+    # float V after step t is -t (each spike arrives one step later). At the largest scale
+    # the weight allows (2^20) the 24-bit v holds only -8 and saturated from step 8 on;
+    # an IF neuron has no decay to truncate, so the quantizer lowers s while every value
+    # stays exact (2^6: weight -1 -> -1 << 6, vth_mant 1): v reaches -39 unsaturated.
+    from neurocomp.api import compile as nc_compile, run as nc_run
+    from neurocomp.dsl.parse import parse
+    from neurocomp.ir.build import build
+    net = build(parse("network sink\ndt = 1 ms\n"
+                      "input src[1] : rate(value = 1.0, max_rate = 1000 Hz, seed = 0)\n"
+                      "population a[1] : IF(threshold = 1.0, reset = zero)\n"
+                      "connect src -> a : one_to_one(weight = -1.0)\n"
+                      "probe a : voltage\n", "sink.snn"), None)
+    mapping = nc_compile(net, chip="loihi")
+    assert mapping.v_scale[0] == 2.0**-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning
+        r = nc_run(mapping, steps=40)
+    assert r.traces["a"]["voltage"][:, 0].tolist() == [-float(t) for t in range(40)]

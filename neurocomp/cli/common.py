@@ -219,3 +219,10 @@ def samples_from_args(args: Any) -> "tuple[Any, Any] | None":
     if args.limit:
         x, y = x[: args.limit], y[: args.limit]
     return x, y
+
+
+def quantization_warning_lines(mapping: Any) -> list[str]:
+    """``warning: ...`` for each warning of the Mapping's quantization report: what every
+    command that compiles prints (``compile`` on stdout with its summary, ``run`` on
+    stderr before the emulator's overflow warnings)."""
+    return [f"warning: {w}" for w in mapping.quantization.warnings]

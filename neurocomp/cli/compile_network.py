@@ -15,6 +15,7 @@ time each pass took. ``docs/compiler.md`` explains how to read it.
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,10 @@ from .. import api
 from ..compiler.partition import PARTITIONERS
 from ..compiler.pipeline import PASS_NAMES, describe_artifact
 from ..compiler.place import PLACERS
-from ..diagnostics import UsageError
+from ..diagnostics import QuantizationWarning, UsageError
 from ..ir.mapping import Mapping, arrays_path
-from .common import add_chip_arguments, add_command, add_memory_argument, chip_from_args, console as make_console, load_network
+from .common import (add_chip_arguments, add_command, add_memory_argument, chip_from_args, console as make_console,
+                     load_network, quantization_warning_lines)
 
 __all__ = ["register", "handler", "summary"]
 
@@ -74,8 +76,11 @@ def handler(args: argparse.Namespace) -> int:
             console.print(Text(f"--- after {p.name} ---"))
             console.print(Text(describe_artifact(artifact).rstrip("\n")))
 
-    mapping = api.compile(net, chip, partition=args.partition, place=args.place, seed=args.seed,
-                          allow_split=not args.no_split, on_pass=hook)
+    with warnings.catch_warnings():
+        # summary() prints the quantization report's warnings, as every command does.
+        warnings.simplefilter("ignore", QuantizationWarning)
+        mapping = api.compile(net, chip, partition=args.partition, place=args.place, seed=args.seed,
+                              allow_split=not args.no_split, on_pass=hook)
     summary(mapping, console, per_core=args.per_core)
     if out is not None:
         json_path, npz_path = mapping.save(out)
@@ -192,8 +197,8 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
             t.add_row(e.projection, str(e.weight_bits), str(e.weight_exp), f"{e.max_error:.2%}",
                       f"{e.rms_error:.2%}", f"{e.clipped_fraction:.1%}", f"{e.zeroed_fraction:.1%}")
         console.print(t)
-    for w in q.warnings:
-        console.print(Text(f"warning: {w}"))
+    for line in quantization_warning_lines(m):
+        console.print(Text(line))
 
     if per_core:
         t = Table(title="every core (used / limit)", title_justify="left")

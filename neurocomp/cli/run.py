@@ -37,8 +37,9 @@ from rich.text import Text
 from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
-from .common import (add_chip_arguments, add_command, add_memory_argument, add_jobs_argument, cluster_from_args, chip_from_args, console as console_, pictures_need_out,
-                     positive, progress_bar, refuse_to_overwrite)
+from .common import (add_chip_arguments, add_command, add_jobs_argument, add_memory_argument, chip_from_args,
+                     cluster_from_args, console as console_, pictures_need_out, positive, progress_bar,
+                     quantization_warning_lines, refuse_to_overwrite)
 
 __all__ = ["register", "run_command", "batch_inputs"]
 
@@ -119,6 +120,9 @@ def run_command(args: argparse.Namespace) -> int:
         network = _load_network(path)
         mapping = compile_for(network, chip)
         wall["compile"] = time.perf_counter() - start
+        err = console_(stderr=True, width=100)
+        for line in quantization_warning_lines(mapping):
+            err.print(Text(line), soft_wrap=True)
 
     arrays = _read_inputs(args.inputs, network) if args.inputs else {}
     start = time.perf_counter()

@@ -116,9 +116,12 @@ def validate(network: Network, chip: Any, steps: int,
     wall["reference"] = t_ref
     wall["emulate"] = t_chip
 
-    notes = ()
+    # What the chip lost when it quantized the network (the Mapping's quantization
+    # report, as every command shows it), then what overflowed in the chip runs.
+    quantized = getattr(mapping, "quantization", None)  # None when the "chip" is the float model
+    notes: tuple[str, ...] = tuple(quantized.warnings) if quantized is not None else ()
     if chip_warnings:
-        notes = (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
+        notes += (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
                  f"the first: {chip_warnings[0]}",)
     return agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
                             notes=notes, wall_s=wall)

@@ -88,16 +88,26 @@ def where_is(mapping: Any, comp: int) -> tuple[int, str]:
     return core, name
 
 
-def overflow_sentence(mapping: Any, run: "KernelRun", var: str, wrapped: bool) -> str | None:
+def overflow_sentence(mapping: Any, run: "KernelRun", var: str, wrapped: bool, *,
+                      what: str | None = None) -> str | None:
     """``v saturated 3 times (first: step 7, core 0, compartment 2, population 'a' neuron 2)``
-    for state variable ``var`` of a non-strict run, or ``None`` when it never overflowed."""
+    for the overflow record ``var`` of a non-strict run, or ``None`` when it never
+    overflowed. With ``what`` (e.g. ``v saturated at its 24-bit floor``) the population
+    leads: ``population 'a': v saturated at its 24-bit floor 3 times (first: step 7,
+    core 0, compartment 2, neuron 2)``."""
     count = run.overflows.get(var, 0)
     if not count:
         return None
     step, comp = run.first_overflow[var]
     core, name = where_is(mapping, comp)
-    return (f"{var} {'wrapped' if wrapped else 'saturated'} {count} time{'s' if count != 1 else ''} "
-            f"(first: step {step}, core {core}, compartment {comp}, {name})")
+    if what is None:
+        return (f"{var} {'wrapped' if wrapped else 'saturated'} {count} time{'s' if count != 1 else ''} "
+                f"(first: step {step}, core {core}, compartment {comp}, {name})")
+    pop, _, neuron = name.rpartition(" neuron ")
+    where = f"{pop}: " if pop else ""
+    at = f", neuron {neuron}" if pop else f", {name}"
+    return (f"{where}{what} {count} time{'s' if count != 1 else ''} "
+            f"(first: step {step}, core {core}, compartment {comp}{at})")
 
 
 def kernel_for(family: str) -> ModuleType:

@@ -262,8 +262,9 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
     probe = np.ascontiguousarray(inputs.probe_comp, dtype=np.int64)
     u_out = np.zeros((steps, probe.size), dtype=np.int64)
     v_out = np.zeros((steps, probe.size), dtype=np.int64)
-    ovf = np.zeros(2, dtype=np.int64)
-    first = np.full((2, 2), -1, dtype=np.int64)
+    # Per variable code i (VARIABLES): [i] past the floor, [i + 2] past the ceiling.
+    ovf = np.zeros(4, dtype=np.int64)
+    first = np.full((4, 2), -1, dtype=np.int64)
     args = (tb.routing, acc, cnt, u, v, ref, tb.f_u, tb.f_v, tb.bias, tb.vth, tb.refractory,
             tb.block_exp, tb.core_seg_ptr, tb.seg_start, tb.seg_stop, tb.seg_cfg,
             np.ascontiguousarray(tb.cfg[:, 0]), np.ascontiguousarray(tb.cfg[:, 1]),
@@ -277,11 +278,14 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
     spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_loihi, steps, tb.mapping.n_comp,
                                                                 args, np.int32)
     if stopped >= 0:
-        code = 0 if first[0, 0] >= 0 else 1
-        _raise_overflow(tb, VARIABLES[code], int(first[code, 0]), int(first[code, 1]))
-    overflows = {name: int(ovf[i]) for i, name in enumerate(VARIABLES)}
-    first_overflow = {name: (int(first[i, 0]), int(first[i, 1]))
-                      for i, name in enumerate(VARIABLES) if first[i, 0] >= 0}
+        code = int(np.flatnonzero(first[:, 0] >= 0)[0])
+        _raise_overflow(tb, VARIABLES[code % 2], int(first[code, 0]), int(first[code, 1]),
+                        "ceiling" if code >= 2 else "floor")
+    overflows = {f"{name}@{bound}": int(ovf[i + off]) for i, name in enumerate(VARIABLES)
+                 for off, bound in ((0, "floor"), (2, "ceiling")) if ovf[i + off]}
+    first_overflow = {f"{name}@{bound}": (int(first[i + off, 0]), int(first[i + off, 1]))
+                      for i, name in enumerate(VARIABLES)
+                      for off, bound in ((0, "floor"), (2, "ceiling")) if first[i + off, 0] >= 0}
     return KernelRun(spike_step=spike_t[:n_spikes].copy(),
                      spike_comp=spike_c[:n_spikes].astype(np.int64),
                      counters=cnt, core_ids=tb.info.core_ids,
@@ -289,12 +293,12 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
                      first_overflow=first_overflow, wall_s=wall_s)
 
 
-def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int) -> None:
+def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int, bound: str) -> None:
     core, name = where_is(tb.mapping, comp)
     what = "wrapped around" if (tb.wrap_u if var == "u" else tb.wrap_v) == 0 else "saturated"
     bits = (tb.half_u if var == "u" else tb.half_v).bit_length()
     err = EmulationError(f"core {core}, compartment {comp} ({name}): {var} {what} at its "
-                         f"{bits}-bit limit at step {step}",
+                         f"{bits}-bit {bound} at step {step}",
                          where=f"core {core}",
                          hint="lower the weights or the weight exponent of the projections into "
                               "it, or run with strict=False to count overflows instead")
@@ -302,11 +306,39 @@ def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int) -> None:
     raise err
 
 
+def _effect(tb: LoihiTables, var: str, bound: str, comp: int) -> str:
+    """Whether an overflow of ``var`` past ``bound`` can make the spikes differ from the
+    float model's, and why."""
+    pop = int(tb.mapping.comp_pop[comp])
+    spiking = pop < 0 or tb.mapping.network.populations[tb.mapping.population_names[pop]].neuron.spiking
+    wrapped = (tb.wrap_u if var == "u" else tb.wrap_v) == 0
+    if var == "v" and bound == "ceiling" and not wrapped and spiking:
+        # The ceiling (2^23 - 1) lies above every threshold the chip can store
+        # (vth_mant << shift), so the clipped v fires and resets to 0 as the float V does.
+        return "spikes unchanged: v above the ceiling is above threshold, so the neuron fires " \
+               "and resets as in the float model"
+    if var == "v" and bound == "floor" and not wrapped:
+        return "spikes can differ from the float model: the chip's v is held above the float V, " \
+               "so later input can bring it to threshold sooner"
+    return "spikes can differ from the float model"
+
+
 def overflow_message(tb: LoihiTables, result: KernelRun) -> str | None:
-    """What overflowed in a non-strict run, in words (``None`` when nothing did)."""
-    parts = [overflow_sentence(tb.mapping, result, var, (tb.wrap_u if var == "u" else tb.wrap_v) == 0)
-             for var in VARIABLES]
-    return "; ".join(p for p in parts if p) or None
+    """What overflowed in a non-strict run, in words (``None`` when nothing did): per
+    variable and bound, how often, the first compartment, and whether the spikes can
+    differ from the float model because of it."""
+    parts = []
+    for var in VARIABLES:
+        wrapped = (tb.wrap_u if var == "u" else tb.wrap_v) == 0
+        bits = (tb.half_u if var == "u" else tb.half_v).bit_length()
+        for bound in ("floor", "ceiling"):
+            key = f"{var}@{bound}"
+            text = overflow_sentence(tb.mapping, result, key, wrapped,
+                                     what=f"{var} {'wrapped around past' if wrapped else 'saturated at'} "
+                                          f"its {bits}-bit {bound}")
+            if text:
+                parts.append(f"{text}: {_effect(tb, var, bound, result.first_overflow[key][1])}")
+    return "; ".join(parts) or None
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -608,17 +640,22 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                         v[c] = nv
                         ref[c] = nr
                     if ou:
-                        if first[0, 0] < 0:
-                            first[0, 0] = t
-                            first[0, 1] = c
-                        ovf[0] += 1
+                        # Past the ceiling: saturated to it (u > 0), or wrapped to u <= 0.
+                        k = 2 if (u[c] > 0) == (wrap_u != 0) else 0
+                        if first[k, 0] < 0:
+                            first[k, 0] = t
+                            first[k, 1] = c
+                        ovf[k] += 1
                         if strict:
                             return n_spikes, True
                     if ov:
-                        if first[1, 0] < 0:
-                            first[1, 0] = t
-                            first[1, 1] = c
-                        ovf[1] += 1
+                        # Past the ceiling: saturated there (then it fired, or v > 0
+                        # for a read-out), or wrapped below zero without firing.
+                        k = 3 if (fire or v[c] > 0) == (wrap_v != 0) else 1
+                        if first[k, 0] < 0:
+                            first[k, 0] = t
+                            first[k, 1] = c
+                        ovf[k] += 1
                         if strict:
                             return n_spikes, True
                     if fire:

@@ -416,7 +416,11 @@ def quantize_loihi(network: Network, chip: Any, synapses: Mapping[str, Synapses]
             continue
         plan = pops[name]
         s, why, fixed = _choose_scale(errors, plan, fmt)
-        params, pres = _quantize_population(errors, warnings, plan, fmt, s, fixed)
+        s_max = s
+        params, pres, s = _quantize_population(errors, warnings, plan, fmt, s, fixed)
+        if s < s_max and not fixed:
+            why += (f", then halved to leave v room below zero: at {pow2_text(s)} every weight, "
+                    f"threshold and bias applies the same float value as at {pow2_text(s_max)}")
         for pp in plan.incoming:
             pres_proj = pres.get(pp.proj.name)
             if pres_proj is not None:
@@ -695,7 +699,8 @@ def _quantize_projection(pp: _ProjPlan, fmt: LoihiFormat, s: float) -> tuple[_Pr
 
 
 def _quantize_population(errors: Collector, warnings: list[str], plan: _PopPlan, fmt: LoihiFormat,
-                         s: float, fixed: bool) -> tuple[dict[str, np.ndarray] | None, dict[str, _ProjResult]]:
+                         s: float, fixed: bool
+                         ) -> tuple[dict[str, np.ndarray] | None, dict[str, _ProjResult], float]:
     """Registers of the population and integers of its incoming projections at ``s``.
 
     When ``s`` is free and something does not fit, ``s`` is halved until everything fits
@@ -708,6 +713,18 @@ def _quantize_population(errors: Collector, warnings: list[str], plan: _PopPlan,
         s /= 2.0
     else:
         fixed = True  # nothing a smaller scale can mend (pinned integers): report it
+    if not fixed and not problems and _exact_decays(params, fmt):
+        # Without a decay that truncates, a larger s buys no precision once every weight,
+        # threshold and bias applies the same float value: halve s while they do, so v
+        # has as much room below zero as the numbers allow (an IF neuron driven negative
+        # sinks without bound in the float model; at the largest s the 24-bit register
+        # would hold only a few thresholds).
+        same = _applied_floats(params, results, fmt, s)
+        for _ in range(_MAX_HALVINGS):
+            p2, r2, pr2 = _at_scale(plan, fmt, s / 2.0)
+            if pr2 or not _same_floats(same, _applied_floats(p2, r2, fmt, s / 2.0)):
+                break
+            s, params, results = s / 2.0, p2, r2
     if fixed:
         for kind, text in problems:
             if kind == "error":
@@ -717,8 +734,30 @@ def _quantize_population(errors: Collector, warnings: list[str], plan: _PopPlan,
             else:
                 warnings.append(f"{describe(plan.pop)}: {text}")
         if any(kind == "error" for kind, _ in problems):
-            return None, results
-    return params, results
+            return None, results, s
+    return params, results, s
+
+
+def _exact_decays(params: Mapping[str, np.ndarray], fmt: LoihiFormat) -> bool:
+    """Whether every decay factor is 0 or 1, so ``trunc(x · factor)`` rounds nothing and
+    the integers are exactly ``s`` times the float state at any scale."""
+    return all(np.all(np.isin(applied_decay(params[reg], off, fmt.decay_bits), (0.0, 1.0)))
+               for reg, off in (("du", fmt.offset_u), ("dv", fmt.offset_v)))
+
+
+def _applied_floats(params: Mapping[str, np.ndarray], results: Mapping[str, _ProjResult],
+                    fmt: LoihiFormat, s: float) -> list[np.ndarray]:
+    """The float values the chip applies at scale ``s``: each projection's weights, the
+    thresholds and the biases, in float units."""
+    units = s / 2.0 ** fmt.input_shift
+    out = [applied_weights(r.q, r.exp) / units for _, r in sorted(results.items())]
+    out.append(params["vth_mant"] * 2.0 ** fmt.vth_shift / s)
+    out.append(applied_weights(params["bias_mant"], 0) * 2.0 ** params["bias_exp"] / s)
+    return out
+
+
+def _same_floats(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
 
 
 def _at_scale(plan: _PopPlan, fmt: LoihiFormat, s: float
