@@ -68,7 +68,7 @@ _LAZY = {
     "validate": ("neurocomp.api", "validate"),
     "compare": ("neurocomp.api", "compare"),
     "sweep": ("neurocomp.api", "sweep"),
-    "simulate": ("neurocomp.emulator.reference", "simulate"),
+    "simulate": ("neurocomp.api", "simulate"),
     "load_chip": ("neurocomp.chip.load", "load_chip"),
     "list_chips": ("neurocomp.chip.load", "list_chips"),
     "import_nir": ("neurocomp.interop.nir_import", "import_nir"),
@@ -93,12 +93,11 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import compare, compile, price, run, sweep, validate
+    from .api import compare, compile, price, run, simulate, sweep, validate
     from .chip.load import list_chips, load_chip
     from .chip.spec import ChipSpec
     from .diagnostics import CapacityError, EmulationError, NeurocompError, QuantizationError, UsageError
     from .dsl.parse import parse
-    from .emulator.reference import simulate
     from .interop.nir_export import export_nir
     from .interop.nir_import import import_nir
     from .ir.build import load

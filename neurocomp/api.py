@@ -41,7 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .report.report import Report
     from .report.validate import ValidationReport
 
-__all__ = ["compile", "run", "price", "validate", "compare", "sweep", "as_network", "resolve_chip", "ApiTypeError"]
+__all__ = ["compile", "run", "simulate", "price", "validate", "compare", "sweep", "as_network", "resolve_chip",
+           "ApiTypeError"]
 
 
 def resolve_chip(chip: Any, *, chips: int | None = None, profile: str | None = None, what: str = "chip") -> Any:
@@ -270,6 +271,16 @@ def _check_same_chip(mapping: "Mapping", chip: Any, chips: int | None) -> None:
         raise UsageError(f"the mapping was compiled for {compiled.name} ({compiled.n_chips} chip"
                          f"{'s' if compiled.n_chips != 1 else ''}), not {asked.name} ({asked.n_chips})",
                          hint="run it without chip=..., or compile the network again for this chip")
+
+
+def simulate(network: "Network | str | Path", steps: int, inputs: TMapping[str, Any] | None = None
+             ) -> "RunResult":
+    """Run the float64 reference model of ``network`` (a Network or a ``.snn`` path) for
+    ``steps`` steps: :func:`neurocomp.emulator.reference.simulate`, which documents the
+    arguments and what it raises."""
+    from .emulator.reference import simulate as _simulate
+
+    return _simulate(as_network(network), steps, inputs)
 
 
 def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,

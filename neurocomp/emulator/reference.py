@@ -61,7 +61,7 @@ __all__ = ["simulate"]
 _RESET_CODES = {"zero": RESET_ZERO, "subtract": RESET_SUBTRACT, "none": RESET_NONE}
 
 
-def simulate(network: "Network | str | Path", steps: int,
+def simulate(network: Network, steps: int,
              inputs: Mapping[str, InputEvents | np.ndarray] | None = None, *,
              synapses: Mapping[str, Synapses] | None = None) -> RunResult:
     """Run ``network`` for ``steps`` steps in float64, from rest.
@@ -69,8 +69,8 @@ def simulate(network: "Network | str | Path", steps: int,
     Parameters
     ----------
     network
-        The network to run, with float parameters as the user wrote them, or the path
-        of a ``.snn`` file (as :func:`neurocomp.compile` takes).
+        The network to run, with float parameters as the user wrote them
+        (:func:`neurocomp.simulate` also takes the path of a ``.snn`` file).
     steps
         Number of time steps (``>= 0``) of ``network.dt_ms`` each.
     inputs
@@ -98,9 +98,6 @@ def simulate(network: "Network | str | Path", steps: int,
     from .run import _check_steps
     from ..resources import require_memory
 
-    from ..api import as_network
-
-    network = as_network(network)
     steps = _check_steps(steps)
     layout = _Layout.of(network)
     # per step at least: the input counts, and one float64 per probed neuron and variable
