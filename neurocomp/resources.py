@@ -201,6 +201,33 @@ def array_file_problem(path: str | Path) -> str | None:
         return None  # numpy's reading reports it
 
 
+def read_npz(path: str | Path, *, hint: str) -> dict[str, Any]:
+    """Every array of the ``.npz`` file ``path`` (no pickles), its headers checked first by
+    :func:`array_file_problem`.
+
+    Raises
+    ------
+    InputFileError
+        Naming the file: a header that declares more than the file holds (or than memory
+        allows), or a file numpy cannot read as an ``.npz`` (then with ``hint``: how to
+        write one).
+    """
+    import numpy as np
+
+    from .diagnostics import InputFileError
+
+    path = Path(path)
+    problem = array_file_problem(path)  # before numpy allocates what a header declares
+    if problem:
+        raise InputFileError(f"'{path}': {problem}", where=str(path))
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:  # a damaged or foreign file: zip, format or pickle errors
+        raise InputFileError(f"'{path}' is not a readable .npz file ({type(exc).__name__}: {exc})",
+                             where=str(path), hint=hint) from None
+
+
 def _npy_problem(fh: Any, size: int, what: str) -> str | None:
     import numpy as np
 

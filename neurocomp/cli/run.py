@@ -233,17 +233,9 @@ def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
     path = Path(path_text)
     if not path.is_file():
         raise InputFileError(f"no such input file: '{path}'")
-    from ..resources import array_file_problem
+    from ..resources import read_npz
 
-    problem = array_file_problem(path)  # before numpy allocates what a header declares
-    if problem:
-        raise InputFileError(f"'{path}': {problem}", where=str(path))
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # numpy raises several kinds for a file that is not an npz
-        raise InputFileError(f"'{path}' is not a readable .npz file ({exc})",
-                             hint="write it with numpy.savez(path, <input name>=array, ...)") from None
+    arrays = read_npz(path, hint="write it with numpy.savez(path, <input name>=array, ...)")
     inputs = [name for name, pop in network.populations.items() if pop.is_input]
     for name in arrays:
         if name not in inputs:

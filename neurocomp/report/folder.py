@@ -92,17 +92,9 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    from ..resources import array_file_problem
+    from ..resources import read_npz
 
-    problem = array_file_problem(path)  # before numpy allocates what a header declares
-    if problem:
-        raise InputFileError(f"'{path}': {problem}", where=str(path))
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
-    except Exception as exc:  # a damaged or foreign file: zip, format or pickle errors
-        raise InputFileError(f"'{path}' is not a readable .npz file ({type(exc).__name__}: {exc})",
-                             where=str(path), hint="write the run again with 'neurocomp run --out'") from None
+    return read_npz(path, hint="write the run again with 'neurocomp run --out'")
 
 
 def load_folder(folder: str | Path) -> RunFolder:

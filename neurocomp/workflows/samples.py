@@ -65,17 +65,9 @@ def load_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     p = Path(path)
     if not p.is_file():
         raise InputFileError(f"no such sample file: '{p}'", hint="give an .npz file with arrays x and y")
-    from ..resources import array_file_problem
+    from ..resources import read_npz
 
-    problem = array_file_problem(p)  # before numpy allocates what a header declares
-    if problem:
-        raise InputFileError(f"'{p}': {problem}", where=str(p))
-    try:
-        with np.load(p, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except Exception as exc:  # numpy raises several kinds for a file that is not an npz
-        raise InputFileError(f"'{p}' is not a readable .npz file ({exc})",
-                             hint="write it with numpy.savez(path, x=..., y=...)") from None
+    arrays = read_npz(p, hint="write it with numpy.savez(path, x=..., y=...)")
     missing = [k for k in ("x", "y") if k not in arrays]
     if missing:
         raise InputFileError(f"'{p}' lacks array{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
