@@ -292,7 +292,7 @@ def one_neuron(steps: int, events, *, threshold: int, scales=None, chip=AKIDA, s
 
 def test_the_family_is_registered():
     assert kernel_for("akida") is ak
-    assert family("akida").traces == {"voltage": "v"} and family("akida").payloads is False
+    assert family("akida").traces == {"voltage": "v"} and family("akida").payloads is True
 
 
 def test_one_event_above_threshold_fires_one_step_later_and_leaves_nothing():
@@ -402,18 +402,19 @@ def test_a_mapping_without_in_scale_uses_scale_1():
     assert run_kernel(m, 2, {0: [1]}).spike_step.tolist() == [1]  # 4 > 3
 
 
-def test_prepare_refuses_graded_events_and_bad_scales():
+def test_prepare_refuses_activation_widths_the_chip_lacks_and_bad_scales():
     net = network_of({"n": 2}, {"x": 1}, {"p": ("x", "n", None)})
     syns = [(("x", 0), ("n", 0), 1, 0, "p"), (("x", 0), ("n", 1), 1, 0, "p")]
-    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[1, 2])
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[1, 3])
     with pytest.raises(UsageError) as info:
         ak.prepare(m)
     assert str(info.value).splitlines() == [
-        "error: population 'n' neuron 1 (compartment 1, core 3): act_bits = 2: graded events (act_bits > 1) "
-        "are not emulated in this version",
-        "= help: quantize the network for this chip again (binary spikes: act_bits = 1)"]
-    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[3, 1])
-    with pytest.raises(UsageError, match=r"neuron 0 .*act_bits = 3: akida sends events of 1, 2, 4 bits"):
+        "error: population 'n' neuron 1 (compartment 1, core 3): act_bits = 3: akida sends events of "
+        "1, 2, 4 bits (0: the potential itself, activation off)",
+        "= help: quantize the network for this chip again"]
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[4, 2])
+    m.params["act_step"] = np.array([0, 1], dtype=np.int64)
+    with pytest.raises(UsageError, match=r"neuron 0 .*act_step = 0; an activation step is a positive integer"):
         ak.prepare(m)
     m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {"p": 2})
     m.params["in_scale"][1, 0] = 5
@@ -570,14 +571,15 @@ probe r : voltage
 
 
 def on_grid_arrays(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Integer weights on the chip's grid: 4 bits (-7..7) between neurons, steps of 2 and 3
-    into one population (scales 2 and 3 against 1), up to 8 bits from the inputs."""
+    """Integer weights on the chip's grid: 4 bits (-7..7) between neurons and from an input
+    into a dense layer, steps of 2 and 3 into one population (scales 2 and 3 against 1),
+    8 bits only into the input convolution (the engine's InputConvolutional)."""
     def ints(shape, top, step=1, density=0.5):
         w = rng.integers(-top, top + 1, size=shape) * step
         return w * (rng.random(shape) < density)
-    return {"rate.npy": rng.random(36), "w_xh.npy": ints((12, 36), 20), "w_hh.npy": ints((12, 12), 7, 2, 0.3),
-            "k.npy": ints((2, 1, 3, 3), 7, 1, 1.0), "w_ho.npy": ints((5, 12), 7, 3),
-            "w_co.npy": ints((5, 32), 7), "w_xo.npy": ints((5, 36), 100, 1, 0.2), "w_or.npy": ints((5, 5), 7)}
+    return {"rate.npy": rng.random(36), "w_xh.npy": ints((12, 36), 7), "w_hh.npy": ints((12, 12), 7, 2, 0.3),
+            "k.npy": ints((2, 1, 3, 3), 100, 1, 1.0), "w_ho.npy": ints((5, 12), 7, 3),
+            "w_co.npy": ints((5, 32), 7), "w_xo.npy": ints((5, 36), 7, 1, 0.4), "w_or.npy": ints((5, 5), 7)}
 
 
 @pytest.mark.parametrize("seed", [0, 1])
