@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from ..chip.spec import ChipSpec
-from ..diagnostics import Collector, UsageError, did_you_mean
+from ..diagnostics import Collector, QuantizationError, UsageError, did_you_mean
 from ..ir.encoders import ConstantCurrent
 from ..ir.network import Network, Population, Projection
 from ..ir.quantized import (PopulationError, ProjectionError, QuantizationReport,
