@@ -781,6 +781,27 @@ def test_an_integrate_and_fire_network_is_refused_naming_the_population(tmp_path
 # --------------------------------------------------------------------------- the examples
 
 
+def test_the_digits_cnn_gives_the_integer_references_potentials_for_every_test_digit():
+    # examples/scripts/make_digits_cnn.py computes the same integers in plain numpy (its own
+    # convolution, ceil activation and max pool) and stores the read-out's potentials.
+    net = nc.load(EXAMPLES / "digits_cnn_akida.snn")
+    m = compile_network(net, AKIDA)
+    with np.load(EXAMPLES / "data" / "digits_cnn_test.npz", allow_pickle=False) as data:
+        x, y, want = data["x"], data["y"], data["out"]
+    n = len(y)
+    raster = np.zeros((n + 6, x[0].size))
+    raster[:n] = x.reshape(n, -1)  # one frame per step, pipelined: frame f's scores at step f + 5
+    r = emulate(m, n + 6, {"pixels": raster}, strict=True)
+    got = r.traces["out"]["voltage"][5:5 + n].astype(np.int64)
+    np.testing.assert_array_equal(got, want)
+    accuracy = float(np.mean(got.argmax(axis=1) == y))
+    assert accuracy == pytest.approx(0.978, abs=0.001)  # the file's comment: 97.8 %
+    # Graded events: 4-bit activations out of both conv layers, 8-bit pixels in.
+    assert r.spikes["conv1"].values.max() > 1 and r.spikes["conv2"].values.max() > 1
+    assert r.spikes["pixels"].values.max() == 240
+
+
+
 @pytest.mark.parametrize("example, named", [
     ("brunel", ["population 'exc'", "population 'inh'"]),
     ("chain", ["population 'a'", "population 'b'", "population 'c'", "projection 'b->c'"]),
