@@ -781,6 +781,39 @@ def test_an_integrate_and_fire_network_is_refused_naming_the_population(tmp_path
 # --------------------------------------------------------------------------- the examples
 
 
+def test_validate_and_compare_say_what_would_have_to_change_for_a_rate_coded_network(capsys):
+    assert main(["validate", str(EXAMPLES / "mnist_mlp.snn"), "--chip", "akida", "--steps", "20"]) == 1
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert notes[0].startswith("note: what would have to change to run 'mnist_mlp' on akida: its layers compute "
+                               "each frame from that frame alone")
+    assert any(n.startswith("note: 'hidden': a layer each, LIF(beta = 0, threshold = θ) native akida(act_bits = 4, "
+                            "act_step = S)") for n in notes)
+    assert any(n.startswith("note: 'out': a read-out, LI(beta = 0)") for n in notes)
+    assert any(n.startswith("note: input 'pixels' (a rate code over steps): show each sample once, as one frame")
+               for n in notes)
+    table = nc.compare("examples/mnist_mlp.snn", chips=["akida"], steps=5)
+    row = table.rows[0]
+    assert row.status == "cannot represent" and len(row.notes) == len(notes)
+    assert "note: akida: 'out': a read-out, LI(beta = 0)" in table.to_text()
+    # A brunel-like recurrent network is told that its recurrence has no frame-by-frame meaning.
+    with pytest.raises(QuantizationError) as info:
+        compile_network(nc.load(EXAMPLES / "brunel.snn"), AKIDA)
+    assert any("a recurrent projection has no frame-by-frame meaning" in n for n in info.value.notes)
+
+
+def test_a_network_without_state_gets_no_conversion_notes(tmp_path):
+    text = GRADED.replace("population a2[1] : LIF(beta = 0, threshold = 1)", "population a2[1] : LIF(beta = 0, "
+                          "threshold = 1, bias = 2)")
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(text)
+    with pytest.raises(QuantizationError) as info:
+        compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
+    assert "bias = 2 is not available" in str(info.value) and info.value.notes == ()
+
+
+
 def test_the_digits_cnn_gives_the_integer_references_potentials_for_every_test_digit():
     # examples/scripts/make_digits_cnn.py computes the same integers in plain numpy (its own
     # convolution, ceil activation and max pool) and stores the read-out's potentials.

@@ -388,10 +388,12 @@ def row_labels(specs: Sequence[Any]) -> list[str]:
 
 
 def error_reason(exc: NeurocompError) -> dict[str, Any]:
-    """A row's ``reason``, ``more_reasons`` and ``error``: the first message of an error
-    (it names the population, projection or core), how many more it holds, its whole text."""
+    """A row's ``reason``, ``more_reasons``, ``error`` and ``notes``: the first message of
+    an error (it names the population, projection or core), how many more it holds, its
+    whole text, and what it adds up to (what would have to change)."""
     first = exc.diagnostics[0].message.splitlines()[0] if exc.diagnostics else str(exc).splitlines()[0]
-    return dict(reason=first, more_reasons=max(0, len(exc.diagnostics) - 1), error=exc.render())
+    return dict(reason=first, more_reasons=max(0, len(exc.diagnostics) - 1), error=exc.render(),
+                notes=tuple(getattr(exc, "notes", ())))
 
 
 def mapping_figures(mapping: Any, chip: Any) -> dict[str, Any]:

@@ -72,11 +72,12 @@ from ...ir.values import as_array
 from ...compiler.quantize import (check_delays, check_neuron_features, describe, keep_nonzero, native_ints,
                                   natives_of, population_error, projection_error, relative_error)
 from ...ir.connectors import Conv2d, Pool2d
-from ...ir.encoders import ConstantCurrent
+from ...ir.encoders import ConstantCurrent, DeltaCode, EventStream, LatencyCode, RateCode, SpikeFile
 
 __all__ = [
     "FAMILY",
     "quantize_akida",
+    "what_to_change",
     "symmetric_levels",
     "quantize_symmetric",
     "choose_step",
@@ -266,7 +267,8 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
             errors.error(f"{describe(proj)}: no native {chip.neuron.native} integers can be pinned for "
                          f"this chip yet", span=proj.span, hint=f"remove the native {chip.neuron.native}(...) block")
         check_delays(errors, proj, synapses[proj.name], chip)
-    errors.raise_if_any(QuantizationError)
+    if errors.diagnostics:
+        raise QuantizationError(errors.diagnostics, notes=what_to_change(network, chip))
 
     for proj in network.projections:
         w = synapses[proj.name].weights
@@ -398,3 +400,56 @@ def _check_max_pools(errors: Collector, network: Network, activation: Mapping[st
             errors.error(f"{describe(proj)}: max pooling of potentials (an LI source, activation off) "
                          f"is not emulated; the chip pools activations", span=proj.span,
                          hint=f"give '{pre.name}' an activation: LIF(beta = 0, threshold = ...)")
+
+
+#: Input encoders that spread a value over many steps (a spike train, not a frame).
+_OVER_TIME = {RateCode: "a rate code", LatencyCode: "a latency code", DeltaCode: "a delta code",
+              SpikeFile: "recorded spikes", EventStream: "an event stream"}
+
+
+def _names(pops) -> str:
+    return ", ".join(f"'{p.name}'" for p in pops)
+
+
+def what_to_change(network: Network, chip: Any) -> tuple[str, ...]:
+    """For a network that keeps state between steps (``beta`` or ``alpha`` not 0), what
+    would have to change to run it on Akida, one note per change (none for a network
+    without state: its refusals say what is wrong on their own).
+
+    A spiking network carries values in time: potentials integrated over steps, rates
+    of spikes. An Akida layer computes one frame from that frame alone and carries values
+    in its activations. So the change is the ANN the spiking network approximates, one
+    frame per sample (``docs/tutorial/08-akida-frames.md``).
+    """
+    neurons = [p for p in network.populations.values() if not p.is_input]
+    stateful = [p for p in neurons if np.any(as_array(p.neuron.beta, p.size) != 0)
+                or np.any(as_array(p.neuron.alpha, p.size) != 0)]
+    if not stateful:
+        return ()
+    projecting = {p.pre for p in network.projections if p.pre != p.post}
+    hidden = [p for p in stateful if p.name in projecting]
+    outputs = [p for p in stateful if p.name not in projecting]
+    recurrent = sorted({p.post for p in network.projections if p.pre == p.post})
+    timed = [p for p in network.populations.values() if p.is_input and type(p.encoder) in _OVER_TIME]
+    notes = [f"what would have to change to run '{network.name}' on {chip.name}: its layers compute each "
+             f"frame from that frame alone and pass values as activations, not as potentials kept over "
+             f"steps or rates of spikes; the network to write is the ANN this one approximates "
+             f"(docs/tutorial/08-akida-frames.md)"]
+    if hidden:
+        notes.append(f"{_names(hidden)}: a layer each, LIF(beta = 0, threshold = θ) native {chip.neuron.native}"
+                     f"(act_bits = 4, act_step = S): its activation ceil((V - θ) / S), clipped to 0..15, is the "
+                     f"ReLU activation on a grid of step S, in one frame instead of a rate over many steps")
+    if outputs:
+        notes.append(f"{_names(outputs)}: a read-out, LI(beta = 0): its potentials in the frame are the scores "
+                     f"(the class is the largest), not spike counts")
+    if recurrent:
+        notes.append(f"{', '.join(repr(r) for r in recurrent)}: a recurrent projection has no frame-by-frame "
+                     f"meaning on AKD1000 (its layers are feed-forward); unroll it or leave it out")
+    for pop in timed:
+        notes.append(f"input '{pop.name}' ({_OVER_TIME[type(pop.encoder)]} over steps): show each sample once, as "
+                     f"one frame of whole numbers, current(value = ...) with 8-bit pixels 0..255 into a conv2d "
+                     f"layer (Akida's input convolution), or 1, 2 or 4-bit values into any layer")
+    notes.append("the weights: a converted network's weights are scaled for firing rates; an Akida layer takes "
+                 "the ANN's own weights, 4-bit (8-bit in the input convolution), with thresholds and steps "
+                 "chosen for its activations (examples/scripts/make_digits_cnn.py does it for a small CNN)")
+    return tuple(notes)
