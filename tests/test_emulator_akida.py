@@ -746,6 +746,26 @@ def test_inputs_the_chip_cannot_take_are_refused(tmp_path):
     assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 7, 7]
 
 
+def test_a_max_pool_is_refused_by_nir_export_and_built_by_the_builder(tmp_path):
+    pytest.importorskip("nir")
+    from neurocomp.diagnostics import InteropError
+    from neurocomp.interop.nir_export import export_nir
+
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(GRADED.replace(" native akida(act_bits = 2, act_step = 2)", "")
+                                      .replace(" native akida(act_bits = 4, act_step = 2)", ""))
+    with pytest.raises(InteropError, match=r"projection 'x->m'.*max_pool has no NIR node"):
+        export_nir(nc.load(tmp_path / "net.snn"))
+    b = nc.NetworkBuilder("pool")
+    b.input("x", (1, 2, 2), "current", value=np.array([[[3.0, 0.0], [5.0, 2.0]]]))
+    b.population("m", (1, 1, 1), "LI", beta=0.0)
+    b.connect("x", "m", "max_pool", size=2)
+    b.probe("m", "voltage")
+    r = emulate(compile_network(b.build(), AKIDA), 2)
+    assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 5]
+
+
 def test_a_max_pool_is_refused_where_it_cannot_be_computed(tmp_path):
     np.save(tmp_path / "w.npy", np.ones((1, 4)))
     np.save(tmp_path / "v.npy", np.ones((1, 1)))
