@@ -822,6 +822,20 @@ def test_validate_and_compare_say_what_would_have_to_change_for_a_rate_coded_net
     assert any("a recurrent projection has no frame-by-frame meaning" in n for n in info.value.notes)
 
 
+def test_compare_runs_the_akida_example_without_a_float_reference():
+    table = nc.compare("examples/digits_cnn_akida.snn", chips=["loihi", "truenorth", "akida"], steps=6)
+    assert [r.status for r in table.rows] == ["cannot represent", "cannot represent", "ok"]
+    assert table.rows[0].reason.startswith("projection 'conv1->pool1': max_pool takes the largest input")
+    akida = table["akida"]
+    assert akida.spikes_ref is None and akida.correlation_worst is None and akida.energy_per_step_j > 0
+    # The chip's own events: 5 steps of one frame through conv1, pool1, conv2, pool2 (out has no targets).
+    r = emulate(compile_network(nc.load(EXAMPLES / "digits_cnn_akida.snn"), AKIDA), 6)
+    assert akida.spikes_chip == sum(r.spikes[p].count for p in ("conv1", "pool1", "conv2", "pool2", "out"))
+    text = table.to_text()
+    assert "float reference: none (projection 'conv1->pool1': the float reference has no max pooling" in text
+    assert table.to_dict()["reference"]["missing"].startswith("projection 'conv1->pool1'")
+
+
 def test_a_network_without_state_gets_no_conversion_notes(tmp_path):
     text = GRADED.replace("population a2[1] : LIF(beta = 0, threshold = 1)", "population a2[1] : LIF(beta = 0, "
                           "threshold = 1, bias = 2)")
