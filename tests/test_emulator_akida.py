@@ -845,6 +845,7 @@ def test_a_network_without_state_gets_no_conversion_notes(tmp_path):
     with pytest.raises(QuantizationError) as info:
         compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
     assert "bias = 2 is not available" in str(info.value) and info.value.notes == ()
+    assert "help: a bias is a negative threshold on a neuron that keeps nothing" in str(info.value)
 
 
 

@@ -256,7 +256,11 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
         if np.any(bias != 0):
             errors.error(f"{describe(pop)}: bias = {float(bias[bias != 0][0]):g} is not available on "
                          f"{chip.name}: its neurons have no constant input", span=pop.span,
-                         hint="drive the population from an input population instead")
+                         hint=("a bias is a negative threshold on a neuron that keeps nothing (x + bias > "
+                               "threshold exactly when x > threshold - bias): write threshold = threshold - "
+                               "bias and leave bias out" if model.spiking else
+                               "an activation-off layer (LI) sends its potential: add the bias in the layer "
+                               "it feeds, or drive it from an input population"))
     if not widths:
         errors.error(f"chip '{chip.name}': no weight width of 2 bits or more; the akida quantizer "
                      f"stores signed symmetric weights")
