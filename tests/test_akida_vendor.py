@@ -8,7 +8,7 @@ driven in a subprocess (``ENGINE`` below), so these tests are skipped unless
     NEUROCOMP_AKIDA_PYTHON=/tmp/akida-venv/bin/python pytest -m slow -s tests/test_akida_vendor.py
 
 (pip ``akida`` 2.19.3 installs with numpy alone; ``.ci/run`` makes that venv and runs
-this file in CI.) Four checks:
+this file in CI.) Five checks:
 
 * the facts ``docs/chips/akida_neuron.md`` builds the kernel on, asked of the engine's
   software backend (a model mapped to ``None`` runs a bit-accurate CPU emulation): a
@@ -24,7 +24,9 @@ this file in CI.) Four checks:
   a separable conv with global average pooling, a global average pool whose sums pass
   the 20-bit limit, binary layers on 4-bit inputs; act_bits 1, 2 and 4, input bits 1, 4
   and 8): every layer's output integer for 24 random frames is the same (``-s`` prints
-  the counts).
+  the counts);
+* ``examples/digits_cnn_akida.snn`` built in the engine from its data files: the engine's
+  scores for the 360 test digits are neurocomp's and the integer reference's.
 """
 
 from __future__ import annotations
@@ -590,3 +592,33 @@ def test_the_engines_layers_give_the_same_integers_in_neurocomp(name, tmp_path):
         if "20-bit" in name:  # some sums saturated, some not
             assert np.any(np.isin(want, [2**19 - 1, -2**19])) and np.any(np.abs(want) < 2**19 - 1)
     print(f"  all: {compared} integers, {mismatched} mismatches")
+
+
+def test_the_digits_example_gives_the_engines_scores():
+    # examples/digits_cnn_akida.snn built in the engine from its own data files: the
+    # engine's scores, neurocomp's and the integer reference's (make_digits_cnn.py) agree.
+    data_dir = Path(__file__).resolve().parents[1] / "examples" / "data"
+    arr = {name: np.load(data_dir / f"digits_cnn_{name}.npy") for name in ("k1", "k2", "w3", "th1", "st1", "th2", "st2")}
+    with np.load(data_dir / "digits_cnn_test.npz", allow_pickle=False) as d:
+        x, reference = d["x"], d["out"]
+    per_filter = {k: arr[k].reshape(arr[k].shape[0], -1)[:, 0] for k in ("th1", "st1", "th2", "st2")}
+    k1, k2, w3 = (arr[k].astype(np.int64) for k in ("k1", "k2", "w3"))
+    layers = [  # act_bits 4: the engine's act_step is ours
+        {"kind": "inconv", "name": "in", "shape": [8, 8, 1], "kernel": [3, 3], "filters": 8, "act_bits": 4,
+         "pool": "max", "weights": k1.transpose(2, 3, 1, 0).tolist(), "threshold": per_filter["th1"].tolist(),
+         "act_step": per_filter["st1"].tolist()},
+        {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 16, "weights_bits": 4, "act_bits": 4,
+         "pool": "max", "weights": k2[:, :, ::-1, ::-1].transpose(2, 3, 1, 0).tolist(),
+         "threshold": per_filter["th2"].tolist(), "act_step": per_filter["st2"].tolist()},
+        {"kind": "fc", "name": "out", "units": 10, "weights_bits": 4, "activation": False,
+         "weights": w3.reshape(10, 16, 2, 2).transpose(1, 3, 2, 0).reshape(-1, 10).tolist()}]
+    theirs = np.asarray(engine({"op": "forward", "layers": layers,
+                                "frames": x.transpose(0, 2, 3, 1).tolist()})["out"])
+    np.testing.assert_array_equal(theirs, reference)
+    m = compile_network(nc.load(data_dir.parent / "digits_cnn_akida.snn"), load_chip("akida"))
+    n = len(x)
+    raster = np.zeros((n + 6, 64))
+    raster[:n] = x.reshape(n, -1)
+    ours = emulate(m, n + 6, {"pixels": raster}, strict=True).traces["out"]["voltage"][5:5 + n]
+    np.testing.assert_array_equal(ours.astype(np.int64), theirs)
+    print(f"\ndigits_cnn_akida: {theirs.size} scores of {n} frames, engine = neurocomp = reference")
