@@ -135,16 +135,19 @@ class NeurocompError(Exception):
     """Base of every error a user can cause. Holds one or more diagnostics."""
 
     def __init__(self, diagnostics: Diagnostic | str | Sequence[Diagnostic], *, hint: str | None = None,
-                 where: str | None = None, span: Span | None = None) -> None:
+                 where: str | None = None, span: Span | None = None, notes: Sequence[str] = ()) -> None:
         if isinstance(diagnostics, str):
             diagnostics = [Diagnostic(diagnostics, span=span, hint=hint, where=where)]
         elif isinstance(diagnostics, Diagnostic):
             diagnostics = [diagnostics]
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        #: What the diagnostics add up to (e.g. what would have to change), after them.
+        self.notes: tuple[str, ...] = tuple(notes)
         super().__init__(self.render())
 
     def render(self) -> str:
-        return render(self.diagnostics)
+        text = render(self.diagnostics)
+        return text + "\n\n" + "\n".join(f"note: {n}" for n in self.notes) if self.notes else text
 
 
 class DslError(NeurocompError):

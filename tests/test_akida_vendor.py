@@ -7,7 +7,8 @@ driven in a subprocess (``ENGINE`` below), so these tests are skipped unless
     python3 -m venv /tmp/akida-venv && /tmp/akida-venv/bin/pip install akida
     NEUROCOMP_AKIDA_PYTHON=/tmp/akida-venv/bin/python pytest -m slow -s tests/test_akida_vendor.py
 
-(pip ``akida`` 2.19.3 installs with numpy alone.) Three checks:
+(pip ``akida`` 2.19.3 installs with numpy alone; ``.ci/run`` makes that venv and runs
+this file in CI.) Five checks:
 
 * the facts ``docs/chips/akida_neuron.md`` builds the kernel on, asked of the engine's
   software backend (a model mapped to ``None`` runs a bit-accurate CPU emulation): a
@@ -18,7 +19,14 @@ driven in a subprocess (``ENGINE`` below), so these tests are skipped unless
   layers on CNPs and fully connected layers on FNPs in both;
 * a two-layer fully connected model with known integer weights and thresholds, run frame
   by frame by the engine and step by step by neurocomp's emulator: the same events out
-  of the hidden layer and the same potentials in the read-out.
+  of the hidden layer and the same potentials in the read-out;
+* five models built on both sides (a dense MLP, a CNN on 8-bit images with max pools,
+  a separable conv with global average pooling, a global average pool whose sums pass
+  the 20-bit limit, binary layers on 4-bit inputs; act_bits 1, 2 and 4, input bits 1, 4
+  and 8): every layer's output integer for 24 random frames is the same (``-s`` prints
+  the counts);
+* ``examples/digits_cnn_akida.snn`` built in the engine from its data files: the engine's
+  scores for the 360 test digits are neurocomp's and the integer reference's.
 """
 
 from __future__ import annotations
@@ -56,28 +64,71 @@ from akida import MapMode
 MARK = "@@neurocomp@@"
 
 
+POOL = {None: akida.PoolType.NoPooling, "max": akida.PoolType.Max, "gap": akida.PoolType.Average}
+
+
 def build(layers):
     """A sequential akida Model from layer specs; variables set where given."""
     m = akida.Model()
     for s in layers:
+        pool = dict(pool_type=POOL[s.get("pool")], pool_size=(2, 2) if s.get("pool") == "max" else (-1, -1))
+        act = dict(activation=s.get("activation", True), act_bits=s.get("act_bits", 1))
         if s["kind"] == "input":
             m.add(akida.InputData(tuple(s["shape"]), input_bits=s["bits"]))
+        elif s["kind"] == "inconv":
+            m.add(akida.InputConvolutional(input_shape=tuple(s["shape"]), kernel_size=tuple(s["kernel"]),
+                                           filters=s["filters"], name=s["name"], weights_bits=8, **pool, **act))
         elif s["kind"] == "fc":
-            m.add(akida.FullyConnected(s["units"], name=s["name"], weights_bits=s["weights_bits"],
-                                       activation=s["activation"], act_bits=s.get("act_bits", 1)))
+            m.add(akida.FullyConnected(s["units"], name=s["name"], weights_bits=s["weights_bits"], **act))
         elif s["kind"] == "conv":
             m.add(akida.Convolutional(kernel_size=tuple(s["kernel"]), filters=s["filters"], name=s["name"],
-                                      weights_bits=s["weights_bits"], activation=s["activation"],
-                                      act_bits=s.get("act_bits", 1)))
+                                      weights_bits=s["weights_bits"], **pool, **act))
+        elif s["kind"] == "sep":
+            m.add(akida.SeparableConvolutional(kernel_size=tuple(s["kernel"]), filters=s["filters"],
+                                               name=s["name"], weights_bits=s["weights_bits"], **pool, **act))
         layer = m.layers[-1]
-        if s.get("weights") is not None:
-            w = np.asarray(s["weights"], dtype=np.int8)  # [in, units]
-            layer.set_variable("weights", w.reshape(1, 1, w.shape[0], w.shape[1]))
+        for var in ("weights", "weights_pw"):
+            if s.get(var) is not None:
+                shape = layer.variables[var].shape
+                layer.set_variable(var, np.asarray(s[var], dtype=np.int8).reshape(shape))
         if s.get("threshold") is not None:
             layer.set_variable("threshold", np.asarray(s["threshold"], dtype=np.int32))
         if s.get("act_step") is not None:
             layer.set_variable("act_step", np.asarray(s["act_step"], dtype=np.float32))
     return m
+
+
+def calibrate(req):
+    """Thresholds and steps that spread each layer's activations, from the potentials the
+    engine computes with that layer's activation off (earlier layers already set); then
+    every layer's output for the frames. Steps are whole numbers of potential: the
+    engine's act_step is that over 2^(4 - act_bits)."""
+    layers = [dict(s) for s in req["layers"]]
+    frames = np.asarray(req["frames"], dtype=np.uint8)
+    params, out = {}, {}
+    for k, s in enumerate(layers):
+        if s["kind"] == "input":
+            continue
+        if s.get("activation", True):
+            probe = [dict(x) for x in layers[:k + 1]]
+            probe[k]["activation"] = False
+            m = build(probe)
+            m.map(None)
+            pot = m.forward(frames).astype(np.float64)
+            pot = pot.reshape(-1, pot.shape[-1])
+            bits = s.get("act_bits", 1)
+            lo, hi = (0.6, 0.6) if bits == 1 else (0.35, 0.97)
+            thr = np.floor(np.quantile(pot, lo, axis=0)).astype(int)
+            top = np.quantile(pot, hi, axis=0)
+            step = np.maximum(1, np.ceil((top - thr) / (2 ** bits - 1))).astype(int)
+            s["threshold"] = thr.tolist()
+            s["act_step"] = (step / 2.0 ** (4 - bits)).tolist()
+            params[s["name"]] = {"threshold": thr.tolist(), "act_step": step.tolist()}
+        m = build(layers[:k + 1])
+        m.map(None)
+        y = m.forward(frames)
+        out[s["name"]] = {"shape": list(y.shape), "values": y.astype(np.int64).ravel().tolist()}
+    return {"params": params, "outputs": out}
 
 
 def nps(req):
@@ -165,7 +216,7 @@ def facts(req):
 
 
 req = json.loads(sys.stdin.read())
-answer = {"nps": nps, "forward": forward, "facts": facts}[req["op"]](req)
+answer = {"nps": nps, "forward": forward, "facts": facts, "calibrate": calibrate}[req["op"]](req)
 print(MARK + json.dumps(answer))
 '''
 
@@ -321,3 +372,253 @@ probe out : voltage
     np.testing.assert_array_equal(hidden[1:frames + 1], np.asarray(theirs["hidden"]))
     np.testing.assert_array_equal(r.traces["out"]["voltage"][2:], np.asarray(theirs["out"], dtype=np.float64))
     assert 0 < hidden.sum() < hidden[1:frames + 1].size  # events, and not all of them
+
+
+# --------------------------------------------------------------------------- bit-exact models
+#
+# Each model is a list of the engine's layers with integer weights drawn here; the engine
+# chooses thresholds and activation steps that spread each layer's activations (op
+# "calibrate") and returns every layer's output for the frames. neurocomp builds the same
+# network from .snn text (one population per layer, plus the layer's parts: a max pool, a
+# global average pool, a depthwise step), runs the frames, and every integer is compared.
+
+
+def spec_models():
+    """name -> (input (C, H, W) and bits, the engine's layers without variables)."""
+    return {
+        "mlp 1-bit in, act 2 and 4": ((64, 1, 1), 1, [
+            {"kind": "fc", "name": "fc1", "units": 48, "weights_bits": 4, "act_bits": 2},
+            {"kind": "fc", "name": "fc2", "units": 24, "weights_bits": 2, "act_bits": 4},
+            {"kind": "fc", "name": "fc3", "units": 10, "weights_bits": 4, "activation": False}]),
+        "cnn 8-bit in, max pools": ((1, 8, 8), 8, [
+            {"kind": "inconv", "name": "in", "kernel": [3, 3], "filters": 4, "act_bits": 4, "pool": "max"},
+            {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 6, "weights_bits": 4, "act_bits": 2,
+             "pool": "max"},
+            {"kind": "fc", "name": "fc", "units": 10, "weights_bits": 4, "activation": False}]),
+        "separable + global average, 1-bit in": ((3, 8, 8), 1, [
+            {"kind": "sep", "name": "sep", "kernel": [3, 3], "filters": 8, "weights_bits": 4, "act_bits": 4},
+            {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 6, "weights_bits": 4, "act_bits": 4,
+             "pool": "gap"},
+            {"kind": "fc", "name": "fc", "units": 10, "weights_bits": 4, "activation": False}]),
+        "global average past the 20-bit limit": ((16, 16, 16), 4, [
+            {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 4, "weights_bits": 4, "activation": False,
+             "pool": "gap", "signed_filters": True}]),
+        "conv act 1, 4-bit in, fc act 1": ((2, 8, 8), 4, [
+            {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 4, "weights_bits": 4, "act_bits": 1,
+             "pool": "max"},
+            {"kind": "fc", "name": "fc1", "units": 16, "weights_bits": 1, "act_bits": 1},
+            {"kind": "fc", "name": "fc2", "units": 10, "weights_bits": 2, "activation": False}]),
+    }
+
+
+def weights_of(rng: np.random.Generator, bits: int, shape) -> np.ndarray:
+    """Random integer weights of the engine's range for ``bits`` (1 bit: 0..1)."""
+    if bits == 1:
+        return rng.integers(0, 2, size=shape)
+    top = (1 << (bits - 1)) - 1
+    return rng.integers(-top, top + 1, size=shape)
+
+
+def draw(rng: np.random.Generator, in_shape, layers):
+    """The layers with weights in both layouts: ``nc`` (neurocomp: conv kernels
+    [F, C, kh, kw] as PyTorch, dense [post, pre] over C-order [C, H, W]) and the engine's
+    (HWC; Convolutional and SeparableConvolutional are true convolutions, so their kernels
+    are flipped; InputConvolutional is a cross-correlation; FullyConnected flattens its
+    input in Fortran order)."""
+    C, H, W = in_shape
+    out = []
+    for s in layers:
+        s = dict(s)
+        if s["kind"] in ("inconv", "conv"):
+            bits = 8 if s["kind"] == "inconv" else s["weights_bits"]
+            k = weights_of(rng, bits, (s["filters"], C, *s["kernel"]))
+            if s.pop("signed_filters", False):  # even filters all positive, odd all negative: sums that saturate
+                k = np.abs(k) + (k == 0)
+                k[1::2] *= -1
+            s["nc"] = {"kernel": k}
+            kk = k if s["kind"] == "inconv" else k[:, :, ::-1, ::-1]
+            s["weights"] = kk.transpose(2, 3, 1, 0).tolist()
+            if s["kind"] == "inconv":
+                s["shape"] = [H, W, C]
+            C = s["filters"]
+        elif s["kind"] == "sep":
+            dw = weights_of(rng, s["weights_bits"], (C, *s["kernel"]))
+            pw = weights_of(rng, s["weights_bits"], (s["filters"], C))
+            s["nc"] = {"depthwise": dw, "pointwise": pw}
+            s["weights"] = dw[:, ::-1, ::-1].transpose(1, 2, 0)[..., None].tolist()
+            s["weights_pw"] = pw.T.tolist()
+            C = s["filters"]
+        else:
+            w = weights_of(rng, s["weights_bits"], (s["units"], C * H * W))
+            s["nc"] = {"weights": w}
+            # The engine's FullyConnected reads its (H, W, C) input in Fortran order: index
+            # c·W·H + w·H + h (asked of the engine with one-hot inputs).
+            s["weights"] = w.reshape(s["units"], C, H, W).transpose(1, 3, 2, 0).reshape(-1, s["units"]).tolist()
+            C, H, W = s["units"], 1, 1
+        if s.get("pool") == "max":
+            H, W = H // 2, W // 2
+        elif s.get("pool") == "gap":
+            H, W = 1, 1
+        out.append(s)
+    return out
+
+
+def neurocomp_text(in_shape, layers, params, tmp_path: Path):
+    """The .snn text (and its arrays, saved in ``tmp_path``) of the same model, and per
+    layer the population whose output the engine's layer gives, and whether that output
+    is its events (an activation) or its potential (activation off)."""
+    lines = ["network vendor", "dt = 1 ms",
+             f"input x[{', '.join(map(str, in_shape))}] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)"]
+    arrays: dict[str, np.ndarray] = {}
+    pre, (C, H, W) = "x", in_shape
+    out = {}
+
+    def population(name, shape, s, active):
+        if not active:
+            lines.append(f"population {name}[{', '.join(map(str, shape))}] : LI(beta = 0)")
+            lines.append(f"probe {name} : voltage")
+            return
+        th = np.asarray(params[s["name"]]["threshold"], dtype=np.float64)
+        st = np.asarray(params[s["name"]]["act_step"], dtype=np.int64)
+        per = int(np.prod(shape[1:])) if len(shape) == 3 else 1  # per filter (channel-major)
+        arrays[f"{name}_th.npy"] = np.repeat(th, per).reshape(shape)
+        arrays[f"{name}_st.npy"] = np.repeat(st, per).astype(np.float64)
+        lines.append(f'population {name}[{", ".join(map(str, shape))}] : LIF(beta = 0, threshold = "{name}_th.npy", '
+                     f'reset = zero) native akida(act_bits = {s.get("act_bits", 1)}, act_step = "{name}_st.npy")')
+
+    for s in layers:
+        name, act, pool = s["name"], s.get("activation", True), s.get("pool")
+        if s["kind"] in ("inconv", "conv", "sep"):
+            F = s["filters"]
+            if s["kind"] == "sep":
+                dw = s["nc"]["depthwise"]
+                k = np.zeros((C, C, *dw.shape[1:]))
+                k[np.arange(C), np.arange(C)] = dw
+                arrays[f"{name}_dw.npy"] = k
+                population(f"{name}_dw", (C, H, W), s, False)
+                lines.append(f'connect {pre} -> {name}_dw : conv2d(kernel = "{name}_dw.npy", padding = 1)')
+                arrays[f"{name}_k.npy"] = s["nc"]["pointwise"][:, :, None, None].astype(np.float64)
+                pre, conn = f"{name}_dw", f'conv2d(kernel = "{name}_k.npy")'
+            else:
+                arrays[f"{name}_k.npy"] = s["nc"]["kernel"].astype(np.float64)
+                conn = f'conv2d(kernel = "{name}_k.npy", padding = 1)'
+            if pool is None:
+                population(name, (F, H, W), s, act)
+                lines.append(f"connect {pre} -> {name} : {conn}")
+            elif pool == "max":  # the layer's activations, then the pool passes the largest on
+                population(f"{name}_c", (F, H, W), s, act)
+                lines.append(f"connect {pre} -> {name}_c : {conn}")
+                population(name, (F, H // 2, W // 2), s, False)
+                lines.append(f"connect {name}_c -> {name} : max_pool(size = 2)")
+                H, W = H // 2, W // 2
+            else:  # global average: the engine sums the potentials, then activates
+                population(f"{name}_c", (F, H, W), s, False)
+                lines.append(f"connect {pre} -> {name}_c : {conn}")
+                population(name, (F, 1, 1), s, act)
+                lines.append(f"connect {name}_c -> {name} : sum_pool(size = [{H}, {W}])")
+                H, W = 1, 1
+            C = F
+        else:
+            arrays[f"{name}_w.npy"] = s["nc"]["weights"].astype(np.float64)
+            population(name, (s["units"],), s, act)
+            lines.append(f'connect {pre} -> {name} : dense(weights = "{name}_w.npy")')
+            C, H, W = s["units"], 1, 1
+        out[s["name"]] = (name, act and pool != "max")
+        pre = name
+    for file, a in arrays.items():
+        np.save(tmp_path / file, a)
+    return "\n".join(lines) + "\n", out
+
+
+def neurocomp_outputs(net, m, out, frames: np.ndarray, strict: bool = True) -> dict[str, np.ndarray]:
+    """Each layer's output per frame (C-order), from one emulated run of all frames
+    (``strict``: stop at a saturation, which the model does not expect)."""
+    depth = {"x": 0}
+    for p in net.projections:  # feed-forward, in order
+        depth[p.post] = max(depth.get(p.post, 0), depth[p.pre] + 1)
+    n = frames.shape[0]
+    steps = n + max(depth.values()) + 1
+    raster = np.zeros((steps, frames[0].size))
+    raster[:n] = frames.reshape(n, -1)
+    r = emulate(m, steps, {"x": raster}, strict=strict)
+    got = {}
+    for layer, (pop, events) in out.items():
+        d, size = depth[pop], net.populations[pop].size
+        if events:
+            ev = r.spikes[pop]
+            a = np.zeros((steps, size), dtype=np.int64)
+            a[ev.times, ev.indices] = ev.values
+        else:
+            a = r.traces[pop]["voltage"].astype(np.int64)
+        got[layer] = a[d:d + n]
+    return got
+
+
+@pytest.mark.parametrize("name", list(spec_models()))
+def test_the_engines_layers_give_the_same_integers_in_neurocomp(name, tmp_path):
+    in_shape, bits, layers = spec_models()[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    layers = draw(rng, in_shape, layers)
+    C, H, W = in_shape
+    n = 24
+    frames = rng.integers(0, 1 << bits, size=(n, C, H, W))
+    if "20-bit" in name:  # frames from sparse to dense: sums below and beyond 2**19
+        frames *= rng.random(frames.shape) < rng.random((n, 1, 1, 1))
+    first = [] if layers[0]["kind"] == "inconv" else [{"kind": "input", "shape": [H, W, C], "bits": bits}]
+    engine_layers = first + [{k: v for k, v in s.items() if k != "nc"} for s in layers]
+    theirs = engine({"op": "calibrate", "layers": engine_layers, "frames": frames.transpose(0, 2, 3, 1).tolist()})
+    text, out = neurocomp_text(in_shape, layers, theirs["params"], tmp_path)
+    (tmp_path / "net.snn").write_text(text)
+    net = nc.load(tmp_path / "net.snn")
+    m = compile_network(net, load_chip("akida"))
+    if "20-bit" in name:  # the engine saturates the summed map at 2**19 - 1: so must neurocomp (with a warning)
+        with pytest.warns(RuntimeWarning, match=r"v saturated \d+ times"):
+            ours = neurocomp_outputs(net, m, out, frames, strict=False)
+    else:
+        ours = neurocomp_outputs(net, m, out, frames)
+    compared = mismatched = 0
+    print(f"\n{name}: layer: integers compared, mismatches, distinct values, nonzero share")
+    for s in layers:
+        y = theirs["outputs"][s["name"]]
+        want = np.asarray(y["values"]).reshape(y["shape"]).transpose(0, 3, 1, 2).reshape(n, -1)
+        got = ours[s["name"]]
+        bad = int((got != want).sum())
+        compared += want.size
+        mismatched += bad
+        print(f"  {s['name']}: {want.size}, {bad}, {len(np.unique(want))}, {np.mean(want != 0):.0%}")
+        np.testing.assert_array_equal(got, want, err_msg=s["name"])
+        # Not a vacuous comparison: every layer's output varies.
+        assert len(np.unique(want)) > 1, s["name"]
+        if "20-bit" in name:  # some sums saturated, some not
+            assert np.any(np.isin(want, [2**19 - 1, -2**19])) and np.any(np.abs(want) < 2**19 - 1)
+    print(f"  all: {compared} integers, {mismatched} mismatches")
+
+
+def test_the_digits_example_gives_the_engines_scores():
+    # examples/digits_cnn_akida.snn built in the engine from its own data files: the
+    # engine's scores, neurocomp's and the integer reference's (make_digits_cnn.py) agree.
+    data_dir = Path(__file__).resolve().parents[1] / "examples" / "data"
+    arr = {name: np.load(data_dir / f"digits_cnn_{name}.npy") for name in ("k1", "k2", "w3", "th1", "st1", "th2", "st2")}
+    with np.load(data_dir / "digits_cnn_test.npz", allow_pickle=False) as d:
+        x, reference = d["x"], d["out"]
+    per_filter = {k: arr[k].reshape(arr[k].shape[0], -1)[:, 0] for k in ("th1", "st1", "th2", "st2")}
+    k1, k2, w3 = (arr[k].astype(np.int64) for k in ("k1", "k2", "w3"))
+    layers = [  # act_bits 4: the engine's act_step is ours
+        {"kind": "inconv", "name": "in", "shape": [8, 8, 1], "kernel": [3, 3], "filters": 8, "act_bits": 4,
+         "pool": "max", "weights": k1.transpose(2, 3, 1, 0).tolist(), "threshold": per_filter["th1"].tolist(),
+         "act_step": per_filter["st1"].tolist()},
+        {"kind": "conv", "name": "conv", "kernel": [3, 3], "filters": 16, "weights_bits": 4, "act_bits": 4,
+         "pool": "max", "weights": k2[:, :, ::-1, ::-1].transpose(2, 3, 1, 0).tolist(),
+         "threshold": per_filter["th2"].tolist(), "act_step": per_filter["st2"].tolist()},
+        {"kind": "fc", "name": "out", "units": 10, "weights_bits": 4, "activation": False,
+         "weights": w3.reshape(10, 16, 2, 2).transpose(1, 3, 2, 0).reshape(-1, 10).tolist()}]
+    theirs = np.asarray(engine({"op": "forward", "layers": layers,
+                                "frames": x.transpose(0, 2, 3, 1).tolist()})["out"])
+    np.testing.assert_array_equal(theirs, reference)
+    m = compile_network(nc.load(data_dir.parent / "digits_cnn_akida.snn"), load_chip("akida"))
+    n = len(x)
+    raster = np.zeros((n + 6, 64))
+    raster[:n] = x.reshape(n, -1)
+    ours = emulate(m, n + 6, {"pixels": raster}, strict=True).traces["out"]["voltage"][5:5 + n]
+    np.testing.assert_array_equal(ours.astype(np.int64), theirs)
+    print(f"\ndigits_cnn_akida: {theirs.size} scores of {n} frames, engine = neurocomp = reference")

@@ -618,12 +618,13 @@ def test_akida_full_range_step_and_rounded_scale_by_hand(akida) -> None:
     assert q.report.projections[0].max_error == pytest.approx(np.max(np.abs(applied - w)) / 0.5, rel=1e-12)
 
 
-def test_akida_input_layer_uses_its_own_width(akida) -> None:
-    # From an input population: 8-bit (levels 127). Power of two 2**ceil(log2(0.75/127)) = 2**-7:
-    # q = 64, -32, 96 exact; gcd 32 -> 2, -1, 3 at step 0.25, but the input layer has only 8 bits.
+def test_akida_input_layer_uses_its_own_width_only_for_a_convolution(akida) -> None:
+    # A dense layer from an input population is the engine's FullyConnected after InputData:
+    # 1, 2 or 4-bit weights (levels 7). Power of two 2**ceil(log2(0.75/7)) = 2**-3: q = 4, -2, 6
+    # exact; gcd 2 -> 2, -1, 3 at step 0.25: 4 bits (8 bits only for InputConvolutional).
     q = quantize(dense_net([[0.5, -0.25, 0.75]], **FRAME), akida)
     proj = q.projections["src->a"]
-    assert proj.weight_bits == 8 and proj.synapses.weights.tolist() == [2, -1, 3]
+    assert proj.weight_bits == 4 and proj.synapses.weights.tolist() == [2, -1, 3]
 
 
 def test_akida_helpers() -> None:

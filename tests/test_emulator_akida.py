@@ -179,19 +179,26 @@ def build_mapping(chip, network: Network, comps, syns, threshold, scales, *, act
 # --------------------------------------------------------------------------- the twin
 
 
-def twin(m: Mapping, steps: int, in_events: dict[int, list[int]]):
+def twin(m: Mapping, steps: int, in_events: dict[int, list[int]], in_values: dict[int, list[int]] | None = None):
     """Step ``m`` with Python ints, the slow way (docs/chips/akida_neuron.md).
 
-    Each synapse that delivers adds ``weight · in_scale[target, its projection]`` (1
-    onto a relay) to its target's potential of the arrival step; a step's potential
-    starts from 0. Returns spikes ``[(step, compartment)]``, the potentials ``v``
-    (``steps x n_comp``, 0 after a spike), the nine counters and the overflow count.
+    Each synapse that delivers an event of value ``a`` adds ``weight · a · in_scale[target,
+    its projection]`` (``a`` onto a relay) to its target's potential of the arrival step;
+    a step's potential starts from 0. The activation: ``act_bits = 0`` sends the potential
+    itself (when the neuron has routes); otherwise the number of whole ``act_step`` steps the
+    potential is above the threshold, rounded up ('>'; '>=': down, plus one), at most
+    ``2^act_bits - 1``. Returns events ``[(step, compartment)]`` and their ``values``, the
+    potentials ``v`` (``steps x n_comp``, 0 after an activation's event), the nine
+    counters and the overflow count.
     """
     chip = m.chip
     state = chip.numerics.state.get("v")
     ge = chip.neuron.threshold_compare == ">="
     n = m.n_comp
     thr = [int(x) for x in m.params["threshold"]]
+    bits = [int(x) for x in m.params["act_bits"]]
+    step = [int(x) for x in m.params["act_step"]] if "act_step" in m.params else [1] * n
+    routes = [int(m.route_ptr[c + 1]) > int(m.route_ptr[c]) for c in range(n)]
     relay = [int(x) == -1 for x in m.comp_pop]
     columns = [p.name for p in m.network.projections]
     in_scale = np.asarray(m.params["in_scale"]) if "in_scale" in m.params else None
@@ -203,9 +210,9 @@ def twin(m: Mapping, steps: int, in_events: dict[int, list[int]]):
     pending: dict[tuple[int, int], int] = defaultdict(int)  # (step, target) -> potential
     reached: dict[tuple[int, int], int] = defaultdict(int)  # (step, target) -> events
     V = np.zeros((steps, n), dtype=np.int64)
-    spikes, overflows = [], 0
+    spikes, values, overflows = [], [], 0
 
-    def send(s: int, t: int) -> None:
+    def send(s: int, t: int, val: int) -> None:
         for r in range(int(m.route_ptr[s]), int(m.route_ptr[s + 1])):
             a = int(m.route_axon[r])
             dst = int(m.axon_core[a])
@@ -226,7 +233,7 @@ def twin(m: Mapping, steps: int, in_events: dict[int, list[int]]):
                     value = 1 if relay[tgt] else int(m.syn_weight[k])
                 else:
                     value = int(m.syn_weight[k]) * int(in_scale[tgt, columns.index(m.projection_names[pj])])
-                pending[(arrive, tgt)] += value
+                pending[(arrive, tgt)] += value * val
                 reached[(arrive, tgt)] += 1
 
     for t in range(steps):
@@ -238,36 +245,48 @@ def twin(m: Mapping, steps: int, in_events: dict[int, list[int]]):
                 got = reached.pop((t, c), 0) > 0
                 cnt["updates_active" if got else "updates_inactive"][t, j] += 1
                 if got:
-                    fired.append(c)
+                    fired.append((c, 1))
                 continue
-            free = thr[c] <= 0 if ge else thr[c] < 0
+            free = (thr[c] <= 0 if ge else thr[c] < 0) and bits[c] > 0
             cnt["updates_active" if pot != 0 or free else "updates_inactive"][t, j] += 1
             if state is not None:
                 lo, hi = -(1 << (state.bits - 1)), (1 << (state.bits - 1)) - 1
                 if not lo <= pot <= hi:
                     overflows += 1
                     pot = (pot - lo) % (hi - lo + 1) + lo if state.overflow == "wrap" else max(lo, min(hi, pot))
-            if (pot >= thr[c]) if ge else (pot > thr[c]):
-                fired.append(c)
+            if bits[c] == 0:
+                if pot != 0 and routes[c]:
+                    fired.append((c, pot))
+            elif (pot >= thr[c]) if ge else (pot > thr[c]):
+                d = pot - thr[c]
+                a = d // step[c] + 1 if ge else -(-d // step[c])
+                fired.append((c, min(a, 2 ** bits[c] - 1)))
                 pot = 0
             V[t, c] = pot
-        for c in fired:
+        for c, a in fired:
             spikes.append((t, c))
+            values.append(a)
             cnt["spikes_out"][t, col[int(m.comp_core[c])]] += 1
-            send(c, t)
-        for s in in_events.get(t, []):
-            send(s, t)
-    return {"spikes": spikes, "v": V, "counters": cnt, "overflows": overflows}
+            send(c, t, a)
+        given = (in_values or {}).get(t, [1] * len(in_events.get(t, [])))
+        for s, a in zip(in_events.get(t, []), given):
+            send(s, t, a)
+    return {"spikes": spikes, "values": values, "v": V, "counters": cnt, "overflows": overflows}
 
 
-def run_kernel(m: Mapping, steps: int, in_events: dict[int, list[int]], *, strict: bool = False):
+def run_kernel(m: Mapping, steps: int, in_events: dict[int, list[int]], *, strict: bool = False,
+               in_values: dict[int, list[int]] | None = None):
+    """The kernel on input events by step (ascending source ids), with their values."""
     from neurocomp.emulator.kernels import KernelInputs
 
-    src = [s for t in range(steps) for s in sorted(in_events.get(t, []))]
+    src = [s for t in range(steps) for s in in_events.get(t, [])]
+    val = None if in_values is None else np.array([a for t in range(steps) for a in in_values.get(t, [])],
+                                                   dtype=np.float64)
     ptr = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum([len(in_events.get(t, [])) for t in range(steps)], out=ptr[1:])
     return ak.run(ak.prepare(m), KernelInputs(steps=steps, in_ptr=ptr, in_src=np.array(src, dtype=np.int64),
-                                              probe_comp=np.arange(m.n_comp, dtype=np.int64), strict=strict))
+                                              in_val=val, probe_comp=np.arange(m.n_comp, dtype=np.int64),
+                                              strict=strict))
 
 
 # --------------------------------------------------------------------------- one neuron
@@ -292,7 +311,7 @@ def one_neuron(steps: int, events, *, threshold: int, scales=None, chip=AKIDA, s
 
 def test_the_family_is_registered():
     assert kernel_for("akida") is ak
-    assert family("akida").traces == {"voltage": "v"} and family("akida").payloads is False
+    assert family("akida").traces == {"voltage": "v"} and family("akida").payloads is True
 
 
 def test_one_event_above_threshold_fires_one_step_later_and_leaves_nothing():
@@ -402,18 +421,19 @@ def test_a_mapping_without_in_scale_uses_scale_1():
     assert run_kernel(m, 2, {0: [1]}).spike_step.tolist() == [1]  # 4 > 3
 
 
-def test_prepare_refuses_graded_events_and_bad_scales():
+def test_prepare_refuses_activation_widths_the_chip_lacks_and_bad_scales():
     net = network_of({"n": 2}, {"x": 1}, {"p": ("x", "n", None)})
     syns = [(("x", 0), ("n", 0), 1, 0, "p"), (("x", 0), ("n", 1), 1, 0, "p")]
-    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[1, 2])
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[1, 3])
     with pytest.raises(UsageError) as info:
         ak.prepare(m)
     assert str(info.value).splitlines() == [
-        "error: population 'n' neuron 1 (compartment 1, core 3): act_bits = 2: graded events (act_bits > 1) "
-        "are not emulated in this version",
-        "= help: quantize the network for this chip again (binary spikes: act_bits = 1)"]
-    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[3, 1])
-    with pytest.raises(UsageError, match=r"neuron 0 .*act_bits = 3: akida sends events of 1, 2, 4 bits"):
+        "error: population 'n' neuron 1 (compartment 1, core 3): act_bits = 3: akida sends events of "
+        "1, 2, 4 bits (0: the potential itself, activation off)",
+        "= help: quantize the network for this chip again"]
+    m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {}, act_bits=[4, 2])
+    m.params["act_step"] = np.array([0, 1], dtype=np.int64)
+    with pytest.raises(UsageError, match=r"neuron 0 .*act_step = 0; an activation step is a positive integer"):
         ak.prepare(m)
     m = build_mapping(AKIDA, net, [(3, "n", 0), (3, "n", 1)], syns, [1, 1], {"p": 2})
     m.params["in_scale"][1, 0] = 5
@@ -436,10 +456,12 @@ def test_a_delay_beyond_the_chip_is_refused():
 # --------------------------------------------------------------------------- random Mappings
 
 
-def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
+def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40, graded: bool = False):
     """Two populations and an input on random cores: recurrence, five projections with
     random scales (two into each population), 4-bit weights (8-bit from the input),
     thresholds from below zero to a read-out's, relays, delays up to the chip's.
+    ``graded``: activations of 0 (off), 1, 2 or 4 bits with steps 1..399, and input
+    events of values 1..255 (returned third, by step).
     Returns (mapping, input events by step as source ids)."""
     rng = np.random.default_rng(seed)
     sizes = {"a": int(rng.integers(3, 14)), "b": int(rng.integers(3, 10))}
@@ -475,16 +497,23 @@ def random_case(seed: int, chip, *, relays: bool = True, steps: int = 40):
         for j in rng.choice(sizes["b"], size=3, replace=False):
             syns.append((("<comp>", r), ("b", int(j)), int(rng.integers(-7, 8)) or 2, 0, "ab"))
     threshold = [int(rng.choice([-1, 0, 5, 50, 300, 2000, NEVER])) for _ in comps]
-    mapping = build_mapping(chip, net, comps, syns, threshold, scales)
+    act_bits = [int(rng.choice([0, 1, 2, 4])) if graded else 1 for _ in comps]
+    mapping = build_mapping(chip, net, comps, syns, threshold, scales, act_bits=act_bits)
+    if graded:
+        mapping.params["act_step"] = rng.integers(1, 400, size=len(comps)).astype(np.int64)
     raster = rng.random((steps, n_in)) < 0.35
     n = len(comps)
-    return mapping, {t: [n + i for i in np.flatnonzero(raster[t]).tolist()] for t in range(steps)}
+    events = {t: [n + i for i in np.flatnonzero(raster[t]).tolist()] for t in range(steps)}
+    if not graded:
+        return mapping, events
+    return mapping, events, {t: rng.integers(1, 256, size=len(e)).tolist() for t, e in events.items()}
 
 
-def assert_matches_twin(mapping, by_step, steps):
-    r = run_kernel(mapping, steps, by_step)
-    tw = twin(mapping, steps, by_step)
+def assert_matches_twin(mapping, by_step, steps, values=None):
+    r = run_kernel(mapping, steps, by_step, in_values=values)
+    tw = twin(mapping, steps, by_step, values)
     assert list(zip(r.spike_step.tolist(), r.spike_comp.tolist())) == tw["spikes"]
+    assert r.spike_value.tolist() == tw["values"]
     np.testing.assert_array_equal(r.traces["v"], tw["v"])
     for f, name in enumerate(tw["counters"]):
         np.testing.assert_array_equal(r.counters[f], tw["counters"][name], err_msg=name)
@@ -505,6 +534,22 @@ def test_random_mappings_on_two_chips_match_the_twin(seed):
     mapping, by_step = random_case(seed, chip)
     r, tw = assert_matches_twin(mapping, by_step, 40)
     assert len(tw["spikes"]) > 20 and r.counters[1].sum() > 50
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mappings_with_graded_events_match_the_twin(seed):
+    chip = AKIDA.with_system(2, 1, "user: tests, two chips for inter-chip hops")
+    if seed % 2:
+        chip = with_delays(chip, 4)
+    if seed % 3 == 2:
+        chip = with_state(chip, 16, "wrap" if seed == 5 else "saturate")
+    if seed == 4:
+        chip = with_compare(chip, ">=")
+    mapping, by_step, values = random_case(seed, chip, graded=True)
+    r, tw = assert_matches_twin(mapping, by_step, 40, values)
+    bits = np.asarray(mapping.params["act_bits"])[r.spike_comp]
+    # Events of every kind: graded activations above 1, potentials (negative ones too).
+    assert np.any((bits > 1) & (r.spike_value > 1)) and np.any((bits == 0) & (r.spike_value < 0)), seed
 
 
 def test_the_random_cases_exercise_what_they_claim():
@@ -570,14 +615,15 @@ probe r : voltage
 
 
 def on_grid_arrays(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Integer weights on the chip's grid: 4 bits (-7..7) between neurons, steps of 2 and 3
-    into one population (scales 2 and 3 against 1), up to 8 bits from the inputs."""
+    """Integer weights on the chip's grid: 4 bits (-7..7) between neurons and from an input
+    into a dense layer, steps of 2 and 3 into one population (scales 2 and 3 against 1),
+    8 bits only into the input convolution (the engine's InputConvolutional)."""
     def ints(shape, top, step=1, density=0.5):
         w = rng.integers(-top, top + 1, size=shape) * step
         return w * (rng.random(shape) < density)
-    return {"rate.npy": rng.random(36), "w_xh.npy": ints((12, 36), 20), "w_hh.npy": ints((12, 12), 7, 2, 0.3),
-            "k.npy": ints((2, 1, 3, 3), 7, 1, 1.0), "w_ho.npy": ints((5, 12), 7, 3),
-            "w_co.npy": ints((5, 32), 7), "w_xo.npy": ints((5, 36), 100, 1, 0.2), "w_or.npy": ints((5, 5), 7)}
+    return {"rate.npy": rng.random(36), "w_xh.npy": ints((12, 36), 7), "w_hh.npy": ints((12, 12), 7, 2, 0.3),
+            "k.npy": ints((2, 1, 3, 3), 100, 1, 1.0), "w_ho.npy": ints((5, 12), 7, 3),
+            "w_co.npy": ints((5, 32), 7), "w_xo.npy": ints((5, 36), 7, 1, 0.4), "w_or.npy": ints((5, 5), 7)}
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -622,6 +668,123 @@ connect x -> n : dense(weights = "w.npy")
     assert got.spikes["n"].times.tolist() == want.spikes["n"].times.tolist() == [1]
 
 
+GRADED = """\
+network graded
+dt = 1 ms
+input x[1, 2, 2] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)
+population a2[1] : LIF(beta = 0, threshold = 1) native akida(act_bits = 2, act_step = 2)
+population a4[1] : LIF(beta = 0, threshold = 1) native akida(act_bits = 4, act_step = 2)
+population m[1, 1, 1] : LI(beta = 0)
+population s[1] : LI(beta = 0)
+connect x -> a2 : dense(weights = "w.npy")
+connect x -> a4 : dense(weights = "w.npy")
+connect x -> m : max_pool(size = 2)
+connect a4 -> s : dense(weights = "v.npy")
+probe m : voltage
+probe s : voltage
+"""
+
+
+def test_graded_inputs_activations_and_a_max_pool_by_hand(tmp_path):
+    # One 8-bit frame [3, 0, 5, 2] at step 0, weights [1, 2, 1, 1]: pot = 3 + 5 + 2 = 10 at step 1.
+    # act_bits 2, step 2, threshold 1: ceil((10 - 1) / 2) = 5, clipped to 3; act_bits 4: 5.
+    # The max pool takes the largest pixel, 5; the read-out s gets 5 events · weight -3 = -15.
+    np.save(tmp_path / "w.npy", np.array([[1.0, 2.0, 1.0, 1.0]]))
+    np.save(tmp_path / "v.npy", np.array([[-3.0]]))
+    (tmp_path / "net.snn").write_text(GRADED)
+    m = compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
+    r = emulate(m, 3, {"x": np.array([[3, 0, 5, 2], [0, 0, 0, 0], [0, 0, 0, 0]])}, strict=True)
+    assert (r.spikes["a2"].times.tolist(), r.spikes["a2"].values.tolist()) == ([1], [3])
+    assert (r.spikes["a4"].times.tolist(), r.spikes["a4"].values.tolist()) == ([1], [5])
+    assert r.spikes["x"].values.tolist() == [3, 5, 2]  # a zero pixel is no event
+    assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 5, 0]
+    assert r.traces["s"]["voltage"][:, 0].tolist() == [0, 0, -15]
+    assert r.spikes["m"].count == 0  # activation off and no targets: a read-out sends nothing
+    # Potentials 1 and 2 against threshold 1: no event, then ceil(1 / 2) = 1.
+    r = emulate(m, 2, {"x": np.array([[1, 0, 0, 0], [0, 0, 0, 0]])})
+    assert r.spikes["a4"].count == 0 and r.traces["s"]["voltage"][:, 0].tolist() == [0, 0]
+    r = emulate(m, 2, {"x": np.array([[2, 0, 0, 0], [0, 0, 0, 0]])})
+    assert r.spikes["a4"].values.tolist() == [1]
+
+
+@pytest.mark.parametrize("change, message", [
+    ("act_bits = 4, act_step = 2)", None),
+    ("act_bits = 3, act_step = 2)", "population 'a4': native akida act_bits = 3; akida sends activations of 1, 2, 4 bits"),
+    ("act_bits = 4, act_step = 0)", "population 'a4': native akida act_step = 0 does not fit an activation step"),
+])
+def test_activation_widths_and_steps_the_chip_lacks_are_refused(tmp_path, change, message):
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(GRADED.replace("act_bits = 4, act_step = 2)", change))
+    net = nc.load(tmp_path / "net.snn")
+    if message is None:
+        compile_network(net, AKIDA)
+        return
+    with pytest.raises(QuantizationError, match=message):
+        compile_network(net, AKIDA)
+
+
+def test_inputs_the_chip_cannot_take_are_refused(tmp_path):
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(GRADED)
+    m = compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
+    with pytest.raises(UsageError, match=r"an input event of step 0 carries the value 256; akida takes input "
+                                         r"values that are whole numbers 0..255"):
+        emulate(m, 2, {"x": np.array([[256, 0, 0, 0], [0, 0, 0, 0]])})
+    with pytest.raises(UsageError, match=r"carries the value 0.5"):
+        emulate(m, 2, {"x": np.array([[0.5, 0, 0, 0], [0, 0, 0, 0]])})
+    text = GRADED.replace('input x[1, 2, 2] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)',
+                          'input x[1, 2, 2] : current(value = 0.5)')
+    (tmp_path / "net.snn").write_text(text)
+    with pytest.raises(QuantizationError, match=r"input 'x': emits the value 0.5; akida takes input values that "
+                                                r"are whole numbers 0..255"):
+        compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
+    # A whole-number current is an 8-bit frame repeated every step.
+    (tmp_path / "net.snn").write_text(text.replace("current(value = 0.5)", "current(value = 7)"))
+    r = emulate(compile_network(nc.load(tmp_path / "net.snn"), AKIDA), 3)
+    assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 7, 7]
+
+
+def test_a_max_pool_is_refused_by_nir_export_and_built_by_the_builder(tmp_path):
+    pytest.importorskip("nir")
+    from neurocomp.diagnostics import InteropError
+    from neurocomp.interop.nir_export import export_nir
+
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(GRADED.replace(" native akida(act_bits = 2, act_step = 2)", "")
+                                      .replace(" native akida(act_bits = 4, act_step = 2)", ""))
+    with pytest.raises(InteropError, match=r"projection 'x->m'.*max_pool has no NIR node"):
+        export_nir(nc.load(tmp_path / "net.snn"))
+    b = nc.NetworkBuilder("pool")
+    b.input("x", (1, 2, 2), "current", value=np.array([[[3.0, 0.0], [5.0, 2.0]]]))
+    b.population("m", (1, 1, 1), "LI", beta=0.0)
+    b.connect("x", "m", "max_pool", size=2)
+    b.probe("m", "voltage")
+    r = emulate(compile_network(b.build(), AKIDA), 2)
+    assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 5]
+
+
+def test_a_max_pool_is_refused_where_it_cannot_be_computed(tmp_path):
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(GRADED.replace("LIF(beta = 0, threshold = 1) native akida(act_bits = 4, "
+                                                     "act_step = 2)", "LIF(beta = 0, threshold = 1)"))
+    net = nc.load(tmp_path / "net.snn")
+    with pytest.raises(QuantizationError, match=r"projection 'x->m': max_pool takes the largest input, which "
+                                                r"loihi's neurons cannot do"):
+        compile_network(net, load_chip("loihi"))
+    with pytest.raises(UsageError, match=r"projection 'x->m': the float reference has no max pooling"):
+        simulate(net, 3)
+    text = GRADED + "population m2[1, 1, 1] : LI(beta = 0)\nconnect s -> m2 : max_pool(size = 1)\n"
+    text = text.replace("population s[1] : LI(beta = 0)", "population s[1, 1, 1] : LI(beta = 0)")
+    (tmp_path / "net.snn").write_text(text)
+    with pytest.raises(QuantizationError, match=r"projection 's->m2': max pooling of potentials \(an LI source, "
+                                                r"activation off\) is not emulated"):
+        compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
+
+
 def test_an_integrate_and_fire_network_is_refused_naming_the_population(tmp_path):
     text = ON_GRID.replace("population h[12] : LIF(beta = 0, threshold = 4, reset = zero)",
                            "population h[12] : IF(threshold = 4, reset = zero)")
@@ -636,6 +799,75 @@ def test_an_integrate_and_fire_network_is_refused_naming_the_population(tmp_path
 
 
 # --------------------------------------------------------------------------- the examples
+
+
+def test_validate_and_compare_say_what_would_have_to_change_for_a_rate_coded_network(capsys):
+    assert main(["validate", str(EXAMPLES / "mnist_mlp.snn"), "--chip", "akida", "--steps", "20"]) == 1
+    err = capsys.readouterr().err
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]
+    assert notes[0].startswith("note: what would have to change to run 'mnist_mlp' on akida: its layers compute "
+                               "each frame from that frame alone")
+    assert any(n.startswith("note: 'hidden': a layer each, LIF(beta = 0, threshold = θ) native akida(act_bits = 4, "
+                            "act_step = S)") for n in notes)
+    assert any(n.startswith("note: 'out': a read-out, LI(beta = 0)") for n in notes)
+    assert any(n.startswith("note: input 'pixels' (a rate code over steps): show each sample once, as one frame")
+               for n in notes)
+    table = nc.compare("examples/mnist_mlp.snn", chips=["akida"], steps=5)
+    row = table.rows[0]
+    assert row.status == "cannot represent" and len(row.notes) == len(notes)
+    assert "note: akida: 'out': a read-out, LI(beta = 0)" in table.to_text()
+    # A brunel-like recurrent network is told that its recurrence has no frame-by-frame meaning.
+    with pytest.raises(QuantizationError) as info:
+        compile_network(nc.load(EXAMPLES / "brunel.snn"), AKIDA)
+    assert any("a recurrent projection has no frame-by-frame meaning" in n for n in info.value.notes)
+
+
+def test_compare_runs_the_akida_example_without_a_float_reference():
+    table = nc.compare("examples/digits_cnn_akida.snn", chips=["loihi", "truenorth", "akida"], steps=6)
+    assert [r.status for r in table.rows] == ["cannot represent", "cannot represent", "ok"]
+    assert table.rows[0].reason.startswith("projection 'conv1->pool1': max_pool takes the largest input")
+    akida = table["akida"]
+    assert akida.spikes_ref is None and akida.correlation_worst is None and akida.energy_per_step_j > 0
+    # The chip's own events: 5 steps of one frame through conv1, pool1, conv2, pool2 (out has no targets).
+    r = emulate(compile_network(nc.load(EXAMPLES / "digits_cnn_akida.snn"), AKIDA), 6)
+    assert akida.spikes_chip == sum(r.spikes[p].count for p in ("conv1", "pool1", "conv2", "pool2", "out"))
+    text = table.to_text()
+    assert "float reference: none (projection 'conv1->pool1': the float reference has no max pooling" in text
+    assert table.to_dict()["reference"]["missing"].startswith("projection 'conv1->pool1'")
+
+
+def test_a_network_without_state_gets_no_conversion_notes(tmp_path):
+    text = GRADED.replace("population a2[1] : LIF(beta = 0, threshold = 1)", "population a2[1] : LIF(beta = 0, "
+                          "threshold = 1, bias = 2)")
+    np.save(tmp_path / "w.npy", np.ones((1, 4)))
+    np.save(tmp_path / "v.npy", np.ones((1, 1)))
+    (tmp_path / "net.snn").write_text(text)
+    with pytest.raises(QuantizationError) as info:
+        compile_network(nc.load(tmp_path / "net.snn"), AKIDA)
+    assert "bias = 2 is not available" in str(info.value) and info.value.notes == ()
+    assert "help: a bias is a negative threshold on a neuron that keeps nothing" in str(info.value)
+
+
+
+def test_the_digits_cnn_gives_the_integer_references_potentials_for_every_test_digit():
+    # examples/scripts/make_digits_cnn.py computes the same integers in plain numpy (its own
+    # convolution, ceil activation and max pool) and stores the read-out's potentials.
+    net = nc.load(EXAMPLES / "digits_cnn_akida.snn")
+    m = compile_network(net, AKIDA)
+    with np.load(EXAMPLES / "data" / "digits_cnn_test.npz", allow_pickle=False) as data:
+        x, y, want = data["x"], data["y"], data["out"]
+    n = len(y)
+    raster = np.zeros((n + 6, x[0].size))
+    raster[:n] = x.reshape(n, -1)  # one frame per step, pipelined: frame f's scores at step f + 5
+    r = emulate(m, n + 6, {"pixels": raster}, strict=True)
+    got = r.traces["out"]["voltage"][5:5 + n].astype(np.int64)
+    np.testing.assert_array_equal(got, want)
+    accuracy = float(np.mean(got.argmax(axis=1) == y))
+    assert accuracy == pytest.approx(0.978, abs=0.001)  # the file's comment: 97.8 %
+    # Graded events: 4-bit activations out of both conv layers, 8-bit pixels in.
+    assert r.spikes["conv1"].values.max() > 1 and r.spikes["conv2"].values.max() > 1
+    assert r.spikes["pixels"].values.max() == 240
+
 
 
 @pytest.mark.parametrize("example, named", [

@@ -96,6 +96,9 @@ class Family:
     native_population, native_projection
         Parameter -> :data:`NativeKind`: what ``native NAME(...)`` may pin on a population
         or a projection (empty: nothing can be pinned).
+    max_pool
+        Whether the kernel computes ``max_pool`` projections (their target takes the
+        largest input); the quantizer refuses them for the other families.
     """
 
     name: str
@@ -109,6 +112,7 @@ class Family:
     synapse_registers: tuple[str, ...] = ()
     native_population: Mapping[str, NativeKind] = field(default_factory=dict)
     native_projection: Mapping[str, NativeKind] = field(default_factory=dict)
+    max_pool: bool = False
 
     def __post_init__(self) -> None:
         for name in ("traces", "neuron_registers", "native_population", "native_projection"):

@@ -501,17 +501,20 @@ def _lower_conv2d(conn: Conv2d, job: LowerJob) -> Csr:
 
 @_register(Pool2d)
 def _lower_pool2d(conn: Pool2d, job: LowerJob) -> Csr:
-    """Per-channel window sum (weight 1) or average (weight ``1 / (kH·kW)``), no padding."""
+    """Per-channel window sum or max (weight 1) or average (weight ``1 / (kH·kW)``), no padding.
+
+    (A max pool's target takes the largest input: the chip's kernel does that, the
+    synapses are the same as a sum pool's.)"""
     job.no_delay_file(f"{conn.kind}_pool")
     (c, h, w), post = _chw(job, f"{conn.kind}_pool")
     size = _pair(job, "size", conn.size, 1)
     stride = _pair(job, "stride", conn.stride, 1)
-    if conn.kind == "sum":
+    if conn.kind in ("sum", "max"):
         value = 1.0
     elif conn.kind == "avg":
         value = 1.0 / (size[0] * size[1])
     else:
-        raise job.bad(f"unknown pooling {conn.kind!r}", hint="use sum_pool or avg_pool")
+        raise job.bad(f"unknown pooling {conn.kind!r}", hint="use sum_pool, avg_pool or max_pool")
     want = (c, *conv_output_hw((h, w), size, stride, (0, 0)))
     if want != post:
         raise job.bad(f"{conn.kind}_pool of {list(job.pre.shape)} with size {list(size)}, stride "

@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from ..chip.spec import ChipSpec
-from ..diagnostics import Collector, UsageError, did_you_mean
+from ..diagnostics import Collector, QuantizationError, UsageError, did_you_mean
 from ..ir.encoders import ConstantCurrent
 from ..ir.network import Network, Population, Projection
 from ..ir.quantized import (PopulationError, ProjectionError, QuantizationReport,
@@ -104,7 +104,22 @@ def quantize(network: Network, chip: ChipSpec, *,
                              f"{', '.join(repr(m) for m in missing)}",
                              hint="pass lower(network), or leave synapses out")
     _require_tables(network, synapses)
+    if not fam.max_pool:
+        _refuse_max_pool(network, chip)
     return fn(network, chip, synapses)
+
+
+def _refuse_max_pool(network: Network, chip: ChipSpec) -> None:
+    """A ``max_pool`` projection on a chip whose neurons can only add their inputs."""
+    from ..ir.connectors import Pool2d
+
+    errors = Collector()
+    for proj in network.projections:
+        if isinstance(proj.connector, Pool2d) and proj.connector.kind == "max":
+            errors.error(f"{describe(proj)}: max_pool takes the largest input, which {chip.name}'s "
+                         f"neurons cannot do (they add their inputs)", span=proj.span,
+                         hint="use sum_pool or avg_pool, or compile for akida")
+    errors.raise_if_any(QuantizationError)
 
 
 def _require_tables(network: Network, synapses: Mapping[str, Synapses]) -> None:

@@ -99,6 +99,9 @@ def simulate(network: Network, steps: int,
     from ..resources import require_memory
 
     steps = _check_steps(steps)
+    gap = cannot_simulate(network)
+    if gap is not None:
+        raise gap
     layout = _Layout.of(network)
     # per step at least: the input counts, and one float64 per probed neuron and variable
     probed = sum(network.populations[p.population].size * len([v for v in p.variables if v != "spikes"])
@@ -397,3 +400,18 @@ class _Probes:
                 # Columns were laid out in the order of ``wanted``, as walked here.
                 at[var] = col + n
         return traces
+
+
+def cannot_simulate(network: Network) -> UsageError | None:
+    """Why the float model cannot compute ``network`` (the error :func:`simulate` raises),
+    or ``None``. Its neurons add their inputs: a max_pool projection has no float meaning
+    here (an Akida run computes it; docs/chips/akida_neuron.md)."""
+    from ..ir.connectors import Pool2d
+
+    for proj in network.projections:
+        if isinstance(proj.connector, Pool2d) and proj.connector.kind == "max":
+            return UsageError(f"projection '{proj.name}': the float reference has no max pooling "
+                              "(its neurons add their inputs)",
+                              hint="compare an akida run with an integer reference of your own, or "
+                                   "use sum_pool / avg_pool")
+    return None

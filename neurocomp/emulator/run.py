@@ -122,8 +122,8 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     overflowed: list[tuple[int, str]] = []
     for k, sample in enumerate(samples):
         events = input_events(mapping.network, steps, sample, inputs=tuple(mapping.input_offset))
-        in_ptr, in_src = _sources_by_step(mapping, steps, events, refusal)
-        run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
+        in_ptr, in_src, in_val = _sources_by_step(mapping, steps, events, refusal)
+        run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val,
                                                 probe_comp=recorder.comp, strict=bool(strict),
                                                 seed=int(seed)))
         message = kernel.overflow_message(prepared, run)
@@ -267,12 +267,14 @@ def _payload_refusal(mapping: Mapping, family: Family) -> str | None:
 
 
 def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEvents],
-                     refusal: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """All inputs' events of the first ``steps`` steps as one CSR by step of source ids.
+                     refusal: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """All inputs' events of the first ``steps`` steps as one CSR by step of source ids,
+    and their values (``None`` when the kernel takes none).
 
     ``refusal`` (from :func:`_payload_refusal`) refuses events of a value other than 1."""
     t_parts = [np.zeros(0, dtype=np.int64)]
     s_parts = [np.zeros(0, dtype=np.int64)]
+    v_parts = [np.zeros(0, dtype=np.float64)]
     for name, ev in events.items():
         end = int(ev.step_ptr[steps])
         values = np.asarray(ev.values[:end], dtype=np.float64)
@@ -283,6 +285,7 @@ def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEv
                              where=f"input '{name}'",
                              hint="use a spiking encoder (rate, latency, spikes) or fold the "
                                   "value into the weights")
+        v_parts.append(values)
         t_parts.append(np.repeat(np.arange(steps, dtype=np.int64),
                                  np.diff(ev.step_ptr[:steps + 1]).astype(np.int64)))
         s_parts.append(np.asarray(ev.indices[:end], dtype=np.int64)
@@ -292,7 +295,8 @@ def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEv
     order = np.lexsort((src, times))
     ptr = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(times, minlength=steps).astype(np.int64), out=ptr[1:])
-    return ptr, np.ascontiguousarray(src[order], dtype=np.int64)
+    values = None if refusal is not None else np.ascontiguousarray(np.concatenate(v_parts)[order])
+    return ptr, np.ascontiguousarray(src[order], dtype=np.int64), values
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,7 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
     comp_pop = np.asarray(mapping.comp_pop, dtype=np.int64)
     comp_index = np.asarray(mapping.comp_index, dtype=np.int64)
     pop_of = comp_pop[run.spike_comp]
+    valued = run.spike_value is not None  # the kernel's events carry values: so do the inputs'
     spikes: dict[str, SpikeEvents] = {}
     n_neurons = 0
     for name, pop in net.populations.items():
@@ -369,15 +374,17 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
                               np.diff(ev.step_ptr[:steps + 1]).astype(np.int64))
             idx = np.asarray(ev.indices[:end], dtype=np.int64)
             order = np.lexsort((idx, times))
+            vals = np.asarray(ev.values[:end], dtype=np.float64)[order] if valued else None
             spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size,
-                                       is_input=True)
+                                       is_input=True, values=vals)
         elif name in mapping.population_names:
             p = mapping.population_names.index(name)
             mine = pop_of == p
             times = run.spike_step[mine]
             idx = comp_index[run.spike_comp[mine]]
             order = np.lexsort((idx, times))
-            spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size)
+            vals = None if run.spike_value is None else np.asarray(run.spike_value)[mine][order]
+            spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size, values=vals)
             n_neurons += pop.size
 
     traces: dict[str, dict[str, np.ndarray]] = {}

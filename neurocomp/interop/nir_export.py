@@ -323,6 +323,9 @@ class _Exporter:
                             bias=bias if bias is not None else np.zeros(kernel.shape[0]), metadata=meta)
             mask = kernel != 0
         elif isinstance(conn, cn.Pool2d):
+            if conn.kind == "max":
+                raise self.refuse(proj, "max_pool has no NIR node (NIR pools by sum or average)",
+                                  hint="export a network without max pooling")
             kind = nir.SumPool2d if conn.kind == "sum" else nir.AvgPool2d
             op = kind(kernel_size=np.array(conn.size), stride=np.array(conn.stride),
                       padding=np.array([0, 0]), metadata=meta)

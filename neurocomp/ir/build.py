@@ -312,6 +312,7 @@ _CONNECTOR_PARAMS: dict[str, dict[str, Conv]] = {
     "conv2d": {"kernel": _Ctx.array, "stride": _Ctx.pair, "padding": _Ctx.pair},
     "sum_pool": {"size": _Ctx.pair, "stride": _Ctx.pair},
     "avg_pool": {"size": _Ctx.pair, "stride": _Ctx.pair},
+    "max_pool": {"size": _Ctx.pair, "stride": _Ctx.pair},
 }
 for _params in _CONNECTOR_PARAMS.values():
     _params["delay"] = _delay
@@ -909,7 +910,7 @@ def _pool(kind: str):
 
 _CONNECTORS = {"dense": _dense, "sparse": _sparse, "one_to_one": _one_to_one,
                "all_to_all": _all_to_all, "random": _random, "conv2d": _conv2d,
-               "sum_pool": _pool("sum"), "avg_pool": _pool("avg")}
+               "sum_pool": _pool("sum"), "avg_pool": _pool("avg"), "max_pool": _pool("max")}
 
 
 # ---------------------------------------------------------------------------------------

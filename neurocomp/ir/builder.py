@@ -58,6 +58,7 @@ _CONNECTOR_ARGS = {
     "conv2d": ("kernel", "stride", "padding"),
     "sum_pool": ("size", "stride"),
     "avg_pool": ("size", "stride"),
+    "max_pool": ("size", "stride"),
 }
 
 
@@ -231,7 +232,7 @@ class NetworkBuilder:
         - ``"random"``: ``p``, ``weight`` (number, ``("normal", mean, std)`` or
           ``("uniform", low, high)``), ``seed``, ``allow_self``;
         - ``"conv2d"``: ``kernel`` ``[C_out, C_in, kH, kW]``, ``stride``, ``padding``;
-        - ``"sum_pool"``, ``"avg_pool"``: ``size``, ``stride``.
+        - ``"sum_pool"``, ``"avg_pool"``, ``"max_pool"`` (Akida only): ``size``, ``stride``.
 
         ``delay_ms`` is one delay, or an array laid out like the synapses (as in the DSL).
         Returns the projection's name (``name``, or ``"pre->post"``)."""
@@ -506,4 +507,4 @@ def _pool(kind: str):
 
 _CONNECTORS = {"dense": _dense, "sparse": _sparse, "one_to_one": _one_to_one,
                "all_to_all": _all_to_all, "random": _random, "conv2d": _conv2d,
-               "sum_pool": _pool("sum"), "avg_pool": _pool("avg")}
+               "sum_pool": _pool("sum"), "avg_pool": _pool("avg"), "max_pool": _pool("max")}

@@ -164,12 +164,14 @@ class Conv2d:
 
 @dataclass(frozen=True, eq=False)
 class Pool2d:
-    """Sum or average pooling per channel ``[C, H, W] -> [C, H', W']`` (no padding).
+    """Sum, average or max pooling per channel ``[C, H, W] -> [C, H', W']`` (no padding).
 
-    Sum pooling has weight 1 per synapse; average pooling ``1 / (kH · kW)``.
+    Sum pooling has weight 1 per synapse; average pooling ``1 / (kH · kW)``. Max pooling
+    has weight 1 per synapse and its target takes the largest input instead of the sum:
+    only a chip that pools so (Akida) computes it.
     """
 
-    kind: str  # "sum" | "avg"
+    kind: str  # "sum" | "avg" | "max"
     size: tuple[int, int]
     stride: tuple[int, int]
 

@@ -22,18 +22,20 @@ entry per neuron, flat C order):
   ``syn_stochastic`` ``(n, 4)`` and ``leak_stochastic`` (0/1, default 0). Projections
   carry ``axon_type`` per source neuron and binary synapses (``weights`` all 1); the
   effective weight of a synapse is ``axon_weights[post, axon_type[pre]]``.
-* ``akida``: ``threshold``, ``act_bits``, the layer's ``scale_shift`` and ``in_scale``
+* ``akida``: ``threshold``, ``act_bits``, ``act_step``, the layer's ``scale_shift`` and ``in_scale``
   ``(n, len(network.projections))``: column ``p`` is the positive integer scale of
   ``network.projections[p]`` for the neurons it feeds (0 elsewhere), the same number as
   that projection's ``extra["scale"]``, kept per neuron so that the Mapping carries it.
   Weights are signed symmetric ``weight_bits``-bit integers (``weight_exp`` is 0). Per
   step (one Akida frame: nothing is kept from the step before)::
 
-      pot = Σ_projections scale · Σ_{spiking sources} w         (int64)
+      pot = Σ_projections scale · Σ_{events} w · a   (int64; a: the event's value)
       pot = clamp(pot)            (to numerics.state.v when the chip file gives it)
-      spike when pot > threshold; the event's value is 1; pot shown after a spike: 0
+      act_bits ≥ 1: a = clip(ceil((pot − threshold) / act_step), 0, 2^act_bits − 1)
+      act_bits = 0: a = pot (activation off); an event when a ≠ 0; pot shown after it: 0
 
-  ``act_bits`` is the width of the events (1: binary spikes, the float model's);
+  ``act_bits`` is the width of the events (1: binary spikes, the float model's; 0: the
+  potential itself, an ``LI`` population); ``act_step`` the potential per level;
   ``scale_shift`` only places the binary point: ``V_float = pot · 2^-scale_shift``
   (= ``v_scale``), no shift is applied. See ``docs/chips/akida_neuron.md``.
 """

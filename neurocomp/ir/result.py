@@ -49,12 +49,16 @@ class SpikeEvents:
         The population's size.
     is_input : bool
         Whether the population is an input source rather than neurons.
+    values : numpy.ndarray or None
+        int64 or float64, the value each event carried, on a chip whose events carry one
+        (Akida's graded activations and input pixels); ``None``: every event is worth 1.
     """
 
     times: np.ndarray
     indices: np.ndarray
     n: int
     is_input: bool = False
+    values: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "times", np.ascontiguousarray(self.times, dtype=np.int64))
@@ -62,6 +66,8 @@ class SpikeEvents:
         if self.times.shape != self.indices.shape or self.times.ndim != 1:
             raise ValueError(f"times {self.times.shape} and indices {self.indices.shape} "
                              "must be 1-D and of one length")
+        if self.values is not None and np.shape(self.values) != self.times.shape:
+            raise ValueError(f"values {np.shape(self.values)} must have one entry per event")
 
     @property
     def count(self) -> int:

@@ -107,7 +107,7 @@ class ChipRow:
             parts.append(f"{self.cores:,} core{'s' if self.cores != 1 else ''} on {self.chips_used} chip(s)")
         if self.energy_per_step_j is not None:
             parts.append(f"{si(self.energy_per_step_j, 'J')} and {si(self.latency_per_step_s or 0.0, 's')} per step")
-            parts.append(f"spikes {self.spikes_chip:,} / {self.spikes_ref:,}")
+            parts.append(f"spikes {self.spikes_chip:,} / {_count(self.spikes_ref)}")
         if self.accuracy is not None:
             parts.append(f"accuracy {self.accuracy:.1%}")
         if self.reason is not None:
@@ -154,6 +154,9 @@ class Comparison:
         One per chip, in the order given.
     wall_s : Mapping[str, float]
         Wall-clock time of the reference and of each chip (by label).
+    reference_missing : str or None
+        Why the float reference could not run (a max pool, which only Akida computes):
+        the rows then hold the chips' own figures, without agreement.
     """
 
     network: str
@@ -166,6 +169,7 @@ class Comparison:
     spikes_ref: TMapping[str, int] = field(default_factory=dict)
     rows: tuple[ChipRow, ...] = ()
     wall_s: TMapping[str, float] = field(default_factory=dict)
+    reference_missing: str | None = None  # why the float reference could not run (then no agreement)
 
     # -- queries ----------------------------------------------------------------------
 
@@ -212,6 +216,8 @@ class Comparison:
         spikes = ", ".join(f"{name} {n:,}" for name, n in self.spikes_ref.items())
         ref = f"float reference: {sum(self.spikes_ref.values()):,} spikes ({spikes})" if spikes else \
             "float reference: no neuron populations"
+        if self.reference_missing is not None:
+            ref = f"float reference: none ({self.reference_missing}); the chips' own figures only"
         if self.classifier and self.accuracy_ref is not None:
             ref += f"; accuracy {self.accuracy_ref:.1%} (output '{self.output}')"
         lines.append(ref)
@@ -238,7 +244,7 @@ class Comparison:
         latency = si(row.latency_per_step_s or 0.0, "s") + (" tick" if row.real_time else "")
         r = _fmt_r(row)
         cells += [si(row.energy_per_step_j, "J"), si(row.energy_per_run_j or 0.0, "J"), latency,
-                  f"{row.spikes_chip:,} / {row.spikes_ref:,}", r]
+                  f"{row.spikes_chip:,} / {_count(row.spikes_ref)}", r]
         if self.classifier:
             cells.append("n/a" if row.accuracy is None else f"{row.accuracy:.1%}")
         return cells, None
@@ -290,7 +296,8 @@ class Comparison:
             "runs": int(self.runs),
             "dt_ms": float(self.dt_ms),
             "classifier": self.classifier,
-            "reference": {"spikes": dict(self.spikes_ref), "accuracy": self.accuracy_ref, "output": self.output},
+            "reference": {"spikes": dict(self.spikes_ref), "accuracy": self.accuracy_ref, "output": self.output,
+                          "missing": self.reference_missing},
             "chips": [r.to_dict() for r in self.rows],
             "wall_s": dict(self.wall_s),
         }
@@ -303,6 +310,10 @@ class Comparison:
 _NUMERIC = ("n_chips", "chips_used", "cores", "fullest_fraction", "fullest_core", "weight_error_max",
             "energy_per_step_j", "energy_per_run_j", "latency_per_step_s", "latency_per_run_s", "spikes_chip",
             "spikes_ref", "correlation_worst", "correlation_undefined", "accuracy", "more_reasons")
+
+
+def _count(n: int | None) -> str:
+    return "n/a" if n is None else f"{n:,}"
 
 
 def _why(row: ChipRow) -> str:
@@ -388,10 +399,12 @@ def row_labels(specs: Sequence[Any]) -> list[str]:
 
 
 def error_reason(exc: NeurocompError) -> dict[str, Any]:
-    """A row's ``reason``, ``more_reasons`` and ``error``: the first message of an error
-    (it names the population, projection or core), how many more it holds, its whole text."""
+    """A row's ``reason``, ``more_reasons``, ``error`` and ``notes``: the first message of
+    an error (it names the population, projection or core), how many more it holds, its
+    whole text, and what it adds up to (what would have to change)."""
     first = exc.diagnostics[0].message.splitlines()[0] if exc.diagnostics else str(exc).splitlines()[0]
-    return dict(reason=first, more_reasons=max(0, len(exc.diagnostics) - 1), error=exc.render())
+    return dict(reason=first, more_reasons=max(0, len(exc.diagnostics) - 1), error=exc.render(),
+                notes=tuple(getattr(exc, "notes", ())))
 
 
 def mapping_figures(mapping: Any, chip: Any) -> dict[str, Any]:
@@ -412,9 +425,17 @@ def mapping_figures(mapping: Any, chip: Any) -> dict[str, Any]:
                 real_time=chip.timing.real_time, mapping=mapping)
 
 
-def run_figures(total: CostReport, validation: ValidationReport) -> dict[str, Any]:
+def run_figures(total: CostReport, validation: ValidationReport | None, *, steps: int = 0, runs: int = 0,
+                spikes_chip: int | None = None) -> dict[str, Any]:
     """A row's run figures: energy and latency per step and per run from the priced runs
-    together, and the spikes, correlations and accuracy from their validation."""
+    together, and the spikes, correlations and accuracy from their validation; without a
+    validation (no float reference), ``steps``, ``runs`` and ``spikes_chip`` given and no
+    agreement figures."""
+    if validation is None:
+        return dict(energy_per_step_j=total.energy_pj * 1e-12 / (steps * runs),
+                    energy_per_run_j=total.energy_pj * 1e-12 / runs,
+                    latency_per_step_s=total.latency_ns * 1e-9 / (steps * runs),
+                    latency_per_run_s=total.latency_ns * 1e-9 / runs, spikes_chip=spikes_chip)
     steps, n_runs = validation.steps, validation.samples
     pops = validation.populations
     defined = [(p.correlation, p.name) for p in pops if p.correlation is not None]

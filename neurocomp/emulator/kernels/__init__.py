@@ -46,12 +46,14 @@ class KernelInputs:
     Input events are one CSR by step over source ids: the sources emitting at step
     ``t`` are ``in_src[in_ptr[t]:in_ptr[t+1]]`` (``n_comp + input_offset[pop] + i``),
     ascending within a step. ``probe_comp`` lists the compartments whose state is
-    recorded at the end of every step.
+    recorded at the end of every step. ``in_val`` holds each event's value for a kernel
+    that takes valued events (``Family.payloads``); ``None``: every event is worth 1.
     """
 
     steps: int
     in_ptr: np.ndarray  # int64 [steps + 1]
     in_src: np.ndarray  # int64 [n_events]
+    in_val: np.ndarray | None = None  # float64 [n_events]
     probe_comp: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     strict: bool = False
     seed: int = 0  # for the chip's stochastic modes (TrueNorth); deterministic kernels ignore it
@@ -66,7 +68,8 @@ class KernelRun:
     ``core_ids[j]``. ``traces[var]`` is int64 ``(steps, len(probe_comp))``.
     ``overflows[var]`` counts the wraps and saturations of each state variable (zero in
     strict mode, which raises on the first); ``first_overflow[var]`` is
-    ``(step, compartment)`` of the first.
+    ``(step, compartment)`` of the first. ``spike_value`` is each event's value from a
+    kernel whose events carry one (``None``: every event is worth 1).
     """
 
     spike_step: np.ndarray
@@ -77,6 +80,7 @@ class KernelRun:
     overflows: Mapping[str, int] = field(default_factory=dict)
     first_overflow: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     wall_s: float = 0.0
+    spike_value: np.ndarray | None = None
 
 
 def where_is(mapping: Any, comp: int) -> tuple[int, str]:
