@@ -284,7 +284,7 @@ def simulate(network: "Network | str | Path", steps: int, inputs: TMapping[str, 
 
 
 def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
-          profile: str | None = None) -> "Report":
+          profile: str | None = None, host_io: bool = True) -> "Report":
     """The energy and latency of an emulated run (or a batch of runs) on its chip.
 
     What ``neurocomp run`` prints after emulating: the work counters of ``result``
@@ -301,6 +301,9 @@ def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
         The Mapping that was run.
     profile
         Price with another of the chip's profiles.
+    host_io
+        Charge the host's input spikes and read-outs where the profile prices them
+        (``docs/energy.md``); ``False`` keeps the host free.
 
     Returns
     -------
@@ -325,7 +328,7 @@ def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
     """
     from .ir.mapping import Mapping
     from .ir.result import RunResult
-    from .report.cost import CostReport, cost
+    from .report.cost import price_runs
     from .report.report import report
 
     if not isinstance(mapping, Mapping):
@@ -340,8 +343,7 @@ def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
             raise UsageError(f"the run of '{r.network}' has no work counters to price",
                              hint="price a chip run (nc.run), not a float reference run (nc.simulate)")
     chip = resolve_chip(mapping.chip, profile=profile)
-    costs = [cost(r.counters, chip, mapping) for r in runs]
-    return report(runs, costs[0] if len(costs) == 1 else CostReport.combine(costs), chip, mapping)
+    return report(runs, price_runs(runs, chip, mapping, host_io=host_io), chip, mapping)
 
 
 def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMapping[str, Any] | None = None, *,

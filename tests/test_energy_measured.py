@@ -109,3 +109,33 @@ def test_conv_synapses_priced_as_conv_on_a_conv_only_core():
     assert conv_cores
     assert c.energy_by_kind_pj["synaptic"] == pytest.approx(expected, rel=1e-12)
     assert c.energy_by_kind_pj["synaptic"] < plain.energy_by_kind_pj["synaptic"]
+
+
+def test_report_and_compare_show_the_profile_band(tmp_path):
+    import neurocomp as nc
+    from neurocomp.report.compare import _band
+
+    mapping = nc.compile(ROOT / "examples" / "mnist_mlp.snn", chip="loihi", profile="measured")
+    rep = nc.price(nc.run(mapping, steps=5), mapping)
+    text = rep.to_text()
+    e = rep.cost.energy_j
+    from neurocomp.report.report import si
+    assert f"band x0.5-x2 (measured): {si(e * 0.5, 'J')} to {si(e * 2.0, 'J')}" in text
+    assert rep.cost.to_dict()["band"] == {"energy": [0.5, 2.0], "latency": [0.5, 2.0]}
+    assert _band((0.5, 2.0)) == " (x0.5-x2)" and _band(None) == ""
+    # the davies2018 profile carries no band: nothing is printed
+    plain = nc.price(nc.run(mapping, steps=5), mapping, profile="davies2018")
+    assert "band x" not in plain.to_text() and plain.cost.energy_band is None
+
+
+def test_host_io_is_switchable():
+    import neurocomp as nc
+
+    mapping = nc.compile(ROOT / "examples" / "mnist_mlp.snn", chip="loihi", profile="measured")
+    run = nc.run(mapping, steps=5)
+    on = nc.price(run, mapping)
+    off = nc.price(run, mapping, host_io=False)
+    assert on.cost.energy_by_kind_pj["host"] > 0 and "host" not in off.cost.energy_by_kind_pj
+    # the chip's own work is priced the same either way
+    for kind in ("synaptic", "neuron", "routing"):
+        assert on.cost.energy_by_kind_pj[kind] == off.cost.energy_by_kind_pj[kind]

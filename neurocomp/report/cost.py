@@ -83,7 +83,7 @@ from ..chip.events import EVENTS, HOST_OPERATIONS, KINDS, OPERATIONS, PACKETS, O
 from ..diagnostics import UsageError
 from ..ir.result import Counters
 
-__all__ = ["cost", "host_traffic", "CostReport", "HostTraffic", "ENERGY_KINDS", "TIME_KINDS", "RELAYS"]
+__all__ = ["cost", "price_runs", "prices_host", "host_traffic", "CostReport", "HostTraffic", "ENERGY_KINDS", "TIME_KINDS", "RELAYS"]
 
 #: Kinds of energy, in report order (``host`` only when host traffic was priced).
 ENERGY_KINDS = KINDS + ("host", "static")
@@ -516,6 +516,24 @@ def cost(counters: Counters, chip: Any, layout: Any = None, *, host: HostTraffic
         timed_ops=timed_ops, overrun_steps=overruns,
         energy_band=_band(chip, "energy"), latency_band=_band(chip, "latency"),
     )
+
+
+def prices_host(chip: Any) -> bool:
+    """Whether the chip's active profile charges anything for host I/O."""
+    e, t = chip.energy, chip.timing
+    return any(float(getattr(e, f"{op.name}_pj")) or float(getattr(t, f"{op.name}_ns"))
+               for op in HOST_OPERATIONS)
+
+
+def price_runs(runs: Sequence[Any], chip: Any, mapping: Any, *, host_io: bool = True) -> CostReport:
+    """Price chip runs of ``mapping`` (one report; a batch combined).
+
+    ``host_io``: charge the runs' host traffic (:func:`host_traffic`) when the active
+    profile prices it (Loihi's ``measured`` profile does); ``False`` keeps the host free.
+    """
+    host = host_io and prices_host(chip)
+    costs = [cost(r.counters, chip, mapping, host=host_traffic(r, mapping) if host else None) for r in runs]
+    return costs[0] if len(costs) == 1 else CostReport.combine(costs)
 
 
 def _band(chip: Any, what: str) -> tuple[float, float] | None:
