@@ -23,11 +23,12 @@ A new energy term is one :class:`Event` (if nothing counts it yet), one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = ["Event", "Operation", "HostOperation", "EVENTS", "OPERATIONS", "HOST_OPERATIONS", "KINDS",
-           "PACKETS", "CONNECTORS"]
+           "PACKETS", "CONNECTORS", "connector_kind"]
 
 Kind = Literal["synaptic", "neuron", "routing"]
 TimeRole = Literal["work", "flight"]
@@ -168,6 +169,12 @@ HOST_OPERATIONS: tuple[HostOperation, ...] = (
 #: Connector kinds a profile may price synaptic operations for on their own
 #: (``synop_by_connector``): the connector classes of :mod:`neurocomp.ir.connectors`.
 CONNECTORS: tuple[str, ...] = ("dense", "sparse", "one_to_one", "all_to_all", "random", "conv2d", "pool2d")
+
+
+def connector_kind(connector: Any) -> str:
+    """A connector's kind as ``synop_by_connector`` names it (``Conv2d`` -> ``conv2d``,
+    ``OneToOne`` -> ``one_to_one``)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(connector).__name__).lower()
 
 
 def _check() -> None:

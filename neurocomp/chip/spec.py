@@ -593,12 +593,18 @@ Timing = create_model(
     event-driven profile must give it); ``host_in_ns``, ``host_out_ns`` per host I/O event
     (:data:`~neurocomp.chip.events.HOST_OPERATIONS`, default 0); ``synop_by_connector``:
     the synaptic operation's time for synapses of one connector kind (``conv2d = 3.1``),
-    instead of ``synop_ns``; ``barrier`` (required without ``tick_ns``).
+    instead of ``synop_ns``; ``link_ns``, ``interchip_link_ns``, ``router_ns``: the time an
+    on-chip link, a chip-to-chip link and a router need per packet, used only when
+    contention is replayed (:mod:`neurocomp.report.contention`; default 0, no queues);
+    ``barrier`` (required without ``tick_ns``).
     :attr:`times_ns` gives the times by operation.
     """,
     **{f"{op.name}_ns": (NonNegFloat | None, op.default_ns) for op in OPERATIONS},
     **{f"{op.name}_ns": (NonNegFloat, 0.0) for op in HOST_OPERATIONS},
     synop_by_connector=(dict[Connector, NonNegFloat], {}),
+    link_ns=(NonNegFloat, 0.0),
+    interchip_link_ns=(NonNegFloat, 0.0),
+    router_ns=(NonNegFloat, 0.0),
     barrier=(Barrier | None, None),
 )
 

@@ -77,9 +77,7 @@ from typing import Any, Iterable, Mapping as TMapping, Sequence
 
 import numpy as np
 
-import re
-
-from ..chip.events import EVENTS, HOST_OPERATIONS, KINDS, OPERATIONS, PACKETS, Operation
+from ..chip.events import EVENTS, HOST_OPERATIONS, KINDS, OPERATIONS, PACKETS, Operation, connector_kind
 from ..diagnostics import UsageError
 from ..ir.result import Counters
 
@@ -88,8 +86,8 @@ __all__ = ["cost", "price_runs", "prices_host", "host_traffic", "CostReport", "H
 #: Kinds of energy, in report order (``host`` only when host traffic was priced).
 ENERGY_KINDS = KINDS + ("host", "static")
 #: Kinds of time on the critical path, in report order (``tick`` for real-time chips;
-#: ``host`` only when host traffic was priced).
-TIME_KINDS = KINDS + ("host", "barrier", "tick")
+#: ``host`` only when host traffic was priced, ``contention`` only when replayed).
+TIME_KINDS = KINDS + ("contention", "host", "barrier", "tick")
 #: The name under which relay compartments (copies that only forward spikes) are counted.
 RELAYS = "(relays)"
 _RELAY_SLICE = "<relay>"
@@ -365,15 +363,11 @@ def host_traffic(result: Any, mapping: Any) -> HostTraffic:
     return HostTraffic(host_in=host_in, host_out=host_out)
 
 
-def connector_kind(connector: Any) -> str:
-    """A connector's kind as priced by ``synop_by_connector`` (``Conv2d`` -> ``conv2d``)."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(connector).__name__).lower()
-
-
 # --------------------------------------------------------------------------- the door
 
 
-def cost(counters: Counters, chip: Any, layout: Any = None, *, host: HostTraffic | None = None) -> CostReport:
+def cost(counters: Counters, chip: Any, layout: Any = None, *, host: HostTraffic | None = None,
+         replayed: Any = None) -> CostReport:
     """Price a run's work counters with the chip's active cost profile.
 
     Parameters
@@ -394,6 +388,12 @@ def cost(counters: Counters, chip: Any, layout: Any = None, *, host: HostTraffic
         The run's host I/O (:func:`host_traffic`), priced with the profile's
         ``host_in``/``host_out`` prices: its energy is kind ``host`` and its time adds
         to each step. ``None``: the host is free (and no ``host`` kind is reported).
+    replayed
+        A :class:`~neurocomp.report.contention.Replay` of the run: its per-step critical
+        time replaces ``max_k busy`` (queues on links, routers and receiving cores; an
+        event-driven chip only). The difference is reported as time kind
+        ``contention`` (negative where the replay overlaps a core's sending with its
+        receiving, which the contention-free model adds up).
 
     Returns
     -------
@@ -469,6 +469,12 @@ def cost(counters: Counters, chip: Any, layout: Any = None, *, host: HostTraffic
         step_latency = (worst + barrier).astype(np.float64)
         overruns = 0
         latency_by_kind = {kind: float(x.sum()) for kind, x in crit.items()}
+        if replayed is not None:
+            critical_ns = np.asarray(replayed.critical_ns, dtype=np.float64).reshape(-1)
+            if critical_ns.shape != (steps,):
+                raise UsageError(f"the replay has {critical_ns.size} steps; the counters {steps}")
+            step_latency = (critical_ns + barrier).astype(np.float64)
+            latency_by_kind["contention"] = float((critical_ns - worst).sum())
         latency_by_kind["barrier"] = barrier * steps
 
     host_e = host_t = None
@@ -525,14 +531,21 @@ def prices_host(chip: Any) -> bool:
                for op in HOST_OPERATIONS)
 
 
-def price_runs(runs: Sequence[Any], chip: Any, mapping: Any, *, host_io: bool = True) -> CostReport:
+def price_runs(runs: Sequence[Any], chip: Any, mapping: Any, *, host_io: bool = True,
+               contention: bool = False) -> CostReport:
     """Price chip runs of ``mapping`` (one report; a batch combined).
 
     ``host_io``: charge the runs' host traffic (:func:`host_traffic`) when the active
     profile prices it (Loihi's ``measured`` profile does); ``False`` keeps the host free.
+    ``contention``: replay each step's packets through the mesh with queues
+    (:func:`neurocomp.report.contention.replay`; event-driven chips only).
     """
+    from .contention import replay
+
     host = host_io and prices_host(chip)
-    costs = [cost(r.counters, chip, mapping, host=host_traffic(r, mapping) if host else None) for r in runs]
+    queue = contention and not chip.timing.real_time
+    costs = [cost(r.counters, chip, mapping, host=host_traffic(r, mapping) if host else None,
+                  replayed=replay(r, mapping, chip) if queue else None) for r in runs]
     return costs[0] if len(costs) == 1 else CostReport.combine(costs)
 
 

@@ -29,6 +29,7 @@ __all__ = ["report", "Report", "PopulationLine", "REPORT_FILE", "si"]
 REPORT_FILE = "report.json"
 
 _KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing", "host": "host I/O",
+               "contention": "contention (replay)",
                "static": "static", "barrier": "barrier", "tick": "tick (real time)"}
 
 
