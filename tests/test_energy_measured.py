@@ -139,3 +139,16 @@ def test_host_io_is_switchable():
     # the chip's own work is priced the same either way
     for kind in ("synaptic", "neuron", "routing"):
         assert on.cost.energy_by_kind_pj[kind] == off.cost.energy_by_kind_pj[kind]
+
+
+def test_html_report_shows_the_band():
+    import neurocomp as nc
+    from neurocomp.report.html import html
+    from neurocomp.report.report import si
+
+    mapping = nc.compile(ROOT / "examples" / "mnist_mlp.snn", chip="loihi", profile="measured")
+    rep = nc.price(nc.run(mapping, steps=5), mapping)
+    page = html(rep.to_dict())
+    e = rep.cost.energy_j
+    assert f"energy (band x0.5-x2: {si(e * 0.5, 'J')} to {si(e * 2.0, 'J')})" in page
+    assert "host I/O" in page
