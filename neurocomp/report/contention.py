@@ -56,6 +56,18 @@ class Replay:
     network_ns: np.ndarray
 
 
+def _turn_fraction(comp_core: np.ndarray) -> np.ndarray:
+    """Per compartment, ``(its position among its core's compartments + 1) / their
+    number``: the share of its core's neuron time done when its turn is over."""
+    comp_core = np.asarray(comp_core, dtype=np.int64)
+    n = comp_core.size
+    per_core = np.bincount(comp_core) if n else np.zeros(0, dtype=np.int64)
+    order = np.argsort(comp_core, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(np.cumsum(per_core) - per_core, per_core)
+    return (rank + 1) / np.maximum(per_core[comp_core], 1) if n else np.zeros(0)
+
+
 def _packets(mapping: Any, chip: Any, synop_ns: np.ndarray) -> dict[str, np.ndarray]:
     """The packet table of a mapping: one row per (source, destination core), sorted by
     source, with the receiving core's work for it (``T_message_in`` + its synapses)."""
@@ -131,11 +143,7 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     send = soma.copy()
     send[:, at[core_ids]] += (np.asarray(counters.spikes_out, dtype=np.float64) * T["spike_out"]
                               + np.asarray(counters.messages_out, dtype=np.float64) * T["message_out"])
-    per_core = np.bincount(comp_core, minlength=chip.total_cores)
-    order = np.argsort(comp_core, kind="stable")
-    rank = np.empty(m.n_comp, dtype=np.int64)
-    rank[order] = np.arange(m.n_comp) - np.repeat(np.cumsum(per_core) - per_core, per_core)[comp_core[order]]
-    turn_frac = (rank + 1) / np.maximum(per_core[comp_core], 1)
+    turn_frac = _turn_fraction(comp_core)
 
     pk = _packets(m, chip, _axon_synop_ns(m, chip))
     pk_dst = at[pk["dst"]]
