@@ -9,6 +9,8 @@ the same numbers. This script runs both on
 * ``dense64``: 64 inputs -> 64 IF neurons, dense;
 * ``dense1024``: 1,024 inputs -> 1,024 IF neurons, dense;
 * ``mnist``: ``examples/mnist_mlp.snn`` (784 -> 128 -> 10), one test digit,
+* ``recurrent``: 200 inputs -> 2,000 IF neurons with sparse random recurrence,
+* ``conv``: [2, 16, 16] events -> conv 3x3 to [8, 16, 16] -> dense 10,
 
 and prints energy per step, latency per step and the wall time of each estimate.
 
@@ -53,6 +55,7 @@ Run from the repository root::
 
     /work/venv/bin/python benchmarks/bench_sanafe.py                 # all three cases
     /work/venv/bin/python benchmarks/bench_sanafe.py --cases dense64 --runs 5
+    /work/venv/bin/python benchmarks/bench_sanafe.py --timing detailed --cases mnist,recurrent,conv
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = ("dense64", "dense1024", "mnist")
+CASES = ("dense64", "dense1024", "mnist", "recurrent", "conv")
 
 
 # --------------------------------------------------------------------------- networks
@@ -90,6 +93,43 @@ def write_case(case: str, folder: Path, steps: int) -> tuple[Path, dict[str, np.
         path = folder / "mnist_mlp.snn"
         path.write_text(text, encoding="utf-8")
         return path, {"pixels": raster}
+    if case == "recurrent":
+        # 2,000 IF neurons, sparse random recurrence, driven by 200 inputs at p = 0.2
+        raster = (rng.random((steps, 200)) < 0.2).astype(np.uint8)
+        t, i = np.nonzero(raster)
+        np.savez(folder / "recurrent_spikes.npz", times=t.astype(np.int64), indices=i.astype(np.int64))
+        path = folder / "recurrent.snn"
+        path.write_text(textwrap.dedent("""\
+            network recurrent
+            dt = 1 ms
+            input x[200] : spikes(file = "recurrent_spikes.npz")
+            population r[2000] : IF(threshold = 16.0, reset = zero)
+            connect x -> r : random(p = 0.1, weight = 4.0, seed = 1)
+            connect r -> r : random(p = 0.02, weight = 2.0, seed = 2, self = false)
+            probe r : spikes
+            """), encoding="utf-8")
+        return path, {"x": raster}
+    if case == "conv":
+        # a small conv net: [2, 16, 16] events -> conv 3x3 to [8, 16, 16] -> dense 10
+        k = rng.integers(-2, 5, size=(8, 2, 3, 3)).astype(np.float32)
+        np.save(folder / "conv_k.npy", k)
+        w = rng.integers(-1, 4, size=(10, 8 * 16 * 16)).astype(np.float32)
+        np.save(folder / "conv_w.npy", w)
+        raster = (rng.random((steps, 2 * 16 * 16)) < 0.15).astype(np.uint8)
+        t, i = np.nonzero(raster)
+        np.savez(folder / "conv_spikes.npz", times=t.astype(np.int64), indices=i.astype(np.int64))
+        path = folder / "conv.snn"
+        path.write_text(textwrap.dedent("""\
+            network conv
+            dt = 1 ms
+            input x[2, 16, 16] : spikes(file = "conv_spikes.npz")
+            population c[8, 16, 16] : IF(threshold = 6.0, reset = zero)
+            population out[10] : IF(threshold = 40.0, reset = zero)
+            connect x -> c : conv2d(kernel = "conv_k.npy", stride = 1, padding = 1)
+            connect c -> out : dense(weights = "conv_w.npy")
+            probe out : spikes
+            """), encoding="utf-8")
+        return path, {"x": raster}
     n = {"dense64": 64, "dense1024": 1024}[case]
     # Integer weights (no zeros) so the chip's integers are the written ones; threshold
     # chosen so the layer fires at a moderate rate with inputs at p = 0.5.
@@ -115,9 +155,10 @@ def write_case(case: str, folder: Path, steps: int) -> tuple[Path, dict[str, np.
 # --------------------------------------------------------------------------- neurocomp
 
 
-def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray]) -> dict:
+def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray], contention: bool = False) -> dict:
     from neurocomp.emulator.run import emulate
     from neurocomp.ir.build import load
+    from neurocomp.report.contention import replay
     from neurocomp.report.cost import cost
     from neurocomp.workflows.validate import compile_for
 
@@ -127,7 +168,8 @@ def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray]) -
     t1 = time.perf_counter()
     result = emulate(mapping, steps, {k: v[:steps] for k, v in rasters.items()})
     t2 = time.perf_counter()
-    priced = cost(result.counters, chip, mapping)
+    priced = cost(result.counters, chip, mapping,
+                  replayed=replay(result, mapping, chip) if contention else None)
     t3 = time.perf_counter()
     return {"mapping": mapping, "result": result, "cost": priced,
             "wall_build": t1 - t0, "wall_emulate": t2 - t1, "wall_cost": t3 - t2,
@@ -224,7 +266,8 @@ def arch_yaml(chip, n_input_units: int) -> str:
         """)
 
 
-def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folder: Path) -> Path:
+def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folder: Path,
+                timing_model: str = "simple") -> Path:
     """Write what the SANA-FE driver needs (spec.json + spec.npz); returns the json path.
 
     One SANA-FE neuron group per (population, core), and per (input, tile) for the input
@@ -316,7 +359,7 @@ def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folde
     arch.write_text(arch_yaml(chip, max(unit, 1)), encoding="utf-8")
     np.savez(folder / "spec.npz", **arrays)
     spec = {"arch": str(arch), "arrays": str(folder / "spec.npz"), "steps": steps, "groups": groups,
-            "edges": edges, "timing_model": "simple",
+            "edges": edges, "timing_model": timing_model,
             # SANA-FE counts the input copies' spikes among its fired neurons
             "input_fired": input_fired.tolist()}
     path = folder / "spec.json"
@@ -413,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=20, help="steps per run (default 20)")
     parser.add_argument("--runs", type=int, default=3, help="runs per tool and case; medians are shown")
     parser.add_argument("--venv", default="/tmp/sanafe-venv", help="SANA-FE's virtual environment")
+    parser.add_argument("--timing", choices=("simple", "detailed"), default="simple",
+                        help="SANA-FE's timing model; with 'detailed', neurocomp replays contention "
+                             "(neurocomp.report.contention) and the wall times compare with and without it")
     args = parser.parse_args(argv)
     from neurocomp.chip.load import load_chip
 
@@ -425,15 +471,29 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(tmp) / case
             folder.mkdir()
             snn, rasters = write_case(case, folder, args.steps)
-            neurocomp_run(snn, chip, args.steps, rasters)  # warm Numba's cache and the tables
-            nc_runs = [neurocomp_run(snn, chip, args.steps, rasters) for _ in range(args.runs)]
+            detailed = args.timing == "detailed"
+            neurocomp_run(snn, chip, args.steps, rasters, detailed)  # warm Numba's cache and the tables
+            nc_runs, plain_runs = [], []
+            for _ in range(args.runs):  # interleaved: with and without the replay
+                nc_runs.append(neurocomp_run(snn, chip, args.steps, rasters, detailed))
+                plain_runs.append(neurocomp_run(snn, chip, args.steps, rasters, False))
             nc = nc_runs[-1]
-            spec = sanafe_spec(nc["mapping"], chip, rasters, args.steps, folder)
+            spec = sanafe_spec(nc["mapping"], chip, rasters, args.steps, folder, args.timing)
             sf_runs = [sanafe_run(python, spec, folder) for _ in range(args.runs)]
             sf = sf_runs[-1]
             spec_data = json.loads(spec.read_text(encoding="utf-8"))
-            rows.append(compare(case, nc, nc_runs, sf, sf_runs, args.steps, spec_data["input_fired"]))
+            row = compare(case, nc, nc_runs, sf, sf_runs, args.steps, spec_data["input_fired"])
+            row["wall_nc_plain_estimate"] = statistics.median(r["wall_estimate"] for r in plain_runs)
+            row["latency_nc_plain"] = plain_runs[-1]["cost"].latency_s / args.steps
+            rows.append(row)
     print_table(rows)
+    if args.timing == "detailed":
+        print("latency per step, SANA-FE detailed vs neurocomp without and with the contention replay:")
+        for r in rows:
+            print(f"  {r['case']}: SANA-FE {fmt(r['latency_sf'], 's')}; neurocomp {fmt(r['latency_nc_plain'], 's')} "
+                  f"({r['latency_nc_plain'] / r['latency_sf']:.2f}), with replay {fmt(r['latency_nc'], 's')} "
+                  f"({r['latency_nc'] / r['latency_sf']:.2f}); estimate wall with/without replay "
+                  f"{r['wall_nc_estimate'] / r['wall_nc_plain_estimate']:.2f}x")
     return 0
 
 

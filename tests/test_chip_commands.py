@@ -40,7 +40,7 @@ def test_list_shows_each_bundled_chip_with_its_headline_numbers(capsys):
     # chip, vendor, cores, neurons/core, synapse memory/core, weight bits, family, pJ/synop, profile
     assert rows["loihi"] == ["loihi", "Intel", "128", "1,024", "128 KiB", "1-6, 8", "loihi_cuba_lif",
                              "23.6 pJ", "davies2018"]
-    assert rows["truenorth"] == ["truenorth", "IBM", "4,096", "256", "8 KiB", "9", "truenorth", "26 pJ",
+    assert rows["truenorth"] == ["truenorth", "IBM", "4,096", "256", "8 KiB", "9", "truenorth", "1.26 pJ",
                                  "merolla2014"]
     assert rows["akida"][2:6] == ["78", "15,000", "43.75 KiB", "1, 2, 4"]
 

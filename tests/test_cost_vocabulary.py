@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurocomp.chip.events import EVENTS, KINDS, OPERATIONS, PACKETS
+from neurocomp.chip.events import EVENTS, HOST_OPERATIONS, KINDS, OPERATIONS, PACKETS
 from neurocomp.chip.load import load_chip
 from neurocomp.chip.spec import ChipSpec, Energy, Timing
 from neurocomp.diagnostics import ChipSpecError
@@ -62,13 +62,17 @@ def test_counters_by_attribute_by_name_and_from_a_kernel_array():
 
 
 def test_the_schema_has_one_price_key_per_operation_in_vocabulary_order():
-    assert list(Energy.model_fields) == [f"{op.name}_pj" for op in OPERATIONS] + ["static_power_mw"]
+    host = [op.name for op in HOST_OPERATIONS]
+    assert list(Energy.model_fields) == ([f"{op.name}_pj" for op in OPERATIONS] + [f"{h}_pj" for h in host]
+                                         + ["synop_by_connector", "static_power_mw"])
     assert list(Timing.model_fields) == (["tick_ns"] + [f"{op.name}_ns" for op in OPERATIONS]
-                                         + ["barrier"])
+                                         + [f"{h}_ns" for h in host]
+                                         + ["synop_by_connector", "link_ns", "interchip_link_ns", "router_ns",
+                                            "barrier"])
     chip = load_chip("loihi")
     assert list(chip.energy.prices_pj) == list(chip.timing.times_ns) == [op.name for op in OPERATIONS]
     assert chip.energy.prices_pj["synop"] == chip.energy.synop_pj == 23.6
-    assert ENERGY_KINDS == KINDS + ("static",) and TIME_KINDS[:len(KINDS)] == KINDS
+    assert ENERGY_KINDS == KINDS + ("host", "static") and TIME_KINDS[:len(KINDS)] == KINDS
 
 
 def test_docs_name_every_event_and_operation():
@@ -125,7 +129,8 @@ def test_a_price_for_an_unknown_operation_is_a_located_chip_error(tmp_path):
     line = text.splitlines().index("dendrite_pj = { value = 1.0, source = \"assumed: test\" }") + 1
     with pytest.raises(ChipSpecError) as info:
         load_chip(str(path))
-    allowed = ", ".join([f"{op.name}_pj" for op in OPERATIONS] + ["static_power_mw"])
+    allowed = ", ".join([f"{op.name}_pj" for op in OPERATIONS] + [f"{op.name}_pj" for op in HOST_OPERATIONS]
+                        + ["synop_by_connector", "static_power_mw"])
     rendered = info.value.render()
     assert f"tiny.toml:{line}: error: profiles.unit.energy.dendrite_pj: unknown key; allowed here: {allowed}" \
         in rendered

@@ -157,13 +157,14 @@ def test_sanafe_two_layer_example_matches_the_hand_check() -> None:
 
 
 def test_real_time_chip_takes_one_tick_per_step() -> None:
-    # TrueNorth, merolla2014: 1 ms per tick, 26 pJ per synaptic event, nothing else.
+    # TrueNorth, merolla2014: 1 ms per tick, 1.26 pJ per synaptic event, 66.4 mW static.
     tn = load_chip("truenorth")
     assert tn.timing.real_time and tn.timing.tick_ns == 1e6
     r = cost(counters([0], synops=[[10], [0], [5]], updates_inactive=[[256], [256], [256]]), tn)
     assert r.step_latency_ns.tolist() == [1e6, 1e6, 1e6]
     assert r.latency_s == pytest.approx(3e-3, rel=1e-12)
-    assert r.energy_pj == pytest.approx(15 * 26.0, rel=1e-12)
+    assert r.energy_pj == pytest.approx(15 * 1.26 + 66.4 * 3e6, rel=1e-12)  # mW x ns = pJ
+    assert r.energy_by_kind_pj["synaptic"] == pytest.approx(15 * 1.26, rel=1e-12)
     assert dict(r.latency_by_kind_ns) == {"tick": 3e6}
     assert r.barrier_ns == 0.0 and not r.timed_ops and r.overrun_steps == 0
 
@@ -339,7 +340,7 @@ def test_real_time_report(update_golden: bool) -> None:
     rep = report(run, cost(counters([0], synops=[[10], [5]]), tn), tn)
     text = rep.to_text()
     check_golden("toy_truenorth.txt", text, update_golden)
-    assert "real time: one tick per step" in text and "2 ms" in text and "390 pJ" in text
+    assert "real time: one tick per step" in text and "2 ms" in text and "18.9 pJ" in text and "132.8 µJ" in text
     assert "busy times are unknown" in text
 
 

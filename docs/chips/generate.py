@@ -68,6 +68,12 @@ def derived(chip: ChipSpec) -> dict[str, Any]:
         # Power of the synaptic events alone at that workload, one chip.
         "typical_synop_power_mw": round(top.cores_per_chip * core.neurons * TYPICAL_RATE_HZ
                                         * TYPICAL_ACTIVE_SYNAPSES * e.synop_pj * 1e-9, 1),
+        # ... and the chip's whole power there, static included, and per synaptic event
+        "typical_power_mw": round(e.static_power_mw + top.cores_per_chip * core.neurons * TYPICAL_RATE_HZ
+                                  * TYPICAL_ACTIVE_SYNAPSES * e.synop_pj * 1e-9, 1),
+        "typical_pj_per_event": round((e.static_power_mw * 1e9 / (top.cores_per_chip * core.neurons
+                                                                  * TYPICAL_RATE_HZ * TYPICAL_ACTIVE_SYNAPSES))
+                                      + e.synop_pj, 1),
     }
     t = chip.timing
     if t.real_time:

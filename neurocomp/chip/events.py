@@ -23,10 +23,12 @@ A new energy term is one :class:`Event` (if nothing counts it yet), one
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Event", "Operation", "EVENTS", "OPERATIONS", "KINDS", "PACKETS"]
+__all__ = ["Event", "Operation", "HostOperation", "EVENTS", "OPERATIONS", "HOST_OPERATIONS", "KINDS",
+           "PACKETS", "CONNECTORS", "connector_kind"]
 
 Kind = Literal["synaptic", "neuron", "routing"]
 TimeRole = Literal["work", "flight"]
@@ -133,6 +135,46 @@ OPERATIONS: tuple[Operation, ...] = (
               "a packet crosses one north-south link"),
     Operation("interchip_hop", "hops_interchip", "routing", "flight", "a packet crosses one chip-to-chip link"),
 )
+
+
+@dataclass(frozen=True)
+class HostOperation:
+    """Traffic between the host and the chip: ``<name>_pj`` and ``<name>_ns`` per event.
+
+    The kernels do not count it (the host is not a core); the cost model counts it from
+    a run's spikes (:func:`neurocomp.report.cost.host_traffic`). Its time is serial on
+    the host link and adds to the step (the chip waits for its inputs and for the
+    read-out); its energy is kind ``host``. Both default to 0: a profile that does not
+    price the host keeps the host free.
+
+    Attributes
+    ----------
+    name : str
+        The price keys' stem.
+    counts : str
+        What one event is.
+    """
+
+    name: str
+    counts: str
+
+
+#: Host I/O, priced per event when the run's traffic is given to the cost model.
+HOST_OPERATIONS: tuple[HostOperation, ...] = (
+    HostOperation("host_in", "a spike packet the host sends to one core (one per input spike and "
+                             "destination core)"),
+    HostOperation("host_out", "a spike of a probed population the host reads out"),
+)
+
+#: Connector kinds a profile may price synaptic operations for on their own
+#: (``synop_by_connector``): the connector classes of :mod:`neurocomp.ir.connectors`.
+CONNECTORS: tuple[str, ...] = ("dense", "sparse", "one_to_one", "all_to_all", "random", "conv2d", "pool2d")
+
+
+def connector_kind(connector: Any) -> str:
+    """A connector's kind as ``synop_by_connector`` names it (``Conv2d`` -> ``conv2d``,
+    ``OneToOne`` -> ``one_to_one``)."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", type(connector).__name__).lower()
 
 
 def _check() -> None:

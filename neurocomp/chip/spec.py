@@ -44,7 +44,7 @@ from pydantic import (BaseModel, ConfigDict, Field, SerializerFunctionWrapHandle
                       StrictInt, StrictStr, create_model, model_serializer, model_validator)
 from pydantic_core import PydanticCustomError
 
-from .events import OPERATIONS
+from .events import CONNECTORS, HOST_OPERATIONS, OPERATIONS
 from .family import FAMILIES, find
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "Timing",
     "Energy",
     "Profile",
+    "Uncertainty",
     "MeshPosition",
     "Hops",
     "Parameter",
@@ -104,6 +105,7 @@ Text = Annotated[StrictStr, Field(min_length=1)]
 Name = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z0-9_\-]*$")]
 
 Overflow = Literal["wrap", "saturate"]
+Connector = Literal[CONNECTORS]
 SignMode = Literal["mixed", "excitatory", "inhibitory"]
 ResetMode = Literal["zero", "value", "subtract", "none"]
 
@@ -542,7 +544,7 @@ class _Prices(_Model):
     def _given_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data = handler(self)
         for name, info in type(self).model_fields.items():
-            if isinstance(info.default, float) and name not in self.model_fields_set:
+            if isinstance(info.default, (float, dict)) and name not in self.model_fields_set:
                 data.pop(name, None)
         return data
 
@@ -588,10 +590,21 @@ Timing = create_model(
     Keys: ``tick_ns``; ``<op>_ns`` for every operation ``op`` of
     :data:`~neurocomp.chip.events.OPERATIONS`, each charged per count of its event (a
     time not given is the operation's ``default_ns``; where that is ``None``, an
-    event-driven profile must give it); ``barrier`` (required without ``tick_ns``).
+    event-driven profile must give it); ``host_in_ns``, ``host_out_ns`` per host I/O event
+    (:data:`~neurocomp.chip.events.HOST_OPERATIONS`, default 0); ``synop_by_connector``:
+    the synaptic operation's time for synapses of one connector kind (``conv2d = 3.1``),
+    instead of ``synop_ns``; ``link_ns``, ``interchip_link_ns``, ``router_ns``: the time an
+    on-chip link, a chip-to-chip link and a router need per packet, used only when
+    contention is replayed (:mod:`neurocomp.report.contention`; default 0, no queues);
+    ``barrier`` (required without ``tick_ns``).
     :attr:`times_ns` gives the times by operation.
     """,
     **{f"{op.name}_ns": (NonNegFloat | None, op.default_ns) for op in OPERATIONS},
+    **{f"{op.name}_ns": (NonNegFloat, 0.0) for op in HOST_OPERATIONS},
+    synop_by_connector=(dict[Connector, NonNegFloat], {}),
+    link_ns=(NonNegFloat, 0.0),
+    interchip_link_ns=(NonNegFloat, 0.0),
+    router_ns=(NonNegFloat, 0.0),
     barrier=(Barrier | None, None),
 )
 
@@ -611,20 +624,47 @@ Energy = create_model(
     Keys: ``<op>_pj`` for every operation ``op`` of
     :data:`~neurocomp.chip.events.OPERATIONS` (the operations of :class:`Timing`), each
     charged per count of its event; an energy not given is the operation's
-    ``default_pj`` (0). ``static_power_mw``: drawn by every chip of the system for the
-    whole run; 0 when not given. :attr:`prices_pj` gives the energies by operation.
+    ``default_pj`` (0). ``host_in_pj``, ``host_out_pj``: per host I/O event (default 0).
+    ``synop_by_connector``: the synaptic operation's energy for synapses of one
+    connector kind, instead of ``synop_pj``. ``static_power_mw``: drawn by every chip of
+    the system for the whole run; 0 when not given. :attr:`prices_pj` gives the
+    energies by operation.
     """,
     **{f"{op.name}_pj": (NonNegFloat, op.default_pj) for op in OPERATIONS},
+    **{f"{op.name}_pj": (NonNegFloat, 0.0) for op in HOST_OPERATIONS},
+    synop_by_connector=(dict[Connector, NonNegFloat], {}),
     static_power_mw=(NonNegFloat, 0.0),
 )
 
 
+class Uncertainty(_Model):
+    """How far a profile's figures may be from the chip's, as factors of the model's value.
+
+    ``energy = [0.7, 1.3]``: the chip's energy is expected between 0.7x and 1.3x the
+    figure. The report prints each figure with its band.
+    """
+
+    energy: tuple[PosFloat, PosFloat] | None = None
+    latency: tuple[PosFloat, PosFloat] | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Uncertainty":
+        problems = [(k, f"must be [low, high] with low <= 1 <= high (got {list(band)})")
+                    for k, band in (("energy", self.energy), ("latency", self.latency))
+                    if band is not None and not band[0] <= 1.0 <= band[1]]
+        if problems:
+            raise rule_error(problems)
+        return self
+
+
 class Profile(_Model):
-    """One consistent set of costs (a paper's table, a calibrated simulator's values)."""
+    """One consistent set of costs (a paper's table, a calibrated simulator's values);
+    ``uncertainty``, when given, is its expected error band."""
 
     description: Text
     timing: Timing
     energy: Energy
+    uncertainty: Uncertainty | None = None
 
 
 # --------------------------------------------------------------------------- the chip

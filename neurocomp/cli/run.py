@@ -62,6 +62,10 @@ def register(subparsers: Any) -> None:
                      help="run the first N samples of --inputs and sum their cost")
     run.add_argument("--trace", action="store_true",
                      help="also write counters.npz: the per-core, per-step work counters")
+    run.add_argument("--contention", action="store_true",
+                     help="replay each step's packets through the mesh with queues (event-driven chips)")
+    run.add_argument("--no-host-io", action="store_true",
+                     help="do not charge the host's input spikes and read-outs (where the profile prices them)")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first overflow of a state register instead of wrapping/saturating")
     run.add_argument("--plot", action="store_true",
@@ -78,7 +82,7 @@ def register(subparsers: Any) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """``neurocomp run``; returns the exit code."""
-    from ..report.cost import CostReport, cost
+    from ..report.cost import price_runs
     from ..report.report import report
     from ..workflows.validate import compile_for
 
@@ -143,8 +147,7 @@ def run_command(args: argparse.Namespace) -> int:
     for r in runs:
         if r.counters is None:
             raise UsageError("the emulator returned no work counters; nothing to price")
-    costs = [cost(r.counters, chip, mapping) for r in runs]
-    priced = costs[0] if len(costs) == 1 else CostReport.combine(costs)
+    priced = price_runs(runs, chip, mapping, host_io=not args.no_host_io, contention=args.contention)
     wall["cost"] = time.perf_counter() - start
     rep = report(runs, priced, chip, mapping, wall_s=wall)
 

@@ -91,6 +91,8 @@ class ChipRow:
     correlation_undefined: int = 0
     correlations: TMapping[str, float | None] = field(default_factory=dict)
     accuracy: float | None = None
+    energy_band: tuple[float, float] | None = None
+    latency_band: tuple[float, float] | None = None
     notes: tuple[str, ...] = ()
     wall_s: TMapping[str, float] = field(default_factory=dict)
     mapping: Any = None
@@ -123,6 +125,8 @@ class ChipRow:
             "latency_per_step_s", "latency_per_run_s", "spikes_chip", "spikes_ref", "correlation_worst",
             "correlation_population", "correlation_undefined", "accuracy")}
         out["correlations"] = dict(self.correlations)
+        out["band"] = {"energy": None if self.energy_band is None else list(self.energy_band),
+                       "latency": None if self.latency_band is None else list(self.latency_band)}
         out["notes"] = list(self.notes)
         out["wall_s"] = dict(self.wall_s)
         return out
@@ -241,10 +245,10 @@ class Comparison:
                   "-" if row.weight_error_max is None else f"{row.weight_error_max:.2%}"]
         if row.energy_per_step_j is None:
             return cells, _why(row)
-        latency = si(row.latency_per_step_s or 0.0, "s") + (" tick" if row.real_time else "")
+        latency = si(row.latency_per_step_s or 0.0, "s") + (" tick" if row.real_time else _band(row.latency_band))
         r = _fmt_r(row)
-        cells += [si(row.energy_per_step_j, "J"), si(row.energy_per_run_j or 0.0, "J"), latency,
-                  f"{row.spikes_chip:,} / {_count(row.spikes_ref)}", r]
+        cells += [si(row.energy_per_step_j, "J"), si(row.energy_per_run_j or 0.0, "J") + _band(row.energy_band),
+                  latency, f"{row.spikes_chip:,} / {_count(row.spikes_ref)}", r]
         if self.classifier:
             cells.append("n/a" if row.accuracy is None else f"{row.accuracy:.1%}")
         return cells, None
@@ -314,6 +318,11 @@ _NUMERIC = ("n_chips", "chips_used", "cores", "fullest_fraction", "fullest_core"
 
 def _count(n: int | None) -> str:
     return "n/a" if n is None else f"{n:,}"
+
+
+def _band(band: tuple[float, float] | None) -> str:
+    """A figure's error band as its profile gives it (empty when it gives none)."""
+    return "" if band is None else f" (x{band[0]:g}-x{band[1]:g})"
 
 
 def _why(row: ChipRow) -> str:
@@ -451,4 +460,5 @@ def run_figures(total: CostReport, validation: ValidationReport | None, *, steps
         correlation_population=None if worst is None else worst[1],
         correlation_undefined=len(pops) - len(defined),
         correlations={p.name: p.correlation for p in pops},
-        accuracy=None if classifier is None else classifier.accuracy_chip)
+        accuracy=None if classifier is None else classifier.accuracy_chip,
+        energy_band=total.energy_band, latency_band=total.latency_band)

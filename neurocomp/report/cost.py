@@ -77,16 +77,17 @@ from typing import Any, Iterable, Mapping as TMapping, Sequence
 
 import numpy as np
 
-from ..chip.events import EVENTS, KINDS, OPERATIONS, PACKETS, Operation
+from ..chip.events import EVENTS, HOST_OPERATIONS, KINDS, OPERATIONS, PACKETS, Operation, connector_kind
 from ..diagnostics import UsageError
 from ..ir.result import Counters
 
-__all__ = ["cost", "CostReport", "ENERGY_KINDS", "TIME_KINDS", "RELAYS"]
+__all__ = ["cost", "price_runs", "prices_host", "host_traffic", "CostReport", "HostTraffic", "ENERGY_KINDS", "TIME_KINDS", "RELAYS"]
 
-#: Kinds of energy, in report order.
-ENERGY_KINDS = KINDS + ("static",)
-#: Kinds of time on the critical path, in report order (``tick`` for real-time chips).
-TIME_KINDS = KINDS + ("barrier", "tick")
+#: Kinds of energy, in report order (``host`` only when host traffic was priced).
+ENERGY_KINDS = KINDS + ("host", "static")
+#: Kinds of time on the critical path, in report order (``tick`` for real-time chips;
+#: ``host`` only when host traffic was priced, ``contention`` only when replayed).
+TIME_KINDS = KINDS + ("contention", "host", "barrier", "tick")
 #: The name under which relay compartments (copies that only forward spikes) are counted.
 RELAYS = "(relays)"
 _RELAY_SLICE = "<relay>"
@@ -135,6 +136,9 @@ class CostReport:
         its tick): busy times then count the known operations only.
     overrun_steps : int
         Steps of a real-time chip whose slowest core needed more than the tick.
+    energy_band, latency_band : tuple of float or None
+        The profile's expected error band, as factors ``(low, high)`` of the figures
+        (``[profiles.NAME.uncertainty]``); ``None`` when the profile gives none.
     """
 
     chip: str
@@ -158,6 +162,8 @@ class CostReport:
     busy_by_population_ns: TMapping[str, float] = field(default_factory=dict)
     timed_ops: bool = True
     overrun_steps: int = 0
+    energy_band: tuple[float, float] | None = None
+    latency_band: tuple[float, float] | None = None
 
     # -- totals -----------------------------------------------------------------------
 
@@ -256,6 +262,7 @@ class CostReport:
             busy_by_population_ns=_sum_dicts(r.busy_by_population_ns for r in reports),
             timed_ops=all(r.timed_ops for r in reports),
             overrun_steps=sum(r.overrun_steps for r in reports),
+            energy_band=first.energy_band, latency_band=first.latency_band,
         )
 
     # -- output -----------------------------------------------------------------------
@@ -291,6 +298,8 @@ class CostReport:
             },
             "timed_ops": self.timed_ops,
             "overrun_steps": int(self.overrun_steps),
+            "band": {"energy": None if self.energy_band is None else list(self.energy_band),
+                     "latency": None if self.latency_band is None else list(self.latency_band)},
             "busiest_core": busiest,
             "cores": [
                 {"core": int(c), "energy_j": float(e) * 1e-12, "busy_s": float(b) * 1e-9,
@@ -309,10 +318,56 @@ def _sum_dicts(dicts: Iterable[TMapping[str, float]]) -> dict[str, float]:
     return out
 
 
+@dataclass(frozen=True, eq=False)
+class HostTraffic:
+    """What crossed the host link in each step (int64 ``(steps,)`` each): packets the
+    host sent to the chip (``host_in``) and spikes it read out (``host_out``), the
+    events of :data:`~neurocomp.chip.events.HOST_OPERATIONS`."""
+
+    host_in: np.ndarray
+    host_out: np.ndarray
+
+
+def host_traffic(result: Any, mapping: Any) -> HostTraffic:
+    """The host I/O of a chip run: per step, one packet per input spike and core that
+    holds targets of it, and one read-out per spike of a population probed for spikes.
+
+    Parameters
+    ----------
+    result
+        The run (:class:`~neurocomp.ir.result.RunResult`; its ``spikes``).
+    mapping
+        The :class:`~neurocomp.ir.mapping.Mapping` it ran (routes, probes).
+    """
+    steps = int(result.steps)
+    m = mapping
+    host_in = np.zeros(steps, dtype=np.int64)
+    host_out = np.zeros(steps, dtype=np.int64)
+    n_comp = int(m.n_comp)
+    per_route_src = np.repeat(np.arange(m.n_sources, dtype=np.int64), np.diff(m.route_ptr))
+    axon_core = np.asarray(m.axon_core, dtype=np.int64)[np.asarray(m.route_axon, dtype=np.int64)]
+    # destination cores per source (a source routed twice to one core sends one packet)
+    pairs = np.unique(per_route_src * (int(axon_core.max(initial=0)) + 1) + axon_core)
+    cores_of = np.bincount(pairs // (int(axon_core.max(initial=0)) + 1), minlength=m.n_sources)
+    for pop, offset in m.input_offset.items():
+        ev = result.spikes.get(pop)
+        if ev is None or not ev.count:
+            continue
+        fan = cores_of[n_comp + int(offset) + np.asarray(ev.indices, dtype=np.int64)]
+        host_in += np.bincount(ev.times, weights=fan, minlength=steps)[:steps].astype(np.int64)
+    read = {p.population for p in m.network.probes if "spikes" in p.variables}
+    for pop in read:
+        ev = result.spikes.get(pop)
+        if ev is not None and ev.count and not ev.is_input:
+            host_out += np.bincount(ev.times, minlength=steps)[:steps]
+    return HostTraffic(host_in=host_in, host_out=host_out)
+
+
 # --------------------------------------------------------------------------- the door
 
 
-def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
+def cost(counters: Counters, chip: Any, layout: Any = None, *, host: HostTraffic | None = None,
+         replayed: Any = None) -> CostReport:
     """Price a run's work counters with the chip's active cost profile.
 
     Parameters
@@ -327,6 +382,18 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
         What each core holds, for the split by population: a
         :class:`~neurocomp.ir.mapping.Mapping` (its ``cores``), or
         ``{core_id: {population: compartments}}``. ``None``: no split by population.
+        A Mapping also lets a profile's ``synop_by_connector`` price each core's
+        synaptic operations by the connector kinds of the synapses it holds.
+    host
+        The run's host I/O (:func:`host_traffic`), priced with the profile's
+        ``host_in``/``host_out`` prices: its energy is kind ``host`` and its time adds
+        to each step. ``None``: the host is free (and no ``host`` kind is reported).
+    replayed
+        A :class:`~neurocomp.report.contention.Replay` of the run: its per-step critical
+        time replaces ``max_k busy`` (queues on links, routers and receiving cores; an
+        event-driven chip only). The difference is reported as time kind
+        ``contention`` (negative where the replay overlaps a core's sending with its
+        receiving, which the contention-free model adds up).
 
     Returns
     -------
@@ -355,13 +422,19 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
     energy, timing = chip.energy, chip.timing
 
     # Energy per step and core, by kind (float64; counts are exact in float64 up to 2**53).
-    e_kind = _priced(n, energy.prices_pj, OPERATIONS)
-
-    # Time per step and core, by kind. A missing operation time (a real-time chip's
-    # profile) counts as 0 and clears timed_ops.
+    prices = dict(energy.prices_pj)
     times = timing.times_ns
     timed_ops = all(v is not None for v in times.values())
     times = {k: (0.0 if v is None else float(v)) for k, v in times.items()}
+    if (energy.synop_by_connector or timing.synop_by_connector) and hasattr(layout, "axon_core") \
+            and core_ids.size:
+        share = _connector_shares(layout, core_ids)
+        prices["synop"] = _blend(share, energy.synop_by_connector, prices["synop"])
+        times["synop"] = _blend(share, timing.synop_by_connector, times["synop"])
+    e_kind = _priced(n, prices, OPERATIONS)
+
+    # Time per step and core, by kind. A missing operation time (a real-time chip's
+    # profile) counts as 0 and clears timed_ops.
     t_kind = _priced(n, times, [op for op in OPERATIONS if op.time == "work"])
     for kind, flight in _flight(n, times).items():
         t_kind[kind] = t_kind[kind] + flight
@@ -396,12 +469,32 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
         step_latency = (worst + barrier).astype(np.float64)
         overruns = 0
         latency_by_kind = {kind: float(x.sum()) for kind, x in crit.items()}
+        if replayed is not None:
+            critical_ns = np.asarray(replayed.critical_ns, dtype=np.float64).reshape(-1)
+            if critical_ns.shape != (steps,):
+                raise UsageError(f"the replay has {critical_ns.size} steps; the counters {steps}")
+            step_latency = (critical_ns + barrier).astype(np.float64)
+            latency_by_kind["contention"] = float((critical_ns - worst).sum())
         latency_by_kind["barrier"] = barrier * steps
+
+    host_e = host_t = None
+    if host is not None:
+        h = {op.name: np.asarray(getattr(host, op.name), dtype=np.float64).reshape(-1) for op in HOST_OPERATIONS}
+        if any(a.shape != (steps,) for a in h.values()):
+            raise UsageError(f"the host traffic has {[a.shape for a in h.values()]} entries; expected ({steps},)")
+        host_e = sum(h[op.name] * float(getattr(energy, f"{op.name}_pj")) for op in HOST_OPERATIONS)
+        host_t = sum(h[op.name] * float(getattr(timing, f"{op.name}_ns")) for op in HOST_OPERATIONS)
+        if not timing.real_time:
+            step_latency = step_latency + host_t
+            latency_by_kind = {**{k: v for k, v in latency_by_kind.items() if k != "barrier"},
+                               "host": float(host_t.sum()), "barrier": latency_by_kind["barrier"]}
 
     n_chips = int(chip.n_chips)
     static_step = energy.static_power_mw * n_chips * step_latency  # mW x ns = pJ
     dynamic = _total(e_kind.values())
     dyn_step = dynamic.sum(axis=1) if core_ids.size else np.zeros(steps)
+    if host_e is not None:
+        dyn_step = dyn_step + host_e
     energy_by_core = dynamic.sum(axis=0).astype(np.float64)
     busy_by_core = busy.sum(axis=0).astype(np.float64)
 
@@ -420,13 +513,83 @@ def cost(counters: Counters, chip: Any, layout: Any = None) -> CostReport:
         step_energy_pj=(dyn_step + static_step).astype(np.float64),
         step_latency_ns=step_latency, critical_core=critical,
         energy_by_kind_pj={**{kind: float(x.sum()) for kind, x in e_kind.items()},
+                           **({} if host_e is None else {"host": float(host_e.sum())}),
                            "static": float(static_step.sum())},
         latency_by_kind_ns=latency_by_kind,
         energy_by_core_pj=energy_by_core, busy_by_core_ns=busy_by_core,
         critical_steps_by_core=critical_steps,
         energy_by_population_pj=by_pop_e, busy_by_population_ns=by_pop_t,
         timed_ops=timed_ops, overrun_steps=overruns,
+        energy_band=_band(chip, "energy"), latency_band=_band(chip, "latency"),
     )
+
+
+def prices_host(chip: Any) -> bool:
+    """Whether the chip's active profile charges anything for host I/O."""
+    e, t = chip.energy, chip.timing
+    return any(float(getattr(e, f"{op.name}_pj")) or float(getattr(t, f"{op.name}_ns"))
+               for op in HOST_OPERATIONS)
+
+
+def price_runs(runs: Sequence[Any], chip: Any, mapping: Any, *, host_io: bool = True,
+               contention: bool = False) -> CostReport:
+    """Price chip runs of ``mapping`` (one report; a batch combined).
+
+    ``host_io``: charge the runs' host traffic (:func:`host_traffic`) when the active
+    profile prices it (Loihi's ``measured`` profile does); ``False`` keeps the host free.
+    ``contention``: replay each step's packets through the mesh with queues
+    (:func:`neurocomp.report.contention.replay`; event-driven chips only).
+    """
+    from .contention import replay
+
+    host = host_io and prices_host(chip)
+    queue = contention and not chip.timing.real_time
+    costs = [cost(r.counters, chip, mapping, host=host_traffic(r, mapping) if host else None,
+                  replayed=replay(r, mapping, chip) if queue else None) for r in runs]
+    return costs[0] if len(costs) == 1 else CostReport.combine(costs)
+
+
+def _band(chip: Any, what: str) -> tuple[float, float] | None:
+    """The active profile's error band for ``what`` (energy or latency), if it has one."""
+    u = chip.profiles[chip.active_profile].uncertainty
+    band = None if u is None else getattr(u, what)
+    return None if band is None else (float(band[0]), float(band[1]))
+
+
+def _connector_shares(mapping: Any, core_ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Per connector kind, float64 ``(n_cores,)``: the fraction of each core's stored
+    synapses that belong to projections of that kind (relay synapses: kind ``""``)."""
+    per_axon = np.diff(np.asarray(mapping.axon_syn_ptr, dtype=np.int64))
+    proj = np.asarray(mapping.axon_projection, dtype=np.int64)
+    by_name = {proj.name: proj for proj in mapping.network.projections}
+    kinds = [connector_kind(by_name[name].connector) if name in by_name else ""
+             for name in mapping.projection_names]
+    axon_kind = np.array([kinds[p] if p >= 0 else "" for p in proj], dtype=object)
+    col = {int(c): k for k, c in enumerate(core_ids.tolist())}
+    axon_col = np.array([col.get(int(c), -1) for c in mapping.axon_core], dtype=np.int64)
+    mine = axon_col >= 0
+    total = np.bincount(axon_col[mine], weights=per_axon[mine], minlength=core_ids.size)
+    out = {}
+    for kind in set(axon_kind[mine].tolist()):
+        sel = mine & (axon_kind == kind)
+        part = np.bincount(axon_col[sel], weights=per_axon[sel], minlength=core_ids.size)
+        out[kind] = np.divide(part, total, out=np.zeros_like(part), where=total > 0)
+    return out
+
+
+def _blend(share: dict[str, np.ndarray], by_kind: TMapping[str, float], base: float) -> Any:
+    """Per core, the synaptic operation's price averaged over the connector kinds of the
+    synapses it holds (``base`` for kinds not priced on their own); ``base`` itself
+    when no kind of the run is priced on its own (so nothing changes by a bit)."""
+    if not any(k in by_kind for k in share):
+        return base
+    price = 0.0
+    rest = None
+    for kind, frac in share.items():
+        price = price + frac * float(by_kind.get(kind, base))
+        rest = frac if rest is None else rest + frac
+    # a core with no synapses keeps the base price (it does no synaptic work anyway)
+    return np.where(rest > 0, price, base)
 
 
 def _priced(n: dict[str, np.ndarray], prices: TMapping[str, float],

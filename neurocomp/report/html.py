@@ -28,6 +28,7 @@ __all__ = ["html", "HTML_FILE", "CAPTIONS"]
 HTML_FILE = "report.html"
 
 _KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing",
+               "host": "host I/O", "contention": "contention (replay)",
                "static": "static", "barrier": "barrier", "tick": "tick (real time)"}
 
 #: How to read each picture, shown under it (docs/report.md says more).
@@ -156,6 +157,13 @@ def _table(caption: str, header: Sequence[str], rows: Iterable[Sequence[str]], n
     return "".join(out)
 
 
+def _banded(caption: str, band: Sequence[float] | None, total: float, unit: str) -> str:
+    """A table's caption with its profile's error band on the total, if it has one."""
+    if not band:
+        return caption
+    return f"{caption} (band x{band[0]:g}-x{band[1]:g}: {si(total * band[0], unit)} to {si(total * band[1], unit)})"
+
+
 def _pct(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.1f} %" if whole else "-"
 
@@ -191,7 +199,9 @@ def _run_sections(rep: TMapping[str, Any], mapping: Any) -> list[str]:
             row.append(si(j / samples, "J"))
         row.append(_pct(j, total))
         rows.append(row)
-    out.append(_table("energy", header, rows, [False] + [True] * (len(header) - 1), total_last=True))
+    band = dict(cost.get("band") or {})
+    out.append(_table(_banded("energy", band.get("energy"), total, "J"), header, rows,
+                      [False] + [True] * (len(header) - 1), total_last=True))
 
     lat = cost.get("latency_s", {})
     rows = []
@@ -211,7 +221,8 @@ def _run_sections(rep: TMapping[str, Any], mapping: Any) -> list[str]:
         for kind, s in dict(lat.get("by_kind", {})).items():
             rows.append((f"  {_KIND_NAMES.get(kind, kind)}", si(float(s), "s"),
                          f"{_pct(float(s), lat_total)} of the critical path"))
-    out.append(_table("latency", ("", "time", ""), rows, (False, True, False)))
+    out.append(_table(_banded("latency", band.get("latency"), lat_total, "s"), ("", "time", ""), rows,
+                      (False, True, False)))
 
     by_pop = dict(energy.get("by_population", {}))
     if by_pop:

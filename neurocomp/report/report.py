@@ -28,7 +28,8 @@ __all__ = ["report", "Report", "PopulationLine", "REPORT_FILE", "si"]
 
 REPORT_FILE = "report.json"
 
-_KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing",
+_KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing", "host": "host I/O",
+               "contention": "contention (replay)",
                "static": "static", "barrier": "barrier", "tick": "tick (real time)"}
 
 
@@ -178,6 +179,7 @@ class Report:
             cells.append(_percent(pj, total))
             table.add_row(_KIND_NAMES.get(kind, kind), *cells,
                           end_section=kind == rows[-2][0])
+        table.caption, table.caption_justify = _band_caption(self.profile, c.energy_band, c.energy_j, "J"), "left"
         return table
 
     def _latency_table(self) -> Table:
@@ -206,6 +208,7 @@ class Report:
             for kind, ns in c.latency_by_kind_ns.items():
                 table.add_row(f"  {_KIND_NAMES.get(kind, kind)}", si(ns * 1e-9, "s"),
                               f"{_percent(ns, c.latency_ns)} of the critical path")
+        table.caption, table.caption_justify = _band_caption(self.profile, c.latency_band, c.latency_s, "s"), "left"
         return table
 
     def _population_table(self) -> Table:
@@ -375,6 +378,14 @@ def si(value: float, unit: str) -> str:
         if mag >= scale * 0.9995:
             return f"{value / scale:.4g} {prefix}{unit}"
     return f"{value:.3e} {unit}"
+
+
+def _band_caption(profile: str, band: tuple[float, float] | None, total: float, unit: str) -> str | None:
+    """The profile's expected error band on a total (None: the profile gives none)."""
+    if band is None:
+        return None
+    lo, hi = band
+    return f"band x{lo:g}-x{hi:g} ({profile}): {si(total * lo, unit)} to {si(total * hi, unit)}"
 
 
 def _percent(part: float, whole: float) -> str:

@@ -203,7 +203,7 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     from ..compiler.pipeline import compile_network
     from ..emulator.kernels import kernel_for
     from ..emulator.run import emulate_batch
-    from ..report.cost import CostReport, cost
+    from ..report.cost import price_runs
     from ..report.report import report
 
     ident = dict(label=label, chip=chip.name, profile=chip.active_profile, n_chips=chip.n_chips)
@@ -232,8 +232,7 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
             # carry none (the reference took the same inputs, so they are well formed)
             return ChipRow(**ident, status="cannot emulate", **error_reason(exc), **compiled, wall_s=wall)
     wall["emulate"] = time.perf_counter() - start
-    priced = [cost(r.counters, chip, mapping) for r in chip_runs]
-    total = priced[0] if len(priced) == 1 else CostReport.combine(priced)
+    total = price_runs(chip_runs, chip, mapping)
     rep = report(chip_runs, total, chip, mapping, wall_s=wall)
 
     # the batch warns once for all its runs (the message counts the samples that overflowed)

@@ -1,0 +1,298 @@
+"""Contention: each step's packets replayed through the mesh, for a step latency that
+queues.
+
+Input: a chip run (:class:`~neurocomp.ir.result.RunResult`: its spikes and counters),
+the :class:`~neurocomp.ir.mapping.Mapping` it ran and the chip whose active profile
+gives the times. Output: :class:`Replay`, the critical time of each step (barrier and
+host I/O excluded), which :func:`neurocomp.report.cost.cost` uses instead of its
+contention-free ``max_k busy`` when given one. ``docs/energy.md`` ("Contention") has
+the model; in short, per step:
+
+* **Sending.** A core updates its neurons in compartment order (the step's neuron time,
+  from the counters, spread evenly over them); a neuron that fires adds ``T_spike_out``
+  and sends one packet per destination core, each adding ``T_message_out``. A packet
+  leaves when its neuron's turn has come.
+* **Flight.** Dimension-order route (east-west, then north-south): ``T_spike_in_tile``
+  plus the hop times. Inputs from the host arrive at the start of the step.
+* **Queues.** Every directed link and every router carries the step's packets one after
+  another: a link needs ``link_ns`` per packet (``interchip_link_ns`` between chips), a
+  router ``router_ns`` per packet through its tile. A step takes at least as long as
+  its busiest link or router needs to drain (a fluid FIFO: packets that share a link
+  wait for each other).
+* **Receiving.** A core takes its packets in arrival order, one after another:
+  ``T_message_in`` plus its synapses' ``T_synop`` (per connector kind where the profile
+  says) each; it starts a packet when it has arrived and the previous one is done.
+  Receiving overlaps the core's own sending.
+* The step's critical time is the latest of: every core's last packet done, every
+  core's sending done, the busiest link or router drained.
+
+The replay is one compiled pass over the run's spikes in step order (Numba), with one
+sort per step of the step's packets by arrival.
+Limits: relay compartments (TrueNorth splitters) are not replayed, and a link's queue
+drains at its rate from the step's start, not from its packets' arrivals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from ..chip.events import connector_kind
+from ..diagnostics import UsageError
+
+__all__ = ["Replay", "replay"]
+
+
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """Per step (float64 ``(steps,)``, ns): the replayed critical time (``critical_ns``)
+    and the part of it that its links and routers alone need (``network_ns``: the busiest
+    one's drain time)."""
+
+    critical_ns: np.ndarray
+    network_ns: np.ndarray
+
+
+def _turn_fraction(comp_core: np.ndarray) -> np.ndarray:
+    """Per compartment, ``(its position among its core's compartments + 1) / their
+    number``: the share of its core's neuron time done when its turn is over."""
+    comp_core = np.asarray(comp_core, dtype=np.int64)
+    n = comp_core.size
+    per_core = np.bincount(comp_core) if n else np.zeros(0, dtype=np.int64)
+    order = np.argsort(comp_core, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(np.cumsum(per_core) - per_core, per_core)
+    return (rank + 1) / np.maximum(per_core[comp_core], 1) if n else np.zeros(0)
+
+
+def _packets(mapping: Any, chip: Any, synop_ns: np.ndarray) -> dict[str, np.ndarray]:
+    """The packet table of a mapping: one row per (source, destination core), sorted by
+    source, with the receiving core's work for it (``T_message_in`` + its synapses)."""
+    m = mapping
+    times = chip.timing.times_ns
+    n_routes = np.diff(np.asarray(m.route_ptr, dtype=np.int64))
+    src = np.repeat(np.arange(m.n_sources, dtype=np.int64), n_routes)
+    axon = np.asarray(m.route_axon, dtype=np.int64)
+    dst = np.asarray(m.axon_core, dtype=np.int64)[axon]
+    n_syn = np.diff(np.asarray(m.axon_syn_ptr, dtype=np.int64))[axon].astype(np.float64)
+    work = n_syn * synop_ns[axon]
+    key = src * (int(dst.max(initial=0)) + 1) + dst
+    order = np.argsort(key, kind="stable")
+    key, src, dst, work = key[order], src[order], dst[order], work[order]
+    first = np.ones(key.size, dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    group = np.cumsum(first) - 1
+    pk_work = np.bincount(group, weights=work, minlength=int(first.sum())) + float(times["message_in"] or 0.0)
+    pk_src, pk_dst = src[first], dst[first]
+    ptr = np.zeros(m.n_sources + 1, dtype=np.int64)
+    np.add.at(ptr, pk_src + 1, 1)
+    return {"src": pk_src, "dst": pk_dst, "work": pk_work, "ptr": np.cumsum(ptr)}
+
+
+def _axon_synop_ns(mapping: Any, chip: Any) -> np.ndarray:
+    """Per axon, the time of one of its synaptic operations (per connector kind where
+    the profile prices it)."""
+    base = float(chip.timing.times_ns["synop"] or 0.0)
+    by_kind = chip.timing.synop_by_connector
+    out = np.full(mapping.n_axons, base)
+    if by_kind:
+        projs = {p.name: p for p in mapping.network.projections}
+        proj = np.asarray(mapping.axon_projection, dtype=np.int64)
+        for i, name in enumerate(mapping.projection_names):
+            kind = connector_kind(projs[name].connector) if name in projs else ""
+            if kind in by_kind:
+                out[proj == i] = float(by_kind[kind])
+    return out
+
+
+def replay(result: Any, mapping: Any, chip: Any) -> Replay:
+    """Replay every step's packets of a chip run (see the module docstring).
+
+    Raises
+    ------
+    UsageError
+        When the run has no counters (a float reference run) or the chip runs in real
+        time (its steps take one tick whatever the traffic).
+    """
+    if result.counters is None:
+        raise UsageError("the run has no work counters; contention needs a chip run")
+    if chip.timing.real_time:
+        raise UsageError(f"chip '{chip.name}' runs in real time: a step takes one tick, contention or not")
+    m = mapping
+    t = chip.timing
+    T = {k: float(v or 0.0) for k, v in t.times_ns.items()}
+    steps = int(result.steps)
+    counters = result.counters
+    core_ids = np.asarray(counters.core_ids, dtype=np.int64)
+
+    # the cores the mapping uses, numbered 0..n-1, with their tile coordinates
+    comp_core = np.asarray(m.comp_core, dtype=np.int64)
+    used = np.unique(np.concatenate([comp_core, np.asarray(m.axon_core, dtype=np.int64), core_ids]))
+    at = np.full(chip.total_cores, -1, dtype=np.int64)
+    at[used] = np.arange(used.size)
+    xy = chip.coordinates_of(used)
+
+    # neuron time of each core and step (from the counters), spread over its compartments
+    soma = np.zeros((steps, used.size), dtype=np.float64)
+    soma[:, at[core_ids]] = (np.asarray(counters.updates_active, dtype=np.float64) * T["neuron_update_active"]
+                             + np.asarray(counters.updates_inactive, dtype=np.float64)
+                             * T["neuron_update_inactive"])
+    send = soma.copy()
+    send[:, at[core_ids]] += (np.asarray(counters.spikes_out, dtype=np.float64) * T["spike_out"]
+                              + np.asarray(counters.messages_out, dtype=np.float64) * T["message_out"])
+    turn_frac = _turn_fraction(comp_core)
+
+    pk = _packets(m, chip, _axon_synop_ns(m, chip))
+    pk_dst = at[pk["dst"]]
+
+    # the run's spikes as (step, source id), in step order; inputs come from the host
+    ts, ss, src_is_host = [], [], []
+    pops = np.asarray(m.comp_pop, dtype=np.int64)
+    idx = np.asarray(m.comp_index, dtype=np.int64)
+    for p, name in enumerate(m.population_names):
+        ev = result.spikes.get(name)
+        if ev is None or not ev.count:
+            continue
+        comps = np.flatnonzero(pops == p)
+        table = np.full(int(idx[comps].max(initial=-1)) + 1, -1, dtype=np.int64)
+        table[idx[comps]] = comps
+        c = table[np.asarray(ev.indices, dtype=np.int64)]
+        keep = c >= 0
+        ts.append(np.asarray(ev.times, dtype=np.int64)[keep])
+        ss.append(c[keep])
+    for name, off in m.input_offset.items():
+        ev = result.spikes.get(name)
+        if ev is not None and ev.count:
+            ts.append(np.asarray(ev.times, dtype=np.int64))
+            ss.append(m.n_comp + int(off) + np.asarray(ev.indices, dtype=np.int64))
+    spk_t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
+    spk_s = np.concatenate(ss) if ss else np.zeros(0, dtype=np.int64)
+    spk_core = np.where(spk_s < m.n_comp, at[comp_core[np.minimum(spk_s, max(m.n_comp - 1, 0))]], -1)
+    o = np.lexsort((spk_s, spk_core, spk_t))
+    spk_t, spk_s, spk_core = spk_t[o], spk_s[o], spk_core[o]
+    spk_turn = np.where(spk_core >= 0, turn_frac[np.minimum(spk_s, max(m.n_comp - 1, 0))], 0.0)
+
+    topo = chip.topology
+    width = topo.tiles_x * chip.system.chips_x
+    height = topo.tiles_y * chip.system.chips_y
+    times = np.array([T["spike_out"], T["message_out"], T["spike_in_tile"], T["hop_east_west"],
+                      T["hop_north_south"], T["interchip_hop"], float(t.link_ns), float(t.interchip_link_ns),
+                      float(t.router_ns)], dtype=np.float64)
+    critical, network = _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk["ptr"], pk_dst, pk["work"],
+                                       soma, send, xy, times, width, height, topo.tiles_x, topo.tiles_y)
+    return Replay(critical_ns=critical, network_ns=network)
+
+
+@njit(cache=True)
+def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
+                   width, height, tiles_x, tiles_y):  # pragma: no cover - compiled
+    t_spike, t_msg, t_tile, t_ew, t_ns, t_chip, s_link, s_chip, s_router = (
+        times[0], times[1], times[2], times[3], times[4], times[5], times[6], times[7], times[8])
+    n_cores = soma.shape[1]
+    critical = np.zeros(steps)
+    network = np.zeros(steps)
+    spikes_done = np.zeros(n_cores)
+    msgs_done = np.zeros(n_cores)
+    done = np.zeros(n_cores)
+    # link loads: east-west links (y, i, dir), north-south links (x, i, dir), routers (x, y)
+    n_res = 2 * height * width + 2 * width * height + width * height
+    load = np.zeros(n_res)
+    touched = np.zeros(n_res, dtype=np.int64)
+    cap = 1024
+    arr = np.empty(cap)
+    dst = np.empty(cap, dtype=np.int64)
+    work = np.empty(cap)
+    k = 0
+    n = spk_t.size
+    for step in range(steps):
+        n_pk = 0
+        n_touched = 0
+        while k < n and spk_t[k] == step:
+            src = spk_s[k]
+            core = spk_core[k]
+            base = 0.0
+            if core >= 0:
+                spikes_done[core] += 1.0
+                base = soma[step, core] * spk_turn[k] + spikes_done[core] * t_spike
+            for r in range(pk_ptr[src], pk_ptr[src + 1]):
+                if n_pk == cap:
+                    cap *= 2
+                    arr2 = np.empty(cap)
+                    dst2 = np.empty(cap, dtype=np.int64)
+                    work2 = np.empty(cap)
+                    arr2[:n_pk] = arr[:n_pk]
+                    dst2[:n_pk] = dst[:n_pk]
+                    work2[:n_pk] = work[:n_pk]
+                    arr, dst, work = arr2, dst2, work2
+                d = pk_dst[r]
+                dst[n_pk] = d
+                work[n_pk] = pk_work[r]
+                if core < 0:
+                    arr[n_pk] = 0.0  # from the host, before the step
+                else:
+                    msgs_done[core] += 1.0
+                    x0, y0, cx0, cy0 = xy[core, 0], xy[core, 1], xy[core, 2], xy[core, 3]
+                    x1, y1, cx1, cy1 = xy[d, 0], xy[d, 1], xy[d, 2], xy[d, 3]
+                    ic = abs(cx1 - cx0) + abs(cy1 - cy0)
+                    ew = abs(x1 - x0) - abs(cx1 - cx0)
+                    ns = abs(y1 - y0) - abs(cy1 - cy0)
+                    arr[n_pk] = (base + msgs_done[core] * t_msg + t_tile + ew * t_ew + ns * t_ns + ic * t_chip)
+                    # the route's links and routers, dimension order
+                    x, y = x0, y0
+                    step_x = 1 if x1 > x0 else -1
+                    while True:
+                        rid = 4 * height * width + y * width + x
+                        if load[rid] == 0.0 and s_router > 0.0:
+                            touched[n_touched] = rid
+                            n_touched += 1
+                        load[rid] += s_router
+                        if x != x1:
+                            i = x if step_x > 0 else x - 1
+                            svc = s_chip if (i + 1) % tiles_x == 0 else s_link
+                            rid = (y * width + i) * 2 + (1 if step_x > 0 else 0)
+                            x += step_x
+                        elif y != y1:
+                            step_y = 1 if y1 > y else -1
+                            i = y if step_y > 0 else y - 1
+                            svc = s_chip if (i + 1) % tiles_y == 0 else s_link
+                            rid = 2 * height * width + (x * height + i) * 2 + (1 if step_y > 0 else 0)
+                            y += step_y
+                        else:
+                            break
+                        if load[rid] == 0.0 and svc > 0.0:
+                            touched[n_touched] = rid
+                            n_touched += 1
+                        load[rid] += svc
+                n_pk += 1
+            k += 1
+        # receiving: each core takes its packets in arrival order, one after another
+        worst = 0.0
+        if n_pk > 0:
+            order = np.argsort(arr[:n_pk], kind="mergesort")
+            for j in range(n_pk):
+                q = order[j]
+                d = dst[q]
+                start = arr[q] if arr[q] > done[d] else done[d]
+                done[d] = start + work[q]
+            for j in range(n_pk):
+                d = dst[j]
+                if done[d] > worst:
+                    worst = done[d]
+                done[d] = 0.0
+        for c in range(n_cores):
+            if send[step, c] > worst:
+                worst = send[step, c]
+            spikes_done[c] = 0.0
+            msgs_done[c] = 0.0
+        drain = 0.0
+        for j in range(n_touched):
+            rid = touched[j]
+            if load[rid] > drain:
+                drain = load[rid]
+            load[rid] = 0.0
+        network[step] = drain
+        critical[step] = worst if worst > drain else drain
+    return critical, network

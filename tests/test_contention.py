@@ -1,0 +1,122 @@
+"""The contention replay (neurocomp.report.contention): queues worked out by hand, and
+its place in the cost model. Its agreement with SANA-FE's detailed timing model is
+checked in test_contention_vs_sanafe (slow; benchmarks/bench_sanafe.py --timing detailed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurocomp.chip.load import load_chip
+from neurocomp.report.contention import Replay, _replay_kernel, _turn_fraction, replay
+from neurocomp.report.cost import cost, price_runs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _three_in_a_row(link_ns: float):
+    """Three cores in a 3 x 1 mesh, one per tile; core 0 fires sources 0 and 1, core 1
+    fires source 2, every spike one packet to core 2 costing it 5 ns."""
+    spk_t = np.array([0, 0, 0], dtype=np.int64)
+    spk_s = np.array([0, 1, 2], dtype=np.int64)
+    spk_core = np.array([0, 0, 1], dtype=np.int64)
+    spk_turn = np.zeros(3)
+    pk_ptr = np.array([0, 1, 2, 3], dtype=np.int64)
+    pk_dst = np.array([2, 2, 2], dtype=np.int64)
+    pk_work = np.array([5.0, 5.0, 5.0])
+    soma = np.zeros((1, 3))
+    send = np.zeros((1, 3))
+    xy = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0]], dtype=np.int64)
+    # spike_out, message_out, spike_in_tile, hop E-W, hop N-S, interchip hop, link, chip link, router
+    times = np.array([0.0, 1.0, 1.0, 10.0, 0.0, 0.0, link_ns, 0.0, 0.0])
+    return _replay_kernel(1, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
+                          3, 1, 3, 1)
+
+
+def test_receiver_takes_packets_in_arrival_order():
+    # arrivals: core 1's packet 1 + 1 + 10 = 12 ns; core 0's two packets leave at 1 and
+    # 2 ns and fly 1 + 2 x 10: 22 and 23 ns. Core 2 serves 12-17, 22-27, 27-32.
+    critical, network = _three_in_a_row(link_ns=5.0)
+    assert critical.tolist() == [32.0]
+    # the east link out of tile 1 carries all three packets: 3 x 5 ns
+    assert network.tolist() == [15.0]
+
+
+def test_a_congested_link_makes_the_step_longer():
+    # 20 ns per packet: the link into tile 2 needs 60 ns for the step's three packets
+    critical, network = _three_in_a_row(link_ns=20.0)
+    assert network.tolist() == [60.0] and critical.tolist() == [60.0]
+
+
+def test_cost_uses_the_replayed_critical_path():
+    import neurocomp as nc
+
+    chip = load_chip("loihi", profile="sanafe")
+    mapping = nc.compile(ROOT / "examples" / "mnist_mlp.snn", chip="loihi", profile="sanafe")
+    run = nc.run(mapping, steps=10)
+    r = replay(run, mapping, chip)
+    plain = cost(run.counters, chip, mapping)
+    queued = cost(run.counters, chip, mapping, replayed=r)
+    assert queued.step_latency_ns == pytest.approx(r.critical_ns + plain.barrier_ns)
+    assert sum(queued.latency_by_kind_ns.values()) == pytest.approx(queued.latency_ns)
+    assert queued.latency_by_kind_ns["contention"] == pytest.approx(queued.latency_ns - plain.latency_ns)
+    assert queued.energy_by_kind_pj["synaptic"] == plain.energy_by_kind_pj["synaptic"]
+    assert price_runs([run], chip, mapping, contention=True).latency_ns == pytest.approx(queued.latency_ns)
+    # a real-time chip takes a tick per step: nothing to replay
+    tn = load_chip("truenorth")
+    with pytest.raises(Exception, match="real time"):
+        replay(run, mapping, tn)
+    assert isinstance(r, Replay) and (r.network_ns >= 0).all()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path(os.environ.get("SANAFE_VENV", "/tmp/sanafe-venv"), "bin", "python").exists(),
+                    reason="SANA-FE's venv is missing (benchmarks/bench_sanafe.py creates it)")
+def test_contention_vs_sanafe_detailed(capsys):
+    spec = importlib.util.spec_from_file_location("bench_sanafe", ROOT / "benchmarks" / "bench_sanafe.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_sanafe", bench)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--timing", "detailed", "--cases", "mnist,recurrent,conv", "--runs", "1",
+                       "--venv", os.environ.get("SANAFE_VENV", "/tmp/sanafe-venv")]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "with replay" in ln]
+    assert len(lines) == 3
+    for ln in lines:
+        ratio = float(ln.split("with replay")[1].split("(")[1].split(")")[0])
+        assert 0.75 <= ratio <= 1.25, ln
+
+
+def test_replay_never_exceeds_the_serial_bound_without_congestion(tmp_path):
+    # Without queues on the mesh, a core's last packet arrives by the end of its sender's
+    # work plus its flight, and is done after the receiver's own work: so the replayed
+    # step is at most the contention-free one (sending + receiving + flight added up).
+    spec = importlib.util.spec_from_file_location("bench_silicon", ROOT / "benchmarks" / "bench_silicon.py")
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_silicon", bench)
+    spec.loader.exec_module(bench)
+    from neurocomp.emulator.run import emulate
+    from neurocomp.ir.build import load
+    from neurocomp.workflows.validate import compile_for
+
+    chip = load_chip("loihi", profile="sanafe")
+    snn, raster = bench.write_kws(tmp_path)
+    mapping = compile_for(load(snn), chip)
+    run = emulate(mapping, 20, {"features": raster[:20]})
+    assert run.counters.core_ids.size >= 3  # neurons of several cores send to other cores
+    r = replay(run, mapping, chip)
+    plain = cost(run.counters, chip, mapping)
+    bound = plain.step_latency_ns - plain.barrier_ns
+    assert (r.critical_ns <= np.maximum(bound, r.network_ns) + 1e-6).all()
+    assert (r.critical_ns > 0).all()
+
+
+def test_turn_fraction_by_hand():
+    # core 0 holds compartments 1 and 3, core 1 holds 0 and 2, core 2 holds 4
+    assert _turn_fraction(np.array([1, 0, 1, 0, 2])).tolist() == [0.5, 0.5, 1.0, 1.0, 1.0]
+    # cores listed out of order and with gaps
+    assert _turn_fraction(np.array([5, 5, 5, 2])).tolist() == [1 / 3, 2 / 3, 1.0, 1.0]
