@@ -14,4 +14,7 @@ FAMILY = register(Family(
     kernel="neurocomp.targets.akida.kernel",
     traces={"voltage": "v"},  # no synaptic current
     payloads=False,  # events of value 1 only (act_bits = 1) in this version
+    # Whole layers on NPs, as BrainChip's mapper does (mapping.py); strategies = its map modes.
+    partitioner="neurocomp.targets.akida.mapping:partition_akida",
+    strategies=("all_nps", "minimal"),
 ))
