@@ -149,7 +149,7 @@ def test_akida_with_too_many_dense_cores_names_the_processor_kind():
     with pytest.raises(CapacityError) as info:
         partition(hand_quantize(make_net(sizes, projs, inputs=("inp",)), chip, weight_bits=4), chip)
     text = info.value.render()
-    assert "layer 'l4': not enough NPs of type FNP2: the model's fully connected layers need 23, akida has 4" in text
+    assert "layer 'l4': error: not enough NPs of type FNP2: the model's fully connected layers need 23, akida has 4" in text
     assert "its weights (76,800 B) exceed an NP's 44,800 B of SRAM" in text
 
 

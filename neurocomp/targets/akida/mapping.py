@@ -9,8 +9,8 @@ reproduces, each rule observed on the vendor's virtual AKD1000
 
 ``FullyConnected`` -> one FNP
     on an FNP3 when its weights fit the NP's weight SRAM (44,800 B), else on an FNP2
-    whose weights sit in external memory (4 FNP2 on AKD1000; an FNP3 layer finds room on
-    an FNP2 when the FNP3 are taken). A layer is never split: 100,000 units went on one
+    whose weights sit in external memory (4 FNP2 on AKD1000; when the 18 FNP3 are taken,
+    a layer that would fit one goes on an FNP2 too). A layer is never split: 100,000 units went on one
     FNP2. Stored bytes per unit: ``ceil(inputs / 32) · 32 · b / 8 + 16`` with ``b`` = 1, 2
     and 6 bits for 1, 2 and 4-bit weights (the engine's ``mem_info``). At most 57,334
     inputs (the engine's message).
@@ -220,7 +220,7 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
     errors: list[Exception] = []
 
     def refuse(cls, layer: Layer, rule: str, fix: str) -> None:
-        errors.append(cls(f"{layer.where()}: Akida rule broken: {rule}", span=layer.span,
+        errors.append(cls(f"Akida rule broken: {rule}", span=layer.span,
                           where=layer.where(), hint=fix))
 
     for i, layer in enumerate(layers):
@@ -241,7 +241,7 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
                    "to 1, 2 or 4 bits")
         if layer.kind in ("conv", "separable"):
             if not layer.same_padding:
-                refuse(QuantizationError, layer, "only padding 'same' is supported",
+                refuse(QuantizationError, layer, "only padding same is supported",
                        f"pad by kernel // 2 ({k[0] // 2}, {k[1] // 2}) so the output keeps the input's size")
             allowed = CONV_KERNELS if layer.kind == "conv" else SEPARABLE_KERNELS
             if k[0] != k[1] or k[0] not in allowed:
@@ -354,10 +354,7 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
         if wb <= w_sram and free_fnp3:
             free_fnp3 -= 1
             fnp[layer.name] = NP(layer.name, "FNP3", layer.filters, wb, inb, 0)
-        elif wb <= w_sram and free_fnp2:  # the FNP3 are taken: an FNP2 NP runs it from its SRAM
-            free_fnp2 -= 1
-            fnp[layer.name] = NP(layer.name, "FNP3", layer.filters, wb, inb, 0)
-        elif free_fnp2:
+        elif free_fnp2:  # too large for an FNP3's SRAM, or the FNP3 are taken
             free_fnp2 -= 1
             fnp[layer.name] = NP(layer.name, "FNP2", layer.filters, 0, inb, wb)
         else:
@@ -365,7 +362,7 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
             need = sum(1 for x in layers if x.kind == "dense" and
                        (fnp_weight_bytes(x.n_inputs, x.filters, x.weight_bits) > w_sram) == (kind == "FNP2"))
             raise CapacityError(
-                f"{layer.where()}: not enough NPs of type {kind}: the model's fully connected layers need {need}, "
+                f"not enough NPs of type {kind}: the model's fully connected layers need {need}, "
                 f"{chip.name} has {have.get(kind, 0)}", span=layer.span, where=layer.where(),
                 hint=(f"its weights ({wb:,} B) exceed an NP's {w_sram:,} B of SRAM, so it needs an FNP2 with "
                       "external memory: make fully connected layers smaller (fewer units or inputs) so they fit "
@@ -490,8 +487,8 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
             k = c.kernel.values.shape
             cin, h, w = pre.shape
             same = tuple(c.padding) == (k[2] // 2, k[3] // 2)
-            # 8-bit weights on a convolution of the input: the InputConvolutional (HRC).
-            kind = "input_conv" if pre.is_input and (in_bits == 8 or qproj.weight_bits > 4) else "conv"
+            # A convolution of an 8-bit input is the InputConvolutional (on the HRC).
+            kind = "input_conv" if pre.is_input and in_bits == 8 else "conv"
             layer = Layer(name=name, kind=kind, in_shape=(h, w, cin), filters=int(k[0]), kernel=(int(k[2]), int(k[3])),
                           stride=tuple(c.stride), same_padding=same,
                           weight_bits=int(qproj.weight_bits) if kind == "input_conv" else wbits,
@@ -553,7 +550,7 @@ def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, str
     if n_cores and int(per_core.max()) > chip.core.neurons:
         k = int(per_core.argmax())
         layer = next(x for x in layers if x.name == core_np[k].layer)
-        raise CapacityError(f"{layer.where()}: one {core_np[k].kind} would hold {int(per_core[k]):,} neurons, "
+        raise CapacityError(f"one {core_np[k].kind} would hold {int(per_core[k]):,} neurons, "
                             f"{chip.name} has at most {chip.core.neurons:,} per NP", span=layer.span,
                             where=layer.where(), hint="make the layer smaller")
     m = measure(prob, node_core, n_cores)
