@@ -620,11 +620,15 @@ Energy = create_model(
 
 
 class Profile(_Model):
-    """One consistent set of costs (a paper's table, a calibrated simulator's values)."""
+    """One consistent set of costs (a paper's table, a calibrated simulator's values).
+
+    ``caveat``: how far the costs can be trusted, when that is less than a measured
+    table (every report priced with the profile prints it)."""
 
     description: Text
     timing: Timing
     energy: Energy
+    caveat: Text | None = None
 
 
 # --------------------------------------------------------------------------- the chip

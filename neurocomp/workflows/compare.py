@@ -234,6 +234,8 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     notes = tuple(str(w.message) for w in caught[:1])
     if len(caught) > 1:
         notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
+    if rep.caveat:  # how far this chip's prices can be trusted (Akida's are estimates)
+        notes += (rep.caveat,)
     validation = agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
                                   notes=notes, wall_s=wall, spike_counts=False)
     return ChipRow(**ident, status="ok", **compiled, **run_figures(total, validation),
