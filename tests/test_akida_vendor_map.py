@@ -172,6 +172,14 @@ MODELS: dict[str, list[Layer]] = {
     "kernel 9": [conv("c", 16, 16, 8, 16, k=9)],
     "input conv of 8 channels": [conv("ic", 32, 32, 8, 16, kind="input_conv", weight_bits=8, in_bits=8)],
     "conv of 449 channels of 4-bit weights": [conv("c", 8, 8, 449, 16)],
+    "global average pooling over 64 rows": [conv("c", 64, 16, 8, 16, pool="global_avg")],
+    "global average pooling over 16 x 64": [conv("c", 16, 64, 8, 16, pool="global_avg")],
+    "input conv of 4 x 4": [conv("ic", 4, 4, 1, 16, kind="input_conv", weight_bits=8, in_bits=8)],
+    "input conv 5x5 of 65 filters on 3 channels": [conv("ic", 32, 32, 3, 65, k=5, kind="input_conv",
+                                                        weight_bits=8, in_bits=8)],
+    "input conv 300 x 16 (HRC)": [conv("ic", 300, 16, 1, 16, kind="input_conv", weight_bits=8, in_bits=8)],
+    "input conv 16 x 300": [conv("ic", 16, 300, 1, 16, kind="input_conv", weight_bits=8, in_bits=8)],
+    "conv 16x16x64 -> 512 (weight memory bounds Minimal)": [conv("c", 16, 16, 64, 512)],
 }
 MODE = {"AllNps": "all_nps", "Minimal": "minimal"}
 
@@ -213,6 +221,11 @@ def test_np_counts_kinds_and_verdicts_equal_the_vendors_mapper(theirs):
                 rows.append((name, vmode, f"{layer.name}: {a}", f"{b}"))
                 if a != b:
                     wrong.append((name, vmode, layer.name, a, b))
+                # the filters each NP runs, as a multiset (the HRC reports none)
+                fa = sorted(n["filters"] for n in t["layers"][layer.name] if n["kind"] != "HRC")
+                fb = sorted(n.filters for n in o.of_layer(layer.name) if n.kind != "HRC")
+                if fa != fb:
+                    wrong.append((name, vmode, layer.name, "filters", fa[:8], fb[:8]))
     print("\nmodel | mode | vendor | neurocomp")
     for r in rows:
         print(" | ".join(r))
@@ -225,7 +238,10 @@ def test_refusals_name_the_vendors_rule(theirs):
              "stride 2 on 5x5": "stride 2 is only supported for 3x3", "max pool last": "max pooling",
              "input conv of 8 channels": "input_channels must be 1 or 3",
              "six fc 1024 (6 FNP2 needed, 4 exist)": "fnp2", "fc with 200,000 inputs": "too large to fit in a fnp",
-             "conv of 449 channels of 4-bit weights": "filter size is too big to fit in a cnp"}
+             "conv of 449 channels of 4-bit weights": "filter size is too big to fit in a cnp",
+             "global average pooling over 64 rows": "with average pooling, input height cannot exceed 32",
+             "input conv 5x5 of 65 filters on 3 channels": "num_neurons should be set between 1 and 64",
+             "input conv 16 x 300": "maximum input second dimension size is 256"}
     for name, word in words.items():
         t = theirs[name]["Minimal"]
         o = ours(MODELS[name], "minimal")
@@ -263,6 +279,16 @@ population fc2[10] : LI(beta = 0)
 connect x -> fc1 : dense(weights = "w1.npy")
 connect fc1 -> fc2 : dense(weights = "w2.npy")
 """, lambda r: {"w1.npy": _ints(r, (256, 784)), "w2.npy": _ints(r, (10, 256))}),
+    "mlp 4096-2048-2048-10": ("""network big
+dt = 1 ms
+input x[4096] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)
+population fc1[2048] : LIF(beta = 0, threshold = 3)
+population fc2[2048] : LIF(beta = 0, threshold = 3)
+population fc3[10] : LI(beta = 0)
+connect x -> fc1 : dense(weights = "w1.npy")
+connect fc1 -> fc2 : dense(weights = "w2.npy")
+connect fc2 -> fc3 : dense(weights = "w3.npy")
+""", lambda r: {"w1.npy": _ints(r, (2048, 4096)), "w2.npy": _ints(r, (2048, 2048)), "w3.npy": _ints(r, (10, 2048))}),
     "conv 16x16x8: conv 32 + conv 64 with global average pool + fc 10": ("""network c
 dt = 1 ms
 input x[8, 16, 16] : rate(value = 0.5, max_rate = 1000 Hz, seed = 1)

@@ -62,6 +62,10 @@ CNP_MAX_X = 32  # cnp_max_width_default: positions of the first dimension per NP
 CNP_MAX_Y = 256  # cnp_max_height_default
 FNP_MAX_INPUTS = 57_334  # "Input dimensions are too large to fit in a FNP. The maximum value is 57334."
 HRC_MAX_Y = 256  # "The maximum input second dimension size is 256"
+#: The HRC's most filters by kernel and input channels (BrainChip's AKD1000 constraints page;
+#: the engine's "num_neurons should be set between 1 and N").
+HRC_MAX_FILTERS = {3: {1: 512, 3: 192}, 5: {1: 192, 3: 64}, 7: {1: 96, 3: 32}}
+GAP_MAX_X = 32  # "With average pooling, input height cannot exceed 32."
 #: bits one weight takes in an FNP's memory, by weight width (the engine's mem_info).
 FNP_STORED_BITS = {1: 1, 2: 2, 4: 6}
 CONV_KERNELS = (1, 3, 5, 7)
@@ -107,6 +111,10 @@ class Layer:
 
     def where(self) -> str:
         return f"layer '{self.name}'"
+
+    def named(self) -> str:
+        """The layer's name to open a message with when a span, not ``where``, locates it."""
+        return f"{self.where()}: " if self.span is not None else ""
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,7 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
     errors: list[Exception] = []
 
     def refuse(cls, layer: Layer, rule: str, fix: str) -> None:
-        errors.append(cls(f"Akida rule broken: {rule}", span=layer.span,
+        errors.append(cls(f"{layer.named()}Akida rule broken: {rule}", span=layer.span,
                           where=layer.where(), hint=fix))
 
     for i, layer in enumerate(layers):
@@ -232,8 +240,20 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
                        f"(got {layer.in_shape[2]})", "give the 8-bit input 1 (grey) or 3 (RGB) channels, or "
                        "make the input 1, 2 or 4-bit")
             if layer.in_shape[1] > HRC_MAX_Y:
-                refuse(CapacityError, layer, f"the HRC's input second dimension is at most {HRC_MAX_Y} "
+                refuse(CapacityError, layer, f"the maximum input second dimension size is {HRC_MAX_Y} "
                        f"(got {layer.in_shape[1]})", f"scale the image to at most {HRC_MAX_Y} columns")
+            if min(layer.in_shape[:2]) < 5:
+                refuse(QuantizationError, layer, f"the HRC's input is at least 5 x 5 (got {layer.in_shape[0]} x "
+                       f"{layer.in_shape[1]})", "give the image at least 5 rows and 5 columns")
+            if layer.kernel[0] != layer.kernel[1] or layer.kernel[0] not in HRC_MAX_FILTERS:
+                refuse(QuantizationError, layer, f"the HRC's kernel size should be 3, 5 or 7 (got "
+                       f"{layer.kernel[0]}x{layer.kernel[1]})", "use a square 3x3, 5x5 or 7x7 kernel")
+            elif layer.in_shape[2] in (1, 3):
+                top = HRC_MAX_FILTERS[layer.kernel[0]][layer.in_shape[2]]
+                if layer.filters > top:
+                    refuse(CapacityError, layer, f"the HRC's num_neurons should be set between 1 and {top} "
+                           f"(a {layer.kernel[0]}x{layer.kernel[0]} kernel on {layer.in_shape[2]} channel(s); "
+                           f"got {layer.filters} filters)", f"use at most {top} filters in the first layer")
         elif layer.in_bits == 8:
             refuse(QuantizationError, layer, "an 8-bit input needs a convolutional first layer with 1 or 3 "
                    "channels (InputConvolutional, on the HRC)",
@@ -270,6 +290,10 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
                 refuse(QuantizationError, layer, "a convolutional or separable convolutional layer with max "
                        "pooling must be followed by another convolutional or separable convolutional layer",
                        "add a convolution after it, or use global average pooling")
+        if layer.pool == "global_avg" and layer.in_shape[0] > GAP_MAX_X:
+            refuse(QuantizationError, layer, f"with average pooling, input height cannot exceed {GAP_MAX_X} "
+                   f"(got {layer.in_shape[0]})", "pool or stride the input down to 32 rows before the layer "
+                   "that averages")
         if layer.pool not in ("none", "max", "global_avg"):
             refuse(QuantizationError, layer, f"pooling is max (1 or 2) or global average, not {layer.pool}",
                    "pool over the whole plane (global average) or by 2x2 max")
@@ -311,10 +335,12 @@ def _groups(chip: ChipSpec) -> list[set[str]]:
 
 
 def _cnp_split(layer: Layer, per_np: int) -> list[int]:
-    """Filters of each NP of one partition when at most ``per_np`` go on one (even split)."""
+    """Filters of each NP of one partition when at most ``per_np`` go on one: as many NPs
+    as that takes, each filled evenly but the last, which takes the rest (the vendor's
+    split: 64 filters at 3 a NP are 21 NPs of 3 and one of 1; 1,024 at 504 are 342, 342, 340)."""
     n = math.ceil(layer.filters / per_np)
-    base, extra = divmod(layer.filters, n)
-    return [base + 1] * extra + [base] * (n - extra)
+    p = math.ceil(layer.filters / n)
+    return [p] * (n - 1) + [layer.filters - p * (n - 1)]
 
 
 def _minimal_per_np(layer: Layer, chip: ChipSpec) -> int:
@@ -362,13 +388,13 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
             need = sum(1 for x in layers if x.kind == "dense" and
                        (fnp_weight_bytes(x.n_inputs, x.filters, x.weight_bits) > w_sram) == (kind == "FNP2"))
             raise CapacityError(
-                f"not enough NPs of type {kind}: the model's fully connected layers need {need}, "
+                f"{layer.named()}not enough NPs of type {kind}: the model's fully connected layers need {need}, "
                 f"{chip.name} has {have.get(kind, 0)}", span=layer.span, where=layer.where(),
                 hint=(f"its weights ({wb:,} B) exceed an NP's {w_sram:,} B of SRAM, so it needs an FNP2 with "
                       "external memory: make fully connected layers smaller (fewer units or inputs) so they fit "
-                      "an FNP3, or use --chips 2 (the vendor runs such a model in several sequences, "
-                      "reprogramming the mesh between them)") if kind == "FNP2" else
-                "use fewer fully connected layers, or --chips 2")
+                      "an FNP3 (the vendor would run the model in several sequences, reprogramming the mesh "
+                      "between them, which neurocomp does not model)") if kind == "FNP2" else
+                "use fewer fully connected layers")
     used_fnp = len(fnp)
     cnp_room = sum(1 for g in groups if "CNP1" in g) - used_fnp
     convs = [x for x in layers if x.kind in ("conv", "separable")]
@@ -385,12 +411,18 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
                 break
     need = sum(x.partitions * len(_cnp_split(x, per[x.name])) for x in convs)
     if need > cnp_room:
-        first = convs[0]
+        # The layer at which the CNPs run out, as the vendor names it.
+        total, at = 0, convs[-1]
+        for x in convs:
+            total += x.partitions * len(_cnp_split(x, per[x.name]))
+            if total > cnp_room:
+                at = x
+                break
         raise CapacityError(
-            f"network needs {need} CNP1 NPs for its convolutions ({', '.join(x.name for x in convs)}), "
-            f"{chip.name} has {cnp_room} left after {used_fnp} fully connected NP(s)", span=first.span,
-            where=first.where(), hint="use fewer or smaller convolutions (filters, input size), or --chips 2 "
-            "(the vendor runs such a model in several sequences, reprogramming the mesh between them)")
+            f"{at.named()}not enough NPs of type CNP1: the model's convolutions need {need}, {chip.name} has "
+            f"{cnp_room} left after {used_fnp} fully connected NP(s)", span=at.span, where=at.where(),
+            hint="use fewer or smaller convolutions (filters, input size); the vendor would run the model in "
+            "several sequences, reprogramming the mesh between them, which neurocomp does not model")
     nps: list[NP] = []
     for layer in layers:
         if layer.kind == "dense":
@@ -550,7 +582,7 @@ def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, str
     if n_cores and int(per_core.max()) > chip.core.neurons:
         k = int(per_core.argmax())
         layer = next(x for x in layers if x.name == core_np[k].layer)
-        raise CapacityError(f"one {core_np[k].kind} would hold {int(per_core[k]):,} neurons, "
+        raise CapacityError(f"{layer.named()}one {core_np[k].kind} would hold {int(per_core[k]):,} neurons, "
                             f"{chip.name} has at most {chip.core.neurons:,} per NP", span=layer.span,
                             where=layer.where(), hint="make the layer smaller")
     m = measure(prob, node_core, n_cores)
