@@ -207,10 +207,14 @@ def test_conv_weights_are_counted_once_and_the_pooling_shares_its_layers_nps(cnn
     assert len(spread.cores) == 33
 
 
-def test_the_map_mode_is_a_partition_strategy_and_generic_ones_are_refused(cnn):
+def test_a_generic_strategy_maps_in_the_vendors_default_mode_and_says_so(cnn):
+    m = nc.compile(cnn, "akida", partition="greedy")
+    part = m.compile_report["partition"]
+    assert part["strategy"] == "akida all_nps" and len(m.cores) == 33
+    assert any("partition strategy 'greedy' packs neurons by synapses" in n for n in part["notes"])
     with pytest.raises(UsageError) as info:
-        nc.compile(cnn, "akida", partition="sequential")
-    assert "no Akida map mode 'sequential'" in info.value.render()
+        nc.compile(cnn, "akida", partition="minimall")
+    assert "no Akida map mode 'minimall'" in info.value.render() and "did you mean 'minimal'?" in info.value.render()
 
 
 def test_compile_prints_nps_by_kind_sram_and_external_memory(mlp, capsys):

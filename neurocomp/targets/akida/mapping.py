@@ -542,7 +542,8 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
 def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, strategy: str = "auto") -> Partition:
     """The family's partitioner: one logical core per NP of :func:`map_layers`.
 
-    ``strategy`` is a map mode (:data:`MODES`; ``auto`` is the vendor's default). A
+    ``strategy`` is a map mode (:data:`MODES`; ``auto`` is the vendor's default; a generic
+    strategy's name maps in the default mode, with a note saying so). A
     layer's neurons are cut into its NPs in flat order, filters first (``[C, H, W]``:
     an NP of a single spatial partition holds whole channels, as the vendor's does).
     Each core's usage is the plan's: weight SRAM (a convolution's weights once per NP,
@@ -553,11 +554,20 @@ def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, str
     from ...compiler.partition.result import to_partition
     from ...compiler.partition.strategies import Cut
 
+    from ...compiler.partition.strategies import PARTITIONERS
+
     chip = qnet.chip if chip is None else chip
+    notes: tuple[str, ...] = ()
     mode = DEFAULT_MODE if strategy == "auto" else strategy
+    if strategy in PARTITIONERS:
+        # A generic strategy (a sweep over several chips names one for all): the vendor's
+        # default mode instead, said in the summary.
+        mode = DEFAULT_MODE
+        notes = (f"partition strategy '{strategy}' packs neurons by synapses, which Akida does not do: its "
+                 f"layers were mapped as its vendor's mapper does, in map mode {mode} (--partition all_nps "
+                 "or minimal)",)
     if mode not in MODES:
-        raise UsageError(f"no Akida map mode '{strategy}' (the vendor's mapper places whole layers on NPs; "
-                         "neurocomp's generic strategies do not apply)", hint=did_you_mean(strategy, ("auto", *MODES)))
+        raise UsageError(f"no Akida map mode '{strategy}'", hint=did_you_mean(strategy, ("auto", *MODES)))
     check_delays(qnet, chip)
     layers = layers_of(qnet)
     plan = map_layers(layers, chip, mode)
@@ -586,8 +596,7 @@ def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, str
                             f"{chip.name} has at most {chip.core.neurons:,} per NP", span=layer.span,
                             where=layer.where(), hint="make the layer smaller")
     m = measure(prob, node_core, n_cores)
-    part = to_partition(prob, Cut(n_cores, node_core, -1, 0), m, 1, f"akida {mode}", None,
-                        notes=tuple(plan.lines()))
+    part = to_partition(prob, Cut(n_cores, node_core, -1, 0), m, 1, f"akida {mode}", None)
     limits = dict(part.limits)
     cores = []
     for core, np_ in zip(part.cores, core_np):
@@ -601,5 +610,5 @@ def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, str
         # The HRC is outside the NP mesh; neurocomp's emulation holds its outputs on a CNP1 slot.
         kind = "CNP1" if np_.kind == "HRC" else np_.kind
         cores.append(dataclasses.replace(core, usage=usage, processor_kinds=(kind,)))
-    report = dataclasses.replace(part.report, notes=tuple(plan.lines()))
+    report = dataclasses.replace(part.report, notes=(*plan.lines(), *notes))
     return dataclasses.replace(part, cores=tuple(cores), report=report, limits=limits)
