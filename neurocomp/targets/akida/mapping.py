@@ -457,8 +457,9 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
     """neurocomp's populations as the vendor's layers, in network order.
 
     A population fed by one ``conv2d`` is a convolution (an ``InputConvolutional`` when
-    it reads an 8-bit input); by ``dense`` (or any other connector) a fully connected
-    layer; a population fed by ``avg_pool``/``sum_pool`` over a convolution's whole plane
+    it reads an 8-bit input, or a 1- or 3-channel input with 8-bit weights); by ``dense``
+    (or any other connector) a fully connected layer (several projections into one
+    population: one fully connected layer over all their sources); a population fed by ``avg_pool``/``sum_pool`` over a convolution's whole plane
     is that convolution's global average pooling, and shares its NPs.
 
     Raises
@@ -519,8 +520,11 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
             k = c.kernel.values.shape
             cin, h, w = pre.shape
             same = tuple(c.padding) == (k[2] // 2, k[3] // 2)
-            # A convolution of an 8-bit input is the InputConvolutional (on the HRC).
-            kind = "input_conv" if pre.is_input and in_bits == 8 else "conv"
+            # A convolution of an 8-bit input is the InputConvolutional (on the HRC); so is a
+            # convolution of a 1- or 3-channel input the quantizer gave 8-bit weights, which
+            # only the HRC holds. Other convolutions of the input are counted at 4 bits.
+            hrc_weights = qproj.weight_bits > 4 and cin in (1, 3)
+            kind = "input_conv" if pre.is_input and (in_bits == 8 or hrc_weights) else "conv"
             layer = Layer(name=name, kind=kind, in_shape=(h, w, cin), filters=int(k[0]), kernel=(int(k[2]), int(k[3])),
                           stride=tuple(c.stride), same_padding=same,
                           weight_bits=int(qproj.weight_bits) if kind == "input_conv" else wbits,
