@@ -44,7 +44,9 @@ import numpy as np
 
 from ...chip.spec import ChipSpec
 from ...diagnostics import CapacityError, QuantizationError, Span, UsageError, did_you_mean
-from ...ir.connectors import Conv2d, Dense, Pool2d
+from ...ir.connectors import Conv2d, Pool2d
+from ...ir.encoders import ConstantCurrent
+from ...ir.values import as_array
 from ...ir.partition import Partition
 from ...ir.quantized import QuantizedNetwork
 
@@ -80,11 +82,13 @@ class Layer:
     ``(1, 1, n)``); ``act_bits`` is ``None`` for a layer without activation (its output is
     the 20-bit potential). ``pool`` is ``"none"``, ``"max"`` or ``"global_avg"``.
     ``populations`` are neurocomp's populations the layer's neurons are in (the layer's
-    own, then a pooling population folded into it).
+    own, then a pooling population folded into it). ``source`` names the layer it reads
+    (``""``: the input); ``None``, for the vendor's sequential models, is the layer before
+    it in the list.
     """
 
     name: str
-    kind: str  # "input_conv" | "conv" | "separable" | "dense"
+    kind: str  # "input_conv" | "conv" | "separable" | "dense" | "pool" (neurocomp's: no vendor layer)
     in_shape: tuple[int, int, int]
     filters: int
     kernel: tuple[int, int] = (1, 1)
@@ -97,6 +101,7 @@ class Layer:
     pool_size: tuple[int, int] = (1, 1)
     populations: tuple[str, ...] = ()
     span: Span | None = None
+    source: str | None = None  # the layer it reads ("": the input); None: the one before it
 
     @property
     def n_inputs(self) -> int:
@@ -136,6 +141,7 @@ class Plan:
     mode: str
     layers: tuple[Layer, ...]
     nps: tuple[NP, ...]
+    notes: tuple[str, ...] = ()  # what the vendor would do otherwise (check_layers, strict=False)
 
     def by_kind(self) -> dict[str, int]:
         """NP kind -> count (the HRC included, under ``"HRC"``)."""
@@ -169,7 +175,7 @@ class Plan:
             out.append(f"  layer '{layer.name}' ({layer.kind}): {len(nps)} {kind}{hrc}, filters per NP "
                        f"{max(n.filters for n in nps):,}, weight SRAM {sum(n.weight_bytes for n in nps):,} B"
                        + (f", external {ext_l:,} B" if ext_l else ""))
-        return out
+        return out + list(self.notes)
 
     def as_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "by_kind": self.by_kind(),
@@ -213,8 +219,12 @@ def cnp_input_bytes(layer: Layer) -> int:
 # --------------------------------------------------------------------------- rules
 
 
-def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
+def check_layers(layers: tuple[Layer, ...], chip: ChipSpec, *, strict: bool = True) -> tuple[str, ...]:
     """Refuse what the vendor's engine refuses, quoting its rule.
+
+    ``strict=False`` turns the vendor's *sequence* rules (where a layer with max pooling
+    may stand) into notes, returned: the vendor's default mapping runs such a layer in
+    software between two hardware sequences, and neurocomp's emulation runs it on a CNP.
 
     Raises
     ------
@@ -226,13 +236,26 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
         of a convolution).
     """
     errors: list[Exception] = []
+    notes: list[str] = []
+    by_name = {x.name: x for x in layers}
+    # The layer each reads (None: the input); a layer without ``source`` reads the one before it.
+    source = [(layers[i - 1] if i else None) if x.source is None else by_name.get(x.source)
+              for i, x in enumerate(layers)]
+
+    def sequence_rule(layer: Layer, rule: str, fix: str) -> None:
+        if strict:
+            refuse(QuantizationError, layer, rule, fix)
+        else:
+            notes.append(f"layer '{layer.name}' would not run on the chip's hardware: {rule}; the vendor runs it "
+                         f"in software between two hardware sequences, neurocomp emulates it on a CNP1 "
+                         f"(fix: {fix})")
 
     def refuse(cls, layer: Layer, rule: str, fix: str) -> None:
         errors.append(cls(f"{layer.named()}Akida rule broken: {rule}", span=layer.span,
                           where=layer.where(), hint=fix))
 
     for i, layer in enumerate(layers):
-        prev = layers[i - 1] if i else None
+        prev = source[i]
         k = layer.kernel
         if layer.kind == "input_conv":
             if layer.in_shape[2] not in (1, 3):
@@ -285,11 +308,12 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
             elif layer.pool_size[0] not in (1, 2):
                 refuse(QuantizationError, layer, f"max pooling size must be 1 or 2 on AKD1000 (got "
                        f"{layer.pool_size[0]})", "use 2x2 max pooling (twice for 4x4)")
-            nxt = layers[i + 1] if i + 1 < len(layers) else None
-            if nxt is None or nxt.kind not in ("conv", "separable"):
-                refuse(QuantizationError, layer, "a convolutional or separable convolutional layer with max "
-                       "pooling must be followed by another convolutional or separable convolutional layer",
-                       "add a convolution after it, or use global average pooling")
+            readers = [x for k, x in enumerate(layers) if source[k] is layer]
+            if layer.kind in ("conv", "separable") and \
+                    (not readers or any(x.kind not in ("conv", "separable") for x in readers)):
+                sequence_rule(layer, "a convolutional or separable convolutional layer with max pooling must be "
+                              "followed by another convolutional or separable convolutional layer",
+                              "add a convolution after it, or use global average pooling")
         if layer.pool == "global_avg" and layer.in_shape[0] > GAP_MAX_X:
             refuse(QuantizationError, layer, f"with average pooling, input height cannot exceed {GAP_MAX_X} "
                    f"(got {layer.in_shape[0]})", "pool or stride the input down to 32 rows before the layer "
@@ -316,6 +340,7 @@ def check_layers(layers: tuple[Layer, ...], chip: ChipSpec) -> None:
     if errors:
         cls = CapacityError if all(isinstance(e, CapacityError) for e in errors) else QuantizationError
         raise cls([d for e in errors for d in e.diagnostics])  # type: ignore[attr-defined]
+    return tuple(notes)
 
 
 # --------------------------------------------------------------------------- NP counts
@@ -352,8 +377,11 @@ def _minimal_per_np(layer: Layer, chip: ChipSpec) -> int:
     return per
 
 
-def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MODE) -> Plan:
+def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MODE, *, strict: bool = True) -> Plan:
     """The NPs each layer takes on ``chip`` in ``mode`` (``all_nps`` or ``minimal``).
+
+    ``strict`` as in :func:`check_layers` (``True``: the verdict of the vendor's mapper
+    with ``hw_only=True``, one hardware sequence).
 
     Raises
     ------
@@ -363,7 +391,9 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
     """
     if mode not in MODES:
         raise UsageError(f"no Akida map mode '{mode}'", hint=did_you_mean(mode, MODES))
-    check_layers(layers, chip)
+    notes = check_layers(layers, chip, strict=strict)
+    notes += tuple(f"layer '{x.name}' only pools, which no vendor layer does (it pools inside a convolution): "
+                   "neurocomp emulates it on a CNP1 of its own" for x in layers if x.kind == "pool")
     sram = chip.core.sram
     w_sram = sram.weight_bytes if sram is not None else 0
     have = _processors(chip)
@@ -396,7 +426,7 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
                       "between them, which neurocomp does not model)") if kind == "FNP2" else
                 "use fewer fully connected layers")
     used_fnp = len(fnp)
-    cnp_room = sum(1 for g in groups if "CNP1" in g) - used_fnp
+    cnp_room = sum(1 for g in groups if "CNP1" in g) - used_fnp - sum(1 for x in layers if x.kind == "pool")
     convs = [x for x in layers if x.kind in ("conv", "separable")]
     mins = {x.name: _minimal_per_np(x, chip) for x in convs}
     if mode == "minimal":
@@ -427,6 +457,8 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
     for layer in layers:
         if layer.kind == "dense":
             nps.append(fnp[layer.name])
+        elif layer.kind == "pool":
+            nps.append(NP(layer.name, "CNP1", layer.filters, 0, cnp_input_bytes(layer), 0))
         elif layer.kind == "input_conv":
             kx, ky = layer.kernel
             nps.append(NP(layer.name, "HRC", layer.filters,
@@ -435,22 +467,33 @@ def map_layers(layers: tuple[Layer, ...], chip: ChipSpec, mode: str = DEFAULT_MO
             for _ in range(layer.partitions):
                 for f in _cnp_split(layer, per[layer.name]):
                     nps.append(NP(layer.name, "CNP1", f, cnp_weight_bytes(layer, f), cnp_input_bytes(layer), 0))
-    return Plan(mode=mode, layers=layers, nps=tuple(nps))
+    return Plan(mode=mode, layers=layers, nps=tuple(nps), notes=notes)
 
 
 # --------------------------------------------------------------------------- from a network
 
 
 def _no_activation(qnet: QuantizedNetwork, pop: str) -> bool:
+    """A read-out (LI): ``act_bits`` 0, or the largest threshold (the activation off)."""
     qp = qnet.populations[pop]
+    bits = qp.params.get("act_bits")
+    if bits is not None and np.size(bits) and bool(np.all(np.asarray(bits) == 0)):
+        return True
     thr = qp.params.get("threshold")
     return thr is not None and bool(np.all(np.asarray(thr) == np.iinfo(np.int64).max))
 
 
 def _bits(qnet: QuantizedNetwork, pop: str, default: int) -> int:
-    qp = qnet.populations[pop]
-    a = qp.params.get("act_bits")
-    return int(np.max(a)) if a is not None and np.size(a) else default
+    """The width of the events ``pop`` sends: its ``act_bits``; an input's, the narrowest of
+    1, 2, 4, 8 bits that holds its values (a graded ``current`` source), else 1 (spikes)."""
+    p = qnet.network.populations[pop]
+    if p.is_input:
+        if isinstance(p.encoder, ConstantCurrent):
+            top = float(np.max(as_array(p.encoder.value, p.size), initial=0.0))
+            return next((b for b in (1, 2, 4) if top <= 2 ** b - 1), 8)
+        return 1
+    a = qnet.populations[pop].params.get("act_bits")
+    return int(np.max(a)) if a is not None and np.size(a) and np.max(a) > 0 else default
 
 
 def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
@@ -485,6 +528,7 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
         proj = projs[0]
         pre = net.populations[proj.pre]
         qproj = qnet.projections[proj.name]
+        src_name = "" if pre.is_input or proj.pre not in by_pop else layers[by_pop[proj.pre]].name
         in_bits = max(_bits(qnet, p.pre, 1) for p in projs)
         act = None if _no_activation(qnet, name) else _bits(qnet, name, 1)
         # A layer reading the input that is not the HRC's stores at most 4-bit weights: the
@@ -497,24 +541,41 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
             # population as one fully connected layer over all their sources.
             n_in = sum(int(np.prod(net.populations[p.pre].shape)) for p in projs)
             layer = Layer(name=name, kind="dense", in_shape=(1, 1, n_in), filters=pop.size, weight_bits=wbits,
-                          in_bits=in_bits, act_bits=act, populations=(name,), span=pop.span)
+                          in_bits=in_bits, act_bits=act, populations=(name,), span=pop.span, source=src_name)
             by_pop[name] = len(layers)
             layers.append(layer)
             continue
         c = proj.connector
         if isinstance(c, Pool2d):
             src = by_pop.get(proj.pre)
-            whole = tuple(c.size) == tuple(pre.shape[1:]) and len(pre.shape) == 3
-            if src is None or layers[src].kind not in ("conv", "separable", "input_conv") or not whole \
-                    or c.kind != "avg" or layers[src].pool != "none":
+            conv_src = src is not None and layers[src].kind in ("conv", "separable", "input_conv") \
+                and layers[src].pool == "none"
+            whole = len(pre.shape) == 3 and tuple(c.size) == tuple(pre.shape[1:])
+            if conv_src and c.kind == "max":
+                # The convolution's max pooling: the layer's activations, pooled (its NPs).
+                layers[src] = dataclasses.replace(layers[src], pool="max", pool_size=tuple(c.size),
+                                                  populations=layers[src].populations + (name,))
+                by_pop[name] = src
+                continue
+            if conv_src and c.kind == "avg" and whole:
+                # Global average pooling: the layer's sum over the plane, thresholded by the pool.
+                layers[src] = dataclasses.replace(layers[src], pool="global_avg",
+                                                  populations=layers[src].populations + (name,), act_bits=act)
+                by_pop[name] = src
+                continue
+            if conv_src:
                 raise QuantizationError(
-                    f"population '{name}': Akida pools inside a convolutional layer, by 2x2 max or a global "
-                    f"average over the whole plane; {c.kind}_pool of size {tuple(c.size)} on '{proj.pre}' is "
-                    "neither", span=proj.span, where=f"projection '{proj.name}'",
-                    hint=f"use avg_pool(size = {tuple(pre.shape[1:])}) right after a convolution")
-            layers[src] = dataclasses.replace(layers[src], pool="global_avg",
-                                              populations=layers[src].populations + (name,), act_bits=act)
-            by_pop[name] = src
+                    f"population '{name}': Akida pools inside a convolutional layer, by 1x1 or 2x2 max or by a "
+                    f"global average over the whole plane; {c.kind}_pool of size {tuple(c.size)} on "
+                    f"'{proj.pre}' is neither", span=proj.span, where=f"projection '{proj.name}'",
+                    hint=f"use max_pool(size = 2), or avg_pool(size = {tuple(pre.shape[1:])}) for a global average")
+            # A pooling of an input or of a fully connected layer: no vendor layer does it.
+            shape = tuple(pre.shape) if len(pre.shape) == 3 else (1, 1, int(np.prod(pre.shape)))
+            layer = Layer(name=name, kind="pool", in_shape=(shape[1], shape[2], shape[0]), filters=shape[0],
+                          kernel=tuple(c.size), stride=tuple(c.stride), in_bits=in_bits, act_bits=act,
+                          populations=(name,), span=proj.span, source=src_name)
+            by_pop[name] = len(layers)
+            layers.append(layer)
             continue
         if isinstance(c, Conv2d):
             k = c.kernel.values.shape
@@ -528,12 +589,12 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
             layer = Layer(name=name, kind=kind, in_shape=(h, w, cin), filters=int(k[0]), kernel=(int(k[2]), int(k[3])),
                           stride=tuple(c.stride), same_padding=same,
                           weight_bits=int(qproj.weight_bits) if kind == "input_conv" else wbits,
-                          in_bits=in_bits, act_bits=act, populations=(name,), span=proj.span)
+                          in_bits=in_bits, act_bits=act, populations=(name,), span=proj.span, source=src_name)
         else:
             n_in = int(np.prod(pre.shape))
             layer = Layer(name=name, kind="dense", in_shape=(1, 1, n_in), filters=pop.size,
                           weight_bits=wbits, in_bits=in_bits, act_bits=act,
-                          populations=(name,), span=proj.span)
+                          populations=(name,), span=proj.span, source=src_name)
         by_pop[name] = len(layers)
         layers.append(layer)
     return tuple(layers)
@@ -574,7 +635,7 @@ def partition_akida(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, str
         raise UsageError(f"no Akida map mode '{strategy}'", hint=did_you_mean(strategy, ("auto", *MODES)))
     check_delays(qnet, chip)
     layers = layers_of(qnet)
-    plan = map_layers(layers, chip, mode)
+    plan = map_layers(layers, chip, mode, strict=False)
     prob = build(qnet, chip)
     node_core = np.full(prob.n_nodes, -1, dtype=np.int32)
     first = dict(zip(prob.pops, prob.pop_first.tolist()))
