@@ -557,8 +557,8 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
                                                   populations=layers[src].populations + (name,))
                 by_pop[name] = src
                 continue
-            if conv_src and c.kind == "avg" and whole:
-                # Global average pooling: the layer's sum over the plane, thresholded by the pool.
+            if conv_src and c.kind in ("avg", "sum") and whole:
+                # Global average pooling (the vendor's is a sum over the plane), thresholded by the pool.
                 layers[src] = dataclasses.replace(layers[src], pool="global_avg",
                                                   populations=layers[src].populations + (name,), act_bits=act)
                 by_pop[name] = src
@@ -568,7 +568,7 @@ def layers_of(qnet: QuantizedNetwork) -> tuple[Layer, ...]:
                     f"population '{name}': Akida pools inside a convolutional layer, by 1x1 or 2x2 max or by a "
                     f"global average over the whole plane; {c.kind}_pool of size {tuple(c.size)} on "
                     f"'{proj.pre}' is neither", span=proj.span, where=f"projection '{proj.name}'",
-                    hint=f"use max_pool(size = 2), or avg_pool(size = {tuple(pre.shape[1:])}) for a global average")
+                    hint=f"use max_pool(size = 2), or sum_pool(size = {list(pre.shape[1:])}) for a global average")
             # A pooling of an input or of a fully connected layer: no vendor layer does it.
             shape = tuple(pre.shape) if len(pre.shape) == 3 else (1, 1, int(np.prod(pre.shape)))
             layer = Layer(name=name, kind="pool", in_shape=(shape[1], shape[2], shape[0]), filters=shape[0],
