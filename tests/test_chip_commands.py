@@ -42,7 +42,8 @@ def test_list_shows_each_bundled_chip_with_its_headline_numbers(capsys):
                              "23.6 pJ", "davies2018"]
     assert rows["truenorth"] == ["truenorth", "IBM", "4,096", "256", "8 KiB", "9", "truenorth", "1.26 pJ",
                                  "merolla2014"]
-    assert rows["akida"][2:6] == ["78", "15,000", "43.75 KiB", "1, 2, 4"]
+    # An NP's outputs: 504 filters x a 32 x 256 spatial partition (the vendor's CNP limits).
+    assert rows["akida"][2:6] == ["78", f"{504 * 32 * 256:,}", "43.75 KiB", "1, 2, 4"]
 
 
 def test_list_is_also_the_list_action(capsys):

@@ -13,7 +13,10 @@ the chip loader             ``chip_keys``: the dotted keys a chip of this family
 ``compiler/quantize.py``    ``quantizer``: the function turning floats into the family's
                             integers
 ``compiler/partition``      ``neuron_registers``, ``synapse_registers``: the per-core
-                            registers that distinct parameter sets take
+                            registers that distinct parameter sets take; ``partitioner``:
+                            a family's own partition rule, which replaces the generic one
+                            (Akida maps whole layers onto NPs, as its vendor does), and
+                            ``strategies``, the names it accepts
 ``emulator/run.py``         ``kernel``: the module that emulates the family bit for bit;
                             ``traces``: which integer state a probe reads; ``payloads``:
                             whether the kernel emulates spikes that carry a value
@@ -99,6 +102,11 @@ class Family:
     max_pool
         Whether the kernel computes ``max_pool`` projections (their target takes the
         largest input); the quantizer refuses them for the other families.
+    partitioner
+        ``fn(qnet, chip, *, strategy) -> Partition``, or its import path: the family's own
+        partition rule, used instead of the generic partitioner (``None``: the generic one).
+    strategies
+        The strategy names ``partitioner`` accepts besides ``"auto"`` (``--partition``).
     """
 
     name: str
@@ -113,6 +121,8 @@ class Family:
     native_population: Mapping[str, NativeKind] = field(default_factory=dict)
     native_projection: Mapping[str, NativeKind] = field(default_factory=dict)
     max_pool: bool = False
+    partitioner: Callable[..., Any] | str | None = None
+    strategies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("traces", "neuron_registers", "native_population", "native_projection"):
@@ -126,6 +136,12 @@ class Family:
     def quantize_fn(self) -> Callable[..., Any]:
         """The quantizer, imported on first use."""
         return _resolve(self.quantizer) if isinstance(self.quantizer, str) else self.quantizer
+
+    def partition_fn(self) -> Callable[..., Any] | None:
+        """The family's own partitioner, imported on first use (``None``: the generic one)."""
+        if self.partitioner is None:
+            return None
+        return _resolve(self.partitioner) if isinstance(self.partitioner, str) else self.partitioner
 
     def kernel_module(self) -> ModuleType:
         """The emulator kernel module, imported on first use.

@@ -658,13 +658,17 @@ class Uncertainty(_Model):
 
 
 class Profile(_Model):
-    """One consistent set of costs (a paper's table, a calibrated simulator's values);
-    ``uncertainty``, when given, is its expected error band."""
+    """One consistent set of costs (a paper's table, a calibrated simulator's values).
+
+    ``uncertainty``, when given, is its expected error band; ``caveat``: how far the costs
+    can be trusted, when that is less than a measured table (every report priced with the
+    profile prints it)."""
 
     description: Text
     timing: Timing
     energy: Energy
     uncertainty: Uncertainty | None = None
+    caveat: Text | None = None
 
 
 # --------------------------------------------------------------------------- the chip

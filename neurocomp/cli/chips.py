@@ -112,12 +112,15 @@ def _show(console: Console, chip: ChipSpec) -> None:
     order = [chip.active_profile, *(p for p in chip.profiles if p != chip.active_profile)]
     for name in order:
         prefix = f"profiles.{name}."
-        rows = [p for p in params if p.key.startswith(prefix) and p.key != f"{prefix}description"]
+        rows = [p for p in params if p.key.startswith(prefix)
+                and p.key not in (f"{prefix}description", f"{prefix}caveat")]
         marks = [m for m, on in (("default", name == chip.default_profile),
                                  ("in use", name == chip.active_profile)) if on]
         title = f"profile {name}" + (f" ({', '.join(marks)})" if marks else "")
         table = _parameter_table(title, rows, strip=prefix)
-        table.caption, table.caption_justify = chip.profiles[name].description, "left"
+        caveat = chip.profiles[name].caveat
+        table.caption = chip.profiles[name].description + (f"\n{caveat}" if caveat else "")
+        table.caption_justify = "left"
         console.print(table)
 
 

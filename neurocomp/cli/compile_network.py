@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import api
-from ..compiler.partition import PARTITIONERS
+from ..compiler.partition import PARTITIONERS, family_strategies
 from ..compiler.pipeline import PASS_NAMES, describe_artifact
 from ..compiler.place import PLACERS
 from ..diagnostics import QuantizationWarning, UsageError
@@ -45,8 +45,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite the files of -o")
     p.add_argument("--dump-after", action="append", choices=PASS_NAMES, default=[], metavar="PASS",
                    help=f"print the artifact after a pass ({', '.join(PASS_NAMES)}); may be repeated")
-    p.add_argument("--partition", default="auto", choices=["auto", *PARTITIONERS],
-                   help="partition strategy (default: auto)")
+    p.add_argument("--partition", default="auto", choices=["auto", *PARTITIONERS, *family_strategies()],
+                   help="partition strategy (default: auto); on akida the vendor's map mode: all_nps "
+                        "(its default) or minimal")
     p.add_argument("--place", default="anneal", choices=list(PLACERS), help="placement strategy (default: anneal)")
     p.add_argument("--no-split", action="store_true", help="keep every population on one core")
     p.add_argument("--seed", type=int, default=0, help="seed of the annealing placer (default: 0)")

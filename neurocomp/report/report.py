@@ -67,6 +67,8 @@ class Report:
         Where the busiest core sits (``"chip 0, tile (1, 0)"``).
     wall_s : Mapping[str, float]
         Wall-clock times of the stages that made it (compile, emulate, cost...).
+    caveat : str
+        The cost profile's caveat (how far its prices can be trusted), or ``""``.
     """
 
     network: str
@@ -80,6 +82,7 @@ class Report:
     busiest_holds: str = ""
     busiest_position: str = ""
     wall_s: TMapping[str, float] = field(default_factory=dict)
+    caveat: str = ""
 
     # -- text -------------------------------------------------------------------------
 
@@ -95,6 +98,8 @@ class Report:
                  f"{cores} core{'s' if cores != 1 else ''} on {c.tiles_used} "
                  f"tile{'s' if c.tiles_used != 1 else ''}")
         console.print(Text(head), soft_wrap=True)
+        if self.caveat:
+            console.print(Text(f"note: {self.caveat}"), soft_wrap=True)
         console.print(self._spike_table())
         console.print(self._energy_table())
         console.print(self._latency_table())
@@ -256,6 +261,7 @@ class Report:
             "network": self.network,
             "chip": self.chip,
             "profile": self.profile,
+            **({"caveat": self.caveat} if self.caveat else {}),
             "steps": int(self.steps),
             "samples": int(self.samples),
             "dt_ms": float(self.dt_ms),
@@ -337,7 +343,8 @@ def report(results: RunResult | Sequence[RunResult], cost: CostReport, chip: Any
         holds = _holdings(layout, busiest)
     return Report(network=first.network, chip=chip.name, profile=chip.active_profile, steps=first.steps,
                   samples=len(runs), dt_ms=float(first.dt_ms), populations=populations, cost=cost,
-                  busiest_holds=holds, busiest_position=position, wall_s=dict(wall_s or {}))
+                  busiest_holds=holds, busiest_position=position, wall_s=dict(wall_s or {}),
+                  caveat=chip.cost.caveat or "")
 
 
 def _holdings(layout: Any, core_id: int) -> str:

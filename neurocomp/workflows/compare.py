@@ -239,6 +239,8 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     notes = tuple(str(w.message) for w in caught[:1])
     if len(caught) > 1:
         notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
+    if rep.caveat:  # how far this chip's prices can be trusted (Akida's are estimates)
+        notes += (rep.caveat,)
     if ref_runs is None:  # nothing to agree with: the chip's own figures
         spikes = sum(r.spikes[p].count for r in chip_runs for p in mapping.population_names)
         return ChipRow(**ident, status="ok", **compiled,

@@ -64,6 +64,7 @@ from .strategies import (
 
 __all__ = [
     "partition",
+    "family_strategies",
     "PARTITIONERS",
     "LAYER_KINDS",
     "AUTO_GREEDY_MAX_SYNAPSES",
@@ -111,6 +112,9 @@ def partition(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, strategy:
         A delay or weight width the chip cannot hold.
     """
     chip = qnet.chip if chip is None else chip
+    own = _family_partitioner(qnet)
+    if own is not None:  # the family's own rule (Akida: whole layers on NPs)
+        return own(qnet, chip, strategy=strategy)
     if strategy != "auto" and strategy not in PARTITIONERS:
         raise UsageError(f"no partition strategy '{strategy}'",
                          hint=did_you_mean(strategy, ["auto", *PARTITIONERS]))
@@ -146,6 +150,20 @@ def partition(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, strategy:
         return to_partition(prob, cut, m, passes, name, baseline, notes=tuple(notes), tried=tried)
     cut, m, passes = fit(prob, s, strategy, atom_size, max_passes)
     return to_partition(prob, cut, m, passes, strategy, None)
+
+
+def _family_partitioner(qnet: QuantizedNetwork):
+    from ...chip.family import find
+
+    fam = find(qnet.family)
+    return fam.partition_fn() if fam is not None else None
+
+
+def family_strategies() -> tuple[str, ...]:
+    """Strategy names the families' own partitioners accept (``--partition`` choices)."""
+    from ...chip.family import families
+
+    return tuple(dict.fromkeys(s for fam in families() for s in fam.strategies))
 
 
 def _best_refusal(refused: list[tuple[str, CapacityError]]) -> CapacityError:

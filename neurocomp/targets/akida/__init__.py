@@ -18,4 +18,7 @@ FAMILY = register(Family(
     payloads=True,  # graded events: activations of 1, 2, 4 bits, input values of up to 8
     native_population={"act_bits": "integers", "act_step": "integers"},
     max_pool=True,  # a layer's max pooling (a max_pool projection)
+    # Whole layers on NPs, as BrainChip's mapper does (mapping.py); strategies = its map modes.
+    partitioner="neurocomp.targets.akida.mapping:partition_akida",
+    strategies=("all_nps", "minimal"),
 ))
