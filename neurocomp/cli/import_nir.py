@@ -48,8 +48,9 @@ def register(subparsers: Any) -> None:
                      help="how time constants become per-step decays (default: euler, h = dt/tau, or the "
                           "exporter's when the step is inferred; exp: h = 1 - exp(-dt/tau))")
     imp.add_argument("--cuba-bias", choices=("error", "steady"), default="error",
-                     help="a bias into a CubaLIF's synaptic current: refuse it (default), or add its "
-                          "settled value to the voltage")
+                     help="a bias into a CubaLIF's synaptic current that no input reaches (elsewhere it "
+                          "enters the current at its layer's depth, as in NIR): refuse it (default), or "
+                          "add its settled value to the voltage")
     imp.add_argument("--reset", choices=("zero", "subtract", "subtract-next"), default="zero",
                      help="the reset the model was trained with, which NIR cannot state: zero (NIR's, "
                           "default), subtract (Sinabs' default: the threshold is subtracted in the step "
