@@ -25,7 +25,7 @@ from ...ir.network import PROBE_VARIABLES, Network, NeuronModel, Population, Pro
 from ...ir.values import ArrayValue, as_array
 from . import chains
 from . import connections, neurons  # noqa: F401  (importing them registers their converters)
-from .conventions import check_dt, infer_dt_ms
+from .conventions import check_dt, infer_dt_ms, infer_reset
 from .depth import start_biases_at_depth
 from .resets import RESETS, apply_reset
 from .discretise import discretisation
@@ -44,7 +44,7 @@ CubaBias = Literal["error", "steady"]
 
 def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | None = None,
                method: str | None = None, cuba_bias: CubaBias = "error",
-               max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str = "zero") -> Network:
+               max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str | None = None) -> Network:
     """Turn a NIR graph into a neurocomp :class:`Network` (see :mod:`neurocomp.interop.nir_import`).
 
     Parameters
@@ -71,8 +71,12 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
         Largest ``[post, pre]`` matrix built for a chain of weight nodes that no single
         connector represents.
     reset
-        ``"zero"`` (NIR's reset, default) or ``"subtract-next"`` (snnTorch's default
-        ``Leaky``, which NIR cannot state); see :data:`~.resets.RESETS`.
+        ``"zero"`` (NIR's reset), ``"subtract"`` (Sinabs' default) or ``"subtract-next"``
+        (snnTorch's default ``Leaky``); NIR cannot state the last two, see
+        :data:`~.resets.RESETS`. ``None``: the reset the recognised exporter's framework
+        reads the file back with (Sinabs: ``"subtract"``; snnTorch, whose exporter writes
+        the same LIF for every reset, and Norse: ``"zero"``), else ``"zero"``
+        (:func:`~.conventions.infer_reset`).
 
     Returns
     -------
@@ -97,7 +101,7 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
         raise UsageError(f"dt must be a positive number of milliseconds, got {dt_ms!r}",
                          hint="NIR has no time step; choose the one the model was trained with")
     discretisation(method or "euler")  # a bad name is refused before the file is read
-    if reset not in RESETS:
+    if reset is not None and reset not in RESETS:
         raise UsageError(f"unknown reset '{reset}'", hint=did_you_mean(reset, RESETS))
     if cuba_bias not in ("error", "steady"):
         raise UsageError(f"cuba_bias must be 'error' or 'steady', got {cuba_bias!r}")
@@ -116,6 +120,8 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
             dt_ms, inferred = infer_dt_ms(flat.nodes)
             method = method or inferred
     method = method or "euler"
+    if reset is None:
+        reset = "zero" if ours else infer_reset(flat.nodes)[0]
     disc = discretisation(method)
     too_long_hint = None if ours else check_dt(flat.nodes, float(dt_ms), method)
     recorded = flat.metadata.get("neurocomp_network")
