@@ -82,7 +82,12 @@ class NirTwin:
         for t in range(steps):
             u = {k: self.into(k, t) for k in self.neurons}
             for k in self.neurons:
-                held = t < first[k] and type(self.nodes[k]).__name__ not in ("CubaLIF", "CubaLI")
+                # before its depth a layer sees only constants (biases), which start at its depth:
+                # a LIF is held at rest, a CubaLIF's current gets nothing (its v_leak acts from step 0)
+                cuba = type(self.nodes[k]).__name__ in ("CubaLIF", "CubaLI")
+                held = t < first[k] and not cuba
+                if cuba and t < first[k]:
+                    u[k] = np.zeros_like(u[k])
                 z = np.zeros(self._shape(k)) if held else self._update(self.nodes[k], state[k], u[k])
                 self.z[k].append(z)
                 rec[k]["spikes"].append(z)
@@ -418,12 +423,50 @@ def test_snntorch_export_convention_gives_back_beta_and_unit_weights() -> None:
     assert net.projections[0].connector.weights.values[0, 0] == pytest.approx(0.75, abs=1e-12)
 
 
-def test_cuba_bias_is_refused_unless_steady_is_asked_for() -> None:
+def test_cuba_biases_enter_the_current_at_the_layers_depth_like_the_twin() -> None:
+    # snnTorch's Synaptic after nn.Linear: the bias is part of the input to the current
+    rng = np.random.default_rng(5)
+    cuba = lambda n: nir.CubaLIF(  # noqa: E731
+        tau_syn=rng.uniform(0.002, 0.008, n), tau_mem=rng.uniform(0.005, 0.02, n), r=rng.uniform(1, 4, n),
+        v_leak=np.zeros(n), v_threshold=rng.uniform(0.3, 0.8, n), v_reset=np.zeros(n),
+        w_in=rng.uniform(0.5, 2.0, n))
+    g = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type=np.array([5])),
+        "w1": nir.Affine(weight=rng.normal(1.0, 0.7, (7, 5)), bias=rng.uniform(-0.5, 1.0, 7)),
+        "cuba1": cuba(7),
+        "w2": nir.Affine(weight=rng.normal(1.0, 0.7, (3, 7)), bias=rng.uniform(-0.5, 1.0, 3)),
+        "cuba2": cuba(3),
+        "output": nir.Output(output_type=np.array([3])),
+    }, edges=[("input", "w1"), ("w1", "cuba1"), ("cuba1", "w2"), ("w2", "cuba2"), ("cuba2", "output")])
+    compare(g, {"input": raster(rng, 100, (5,), 0.5)}, 100, {"cuba1": 30, "cuba2": 5})
+
+
+def test_cuba_bias_into_the_current_by_hand() -> None:
+    # tau_syn = 5 ms, tau_mem = 10 ms at dt = 1 ms: alpha = 0.8, beta = 0.9; w_in = 3, r = 2,
+    # bias 0.5 reaches the current from step 1 (the layer's depth) as w_in*h_syn*r*h_mem*b = 0.06
     cuba = nir.CubaLIF(tau_syn=np.array([0.005]), tau_mem=np.array([0.01]), r=np.array([2.0]),
-                       v_leak=np.array([0.0]), v_threshold=np.array([1.0]), w_in=np.array([3.0]))
+                       v_leak=np.array([0.0]), v_threshold=np.array([10.0]), w_in=np.array([3.0]))
     g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([1])),
                             "fc": nir.Affine(weight=np.array([[1.0]]), bias=np.array([0.5])), "n": cuba},
                      edges=[("input", "fc"), ("fc", "n")])
+    net = probe_all(import_nir(g, 1.0))
+    assert net.populations["n"].neuron.bias == 0.0
+    current = nc.simulate(net, 5, inputs={"input": np.zeros((5, 1))}).traces["n"]["voltage"][:, 0]
+    i1 = 0.06
+    i2 = 0.8 * i1 + 0.06
+    i3 = 0.8 * i2 + 0.06
+    np.testing.assert_allclose(current, [0.0, i1, 0.9 * i1 + i2, 0.9 * (0.9 * i1 + i2) + i3,
+                                         0.9 * (0.9 * (0.9 * i1 + i2) + i3) + 0.8 * i3 + 0.06], rtol=1e-12)
+
+
+def test_cuba_bias_no_input_reaches_is_refused_unless_steady_is_asked_for() -> None:
+    cuba = nir.CubaLIF(tau_syn=np.array([0.005]), tau_mem=np.array([0.01]), r=np.array([2.0]),
+                       v_leak=np.array([0.0]), v_threshold=np.array([1.0]), w_in=np.array([3.0]))
+    lif = nir.LIF(tau=np.array([0.01]), r=np.array([1.0]), v_leak=np.array([0.0]), v_threshold=np.array([1.0]))
+    # 'n' is driven only by itself (through 'fc', which has the bias): no input reaches it
+    g = nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([1])), "w": nir.Linear(weight=np.array([[1.0]])),
+                            "a": lif, "fc": nir.Affine(weight=np.array([[1.0]]), bias=np.array([0.5])), "n": cuba},
+                     edges=[("input", "w"), ("w", "a"), ("n", "fc"), ("fc", "n")])
     with pytest.raises(InteropError, match=r"node 'n' \(CubaLIF\) receives a constant input \(the bias of 'fc'\)"):
         import_nir(g, 1.0)
     # settled current w_in*b = 1.5, seen by V with r*h_mem = 0.2: bias 0.3 per step

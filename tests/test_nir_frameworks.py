@@ -113,10 +113,16 @@ def test_norse_writes_tau_times_dt_and_the_error_names_dt_squared() -> None:
     np.testing.assert_array_equal(got, want)
 
 
-def test_cli_import_infers_the_snntorch_step(tmp_path: Path) -> None:
+def test_cli_import_infers_the_snntorch_step(tmp_path: Path, capsys) -> None:
     from neurocomp.cli import main
 
     assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "-o", str(tmp_path / "m.snn")]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert ("reset: zero (snnTorch: snnTorch's exporter writes the same LIF for every reset_mechanism, and its "
+            "own import_from_nir reads it back with reset_mechanism='zero'") in said
+    assert main(["import", str(DATA / "sinabs" / "lif.nir"), "-o", str(tmp_path / "s.snn")]) == 0
+    assert "reset: subtract (Sinabs: Sinabs' own from_nir reads a LIF back" in " ".join(capsys.readouterr().out.split())
+    assert any(p.pre == p.post == "n_1" for p in nc.load(tmp_path / "s.snn").projections)  # the reset's loop
     assert nc.load(tmp_path / "m.snn").dt_ms == 0.1
     assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "--dt", "1ms", "-o",
                  str(tmp_path / "w.snn")]) != 0
@@ -153,6 +159,11 @@ def test_sinabs_time_axis_input_same_step_subtract_and_its_step() -> None:
     got, want = counts_in_neurocomp(nir_file, fixture, "n_3", method="exp", reset="subtract")
     assert want.sum() > 100 and (want > 0).mean() >= 0.5
     np.testing.assert_array_equal(got, want)
+    # no --reset: the file is Sinabs' (its conventions), and Sinabs reads a LIF back with MembraneSubtract
+    got, _ = counts_in_neurocomp(nir_file, fixture, "n_3", method="exp")
+    np.testing.assert_array_equal(got, want)
+    zero, _ = counts_in_neurocomp(nir_file, fixture, "n_3", method="exp", reset="zero")
+    assert not np.array_equal(zero, want)
     with pytest.raises(InteropError, match=r"Sinabs's exporter .*\n= help: import with --dt 1s --method exp"):
         import_nir(nir_file, 1.0)
 
@@ -169,6 +180,71 @@ def test_cli_simulate_takes_the_framework_raster_and_pads_it(tmp_path: Path, cap
     with np.load(tmp_path / "run" / "spikes.npz", allow_pickle=False) as spikes:
         got = np.bincount(spikes["n_3.indices"], minlength=6)
     np.testing.assert_array_equal(got, data["counts"][3])
+    assert main(["simulate", str(tmp_path / "m.snn"), "--steps", "27", "--inputs", str(tmp_path / "x.npz"),
+                 "--framework-steps", "--out", str(tmp_path / "fw")]) == 0
+    with np.load(tmp_path / "fw" / "spikes.npz", allow_pickle=False) as spikes:
+        raster = np.zeros((25, 6), dtype=np.uint8)
+        raster[spikes["n_3.times"], spikes["n_3.indices"]] = 1
+    np.testing.assert_array_equal(raster, data["spikes"][3])  # snnTorch's own steps
+
+
+FIXTURES = [("snntorch", "leaky_zero", {}), ("snntorch", "leaky_subtract", {"reset": "subtract-next"}),
+            ("norse", "lifbox", {}), ("sinabs", "lif", {"method": "exp", "reset": "subtract"})]
+
+
+@pytest.mark.parametrize("framework, model, kw", FIXTURES, ids=[f"{f}-{m}" for f, m, _ in FIXTURES])
+def test_framework_steps_give_the_frameworks_own_raster_step_for_step(framework: str, model: str, kw: dict) -> None:
+    """Each population shifted back by its depth: the output raster is the framework's,
+    step for step (its own per-step output spikes, saved by tools/make_nir_fixtures.py)."""
+    from neurocomp.interop.steps import framework_steps
+
+    data = np.load(DATA / framework / f"{model}.npz", allow_pickle=False)
+    net = import_nir(DATA / framework / f"{model}.nir", float(data["dt_ms"]), **kw)
+    samples, steps, n_in = data["inputs"].shape
+    assert data["spikes"].shape == (samples, steps, data["counts"].shape[1])
+    for s in range(samples):
+        x = np.zeros((steps + 2, n_in))
+        x[:steps] = data["inputs"][s]
+        result, shift = framework_steps(nc.simulate(net, steps + 2, inputs={"input": x}), net)
+        assert (result.steps, shift["input"], shift["n_1"], shift["n_3"]) == (steps, 0, 1, 2)
+        ev = result.spikes["n_3"]
+        raster = np.zeros((steps, ev.n), dtype=np.uint8)
+        raster[ev.times, ev.indices] = 1
+        np.testing.assert_array_equal(raster, data["spikes"][s], err_msg=f"sample {s}")
+        ev = result.spikes["input"]
+        raster = np.zeros((steps, n_in), dtype=np.uint8)
+        raster[ev.times, ev.indices] = 1
+        np.testing.assert_array_equal(raster, data["inputs"][s])
+
+
+def test_framework_steps_refuse_a_run_too_short_for_the_deepest_layer() -> None:
+    from neurocomp.diagnostics import UsageError
+    from neurocomp.interop.steps import framework_steps
+
+    net = import_nir(DATA / "snntorch" / "leaky_zero.nir")
+    result = nc.simulate(net, 26, inputs={"input": np.zeros((26, 16))})
+    with pytest.raises(UsageError, match=r"26 steps are too few for 25 framework steps: 'n_3' is 2 steps from "
+                                         r"the input\n= help: run 27 steps"):
+        framework_steps(result, net, 25)
+    assert framework_steps(result, net)[0].steps == 24
+
+
+def test_cli_run_pads_a_short_raster_and_saves_framework_steps(tmp_path: Path, capsys) -> None:
+    from neurocomp.cli import main
+
+    data = np.load(DATA / "snntorch" / "leaky_zero.npz", allow_pickle=False)
+    assert main(["import", str(DATA / "snntorch" / "leaky_zero.nir"), "-o", str(tmp_path / "m.snn")]) == 0
+    np.savez(tmp_path / "x.npz", input=data["inputs"][3])
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "m.snn"), "--chip", "loihi", "--steps", "27", "--inputs",
+                 str(tmp_path / "x.npz"), "--framework-steps", "--out", str(tmp_path / "run")]) == 0
+    said = capsys.readouterr()
+    assert "input 'input': 25 steps given, padded with zeros to 27" in said.err
+    assert "framework steps: 25 steps" in " ".join(said.out.split())
+    with np.load(tmp_path / "run" / "spikes.npz", allow_pickle=False) as spikes:
+        assert spikes["n_3.times"].max() < 25 and spikes["n_1.times"].max() < 25
+        np.testing.assert_array_equal(np.sort(spikes["input.times"]), np.nonzero(data["inputs"][3])[0])
+    assert main(["run", str(tmp_path / "m.snn"), "--chip", "loihi", "--steps", "27", "--framework-steps"]) != 0
 
 
 def test_cli_validate_pads_rasters_and_says_when_the_run_is_too_short(tmp_path: Path, capsys) -> None:

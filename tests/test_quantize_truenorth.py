@@ -156,10 +156,37 @@ def test_a_lif_decay_becomes_a_leak_toward_zero_with_a_warning():
     assert h.v_scale == pytest.approx(1 / 255)
     assert h.params["leak"].tolist() == [-13] * 3
     assert h.params["leak_reversal"].tolist() == [1] * 3
-    assert h.params["threshold"].tolist() == [256]  * 3  # floor(255) + 1
+    # floor(255) + 1 = 256, lowered by the leak TrueNorth takes after integrating: 256 - 13
+    assert h.params["threshold"].tolist() == [243] * 3
     assert q.report.populations[0].max_errors["beta"] == pytest.approx(0.05)
     assert any(w.startswith("population 'h': TrueNorth's leak is additive") and "5.00%" in w
                for w in q.report.warnings)
+
+
+def test_the_leak_is_not_taken_from_the_input_of_the_same_tick():
+    # dvs_conv's pool: LIF(beta 0.5, threshold 2.5), inputs of weight 1, c = 255 (the weights).
+    # α = floor(637.5) + 1 = 638; λ = -round(0.5 · 1.25 · 255) = -159 (toward 0). TrueNorth
+    # integrates, leaks, then tests; the float model decays the old V, adds, then tests. So the
+    # threshold is α - 159 = 479, and by hand (V after the tick; a spike of step t arrives at t + 1):
+    #   t0: 3 spikes  float 3 > 2.5 fires      chip 765 - 159 = 606 >= 479 fires (638: would not)
+    #   t5: 2 spikes  float 2                  chip 510 - 159 = 351
+    #   t6..t8        float 1, 0.5, 0.25       chip 192, 33, 0 (reversal stops at 0)
+    #   t10: 2        float 2.0625             chip 351
+    #   t11: 2        float 3.03 fires         chip 351 + 510 - 159 = 702 fires
+    from neurocomp.compiler.pipeline import compile_network
+    from neurocomp.emulator.run import emulate
+
+    times = np.array([0, 0, 0, 5, 5, 10, 10, 11, 11], dtype=np.int64)
+    idx = np.array([0, 1, 2, 0, 1, 0, 1, 0, 1], dtype=np.int64)
+    net = network([Population(name="x", shape=(3,), encoder=SpikeFile(times, idx, "x.npz")),
+                   Population(name="p", shape=(1,), neuron=NeuronModel(family="lif", beta=0.5, threshold=2.5))],
+                  [dense("w", "x", "p", np.ones((1, 3)))], probes=[Probe(population="p", variables=("spikes",))])
+    q = quantize_truenorth(net, CHIP, lower(net)).populations["p"]
+    assert (q.params["threshold"].tolist(), q.params["leak"].tolist()) == ([479], [-159])
+    ref = simulate(net, 14)
+    chip = emulate(compile_network(net, CHIP), 14)
+    assert ref.spikes["p"].times.tolist() == [1, 12]
+    assert chip.spikes["p"].times.tolist() == [1, 12]
 
 
 def test_a_lif_with_bias_combines_bias_and_decay_without_reversal():

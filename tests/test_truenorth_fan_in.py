@@ -83,7 +83,8 @@ def test_the_keyword_spotting_mlp_compiles_on_truenorth():
 
 def test_split_neurons_follow_the_float_model():
     # 600 random inputs at 5 % per tick into 20 IF neurons: the chip (partial sums,
-    # quantized weights) fires within 30 % of the float model's spikes in total, and its
+    # quantized weights) fires within 15 % of the float model's spikes in total (measured:
+    # 208 against 186; with quanta of exactly theta/2, which need three to exceed theta: 146), and its
     # per-neuron counts follow the float model's (correlation above 0.9). (At 10 % per
     # tick each group's input is above theta/2 per tick, its partials fire every tick and
     # the sum is lost: the limit the module docstring names.)
@@ -91,7 +92,7 @@ def test_split_neurons_follow_the_float_model():
     ref = simulate(net, steps=300).spike_counts("l1").astype(float)
     chip = nc.run(nc.compile(net, chip=CHIP), steps=300).spike_counts("l1").astype(float)
     assert ref.sum() > 150
-    assert abs(chip.sum() - ref.sum()) < 0.3 * ref.sum()
+    assert abs(chip.sum() - ref.sum()) < 0.15 * ref.sum()
     assert np.corrcoef(ref, chip)[0, 1] > 0.9
 
 

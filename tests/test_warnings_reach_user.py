@@ -1,6 +1,6 @@
 """Quantization warnings reach the user: nc.compile issues a QuantizationWarning per
 warning of the Mapping's quantization report, and `neurocomp run` prints them as
-`neurocomp compile` does."""
+`neurocomp compile` does; `validate` and `compare` show them as notes."""
 
 from __future__ import annotations
 
@@ -56,3 +56,9 @@ def test_validate_shows_them_as_notes(net_file: Path) -> None:
     check = nc.validate(net_file, chip="loihi", steps=5)
     assert any(EXPECTED in note for note in check.notes), check.notes
     assert any(line.startswith("note: ") and EXPECTED in line for line in check.to_text().splitlines())
+
+
+def test_compare_shows_them_as_notes_of_the_chips_row(net_file: Path, capsys) -> None:
+    assert main(["compare", str(net_file), "--chip", "loihi", "--steps", "5"]) == 0
+    lines = [" ".join(line.split()) for line in capsys.readouterr().out.splitlines()]
+    assert any(line.startswith("note: loihi: ") and EXPECTED in line for line in lines), lines

@@ -10,7 +10,8 @@ and runs itself inside it::
 The venv: ``torch==2.13.0`` (CPU) ``snntorch norse sinabs nir``. Each fixture is
 ``tests/data/nir/<framework>/<model>.nir`` plus ``<model>.npz`` with ``inputs`` (``[S, T, N]``
 0/1 spike rasters, the framework's steps), ``counts`` (``[S, outputs]``, the framework's
-output spike counts over those T steps) and ``dt_ms`` (the step to import it with, which
+output spike counts over those T steps), ``spikes`` (``[S, T, outputs]``, its output
+spikes step by step) and ``dt_ms`` (the step to import it with, which
 is not always the step the framework ran at: see docs/nir.md).
 The models are randomly initialised with a fixed seed and scaled so that both layers
 spike; they are not trained (equality of spike counts does not need training).
@@ -28,8 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # where the fixtures go (tests/test_nir_frameworks_vendor.py points it elsewhere to compare)
 OUT = Path(os.environ.get("NEUROCOMP_NIR_FIXTURES", ROOT / "tests" / "data" / "nir"))
 # (venv, packages, what runs in it): sinabs pins nir<=1.0.4, which snnTorch 1.0's exporter cannot use
-VENVS = [(Path("/tmp/snn-venv"), ["torch==2.13.0", "snntorch", "norse", "nir==1.0.8"], "--inside"),
-         (Path("/tmp/sinabs-venv"), ["torch==2.13.0", "sinabs", "nir<=1.0.4"], "--inside-sinabs")]
+VENV_DIR = Path(os.environ.get("NEUROCOMP_NIR_VENV_DIR", "/tmp"))  # where the venvs are made
+VENVS = [(VENV_DIR / "snn-venv", ["torch==2.13.0", "snntorch", "norse", "nir==1.0.8"], "--inside"),
+         (VENV_DIR / "sinabs-venv", ["torch==2.13.0", "sinabs", "nir<=1.0.4"], "--inside-sinabs")]
 SAMPLES, STEPS, N_IN, N_HID, N_OUT = 12, 25, 16, 24, 6
 
 
@@ -75,21 +77,23 @@ def inside() -> None:  # runs in the venv: torch and the frameworks are importab
     inputs = inputs_for_all()
     for reset in ("zero", "subtract"):
         net, lifs = snntorch_model(reset, seed=12)
-        counts = np.zeros((SAMPLES, N_OUT), dtype=np.int64)
+        spikes = np.zeros((SAMPLES, STEPS, N_OUT), dtype=np.uint8)
         with torch.no_grad():
             for s in range(SAMPLES):
                 for lif in lifs:
                     lif.reset_hidden()
                 for t in range(STEPS):
                     spk, _ = net(torch.from_numpy(inputs[s, t][None]))
-                    counts[s] += spk[0].numpy().astype(np.int64)
+                    spikes[s, t] = spk[0].numpy()
+        counts = spikes.sum(1, dtype=np.int64)
         for lif in lifs:
             lif.reset_hidden()
         graph = export_to_nir(net, torch.zeros(N_IN))  # a batch dimension fails type inference
         where = OUT / "snntorch"
         where.mkdir(parents=True, exist_ok=True)
         nir.write(where / f"leaky_{reset}.nir", graph)
-        np.savez(where / f"leaky_{reset}.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=0.1)
+        np.savez(where / f"leaky_{reset}.npz", inputs=inputs.astype(np.uint8), counts=counts, spikes=spikes,
+                 dt_ms=0.1)
         print(f"snntorch leaky_{reset}: output spikes per sample {counts.sum(1).tolist()}")
 
     # Norse: Linear -> LIFBoxCell -> Linear -> LIFBoxCell at dt = 1 ms (Norse's default), with biases
@@ -107,19 +111,20 @@ def inside() -> None:  # runs in the venv: torch and the frameworks are importab
     p2 = norse.LIFBoxParameters(tau_mem_inv=torch.full((N_OUT,), 50.0), v_th=torch.ones(N_OUT),
                                 v_leak=torch.zeros(N_OUT), v_reset=torch.zeros(N_OUT))
     net = norse.SequentialState(fc1, norse.LIFBoxCell(p1), fc2, norse.LIFBoxCell(p2))
-    counts = np.zeros((SAMPLES, N_OUT), dtype=np.int64)
+    spikes = np.zeros((SAMPLES, STEPS, N_OUT), dtype=np.uint8)
     with torch.no_grad():
         for s in range(SAMPLES):
             state = None
             for t in range(STEPS):
                 out, state = net(torch.from_numpy(inputs[s, t]), state)
-                counts[s] += out.numpy().astype(np.int64)
+                spikes[s, t] = out.numpy()
+    counts = spikes.sum(1, dtype=np.int64)
     graph = norse.to_nir(net, torch.zeros(N_IN), dt=0.001)
     where = OUT / "norse"
     where.mkdir(parents=True, exist_ok=True)
     nir.write(where / "lifbox.nir", graph)
     # Norse 1.1 writes tau*dt for tau: the step that imports it is dt squared (1 us), not Norse's 1 ms
-    np.savez(where / "lifbox.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=0.001,
+    np.savez(where / "lifbox.npz", inputs=inputs.astype(np.uint8), counts=counts, spikes=spikes, dt_ms=0.001,
              framework_dt_ms=1.0)
     print(f"norse lifbox: output spikes per sample {counts.sum(1).tolist()}")
 
@@ -148,8 +153,8 @@ def inside_sinabs() -> None:  # runs in the sinabs venv
         fc2, sl.LIF(tau_mem=torch.full((N_OUT,), 5.0), spike_threshold=torch.ones(N_OUT),
                     spike_fn=sinabs.activation.SingleSpike))
     with torch.no_grad():
-        out = net(torch.from_numpy(inputs))  # [samples, T, outputs]: sinabs runs the whole raster
-        counts = out.sum(1).numpy().astype(np.int64)
+        spikes = net(torch.from_numpy(inputs)).numpy().astype(np.uint8)  # [samples, T, outputs]: the whole raster
+    counts = spikes.sum(1, dtype=np.int64)
     for m in net:
         if isinstance(m, sl.LIF):
             m.reset_states()
@@ -157,7 +162,7 @@ def inside_sinabs() -> None:  # runs in the sinabs venv
     where = OUT / "sinabs"
     where.mkdir(parents=True, exist_ok=True)
     nir.write(where / "lif.nir", graph)
-    np.savez(where / "lif.npz", inputs=inputs.astype(np.uint8), counts=counts, dt_ms=1000.0)
+    np.savez(where / "lif.npz", inputs=inputs.astype(np.uint8), counts=counts, spikes=spikes, dt_ms=1000.0)
     print(f"sinabs lif: output spikes per sample {counts.sum(1).tolist()}")
 
 

@@ -48,13 +48,15 @@ def register(subparsers: Any) -> None:
                      help="how time constants become per-step decays (default: euler, h = dt/tau, or the "
                           "exporter's when the step is inferred; exp: h = 1 - exp(-dt/tau))")
     imp.add_argument("--cuba-bias", choices=("error", "steady"), default="error",
-                     help="a bias into a CubaLIF's synaptic current: refuse it (default), or add its "
-                          "settled value to the voltage")
-    imp.add_argument("--reset", choices=("zero", "subtract", "subtract-next"), default="zero",
-                     help="the reset the model was trained with, which NIR cannot state: zero (NIR's, "
-                          "default), subtract (Sinabs' default: the threshold is subtracted in the step "
-                          "of the spike) or subtract-next (snnTorch's default Leaky: subtracted at the "
-                          "next step, after the leak)")
+                     help="a bias into a CubaLIF's synaptic current that no input reaches (elsewhere it "
+                          "enters the current at its layer's depth, as in NIR): refuse it (default), or "
+                          "add its settled value to the voltage")
+    imp.add_argument("--reset", choices=("zero", "subtract", "subtract-next"), default=None,
+                     help="the reset the model was trained with, which NIR cannot state: zero (NIR's), "
+                          "subtract (Sinabs' default: the threshold is subtracted in the step of the spike) "
+                          "or subtract-next (snnTorch's default Leaky: subtracted at the next step, after the "
+                          "leak). Default: the one the exporter's framework reads the file back with "
+                          "(Sinabs: subtract; snnTorch, Norse, others: zero), and the command says which")
     imp.add_argument("--force", action="store_true", help="overwrite existing files")
     imp.set_defaults(func=import_command)
 
@@ -83,14 +85,22 @@ def import_command(args: argparse.Namespace) -> int:
             dt_ms, inferred = infer_dt_ms(flatten(nir, graph).nodes)
             method = args.method or inferred
     name = args.name or _identifier(out.stem)
-    net = import_nir(graph, dt_ms, name=name, method=method, cuba_bias=args.cuba_bias,
-                     reset=args.reset)
+    reset, reset_why = args.reset, "as given (--reset)"
+    if reset is None and not (isinstance(graph.metadata, dict) and "neurocomp_network" in graph.metadata):
+        from ..interop.nir_import.conventions import infer_reset
+        from ..interop.nir_import.graph import flatten
+
+        reset, reset_why = infer_reset(flatten(nir, graph).nodes)
+    net = import_nir(graph, dt_ms, name=name, method=method, cuba_bias=args.cuba_bias, reset=reset)
     dt_ms = net.dt_ms
     header = "\n".join([f"imported from {model.name} by 'neurocomp import'",
                         describe_discretisation(method, dt_ms)])
     written = write_snn(net, out, overwrite=args.force, header=header)
     shown = console()
     shown.print(describe_discretisation(method, dt_ms))
+    if reset is not None:  # NIR cannot state it: say which one the network got, and why
+        shown.print(f"reset: {reset} ({reset_why}); the file cannot say how the model was trained: "
+                    "--reset zero|subtract|subtract-next")
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
     recorded = _recorded_dt_ms(meta.get("neurocomp_dt_ms"))
     if recorded is not None and recorded != dt_ms:

@@ -17,7 +17,9 @@ also saves the mapping (``mapping.map.json`` and its ``.npz``) and ``counters.np
 
 The input file of ``run --inputs`` holds one array per input population, named after
 it: a raster ``T x N`` (or ``T x shape``, nonzero entries are emitted with their value)
-for a single run; with ``--batch``, a leading sample axis: ``S x T x N`` rasters, or
+for a single run, padded with zeros when shorter than ``--steps`` (the command says so);
+``--framework-steps`` saves its spikes with each population's steps counted from its
+depth, as snnTorch, Norse and Sinabs count them (:mod:`neurocomp.interop.steps`); with ``--batch``, a leading sample axis: ``S x T x N`` rasters, or
 ``S x N`` values that replace the input encoder's ``value`` (as ``validate --samples``
 does, :func:`neurocomp.workflows.samples.encode_samples`). Inputs not in the file come
 from their encoders.
@@ -41,7 +43,7 @@ from .common import (add_chip_arguments, add_command, add_jobs_argument, add_mem
                      cluster_from_args, console as console_, pictures_need_out, positive, progress_bar,
                      quantization_warning_lines, refuse_to_overwrite)
 
-__all__ = ["register", "run_command", "batch_inputs"]
+__all__ = ["register", "run_command", "batch_inputs", "padded_rasters", "given_steps", "shift_to_framework"]
 
 BATCH_FILE = "batch_counts.npz"
 
@@ -58,6 +60,9 @@ def register(subparsers: Any) -> None:
     run.add_argument("--force", action="store_true", help="overwrite files in --out")
     run.add_argument("--inputs", metavar="FILE.npz",
                      help="one array per input population: a T x N raster (with --batch: S x T x N, or S x N values)")
+    run.add_argument("--framework-steps", action="store_true",
+                     help="save spikes.npz with each population's steps counted from its depth, as a framework "
+                          "that runs every layer within one step counts them (docs/nir.md)")
     run.add_argument("--batch", type=int, metavar="N",
                      help="run the first N samples of --inputs and sum their cost")
     run.add_argument("--trace", action="store_true",
@@ -91,6 +96,9 @@ def run_command(args: argparse.Namespace) -> int:
     positive(args.jobs, "--jobs")
     if args.batch is not None and not args.inputs:
         raise UsageError("--batch needs --inputs: the samples to run", hint="give --inputs FILE.npz")
+    if args.framework_steps and (args.batch is not None or not args.out):
+        raise UsageError("--framework-steps renumbers the steps of the spikes.npz a single run saves",
+                         hint="give --out DIR, without --batch")
     pictures_need_out(args, ("--plot", "--html"))
     pictures = bool(args.plot or args.html)
     out = Path(args.out) if args.out else None
@@ -135,7 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
         if args.batch is None:
             from ..emulator.run import emulate
 
-            overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
+            overrides = padded_rasters(arrays, args.steps, network, console_(stderr=True, width=100).print)
             runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
         else:
             with cluster_from_args(args) as client:
@@ -156,7 +164,10 @@ def run_command(args: argparse.Namespace) -> int:
     if out is not None:
         written = [rep.save(out, overwrite=args.force)]
         if args.batch is None:
-            runs[0].save(out, overwrite=args.force)
+            saved = runs[0]
+            if args.framework_steps:
+                saved = shift_to_framework(saved, network, given_steps(arrays), console.print)
+            saved.save(out, overwrite=args.force)
             written += [out / "spikes.npz", out / "summary.json"]
         else:
             written.append(_save_batch_counts(out / BATCH_FILE, runs))
@@ -251,6 +262,36 @@ def _read_inputs(path_text: str, network: Any) -> dict[str, np.ndarray]:
         if a.dtype.kind == "f" and not np.all(np.isfinite(a)):
             raise InputFileError(f"'{path}': array '{name}' holds NaN or infinite values")
     return arrays
+
+
+def padded_rasters(arrays: dict[str, np.ndarray], steps: int, network: Any, say: Any) -> dict[str, np.ndarray]:
+    """Each ``T x N`` raster of a single run, a shorter one padded with zeros to ``steps``
+    (saying so: a model from a framework that runs every layer within one step needs
+    ``T + depth`` steps for its last layer to answer the last input step, docs/nir.md)."""
+    out = {}
+    for name, a in arrays.items():
+        if a.ndim >= 2 and a.shape[0] < steps:
+            say(f"input '{name}': {a.shape[0]} steps given, padded with zeros to {steps}")
+            a = np.concatenate([a, np.zeros((steps - a.shape[0], *a.shape[1:]), dtype=a.dtype)])
+        out[name] = _raster(name, a, steps, network)
+    return out
+
+
+def given_steps(arrays: dict[str, np.ndarray]) -> int | None:
+    """The longest raster's steps (the framework's run), None without rasters."""
+    return max((int(a.shape[0]) for a in arrays.values() if a.ndim >= 2), default=None)
+
+
+def shift_to_framework(result: RunResult, network: Any, steps: int | None, say: Any) -> RunResult:
+    """``--framework-steps``: each population's steps counted from its depth
+    (:func:`neurocomp.interop.steps.framework_steps`), saying what moved."""
+    from ..interop.steps import framework_steps
+
+    shifted, shift = framework_steps(result, network, steps)
+    moved = ", ".join(f"'{k}' by {d}" for k, d in shift.items() if d)
+    say(f"framework steps: {shifted.steps} steps, each population's step t + depth shown as step t "
+        f"({moved or 'nothing moved: every population is at depth 0'})")
+    return shifted
 
 
 def _raster(name: str, array: np.ndarray, steps: int, network: Any) -> np.ndarray:

@@ -6,7 +6,9 @@ with ``--out`` the run's ``spikes.npz`` and ``summary.json``.
 ``run --inputs``). A raster shorter than ``--steps`` is padded with zeros, and the
 command says so: a model imported from a framework that runs every layer within one
 step needs ``T + depth`` steps for its last layer to answer the last input step
-(docs/nir.md)."""
+(docs/nir.md). ``--framework-steps`` then shows and saves each population's steps
+counted from its depth, so step ``t`` is the framework's step ``t``
+(:mod:`neurocomp.interop.steps`)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--inputs", metavar="FILE.npz",
                    help="one T x N spike raster per input population, named after it (shorter than "
                         "--steps: padded with zeros)")
+    p.add_argument("--framework-steps", action="store_true",
+                   help="count each population's steps from its depth, as a framework that runs every layer "
+                        "within one step does: step t is the framework's step t (docs/nir.md)")
     p.add_argument("--out", help="folder for spikes.npz and summary.json")
     p.add_argument("--force", action="store_true", help="overwrite files in --out")
     add_memory_argument(p)
@@ -46,20 +51,14 @@ def simulate(args: argparse.Namespace) -> int:
     if args.out and not args.force:
         refuse_to_overwrite(Path(args.out), ("spikes.npz", "summary.json"))
     out = console()
-    overrides = None
-    if args.inputs:
-        import numpy as np
+    from .run import _read_inputs, given_steps, padded_rasters, shift_to_framework
 
-        from .run import _raster, _read_inputs
-
-        overrides = {}
-        for name, a in _read_inputs(args.inputs, net).items():
-            if a.ndim >= 2 and a.shape[0] < args.steps:
-                out.print(f"input '{name}': {a.shape[0]} steps given, padded with zeros to {args.steps}")
-                a = np.concatenate([a, np.zeros((args.steps - a.shape[0], *a.shape[1:]), dtype=a.dtype)])
-            overrides[name] = _raster(name, a, args.steps, net)
+    arrays = _read_inputs(args.inputs, net) if args.inputs else {}
+    overrides = padded_rasters(arrays, args.steps, net, out.print) or None
     result = reference(net, args.steps, inputs=overrides)
-    table = Table(title=f"float reference: '{net.name}', {args.steps} steps of {net.dt_ms:g} ms",
+    if args.framework_steps:
+        result = shift_to_framework(result, net, given_steps(arrays), out.print)
+    table = Table(title=f"float reference: '{net.name}', {result.steps} steps of {net.dt_ms:g} ms",
                   title_justify="left")
     for col in ("population", "neurons", "spikes", "mean rate (Hz)", "silent"):
         table.add_column(col, justify="left" if col == "population" else "right")

@@ -235,8 +235,11 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     total = price_runs(chip_runs, chip, mapping)
     rep = report(chip_runs, total, chip, mapping, wall_s=wall)
 
-    # the batch warns once for all its runs (the message counts the samples that overflowed)
-    notes = tuple(str(w.message) for w in caught[:1])
+    # what the chip lost when it quantized the network (as every command shows it), then the
+    # batch's warning: once for all its runs (the message counts the samples that overflowed)
+    quantized = getattr(mapping, "quantization", None)
+    notes = tuple(quantized.warnings) if quantized is not None else ()
+    notes += tuple(str(w.message) for w in caught[:1])
     if len(caught) > 1:
         notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
     if rep.caveat:  # how far this chip's prices can be trusted (Akida's are estimates)

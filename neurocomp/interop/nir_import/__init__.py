@@ -34,9 +34,10 @@ discretisation: ``"euler"`` (forward Euler, the default) ``h = dt / tau``, or ``
   ``Flatten`` and ``Delay`` between two neuron nodes are composed into one projection,
   its weights multiplied by the target's input gain. A constant (an ``Affine`` or
   ``Conv2d`` bias, passed through the later nodes) becomes the target's ``bias``
-  (times the gain). A current-based target would filter that constant through its
-  synaptic current; neurocomp's bias enters the voltage, so that is refused unless
-  ``cuba_bias="steady"`` (the settled value, added from step 0).
+  (times the gain), started at the layer's depth (:mod:`.depth`). Into a current-based
+  target it enters the synaptic current there, through a projection, as NIR filters it;
+  where no input reaches the target it is refused unless ``cuba_bias="steady"`` (the
+  settled value, added to the voltage from step 0).
 
 Timing: every chain into a neuron delivers one step later: an input or spike at step
 ``t`` reaches the next neuron node at ``t + 1 + delay/dt``. So ``u[t]`` of a neuron is

@@ -33,7 +33,7 @@ import numpy as np
 from ...diagnostics import InteropError, UsageError
 from .discretise import fmt
 
-__all__ = ["Convention", "CONVENTIONS", "recognise", "infer_dt_ms", "check_dt"]
+__all__ = ["Convention", "CONVENTIONS", "recognise", "infer_dt_ms", "infer_reset", "check_dt"]
 
 _LEAKY = ("LIF", "CubaLIF", "LI", "CubaLI")
 
@@ -48,6 +48,9 @@ class Convention:
     method: str
     why: str
     advice: Callable[[float], str]  # the right --dt, given the step the user passed
+    # the reset the framework itself gives the file when it reads it back (NIR cannot state one)
+    reset: str = "zero"
+    reset_why: str = ""
 
 
 def _arr(node: Any, attr: str) -> np.ndarray | None:
@@ -90,17 +93,23 @@ CONVENTIONS: tuple[Convention, ...] = (
                "every neuron node has r = tau / 1e-4 s: snnTorch's exporter writes its time constants "
                "for a 0.1 ms step, whatever step the model ran at",
                lambda dt_ms: "--dt 0.1ms (dt_ms=0.1), forward Euler: that gives snnTorch's beta and "
-                             "unit input weights back"),
+                             "unit input weights back",
+               "zero", "snnTorch's exporter writes the same LIF for every reset_mechanism, and its own "
+                       "import_from_nir reads it back with reset_mechanism='zero'; a model trained with "
+                       "the default 'subtract' needs --reset subtract-next"),
     Convention("Sinabs", _sinabs, 1000.0, "exp",
                "every neuron node has r = 1 and a tau of 1 s or more: Sinabs writes tau_mem counted in "
                "steps and decays by exp(-1/tau_mem)",
-               lambda dt_ms: "--dt 1s --method exp (dt_ms=1000, method='exp'): one step is one time unit"),
+               lambda dt_ms: "--dt 1s --method exp (dt_ms=1000, method='exp'): one step is one time unit",
+               "subtract", "Sinabs' own from_nir reads a LIF back with its default reset, MembraneSubtract "
+                           "(the threshold subtracted in the step of the spike)"),
     Convention("Norse", _norse, None, "euler",
                "every neuron node has r = 1 and a tau shorter than the step: Norse's exporter (1.0, 1.1) "
                "writes tau*dt instead of tau",
                lambda dt_ms: f"if Norse ran it at dt = {fmt(dt_ms)} ms, import with --dt "
                              f"{fmt(dt_ms * dt_ms)}us (dt_ms={fmt(dt_ms * dt_ms / 1e3)}: dt squared, "
-                             "in seconds), forward Euler"),
+                             "in seconds), forward Euler",
+               "zero", "Norse's LIF resets to v_reset (reset_value), as NIR does"),
 )
 
 
@@ -118,6 +127,15 @@ def infer_dt_ms(nodes: dict[str, Any]) -> tuple[float, str]:
                          + (f" ({found.name}: {found.why})" if found else ""),
                          hint="give the step the model was trained with: --dt (dt_ms=)")
     return found.dt_ms, found.method
+
+
+def infer_reset(nodes: dict[str, Any]) -> tuple[str, str]:
+    """The reset to import with when none is given, and why: the one the recognised
+    exporter's framework reads the file back with, else NIR's (zero)."""
+    found = recognise(nodes)
+    if found is None:
+        return "zero", "NIR's reset (v = v_reset)"
+    return found.reset, f"{found.name}: {found.reset_why}"
 
 
 def check_dt(nodes: dict[str, Any], dt_ms: float, method: str) -> str | None:

@@ -10,6 +10,7 @@ walk itself names no NIR type but Input and Output.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -21,10 +22,10 @@ import numpy as np
 from ...diagnostics import InteropError, UsageError, did_you_mean
 from ...ir import encoders as en
 from ...ir.network import PROBE_VARIABLES, Network, NeuronModel, Population, Probe, Projection
-from ...ir.values import ArrayValue
+from ...ir.values import ArrayValue, as_array
 from . import chains
 from . import connections, neurons  # noqa: F401  (importing them registers their converters)
-from .conventions import check_dt, infer_dt_ms
+from .conventions import check_dt, infer_dt_ms, infer_reset
 from .depth import start_biases_at_depth
 from .resets import RESETS, apply_reset
 from .discretise import discretisation
@@ -43,7 +44,7 @@ CubaBias = Literal["error", "steady"]
 
 def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | None = None,
                method: str | None = None, cuba_bias: CubaBias = "error",
-               max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str = "zero") -> Network:
+               max_dense_entries: int = DEFAULT_DENSE_LIMIT, reset: str | None = None) -> Network:
     """Turn a NIR graph into a neurocomp :class:`Network` (see :mod:`neurocomp.interop.nir_import`).
 
     Parameters
@@ -61,14 +62,21 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
         ``"euler"`` (forward Euler) or ``"exp"``; see :data:`DISCRETISATIONS`. Default:
         the exporter's, when ``dt_ms`` is inferred; else ``"euler"``.
     cuba_bias
-        ``"error"`` (default) refuses a constant input (a bias) into a CubaLIF/CubaLI
-        whose synaptic current decays; ``"steady"`` adds its settled value to the bias.
+        A constant input (a bias) into a CubaLIF/CubaLI whose synaptic current decays
+        enters that current through a projection from the layer's depth on (exact, as
+        NIR filters it); where no input reaches the population (or the graph is
+        neurocomp's own), ``"error"`` (default) refuses it and ``"steady"`` adds its
+        settled value to the bias.
     max_dense_entries
         Largest ``[post, pre]`` matrix built for a chain of weight nodes that no single
         connector represents.
     reset
-        ``"zero"`` (NIR's reset, default) or ``"subtract-next"`` (snnTorch's default
-        ``Leaky``, which NIR cannot state); see :data:`~.resets.RESETS`.
+        ``"zero"`` (NIR's reset), ``"subtract"`` (Sinabs' default) or ``"subtract-next"``
+        (snnTorch's default ``Leaky``); NIR cannot state the last two, see
+        :data:`~.resets.RESETS`. ``None``: the reset the recognised exporter's framework
+        reads the file back with (Sinabs: ``"subtract"``; snnTorch, whose exporter writes
+        the same LIF for every reset, and Norse: ``"zero"``), else ``"zero"``
+        (:func:`~.conventions.infer_reset`).
 
     Returns
     -------
@@ -93,7 +101,7 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
         raise UsageError(f"dt must be a positive number of milliseconds, got {dt_ms!r}",
                          hint="NIR has no time step; choose the one the model was trained with")
     discretisation(method or "euler")  # a bad name is refused before the file is read
-    if reset not in RESETS:
+    if reset is not None and reset not in RESETS:
         raise UsageError(f"unknown reset '{reset}'", hint=did_you_mean(reset, RESETS))
     if cuba_bias not in ("error", "steady"):
         raise UsageError(f"cuba_bias must be 'error' or 'steady', got {cuba_bias!r}")
@@ -112,19 +120,36 @@ def import_nir(graph_or_path: Any, dt_ms: float | None = None, *, name: str | No
             dt_ms, inferred = infer_dt_ms(flat.nodes)
             method = method or inferred
     method = method or "euler"
+    if reset is None:
+        reset = "zero" if ours else infer_reset(flat.nodes)[0]
     disc = discretisation(method)
     too_long_hint = None if ours else check_dt(flat.nodes, float(dt_ms), method)
     recorded = flat.metadata.get("neurocomp_network")
     net_name = name or identifier(str(recorded) if isinstance(recorded, str) and recorded
                                   else stem or "nir_network")
-    net = _Importer(nir, flat, Step(float(dt_ms), disc, too_long_hint), net_name, cuba_bias,
-                    max_dense_entries).run()
+    importer = _Importer(nir, flat, Step(float(dt_ms), disc, too_long_hint), net_name, cuba_bias,
+                         max_dense_entries, currents=not ours)
+    net = importer.run()
     # A graph neurocomp wrote keeps neurocomp's timing (biases on from step 0); a graph from a
-    # framework that runs every layer within one step gets each bias from its layer's depth.
+    # framework that runs every layer within one step gets each bias from its layer's depth,
+    # and a constant into a synaptic current enters that current there, as in NIR.
     source = None
     if not ours:
-        net, source = start_biases_at_depth(net)
+        net, source, unplaced = start_biases_at_depth(
+            net, {pop: c.current for pop, c in importer.currents.items()})
+        net = importer.settle_unplaced(net, unplaced)
     return apply_reset(net, reset, keep=(source,) if source else ())
+
+
+@dataclass(frozen=True)
+class _Current:
+    """A constant input into a population's synaptic current (an Affine/Conv2d bias before a
+    CubaLIF): ``current`` per step, flat; ``steady`` its settled value as a voltage bias."""
+
+    current: np.ndarray
+    steady: np.ndarray
+    node: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -139,7 +164,8 @@ class _Path:
 class _Importer:
     """One import's walk over the flat graph (its state: the population names given so far)."""
 
-    def __init__(self, nir: Any, flat: Flat, step: Step, name: str, cuba_bias: str, max_dense: int) -> None:
+    def __init__(self, nir: Any, flat: Flat, step: Step, name: str, cuba_bias: str, max_dense: int,
+                 currents: bool = False) -> None:
         self.nodes = {k: Node(k, obj) for k, obj in flat.nodes.items()}
         self.step = step
         self.name = name
@@ -153,6 +179,9 @@ class _Importer:
         self.kind = {k: self._classify(nir, node) for k, node in self.nodes.items()}
         self.pop_names: dict[str, str] = {}
         self._taken_pops: set[str] = set()
+        # constants into a synaptic current, per population, when they may ride on a projection
+        self.take_currents = currents
+        self.currents: dict[str, _Current] = {}
 
     @staticmethod
     def _classify(nir: Any, node: Node) -> str:
@@ -217,23 +246,21 @@ class _Importer:
         """The population, its bias = ``h·v_leak`` plus the constants arriving times the gain."""
         pop = self.pop_name(spec.node)
         has_const = constant != 0
-        if spec.cuba:
-            filtered = has_const & (spec.alpha != 0)
-            if np.any(filtered) and self.cuba_bias == "error":
-                raise InteropError(
-                    f"node {self.nodes[spec.node].describe()} receives a constant input (the bias of "
-                    f"{', '.join(repr(k) for k in constant_from)}) into its synaptic current: NIR "
-                    "filters it through tau_syn, so it builds up over the first steps, while a "
-                    "neurocomp bias is added to the voltage in full from step 0",
-                    hint="pass cuba_bias='steady' (CLI: --cuba-bias steady) to add its settled value "
-                         "(w_in*r*h_mem*b) as the bias, or remove the bias from the model")
-            # the settled current is gain·c / (1 - alpha); exact when alpha = 0
+        if spec.cuba and np.any(has_const & (spec.alpha != 0)):
+            # the settled current is gain·c / (1 - alpha): the bias cuba_bias='steady' adds
             with np.errstate(invalid="ignore", divide="ignore"):
-                const_gain = spec.gain / np.where(spec.alpha != 0, 1.0 - spec.alpha, 1.0)
+                steady = np.where(has_const, spec.gain / np.where(spec.alpha != 0, 1.0 - spec.alpha, 1.0)
+                                  * constant, 0.0)
+                current = np.where(has_const, spec.gain * constant, 0.0)
+            found = _Current(current, steady, spec.node, tuple(constant_from))
+            if self.take_currents:  # it enters the current through a projection (convert.import_nir)
+                self.currents[pop] = found
+                bias = spec.leak_bias
+            else:
+                bias = spec.leak_bias + self.steady_or_refuse(found)
         else:
-            const_gain = spec.gain
-        with np.errstate(invalid="ignore", divide="ignore"):
-            bias = spec.leak_bias + np.where(has_const, const_gain * constant, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                bias = spec.leak_bias + np.where(has_const, spec.gain * constant, 0.0)
         shape = spec.shape
         model = NeuronModel(family=spec.family,  # type: ignore[arg-type]
                             alpha=self.value(spec.alpha, shape, pop, "alpha"),
@@ -248,6 +275,32 @@ class _Importer:
                 raise InteropError(f"node {self.nodes[spec.node].describe()}: {decay} = "
                                    f"{float(values[(values < 0) | (values > 1)][0])!r} is outside [0, 1]")
         return Population(name=pop, shape=shape, neuron=model)
+
+    def steady_or_refuse(self, found: _Current) -> np.ndarray:
+        """The settled value of a constant that cannot enter the current where NIR has it
+        (``cuba_bias='steady'``), else the error that says so."""
+        if self.cuba_bias == "error":
+            raise InteropError(
+                f"node {self.nodes[found.node].describe()} receives a constant input (the bias of "
+                f"{', '.join(repr(k) for k in found.sources)}) into its synaptic current, and no input "
+                "reaches it to start that constant with (or the graph is neurocomp's own): NIR filters "
+                "it through tau_syn, so it builds up over the first steps, while a neurocomp bias is "
+                "added to the voltage in full from step 0",
+                hint="pass cuba_bias='steady' (CLI: --cuba-bias steady) to add its settled value "
+                     "(w_in*r*h_mem*b) as the bias, or remove the bias from the model")
+        return found.steady
+
+    def settle_unplaced(self, net: Network, unplaced: tuple[str, ...]) -> Network:
+        """``net`` with the constants that no projection could carry (:func:`start_biases_at_depth`
+        found no input reaching their population) added as settled biases, or refused."""
+        populations = dict(net.populations)
+        for pop in unplaced:
+            found = self.currents[pop]
+            p = populations[pop]
+            bias = np.asarray(as_array(p.neuron.bias, p.size), dtype=np.float64) + self.steady_or_refuse(found)
+            populations[pop] = dataclasses.replace(p, neuron=dataclasses.replace(
+                p.neuron, bias=self.value(bias, p.shape, pop, "bias")))
+        return dataclasses.replace(net, populations=populations) if unplaced else net
 
     def value(self, flat: np.ndarray, shape: tuple[int, ...], pop: str, param: str) -> float | ArrayValue:
         """A scalar when every neuron has the same value, else an array file."""

@@ -15,15 +15,19 @@ runs a LIF runs it, and the network's inputs stay the model's own.
 A population's *depth* is the first step anything from an input can reach it: the
 fewest ``1 + delay`` steps over the projections of a path from an input population
 (a population no input reaches keeps its bias from step 0). The bias enters the
-current through the projection, so this is done only for populations whose current
-holds one step's input (``alpha = 0``), where that is the same as adding it to the
-voltage.
+current through the projection, so a ``bias`` is moved only for populations whose
+current holds one step's input (``alpha = 0``), where that is the same as adding it to
+the voltage. A constant that NIR puts into a synaptic current (an ``Affine`` bias before
+a ``CubaLIF``) is handed over apart (``currents``) and rides on such a projection too: it
+then enters the current, is filtered by ``alpha`` as NIR filters it, and starts at the
+layer's depth (snnTorch's ``Synaptic`` adds ``fc(x)``, bias included, to ``syn``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import heapq
+from typing import Mapping
 
 import numpy as np
 
@@ -58,10 +62,14 @@ def depths(net: Network) -> dict[str, int]:
     return first
 
 
-def start_biases_at_depth(net: Network) -> tuple[Network, str | None]:
-    """``net`` with the bias of every population at depth >= 1 (and ``alpha = 0``) moved
-    onto a delayed projection from a source named :data:`BIAS_SOURCE` (see the module's
-    docstring), and the source's name (None when no bias moved)."""
+def start_biases_at_depth(net: Network, currents: Mapping[str, np.ndarray] | None = None
+                          ) -> tuple[Network, str | None, tuple[str, ...]]:
+    """``net`` with the bias of every population at depth >= 1 (and ``alpha = 0``), and each
+    constant input ``currents[pop]`` (flat, per step, into the current), moved onto a delayed
+    projection from a source named :data:`BIAS_SOURCE` (see the module's docstring); the
+    source's name (None when nothing moved); the populations of ``currents`` no input
+    reaches (left to the caller)."""
+    currents = currents or {}
     first = depths(net)
     populations = dict(net.populations)
     added: list[Projection] = []
@@ -77,15 +85,21 @@ def start_biases_at_depth(net: Network) -> tuple[Network, str | None]:
         if model is None or depth < 1:
             continue
         bias = as_array(model.bias, pop.size)
-        if not np.any(bias) or np.any(as_array(model.alpha, pop.size)):
+        if name in currents:  # into the synaptic current, where NIR has it; the bias stays
+            carried = np.asarray(currents[name], dtype=np.float64).reshape(-1)
+        elif not np.any(bias) or np.any(as_array(model.alpha, pop.size)):
             continue
-        weights = ArrayValue(bias.reshape(pop.size, 1).copy(), f"{data_dir}/{source}_{name}.weights.npy")
+        else:
+            carried = bias
+            populations[name] = dataclasses.replace(pop, neuron=dataclasses.replace(model, bias=0.0))
+        weights = ArrayValue(carried.reshape(pop.size, 1).copy(), f"{data_dir}/{source}_{name}.weights.npy")
         added.append(Projection(name=f"{source}->{name}", pre=source, post=name,
                                 connector=cn.Dense(weights=weights), delay_steps=depth - 1))
-        populations[name] = dataclasses.replace(pop, neuron=dataclasses.replace(model, bias=0.0))
+    unplaced = tuple(name for name in currents if first.get(name, 0) < 1)
     if not added:
-        return net, None
+        return net, None, unplaced
     # V = 0·V + 1 > 0.5 at every step: a spike at every step from step 0
     populations[source] = Population(name=source, shape=(1,), neuron=NeuronModel(
         family="lif", alpha=0.0, beta=0.0, threshold=0.5, bias=1.0, reset="zero"))
-    return dataclasses.replace(net, populations=populations, projections=net.projections + tuple(added)), source
+    return (dataclasses.replace(net, populations=populations, projections=net.projections + tuple(added)), source,
+            unplaced)

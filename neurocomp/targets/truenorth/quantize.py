@@ -34,6 +34,9 @@ Neuron parameters, per neuron (``θ`` threshold, ``β`` decay, ``b`` bias of the
     β < 1, b = 0:     λ = -round((1-β)·θ/2·c) with leak reversal   (approximate: TrueNorth's
                       leak is additive; it removes what the float decay removes at |V| = θ/2)
     β < 1, b != 0:    λ = round((b - (1-β)·θ/2)·c), no reversal    (approximate)
+    β < 1 (spiking):  α lowered by the decay's part of the leak, round((1-β)·θ/2·c): TrueNorth
+                      leaks after integrating, the float model decays the old V before adding
+                      the input, so the same-tick leak must not count against the threshold
     reset zero -> γ 0 (normal) with R = 0; subtract -> γ 1 (linear); none -> γ 2
     negative threshold β_neg = the largest the widths hold, κ = 1 (saturate there); for a
                       spiking neuron with β < 1 and b = 0, β_neg = 0: V saturates at 0
@@ -620,6 +623,15 @@ def _quantize_population(pop: Population, incoming: list[_Incoming], nat: _PopNa
         with np.errstate(divide="ignore", invalid="ignore"):
             extra = np.where(theta > 0, (params["threshold"] - theta * c) / (theta * c), 0.0)
         errors["reset"] = float(extra.max(initial=0.0))
+    # TrueNorth integrates, then leaks, then tests the threshold; the float model decays the
+    # old potential, then adds the input, then tests. So the leak standing for the decay
+    # would also be taken from the input of the same tick (3 coincident spikes of weight 1
+    # and threshold 2.5 at beta 0.5: 3 - 0.625 < 2.5, no spike). Lowering the threshold by
+    # that leak (α' = α - λ_decay) makes the test the float one: V_prev·(leaked) + x >= α.
+    # A subtracting reset then takes α' from the leaked V: the float V_prev·β + x - θ.
+    if spiking and decays.any():
+        lam_decay = np.where(decays, np.round((1.0 - beta) * v_ref * c), 0.0)
+        params["threshold"] = np.clip(params["threshold"] - lam_decay, 0, w.thr_hi).astype(np.int64)
     # A decaying neuron without bias forgets a negative potential as fast as a positive
     # one; TrueNorth's additive leak removes at most |λ| per tick, so a potential driven far
     # below 0 by inhibitory inputs would silence the neuron for many ticks. Such neurons
