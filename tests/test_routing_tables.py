@@ -10,11 +10,13 @@ column), and on the examples compiled for each chip.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from neurocomp.diagnostics import UsageError
 from neurocomp.emulator.kernels import routing
 from neurocomp.emulator.kernels.routing import narrowest_int, routing_tables
 from test_emulator_loihi import LOIHI, TINY, random_case
@@ -144,9 +146,50 @@ def test_random_tiny_chip_mappings_and_far_apart_classes(seed):
 
 def test_the_column_lookup_marks_cores_outside_the_mapping():
     core_ids = np.array([2, 9, 16], dtype=np.int64)
-    got = routing._columns(core_ids, np.array([16, 2, 3, 9, 17, 0, 16], dtype=np.int64))
-    np.testing.assert_array_equal(got, [2, 0, -1, 1, -1, -1, 2])
+    got = routing._columns(core_ids, np.array([16, 2, 3, 9, 17, 0, 16, -4], dtype=np.int32))
+    np.testing.assert_array_equal(got, [2, 0, -1, 1, -1, -1, 2, -1])
     assert got.dtype == np.int32
+    # Core ids too far apart for a table from id to column: a binary search instead.
+    far = np.array([2, 9, 2**40], dtype=np.int64)
+    got = routing._columns(far, np.array([2**40, 9, 5, 2, 2**40 + 1], dtype=np.int64))
+    np.testing.assert_array_equal(got, [2, 1, -1, 0, -1])
+    assert got.dtype == np.int32
+
+
+@pytest.mark.parametrize("by_pair", [True, False])
+def test_both_ways_of_counting_hops_give_the_twins_tables(by_pair, monkeypatch):
+    """Hops from a table over pairs of used cores, or route by route (each is chosen by
+    size; here both are forced on the same mappings, with routes between two chips)."""
+    chip = LOIHI.with_system(2, 1, "user: tests, two chips for inter-chip hops")
+    original = routing._hop_table
+    used = []
+
+    def forced(*args):
+        used.append(by_pair)
+        return original(*args, by_pair=by_pair)
+
+    monkeypatch.setattr(routing, "_hop_table", forced)
+    interchip = 0
+    for seed in range(4):
+        m, _, _ = random_case(seed, chip)
+        assert_same_tables(m)
+        interchip += int(twin_tables(m)["src"][:, routing.HOPS_IC].sum())
+    assert used == [by_pair] * 4
+    assert interchip > 0  # some routes cross between the chips
+
+
+def test_a_mapping_array_of_another_integer_type_is_read_or_refused():
+    """The compiled passes index with the Mapping's arrays unchecked, so an array of
+    another dtype is converted only when no value changes."""
+    m, _, _ = random_case(2, TINY)
+    wide = dataclasses.replace(m, syn_target=m.syn_target.astype(np.int64))
+    want = twin_tables(m)
+    rt, _ = routing_tables(wide)
+    np.testing.assert_array_equal(rt.syn, want["syn"])
+    target = m.syn_target.astype(np.int64)
+    target[0] += 2**32  # the same int32 after a wrapping cast
+    with pytest.raises(UsageError, match="array 'syn_target' holds values that are not int32"):
+        routing_tables(dataclasses.replace(m, syn_target=target))
 
 
 @pytest.mark.parametrize("example,chip", [("chain", "loihi"), ("mnist_mlp", "loihi"),

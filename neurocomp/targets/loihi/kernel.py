@@ -214,9 +214,18 @@ def _segments(params: np.ndarray, core_comp_ptr: np.ndarray, min_run: int = 32) 
     A core gets its runs when they average at least ``min_run`` compartments (then the
     kernel reads each run's parameters once, not once per compartment); otherwise none.
     """
-    cfg, cfg_of = np.unique(params, axis=0, return_inverse=True) if params.shape[0] \
-        else (np.zeros((0, params.shape[1]), np.int64), np.zeros(0, np.int64))
-    cfg_of = np.asarray(cfg_of, dtype=np.int64).reshape(-1)
+    n = params.shape[0]
+    if n:
+        # The distinct rows, sorted (np.unique(axis=0)), found among the first rows of runs
+        # of equal rows only: a row-wise sort of every compartment took most of this.
+        head = np.ones(n, dtype=bool)
+        np.any(params[1:] != params[:-1], axis=1, out=head[1:])
+        starts = np.flatnonzero(head)
+        cfg, run_cfg = np.unique(params[starts], axis=0, return_inverse=True)
+        cfg_of = np.repeat(np.asarray(run_cfg, dtype=np.int64).reshape(-1),
+                           np.diff(np.append(starts, n)))
+    else:
+        cfg, cfg_of = np.zeros((0, params.shape[1]), np.int64), np.zeros(0, np.int64)
     ptr = [0]
     starts, stops, cfgs = [], [], []
     for j in range(core_comp_ptr.size - 1):
