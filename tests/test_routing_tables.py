@@ -212,3 +212,35 @@ def test_the_examples_give_the_twins_tables(example, chip, monkeypatch):
     kernel.prepare(m)
     assert len(calls) == 1 and calls[0][0] is m
     assert_same_tables(*calls[0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_loihi_parameter_runs_match_the_obvious_build(seed):
+    """``_segments`` (Loihi's runs of equal parameter rows per core) against the plain
+    way: every row's index among the sorted distinct rows, then the runs core by core."""
+    from neurocomp.targets.loihi.kernel import _segments
+
+    rng = np.random.default_rng(seed)
+    # runs of a few repeated rows drawn from a small pool, so that rows recur apart
+    pool = rng.integers(-3, 4, size=(5, 6))
+    rows = np.concatenate([np.repeat(pool[rng.integers(0, 5)][None], rng.integers(1, 60), axis=0)
+                           for _ in range(30)])
+    cuts = np.sort(rng.choice(np.arange(1, rows.shape[0]), size=4, replace=False))
+    ptr = np.concatenate([[0], cuts, [rows.shape[0]]]).astype(np.int64)
+    got = _segments(rows, ptr, min_run=8)
+    distinct = sorted({tuple(r) for r in rows.tolist()})
+    np.testing.assert_array_equal(got["cfg"], np.array(distinct, dtype=np.int64))
+    index = {r: i for i, r in enumerate(distinct)}
+    seg_ptr, starts, stops, cfgs = [0], [], [], []
+    for j in range(ptr.size - 1):
+        ids = [index[tuple(r)] for r in rows[ptr[j]:ptr[j + 1]].tolist()]
+        runs = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+        if ids and len(ids) >= 8 * len(runs):
+            starts += runs
+            stops += runs[1:] + [len(ids)]
+            cfgs += [ids[i] for i in runs]
+        seg_ptr.append(len(starts))
+    assert seg_ptr[-1] > 0  # some core takes the runs
+    for name, want in (("core_seg_ptr", seg_ptr), ("seg_start", starts), ("seg_stop", stops),
+                       ("seg_cfg", cfgs)):
+        np.testing.assert_array_equal(got[name], np.array(want, dtype=np.int64), err_msg=name)
