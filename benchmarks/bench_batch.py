@@ -88,6 +88,42 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+
+def spike_raster(net, mapping, steps: int, samples) -> np.ndarray:
+    """uint8 ``[steps, samples, 784]``: the input spikes neurocomp's encoder gives each sample."""
+    from neurocomp.compiler.encode import input_events
+
+    raster = np.zeros((steps, len(samples), 784), dtype=np.uint8)
+    for i, s in enumerate(samples):
+        ev = input_events(net, steps, s, inputs=tuple(mapping.input_offset))["pixels"]
+        t = np.repeat(np.arange(steps), np.diff(ev.step_ptr[:steps + 1]))
+        raster[t, i, ev.indices[: int(ev.step_ptr[steps])]] = 1
+    return raster
+
+
+def start_torch(python: str, raster: np.ndarray, threads: int, folder: Path):
+    """The snnTorch peer as a process that waits for 'run' lines (None, with a note, when
+    ``python`` does not exist); close its stdin to end it."""
+    if not Path(python).exists():
+        print(f"snnTorch: skipped ({python} not found; python3 -m venv /tmp/snntorch-venv && "
+              "/tmp/snntorch-venv/bin/pip install torch snntorch)")
+        return None
+    data = folder / "mnist.npz"
+    if not data.exists():
+        np.savez(data, spikes=raster, w1=np.load(ROOT / "examples" / "data" / "mnist_w1.npy"),
+                 w2=np.load(ROOT / "examples" / "data" / "mnist_w2.npy"))
+    return subprocess.Popen([python, "-c", _TORCH, str(data), str(threads)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def torch_pass(proc) -> tuple[float, np.ndarray]:
+    """One timed pass of the snnTorch peer over the whole batch: (seconds, classes)."""
+    proc.stdin.write("run\n")
+    proc.stdin.flush()
+    out = json.loads(proc.stdout.readline())
+    return out["s"], np.array(out["pred"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=200)
@@ -101,7 +137,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import neurocomp as nc
-    from neurocomp.compiler.encode import input_events
     from neurocomp.emulator.run import emulate_batch
     from neurocomp.workflows.batch import emulate_samples
     from neurocomp.workflows.samples import sample_inputs
@@ -113,11 +148,7 @@ def main() -> None:
     m = nc.compile(net, "loihi")
     samples = sample_inputs(net, args.steps, x)
     n = len(samples)
-    raster = np.zeros((args.steps, n, 784), dtype=np.uint8)
-    for i, s in enumerate(samples):
-        ev = input_events(net, args.steps, s, inputs=tuple(m.input_offset))["pixels"]
-        t = np.repeat(np.arange(args.steps), np.diff(ev.step_ptr[:args.steps + 1]))
-        raster[t, i, ev.indices[: int(ev.step_ptr[args.steps])]] = 1
+    raster = spike_raster(net, m, args.steps, samples)
 
     ways: dict[str, object] = {"now": lambda: emulate_batch(m, args.steps, samples)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,17 +159,8 @@ def main() -> None:
         if args.threads > 1:
             ways[f"now, jobs={args.threads}"] = lambda: emulate_samples(m, args.steps, samples,
                                                                         jobs=args.threads)
-        torch = {}
-        if Path(args.torch_python).exists():
-            data = Path(tmp) / "mnist.npz"
-            np.savez(data, spikes=raster, w1=np.load(ROOT / "examples" / "data" / "mnist_w1.npy"),
-                     w2=np.load(ROOT / "examples" / "data" / "mnist_w2.npy"))
-            for k in sorted({1, args.threads}):
-                torch[k] = subprocess.Popen([args.torch_python, "-c", _TORCH, str(data), str(k)],
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        else:
-            print(f"snnTorch: skipped ({args.torch_python} not found; python3 -m venv "
-                  "/tmp/snntorch-venv && /tmp/snntorch-venv/bin/pip install torch snntorch)")
+        torch = {k: proc for k in sorted({1, args.threads})
+                 if (proc := start_torch(args.torch_python, raster, k, Path(tmp))) is not None}
         try:
             results = {name: fn() for name, fn in ways.items()}  # warm (and tables built)
             times: dict[str, list[float]] = {name: [] for name in ways}
@@ -151,11 +173,8 @@ def main() -> None:
                     results[name] = fn()
                     times[name].append(time.perf_counter() - t0)
                 for k, proc in torch.items():
-                    proc.stdin.write("run\n")
-                    proc.stdin.flush()
-                    out = json.loads(proc.stdout.readline())
-                    times[f"snnTorch, {k} thread{'s' if k > 1 else ''}"].append(out["s"])
-                    preds[k] = np.array(out["pred"])
+                    seconds, preds[k] = torch_pass(proc)
+                    times[f"snnTorch, {k} thread{'s' if k > 1 else ''}"].append(seconds)
         finally:
             for proc in torch.values():
                 proc.stdin.close()
