@@ -244,3 +244,24 @@ def test_loihi_parameter_runs_match_the_obvious_build(seed):
     for name, want in (("core_seg_ptr", seg_ptr), ("seg_start", starts), ("seg_stop", stops),
                        ("seg_cfg", cfgs)):
         np.testing.assert_array_equal(got[name], np.array(want, dtype=np.int64), err_msg=name)
+
+
+def test_an_axon_no_route_reaches_counts_in_the_bounds_not_in_the_packing():
+    """A synapse of an axon that no route reaches is never delivered: its value does not
+    widen the packed synapses (the flat list's values), yet the row bound counts it."""
+    m, _, _ = random_case(7, TINY)
+    core = int(m.comp_core[0])
+    big = 2**20  # wider than any weight of the random case
+    lonely = dataclasses.replace(
+        m, axon_core=np.append(m.axon_core, np.int32(core)),
+        axon_projection=np.append(m.axon_projection, np.int32(0)),
+        axon_weight_exp=np.append(m.axon_weight_exp, np.int8(0)),
+        axon_type=np.append(m.axon_type, np.int8(0)),
+        axon_syn_ptr=np.append(m.axon_syn_ptr, m.n_synapses + 1),
+        syn_target=np.append(m.syn_target, np.int32(0)),
+        syn_weight=np.append(m.syn_weight, np.int32(big)),
+        syn_delay=np.append(m.syn_delay, np.int16(0)))
+    assert lonely.n_axons == m.n_axons + 1 and big not in lonely.syn_weight[:m.n_synapses]
+    rt, info = routing_tables(lonely)
+    assert rt.syn_vbits < 21 and info.acc_dtype == np.int32  # 2**20 into one row
+    assert_same_tables(lonely)

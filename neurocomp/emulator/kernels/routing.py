@@ -293,9 +293,11 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         raise UsageError(f"syn_value has shape {value.shape}, the Mapping has {n_syn} synapses")
     comp_relay = (np.asarray(m.comp_pop) == -1).astype(np.uint8)
     # What reaches a row in one step, bounded; synapses per core; a synapse whose target
-    # is not on its axon's core (an axon feeds only its own core).
-    bound, core_syn, bad = _synapse_pass(axon_syn_ptr, syn_target, value, axon_col, axon_row0,
-                                         comp_col, comp_relay, n_rows, n_cols)
+    # is not on its axon's core (an axon feeds only its own core); the range of the values
+    # a spike can deliver (of the synapses of axons that some route reaches).
+    bound, core_syn, bad, lo, hi = _synapse_pass(route_axon, axon_syn_ptr, syn_target, value,
+                                                 axon_col, axon_row0, comp_col, comp_relay,
+                                                 n_rows, n_cols)
     if bad >= 0:
         raise UsageError("a synapse targets a compartment on another core than its axon's")
     # deliver_many packs a core's synaptic operations of one step into 32 bits; a
@@ -307,8 +309,8 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     hop_pair, hop = _hop_table(m.chip, core_ids, comp_col, axon_col, route_ptr, route_axon,
                                n_comp)
     src = _aligned_rows(n_sources, 8)
-    max_nsyn, lo, hi = _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col,
-                                    value, comp_relay, syn_target, hop_pair, hop, n_cols, src)
+    max_nsyn = _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, hop_pair,
+                            hop, n_cols, src)
     n_flat = int(src[-1, SYN_HI]) if n_sources else 0
     route_bits = max(1, max_nsyn.bit_length())
     col_bits = max(1, (n_cols - 1).bit_length() if n_cols else 1)
@@ -417,39 +419,50 @@ def _hop_table(chip, core_ids, comp_col, axon_col, route_ptr, route_axon, n_comp
 
 
 @njit(cache=True)
-def _synapse_pass(axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col, comp_relay,
-                  n_rows, n_cols):
-    """One pass over every synapse: ``(bound, core_syn, bad)`` -- the largest sum of
-    ``|value|`` over the synapses into one row (a relay's count 1), the synapses of each
-    column, and the first synapse whose target is not on its axon's core (-1: none)."""
+def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+                  comp_relay, n_rows, n_cols):
+    """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
+    of ``|value|`` over the synapses into one row (a relay's count 1), the synapses of
+    each column, the first synapse whose target is not on its axon's core (-1: none), and
+    the smallest and largest value (a relay's 1) of the synapses of the axons that some
+    route reaches, the flat list's values (0, 0 when there are none)."""
+    n_axons = axon_syn_ptr.shape[0] - 1
+    reached = np.zeros(n_axons, dtype=np.uint8)
+    for r in range(route_axon.shape[0]):
+        reached[route_axon[r]] = 1
     into = np.zeros(n_rows, dtype=np.int64)
     core_syn = np.zeros(n_cols, dtype=np.int64)
-    for a in range(axon_syn_ptr.shape[0] - 1):
+    lo = np.int64(0)
+    hi = np.int64(0)
+    seen = False
+    for a in range(n_axons):
         col = axon_col[a]
         k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
         core_syn[col] += k1 - k0
         for k in range(k0, k1):
             tgt = syn_target[k]
             if comp_col[tgt] != col:
-                return np.int64(0), core_syn, k
-            into[axon_row0[a] + tgt] += 1 if comp_relay[tgt] else abs(value[k])
+                return np.int64(0), core_syn, k, lo, hi
+            v = np.int64(1) if comp_relay[tgt] else value[k]
+            into[axon_row0[a] + tgt] += abs(v)
+            if reached[a]:
+                if not seen:
+                    lo, hi, seen = v, v, True
+                lo = min(lo, v)
+                hi = max(hi, v)
     bound = np.int64(0)
     for i in range(n_rows):
         bound = max(bound, into[i])
-    return bound, core_syn, np.int64(-1)
+    return bound, core_syn, np.int64(-1), lo, hi
 
 
 @njit(cache=True)
-def _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, value, comp_relay,
-                 syn_target, hop_pair, hop, n_cols, src):
-    """Fill every source's record in ``src`` (module docstring) and return
-    ``(max_nsyn, lo, hi)``: the most synapses of one route's axon and the smallest and
-    largest value of the flat synapse list (0, 0 when it is empty)."""
+def _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, hop_pair, hop, n_cols,
+                 src):
+    """Fill every source's record in ``src`` (module docstring) and return the most
+    synapses of one route's axon."""
     n_comp = comp_col.shape[0]
     max_nsyn = np.int64(0)
-    lo = np.int64(0)
-    hi = np.int64(0)
-    seen = False
     at = np.int64(0)
     for s in range(route_ptr.shape[0] - 1):
         r0, r1 = route_ptr[s], route_ptr[s + 1]
@@ -466,12 +479,6 @@ def _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, value,
             k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
             at += k1 - k0
             max_nsyn = max(max_nsyn, k1 - k0)
-            for k in range(k0, k1):
-                v = np.int64(1) if comp_relay[syn_target[k]] else value[k]
-                if not seen:
-                    lo, hi, seen = v, v, True
-                lo = min(lo, v)
-                hi = max(hi, v)
             if col >= 0:
                 h = col * n_cols + axon_col[a] if hop_pair else r
                 ew += hop[h, 0]
@@ -481,7 +488,7 @@ def _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, value,
         src[s, HOPS_EW] = ew
         src[s, HOPS_NS] = ns
         src[s, HOPS_IC] = ic
-    return max_nsyn, lo, hi
+    return max_nsyn
 
 
 @njit(cache=True)
