@@ -284,13 +284,18 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         raise UsageError(f"the Mapping needs {n_rows} accumulator rows; the emulator holds "
                          "at most 2**31 - 1")
     # Row of each axon's first compartment of its core, in its block: a synapse's row is
-    # that plus its target's place within the core.
-    axon_row0 = block_row[which] - comp_start[axon_col] if n_axons else np.zeros(0, np.int64)
+    # that plus its target's place within the core (written over ``which``: no copy).
+    axon_row0 = _axon_rows(which, axon_col, block_row, comp_start)
     del which
 
-    value = np.ascontiguousarray(m.syn_weight if syn_value is None else syn_value, dtype=np.int64)
+    # int32 when every value fits (the Mapping's weights do): one compiled version of the
+    # passes below, and no copy of the weights.
+    value = _typed(m, "syn_weight", np.int32) if syn_value is None else np.asarray(syn_value)
     if value.shape != (n_syn,):
         raise UsageError(f"syn_value has shape {value.shape}, the Mapping has {n_syn} synapses")
+    if syn_value is not None:
+        wide = value.size and (value.min() < -2**31 or value.max() >= 2**31)
+        value = np.ascontiguousarray(value, dtype=np.int64 if wide else np.int32)
     comp_relay = (np.asarray(m.comp_pop) == -1).astype(np.uint8)
     # What reaches a row in one step, bounded; synapses per core; a synapse whose target
     # is not on its axon's core (an axon feeds only its own core); the range of the values
@@ -419,6 +424,15 @@ def _hop_table(chip, core_ids, comp_col, axon_col, route_ptr, route_axon, n_comp
 
 
 @njit(cache=True)
+def _axon_rows(which, axon_col, block_row, comp_start):
+    """``block_row[which[a]] - comp_start[axon_col[a]]`` for every axon ``a``, written
+    over ``which`` (returned)."""
+    for a in range(which.shape[0]):
+        which[a] = block_row[which[a]] - comp_start[axon_col[a]]
+    return which
+
+
+@njit(cache=True)
 def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
                   comp_relay, n_rows, n_cols):
     """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
@@ -443,7 +457,7 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
             tgt = syn_target[k]
             if comp_col[tgt] != col:
                 return np.int64(0), core_syn, k, lo, hi
-            v = np.int64(1) if comp_relay[tgt] else value[k]
+            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
             into[axon_row0[a] + tgt] += abs(v)
             if reached[a]:
                 if not seen:
@@ -512,7 +526,7 @@ def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay,
         row0 = axon_row0[a]
         for k in range(axon_syn_ptr[a], axon_syn_ptr[a + 1]):
             tgt = syn_target[k]
-            v = np.int64(1) if comp_relay[tgt] else value[k]
+            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
             syn[j] = ((row0 + tgt) << vbits) | (v & vmask)
             if with_delay:
                 syn_delay[j] = delays[k]
@@ -630,13 +644,13 @@ def _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_cor
     if n_sources != n_comp + n_inputs:
         problems.append(f"route_ptr covers {n_sources} sources, expected {n_comp} compartments "
                         f"+ {n_inputs} input neurons")
-    if route_ptr.size and (route_ptr[0] != 0 or np.any(np.diff(route_ptr) < 0)
+    if route_ptr.size and (route_ptr[0] != 0 or np.any(route_ptr[1:] < route_ptr[:-1])
                            or route_ptr[-1] != route_axon.size):
         problems.append("route_ptr is not a CSR pointer over route_axon")
     if route_axon.size and (route_axon.min() < 0 or route_axon.max() >= n_axons):
         problems.append(f"route_axon names axons outside 0..{n_axons - 1}")
     if axon_syn_ptr.size != n_axons + 1 or axon_syn_ptr[0] != 0 \
-            or np.any(np.diff(axon_syn_ptr) < 0) or axon_syn_ptr[-1] != n_syn:
+            or np.any(axon_syn_ptr[1:] < axon_syn_ptr[:-1]) or axon_syn_ptr[-1] != n_syn:
         problems.append("axon_syn_ptr is not a CSR pointer over the synapses")
     if syn_target.size and (syn_target.min() < 0 or syn_target.max() >= n_comp):
         problems.append(f"syn_target names compartments outside 0..{n_comp - 1}")
