@@ -176,13 +176,20 @@ def prepare(mapping) -> LoihiTables:
                          f"{int(delays[k]) + num.delay.min_steps} steps; chip '{chip.name}' "
                          f"allows at most {num.delay.max_steps}")
 
-    exp = np.asarray(mapping.axon_weight_exp, dtype=np.int64)
-    proj = np.asarray(mapping.axon_projection, dtype=np.int64)
+    exp = np.asarray(mapping.axon_weight_exp)
     # Classes: one per exponent >= 0; one per (projection, exponent) below 0, because
-    # floor(a / 2**k) + floor(b / 2**k) is not floor((a + b) / 2**k).
-    key = np.where(exp >= 0, exp, -((proj + 1) * 256 + (-exp)))
+    # floor(a / 2**k) + floor(b / 2**k) is not floor((a + b) / 2**k). The key is
+    # -((projection + 1) * 256 - exp) below 0, else exp, built in one array (millions of
+    # axons: each temporary costs its fresh pages).
+    key = np.asarray(mapping.axon_projection, dtype=np.int64) + 1
+    key *= 256
+    key -= exp
+    np.negative(key, out=key)
+    up = exp >= 0
+    key[up] = exp[up]
+    del up
     rt, info = routing_tables(mapping, key)
-    block_exp = exp[rt.block_axon] if rt.block_axon.size else np.zeros(0, dtype=np.int64)
+    block_exp = exp[rt.block_axon].astype(np.int64) if rt.block_axon.size else np.zeros(0, dtype=np.int64)
     decay_dtype = narrowest_int(np.array([unity], dtype=np.int64))
     refr_dtype = narrowest_int(np.array([chip.neuron.refractory_max_steps], dtype=np.int64))
     segments = _segments(np.stack([f_u, f_v, bias, vth, refractory,
