@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import re
 import subprocess
@@ -43,3 +44,20 @@ def jit_seconds(probe: str, *argv: str) -> tuple[float, float]:
         out = [float(subprocess.run([sys.executable, "-c", probe, *argv], env=env, check=True,
                                     capture_output=True, text=True).stdout) for _ in range(2)]
     return out[0], out[1]
+
+
+def module_at(rev: str, path: str, name: str, folder: Path):
+    """The file ``path`` as of commit ``rev``, imported as module ``name`` (a sibling of
+    the file's own module, so that its relative imports resolve)."""
+    try:
+        text = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True,
+                              capture_output=True, text=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise SystemExit(f"cannot read {path} at {rev} (the peer needs a git checkout): {e}")
+    file = folder / (name.rsplit(".", 1)[-1] + ".py")
+    file.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -4,7 +4,11 @@ same run, alternating, warm (the Mapping compiled and every kernel jitted before
 
 Prints the load average at the start and end (the machine is shared: quote the figure
 with its load), each repetition, the medians, samples per second and the speed-up, and
-checks that every repetition's report is the same (wall times aside).
+checks that every repetition's report is the same (wall times aside). Then where the
+time goes: the samples' own work (timed inside the workers, summed), the caller's serial
+work, and what is left with N workers. Next to it, in the same run and alternating,
+snnTorch's inference over the same input spikes with the same float weights, batched,
+on 1 and on N threads (``bench_batch.py``'s peer, ``--torch-python``).
 
     python benchmarks/bench_parallel.py [--samples 200] [--steps 100] [--runs 3] [--jobs 2]
     python benchmarks/bench_parallel.py --dask [--chunks 1,4,16,50]
@@ -22,11 +26,14 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench_batch import spike_raster, start_torch, torch_pass  # noqa: E402
 
 
 def main() -> None:
@@ -37,6 +44,8 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2, help="the workers to compare with 1")
     ap.add_argument("--dask", action="store_true", help="measure Dask's overhead per chunk instead")
     ap.add_argument("--chunks", default="1,4,16,50", help="chunk sizes for --dask")
+    ap.add_argument("--torch-python", default="/tmp/snntorch-venv/bin/python",
+                    help="a Python with torch and snntorch for the peer ('' to skip)")
     args = ap.parse_args()
     if args.dask:
         return dask_overhead(args)
@@ -54,16 +63,34 @@ def main() -> None:
     nc.validate(net, chip, args.steps, samples=(samples[0][:2], samples[1][:2]), mapping=mapping, jobs=1)  # warm
 
     times: dict[int, list[float]] = {1: [], args.jobs: []}
+    busy: dict[int, list[float]] = {1: [], args.jobs: []}
     reports = []
-    for _ in range(args.runs):
-        for jobs in (1, args.jobs):
-            start = time.perf_counter()
-            rep = nc.validate(net, chip, args.steps, samples=samples, mapping=mapping, jobs=jobs)
-            times[jobs].append(time.perf_counter() - start)
-            d = rep.to_dict()
-            d.pop("wall_s")
-            reports.append(d)
-            print(f"  jobs={jobs}: {times[jobs][-1]:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        torch = {}
+        if args.torch_python:
+            from neurocomp.workflows.samples import sample_inputs
+
+            raster = spike_raster(net, mapping, args.steps, sample_inputs(net, args.steps, samples[0]))
+            torch = {k: proc for k in sorted({1, args.jobs})
+                     if (proc := start_torch(args.torch_python, raster, k, Path(tmp))) is not None}
+        torch_times: dict[int, list[float]] = {k: [] for k in torch}
+        try:
+            for _ in range(args.runs):
+                for jobs in (1, args.jobs):
+                    start = time.perf_counter()
+                    rep = nc.validate(net, chip, args.steps, samples=samples, mapping=mapping, jobs=jobs)
+                    times[jobs].append(time.perf_counter() - start)
+                    d = rep.to_dict()
+                    wall = d.pop("wall_s")
+                    busy[jobs].append(wall["reference"] + wall["emulate"])
+                    reports.append(d)
+                    print(f"  jobs={jobs}: {times[jobs][-1]:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+                for k, proc in torch.items():
+                    torch_times[k].append(torch_pass(proc)[0])
+        finally:
+            for proc in torch.values():
+                proc.stdin.close()
+                proc.wait()
     same = all(r == reports[0] for r in reports)
     n = len(samples[1])
     one, many = statistics.median(times[1]), statistics.median(times[args.jobs])
@@ -73,6 +100,21 @@ def main() -> None:
     print(f"  speed-up {one / many:.2f}x; reports identical: {same}; "
           f"accuracy float {reports[0]['classifier']['accuracy_ref']:.3f}, "
           f"chip {reports[0]['classifier']['accuracy_chip']:.3f}")
+    # Where the time goes: the samples' own work (float reference + chip emulation, timed
+    # inside whoever ran them, summed), the rest of the caller's work (lowering, encoding,
+    # the report: not spread), and what is left with N workers (starting them, sending
+    # chunks and results, uneven ends).
+    b1, bn = statistics.median(busy[1]), statistics.median(busy[args.jobs])
+    serial = one - b1
+    rest = many - serial - bn / args.jobs
+    print(f"  where: the samples' work {b1:.2f} s with jobs=1, {bn:.2f} s summed over "
+          f"{args.jobs} workers ({bn / b1:.2f}x the serial sum); the caller's "
+          f"own work {serial:.2f} s (not spread); left with jobs={args.jobs}: {rest:.2f} s "
+          f"(workers' start, chunks and results, uneven ends)")
+    for k, ts in torch_times.items():
+        t = statistics.median(ts)
+        print(f"  snnTorch, {k} thread{'s' if k > 1 else ''}, batch {n} (inference only): {t:.3f} s = "
+              f"{n / t:.1f} samples/s")
     print(f"load average at end: {os.getloadavg()}")
     if not same:
         raise SystemExit("the reports differ between runs")

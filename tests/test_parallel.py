@@ -69,6 +69,37 @@ def test_a_workers_error_reaches_the_caller_as_it_was_raised():
         assert e.value.render() == "item 3: error: item 3 is refused"
 
 
+def _first_quick_then_slow(shared, chunk):
+    if chunk[0] == 0:
+        if shared == "raise":
+            raise UsageError("item 0 is refused")
+        return chunk
+    time.sleep(300)
+    return chunk
+
+
+def _ctrl_c(first, out):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "error"])
+def test_stopping_ends_the_workers_running_a_chunk(how):
+    """Ctrl-C (here from on_chunk) or a chunk's error: the workers still running a chunk
+    of 300 s are ended, not waited for, and none is left behind."""
+    import multiprocessing
+
+    start = time.monotonic()
+    if how == "ctrl-c":
+        with pytest.raises(P.Interrupted) as e:
+            P.map_chunks(_first_quick_then_slow, None, range(4), jobs=2, chunk_size=1, on_chunk=_ctrl_c)
+        assert e.value.done == {0: 0} and e.value.total == 4
+    else:
+        with pytest.raises(UsageError, match="item 0 is refused"):
+            P.map_chunks(_first_quick_then_slow, "raise", range(4), jobs=2, chunk_size=1)
+    assert time.monotonic() - start < 100  # not the 300 s of a running chunk
+    assert multiprocessing.active_children() == []
+
+
 def test_jobs_default_to_every_core_or_the_environment(monkeypatch):
     monkeypatch.delenv(P.JOBS_ENV, raising=False)
     assert P.resolve_jobs() == len(os.sched_getaffinity(0))
@@ -212,8 +243,8 @@ def test_compare_over_samples_on_two_workers_gives_the_same_accuracies(mnist):
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a process group needs POSIX")
 def test_ctrl_c_at_a_terminal_stops_the_workers_and_ends_with_one_line():
     """Ctrl-C at a terminal reaches the whole process group: the command ends with 130
-    and 'interrupted' once the running chunks end (the others are cancelled), no worker
-    prints a traceback, none is left behind."""
+    and 'interrupted' (the running chunks' workers are ended, the other chunks
+    cancelled), no worker prints a traceback, none is left behind."""
     import signal
     import subprocess
     import sys
@@ -243,7 +274,7 @@ def test_ctrl_c_at_a_terminal_stops_the_workers_and_ends_with_one_line():
             proc.kill()
             proc.wait()
     assert (proc.returncode, err.strip(), out) == (130, "interrupted", "")  # (a blank line: the bar)
-    assert time.monotonic() - start < 30  # a chunk's time, not the remaining chunks'
+    assert time.monotonic() - start < 30  # not the remaining chunks' time
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert left == []

@@ -10,11 +10,13 @@ column), and on the examples compiled for each chip.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from neurocomp.diagnostics import UsageError
 from neurocomp.emulator.kernels import routing
 from neurocomp.emulator.kernels.routing import narrowest_int, routing_tables
 from test_emulator_loihi import LOIHI, TINY, random_case
@@ -144,9 +146,50 @@ def test_random_tiny_chip_mappings_and_far_apart_classes(seed):
 
 def test_the_column_lookup_marks_cores_outside_the_mapping():
     core_ids = np.array([2, 9, 16], dtype=np.int64)
-    got = routing._columns(core_ids, np.array([16, 2, 3, 9, 17, 0, 16], dtype=np.int64))
-    np.testing.assert_array_equal(got, [2, 0, -1, 1, -1, -1, 2])
+    got = routing._columns(core_ids, np.array([16, 2, 3, 9, 17, 0, 16, -4], dtype=np.int32))
+    np.testing.assert_array_equal(got, [2, 0, -1, 1, -1, -1, 2, -1])
     assert got.dtype == np.int32
+    # Core ids too far apart for a table from id to column: a binary search instead.
+    far = np.array([2, 9, 2**40], dtype=np.int64)
+    got = routing._columns(far, np.array([2**40, 9, 5, 2, 2**40 + 1], dtype=np.int64))
+    np.testing.assert_array_equal(got, [2, 1, -1, 0, -1])
+    assert got.dtype == np.int32
+
+
+@pytest.mark.parametrize("by_pair", [True, False])
+def test_both_ways_of_counting_hops_give_the_twins_tables(by_pair, monkeypatch):
+    """Hops from a table over pairs of used cores, or route by route (each is chosen by
+    size; here both are forced on the same mappings, with routes between two chips)."""
+    chip = LOIHI.with_system(2, 1, "user: tests, two chips for inter-chip hops")
+    original = routing._hop_table
+    used = []
+
+    def forced(*args):
+        used.append(by_pair)
+        return original(*args, by_pair=by_pair)
+
+    monkeypatch.setattr(routing, "_hop_table", forced)
+    interchip = 0
+    for seed in range(4):
+        m, _, _ = random_case(seed, chip)
+        assert_same_tables(m)
+        interchip += int(twin_tables(m)["src"][:, routing.HOPS_IC].sum())
+    assert used == [by_pair] * 4
+    assert interchip > 0  # some routes cross between the chips
+
+
+def test_a_mapping_array_of_another_integer_type_is_read_or_refused():
+    """The compiled passes index with the Mapping's arrays unchecked, so an array of
+    another dtype is converted only when no value changes."""
+    m, _, _ = random_case(2, TINY)
+    wide = dataclasses.replace(m, syn_target=m.syn_target.astype(np.int64))
+    want = twin_tables(m)
+    rt, _ = routing_tables(wide)
+    np.testing.assert_array_equal(rt.syn, want["syn"])
+    target = m.syn_target.astype(np.int64)
+    target[0] += 2**32  # the same int32 after a wrapping cast
+    with pytest.raises(UsageError, match="array 'syn_target' holds values that are not int32"):
+        routing_tables(dataclasses.replace(m, syn_target=target))
 
 
 @pytest.mark.parametrize("example,chip", [("chain", "loihi"), ("mnist_mlp", "loihi"),
@@ -169,3 +212,56 @@ def test_the_examples_give_the_twins_tables(example, chip, monkeypatch):
     kernel.prepare(m)
     assert len(calls) == 1 and calls[0][0] is m
     assert_same_tables(*calls[0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_loihi_parameter_runs_match_the_obvious_build(seed):
+    """``_segments`` (Loihi's runs of equal parameter rows per core) against the plain
+    way: every row's index among the sorted distinct rows, then the runs core by core."""
+    from neurocomp.targets.loihi.kernel import _segments
+
+    rng = np.random.default_rng(seed)
+    # runs of a few repeated rows drawn from a small pool, so that rows recur apart
+    pool = rng.integers(-3, 4, size=(5, 6))
+    rows = np.concatenate([np.repeat(pool[rng.integers(0, 5)][None], rng.integers(1, 60), axis=0)
+                           for _ in range(30)])
+    cuts = np.sort(rng.choice(np.arange(1, rows.shape[0]), size=4, replace=False))
+    ptr = np.concatenate([[0], cuts, [rows.shape[0]]]).astype(np.int64)
+    got = _segments(rows, ptr, min_run=8)
+    distinct = sorted({tuple(r) for r in rows.tolist()})
+    np.testing.assert_array_equal(got["cfg"], np.array(distinct, dtype=np.int64))
+    index = {r: i for i, r in enumerate(distinct)}
+    seg_ptr, starts, stops, cfgs = [0], [], [], []
+    for j in range(ptr.size - 1):
+        ids = [index[tuple(r)] for r in rows[ptr[j]:ptr[j + 1]].tolist()]
+        runs = [i for i in range(len(ids)) if i == 0 or ids[i] != ids[i - 1]]
+        if ids and len(ids) >= 8 * len(runs):
+            starts += runs
+            stops += runs[1:] + [len(ids)]
+            cfgs += [ids[i] for i in runs]
+        seg_ptr.append(len(starts))
+    assert seg_ptr[-1] > 0  # some core takes the runs
+    for name, want in (("core_seg_ptr", seg_ptr), ("seg_start", starts), ("seg_stop", stops),
+                       ("seg_cfg", cfgs)):
+        np.testing.assert_array_equal(got[name], np.array(want, dtype=np.int64), err_msg=name)
+
+
+def test_an_axon_no_route_reaches_counts_in_the_bounds_not_in_the_packing():
+    """A synapse of an axon that no route reaches is never delivered: its value does not
+    widen the packed synapses (the flat list's values), yet the row bound counts it."""
+    m, _, _ = random_case(7, TINY)
+    core = int(m.comp_core[0])
+    big = 2**20  # wider than any weight of the random case
+    lonely = dataclasses.replace(
+        m, axon_core=np.append(m.axon_core, np.int32(core)),
+        axon_projection=np.append(m.axon_projection, np.int32(0)),
+        axon_weight_exp=np.append(m.axon_weight_exp, np.int8(0)),
+        axon_type=np.append(m.axon_type, np.int8(0)),
+        axon_syn_ptr=np.append(m.axon_syn_ptr, m.n_synapses + 1),
+        syn_target=np.append(m.syn_target, np.int32(0)),
+        syn_weight=np.append(m.syn_weight, np.int32(big)),
+        syn_delay=np.append(m.syn_delay, np.int16(0)))
+    assert lonely.n_axons == m.n_axons + 1 and big not in lonely.syn_weight[:m.n_synapses]
+    rt, info = routing_tables(lonely)
+    assert rt.syn_vbits < 21 and info.acc_dtype == np.int32  # 2**20 into one row
+    assert_same_tables(lonely)

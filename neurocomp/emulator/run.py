@@ -292,11 +292,21 @@ def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEv
                        + mapping.n_comp + int(mapping.input_offset[name]))
     times = np.concatenate(t_parts)
     src = np.concatenate(s_parts)
-    order = np.lexsort((src, times))
+    order = _event_order(times, src)
     ptr = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(times, minlength=steps).astype(np.int64), out=ptr[1:])
     values = None if refusal is not None else np.ascontiguousarray(np.concatenate(v_parts)[order])
     return ptr, np.ascontiguousarray(src[order], dtype=np.int64), values
+
+
+def _event_order(times: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The permutation that puts events in (time, index) order, as ``np.lexsort((idx,
+    times))`` gives it; without a sort when they are in that order already (the usual
+    case: encoders and kernels emit them so; a sort was half of a small network's run)."""
+    t_up = times[1:] > times[:-1]
+    if np.all(t_up | ((times[1:] == times[:-1]) & (idx[1:] >= idx[:-1]))):
+        return np.arange(times.size)
+    return np.lexsort((idx, times))
 
 
 @dataclass(frozen=True)
@@ -373,7 +383,7 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
             times = np.repeat(np.arange(steps, dtype=np.int64),
                               np.diff(ev.step_ptr[:steps + 1]).astype(np.int64))
             idx = np.asarray(ev.indices[:end], dtype=np.int64)
-            order = np.lexsort((idx, times))
+            order = _event_order(times, idx)
             vals = np.asarray(ev.values[:end], dtype=np.float64)[order] if valued else None
             spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size,
                                        is_input=True, values=vals)
@@ -382,7 +392,7 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
             mine = pop_of == p
             times = run.spike_step[mine]
             idx = comp_index[run.spike_comp[mine]]
-            order = np.lexsort((idx, times))
+            order = _event_order(times, idx)
             vals = None if run.spike_value is None else np.asarray(run.spike_value)[mine][order]
             spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size, values=vals)
             n_neurons += pop.size

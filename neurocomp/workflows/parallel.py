@@ -118,10 +118,11 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     Raises
     ------
     NeurocompError
-        The first error a chunk raised (the other chunks are cancelled).
+        The first error a chunk raised (the other chunks are cancelled; local workers
+        running one are ended).
     Interrupted
         On Ctrl-C (or a ``KeyboardInterrupt`` from ``on_chunk``), with the results of the
-        items that had finished.
+        items that had finished (local workers still running a chunk are ended).
     """
     items = list(items)
     n = len(items)
@@ -181,10 +182,21 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in sorted(finished, key=futures.__getitem__):
                     done(futures[f], f.result())
-        except BaseException:  # an error or Ctrl-C: drop the chunks not yet started; the
-            for f in pending:    # running ones end (killing a worker can hang Python 3.11's pool)
+        except BaseException:  # an error or Ctrl-C: drop the chunks not yet started and
+            for f in pending:    # stop the running ones, whose results nobody will read
                 f.cancel()
+            _stop_workers(pool)
             raise
+
+
+def _stop_workers(pool: Any) -> None:
+    """End ``pool``'s worker processes now (SIGTERM), so that leaving the pool does not
+    wait for the chunks they run. The pool sees them die, fails its open futures and
+    shuts down; it closes its call queue's reading end as it does, so that a chunk still
+    being sent cannot block it (cpython issue 94777, fixed in the 3.11 series)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
 
 
 def _can_fork() -> bool:

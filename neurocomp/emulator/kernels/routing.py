@@ -3,9 +3,9 @@
 A family kernel (Loihi, TrueNorth, ...) owns its neuron arithmetic; everything between
 "source ``s`` fired at step ``t``" and "these integers wait in compartment ``c``'s input
 for step ``t + 1 + d``" is here, together with the work counters that it implies. Build
-the tables with :func:`routing_tables` (plain numpy, once per Mapping), pass the
-resulting :class:`Routing` named tuple straight into your ``@njit`` kernel, and call
-:func:`deliver` for every spike.
+the tables with :func:`routing_tables` (once per Mapping, in a few compiled passes),
+pass the resulting :class:`Routing` named tuple straight into your ``@njit`` kernel, and
+call :func:`deliver` for every spike.
 
 The accumulator layout
 ----------------------
@@ -80,7 +80,7 @@ Calling convention
 ------------------
 ::
 
-    rt, info = routing_tables(mapping, axon_class)        # numpy, once
+    rt, info = routing_tables(mapping, axon_class)        # once per Mapping
     acc = np.zeros((info.n_slots, info.n_rows), dtype=info.acc_dtype)  # or int32
     cnt = np.zeros((N_COUNTERS, steps, info.n_cols), dtype=np.int64)
     run_my_family(rt, acc, cnt, ...)                      # your @njit(cache=True) kernel
@@ -224,17 +224,26 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     UsageError
         When the Mapping's arrays are inconsistent (wrong lengths, ids out of range,
         negative delays).
+
+    Notes
+    -----
+    The work over every axon, route and synapse (millions of them at 100,000 neurons) is
+    done by three compiled passes (``_synapse_pass``, ``_source_pass``, ``_flatten``)
+    that write each table in place; numpy whole-array steps here needed a temporary per
+    step and took several times the 1,000-step run they prepare. The Mapping's arrays
+    are read in their documented dtypes (``neurocomp/ir/mapping.py``), so one compiled
+    version serves every Mapping.
     """
     m = mapping
     n_comp, n_axons, n_syn = m.n_comp, m.n_axons, m.n_synapses
     n_sources = m.n_sources
     comp_core = np.asarray(m.comp_core, dtype=np.int64)
-    route_ptr = np.ascontiguousarray(m.route_ptr, dtype=np.int64)
-    route_axon = np.asarray(m.route_axon, dtype=np.int64)
-    axon_core = np.asarray(m.axon_core, dtype=np.int64)
-    axon_syn_ptr = np.ascontiguousarray(m.axon_syn_ptr, dtype=np.int64)
-    syn_target = np.asarray(m.syn_target, dtype=np.int64)
-    delays = np.asarray(m.syn_delay, dtype=np.int64)
+    route_ptr = _typed(m, "route_ptr", np.int64)
+    route_axon = _typed(m, "route_axon", np.int64)
+    axon_core = _typed(m, "axon_core", np.int32)
+    axon_syn_ptr = _typed(m, "axon_syn_ptr", np.int64)
+    syn_target = _typed(m, "syn_target", np.int32)
+    delays = _typed(m, "syn_delay", np.int16)
     _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_core,
            axon_syn_ptr, syn_target, delays)
 
@@ -255,19 +264,14 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         raise UsageError("the Mapping's cores do not cover its compartments in order "
                          "(comp_start/comp_stop disagree with comp_core)")
     axon_col = _columns(core_ids, axon_core)
-    if np.any(axon_col < 0):
+    if n_axons and axon_col.min() < 0:
         bad = int(axon_core[np.argmax(axon_col < 0)])
         raise UsageError(f"an axon sits on core {bad}, which the Mapping does not use")
-
-    # Targets must sit on their axon's core: an axon feeds only its own core.
-    syn_axon = np.repeat(np.arange(n_axons, dtype=np.int64), np.diff(axon_syn_ptr))
-    if n_syn and np.any(comp_col[syn_target] != axon_col[syn_axon]):
-        raise UsageError("a synapse targets a compartment on another core than its axon's")
     sizes = comp_stop - comp_start
 
     # Blocks: one per (core, class) with at least one axon.
     cls = np.zeros(n_axons, dtype=np.int64) if axon_class is None \
-        else np.asarray(axon_class, dtype=np.int64)
+        else np.ascontiguousarray(axon_class, dtype=np.int64)
     if cls.shape != (n_axons,):
         raise UsageError(f"axon_class has shape {cls.shape}, the Mapping has {n_axons} axons")
     block_core, block_key, first, which = _blocks(axon_col, cls, n_cols)
@@ -279,77 +283,61 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     if n_rows >= 2**31:
         raise UsageError(f"the Mapping needs {n_rows} accumulator rows; the emulator holds "
                          "at most 2**31 - 1")
-    # Row of synapse k: its axon's block, at its target's place within the core.
-    row = (block_row[which[syn_axon]] + syn_target - comp_start[comp_col[syn_target]]) \
-        if n_syn else np.zeros(0, dtype=np.int64)
+    # Row of each axon's first compartment of its core, in its block: a synapse's row is
+    # that plus its target's place within the core (written over ``which``: no copy).
+    axon_row0 = _axon_rows(which, axon_col, block_row, comp_start)
+    del which
 
-    value = np.asarray(m.syn_weight if syn_value is None else syn_value, dtype=np.int64).copy()
+    # int32 when every value fits (the Mapping's weights do): one compiled version of the
+    # passes below, and no copy of the weights.
+    value = _typed(m, "syn_weight", np.int32) if syn_value is None else np.asarray(syn_value)
     if value.shape != (n_syn,):
         raise UsageError(f"syn_value has shape {value.shape}, the Mapping has {n_syn} synapses")
+    if syn_value is not None:
+        wide = value.size and (value.min() < -2**31 or value.max() >= 2**31)
+        value = np.ascontiguousarray(value, dtype=np.int64 if wide else np.int32)
     comp_relay = (np.asarray(m.comp_pop) == -1).astype(np.uint8)
-    if n_syn:
-        value[comp_relay[syn_target] == 1] = 1
+    # What reaches a row in one step, bounded; synapses per core; a synapse whose target
+    # is not on its axon's core (an axon feeds only its own core); the range of the values
+    # a spike can deliver (of the synapses of axons that some route reaches).
+    bound, core_syn, bad, lo, hi = _synapse_pass(route_axon, axon_syn_ptr, syn_target, value,
+                                                 axon_col, axon_row0, comp_col, comp_relay,
+                                                 n_rows, n_cols)
+    if bad >= 0:
+        raise UsageError("a synapse targets a compartment on another core than its axon's")
+    # deliver_many packs a core's synaptic operations of one step into 32 bits; a
+    # source fires at most once per step, so a core's synapses bound them.
+    if n_syn and core_syn.max() >= 2**32:
+        raise UsageError("a core has 2**32 or more synapses; the emulator counts fewer")
 
-    # Flatten: for each source, the synapses of its routes' axons, in route order.
-    nsyn_of_axon = np.diff(axon_syn_ptr)
-    route_nsyn = nsyn_of_axon[route_axon] if route_axon.size else np.zeros(0, dtype=np.int64)
-    src_syn_ptr = np.zeros(n_sources + 1, dtype=np.int64)
-    route_src = np.repeat(np.arange(n_sources, dtype=np.int64), np.diff(route_ptr))
-    np.cumsum(np.bincount(route_src, weights=route_nsyn, minlength=n_sources).astype(np.int64),
-              out=src_syn_ptr[1:])
-    n_flat = int(src_syn_ptr[-1])
-    # Synapse j of the flat list is synapse axon_syn_ptr[a] + (j - start of its route).
-    route_start = np.zeros(route_nsyn.size, dtype=np.int64)
-    if route_nsyn.size:
-        np.cumsum(route_nsyn[:-1], out=route_start[1:])
-    flat_route = np.repeat(np.arange(route_nsyn.size, dtype=np.int64), route_nsyn)
-    flat = axon_syn_ptr[route_axon[flat_route]] + (np.arange(n_flat, dtype=np.int64)
-                                                   - route_start[flat_route])
-    del flat_route, route_start
-
-    uniform = delays.size == 0 or delays.min() == delays.max()
-    delay = int(delays[0]) if delays.size and uniform else 0
-    syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
-        delays[flat].astype(narrowest_int(delays, unsigned_ok=True))
-    n_slots = int(delays.max()) + 2 if delays.size else 2
-
-    # Per source: messages, and the links they cross from the sender's core.
+    # Per source: its synapses and routes, its column, the links its routes cross.
+    hop_pair, hop = _hop_table(m.chip, core_ids, comp_col, axon_col, route_ptr, route_axon,
+                               n_comp)
     src = _aligned_rows(n_sources, 8)
-    src[:, SYN_LO] = src_syn_ptr[:-1]
-    src[:, SYN_HI] = src_syn_ptr[1:]
-    src[:, ROUTE_LO] = route_ptr[:-1]
-    src[:, ROUTE_HI] = route_ptr[1:]
-    src[:, COL] = -1
-    src[:n_comp, COL] = comp_col
-    src[:, HOPS_EW:] = 0
-    on_chip = route_src < n_comp
-    if np.any(on_chip):
-        hops = _hops(m.chip, core_ids, comp_col, axon_col, route_src[on_chip], route_axon[on_chip])
-        for k, part in zip((HOPS_EW, HOPS_NS, HOPS_IC), hops):
-            src[:, k] = np.bincount(route_src[on_chip], weights=part,
-                                    minlength=n_sources).astype(np.int64)
-    route_col = axon_col[route_axon].astype(np.int64) if route_axon.size \
-        else np.zeros(0, dtype=np.int64)
-    route_nsyn = route_nsyn.astype(np.int64)
-    route_bits = max(1, int(route_nsyn.max()).bit_length() if route_nsyn.size else 1)
+    max_nsyn = _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, hop_pair,
+                            hop, n_cols, src)
+    n_flat = int(src[-1, SYN_HI]) if n_sources else 0
+    route_bits = max(1, max_nsyn.bit_length())
     col_bits = max(1, (n_cols - 1).bit_length() if n_cols else 1)
     if route_bits + col_bits > 63:
         raise UsageError("an axon has too many synapses for the emulator's route records")
-    route = np.ascontiguousarray(
-        (route_col.astype(np.uint64) << np.uint64(route_bits)) | route_nsyn.astype(np.uint64),
-        dtype=np.uint16 if route_bits + col_bits <= 16 else
-        np.uint32 if route_bits + col_bits <= 32 else np.uint64)
-    # deliver_many packs a core's synaptic operations of one step into 32 bits; a
-    # source fires at most once per step, so a core's synapses bound them.
-    if n_syn and np.bincount(axon_col[syn_axon], minlength=n_cols).max() >= 2**32:
-        raise UsageError("a core has 2**32 or more synapses; the emulator counts fewer")
-
-    # Pack each synapse's row and value into one integer.
-    flat_value = value[flat]
-    vbits = _signed_bits(flat_value)
+    vbits = _signed_bits(np.array([lo, hi] if n_flat else [], dtype=np.int64))
     row_bits = max(1, (n_rows - 1).bit_length()) if n_rows else 1
-    packed = (row[flat] << vbits) | (flat_value & ((1 << vbits) - 1))
-    syn = packed.astype(np.int32 if row_bits + vbits <= 31 else np.int64)
+
+    uniform = delays.size == 0 or delays.min() == delays.max()
+    delay = int(delays[0]) if delays.size and uniform else 0
+    n_slots = int(delays.max()) + 2 if delays.size else 2
+    # Pack each route (column, synapses) and each synapse (row, value) into one integer,
+    # written straight into the narrowest type that holds it.
+    route = np.empty(route_axon.size, dtype=np.uint16 if route_bits + col_bits <= 16 else
+                     np.uint32 if route_bits + col_bits <= 32 else np.uint64)
+    _route_words(route_axon, axon_syn_ptr, axon_col, route_bits, route)
+    syn = np.empty(n_flat, dtype=np.int32 if row_bits + vbits <= 31 else np.int64)
+    syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
+        np.empty(n_flat, dtype=narrowest_int(delays, unsigned_ok=True))
+    _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
+             syn, syn_delay)
+    del axon_row0
 
     rt = Routing(
         src=src, route=route, route_bits=route_bits, syn=syn, syn_vbits=vbits,
@@ -365,11 +353,27 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     # A row receives each synapse at most once per step (a source fires at most once per
     # step, and a synapse's delay is fixed), so the sum of |value| over the synapses into
     # a row bounds what it can hold; int16 rows halve the ring buffer when that fits.
-    bound = np.bincount(row, weights=np.abs(value), minlength=n_rows).max() if n_syn else 0
     acc_dtype = np.dtype(np.int16 if bound < 2**15 else np.int32)
     info = RoutingInfo(n_slots=n_slots, n_rows=n_rows, n_cols=n_cols,
                        core_ids=core_ids.astype(np.int32), acc_dtype=acc_dtype)
     return rt, info
+
+
+def _typed(m, name: str, dtype) -> np.ndarray:
+    """The Mapping's array ``name`` as a contiguous ``dtype`` array (its documented dtype:
+    no copy for a Mapping that follows ``neurocomp/ir/mapping.py``); a hand-built array of
+    another integer type is converted when every value fits, else refused (the compiled
+    passes below index with these values and check no bounds)."""
+    values = np.asarray(getattr(m, name))
+    if values.dtype == dtype:
+        return np.ascontiguousarray(values)
+    out = np.ascontiguousarray(values, dtype=dtype)
+    if values.size and (values.dtype.kind not in "iub" or not np.array_equal(out, values)):
+        raise UsageError(f"the Mapping's array '{name}' holds values that are not "
+                         f"{np.dtype(dtype)} integers",
+                         hint="compile the network again; a hand-built Mapping must follow "
+                              "neurocomp/ir/mapping.py")
+    return out
 
 
 def _columns(core_ids: np.ndarray, axon_core: np.ndarray) -> np.ndarray:
@@ -377,21 +381,156 @@ def _columns(core_ids: np.ndarray, axon_core: np.ndarray) -> np.ndarray:
     not in it."""
     if axon_core.size == 0 or core_ids.size == 0:
         return np.full(axon_core.size, -1, dtype=np.int32)
+    if core_ids[0] >= 0 and core_ids[-1] < axon_core.size + 2**20:
+        # A table from core id to column: one load per axon instead of a binary search.
+        table = np.full(int(core_ids[-1]) + 1, -1, dtype=np.int32)
+        table[core_ids] = np.arange(core_ids.size, dtype=np.int32)
+        out = np.empty(axon_core.size, dtype=np.int32)
+        _look_up(table, axon_core, out)
+        return out
     col = np.searchsorted(core_ids, axon_core)
     np.minimum(col, core_ids.size - 1, out=col)
     return np.where(core_ids[col] == axon_core, col, -1).astype(np.int32)
 
 
-def _hops(chip, core_ids, comp_col, axon_col, sender, axon) -> tuple:
-    """``chip.hops_array`` from the core of each ``sender`` compartment to the core of
-    its route's ``axon``: from a table over every pair of used cores when there are
-    fewer pairs than routes, else route by route."""
+@njit(cache=True)
+def _look_up(table, keys, out):
+    """``out[i] = table[keys[i]]``, -1 for a key outside the table."""
+    n = table.shape[0]
+    for i in range(keys.shape[0]):
+        k = keys[i]
+        out[i] = table[k] if 0 <= k < n else -1
+
+
+def _hop_table(chip, core_ids, comp_col, axon_col, route_ptr, route_axon, n_comp,
+               by_pair: bool | None = None):
+    """The links a route crosses, ``chip.hops_array`` from the sender's core to its
+    axon's: ``(True, table)`` with one row (east-west, north-south, inter-chip) per pair
+    of used cores (row ``sender column * n_cols + axon column``), else ``(False, table)``
+    with one row per route (zeros for the routes of inputs, which come from the host).
+    ``by_pair`` None: by pair when there are fewer pairs than routes leaving a core."""
     n_cols = core_ids.size
-    if n_cols * n_cols <= sender.size:
-        table = chip.hops_array(np.repeat(core_ids, n_cols), np.tile(core_ids, n_cols))
-        pair = comp_col[sender].astype(np.int64) * n_cols + axon_col[axon]
-        return tuple(np.asarray(part)[pair] for part in table)
-    return chip.hops_array(core_ids[comp_col[sender]], core_ids[axon_col[axon]])
+    n_on_chip = int(route_ptr[n_comp]) if route_ptr.size > n_comp else 0
+    if by_pair if by_pair is not None else n_cols * n_cols <= n_on_chip:
+        parts = chip.hops_array(np.repeat(core_ids, n_cols), np.tile(core_ids, n_cols))
+        return True, np.ascontiguousarray(np.stack(parts, axis=1), dtype=np.int64)
+    table = np.zeros((route_axon.size, 3), dtype=np.int64)
+    if n_on_chip:
+        sender = np.repeat(np.arange(n_comp, dtype=np.int64), np.diff(route_ptr[:n_comp + 1]))
+        parts = chip.hops_array(core_ids[comp_col[sender]],
+                                core_ids[axon_col[route_axon[:n_on_chip]]])
+        table[:n_on_chip] = np.stack(parts, axis=1)
+    return False, table
+
+
+@njit(cache=True)
+def _axon_rows(which, axon_col, block_row, comp_start):
+    """``block_row[which[a]] - comp_start[axon_col[a]]`` for every axon ``a``, written
+    over ``which`` (returned)."""
+    for a in range(which.shape[0]):
+        which[a] = block_row[which[a]] - comp_start[axon_col[a]]
+    return which
+
+
+@njit(cache=True)
+def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+                  comp_relay, n_rows, n_cols):
+    """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
+    of ``|value|`` over the synapses into one row (a relay's count 1), the synapses of
+    each column, the first synapse whose target is not on its axon's core (-1: none), and
+    the smallest and largest value (a relay's 1) of the synapses of the axons that some
+    route reaches, the flat list's values (0, 0 when there are none)."""
+    n_axons = axon_syn_ptr.shape[0] - 1
+    reached = np.zeros(n_axons, dtype=np.uint8)
+    for r in range(route_axon.shape[0]):
+        reached[route_axon[r]] = 1
+    into = np.zeros(n_rows, dtype=np.int64)
+    core_syn = np.zeros(n_cols, dtype=np.int64)
+    lo = np.int64(0)
+    hi = np.int64(0)
+    seen = False
+    for a in range(n_axons):
+        col = axon_col[a]
+        k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
+        core_syn[col] += k1 - k0
+        for k in range(k0, k1):
+            tgt = syn_target[k]
+            if comp_col[tgt] != col:
+                return np.int64(0), core_syn, k, lo, hi
+            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
+            into[axon_row0[a] + tgt] += abs(v)
+            if reached[a]:
+                if not seen:
+                    lo, hi, seen = v, v, True
+                lo = min(lo, v)
+                hi = max(hi, v)
+    bound = np.int64(0)
+    for i in range(n_rows):
+        bound = max(bound, into[i])
+    return bound, core_syn, np.int64(-1), lo, hi
+
+
+@njit(cache=True)
+def _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, hop_pair, hop, n_cols,
+                 src):
+    """Fill every source's record in ``src`` (module docstring) and return the most
+    synapses of one route's axon."""
+    n_comp = comp_col.shape[0]
+    max_nsyn = np.int64(0)
+    at = np.int64(0)
+    for s in range(route_ptr.shape[0] - 1):
+        r0, r1 = route_ptr[s], route_ptr[s + 1]
+        col = np.int64(comp_col[s]) if s < n_comp else np.int64(-1)
+        src[s, SYN_LO] = at
+        src[s, ROUTE_LO] = r0
+        src[s, ROUTE_HI] = r1
+        src[s, COL] = col
+        ew = np.int64(0)
+        ns = np.int64(0)
+        ic = np.int64(0)
+        for r in range(r0, r1):
+            a = route_axon[r]
+            k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
+            at += k1 - k0
+            max_nsyn = max(max_nsyn, k1 - k0)
+            if col >= 0:
+                h = col * n_cols + axon_col[a] if hop_pair else r
+                ew += hop[h, 0]
+                ns += hop[h, 1]
+                ic += hop[h, 2]
+        src[s, SYN_HI] = at
+        src[s, HOPS_EW] = ew
+        src[s, HOPS_NS] = ns
+        src[s, HOPS_IC] = ic
+    return max_nsyn
+
+
+@njit(cache=True)
+def _route_words(route_axon, axon_syn_ptr, axon_col, route_bits, route):
+    """``route[r] = column << route_bits | synapses`` of route ``r``'s axon."""
+    for r in range(route_axon.shape[0]):
+        a = route_axon[r]
+        route[r] = (np.int64(axon_col[a]) << route_bits) | (axon_syn_ptr[a + 1] - axon_syn_ptr[a])
+
+
+@njit(cache=True)
+def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
+             syn, syn_delay):
+    """Write the flat synapse list (the synapses of every route's axon, route after route)
+    into ``syn`` (``row << vbits | value``) and, unless it is empty, ``syn_delay``."""
+    vmask = (np.int64(1) << vbits) - 1
+    with_delay = syn_delay.shape[0] > 0
+    j = 0
+    for r in range(route_axon.shape[0]):
+        a = route_axon[r]
+        row0 = axon_row0[a]
+        for k in range(axon_syn_ptr[a], axon_syn_ptr[a + 1]):
+            tgt = syn_target[k]
+            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
+            syn[j] = ((row0 + tgt) << vbits) | (v & vmask)
+            if with_delay:
+                syn_delay[j] = delays[k]
+            j += 1
 
 
 def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
@@ -405,6 +544,8 @@ def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
         return empty, empty.copy(), empty.copy(), empty.copy()
     lo, hi = int(cls.min()), int(cls.max())
     span = hi - lo + 1
+    if n_cols * span <= n + 2**20:  # few keys: one table slot per (column, class)
+        return _dense_blocks(axon_col, cls, lo, span, n_cols)
     if n_cols * span < 2**62:  # the class itself, shifted to 0.., fits beside the column
         cls_of, classes = cls - lo, None
     else:  # the rank of the class among the distinct ones
@@ -433,6 +574,37 @@ def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
     rank = block_key_packed - block_core * span
     block_key = rank + lo if classes is None else classes[rank].astype(np.int64)
     return block_core, np.ascontiguousarray(block_key, dtype=np.int64), first, which
+
+
+@njit(cache=True)
+def _dense_blocks(axon_col, cls, lo, span, n_cols):
+    """:func:`_blocks` through a table with one slot per (column, class) key
+    ``column * span + class - lo``: the first axon of each key, then its block."""
+    n = axon_col.shape[0]
+    slot = np.full(n_cols * span, -1, dtype=np.int64)
+    for a in range(n):
+        key = axon_col[a] * span + (cls[a] - lo)
+        if slot[key] < 0:
+            slot[key] = a
+    n_blocks = 0
+    for key in range(slot.shape[0]):
+        if slot[key] >= 0:
+            n_blocks += 1
+    block_core = np.empty(n_blocks, dtype=np.int64)
+    block_key = np.empty(n_blocks, dtype=np.int64)
+    first = np.empty(n_blocks, dtype=np.int64)
+    b = 0
+    for key in range(slot.shape[0]):
+        if slot[key] >= 0:
+            first[b] = slot[key]
+            block_core[b] = key // span
+            block_key[b] = key - block_core[b] * span + lo
+            slot[key] = b
+            b += 1
+    which = np.empty(n, dtype=np.int64)
+    for a in range(n):
+        which[a] = slot[axon_col[a] * span + (cls[a] - lo)]
+    return block_core, block_key, first, which
 
 
 def _aligned_rows(n: int, width: int) -> np.ndarray:
@@ -472,13 +644,13 @@ def _check(m, n_comp, n_sources, n_axons, n_syn, route_ptr, route_axon, axon_cor
     if n_sources != n_comp + n_inputs:
         problems.append(f"route_ptr covers {n_sources} sources, expected {n_comp} compartments "
                         f"+ {n_inputs} input neurons")
-    if route_ptr.size and (route_ptr[0] != 0 or np.any(np.diff(route_ptr) < 0)
+    if route_ptr.size and (route_ptr[0] != 0 or np.any(route_ptr[1:] < route_ptr[:-1])
                            or route_ptr[-1] != route_axon.size):
         problems.append("route_ptr is not a CSR pointer over route_axon")
     if route_axon.size and (route_axon.min() < 0 or route_axon.max() >= n_axons):
         problems.append(f"route_axon names axons outside 0..{n_axons - 1}")
     if axon_syn_ptr.size != n_axons + 1 or axon_syn_ptr[0] != 0 \
-            or np.any(np.diff(axon_syn_ptr) < 0) or axon_syn_ptr[-1] != n_syn:
+            or np.any(axon_syn_ptr[1:] < axon_syn_ptr[:-1]) or axon_syn_ptr[-1] != n_syn:
         problems.append("axon_syn_ptr is not a CSR pointer over the synapses")
     if syn_target.size and (syn_target.min() < 0 or syn_target.max() >= n_comp):
         problems.append(f"syn_target names compartments outside 0..{n_comp - 1}")

@@ -176,13 +176,20 @@ def prepare(mapping) -> LoihiTables:
                          f"{int(delays[k]) + num.delay.min_steps} steps; chip '{chip.name}' "
                          f"allows at most {num.delay.max_steps}")
 
-    exp = np.asarray(mapping.axon_weight_exp, dtype=np.int64)
-    proj = np.asarray(mapping.axon_projection, dtype=np.int64)
+    exp = np.asarray(mapping.axon_weight_exp)
     # Classes: one per exponent >= 0; one per (projection, exponent) below 0, because
-    # floor(a / 2**k) + floor(b / 2**k) is not floor((a + b) / 2**k).
-    key = np.where(exp >= 0, exp, -((proj + 1) * 256 + (-exp)))
+    # floor(a / 2**k) + floor(b / 2**k) is not floor((a + b) / 2**k). The key is
+    # -((projection + 1) * 256 - exp) below 0, else exp, built in one array (millions of
+    # axons: each temporary costs its fresh pages).
+    key = np.asarray(mapping.axon_projection, dtype=np.int64) + 1
+    key *= 256
+    key -= exp
+    np.negative(key, out=key)
+    up = exp >= 0
+    key[up] = exp[up]
+    del up
     rt, info = routing_tables(mapping, key)
-    block_exp = exp[rt.block_axon] if rt.block_axon.size else np.zeros(0, dtype=np.int64)
+    block_exp = exp[rt.block_axon].astype(np.int64) if rt.block_axon.size else np.zeros(0, dtype=np.int64)
     decay_dtype = narrowest_int(np.array([unity], dtype=np.int64))
     refr_dtype = narrowest_int(np.array([chip.neuron.refractory_max_steps], dtype=np.int64))
     segments = _segments(np.stack([f_u, f_v, bias, vth, refractory,
@@ -214,9 +221,18 @@ def _segments(params: np.ndarray, core_comp_ptr: np.ndarray, min_run: int = 32) 
     A core gets its runs when they average at least ``min_run`` compartments (then the
     kernel reads each run's parameters once, not once per compartment); otherwise none.
     """
-    cfg, cfg_of = np.unique(params, axis=0, return_inverse=True) if params.shape[0] \
-        else (np.zeros((0, params.shape[1]), np.int64), np.zeros(0, np.int64))
-    cfg_of = np.asarray(cfg_of, dtype=np.int64).reshape(-1)
+    n = params.shape[0]
+    if n:
+        # The distinct rows, sorted (np.unique(axis=0)), found among the first rows of runs
+        # of equal rows only: a row-wise sort of every compartment took most of this.
+        head = np.ones(n, dtype=bool)
+        np.any(params[1:] != params[:-1], axis=1, out=head[1:])
+        starts = np.flatnonzero(head)
+        cfg, run_cfg = np.unique(params[starts], axis=0, return_inverse=True)
+        cfg_of = np.repeat(np.asarray(run_cfg, dtype=np.int64).reshape(-1),
+                           np.diff(np.append(starts, n)))
+    else:
+        cfg, cfg_of = np.zeros((0, params.shape[1]), np.int64), np.zeros(0, np.int64)
     ptr = [0]
     starts, stops, cfgs = [], [], []
     for j in range(core_comp_ptr.size - 1):

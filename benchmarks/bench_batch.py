@@ -1,0 +1,207 @@
+"""Throughput of a batch of samples through one Mapping, next to snnTorch on the CPU.
+
+``mnist_mlp`` (784-128-10 IF neurons, rate-coded pixels) on Loihi, ``--steps`` steps, the
+first ``--samples`` images of ``examples/data/mnist_test.npz``, one process, one thread,
+warm (Mapping compiled, kernels jitted, tables built), three ways in the same run,
+alternating, medians of ``--runs``:
+
+* **now**: :func:`neurocomp.emulator.run.emulate_batch` as it is (bit-exact integer
+  emulation, the samples one after another);
+* **before**: the same call with ``emulator/run.py`` of an earlier commit (``--peer``;
+  by default the last one that sorted every sample's events) loaded from git as a module
+  of its own; both must give the same spikes for every sample;
+* **snnTorch**: the same network in float32 (``snntorch.Leaky``, beta 1, threshold 1,
+  reset to zero; the float weights of ``data/mnist_w1.npy`` / ``mnist_w2.npy``), the
+  same input spikes (neurocomp's encoder output, saved to a temporary ``.npz``), the whole
+  batch in one tensor, ``torch.set_num_threads(--threads)``, in its own venv
+  (``--torch-python``; never a dependency of neurocomp) as a subprocess that stays up
+  and times each pass itself. Its classes are compared with the chip's (float vs 8-bit
+  weights and one step of delay per layer on the chip: close, not equal).
+
+``--threads 2`` also runs neurocomp's batch on 2 local worker processes
+(``emulate_samples(jobs=2)``) and snnTorch with 2 threads: on a shared box, quote that
+figure as measured under its load.
+
+    python benchmarks/bench_batch.py --torch-python /path/to/venv/bin/python
+    python benchmarks/bench_batch.py --samples 200 --steps 100 --runs 5 [--threads 2]
+
+Load average printed at the start and the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+from _common import ROOT, module_at
+
+#: The last commit whose emulate_batch sorted every sample's input and output events.
+PEER = "434b438"
+
+_TORCH = textwrap.dedent('''
+    import json, sys, time
+    import numpy as np
+    import torch, snntorch as snn
+
+    torch.set_num_threads(int(sys.argv[2]))
+    d = np.load(sys.argv[1])
+    x = torch.from_numpy(d["spikes"].astype(np.float32))  # [steps, batch, 784]
+    fc1 = torch.nn.Linear(784, 128, bias=False)
+    fc2 = torch.nn.Linear(128, 10, bias=False)
+    with torch.no_grad():
+        fc1.weight.copy_(torch.from_numpy(d["w1"]))
+        fc2.weight.copy_(torch.from_numpy(d["w2"]))
+    lif1 = snn.Leaky(beta=1.0, threshold=1.0, reset_mechanism="zero")
+    lif2 = snn.Leaky(beta=1.0, threshold=1.0, reset_mechanism="zero")
+
+    def once():
+        mem1, mem2 = lif1.reset_mem(), lif2.reset_mem()
+        count = torch.zeros(x.shape[1], 10)
+        with torch.no_grad():
+            for t in range(x.shape[0]):
+                spk1, mem1 = lif1(fc1(x[t]), mem1)
+                spk2, mem2 = lif2(fc2(spk1), mem2)
+                count += spk2
+        return count
+
+    once()  # warm
+    for line in sys.stdin:
+        if line.strip() != "run":
+            break
+        t0 = time.perf_counter()
+        count = once()
+        s = time.perf_counter() - t0
+        print(json.dumps({"s": s, "pred": count.argmax(1).tolist()}), flush=True)
+''')
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+
+def spike_raster(net, mapping, steps: int, samples) -> np.ndarray:
+    """uint8 ``[steps, samples, 784]``: the input spikes neurocomp's encoder gives each sample."""
+    from neurocomp.compiler.encode import input_events
+
+    raster = np.zeros((steps, len(samples), 784), dtype=np.uint8)
+    for i, s in enumerate(samples):
+        ev = input_events(net, steps, s, inputs=tuple(mapping.input_offset))["pixels"]
+        t = np.repeat(np.arange(steps), np.diff(ev.step_ptr[:steps + 1]))
+        raster[t, i, ev.indices[: int(ev.step_ptr[steps])]] = 1
+    return raster
+
+
+def start_torch(python: str, raster: np.ndarray, threads: int, folder: Path):
+    """The snnTorch peer as a process that waits for 'run' lines (None, with a note, when
+    ``python`` does not exist); close its stdin to end it."""
+    if not python or not Path(python).is_file():
+        print(f"snnTorch: skipped ({python} not found; python3 -m venv /tmp/snntorch-venv && "
+              "/tmp/snntorch-venv/bin/pip install torch snntorch)")
+        return None
+    data = folder / "mnist.npz"
+    if not data.exists():
+        np.savez(data, spikes=raster, w1=np.load(ROOT / "examples" / "data" / "mnist_w1.npy"),
+                 w2=np.load(ROOT / "examples" / "data" / "mnist_w2.npy"))
+    return subprocess.Popen([python, "-c", _TORCH, str(data), str(threads)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def torch_pass(proc) -> tuple[float, np.ndarray]:
+    """One timed pass of the snnTorch peer over the whole batch: (seconds, classes)."""
+    proc.stdin.write("run\n")
+    proc.stdin.flush()
+    out = json.loads(proc.stdout.readline())
+    return out["s"], np.array(out["pred"])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=5, help="repetitions of each (alternating)")
+    ap.add_argument("--threads", type=int, default=1, help="also 2: neurocomp jobs=2, torch 2 threads")
+    ap.add_argument("--peer", default=PEER, help=f"commit whose run.py is the peer (default {PEER})")
+    ap.add_argument("--no-before", action="store_true", help="skip the peer")
+    ap.add_argument("--torch-python", default="/tmp/snntorch-venv/bin/python",
+                    help="a Python with torch and snntorch (never a neurocomp dependency; '' to skip)")
+    args = ap.parse_args()
+
+    import neurocomp as nc
+    from neurocomp.emulator.run import emulate_batch
+    from neurocomp.workflows.batch import emulate_samples
+    from neurocomp.workflows.samples import sample_inputs
+
+    print(f"load average at start: {load()}; cores: {len(os.sched_getaffinity(0))}")
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        x, y = data["x"][: args.samples], data["y"][: args.samples]
+    m = nc.compile(net, "loihi")
+    samples = sample_inputs(net, args.steps, x)
+    n = len(samples)
+    raster = spike_raster(net, m, args.steps, samples)
+
+    ways: dict[str, object] = {"now": lambda: emulate_batch(m, args.steps, samples)}
+    with tempfile.TemporaryDirectory() as tmp:
+        if not args.no_before:
+            peer = module_at(args.peer, "neurocomp/emulator/run.py", "neurocomp.emulator._peer_run",
+                             Path(tmp))
+            ways["before"] = lambda: peer.emulate_batch(m, args.steps, samples)
+        if args.threads > 1:
+            ways[f"now, jobs={args.threads}"] = lambda: emulate_samples(m, args.steps, samples,
+                                                                        jobs=args.threads)
+        torch = {k: proc for k in sorted({1, args.threads})
+                 if (proc := start_torch(args.torch_python, raster, k, Path(tmp))) is not None}
+        try:
+            results = {name: fn() for name, fn in ways.items()}  # warm (and tables built)
+            times: dict[str, list[float]] = {name: [] for name in ways}
+            preds = {}
+            for name in torch:
+                times[f"snnTorch, {name} thread{'s' if name > 1 else ''}"] = []
+            for _ in range(args.runs):
+                for name, fn in ways.items():
+                    t0 = time.perf_counter()
+                    results[name] = fn()
+                    times[name].append(time.perf_counter() - t0)
+                for k, proc in torch.items():
+                    seconds, preds[k] = torch_pass(proc)
+                    times[f"snnTorch, {k} thread{'s' if k > 1 else ''}"].append(seconds)
+        finally:
+            for proc in torch.values():
+                proc.stdin.close()
+                proc.wait()
+
+    def counts(batch):
+        return np.array([[r.spikes["out"].indices.tolist().count(c) for c in range(10)] for r in batch])
+
+    ref = counts(results["now"])
+    for name, batch in results.items():
+        if not np.array_equal(counts(batch), ref) or \
+                any(not np.array_equal(a.spikes["hidden"].times, b.spikes["hidden"].times)
+                    for a, b in zip(batch, results["now"])):
+            raise SystemExit(f"'{name}' gives other spikes than 'now'")
+    chip_pred = ref.argmax(1)
+    print(f"mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs} alternating runs:")
+    base = statistics.median(times["now"])
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"  {name:22s} {med:7.3f} s (min {min(ts):.3f}) = {n / med:7.1f} samples/s; "
+              f"{med / base:.2f}x the time of 'now'")
+    print(f"  spikes identical across neurocomp's ways; chip accuracy {np.mean(chip_pred == y):.3f}")
+    for k, p in preds.items():
+        print(f"  snnTorch ({k} thread{'s' if k > 1 else ''}) accuracy {np.mean(p == y):.3f}, "
+              f"same class as the chip for {np.mean(p == chip_pred):.3f} of the samples")
+    print(f"load average at end: {load()}")
+
+
+if __name__ == "__main__":
+    main()
