@@ -5,6 +5,7 @@ warning of the Mapping's quantization report, and `neurocomp run` prints them as
 from __future__ import annotations
 
 import warnings
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -56,3 +57,86 @@ def test_validate_shows_them_as_notes(net_file: Path) -> None:
     check = nc.validate(net_file, chip="loihi", steps=5)
     assert any(EXPECTED in note for note in check.notes), check.notes
     assert any(line.startswith("note: ") and EXPECTED in line for line in check.to_text().splitlines())
+
+
+# --------------------------------------------------------------------------- one collector
+
+
+def _report_json(folder: Path) -> dict:
+    import json
+
+    return json.loads((folder / "report.json").read_text())
+
+
+def test_run_keeps_quantization_warnings_in_report_json_and_html(net_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", QuantizationWarning)
+        assert main(["run", str(net_file), "--chip", "loihi", "--steps", "5", "--out", str(out), "--html"]) == 0
+    (got,) = _report_json(out)["warnings"]
+    assert got["stage"] == "quantization"
+    assert got["about"] == ["projection 'src->a'"]
+    assert got["message"].startswith(EXPECTED)
+    assert got["spikes_can_differ"] is True  # weights that round to 0 can change the spikes
+    page = (out / "report.html").read_text()
+    assert "<h2>Warnings (1)</h2>" in page
+    assert escape(EXPECTED) in page
+    # 'neurocomp report' draws the page again from the folder: the warning stays on it
+    (out / "report.html").unlink()
+    assert main(["report", str(out), "--html"]) == 0
+    assert escape(EXPECTED) in (out / "report.html").read_text()
+
+
+FLOOR = """network floor
+dt = 1 ms
+input x[5] : spikes(file = "in.npz")
+population n[1] : IF(threshold = 1.0) native loihi(du = 4095, dv = 0, vth_mant = 1000, bias_mant = 0, bias_exp = 0, refractory = 0)
+connect x -> n : dense(weights = "w.npy") native loihi(weights = "wi.npy", weight_exp = 7, weight_bits = 8, sign_mode = mixed)
+"""
+
+
+def test_an_overflow_reaches_stderr_report_json_and_html(tmp_path: Path, capsys) -> None:
+    # test_emulator_loihi's hand-derived case: five inputs of weight -128 << 7 at steps 0
+    # and 1 take v to -10,485,760 at step 2, which saturates once at the 24-bit floor
+    # -(2**23 - 1).
+    from neurocomp.report.notices import collect
+
+    np.save(tmp_path / "w.npy", -np.ones((1, 5)))
+    np.save(tmp_path / "wi.npy", np.full((1, 5), -128, dtype=np.int64))
+    np.savez(tmp_path / "in.npz", times=np.array([0] * 5 + [1] * 5), indices=np.array(list(range(5)) * 2))
+    (tmp_path / "floor.snn").write_text(FLOOR)
+    out = tmp_path / "out"
+    assert main(["run", str(tmp_path / "floor.snn"), "--chip", "loihi", "--steps", "4", "--out", str(out),
+                 "--html"]) == 0
+    err = capsys.readouterr().err
+    want = ("population 'n': v saturated at its 24-bit floor 1 time (first: step 2, core 0, compartment 0, "
+            "neuron 0): spikes can differ from the float model")
+    assert f"warning: {want}" in err.replace("\n", " ")
+    (got,) = _report_json(out)["warnings"]
+    assert (got["stage"], got["about"], got["spikes_can_differ"]) == ("emulation", ["population 'n'"], True)
+    assert got["message"].startswith(want)
+    assert (got["samples_overflowed"], got["samples"]) == (1, 1)
+    assert "saturated at its 24-bit floor 1 time" in (out / "report.html").read_text()
+    # the Python form: the emulator's OverflowWarning carries the same record
+    mapping = nc.compile(tmp_path / "floor.snn", chip="loihi")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nc.run(mapping, steps=4)
+    (notice,) = collect(mapping, caught)
+    assert notice.message == got["message"]
+
+
+def test_a_ceiling_that_leaves_the_spikes_alone_says_so() -> None:
+    from neurocomp.diagnostics import OverflowWarning
+    from neurocomp.report.notices import collect
+
+    text = ("population 'n': v saturated at its 24-bit ceiling 1 time (first: step 1, core 0, compartment 0, "
+            "neuron 0): spikes unchanged: v above the ceiling is above threshold")
+    (n,) = collect(None, [OverflowWarning("emulating ...", detail=text, overflowed=2, samples=5)])
+    assert not n.spikes_can_differ
+    assert n.line() == f"warning: in 2 of 5 samples: {text}"
+    # a TrueNorth-style sentence that says nothing of the spikes is taken to change them
+    (m,) = collect(None, [OverflowWarning("v saturated 3 times (first: step 7, core 0, compartment 2, "
+                                          "population 'a' neuron 2)")])
+    assert m.spikes_can_differ and m.about == ("population 'a'",)
+    assert m.line().endswith("(spikes can differ from the float model)")

@@ -24,7 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
            "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
-           "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args"]
+           "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args",
+           "warning_lines"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -221,8 +222,11 @@ def samples_from_args(args: Any) -> "tuple[Any, Any] | None":
     return x, y
 
 
-def quantization_warning_lines(mapping: Any) -> list[str]:
-    """``warning: ...`` for each warning of the Mapping's quantization report: what every
-    command that compiles prints (``compile`` on stdout with its summary, ``run`` on
-    stderr before the emulator's overflow warnings)."""
-    return [f"warning: {w}" for w in mapping.quantization.warnings]
+def warning_lines(mapping: Any, caught: Any = ()) -> list[str]:
+    """``warning: ...`` for each notice of :func:`neurocomp.report.notices.collect`: the
+    Mapping's quantization warnings, then what the runs that issued ``caught`` overflowed.
+    What every command that compiles or runs prints (``compile`` on stdout with its
+    summary, the others on stderr)."""
+    from ..report.notices import collect
+
+    return [n.line() for n in collect(mapping, caught)]

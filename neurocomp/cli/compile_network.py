@@ -30,7 +30,7 @@ from ..compiler.place import PLACERS
 from ..diagnostics import QuantizationWarning, UsageError
 from ..ir.mapping import Mapping, arrays_path
 from .common import (add_chip_arguments, add_command, add_memory_argument, chip_from_args, console as make_console,
-                     load_network, quantization_warning_lines)
+                     load_network, warning_lines)
 
 __all__ = ["register", "handler", "summary"]
 
@@ -197,7 +197,7 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
             t.add_row(e.projection, str(e.weight_bits), str(e.weight_exp), f"{e.max_error:.2%}",
                       f"{e.rms_error:.2%}", f"{e.clipped_fraction:.1%}", f"{e.zeroed_fraction:.1%}")
         console.print(t)
-    for line in quantization_warning_lines(m):
+    for line in warning_lines(m):
         console.print(Text(line))
 
     if per_core:

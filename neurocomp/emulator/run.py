@@ -141,12 +141,15 @@ def warn_overflows(mapping: Mapping, batch: "BatchResult", *, stacklevel: int = 
     samples overflowed, and the first overflow of the first of them."""
     if not batch.overflows:
         return
+    from ..diagnostics import OverflowWarning
+
     k, message = batch.overflows[0]
     where = f" in {len(batch.overflows)} of {len(batch)} samples, first sample {k}:" \
         if len(batch) > 1 else ":"
-    warnings.warn(f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
-                  "Run with strict=True (--strict on the command line) to stop at the first overflow.",
-                  RuntimeWarning, stacklevel=stacklevel)
+    warnings.warn(OverflowWarning(
+        f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
+        "Run with strict=True (--strict on the command line) to stop at the first overflow.",
+        detail=message, overflowed=len(batch.overflows), samples=len(batch), first=k), stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------- batches
