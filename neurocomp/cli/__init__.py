@@ -18,7 +18,7 @@ exits with code 1; bad arguments exit with 2 (argparse's convention); Ctrl-C exi
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .common import Parser
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..resources import memory_cap
 
         # the one place a run's --max-memory is set; it ends with the command
-        with memory_cap(getattr(args, "max_memory", None)):
+        with memory_cap(getattr(args, "max_memory", None)), _first_run(args):
             return int(args.func(args) or 0)
     except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
         return interrupted()
@@ -77,6 +77,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{where}error: {exc.strerror or exc}", file=sys.stderr)
         return 1
+
+
+# The commands that compile Numba kernels on a machine's first run (warmup.FirstRun says
+# so as it happens); the others never load Numba's event machinery.
+_COMPILING = frozenset({"compile", "run", "simulate", "validate", "compare", "sweep"})
+
+
+def _first_run(args: Any) -> Any:
+    import contextlib
+
+    if args.command not in _COMPILING:
+        return contextlib.nullcontext()
+    from .common import console
+    from .warmup import FirstRun
+
+    args.first_run = FirstRun(console(stderr=True, width=100))
+    return args.first_run
 
 
 def interrupted() -> int:
