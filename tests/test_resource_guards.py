@@ -261,3 +261,28 @@ def test_quantization_partition_and_routing_tables_are_guarded(tmp_path):
     with memory_cap(57_600):
         mapping = route(placement, qnet, chip)
     assert mapping.syn_target.size == 5_000 and mapping.axon_core.size == 100
+
+
+def test_placement_is_guarded_on_the_cores_it_searches(tmp_path):
+    """Placement's tables grow with the physical cores it searches (the window of twice
+    the chips the network fills: 2 chips x 128 cores of a 64-chip Loihi system), not with
+    the chips declared: 256 cores x 57 B + 1 logical core x 32 B + no core pairs
+    (one core exchanges spikes with no other) = 14,624 B = 14.3 KiB."""
+    from neurocomp.compiler.lower import lower
+    from neurocomp.compiler.partition import partition
+    from neurocomp.compiler.place import place
+    from neurocomp.compiler.quantize import quantize
+    from neurocomp.resources import memory_cap
+
+    net = nc.load(_net(tmp_path, "input x[10] : rate(value = 0.5, max_rate = 10 Hz)\n"
+                                 "population a[5] : LIF(beta = 0.5, threshold = 1.0)\n"
+                                 "connect x -> a : all_to_all(weight = 0.1)\n"))
+    chip = nc.load_chip("loihi", chips=64)
+    part = partition(quantize(net, chip, synapses=lower(net)), chip)
+    assert part.n_cores == 1 and np.asarray(part.traffic_src).size == 0
+    with memory_cap(14_623), pytest.raises(nc.NeurocompError, match=(
+            r"placing network 'big' \(1 core on 256 physical cores, 0 core pairs that exchange spikes\) "
+            r"needs at least 14.3 KiB, more than max_memory=14623")):
+        place(part, chip)
+    with memory_cap(14_624):
+        assert place(part, chip).core_id.tolist() == [0]
