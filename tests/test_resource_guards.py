@@ -16,6 +16,7 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.cli import main
+from neurocomp.cli.common import COMMANDS
 from neurocomp.resources import bytes_text, memory_limit, parse_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,13 +182,14 @@ def test_max_memory_takes_the_smaller_of_it_and_the_environment(capsys):
     assert code == 1 and f"needs at least 37.3 GiB, {LIMIT}" in err
 
 
-@pytest.mark.parametrize("command", ["check", "simulate", "compile", "run", "validate", "compare", "sweep"])
-def test_max_memory_is_an_option_of_every_command_that_compiles_or_runs(capsys, command):
+@pytest.mark.parametrize("command", list(COMMANDS) + ["chips show", "chips list"])
+def test_max_memory_is_an_option_of_every_command(capsys, command):
+    words = command.split()
     with pytest.raises(SystemExit) as stop:
-        main([command, "--help"])
+        main([*words, "--help"])
     assert stop.value.code == 0 and "--max-memory SIZE" in capsys.readouterr().out
     with pytest.raises(SystemExit) as stop:
-        main([command, str(CHAIN), "--max-memory", "lots"])
+        main([*words, *([] if words[0] == "chips" else [str(CHAIN)]), "--max-memory", "lots"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "argument --max-memory: not a size: 'lots' (write e.g. 4G, 512MiB or 1000000)" in err
 
@@ -286,3 +288,23 @@ def test_placement_is_guarded_on_the_cores_it_searches(tmp_path):
         place(part, chip)
     with memory_cap(14_624):
         assert place(part, chip).core_id.tolist() == [0]
+
+
+def test_max_memory_reaches_the_commands_that_only_read(tmp_path, capsys):
+    # print reads the network's weight file: a header declaring 10^6 float64 (8 MB) is
+    # refused under a 1 MB cap before numpy allocates it; export and chips the same way
+    np.save(tmp_path / "w.npy", np.zeros((1000, 1000)))
+    net = _net(tmp_path, "input x[1000] : rate(value = 0.5)\npopulation a[1000] : LIF(beta = 0.5, threshold = 1.0)\n"
+                         "connect x -> a : dense(weights = \"w.npy\")\n")
+    code, err = _cli(capsys, "print", net, "--max-memory", "1M")
+    assert code == 1 and "needs at least 7.63 MiB, more than --max-memory 1M (977 KiB)" in err, err
+    code, err = _cli(capsys, "print", net)
+    assert code == 0, err
+    # chips: before or after its action, the option holds (an action's parser leaves it alone)
+    from neurocomp.cli import _parser
+
+    for argv in (["chips", "show", "loihi", "--max-memory", "1M"], ["chips", "--max-memory", "1M", "show", "loihi"],
+                 ["chips", "--max-memory", "1M"]):
+        assert _parser("chips").parse_args(argv).max_memory == (10**6, "--max-memory 1M"), argv
+        code, err = _cli(capsys, *argv)
+        assert code == 0, err

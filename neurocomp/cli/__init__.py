@@ -6,8 +6,8 @@ being run, so ``neurocomp --version`` and ``neurocomp --help`` load neither Numb
 the stages. Each command module has ``register(subparsers)``, which adds its sub-parser
 and sets ``func``, the function that runs it.
 
-A command with ``--max-memory SIZE`` (:func:`neurocomp.cli.common.add_memory_argument`)
-runs inside :func:`neurocomp.resources.memory_cap`, set here and nowhere else; the cap
+Every command has ``--max-memory SIZE`` (:func:`neurocomp.cli.common.add_memory_argument`)
+and runs inside :func:`neurocomp.resources.memory_cap`, set here and nowhere else; the cap
 ends with the command.
 
 Every :class:`~neurocomp.diagnostics.NeurocompError` is rendered as text and the command

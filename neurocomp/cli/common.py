@@ -93,10 +93,13 @@ def _size(text: str) -> tuple[int, str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_memory_argument(parser: argparse.ArgumentParser) -> None:
+def add_memory_argument(parser: argparse.ArgumentParser, *, action_of_command: bool = False) -> None:
     """Add ``--max-memory SIZE``: work larger than ``SIZE`` (``4G``, ``512MiB``, bytes) is
-    refused before it is allocated (:mod:`neurocomp.resources`), for this run only."""
-    parser.add_argument(MEMORY_OPTION, type=_size, default=None, metavar="SIZE", dest="max_memory",
+    refused before it is allocated (:mod:`neurocomp.resources`), for this run only.
+    ``action_of_command``: the parser of an action (``chips show``) whose command has the
+    option too; left out there, it keeps the command's value."""
+    parser.add_argument(MEMORY_OPTION, type=_size, default=argparse.SUPPRESS if action_of_command else None,
+                        metavar="SIZE", dest="max_memory",
                         help="refuse work that needs more memory than SIZE (e.g. 4G, 512MiB; default: what the "
                              "machine has available, or $NEUROCOMP_MAX_MEMORY), before allocating it")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, console
+from .common import add_command, add_memory_argument, console
 
 __all__ = ["register", "import_command", "parse_dt_ms"]
 
@@ -56,6 +56,7 @@ def register(subparsers: Any) -> None:
                           "of the spike) or subtract-next (snnTorch's default Leaky: subtracted at the "
                           "next step, after the leak)")
     imp.add_argument("--force", action="store_true", help="overwrite existing files")
+    add_memory_argument(imp)
     imp.set_defaults(func=import_command)
 
 
