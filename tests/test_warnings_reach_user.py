@@ -95,35 +95,61 @@ connect x -> n : dense(weights = "w.npy") native loihi(weights = "wi.npy", weigh
 """
 
 
+def _floor_net(tmp_path: Path, weights: list[int], times: list[int], indices: list[int]) -> Path:
+    np.save(tmp_path / "w.npy", np.sign(np.array([weights], dtype=np.float64)))
+    np.save(tmp_path / "wi.npy", np.array([weights], dtype=np.int64))
+    np.savez(tmp_path / "in.npz", times=np.array(times), indices=np.array(indices))
+    (tmp_path / "floor.snn").write_text(FLOOR.replace("x[5]", f"x[{len(weights)}]"))
+    return tmp_path / "floor.snn"
+
+
 def test_an_overflow_reaches_stderr_report_json_and_html(tmp_path: Path, capsys) -> None:
     # test_emulator_loihi's hand-derived case: five inputs of weight -128 << 7 at steps 0
     # and 1 take v to -10,485,760 at step 2, which saturates once at the 24-bit floor
-    # -(2**23 - 1).
+    # -(2**23 - 1). Nothing comes after: the neuron never fires, with or without the
+    # floor, and the warning says the spikes are unchanged.
     from neurocomp.report.notices import collect
 
-    np.save(tmp_path / "w.npy", -np.ones((1, 5)))
-    np.save(tmp_path / "wi.npy", np.full((1, 5), -128, dtype=np.int64))
-    np.savez(tmp_path / "in.npz", times=np.array([0] * 5 + [1] * 5), indices=np.array(list(range(5)) * 2))
-    (tmp_path / "floor.snn").write_text(FLOOR)
+    net = _floor_net(tmp_path, [-128] * 5, [0] * 5 + [1] * 5, list(range(5)) * 2)
     out = tmp_path / "out"
-    assert main(["run", str(tmp_path / "floor.snn"), "--chip", "loihi", "--steps", "4", "--out", str(out),
-                 "--html"]) == 0
-    err = capsys.readouterr().err
+    assert main(["run", str(net), "--chip", "loihi", "--steps", "6", "--out", str(out), "--html"]) == 0
+    err = capsys.readouterr().err.replace("\n", " ")
     want = ("population 'n': v saturated at its 24-bit floor 1 time (first: step 2, core 0, compartment 0, "
             "neuron 0): spikes can differ from the float model")
-    assert f"warning: {want}" in err.replace("\n", " ")
+    assert f"warning: {want}" in err and "but in this run they did not" in err
     (got,) = _report_json(out)["warnings"]
-    assert (got["stage"], got["about"], got["spikes_can_differ"]) == ("emulation", ["population 'n'"], True)
+    assert (got["stage"], got["about"], got["spikes_can_differ"]) == ("emulation", ["population 'n'"], False)
     assert got["message"].startswith(want)
     assert (got["samples_overflowed"], got["samples"]) == (1, 1)
     assert "saturated at its 24-bit floor 1 time" in (out / "report.html").read_text()
-    # the Python form: the emulator's OverflowWarning carries the same record
-    mapping = nc.compile(tmp_path / "floor.snn", chip="loihi")
+    # the Python form: the emulator's OverflowWarning carries the same record, without
+    # the advice to stop at the first overflow
+    mapping = nc.compile(net, chip="loihi")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        nc.run(mapping, steps=4)
+        nc.run(mapping, steps=6)
     (notice,) = collect(mapping, caught)
-    assert notice.message == got["message"]
+    assert notice.message == got["message"] and "strict" not in str(caught[0].message)
+
+
+def test_a_floor_that_changes_the_spikes_says_so(tmp_path: Path) -> None:
+    # As above, then inputs of weight 127 << 7 (1,040,384 in u after << 6): five at step
+    # 3, four at step 4 (u stays below 2**23: it does not wrap). From the floor:
+    # v(4) = -8,388,607 + 5,201,920 = -3,186,687, v(5) = -3,186,687 + 4,161,536 = 974,849
+    # > 64,000 (vth_mant 1000 << 6): it fires at step 5. From -10,485,760 it would reach
+    # -1,122,304 and not fire. The floor changed the spikes.
+    from neurocomp.report.notices import collect
+
+    net = _floor_net(tmp_path, [-128] * 5 + [127] * 9, [0] * 5 + [1] * 5 + [3] * 5 + [4] * 4,
+                     list(range(5)) * 2 + list(range(5, 14)))
+    mapping = nc.compile(net, chip="loihi")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = nc.run(mapping, steps=7)
+    assert result.spikes["n"].times.tolist() == [5]
+    (notice,) = collect(None, caught)
+    assert notice.spikes_can_differ and "in this run they did not" not in notice.message
+    assert "Run with strict=True" in str(caught[0].message)
 
 
 def test_a_ceiling_that_leaves_the_spikes_alone_says_so() -> None:
