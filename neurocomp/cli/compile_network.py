@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     """Add the ``compile`` command to an argparse sub-parsers object."""
     p = add_command(subparsers, "compile", description="Compile a network onto a chip and print what it takes.")
     p.add_argument("network", help="a .snn file")
-    add_chip_arguments(p)
+    add_chip_arguments(p, default=None, required=False)  # asked for by name, as run and validate do
     p.add_argument("-o", "--out", metavar="FILE.map.json",
                    help="write the Mapping (JSON, with its arrays in a .npz beside it)")
     p.add_argument("--force", action="store_true", help="overwrite the files of -o")
@@ -65,6 +65,9 @@ def handler(args: argparse.Namespace) -> int:
         if existing:
             raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous mapping",
                              hint="choose another -o file, or add --force to replace it")
+    if args.chip is None:
+        raise UsageError(f"to compile '{args.network}', say which chip: --chip NAME|PATH",
+                         hint="'neurocomp chips' lists the bundled chips")
     net = load_network(args.network)
     chip = chip_from_args(args)
     # tables fit 120 columns; lines of text are never folded (they may hold file names)
