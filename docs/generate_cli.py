@@ -41,6 +41,10 @@ INTRO = """\
   progress bars and the first-run notice go to stderr. `--out DIR` (or `-o FILE`) writes
   files; a file that exists is never replaced without `--force`, and every file is
   written whole or not at all (a temporary file, then a rename).
+- **How much it says.** `-q/--quiet` keeps stderr empty (results and errors only: no
+  warnings, notes or progress); `-v/--verbose` also logs each compiler pass and each
+  emulation with its time (Python logging of the `neurocomp` logger, on stderr). Tables
+  take the terminal's width, and 100-120 columns in a pipe or a file.
 - **Memory.** `--max-memory SIZE` (`4G`, `512MiB`, bytes) on every command: work larger
   than that, or than the machine has, is refused before it is allocated.
 - **Parallel work.** Commands that run many samples, chips or points take `--jobs N`
@@ -109,8 +113,8 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
                 rows.append(f"| `{name}` (action) | | {_cell(_help_of(action, name))} |")
                 rows += [f"| &nbsp;&nbsp;{row[2:]}" for row in _options(sub)[2:]]
             continue
-        if action.dest == "max_memory":
-            continue  # every command has it: the conventions above say what it does
+        if action.dest in ("max_memory", "quiet", "verbose"):
+            continue  # every command has them: the conventions above say what they do
         if not action.option_strings:  # a positional argument: its name says its value
             rows.append(f"| `{_cell(action.metavar or action.dest)}` | | {_cell(action.help or '')} |")
             continue

@@ -166,3 +166,17 @@ def test_a_ceiling_that_leaves_the_spikes_alone_says_so() -> None:
                                           "population 'a' neuron 2)")])
     assert m.spikes_can_differ and m.about == ("population 'a'",)
     assert m.line().endswith("(spikes can differ from the float model)")
+
+
+def test_quiet_keeps_stderr_empty_and_verbose_logs_each_stage(net_file: Path, capsys) -> None:
+    argv = ["run", str(net_file), "--chip", "loihi", "--steps", "5"]
+    assert main(argv + ["--quiet"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "run of 'tiny_w' on loihi" in out  # the results, no warning
+    assert main(argv + ["-v"]) == 0
+    err = capsys.readouterr().err
+    for stage in ("lower", "quantize", "partition", "place", "route"):
+        assert f"compiling 'tiny_w' for loihi: {stage} took " in err
+    assert "emulated 5 steps of 'tiny_w' on loihi (sample 0) in " in err and EXPECTED in err
+    assert main(argv + ["-q", "-v"]) == 1
+    assert "--quiet and --verbose ask for opposite things" in capsys.readouterr().err

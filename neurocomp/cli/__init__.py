@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..resources import memory_cap
 
         # the one place a run's --max-memory is set; it ends with the command
-        with memory_cap(getattr(args, "max_memory", None)), _first_run(args):
+        with _voice(args), memory_cap(getattr(args, "max_memory", None)), _first_run(args):
             return int(args.func(args) or 0)
     except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
         return interrupted()
@@ -77,6 +77,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{where}error: {exc.strerror or exc}", file=sys.stderr)
         return 1
+
+
+def _voice(args: Any) -> Any:
+    """``--quiet``: the command's stderr consoles print nothing; ``--verbose``: the
+    library's log (each compiler pass, each emulation, with its time) on stderr. Both end
+    with the command."""
+    import contextlib
+    import logging
+
+    from ..diagnostics import UsageError
+    from .common import QUIET
+
+    quiet, verbose = bool(getattr(args, "quiet", False)), bool(getattr(args, "verbose", False))
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose ask for opposite things; give one of them")
+
+    @contextlib.contextmanager
+    def scope():
+        token = QUIET.set(quiet)
+        log = logging.getLogger("neurocomp")
+        handler, level = None, log.level
+        if verbose:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            if handler is not None:
+                log.removeHandler(handler)
+                log.setLevel(level)
+            QUIET.reset(token)
+
+    return scope()
 
 
 # The commands that compile Numba kernels on a machine's first run (warmup.FirstRun says

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -56,8 +57,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_command(subparsers: Any, name: str, *, description: str | None = None) -> argparse.ArgumentParser:
-    """The sub-parser of command ``name``, with its line from :data:`COMMANDS`."""
-    return subparsers.add_parser(name, help=COMMANDS[name][1], description=description)
+    """The sub-parser of command ``name``, with its line from :data:`COMMANDS` and the
+    options every command has: ``-q/--quiet`` and ``-v/--verbose``."""
+    parser = subparsers.add_parser(name, help=COMMANDS[name][1], description=description)
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print the results and errors only: no warnings, notes or progress on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also log each stage as it runs, with its time (Python logging on stderr)")
+    return parser
+
+
+#: Whether the running command was given ``--quiet``: its stderr consoles print nothing.
+QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("neurocomp_quiet", default=False)
 
 
 def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi",
@@ -144,11 +155,16 @@ def chip_from_args(args: argparse.Namespace) -> "ChipSpec":
 
 
 def console(*, stderr: bool = False, width: int | None = 120, soft_wrap: bool = False) -> "Console":
-    """A rich console for a command's tables: no highlighting, a fixed width (``None``:
-    the terminal's)."""
+    """A rich console for a command's tables: no highlighting; on a terminal its width,
+    elsewhere (a pipe, a file, the tests) a fixed ``width`` (``None``: rich's guess).
+    On stderr under ``--quiet`` it prints nothing."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=width)
+    stream = sys.stderr if stderr else sys.stdout
+    if width is not None and stream.isatty():
+        width = None  # the terminal's own width
+    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=width,
+                   quiet=stderr and QUIET.get())
 
 
 def progress_bar(text: str, *, disable: bool) -> "Progress":

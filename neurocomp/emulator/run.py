@@ -17,6 +17,8 @@ integer tables once and reusing the compiled kernel; samples are independent, so
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ __all__ = ["emulate", "emulate_batch", "warn_overflows", "BatchResult"]
 
 Inputs = TMapping[str, "InputEvents | np.ndarray"]
 ProbeSpec = "Sequence[Probe] | TMapping[str, Sequence[str]] | None"
+
+_log = logging.getLogger(__name__)
 
 # Tables built from a Mapping, kept while the Mapping lives (Mappings are immutable).
 _PREPARED: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary()
@@ -123,9 +127,12 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     for k, sample in enumerate(samples):
         events = input_events(mapping.network, steps, sample, inputs=tuple(mapping.input_offset))
         in_ptr, in_src = _sources_by_step(mapping, steps, events, refusal)
+        t0 = time.perf_counter()
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src,
                                                 probe_comp=recorder.comp, strict=bool(strict),
                                                 seed=int(seed)))
+        _log.info("emulated %d steps of '%s' on %s (sample %d) in %.3f s, %d spikes", steps,
+                  mapping.network.name, mapping.chip.name, k, time.perf_counter() - t0, run.spike_step.size)
         message = kernel.overflow_message(prepared, run)
         if message and not overflowed and "spikes can differ" in message \
                 and _unchanged_without_overflow(mapping, kernel, run, steps, in_ptr, in_src, seed):
