@@ -53,7 +53,7 @@ INTRO = """\
 - **Exit codes.** 0 done; 1 a mistake in what was handed in (one message naming where and
   what, with a hint; never a traceback); 2 a bad argument; 130 Ctrl-C, at any moment.
 - **The first run** on a machine compiles the Numba kernels (then cached): the command
-  says so on stderr as it starts, and `run` compiles the chip's emulator kernel in a
+  says so on a terminal as it starts, and `run` compiles the chip's emulator kernel in a
   second process meanwhile.
 
 Environment: `NEUROCOMP_MAX_MEMORY` (as `--max-memory`, for every command),

@@ -5,9 +5,10 @@ command on a machine compiles them (about 40 s of CPU for ``run`` on Loihi, half
 the chip's emulator kernel), later ones load them in a fraction of a second. Two things
 make that first run bearable:
 
-* :class:`FirstRun` listens to Numba's compile events: at the first compile it prints
-  one line (``compiling neurocomp's kernels for this machine ...``) and, on a terminal,
-  a transient status naming the kernel being compiled, so the command is never silent.
+* :class:`FirstRun` listens to Numba's compile events: on a terminal, at the first
+  compile it prints one line (``compiling neurocomp's kernels for this machine ...``)
+  and keeps a transient status naming the kernel being compiled, so the command is never
+  silent. (A pipe or a log gets the same output whether the cache was warm or not.)
 * A command that compiles a network and then emulates it (``run``) starts, at that first
   compile, a second process that compiles the chip family's emulator kernel into the
   same cache while this one compiles the network's (:func:`_warm`), and waits for it
@@ -104,8 +105,9 @@ class FirstRun:
         self.compiled += 1
         if self.compiled == 1:
             self.started_s = time.perf_counter()
-            self.console.print("compiling neurocomp's kernels for this machine (first run only: they are "
-                               "cached for later runs) ...", soft_wrap=True, highlight=False)
+            if self.console.is_terminal:  # a pipe or a log gets the same output, cached or not
+                self.console.print("compiling neurocomp's kernels for this machine (first run only: they are "
+                                   "cached for later runs) ...", soft_wrap=True, highlight=False)
             self._spawn()
         self._show(f"compiling {name}")
 
