@@ -2,8 +2,8 @@
 
 ``neurocomp run examples/mnist_mlp.snn --chip loihi --steps 100`` is timed cold (a new,
 empty ``NUMBA_CACHE_DIR``) with the emulator kernel compiled alongside the network's
-kernels (``neurocomp.cli.warmup``, the default) and without (``NEUROCOMP_WARMUP=0``,
-the peer), alternately; then warm (the cache the last cold run filled). Wall and CPU
+kernels (``neurocomp.cli.warmup``; ``NEUROCOMP_WARMUP=1`` starts it even on a busy
+machine) and without (``NEUROCOMP_WARMUP=0``, the peer), alternately; then warm (the cache the last cold run filled). Wall and CPU
 seconds (CPU of the command and the processes it waited for), medians; the load average
 before and after. Run: ``python benchmarks/bench_first_run.py [--runs 3]``.
 """
@@ -44,7 +44,7 @@ def main() -> None:
     for _ in range(args.runs):
         for name in cold:
             with tempfile.TemporaryDirectory() as cache:
-                env = dict(os.environ, NUMBA_CACHE_DIR=cache, NEUROCOMP_WARMUP="0" if name == "no warm-up" else "1")
+                env = dict(os.environ, NUMBA_CACHE_DIR=cache, NEUROCOMP_WARMUP="0" if name == "no warm-up" else "1")  # 1: even when busy
                 cold[name].append(timed(env))
                 warm.append(timed(env))
     for name, runs in cold.items():

@@ -54,11 +54,11 @@ INTRO = """\
   what, with a hint; never a traceback); 2 a bad argument; 130 Ctrl-C, at any moment.
 - **The first run** on a machine compiles the Numba kernels (then cached): the command
   says so on a terminal as it starts, and `run` compiles the chip's emulator kernel in a
-  second process meanwhile.
+  second process meanwhile when a core is idle.
 
 Environment: `NEUROCOMP_MAX_MEMORY` (as `--max-memory`, for every command),
 `NEUROCOMP_JOBS` and `NEUROCOMP_SCHEDULER` (the defaults of `--jobs` and `--scheduler`),
-`NEUROCOMP_WARMUP=0` (no second process on the first run), `NUMBA_CACHE_DIR` (where the
+`NEUROCOMP_WARMUP=0` or `1` (never, or always, the second process of a first run), `NUMBA_CACHE_DIR` (where the
 compiled kernels are kept).
 """
 

@@ -107,3 +107,22 @@ def test_a_cold_cache_is_announced_and_a_warm_one_is_silent(tmp_path: Path, caps
     with FirstRun(console(stderr=True, width=100)) as piped:
         assert thrice(2) == 6
     assert piped.compiled == 1 and capsys.readouterr().err == ""
+
+
+def test_the_second_process_waits_for_an_idle_core(monkeypatch):
+    from neurocomp.cli import warmup
+    from neurocomp.cli.common import console
+
+    monkeypatch.setattr(warmup.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (0.5, 0.0, 0.0))
+    assert warmup._core_to_spare()  # 2 cores - 0.5 busy leaves 1.5: one for it, one for us
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (0.6, 0.0, 0.0))
+    assert not warmup._core_to_spare()
+    busy = warmup.FirstRun(console(stderr=True), chip=object())
+    busy._spawn()  # nothing started on a busy machine (object() would fail to serialise)
+    assert busy._proc is None
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setenv("NEUROCOMP_WARMUP", "0")
+    off = warmup.FirstRun(console(stderr=True), chip=object())
+    off._spawn()
+    assert off._proc is None

@@ -15,9 +15,9 @@ make that first run bearable:
   before emulating (:meth:`FirstRun.wait`). The second process builds a tiny network
   with Numba's JIT off (plain Python: nothing of the first process's work is repeated),
   then turns the JIT on and emulates it, so its kernel specialisations are the ones a
-  real run uses (``tests/test_first_run.py`` checks that). On two cores this halves the
-  wall time of the first run; with a warm cache nothing is started (nor with one core,
-  or ``NEUROCOMP_WARMUP=0``).
+  real run uses (``tests/test_first_run.py`` checks that). It is started only when a
+  core is idle (load average), where it can take up to half the wall time off the first
+  run; with a warm cache, a busy machine or ``NEUROCOMP_WARMUP=0`` nothing is started.
 
 Run as ``python -m neurocomp.cli.warmup`` it is that second process (the chip as JSON on
 stdin).
@@ -129,9 +129,11 @@ class FirstRun:
             self._status = None
 
     def _spawn(self) -> None:
-        # One core gains nothing from a second process; NEUROCOMP_WARMUP=0 turns it off
-        # (benchmarks/bench_first_run.py measures the run both ways).
-        if self.chip is None or (os.cpu_count() or 1) < 2 or os.environ.get("NEUROCOMP_WARMUP") == "0":
+        # A second process pays only with a core to spare: on a busy machine its imports
+        # are extra work (benchmarks/bench_first_run.py at load 2 on 2 cores: 58 s with it,
+        # 51 s without). NEUROCOMP_WARMUP=0 turns it off, =1 forces it.
+        wanted = os.environ.get("NEUROCOMP_WARMUP", "")
+        if self.chip is None or wanted == "0" or (wanted != "1" and not _core_to_spare()):
             return
         try:
             self._proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
@@ -141,6 +143,15 @@ class FirstRun:
             self._proc.stdin.close()
         except (OSError, ValueError):  # no second process: this one compiles everything
             self._proc = None
+
+
+def _core_to_spare() -> bool:
+    """Whether a core is idle: the 1-minute load average leaves at least 1.5 of them
+    (this process takes one)."""
+    try:
+        return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1.5
+    except OSError:
+        return False
 
 
 def _listener_base() -> type:
