@@ -31,6 +31,8 @@ __all__ = [
     "UsageError",
     "ApiTypeError",
     "InteropError",
+    "QuantizationWarning",
+    "OverflowWarning",
     "did_you_mean",
     "render",
 ]
@@ -201,6 +203,29 @@ class QuantizationWarning(UserWarning):
     """Precision a chip loses when it quantizes a network (weights rounded to zero or
     clipped, values out of range): ``nc.compile`` issues one per warning of the
     Mapping's quantization report."""
+
+
+class OverflowWarning(RuntimeWarning):
+    """State registers that wrapped or saturated in a non-strict emulation.
+
+    Its text is the sentence a user reads; ``detail`` is what overflowed in the kernel's
+    words (population, variable, bound, count, whether spikes can differ), ``overflowed``
+    how many of the batch's ``samples`` overflowed and ``first`` the first of them, so
+    :func:`neurocomp.report.notices.collect` can carry it into ``report.json``.
+    """
+
+    def __init__(self, message: str, *, detail: str = "", overflowed: int = 1, samples: int = 1,
+                 first: int = 0) -> None:
+        super().__init__(message)
+        self.detail = detail or message
+        self.overflowed, self.samples, self.first = int(overflowed), int(samples), int(first)
+
+    def __reduce__(self):  # type: ignore[override]  # keyword-only fields survive pickling
+        return (_overflow_warning, (str(self), self.detail, self.overflowed, self.samples, self.first))
+
+
+def _overflow_warning(message: str, detail: str, overflowed: int, samples: int, first: int) -> OverflowWarning:
+    return OverflowWarning(message, detail=detail, overflowed=overflowed, samples=samples, first=first)
 
 
 class InteropError(NeurocompError):

@@ -50,3 +50,15 @@ def test_print_round_trips_through_the_cli(capsys: pytest.CaptureFixture[str]) -
     text = capsys.readouterr().out
     assert text.startswith("network chain\ndt = 1 ms\n")
     assert "connect b -> c : one_to_one(weight = 0.875, delay = 2)" in text
+
+
+def test_compile_asks_for_the_chip_as_run_and_validate_do(capsys):
+    from pathlib import Path
+
+    from neurocomp.cli import main
+
+    chain = Path(__file__).resolve().parent.parent / "examples" / "chain.snn"
+    assert main(["compile", str(chain)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: to compile '{chain}', say which chip: --chip NAME|PATH" in err
+    assert "'neurocomp chips' lists the bundled chips" in err

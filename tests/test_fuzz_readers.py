@@ -8,11 +8,13 @@ the whole run — is a bug. The default run takes a few dozen cases per reader; 
 ``slow`` run, ten times as many.
 
 Each case has a time limit (:data:`CASE_SECONDS`, or ``$NEUROCOMP_FUZZ_CASE_SECONDS``):
-a case still running then is a hang, and fails with its name and the limit. (An alarm
-signal interrupts Python code; a hang inside a compiled kernel, which never returns to
-Python, is stopped by ``faulthandler`` at three times the limit instead: it ends the
-run with exit code 1, printing where every thread was (seen with ``pytest -s``; pytest's
-capture swallows it otherwise), so a hang never blocks the suite. The limit is checked by a timer, so it costs the default run nothing.)
+a case still running then is a hang, and fails with its name and the limit. An alarm
+signal interrupts Python code; a hang inside a compiled kernel never returns to Python
+(and holds the GIL), so a watchdog process of its own, told when each case starts and
+ends, stops it at three times the limit: it writes ``fuzz case NAME hung ...`` to the
+terminal (the stderr pytest's capture saved, so it shows without ``-s``), after
+``faulthandler``'s dump of where every thread was, and ends the run; a hang never blocks
+the suite. The limit is checked by a timer, so it costs the default run nothing.
 
 The edits: flip bytes, cut the file short, repeat a piece, and (for text) replace a
 number with one of the values that broke readers before: 0, -1, 2^31, 2^63 - 1, 1e30,
@@ -48,10 +50,60 @@ FAST, SLOW = 25, 250
 CASE_SECONDS = float(os.environ.get("NEUROCOMP_FUZZ_CASE_SECONDS", "60"))
 
 
+# The watchdog: "start SECONDS NAME" and "stop" lines on its stdin; past a start's
+# deadline it names the case on the terminal's file descriptor and kills the run.
+WATCHDOG = r"""
+import os, select, signal, sys, time
+parent, fd = int(sys.argv[1]), int(sys.argv[2])
+name, deadline, seconds, buf = None, None, "", b""
+while True:
+    wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+    ready, _, _ = select.select([0], [], [], wait)
+    if ready:
+        chunk = os.read(0, 4096)
+        if not chunk:
+            break
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        for line in lines:
+            cmd, _, rest = line.decode().partition(" ")
+            if cmd == "start":
+                seconds, _, name = rest.partition(" ")
+                deadline = time.monotonic() + float(seconds)
+            else:
+                name, deadline = None, None
+    elif deadline is not None:
+        os.write(fd, f"\nfuzz case {name} hung: still running after {float(seconds):g} s, inside compiled "
+                     "code (no Python signal reached it); ending the run\n".encode())
+        os.kill(parent, signal.SIGKILL)
+        break
+"""
+
+
+def _terminal_fd(config) -> int:
+    """The stderr pytest's capture saved (the terminal), else this process's."""
+    capman = config.pluginmanager.getplugin("capturemanager")
+    fd = getattr(getattr(getattr(capman, "_global_capturing", None), "err", None), "targetfd_save", None)
+    return fd if isinstance(fd, int) else sys.__stderr__.fileno()
+
+
+@pytest.fixture(scope="module")
+def watchdog(request):
+    import subprocess
+
+    fd = _terminal_fd(request.config)
+    proc = subprocess.Popen([sys.executable, "-S", "-c", WATCHDOG, str(os.getpid()), str(fd)],
+                            stdin=subprocess.PIPE, pass_fds=(fd,))
+    yield proc, fd
+    proc.stdin.close()
+    proc.wait()
+
+
 @contextlib.contextmanager
-def _time_limit(name: str, seconds: float) -> Iterator[None]:
-    """Fail the case ``name`` when it runs longer than ``seconds`` (see the module
-    docstring); nothing is armed off the main thread or where SIGALRM does not exist."""
+def _time_limit(name: str, seconds: float, watchdog=None) -> Iterator[None]:
+    """Fail the case ``name`` when it runs longer than ``seconds``, and end the run at
+    three times that (see the module docstring); no alarm is armed off the main thread
+    or where SIGALRM does not exist."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
         yield
         return
@@ -61,18 +113,25 @@ def _time_limit(name: str, seconds: float) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGALRM, hang)
     signal.setitimer(signal.ITIMER_REAL, seconds)
-    faulthandler.dump_traceback_later(3 * seconds, exit=True, file=sys.__stderr__)
+    if watchdog is not None:
+        proc, fd = watchdog
+        faulthandler.dump_traceback_later(3 * seconds, file=fd)
+        proc.stdin.write(f"start {3 * seconds + 1} {name}\n".encode())
+        proc.stdin.flush()
     try:
         yield
     finally:
-        faulthandler.cancel_dump_traceback_later()
+        if watchdog is not None:
+            proc.stdin.write(b"stop\n")
+            proc.stdin.flush()
+            faulthandler.cancel_dump_traceback_later()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(autouse=True)
-def case_time_limit(request):
-    with _time_limit(request.node.nodeid.rsplit("::", 1)[-1], CASE_SECONDS):
+def case_time_limit(request, watchdog):
+    with _time_limit(request.node.nodeid.rsplit("::", 1)[-1], CASE_SECONDS, watchdog):
         yield
 
 
@@ -81,6 +140,37 @@ def test_a_hanging_case_fails_with_its_name():  # (its own limit disarms the fix
         with _time_limit("test_x[7]", 0.2):
             while True:
                 pass
+
+
+HANG_IN_KERNEL = """
+from numba import njit
+from test_fuzz_readers import case_time_limit, watchdog  # the fuzz cases' limit and watchdog
+
+@njit
+def spin(n):
+    x = 0
+    while n >= 0:  # never ends, inside compiled code: no Python signal handler runs
+        x = (x * 3 + 1) % 7
+    return x
+
+spin(-1)  # compiled here, before the case's clock starts
+
+def test_kernel_hangs():
+    spin(1)
+"""
+
+
+def test_a_hang_inside_compiled_code_ends_the_run_naming_the_case(tmp_path):
+    import subprocess
+
+    (tmp_path / "test_hang.py").write_text(HANG_IN_KERNEL)
+    env = dict(os.environ, NEUROCOMP_FUZZ_CASE_SECONDS="0.5", PYTHONPATH=str(ROOT / "tests"))
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_hang.py")],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode != 0
+    assert ("fuzz case test_kernel_hangs hung: still running after 2.5 s, inside compiled code (no Python "
+            "signal reached it); ending the run") in out.stderr, out.stderr[-2000:]
+    assert "Timeout" in out.stderr and "test_hang.py" in out.stderr  # faulthandler's dump: where it was
 
 
 def _mutate_bytes(data: bytes, rng: random.Random) -> bytes:

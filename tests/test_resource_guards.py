@@ -16,6 +16,7 @@ import pytest
 
 import neurocomp as nc
 from neurocomp.cli import main
+from neurocomp.cli.common import COMMANDS
 from neurocomp.resources import bytes_text, memory_limit, parse_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,13 +182,14 @@ def test_max_memory_takes_the_smaller_of_it_and_the_environment(capsys):
     assert code == 1 and f"needs at least 37.3 GiB, {LIMIT}" in err
 
 
-@pytest.mark.parametrize("command", ["check", "simulate", "compile", "run", "validate", "compare", "sweep"])
-def test_max_memory_is_an_option_of_every_command_that_compiles_or_runs(capsys, command):
+@pytest.mark.parametrize("command", list(COMMANDS) + ["chips show", "chips list"])
+def test_max_memory_is_an_option_of_every_command(capsys, command):
+    words = command.split()
     with pytest.raises(SystemExit) as stop:
-        main([command, "--help"])
+        main([*words, "--help"])
     assert stop.value.code == 0 and "--max-memory SIZE" in capsys.readouterr().out
     with pytest.raises(SystemExit) as stop:
-        main([command, str(CHAIN), "--max-memory", "lots"])
+        main([*words, *([] if words[0] == "chips" else [str(CHAIN)]), "--max-memory", "lots"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "argument --max-memory: not a size: 'lots' (write e.g. 4G, 512MiB or 1000000)" in err
 
@@ -261,3 +263,48 @@ def test_quantization_partition_and_routing_tables_are_guarded(tmp_path):
     with memory_cap(57_600):
         mapping = route(placement, qnet, chip)
     assert mapping.syn_target.size == 5_000 and mapping.axon_core.size == 100
+
+
+def test_placement_is_guarded_on_the_cores_it_searches(tmp_path):
+    """Placement's tables grow with the physical cores it searches (the window of twice
+    the chips the network fills: 2 chips x 128 cores of a 64-chip Loihi system), not with
+    the chips declared: 256 cores x 57 B + 1 logical core x 32 B + no core pairs
+    (one core exchanges spikes with no other) = 14,624 B = 14.3 KiB."""
+    from neurocomp.compiler.lower import lower
+    from neurocomp.compiler.partition import partition
+    from neurocomp.compiler.place import place
+    from neurocomp.compiler.quantize import quantize
+    from neurocomp.resources import memory_cap
+
+    net = nc.load(_net(tmp_path, "input x[10] : rate(value = 0.5, max_rate = 10 Hz)\n"
+                                 "population a[5] : LIF(beta = 0.5, threshold = 1.0)\n"
+                                 "connect x -> a : all_to_all(weight = 0.1)\n"))
+    chip = nc.load_chip("loihi", chips=64)
+    part = partition(quantize(net, chip, synapses=lower(net)), chip)
+    assert part.n_cores == 1 and np.asarray(part.traffic_src).size == 0
+    with memory_cap(14_623), pytest.raises(nc.NeurocompError, match=(
+            r"placing network 'big' \(1 core on 256 physical cores, 0 core pairs that exchange spikes\) "
+            r"needs at least 14.3 KiB, more than max_memory=14623")):
+        place(part, chip)
+    with memory_cap(14_624):
+        assert place(part, chip).core_id.tolist() == [0]
+
+
+def test_max_memory_reaches_the_commands_that_only_read(tmp_path, capsys):
+    # print reads the network's weight file: a header declaring 10^6 float64 (8 MB) is
+    # refused under a 1 MB cap before numpy allocates it; export and chips the same way
+    np.save(tmp_path / "w.npy", np.zeros((1000, 1000)))
+    net = _net(tmp_path, "input x[1000] : rate(value = 0.5)\npopulation a[1000] : LIF(beta = 0.5, threshold = 1.0)\n"
+                         "connect x -> a : dense(weights = \"w.npy\")\n")
+    code, err = _cli(capsys, "print", net, "--max-memory", "1M")
+    assert code == 1 and "needs at least 7.63 MiB, more than --max-memory 1M (977 KiB)" in err, err
+    code, err = _cli(capsys, "print", net)
+    assert code == 0, err
+    # chips: before or after its action, the option holds (an action's parser leaves it alone)
+    from neurocomp.cli import _parser
+
+    for argv in (["chips", "show", "loihi", "--max-memory", "1M"], ["chips", "--max-memory", "1M", "show", "loihi"],
+                 ["chips", "--max-memory", "1M"]):
+        assert _parser("chips").parse_args(argv).max_memory == (10**6, "--max-memory 1M"), argv
+        code, err = _cli(capsys, *argv)
+        assert code == 0, err

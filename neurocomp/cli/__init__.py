@@ -6,8 +6,8 @@ being run, so ``neurocomp --version`` and ``neurocomp --help`` load neither Numb
 the stages. Each command module has ``register(subparsers)``, which adds its sub-parser
 and sets ``func``, the function that runs it.
 
-A command with ``--max-memory SIZE`` (:func:`neurocomp.cli.common.add_memory_argument`)
-runs inside :func:`neurocomp.resources.memory_cap`, set here and nowhere else; the cap
+Every command has ``--max-memory SIZE`` (:func:`neurocomp.cli.common.add_memory_argument`)
+and runs inside :func:`neurocomp.resources.memory_cap`, set here and nowhere else; the cap
 ends with the command.
 
 Every :class:`~neurocomp.diagnostics.NeurocompError` is rendered as text and the command
@@ -18,7 +18,7 @@ exits with code 1; bad arguments exit with 2 (argparse's convention); Ctrl-C exi
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 if TYPE_CHECKING:  # pragma: no cover
     from .common import Parser
@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ..resources import memory_cap
 
         # the one place a run's --max-memory is set; it ends with the command
-        with memory_cap(getattr(args, "max_memory", None)):
+        with _voice(args), memory_cap(getattr(args, "max_memory", None)), _first_run(args):
             return int(args.func(args) or 0)
     except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
         return interrupted()
@@ -77,6 +77,58 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{where}error: {exc.strerror or exc}", file=sys.stderr)
         return 1
+
+
+def _voice(args: Any) -> Any:
+    """``--quiet``: the command's stderr consoles print nothing; ``--verbose``: the
+    library's log (each compiler pass, each emulation, with its time) on stderr. Both end
+    with the command."""
+    import contextlib
+    import logging
+
+    from ..diagnostics import UsageError
+    from .common import QUIET
+
+    quiet, verbose = bool(getattr(args, "quiet", False)), bool(getattr(args, "verbose", False))
+    if quiet and verbose:
+        raise UsageError("--quiet and --verbose ask for opposite things; give one of them")
+
+    @contextlib.contextmanager
+    def scope():
+        token = QUIET.set(quiet)
+        log = logging.getLogger("neurocomp")
+        handler, level = None, log.level
+        if verbose:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            if handler is not None:
+                log.removeHandler(handler)
+                log.setLevel(level)
+            QUIET.reset(token)
+
+    return scope()
+
+
+# The commands that compile Numba kernels on a machine's first run (warmup.FirstRun says
+# so as it happens); the others never load Numba's event machinery.
+_COMPILING = frozenset({"compile", "run", "simulate", "validate", "compare", "sweep"})
+
+
+def _first_run(args: Any) -> Any:
+    import contextlib
+
+    if args.command not in _COMPILING:
+        return contextlib.nullcontext()
+    from .common import console
+    from .warmup import FirstRun
+
+    args.first_run = FirstRun(console(stderr=True, width=100))
+    return args.first_run
 
 
 def interrupted() -> int:

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from ..chip.load import list_chips, load_chip
 from ..chip.spec import ChipSpec
-from .common import add_command
+from .common import add_command, add_memory_argument
 
 __all__ = ["register", "handler", "format_value", "SECTIONS"]
 
@@ -29,9 +29,12 @@ def register(subparsers: Any) -> None:
     """Add the ``chips`` command to an argparse sub-parsers object."""
     chips = add_command(subparsers, "chips", description="List the bundled chips, or show every parameter of "
                                                          "one chip with its source.")
+    add_memory_argument(chips)
     sub = chips.add_subparsers(dest="chips_command", metavar="ACTION")
-    sub.add_parser("list", help="list the bundled chips (the default)")
+    listing = sub.add_parser("list", help="list the bundled chips (the default)")
+    add_memory_argument(listing, action_of_command=True)
     show = sub.add_parser("show", help="every parameter of a chip, with its source")
+    add_memory_argument(show, action_of_command=True)
     show.add_argument("chip", metavar="NAME|PATH", help="a bundled chip or a chip/system file")
     show.add_argument("--chips", type=int, default=None, metavar="N",
                       help="show it as a system of N chips")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import contextvars
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
@@ -24,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
            "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
-           "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args"]
+           "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args",
+           "warning_lines"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -55,8 +57,18 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_command(subparsers: Any, name: str, *, description: str | None = None) -> argparse.ArgumentParser:
-    """The sub-parser of command ``name``, with its line from :data:`COMMANDS`."""
-    return subparsers.add_parser(name, help=COMMANDS[name][1], description=description)
+    """The sub-parser of command ``name``, with its line from :data:`COMMANDS` and the
+    options every command has: ``-q/--quiet`` and ``-v/--verbose``."""
+    parser = subparsers.add_parser(name, help=COMMANDS[name][1], description=description)
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="print the results and errors only: no warnings, notes or progress on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also log each stage as it runs, with its time (Python logging on stderr)")
+    return parser
+
+
+#: Whether the running command was given ``--quiet``: its stderr consoles print nothing.
+QUIET: contextvars.ContextVar[bool] = contextvars.ContextVar("neurocomp_quiet", default=False)
 
 
 def add_chip_arguments(parser: argparse.ArgumentParser, *, default: str | None = "loihi",
@@ -92,10 +104,13 @@ def _size(text: str) -> tuple[int, str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def add_memory_argument(parser: argparse.ArgumentParser) -> None:
+def add_memory_argument(parser: argparse.ArgumentParser, *, action_of_command: bool = False) -> None:
     """Add ``--max-memory SIZE``: work larger than ``SIZE`` (``4G``, ``512MiB``, bytes) is
-    refused before it is allocated (:mod:`neurocomp.resources`), for this run only."""
-    parser.add_argument(MEMORY_OPTION, type=_size, default=None, metavar="SIZE", dest="max_memory",
+    refused before it is allocated (:mod:`neurocomp.resources`), for this run only.
+    ``action_of_command``: the parser of an action (``chips show``) whose command has the
+    option too; left out there, it keeps the command's value."""
+    parser.add_argument(MEMORY_OPTION, type=_size, default=argparse.SUPPRESS if action_of_command else None,
+                        metavar="SIZE", dest="max_memory",
                         help="refuse work that needs more memory than SIZE (e.g. 4G, 512MiB; default: what the "
                              "machine has available, or $NEUROCOMP_MAX_MEMORY), before allocating it")
 
@@ -140,11 +155,16 @@ def chip_from_args(args: argparse.Namespace) -> "ChipSpec":
 
 
 def console(*, stderr: bool = False, width: int | None = 120, soft_wrap: bool = False) -> "Console":
-    """A rich console for a command's tables: no highlighting, a fixed width (``None``:
-    the terminal's)."""
+    """A rich console for a command's tables: no highlighting; on a terminal its width,
+    elsewhere (a pipe, a file, the tests) a fixed ``width`` (``None``: rich's guess).
+    On stderr under ``--quiet`` it prints nothing."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=width)
+    stream = sys.stderr if stderr else sys.stdout
+    if width is not None and stream.isatty():
+        width = None  # the terminal's own width
+    return Console(stderr=stderr, highlight=False, soft_wrap=soft_wrap, width=width,
+                   quiet=stderr and QUIET.get())
 
 
 def progress_bar(text: str, *, disable: bool) -> "Progress":
@@ -221,8 +241,11 @@ def samples_from_args(args: Any) -> "tuple[Any, Any] | None":
     return x, y
 
 
-def quantization_warning_lines(mapping: Any) -> list[str]:
-    """``warning: ...`` for each warning of the Mapping's quantization report: what every
-    command that compiles prints (``compile`` on stdout with its summary, ``run`` on
-    stderr before the emulator's overflow warnings)."""
-    return [f"warning: {w}" for w in mapping.quantization.warnings]
+def warning_lines(mapping: Any, caught: Any = ()) -> list[str]:
+    """``warning: ...`` for each notice of :func:`neurocomp.report.notices.collect`: the
+    Mapping's quantization warnings, then what the runs that issued ``caught`` overflowed.
+    What every command that compiles or runs prints (``compile`` on stdout with its
+    summary, the others on stderr)."""
+    from ..report.notices import collect
+
+    return [n.line() for n in collect(mapping, caught)]

@@ -30,7 +30,7 @@ from ..compiler.place import PLACERS
 from ..diagnostics import QuantizationWarning, UsageError
 from ..ir.mapping import Mapping, arrays_path
 from .common import (add_chip_arguments, add_command, add_memory_argument, chip_from_args, console as make_console,
-                     load_network, quantization_warning_lines)
+                     load_network, warning_lines)
 
 __all__ = ["register", "handler", "summary"]
 
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     """Add the ``compile`` command to an argparse sub-parsers object."""
     p = add_command(subparsers, "compile", description="Compile a network onto a chip and print what it takes.")
     p.add_argument("network", help="a .snn file")
-    add_chip_arguments(p)
+    add_chip_arguments(p, default=None, required=False)  # asked for by name, as run and validate do
     p.add_argument("-o", "--out", metavar="FILE.map.json",
                    help="write the Mapping (JSON, with its arrays in a .npz beside it)")
     p.add_argument("--force", action="store_true", help="overwrite the files of -o")
@@ -66,6 +66,9 @@ def handler(args: argparse.Namespace) -> int:
         if existing:
             raise UsageError(f"'{existing[0]}' already exists; not overwriting a previous mapping",
                              hint="choose another -o file, or add --force to replace it")
+    if args.chip is None:
+        raise UsageError(f"to compile '{args.network}', say which chip: --chip NAME|PATH",
+                         hint="'neurocomp chips' lists the bundled chips")
     net = load_network(args.network)
     chip = chip_from_args(args)
     # tables fit 120 columns; lines of text are never folded (they may hold file names)
@@ -198,7 +201,7 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
             t.add_row(e.projection, str(e.weight_bits), str(e.weight_exp), f"{e.max_error:.2%}",
                       f"{e.rms_error:.2%}", f"{e.clipped_fraction:.1%}", f"{e.zeroed_fraction:.1%}")
         console.print(t)
-    for line in quantization_warning_lines(m):
+    for line in warning_lines(m):
         console.print(Text(line))
 
     if per_core:

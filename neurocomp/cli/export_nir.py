@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, console
+from .common import add_command, add_memory_argument, console
 
 __all__ = ["register", "export_command"]
 
@@ -33,6 +33,7 @@ def register(subparsers: Any) -> None:
                      help="keep reset = subtract/none and refractory periods in node metadata "
                           "(read back by neurocomp only) instead of refusing them")
     exp.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_memory_argument(exp)
     exp.set_defaults(func=export_command)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, console
+from .common import add_command, add_memory_argument, console
 
 __all__ = ["register", "import_command", "parse_dt_ms"]
 
@@ -58,6 +58,7 @@ def register(subparsers: Any) -> None:
                           "leak). Default: the one the exporter's framework reads the file back with "
                           "(Sinabs: subtract; snnTorch, Norse, others: zero), and the command says which")
     imp.add_argument("--force", action="store_true", help="overwrite existing files")
+    add_memory_argument(imp)
     imp.set_defaults(func=import_command)
 
 

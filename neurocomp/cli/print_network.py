@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, load_network
+from .common import add_command, add_memory_argument, load_network
 
 __all__ = ["register", "print_network"]
 
@@ -16,6 +16,7 @@ def register(subparsers: Any) -> None:
     """Add the ``print`` command to an argparse sub-parsers object."""
     p = add_command(subparsers, "print")
     p.add_argument("network", help="a .snn file")
+    add_memory_argument(p)
     p.set_defaults(func=print_network)
 
 

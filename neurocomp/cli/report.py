@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, console
+from .common import add_command, add_memory_argument, console
 
 __all__ = ["register", "report_command"]
 
@@ -28,6 +28,7 @@ def register(subparsers: Any) -> None:
     rep.add_argument("folder", metavar="RUN_DIR", help="a folder written by 'neurocomp run --out'")
     rep.add_argument("--plot", action="store_true", help="write the pictures (PNG files) into RUN_DIR")
     rep.add_argument("--html", action="store_true", help="write RUN_DIR/report.html, every picture inline")
+    add_memory_argument(rep)
     rep.set_defaults(func=report_command)
 
 

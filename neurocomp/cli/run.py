@@ -41,7 +41,7 @@ from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
 from .common import (add_chip_arguments, add_command, add_jobs_argument, add_memory_argument, chip_from_args,
                      cluster_from_args, console as console_, pictures_need_out, positive, progress_bar,
-                     quantization_warning_lines, refuse_to_overwrite)
+                     refuse_to_overwrite, warning_lines)
 
 __all__ = ["register", "run_command", "batch_inputs", "padded_rasters", "given_steps", "shift_to_framework"]
 
@@ -130,13 +130,16 @@ def run_command(args: argparse.Namespace) -> int:
                                   "needs no --chip")
         chip = chip_from_args(args)
         network = _load_network(path)
+        first_run = getattr(args, "first_run", None)
+        if first_run is not None:  # a cold cache: the chip's kernel compiles alongside the network's
+            first_run.chip = chip
         mapping = compile_for(network, chip)
         wall["compile"] = time.perf_counter() - start
-        err = console_(stderr=True, width=100)
-        for line in quantization_warning_lines(mapping):
-            err.print(Text(line), soft_wrap=True)
+    _print_lines(warning_lines(mapping))  # before a long emulation, and for a loaded mapping too
 
     arrays = _read_inputs(args.inputs, network) if args.inputs else {}
+    if getattr(args, "first_run", None) is not None:
+        args.first_run.wait()
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -149,7 +152,7 @@ def run_command(args: argparse.Namespace) -> int:
             with cluster_from_args(args) as client:
                 runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
     wall["emulate"] = time.perf_counter() - start
-    _print_warnings(caught, len(runs))
+    _print_lines(warning_lines(None, caught))
 
     start = time.perf_counter()
     for r in runs:
@@ -157,7 +160,9 @@ def run_command(args: argparse.Namespace) -> int:
             raise UsageError("the emulator returned no work counters; nothing to price")
     priced = price_runs(runs, chip, mapping, host_io=not args.no_host_io, contention=args.contention)
     wall["cost"] = time.perf_counter() - start
-    rep = report(runs, priced, chip, mapping, wall_s=wall)
+    from ..report.notices import collect
+
+    rep = report(runs, priced, chip, mapping, wall_s=wall, warnings=collect(mapping, caught))
 
     console = console_(width=100)
     rep.render(console)
@@ -195,14 +200,12 @@ def _save_pictures(out: Path, args: argparse.Namespace, rep: Any, runs: Sequence
                             cost=priced)
 
 
-def _print_warnings(caught: Sequence[warnings.WarningMessage], runs: int) -> None:
-    """The emulator's warnings (one per run at most) as one line each, or the first and a count."""
-    if not caught:
-        return
-    err = console_(stderr=True, width=100)
-    err.print(Text(f"warning: {caught[0].message}"), soft_wrap=True)
-    if len(caught) > 1:
-        err.print(Text(f"warning: and {len(caught) - 1} more like it ({runs} runs)"), soft_wrap=True)
+def _print_lines(lines: Sequence[str]) -> None:
+    """Warnings on stderr, one unfolded line each."""
+    if lines:
+        err = console_(stderr=True, width=100)
+        for line in lines:
+            err.print(Text(line), soft_wrap=True)
 
 
 def _is_mapping_file(path: Path) -> bool:

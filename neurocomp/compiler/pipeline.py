@@ -20,6 +20,7 @@ times the summary shows, and the Mapping keeps the times in ``pass_times_s``.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Protocol, Sequence
@@ -32,6 +33,8 @@ from ..ir.network import Network
 from ..ir.partition import Partition, Placement
 from ..ir.quantized import QuantizedNetwork
 from ..ir.verify import VerifyError, verify, verify_enabled
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["Pass", "LowerPass", "QuantizePass", "PartitionPass", "PlacePass", "RoutePass", "PASS_NAMES",
            "default_passes", "compile_network", "compile", "describe_artifact", "PassHook"]
@@ -211,6 +214,7 @@ def compile_network(network: Network | QuantizedNetwork, chip: ChipSpec, *,
             except VerifyError as exc:
                 raise type(exc)(f"after pass '{p.name}': {exc}") from None
         times[p.name] = times.get(p.name, 0.0) + dt
+        _log.info("compiling '%s' for %s: %s took %.3f s", getattr(network, "name", "?"), chip.name, p.name, dt)
         if on_pass is not None:
             on_pass(p, artifact, dt)
     if not isinstance(artifact, Mapping):

@@ -428,6 +428,7 @@ def place(partition: Partition, chip: ChipSpec | None = None, *, strategy: str =
         raise UsageError(f"no placement strategy '{strategy}'", hint=did_you_mean(strategy, PLACERS))
     _check_room(partition, chip)
     window = _window(partition, chip)
+    _check_memory(partition, window)
     prob = _problem(partition, window)
     pos = _to_system(PLACERS[strategy](prob, seed), window, chip)
     naive = pos if strategy == "row_major" else _to_system(_row_major(prob, seed), window, chip)
@@ -485,6 +486,22 @@ def _to_window(pos: np.ndarray, window: ChipSpec, chip: ChipSpec) -> np.ndarray:
     c, local = np.divmod(np.asarray(pos, dtype=np.int64), per_chip)
     cy, cx = np.divmod(c, chip.system.chips_x)
     return (cy * window.system.chips_x + cx) * per_chip + local
+
+
+def _check_memory(part: Partition, window: ChipSpec) -> None:
+    """Refuse a placement whose tables would not fit in memory, before they are made: per
+    physical core of the window its coordinates, tile slot, kind mask and the placers'
+    occupancy (7 int64 and a flag), per traffic pair both directions with their key,
+    inverse and weight (5 int64, twice), per logical core its adjacency and position
+    (4 int64). A lower bound, counted in Python integers (no int64 wrap)."""
+    from ..resources import require_memory
+
+    n_phys = int(window.total_cores)
+    pairs = int(np.asarray(part.traffic_src).size)
+    need = n_phys * (7 * 8 + 1) + pairs * 2 * 5 * 8 + int(part.n_cores) * 4 * 8
+    require_memory(need, f"placing network '{part.qnet.network.name}' ({part.n_cores:,} core{'s' if part.n_cores != 1 else ''} on "
+                         f"{n_phys:,} physical cores, {pairs:,} core pairs that exchange spikes)",
+                   hint="use fewer chips (--chips), or a machine with more memory")
 
 
 def _check_room(part: Partition, chip: ChipSpec) -> None:

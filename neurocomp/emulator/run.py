@@ -17,6 +17,8 @@ integer tables once and reusing the compiled kernel; samples are independent, so
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
 import weakref
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ __all__ = ["emulate", "emulate_batch", "warn_overflows", "BatchResult"]
 
 Inputs = TMapping[str, "InputEvents | np.ndarray"]
 ProbeSpec = "Sequence[Probe] | TMapping[str, Sequence[str]] | None"
+
+_log = logging.getLogger(__name__)
 
 # Tables built from a Mapping, kept while the Mapping lives (Mappings are immutable).
 _PREPARED: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary()
@@ -123,10 +127,16 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     for k, sample in enumerate(samples):
         events = input_events(mapping.network, steps, sample, inputs=tuple(mapping.input_offset))
         in_ptr, in_src, in_val = _sources_by_step(mapping, steps, events, refusal)
+        t0 = time.perf_counter()
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val,
                                                 probe_comp=recorder.comp, strict=bool(strict),
                                                 seed=int(seed)))
+        _log.info("emulated %d steps of '%s' on %s (sample %d) in %.3f s, %d spikes", steps,
+                  mapping.network.name, mapping.chip.name, k, time.perf_counter() - t0, run.spike_step.size)
         message = kernel.overflow_message(prepared, run)
+        if message and not overflowed and "spikes can differ" in message \
+                and _unchanged_without_overflow(mapping, kernel, run, steps, in_ptr, in_src, in_val, seed):
+            message += f"; {UNCHANGED_NOTE}"
         if message:
             overflowed.append((k, message))
         results.append(_result(mapping, steps, events, run, recorder, family.traces))
@@ -136,17 +146,53 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     return batch
 
 
+#: What an overflow warning adds when the spikes of its run are known not to differ.
+UNCHANGED_NOTE = ("but in this run they did not: with every state register 16 bits wider, where nothing "
+                  "overflows, the same run fires the same spikes")
+
+
+def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, steps: int, in_ptr: np.ndarray,
+                                in_src: np.ndarray, in_val: np.ndarray | None, seed: int) -> bool:
+    """Whether an overflow left the spikes of ``run`` as they would be without it: the
+    same inputs through the same Mapping on the chip with every state register 16 bits
+    wider (at most 40: the kernels' int64 products keep their room) fire the same spikes
+    and overflow nowhere. Run for the first sample of a batch that overflowed (the one
+    its warning describes); a kernel that refuses the wider chip leaves it unknown."""
+    from dataclasses import replace
+
+    from ..diagnostics import NeurocompError
+
+    numerics = mapping.chip.numerics
+    if not numerics.state:
+        return False
+    wider = {name: var.model_copy(update={"bits": min(var.bits + 16, 40)}) for name, var in numerics.state.items()}
+    chip = mapping.chip.model_copy(update={"numerics": numerics.model_copy(update={"state": wider})})
+    try:
+        again = kernel.run(kernel.prepare(replace(mapping, chip=chip)),
+                           KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False,
+                                        seed=int(seed)))
+    except NeurocompError:
+        return False
+    return (not any(again.overflows.values()) and np.array_equal(run.spike_step, again.spike_step)
+            and np.array_equal(run.spike_comp, again.spike_comp)
+            and (run.spike_value is None or np.array_equal(run.spike_value, again.spike_value)))
+
+
 def warn_overflows(mapping: Mapping, batch: "BatchResult", *, stacklevel: int = 2) -> None:
     """One warning for the overflows of ``batch`` (none when it had none): how many
     samples overflowed, and the first overflow of the first of them."""
     if not batch.overflows:
         return
+    from ..diagnostics import OverflowWarning
+
     k, message = batch.overflows[0]
     where = f" in {len(batch.overflows)} of {len(batch)} samples, first sample {k}:" \
         if len(batch) > 1 else ":"
-    warnings.warn(f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}. "
-                  "Run with strict=True (--strict on the command line) to stop at the first overflow.",
-                  RuntimeWarning, stacklevel=stacklevel)
+    hint = "" if UNCHANGED_NOTE in message else \
+        " Run with strict=True (--strict on the command line) to stop at the first overflow."
+    warnings.warn(OverflowWarning(
+        f"emulating '{mapping.network.name}' on {mapping.chip.name}{where} {message}.{hint}",
+        detail=message, overflowed=len(batch.overflows), samples=len(batch), first=k), stacklevel=stacklevel)
 
 
 # --------------------------------------------------------------------------- batches

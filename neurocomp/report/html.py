@@ -177,7 +177,9 @@ def _run_sections(rep: TMapping[str, Any], mapping: Any) -> list[str]:
             + f" · cost profile {rep.get('profile', '?')} · {chips} chip{'s' if chips != 1 else ''} powered, "
             f"{cores} core{'s' if cores != 1 else ''} on {tiles} tile{'s' if tiles != 1 else ''}"
             + f" · neurocomp {rep.get('neurocomp', '?')}")
-    out = [f'<p class="meta">{escape(meta)}</p>', "<h2>Summary</h2>", '<div class="grid">']
+    out = [f'<p class="meta">{escape(meta)}</p>']
+    out += _warning_section(rep.get("warnings", ()))
+    out += ["<h2>Summary</h2>", '<div class="grid">']
 
     duration_s = steps * samples * dt_ms * 1e-3
     rows = []
@@ -273,6 +275,18 @@ def _run_sections(rep: TMapping[str, Any], mapping: Any) -> list[str]:
     wall = dict(rep.get("wall_s", {}))
     if wall:
         out.append(f'<p class="meta">wall: {escape(", ".join(f"{k} {float(v):.3g} s" for k, v in wall.items()))}</p>')
+    return out
+
+
+def _warning_section(items: Iterable[Any]) -> list[str]:
+    """What the compile and the run lost, before the tables (report.json's ``warnings``)."""
+    from .notices import from_dicts
+
+    notices = from_dicts(items)
+    if not notices:
+        return []
+    out = [f"<h2>Warnings ({len(notices)})</h2>"]
+    out += [f'<p class="note warn">{escape(n.line())}</p>' for n in notices]
     return out
 
 

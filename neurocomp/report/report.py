@@ -23,6 +23,7 @@ from rich.text import Text
 from ..diagnostics import UsageError
 from ..ir.result import RunResult
 from .cost import _RELAY_SLICE, CostReport
+from .notices import Notice
 
 __all__ = ["report", "Report", "PopulationLine", "REPORT_FILE", "si"]
 
@@ -69,6 +70,8 @@ class Report:
         Wall-clock times of the stages that made it (compile, emulate, cost...).
     caveat : str
         The cost profile's caveat (how far its prices can be trusted), or ``""``.
+    warnings : tuple[Notice, ...]
+        What the compile and the runs lost (:func:`neurocomp.report.notices.collect`).
     """
 
     network: str
@@ -83,6 +86,7 @@ class Report:
     busiest_position: str = ""
     wall_s: TMapping[str, float] = field(default_factory=dict)
     caveat: str = ""
+    warnings: tuple[Notice, ...] = ()
 
     # -- text -------------------------------------------------------------------------
 
@@ -271,6 +275,7 @@ class Report:
             "busiest_core": {"core": self.cost.busiest_core, "position": self.busiest_position,
                              "holds": self.busiest_holds},
             "wall_s": dict(self.wall_s),
+            "warnings": [n.to_dict() for n in self.warnings],
         }
 
     def to_json(self) -> str:
@@ -302,7 +307,7 @@ class Report:
 
 
 def report(results: RunResult | Sequence[RunResult], cost: CostReport, chip: Any, layout: Any = None, *,
-           wall_s: TMapping[str, float] | None = None) -> Report:
+           wall_s: TMapping[str, float] | None = None, warnings: Sequence[Notice] = ()) -> Report:
     """Summarise a priced run (or a batch of runs of one network) as a :class:`Report`.
 
     Parameters
@@ -319,6 +324,9 @@ def report(results: RunResult | Sequence[RunResult], cost: CostReport, chip: Any
         say what the busiest core holds; optional.
     wall_s
         Wall-clock times to show, by stage name.
+    warnings
+        What the compile and the runs lost, as :func:`neurocomp.report.notices.collect`
+        gathers it (kept in ``report.json`` and shown on the HTML page).
 
     Raises
     ------
@@ -344,7 +352,7 @@ def report(results: RunResult | Sequence[RunResult], cost: CostReport, chip: Any
     return Report(network=first.network, chip=chip.name, profile=chip.active_profile, steps=first.steps,
                   samples=len(runs), dt_ms=float(first.dt_ms), populations=populations, cost=cost,
                   busiest_holds=holds, busiest_position=position, wall_s=dict(wall_s or {}),
-                  caveat=chip.cost.caveat or "")
+                  caveat=chip.cost.caveat or "", warnings=tuple(warnings))
 
 
 def _holdings(layout: Any, core_id: int) -> str:
