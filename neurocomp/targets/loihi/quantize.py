@@ -442,7 +442,9 @@ def quantize_loihi(network: Network, chip: Any, synapses: Mapping[str, Synapses]
     for pp in projs:
         res = results[pp.proj.name]
         s = 1.0 / qpops[pp.proj.post].v_scale
-        qsyn = keep_nonzero(res.syn, res.q)
+        # a plastic synapse stays even at 0: it can learn a weight (docs/learning.md)
+        qsyn = keep_nonzero(res.syn, res.q) if pp.proj.learning is None else \
+            replace(res.syn, weights=np.asarray(res.q, dtype=np.int64))
         qprojs[pp.proj.name] = QProjection(name=pp.proj.name, pre=pp.proj.pre, post=pp.proj.post,
                                            synapses=qsyn, weight_bits=res.bits, weight_exp=res.exp,
                                            sign_mode=pp.sign_mode)
