@@ -250,3 +250,31 @@ def test_engine_matches_the_python_twin(case):
     np.testing.assert_array_equal(w_e, w_t)
     for a, b in zip(state_e, state_t):
         np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ chips and round trips
+
+
+@pytest.mark.parametrize("chip", ["truenorth", "akida"])
+def test_a_chip_without_learning_refuses_the_learn_clause(tmp_path, chip):
+    path = _write(tmp_path, HEAD + 'connect a -> b : dense(weights = "w.npy") learn stdp(A_plus = 1, '
+                  'A_minus = -1, tau_plus = 4, tau_minus = 4)\n')
+    with pytest.raises(nc.NeurocompError if hasattr(nc, "NeurocompError") else Exception) as exc:
+        nc.compile(nc.load(path), chip=chip)
+    assert f"projection 'a->b' learns, but chip '{chip}'" in str(exc.value)
+    assert "has no on-chip learning engine" in str(exc.value)
+
+
+def test_learned_weights_compile_again_for_inference(tmp_path):
+    res = _pair_network(tmp_path, "2*y0*x1 - x0*y1", pre_step=2, post_drive_step=5, w=40)
+    learned = res.traces["a->b"]["final_weights"]
+    w_int = res.traces["a->b"]["weights"][-1, 0]
+    np.save(tmp_path / "learned.npy", learned)
+    (tmp_path / "inf.snn").write_text("""network inference
+input a[1] : spikes(file = "a.npy")
+population b[1] : LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 4095, vth_mant = 100, bias_mant = 0, bias_exp = 0)
+connect a -> b : dense(weights = "learned.npy") native loihi(weight_exp = 0, weight_bits = 8, sign_mode = mixed)
+""")
+    mapping = nc.compile(nc.load(tmp_path / "inf.snn"), chip="loihi")
+    # the float weights quantize back to the learned integer (same exponent and scale)
+    assert int(np.asarray(mapping.syn_weight)[0]) == int(w_int)

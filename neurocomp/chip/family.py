@@ -109,6 +109,7 @@ class Family:
     synapse_registers: tuple[str, ...] = ()
     native_population: Mapping[str, NativeKind] = field(default_factory=dict)
     native_projection: Mapping[str, NativeKind] = field(default_factory=dict)
+    learning: bool = False  # its kernel runs plastic projections (``learn``; docs/learning.md)
 
     def __post_init__(self) -> None:
         for name in ("traces", "neuron_registers", "native_population", "native_projection"):
