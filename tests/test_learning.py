@@ -278,3 +278,36 @@ connect a -> b : dense(weights = "learned.npy") native loihi(weight_exp = 0, wei
     mapping = nc.compile(nc.load(tmp_path / "inf.snn"), chip="loihi")
     # the float weights quantize back to the learned integer (same exponent and scale)
     assert int(np.asarray(mapping.syn_weight)[0]) == int(w_int)
+
+
+def test_the_chip_file_limits_are_located_errors(tmp_path):
+    path = _write(tmp_path, HEAD + 'connect a -> b : dense(weights = "w.npy", delay = 2) learn '
+                  'rule(dw = "x0*y1*y2*y3*x1*x2", x1_tau = 16, x1_impulse = 200, y1_tau = 16, '
+                  'y1_impulse = 20, y2_impulse = 1, y3_impulse = 1, x2_impulse = 1, t_epoch = 64)\n')
+    with pytest.raises(Exception) as exc:
+        nc.compile(nc.load(path), chip="loihi")
+    text = str(exc.value)
+    for part in ("the learning epoch is 64 steps; loihi counts at most 63",  # davies2018
+                 "product 1 (x0*y1*y2*y3*x1*x2) has 5 factors; loihi takes at most 4",
+                 "the impulse of x1 is 200; a 7-bit trace holds 0..127",
+                 "learns and has synaptic delays"):
+        assert part in text
+    assert "net.snn:3:" in text
+    with pytest.raises(Exception) as exc:  # a Loihi-family chip file without [numerics.learning]
+        nc.compile(nc.load(path), chip="loihi2")
+    assert "gives no numerics.learning" in str(exc.value)
+
+
+def test_each_pre_trace_setting_takes_a_stdp_pre_register(tmp_path):
+    # loihi.toml: config_registers.stdp_pre = 3 (nengo-loihi validate_core)
+    lines = [HEAD.strip()]
+    for k in range(4):
+        lines.append(f'connect a -> b : dense(weights = "w.npy") learn stdp(A_plus = 1, A_minus = -1, '
+                     f'tau_plus = {4 + k}, tau_minus = 4)')
+    path = _write(tmp_path, "\n".join(lines[:-1]) + "\n")
+    mapping = nc.compile(nc.load(path), chip="loihi")
+    assert [c.usage["config_registers.stdp_pre"] for c in mapping.cores] == [3]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(Exception) as exc:
+        nc.compile(nc.load(path), chip="loihi")
+    assert "needs 4 'stdp_pre' config registers on one core" in str(exc.value)

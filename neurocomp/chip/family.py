@@ -110,6 +110,7 @@ class Family:
     native_population: Mapping[str, NativeKind] = field(default_factory=dict)
     native_projection: Mapping[str, NativeKind] = field(default_factory=dict)
     learning: bool = False  # its kernel runs plastic projections (``learn``; docs/learning.md)
+    learning_registers: tuple[str, ...] = ()  # per core: one per distinct pre-trace setting
 
     def __post_init__(self) -> None:
         for name in ("traces", "neuron_registers", "native_population", "native_projection"):

@@ -51,7 +51,7 @@ from numba import njit
 from ...diagnostics import UsageError
 from ...emulator.kernels.routing import routing_tables
 
-__all__ = ["W_TRACE_MAX", "PlasticTables", "plastic_projections", "sizing_values", "prepare_plastic",
+__all__ = ["check_learning", "W_TRACE_MAX", "PlasticTables", "plastic_projections", "sizing_values", "prepare_plastic",
            "LearningState", "new_state", "spikes_step", "learn_epoch", "deliver_plastic",
            "lava_draws", "FACTOR_CODES", "SIGN_BOUNDS", "float_weights"]
 
@@ -100,6 +100,46 @@ class PlasticTables:
     y_decay: np.ndarray
     x_has_tau: np.ndarray  # bool [2]
     y_has_tau: np.ndarray
+
+
+def check_learning(errors, proj, chip) -> None:
+    """Report what the chip's learning engine cannot hold of ``proj``'s rule (located at
+    its ``learn`` clause): the limits of ``numerics.learning`` in the chip file."""
+    rule = proj.learning
+    lim = chip.numerics.learning
+    where = f"projection '{proj.name}'"
+    span = rule.span or proj.span
+    if lim is None:
+        errors.error(f"{where} learns, but chip '{chip.name}' gives no numerics.learning "
+                     "(trace widths, epoch, rule limits)", span=span,
+                     hint="compile for a chip file with a [numerics.learning] section (loihi)")
+        return
+    if rule.epoch > lim.epoch_max_steps:
+        errors.error(f"{where}: the learning epoch is {rule.epoch} steps; {chip.name} counts "
+                     f"at most {lim.epoch_max_steps}", span=span, hint=f"t_epoch = {lim.epoch_max_steps} or less")
+    if len(rule.products) > lim.products_max:
+        errors.error(f"{where}: the rule has {len(rule.products)} products; {chip.name} takes at "
+                     f"most {lim.products_max}", span=span)
+    m_lo, m_hi = -(1 << (lim.scale_mantissa_bits - 1)), (1 << (lim.scale_mantissa_bits - 1)) - 1
+    for k, prod in enumerate(rule.products, 1):
+        if len(prod.factors) > lim.factors_max:
+            errors.error(f"{where}: product {k} ({prod.text()}) has {len(prod.factors)} factors; "
+                         f"{chip.name} takes at most {lim.factors_max}", span=span)
+        if not (m_lo <= prod.mantissa <= m_hi
+                and lim.scale_exponent_min <= prod.exponent <= lim.scale_exponent_max):
+            errors.error(f"{where}: product {k} ({prod.text()}) has the scale {prod.mantissa}*2^"
+                         f"{prod.exponent}; {chip.name} holds mantissas {m_lo}..{m_hi} and "
+                         f"exponents {lim.scale_exponent_min}..{lim.scale_exponent_max}", span=span)
+    top = (1 << lim.trace_bits) - 1
+    for name, trace in rule.traces.items():
+        if trace.impulse > top:
+            errors.error(f"{where}: the impulse of {name} is {trace.impulse:g}; a {lim.trace_bits}-bit "
+                         f"trace holds 0..{top}", span=span)
+    delay = proj.delay_steps
+    if not isinstance(delay, int) or delay != 0:
+        errors.error(f"{where} learns and has synaptic delays; the learning engine neurocomp "
+                     "follows (Lava 0.10's LearningDense) has none", span=span,
+                     hint="remove the delay of the plastic projection")
 
 
 def plastic_projections(mapping) -> list[int]:
