@@ -33,6 +33,7 @@ SCRIPT_OUTPUTS = {
     "make_mnist.py": ["mnist_w1.npy", "mnist_w2.npy", "digit.npy", "mnist_test.npz"],
     "make_dvs.py": ["dvs_events.npy", "dvs_kernels.npy", "dvs_readout.npy"],
     "make_encoders.py": ["encoders_image.npy", "encoders_signal.npy"],
+    "make_stdp.py": ["stdp_input.npz", "stdp_w.npy"],
 }
 TRAINED = {"mnist_w1.npy", "mnist_w2.npy"}
 SCRIPT_NEEDS = {"make_mnist.py": ("sklearn", "scipy")}
@@ -182,6 +183,7 @@ def read_snn(path: Path) -> dict:
             model, kwargs = _call(m.group(3), consts)
             pops[m.group(1)] = dict(shape=shape, kind=kind, model=model, kwargs=kwargs)
         elif kind == "connect":
+            stmt = stmt.split(" learn ")[0]  # a plastic projection's rule (docs/learning.md)
             m = re.fullmatch(r"connect (\w+)\s*->\s*(\w+)(?: as \w+)?\s*:\s*(.*)", stmt)
             conn, kwargs = _call(m.group(3), consts)
             projs.append(dict(pre=m.group(1), post=m.group(2), conn=conn, kwargs=kwargs))

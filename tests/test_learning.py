@@ -311,3 +311,15 @@ def test_each_pre_trace_setting_takes_a_stdp_pre_register(tmp_path):
     with pytest.raises(Exception) as exc:
         nc.compile(nc.load(path), chip="loihi")
     assert "needs 4 'stdp_pre' config registers on one core" in str(exc.value)
+
+
+def test_the_stdp_example_learns_its_pattern():
+    # examples/stdp.snn: channels 0-9 repeat a pattern; 10-19 are noise (make_stdp.py)
+    net = nc.load(Path(__file__).parent.parent / "examples" / "stdp.snn")
+    res = nc.run(nc.compile(net, chip="loihi"), 400)
+    tr = res.traces["inp->out"]
+    w, pre = tr["weights"], tr["synapses"][:, 0]
+    assert np.all(w[0] == w[0, 0])  # every synapse starts equal
+    pattern, noise = w[-1, pre < 10], w[-1, pre >= 10]
+    assert pattern.min() > noise.mean() and pattern.mean() > noise.mean() + 50
+    assert res.spikes["out"].count > 5
