@@ -240,7 +240,10 @@ def test_engine_matches_the_python_twin(case):
     for i, p in enumerate(prods):
         for j, f in enumerate(p.factors):
             fac_var[i, j], fac_const[i, j], fac_sgn[i, j] = lrn.FACTOR_CODES[f.var], f.const, f.sgn
-    lrn.learn_epoch(syn_pre, syn_post, w_e, *state_e, epoch, u_on, decay[:2], decay[2:], has[:2],
+    pre_ptr = lrn._ptr(syn_pre, n_pre)  # syn_pre is sorted (meshgrid 'ij' order)
+    post_ptr = lrn._ptr(syn_post, n_post)
+    post_syn = np.argsort(syn_post, kind="stable").astype(np.int64)
+    lrn.learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w_e, *state_e, epoch, u_on, decay[:2], decay[2:], has[:2],
                     has[2:], ints[:2], fracs[:2], ints[2:], fracs[2:], *rs,
                     np.array([lrn.DEP_CODES[p.dependency] for p in prods], dtype=np.int64),
                     np.array([p.mantissa for p in prods], dtype=np.int64),

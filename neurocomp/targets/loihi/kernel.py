@@ -361,7 +361,8 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
                 done[0] += epoch * (pt.n_pre * int(pt.x_has_tau.sum())
                                     + pt.n_post * int(pt.y_has_tau.sum()))
                 done[1] += lrn.learn_epoch(
-                    pt.syn_pre, pt.syn_post, st.w, st.x, st.y, st.tx, st.ty, epoch, u_on,
+                    pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w, st.x,
+                    st.y, st.tx, st.ty, epoch, u_on,
                     pt.x_decay, pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac,
                     pt.y_int, pt.y_frac, d.x_decay[2 * tau], d.x_imp[2 * tau], d.y_decay[2 * tau],
                     d.y_imp[2 * tau], d.conn[tau // epoch], pt.prod_dep, pt.prod_mant, pt.prod_exp,

@@ -80,6 +80,8 @@ class PlasticTables:
     row: np.ndarray  # int64 [n_s]: acc row of the target
     delay: np.ndarray  # int64 [n_s]: extra steps
     pre_ptr: np.ndarray  # int64 [n_pre + 1]: synapses of pre i (sorted by pre)
+    post_ptr: np.ndarray  # int64 [n_post + 1]: post_syn[post_ptr[j]:post_ptr[j+1]] are post j's
+    post_syn: np.ndarray  # int64 [n_s]: synapse indices sorted by post
     pre_of_source: np.ndarray  # int64 [n_sources]: pre index, -1
     post_of_comp: np.ndarray  # int64 [n_comp]: post index, -1
     sign_mode: str
@@ -289,6 +291,7 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
         syn_post=np.ascontiguousarray(post, dtype=np.int64),
         w0=np.ascontiguousarray(w0, dtype=np.int64), row=np.ascontiguousarray(rows, dtype=np.int64),
         delay=np.ascontiguousarray(delay, dtype=np.int64), pre_ptr=pre_ptr,
+        post_ptr=_ptr(post, n_post), post_syn=np.argsort(post, kind="stable").astype(np.int64),
         pre_of_source=pre_of_source, post_of_comp=post_of_comp, sign_mode=sign_mode,
         weight_exp=weight_exp,
         prod_dep=np.array([DEP_CODES[p.dependency] for p in rule.products], dtype=np.int64),
@@ -311,6 +314,12 @@ def float_weights(mapping, pt: PlasticTables, w: np.ndarray) -> np.ndarray:
     dense = np.zeros((pt.n_post, pt.n_pre), dtype=np.float64)
     dense[pt.syn_post, pt.syn_pre] = w.astype(np.float64) * 2.0 ** shift * v_scale
     return dense
+
+
+def _ptr(index: np.ndarray, n: int) -> np.ndarray:
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(index, minlength=n), out=ptr[1:])
+    return ptr
 
 
 # --------------------------------------------------------------------------- random numbers
@@ -378,11 +387,15 @@ def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
 def deliver_plastic(pre_fired, pre_ptr, row, delay, w, acc, t, n_slots):
     """Add ``w`` of each synapse of each fired pre neuron to its row, for step
     ``t + 1 + delay``."""
+    slot = (t + 1) % n_slots
     for q in range(pre_fired.shape[0]):
         i = pre_fired[q]
         for k in range(pre_ptr[i], pre_ptr[i + 1]):
-            slot = (t + 1 + delay[k]) % n_slots
-            acc[slot, row[k]] += w[k]
+            # (check_learning refuses delays on a plastic projection; kept general here)
+            if delay[k] == 0:
+                acc[slot, row[k]] += w[k]
+            else:
+                acc[(t + 1 + delay[k]) % n_slots, row[k]] += w[k]
 
 
 @njit(cache=True, inline="always")
@@ -440,75 +453,125 @@ def _wrap32(v):
     return ((v + np.int64(2147483648)) & np.int64(0xFFFFFFFF)) - np.int64(2147483648)
 
 
+@njit(cache=True, inline="always")
+def _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant, prod_exp,
+            fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi):
+    """Step 3 of the module docstring for synapse ``k`` (pre ``i``, post ``j``)."""
+    lim = np.int64(32767)
+    x0 = tx[i] > 0
+    y0 = ty[j] > 0
+    w_old = w[k]
+    acc = w_old << 7
+    for p in range(prod_dep.shape[0]):
+        dep = prod_dep[p]
+        if dep == 0:
+            on = x0
+            at = tx[i]
+        elif dep == 1:
+            on = y0
+            at = ty[j]
+        else:
+            on = u_on
+            at = epoch
+        cur = np.int64(1 if on else 0)
+        width_sum = 0
+        for f in range(fac_var.shape[1]):
+            v = fac_var[p, f]
+            if v < 0:
+                break
+            if v == 0:
+                val = np.int64(1 if x0 else 0)
+            elif v == 1:
+                val = np.int64(1 if y0 else 0)
+            elif v < 4:
+                val = hx[at, v - 2, i]
+            elif v < 7:
+                val = hy[at, v - 4, j]
+            else:
+                val = w_old
+            val += fac_const[p, f]
+            if fac_sgn[p, f]:
+                val = np.int64(1) if val > 0 else (np.int64(-1) if val < 0 else np.int64(0))
+            bw = fac_width[v]
+            width_sum += bw
+            val = min(max(val, -(np.int64(1) << bw)), (np.int64(1) << bw) - 1)
+            cur = _wrap32(cur * val)
+        cur = _wrap32(cur * prod_mant[p])
+        cur = cur >> max(0, width_sum + 4 - 15)
+        cur = _wrap32(cur << (prod_exp[p] + 7))
+        # Lava's bounds: -(2**15) - 1 .. 2**15 - 1 (learning_rule_applier.py)
+        cur = min(max(cur, -lim - 2), lim)
+        acc = min(max(acc + cur, -lim - 2), lim)
+    if sign_code == 1:
+        acc = max(acc, 0)
+    elif sign_code == 2:
+        acc = min(acc, 0)
+    new = (acc >> 7) + (1 if r_conn < np.float64(acc & 127) / 128.0 else 0)
+    w[k] = min(max(new, w_lo), w_hi)
+
+
 @njit(cache=True)
-def learn_epoch(syn_pre, syn_post, w, x, y, tx, ty, epoch, u_on, x_decay, y_decay, x_has, y_has,
-                x_int, x_frac, y_int, y_frac, r_xd, r_xi, r_yd, r_yi, r_conn, prod_dep, prod_mant,
-                prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi):
+def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
+                x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, r_xd, r_xi, r_yd,
+                r_yi, r_conn, prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn,
+                fac_width, sign_code, w_lo, w_hi):
     """Steps 2 and 3 of the module docstring; resets ``tx``, ``ty``. Returns the number of
-    synapses whose rule was evaluated (those with an active dependency)."""
+    synapses whose rule was evaluated (those with an active dependency).
+
+    Synapses are sorted by pre (``pre_ptr``: those of pre ``i``); ``post_syn[post_ptr[j]:
+    post_ptr[j + 1]]`` are those of post ``j``. A synapse none of whose dependencies is
+    active does not change (``acc = w << 7`` rounds back to ``w``), so only the synapses
+    of the pre and post neurons that spiked are visited (all of them when a ``u``
+    product is on)."""
     hx = _history(x, tx, epoch, x_decay, x_has, x_int, x_frac, r_xd, r_xi)
     hy = _history(y, ty, epoch, y_decay, y_has, y_int, y_frac, r_yd, r_yi)
     x[:, :] = hx[epoch]
     y[:, :] = hy[epoch]
-    lim = np.int64(32767)
     n_eval = 0
-    n_prod = prod_dep.shape[0]
-    for k in range(syn_pre.shape[0]):
-        i = syn_pre[k]
-        j = syn_post[k]
-        x0 = tx[i] > 0
-        y0 = ty[j] > 0
-        if not (x0 or y0 or u_on):
-            continue
-        n_eval += 1
-        w_old = w[k]
-        acc = w_old << 7
-        for p in range(n_prod):
-            dep = prod_dep[p]
-            if dep == 0:
-                on = x0
-                at = tx[i]
-            elif dep == 1:
-                on = y0
-                at = ty[j]
-            else:
-                on = u_on
-                at = epoch
-            cur = np.int64(1 if on else 0)
-            width_sum = 0
-            for f in range(fac_var.shape[1]):
-                v = fac_var[p, f]
-                if v < 0:
-                    break
-                if v == 0:
-                    val = np.int64(1 if x0 else 0)
-                elif v == 1:
-                    val = np.int64(1 if y0 else 0)
-                elif v < 4:
-                    val = hx[at, v - 2, i]
-                elif v < 7:
-                    val = hy[at, v - 4, j]
-                else:
-                    val = w_old
-                val += fac_const[p, f]
-                if fac_sgn[p, f]:
-                    val = np.int64(1) if val > 0 else (np.int64(-1) if val < 0 else np.int64(0))
-                bw = fac_width[v]
-                width_sum += bw
-                val = min(max(val, -(np.int64(1) << bw)), (np.int64(1) << bw) - 1)
-                cur = _wrap32(cur * val)
-            cur = _wrap32(cur * prod_mant[p])
-            cur = cur >> max(0, width_sum + 4 - 15)
-            cur = _wrap32(cur << (prod_exp[p] + 7))
-            # Lava's bounds: -(2**15) - 1 .. 2**15 - 1 (learning_rule_applier.py)
-            cur = min(max(cur, -lim - 2), lim)
-            acc = min(max(acc + cur, -lim - 2), lim)
-        if sign_code == 1:
-            acc = max(acc, 0)
-        elif sign_code == 2:
-            acc = min(acc, 0)
-        new = (acc >> 7) + (1 if r_conn < np.float64(acc & 127) / 128.0 else 0)
-        w[k] = min(max(new, w_lo), w_hi)
+    if u_on:
+        for k in range(syn_pre.shape[0]):
+            _update(k, syn_pre[k], syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep,
+                    prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
+        n_eval = syn_pre.shape[0]
+    else:
+        # The synapses of the posts that spiked lie strided through memory (sorted by pre):
+        # when they are more than half of all, one pass over every synapse in order is
+        # cheaper than gathering them (measured: ~10 ns per scanned synapse, ~20 ns per
+        # gathered one, 1,000 x 1,000 dense).
+        n_post_syn = 0
+        for j in range(post_ptr.shape[0] - 1):
+            if ty[j] > 0:
+                n_post_syn += post_ptr[j + 1] - post_ptr[j]
+        if 2 * n_post_syn > syn_pre.shape[0]:
+            for k in range(syn_pre.shape[0]):
+                i = syn_pre[k]
+                j = syn_post[k]
+                if tx[i] > 0 or ty[j] > 0:
+                    _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
+                            prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
+                    n_eval += 1
+            tx[:] = 0
+            ty[:] = 0
+            return n_eval
+        for i in range(pre_ptr.shape[0] - 1):
+            if tx[i] == 0:
+                continue
+            for k in range(pre_ptr[i], pre_ptr[i + 1]):
+                _update(k, i, syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep,
+                        prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code,
+                        w_lo, w_hi)
+                n_eval += 1
+        for j in range(post_ptr.shape[0] - 1):
+            if ty[j] == 0:
+                continue
+            for q in range(post_ptr[j], post_ptr[j + 1]):
+                k = post_syn[q]
+                i = syn_pre[k]
+                if tx[i] > 0:
+                    continue  # done above
+                _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
+                        prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
+                n_eval += 1
     tx[:] = 0
     ty[:] = 0
     return n_eval
