@@ -326,3 +326,33 @@ def test_the_stdp_example_learns_its_pattern():
     pattern, noise = w[-1, pre < 10], w[-1, pre >= 10]
     assert pattern.min() > noise.mean() and pattern.mean() > noise.mean() + 50
     assert res.spikes["out"].count > 5
+
+
+# ------------------------------------------------------------------ the float reference
+
+
+def test_the_float_reference_learns_the_ideal_rule(tmp_path):
+    # a (weight 0.1, too weak to fire b) at step 2; c (weight 2) at 5 -> b fires at 6
+    steps = 12
+    for name, step in (("a", 2), ("c", 5)):
+        raster = np.zeros((steps, 1), dtype=bool)
+        raster[step, 0] = True
+        np.save(tmp_path / f"{name}.npy", raster)
+    np.save(tmp_path / "wa.npy", np.array([[0.1]]))
+    np.save(tmp_path / "wc.npy", np.array([[2.0]]))
+    (tmp_path / "f.snn").write_text("""network ideal
+input a[1] : spikes(file = "a.npy")
+input c[1] : spikes(file = "c.npy")
+population b[1] : LIF(tau_mem = 10 ms, threshold = 1)
+connect c -> b : dense(weights = "wc.npy")
+connect a -> b : dense(weights = "wa.npy") learn rule(dw = "2*y0*x1 - x0*y1", x1_tau = 8, x1_impulse = 20, y1_tau = 8, y1_impulse = 30, t_epoch = 10)
+probe a -> b : weights
+""")
+    res = nc.simulate(nc.load(tmp_path / "f.snn"), steps)
+    assert list(res.spikes["b"].times) == [6]
+    w = res.traces["a->b"]["weights"][:, 0]
+    unit = 0.1 / 128  # w_unit: max |initial weight| / 128
+    # x1 at the post spike: 20 * exp(-(7 - 3) / 8), real; y1 at the pre spike: 0
+    expected = 0.1 + 2 * 20 * math.exp(-4 / 8) * unit
+    assert np.allclose(w[:9], 0.1) and math.isclose(w[9], expected, rel_tol=1e-12)
+    assert math.isclose(res.traces["a->b"]["final_weights"][0, 0], expected, rel_tol=1e-12)
