@@ -248,7 +248,8 @@ def test_engine_matches_the_python_twin(case):
                     np.array([lrn.DEP_CODES[p.dependency] for p in prods], dtype=np.int64),
                     np.array([p.mantissa for p in prods], dtype=np.int64),
                     np.array([p.exponent for p in prods], dtype=np.int64),
-                    fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, lrn.SIGN_CODES[mode], lo, hi)
+                    fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, lrn.SIGN_CODES[mode], lo, hi,
+                    np.zeros(n_post, dtype=np.int64), np.zeros(1, dtype=np.int64))
     twin_epoch(syn_pre, syn_post, w_t, *state_t, epoch, u_on, taus, imp, rs, prods, mode)
     np.testing.assert_array_equal(w_e, w_t)
     for a, b in zip(state_e, state_t):
@@ -356,3 +357,19 @@ probe a -> b : weights
     expected = 0.1 + 2 * 20 * math.exp(-4 / 8) * unit
     assert np.allclose(w[:9], 0.1) and math.isclose(w[9], expected, rel_tol=1e-12)
     assert math.isclose(res.traces["a->b"]["final_weights"][0, 0], expected, rel_tol=1e-12)
+
+
+def test_learning_work_is_counted_and_priced(tmp_path):
+    # one pre spike (step 2) and one post spike (step 6) in one 10-step epoch, x1 and y1
+    # decaying: the epoch steps 1 x trace (1 pre) and 1 y trace (1 post) 10 times each on
+    # the one core; one synapse had an active dependency
+    res = _pair_network(tmp_path, "2*y0*x1 - x0*y1", pre_step=2, post_drive_step=5, w=40)
+    c = res.counters
+    assert int(c.trace_updates.sum()) == 10 + 10
+    assert int(c.synaptic_updates.sum()) == 1 and int(c.synaptic_updates[9].sum()) == 1
+    mapping = nc.compile(nc.load(tmp_path / "p.snn"), chip="loihi")
+    report = nc.price(res, mapping)
+    # davies2018 Table 2: 23.6 pJ per synaptic op, 120 pJ per synaptic update (pairwise
+    # STDP); trace updates priced 0 (assumed, in chips/loihi.toml)
+    synops = int(c.synops.sum())
+    assert math.isclose(report.cost.energy_by_kind_pj["synaptic"], synops * 23.6 + 1 * 120.0)

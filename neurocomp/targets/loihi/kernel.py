@@ -327,8 +327,17 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
                                **{f"y{c + 1}": np.zeros((steps, pt.n_post), dtype=np.int16) for c in range(3)}}
     work = {pt.name: np.zeros(2, dtype=np.int64) for pt in tb.plastic}  # trace updates, rule evaluations
     run_loihi(0, 0, spike_t, spike_c, 0, *args)  # compile (or load) outside the timing
-    for pt, st in zip(tb.plastic, states):
-        lrn.deliver_plastic(np.zeros(0, dtype=np.int64), pt.pre_ptr, pt.row, pt.delay, st.w, acc, 0, 1)
+    for pt, st in zip(tb.plastic, states):  # the same for the engine, on copies of its state
+        none = np.zeros(0, dtype=np.int64)
+        lrn.deliver_plastic(none, pt.pre_ptr, pt.row, pt.delay, st.w, acc, 0, 1)
+        lrn.spikes_step(none, none, 1, st.x.copy(), st.y.copy(), st.tx.copy(), st.ty.copy(),
+                        pt.x_int, pt.x_frac, pt.y_int, pt.y_frac, 0)
+        lrn.learn_epoch(pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w.copy(),
+                        st.x.copy(), st.y.copy(), st.tx.copy(), st.ty.copy(), 1, False, pt.x_decay,
+                        pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac, pt.y_int,
+                        pt.y_frac, 0.0, 0, 0.0, 0, 0.0, pt.prod_dep, pt.prod_mant, pt.prod_exp,
+                        pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH, 0, 0, 0,
+                        pt.post_col, np.zeros(cnt.shape[2], dtype=np.int64))
     start = time.perf_counter()
     n_spikes, stopped = 0, -1
     for t in range(steps):
@@ -352,14 +361,26 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
             within = tau % epoch or epoch
             d = st.draws
             done = work[pt.name]
+            # repeated spikes in the epoch: their traces get the impulse at once (x: on
+            # every core holding the projection's synapses; y: on the post neuron's core)
+            x_again = int(np.count_nonzero(st.tx[pre] > 0))
+            if x_again:
+                cnt[lrn.TRACE_UPDATES, t, pt.cols] += 2 * x_again
+            y_again = post[st.ty[post] > 0]
+            if y_again.size:
+                np.add.at(cnt[lrn.TRACE_UPDATES, t], pt.post_col[y_again], 3)
             done[0] += lrn.spikes_step(pre, post, within, st.x, st.y, st.tx, st.ty, pt.x_int,
                                        pt.x_frac, pt.y_int, pt.y_frac, d.y_imp[2 * tau - 1])
             if tau % epoch == 0:
                 k = int(pt.prod_decimate[0]) if pt.prod_decimate.size else 0
                 u_on = int(tau / epoch) % (2 ** k) == 0 and bool(np.any(pt.prod_dep == 2))
-                # every trace with a decay is stepped E times per epoch
-                done[0] += epoch * (pt.n_pre * int(pt.x_has_tau.sum())
-                                    + pt.n_post * int(pt.y_has_tau.sum()))
+                # every trace with a decay is stepped E times per epoch: the pre traces on
+                # every core of the projection, the post traces on their neuron's core
+                n_x, n_y = int(pt.x_has_tau.sum()), int(pt.y_has_tau.sum())
+                done[0] += epoch * (pt.n_pre * n_x * pt.cols.size + pt.n_post * n_y)
+                cnt[lrn.TRACE_UPDATES, t, pt.cols] += epoch * pt.n_pre * n_x
+                np.add.at(cnt[lrn.TRACE_UPDATES, t], pt.post_col, epoch * n_y)
+                per_col = np.zeros(cnt.shape[2], dtype=np.int64)
                 done[1] += lrn.learn_epoch(
                     pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w, st.x,
                     st.y, st.tx, st.ty, epoch, u_on,
@@ -367,7 +388,9 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
                     pt.y_int, pt.y_frac, d.x_decay[2 * tau], d.x_imp[2 * tau], d.y_decay[2 * tau],
                     d.y_imp[2 * tau], d.conn[tau // epoch], pt.prod_dep, pt.prod_mant, pt.prod_exp,
                     pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH,
-                    lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode])
+                    lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], pt.post_col,
+                    per_col)
+                cnt[lrn.SYNAPTIC_UPDATES, t] += per_col
             if pt.name in probes:
                 rec = probes[pt.name]
                 rec["weights"][t] = st.w

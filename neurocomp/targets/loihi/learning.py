@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import UsageError
-from ...emulator.kernels.routing import routing_tables
+from ...emulator.kernels.routing import SYNAPTIC_UPDATES, TRACE_UPDATES, routing_tables
 
 __all__ = ["check_learning", "W_TRACE_MAX", "PlasticTables", "plastic_projections", "sizing_values", "prepare_plastic",
            "LearningState", "new_state", "spikes_step", "learn_epoch", "deliver_plastic",
@@ -86,6 +86,8 @@ class PlasticTables:
     post_of_comp: np.ndarray  # int64 [n_comp]: post index, -1
     sign_mode: str
     weight_exp: int
+    post_col: np.ndarray  # int64 [n_post]: column (core) of each post neuron
+    cols: np.ndarray  # int64: the columns holding this projection's synapses
     # the rule as arrays
     prod_dep: np.ndarray  # int64 [P]
     prod_mant: np.ndarray  # int64 [P]
@@ -252,14 +254,17 @@ def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> 
         comps = np.flatnonzero(comp_pop == k)
         post_of_comp[comps] = comp_index[comps]
         exps = np.asarray(mapping.axon_weight_exp, dtype=np.int64)[syn_axon[mine]]
+        post_col = np.zeros(post_pop.size, dtype=np.int64)
+        post_col[comp_index[comps]] = rt.comp_col[comps]
         out.append(_tables(name, p, proj.learning, pre_pop.size, post_pop.size, pre_idx, post_idx,
                            w0, rows, delays[mine], pre_ptr, pre_of_source, post_of_comp,
-                           _sign_mode(mapping, name, w0), int(exps[0]) if exps.size else 0))
+                           _sign_mode(mapping, name, w0), int(exps[0]) if exps.size else 0,
+                           post_col, np.unique(post_col[post_idx]).astype(np.int64)))
     return out
 
 
 def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_ptr, pre_of_source,
-            post_of_comp, sign_mode, weight_exp) -> PlasticTables:
+            post_of_comp, sign_mode, weight_exp, post_col, cols) -> PlasticTables:
     n_prod = len(rule.products)
     n_fac = max([len(p.factors) for p in rule.products] + [1])
     fac_var = np.full((n_prod, n_fac), -1, dtype=np.int64)
@@ -293,7 +298,7 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
         delay=np.ascontiguousarray(delay, dtype=np.int64), pre_ptr=pre_ptr,
         post_ptr=_ptr(post, n_post), post_syn=np.argsort(post, kind="stable").astype(np.int64),
         pre_of_source=pre_of_source, post_of_comp=post_of_comp, sign_mode=sign_mode,
-        weight_exp=weight_exp,
+        weight_exp=weight_exp, post_col=post_col, cols=cols,
         prod_dep=np.array([DEP_CODES[p.dependency] for p in rule.products], dtype=np.int64),
         prod_mant=np.array([p.mantissa for p in rule.products], dtype=np.int64),
         prod_exp=np.array([p.exponent for p in rule.products], dtype=np.int64),
@@ -514,9 +519,10 @@ def _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant
 def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
                 x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, r_xd, r_xi, r_yd,
                 r_yi, r_conn, prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn,
-                fac_width, sign_code, w_lo, w_hi):
+                fac_width, sign_code, w_lo, w_hi, post_col, per_col):
     """Steps 2 and 3 of the module docstring; resets ``tx``, ``ty``. Returns the number of
-    synapses whose rule was evaluated (those with an active dependency).
+    synapses whose rule was evaluated (those with an active dependency), and adds them per
+    column of their post neuron (``post_col``) into ``per_col``.
 
     Synapses are sorted by pre (``pre_ptr``: those of pre ``i``); ``post_syn[post_ptr[j]:
     post_ptr[j + 1]]`` are those of post ``j``. A synapse none of whose dependencies is
@@ -532,6 +538,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
         for k in range(syn_pre.shape[0]):
             _update(k, syn_pre[k], syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep,
                     prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
+            per_col[post_col[syn_post[k]]] += 1
         n_eval = syn_pre.shape[0]
     else:
         # The synapses of the posts that spiked lie strided through memory (sorted by pre):
@@ -550,6 +557,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
                     _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
                             prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
                     n_eval += 1
+                    per_col[post_col[j]] += 1
             tx[:] = 0
             ty[:] = 0
             return n_eval
@@ -561,6 +569,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
                         prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code,
                         w_lo, w_hi)
                 n_eval += 1
+                per_col[post_col[syn_post[k]]] += 1
         for j in range(post_ptr.shape[0] - 1):
             if ty[j] == 0:
                 continue
@@ -572,6 +581,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
                 _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
                         prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
                 n_eval += 1
+                per_col[post_col[j]] += 1
     tx[:] = 0
     ty[:] = 0
     return n_eval
