@@ -373,3 +373,37 @@ def test_learning_work_is_counted_and_priced(tmp_path):
     # STDP); trace updates priced 0 (assumed, in chips/loihi.toml)
     synops = int(c.synops.sum())
     assert math.isclose(report.cost.energy_by_kind_pj["synaptic"], synops * 23.6 + 1 * 120.0)
+
+
+def test_a_plastic_network_prints_and_saves_with_its_rule(tmp_path):
+    net = nc.load(Path(__file__).parent.parent / "examples" / "stdp.snn")
+    text = nc.to_snn(net)
+    assert 'learn rule(dw = "(1)*(-1)*x0*y1 + (1)*(1)*y0*x1", x1_tau = 8, x1_impulse = 16' in text
+    assert "probe inp -> out : weights" in text
+    mapping = nc.compile(net, chip="loihi")
+    mapping.save(tmp_path / "m.map.json")
+    again = nc.Mapping.load(tmp_path / "m.map.json")
+    assert again.network == net  # the rule (products, traces, epoch, seed, probe) rides along
+    a, b = nc.run(mapping, 120), nc.run(again, 120)
+    assert np.array_equal(a.traces["inp->out"]["weights"], b.traces["inp->out"]["weights"])
+
+
+def test_without_rng_seed_the_run_seed_draws_the_rounding(tmp_path):
+    # a 2^-2 scale leaves fractions, so the weight stream decides roundings
+    text = (Path(__file__).parent.parent / "examples" / "stdp.snn").read_text()
+    text = text.replace("A_plus = 1, A_minus = -1", "learning_rate = 0.25, A_plus = 1, A_minus = -1")
+    text = text.replace(", rng_seed = 1", "").replace('"data/', f'"{Path(__file__).parent.parent}/examples/data/')
+    (tmp_path / "s.snn").write_text(text)
+    mapping = nc.compile(nc.load(tmp_path / "s.snn"), chip="loihi")
+    w = {seed: nc.run(mapping, 150, seed=seed).traces["inp->out"]["weights"] for seed in (0, 0, 5)}
+    again = nc.run(mapping, 150, seed=0).traces["inp->out"]["weights"]
+    assert np.array_equal(w[0], again)  # reproducible
+    assert not np.array_equal(w[0], w[5])  # and another seed draws otherwise
+    assert main_ok(tmp_path)
+
+
+def main_ok(tmp_path) -> bool:
+    from neurocomp.cli import main
+    code = main(["run", str(tmp_path / "s.snn"), "--chip", "loihi", "--steps", "40", "--seed", "5",
+                 "--out", str(tmp_path / "r")])
+    return code == 0 and (tmp_path / "r" / "spikes.npz").is_file()

@@ -62,6 +62,8 @@ def register(subparsers: Any) -> None:
                      help="run the first N samples of --inputs and sum their cost")
     run.add_argument("--trace", action="store_true",
                      help="also write counters.npz: the per-core, per-step work counters")
+    run.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="seed of the chip's stochastic modes (a learning rule without rng_seed)")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first overflow of a state register instead of wrapping/saturating")
     run.add_argument("--plot", action="store_true",
@@ -132,7 +134,7 @@ def run_command(args: argparse.Namespace) -> int:
             from ..emulator.run import emulate
 
             overrides = {name: _raster(name, a, args.steps, network) for name, a in arrays.items()}
-            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
+            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict, seed=args.seed)]
         else:
             with cluster_from_args(args) as client:
                 runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
