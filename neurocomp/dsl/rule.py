@@ -28,14 +28,54 @@ from importlib import resources
 import lark
 from lark import Lark, Token, Transformer, v_args
 
-from ..ir.learning import TRACES, Factor, Product
 
-__all__ = ["RuleError", "parse_rule", "MANTISSA_RANGE", "EXPONENT_RANGE"]
+__all__ = ["RuleError", "parse_rule", "Factor", "Product", "MANTISSA_RANGE", "EXPONENT_RANGE"]
 
 MANTISSA_RANGE = (-8, 7)  # W_S_MANT = 4 signed bits (lava constants.py, product_series.py:723)
 EXPONENT_RANGE = (-7, 8)  # stored + 7 in 4 bits (product_series.py:729-738)
 
-_FACTORS = set(TRACES) | {"x0", "y0", "w"}
+_FACTORS = {"x1", "x2", "y1", "y2", "y3", "x0", "y0", "w"}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """``var + const`` (or ``sgn(var + const)``); ``var`` is a trace, ``x0``, ``y0`` or ``w``."""
+
+    var: str
+    const: int = 0
+    sgn: bool = False
+
+    def text(self) -> str:
+        inner = self.var if self.const == 0 else \
+            f"{self.var} {'+' if self.const > 0 else '-'} {abs(self.const)}"
+        if self.sgn:
+            return f"sgn({inner})"
+        return inner if self.const == 0 else f"({inner})"
+
+
+@dataclass(frozen=True)
+class Product:
+    """``mantissa · 2**exponent · dependency · Π factors`` (``decimate`` = k of ``u{k}``)."""
+
+    dependency: str  # "x0", "y0" or "u"
+    mantissa: int
+    exponent: int
+    factors: tuple[Factor, ...] = ()
+    decimate: int = 0
+
+    @property
+    def scale(self) -> float:
+        return self.mantissa * 2.0 ** self.exponent
+
+    def text(self) -> str:
+        dep = self.dependency if self.dependency != "u" else f"u{self.decimate}"
+        parts = [str(abs(self.mantissa))] if abs(self.mantissa) != 1 else []
+        if self.exponent:
+            parts.append(f"2^{self.exponent}")
+        parts.append(dep)
+        parts += [f.text() for f in self.factors]
+        return "*".join(parts)
+
 
 
 class RuleError(Exception):

@@ -357,6 +357,10 @@ def _name_ok(name: str) -> str:
 
 
 class _Builder:
+    # handed to the learn clause's builder (build_learning.py), which cannot import this module
+    Bad = Bad
+    Text = Text
+
     def __init__(self, module: ast.Module, base_dir: Path) -> None:
         self.module = module
         self.errors = Collector()
@@ -706,6 +710,7 @@ class _Builder:
 
 
 _FAILED = object()
+_Builder.FAILED = _FAILED
 
 
 # ---------------------------------------------------------------------------------------

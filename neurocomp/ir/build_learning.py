@@ -37,33 +37,40 @@ def lava_literal(value: float) -> str:
     return f"({sign * mant})*2^{int(np.round(np.log2(rest)))}"
 
 
-def _tables() -> tuple[dict[str, Callable], dict[str, Callable]]:
+def _tables(builder: Any) -> tuple[dict[str, Callable], dict[str, Callable]]:
+    Bad = builder.Bad
+
     def tau(c, v, k):
         x = c.steps(v, k)
         if x < 0:
-            raise _bad()(f"'{k}' must not be negative", v.span)
+            raise Bad(f"'{k}' must not be negative", v.span)
         return x
 
     def impulse(c, v, k):
         x = c.plain(v, k)
         if x < 0:
-            raise _bad()(f"'{k}' must not be negative (Lava: impulse >= 0)", v.span)
+            raise Bad(f"'{k}' must not be negative (Lava: impulse >= 0)", v.span)
         return x
 
     def epoch(c, v, k):
         n = c.integer(v, k)
         if n < 1:
-            raise _bad()(f"'{k}' is the learning epoch in steps, at least 1", v.span)
+            raise Bad(f"'{k}' is the learning epoch in steps, at least 1", v.span)
         return n
 
     def seed(c, v, k):
         n = c.integer(v, k)
         if n < 0:
-            raise _bad()(f"'{k}' must not be negative", v.span)
+            raise Bad(f"'{k}' must not be negative", v.span)
         return n
 
+    def text(c, v, k):
+        if not isinstance(v, builder.Text):
+            raise Bad(f"'{k}' is a rule in quotes, e.g. {k} = \"2^-2*x1*y0 - 2^-2*y1*x0\"", v.span)
+        return v
+
     common = {"t_epoch": epoch, "epoch": epoch, "rng_seed": seed, "seed": seed}
-    rule: dict[str, Callable] = {"dw": lambda c, v, k: _text(v, k)}
+    rule: dict[str, Callable] = {"dw": text}
     for name in TRACES:
         rule[f"{name}_tau"] = tau
         rule[f"{name}_impulse"] = impulse
@@ -76,22 +83,13 @@ def _tables() -> tuple[dict[str, Callable], dict[str, Callable]]:
     return rule, stdp
 
 
-def _bad():
-    from .build import Bad
-    return Bad
-
-
-def _text(v: Any, key: str):
-    from .build import Text
-    if not isinstance(v, Text):
-        raise _bad()(f"'{key}' is a rule in quotes, e.g. {key} = \"2^-2*x1*y0 - 2^-2*y1*x0\"",
-                     v.span)
-    return v
-
-
 def learning_rule(builder: Any, call: ast.Call) -> LearningRule | None:
-    """The rule of one ``learn`` clause, or ``None`` after reporting its mistakes."""
-    rule_table, stdp_table = _tables()
+    """The rule of one ``learn`` clause, or ``None`` after reporting its mistakes.
+
+    ``builder`` is :mod:`neurocomp.ir.build`'s builder: its ``args``, ``report`` and
+    ``errors``, and the value types it hands over (``Bad``, ``Text``, ``FAILED``), so that
+    this module does not import it back."""
+    rule_table, stdp_table = _tables(builder)
     kind = call.name.text
     tables = {"rule": rule_table, "stdp": stdp_table}
     if kind not in tables:
@@ -100,7 +98,7 @@ def learning_rule(builder: Any, call: ast.Call) -> LearningRule | None:
         return None
     args = builder.args(call, tables[kind], f"learning rule {kind}()")
     spans = args.pop("__spans__")
-    if any(v is _failed(builder) for v in args.values()):
+    if any(v is builder.FAILED for v in args.values()):
         return None
     for a, b in (("t_epoch", "epoch"), ("rng_seed", "seed"), ("A_plus", "a_plus"),
                  ("A_minus", "a_minus")):
@@ -111,7 +109,7 @@ def learning_rule(builder: Any, call: ast.Call) -> LearningRule | None:
             args[a] = args.pop(b)
     epoch = args.pop("t_epoch", 1)
     seed = args.pop("rng_seed", None)
-    Bad = _bad()
+    Bad = builder.Bad
     try:
         if kind == "stdp":
             for key in ("A_plus", "A_minus"):
@@ -162,8 +160,3 @@ def learning_rule(builder: Any, call: ast.Call) -> LearningRule | None:
         builder.errors.error("trace parameters must be finite", span=call.span)
         return None
     return rule
-
-
-def _failed(builder: Any) -> object:
-    from .build import _FAILED
-    return _FAILED

@@ -23,52 +23,13 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..diagnostics import Span
+from ..dsl.rule import Factor, Product  # the parsed rule's terms are the IR's (plain values)
 
 __all__ = ["TRACES", "PRE_TRACES", "POST_TRACES", "Factor", "Product", "Trace", "LearningRule"]
 
 PRE_TRACES = ("x1", "x2")
 POST_TRACES = ("y1", "y2", "y3")
 TRACES = PRE_TRACES + POST_TRACES
-
-
-@dataclass(frozen=True)
-class Factor:
-    """``var + const`` (or ``sgn(var + const)``); ``var`` is a trace, ``x0``, ``y0`` or ``w``."""
-
-    var: str
-    const: int = 0
-    sgn: bool = False
-
-    def text(self) -> str:
-        inner = self.var if self.const == 0 else \
-            f"{self.var} {'+' if self.const > 0 else '-'} {abs(self.const)}"
-        if self.sgn:
-            return f"sgn({inner})"
-        return inner if self.const == 0 else f"({inner})"
-
-
-@dataclass(frozen=True)
-class Product:
-    """``mantissa · 2**exponent · dependency · Π factors`` (``decimate`` = k of ``u{k}``)."""
-
-    dependency: str  # "x0", "y0" or "u"
-    mantissa: int
-    exponent: int
-    factors: tuple[Factor, ...] = ()
-    decimate: int = 0
-
-    @property
-    def scale(self) -> float:
-        return self.mantissa * 2.0 ** self.exponent
-
-    def text(self) -> str:
-        dep = self.dependency if self.dependency != "u" else f"u{self.decimate}"
-        parts = [str(abs(self.mantissa))] if abs(self.mantissa) != 1 else []
-        if self.exponent:
-            parts.append(f"2^{self.exponent}")
-        parts.append(dep)
-        parts += [f.text() for f in self.factors]
-        return "*".join(parts)
 
 
 @dataclass(frozen=True)
