@@ -194,7 +194,8 @@ def warn_quantization(mapping: "Mapping", *, stacklevel: int = 2) -> None:
 
 
 def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None, chips: int | None = None,
-        inputs: TMapping[str, Any] | None = None, strict: bool = False, probes: Any = None) -> "RunResult":
+        inputs: TMapping[str, Any] | None = None, strict: bool = False, probes: Any = None,
+        seed: int = 0) -> "RunResult":
     """Emulate a compiled network on its chip, bit-exactly, for ``steps`` steps.
 
     The API form of ``neurocomp run``; :func:`price` turns the result into the energy
@@ -222,6 +223,9 @@ def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None,
     probes
         What to record: ``None`` for the network's probes, or
         ``{population: ("voltage", ...)}``.
+    seed
+        Seeds the chip's stochastic modes (TrueNorth's; the stochastic rounding of a
+        learning rule without ``rng_seed``, docs/learning.md).
 
     Returns
     -------
@@ -261,7 +265,7 @@ def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None,
             raise UsageError(f"running network '{net.name}' needs a chip to compile it for",
                              hint="give chip='loihi' (or a chip file), or a Mapping from nc.compile")
         mapping = compile(net, chip, chips=chips)
-    return emulate(mapping, steps, inputs, strict=strict, probes=probes)
+    return emulate(mapping, steps, inputs, strict=strict, probes=probes, seed=seed)
 
 
 def _check_same_chip(mapping: "Mapping", chip: Any, chips: int | None) -> None:

@@ -151,7 +151,8 @@ def _hand_written(n: dict[str, np.ndarray], chip: ChipSpec) -> tuple[dict, np.nd
     """The model as it was written term by term before the vocabulary (float order kept)."""
     e, t = chip.energy, chip.timing
     energy = {
-        "synaptic": n["synops"] * e.synop_pj,
+        "synaptic": (n["synops"] * e.synop_pj + n["trace_updates"] * e.trace_update_pj
+                     + n["synaptic_updates"] * e.synaptic_update_pj),
         "neuron": (n["updates_active"] * e.neuron_update_active_pj
                    + n["updates_inactive"] * e.neuron_update_inactive_pj + n["spikes_out"] * e.spike_out_pj),
         "routing": (n["messages_out"] * (e.message_out_pj + e.spike_in_tile_pj) + n["spikes_in"] * e.message_in_pj
@@ -164,7 +165,8 @@ def _hand_written(n: dict[str, np.ndarray], chip: ChipSpec) -> tuple[dict, np.nd
     flight = np.zeros_like(hop)
     np.divide(hop, sent, out=flight, where=sent > 0)
     flight = np.where(sent > 0, flight + t.spike_in_tile_ns, 0.0)
-    busy = (n["synops"] * t.synop_ns
+    busy = ((n["synops"] * t.synop_ns + n["trace_updates"] * t.trace_update_ns
+             + n["synaptic_updates"] * t.synaptic_update_ns)
             + (n["updates_active"] * t.neuron_update_active_ns + n["updates_inactive"] * t.neuron_update_inactive_ns
                + n["spikes_out"] * t.spike_out_ns)
             + (sent * t.message_out_ns + n["spikes_in"] * t.message_in_ns + flight))

@@ -81,6 +81,8 @@ def test_counters_of_a_two_core_run_by_hand():
         "hops_east_west": [[0, 0], [1, 0], [0, 0], [0, 0], [0, 0], [0, 0]],
         "hops_north_south": [[0, 0]] * 6,
         "hops_interchip": [[0, 0]] * 6,
+        "trace_updates": [[0, 0]] * 6,  # no plastic projection
+        "synaptic_updates": [[0, 0]] * 6,
     }
     assert set(expected) == set(Counters.FIELDS)
     for field, want in expected.items():

@@ -36,6 +36,7 @@ SCRIPT_OUTPUTS = {
     "make_digits_cnn.py": ["digits_cnn_k1.npy", "digits_cnn_k2.npy", "digits_cnn_w3.npy", "digits_cnn_th1.npy",
                            "digits_cnn_st1.npy", "digits_cnn_th2.npy", "digits_cnn_st2.npy", "digits_cnn_digit.npy",
                            "digits_cnn_test.npz"],
+    "make_stdp.py": ["stdp_input.npz", "stdp_w.npy"],
 }
 TRAINED = {"mnist_w1.npy", "mnist_w2.npy"}
 SCRIPT_NEEDS = {"make_mnist.py": ("sklearn", "scipy"), "make_digits_cnn.py": ("sklearn",)}
@@ -186,6 +187,7 @@ def read_snn(path: Path) -> dict:
             model, kwargs = _call(m.group(3), consts)
             pops[m.group(1)] = dict(shape=shape, kind=kind, model=model, kwargs=kwargs)
         elif kind == "connect":
+            stmt = stmt.split(" learn ")[0]  # a plastic projection's rule (docs/learning.md)
             m = re.fullmatch(r"connect (\w+)\s*->\s*(\w+)(?: as \w+)?\s*:\s*(.*)", stmt)
             conn, kwargs = _call(m.group(3), consts)
             projs.append(dict(pre=m.group(1), post=m.group(2), conn=conn, kwargs=kwargs))

@@ -237,7 +237,10 @@ def slow_cost(c: Counters, chip) -> tuple[list[float], list[float]]:
             dyn += get("spikes_in") * e.message_in_pj
             dyn += get("hops_east_west") * e.hop_east_west_pj + get("hops_north_south") * e.hop_north_south_pj
             dyn += get("hops_interchip") * e.interchip_hop_pj
+            dyn += get("trace_updates") * e.trace_update_pj + get("synaptic_updates") * e.synaptic_update_pj
             busy = (get("synops") * t.synop_ns + get("updates_active") * t.neuron_update_active_ns
+                    + get("trace_updates") * t.trace_update_ns
+                    + get("synaptic_updates") * t.synaptic_update_ns
                     + get("updates_inactive") * t.neuron_update_inactive_ns
                     + get("spikes_out") * t.spike_out_ns + get("messages_out") * t.message_out_ns
                     + get("spikes_in") * t.message_in_ns)

@@ -81,13 +81,13 @@ def test_a_billion_neurons_on_loihi_is_a_capacity_error_before_lowering(tmp_path
 
 @pytest.mark.parametrize("steps, message", [
     ("1000000000000000000000000000000", "steps = 1e+30 is more than an int64 step counter holds (2^62)"),
-    # 10^9 steps x (9 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.12e11 B = 104 GiB
-    ("1000000000", f"emulating 1,000,000,000 steps of 'chain' needs at least 104 GiB, {LIMIT}"),
+    # 10^9 steps x (11 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.28e11 B = 119 GiB
+    ("1000000000", f"emulating 1,000,000,000 steps of 'chain' needs at least 119 GiB, {LIMIT}"),
 ])
 def test_too_many_steps_are_refused_before_the_buffers(capsys, steps, message):
     from neurocomp.ir.result import Counters
 
-    assert len(Counters.FIELDS) == 9  # the count the hand computation above assumes
+    assert len(Counters.FIELDS) == 11  # the count the hand computation above assumes
     code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", steps)
     assert code == 1 and message in err
 
@@ -164,9 +164,9 @@ def test_a_core_table_beyond_memory_is_refused(monkeypatch):
 
 def test_max_memory_caps_one_command_and_ends_with_it(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("NEUROCOMP_MAX_MEMORY")
-    # 10^6 steps x (9 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.12e8 B = 107 MiB
+    # 10^6 steps x (11 counters x 1 core + 2 + 3 probed voltages) x 8 B = 1.28e8 B = 122 MiB
     code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "1000000", "--max-memory", "100M")
-    assert code == 1 and ("emulating 1,000,000 steps of 'chain' needs at least 107 MiB, more than "
+    assert code == 1 and ("emulating 1,000,000 steps of 'chain' needs at least 122 MiB, more than "
                           "--max-memory 100M (95.4 MiB)") in err
     assert memory_limit()[1] != "--max-memory 100M"  # the cap ended with the command
     code, err = _cli(capsys, "run", CHAIN, "--chip", "loihi", "--steps", "5", "--max-memory", "100M")

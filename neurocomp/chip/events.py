@@ -114,6 +114,12 @@ EVENTS: tuple[Event, ...] = (
     Event("hops_north_south", "an on-chip north-south link a packet crossed", "hop", "the sending core"),
     Event("hops_interchip", "a link between two chips a packet crossed (off-chip input crosses none)",
           "hop", "the sending core"),
+    # on-chip learning (docs/learning.md): counted by the Loihi learning engine
+    Event("trace_updates", "a learning trace stepped (decayed and given its spikes' impulses) "
+                           "once, in an epoch's history or by a repeated spike", "trace update",
+          "the core of the plastic synapses"),
+    Event("synaptic_updates", "a plastic synapse whose rule ran at an epoch's end (one of its "
+                              "dependencies was active)", "synaptic update", "the core of the synapse"),
 )
 
 #: The event whose count is a core's packets: flight is averaged over it.
@@ -134,6 +140,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("hop_north_south", "hops_north_south", "routing", "flight",
               "a packet crosses one north-south link"),
     Operation("interchip_hop", "hops_interchip", "routing", "flight", "a packet crosses one chip-to-chip link"),
+    Operation("trace_update", "trace_updates", "synaptic", "work", "a learning trace stepped once",
+              default_ns=0.0),
+    Operation("synaptic_update", "synaptic_updates", "synaptic", "work",
+              "a learning rule applied to one synapse", default_ns=0.0),
 )
 
 

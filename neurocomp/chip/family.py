@@ -123,6 +123,8 @@ class Family:
     max_pool: bool = False
     partitioner: Callable[..., Any] | str | None = None
     strategies: tuple[str, ...] = ()
+    learning: bool = False  # its kernel runs plastic projections (``learn``; docs/learning.md)
+    learning_registers: tuple[str, ...] = ()  # per core: one per distinct pre-trace setting
 
     def __post_init__(self) -> None:
         for name in ("traces", "neuron_registers", "native_population", "native_projection"):

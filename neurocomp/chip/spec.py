@@ -414,6 +414,19 @@ class Activations(_Model):
     input_bits: tuple[PosInt, ...]
 
 
+class Learning(_Model):
+    """The learning engine (Loihi; docs/learning.md): trace and rule widths, the epoch."""
+
+    trace_bits: PosInt  # unsigned trace width (values 0 .. 2**bits - 1)
+    impulse_fraction_bits: NonNegInt  # fraction bits of a trace impulse
+    epoch_max_steps: PosInt
+    scale_mantissa_bits: PosInt  # signed mantissa of a product's scale
+    scale_exponent_min: StrictInt
+    scale_exponent_max: StrictInt
+    products_max: PosInt  # products in one rule
+    factors_max: PosInt  # factors in one product (the dependency not counted)
+
+
 class Numerics(_Model):
     """Every width the chip computes with. Optional sections are family-specific.
 
@@ -433,6 +446,7 @@ class Numerics(_Model):
     input_shift: NonNegInt | None = None
     activations: Activations | None = None
     prng_bits: PosInt | None = None
+    learning: Learning | None = None
 
 
 # --------------------------------------------------------------------------- neuron, routing

@@ -71,6 +71,8 @@ def register(subparsers: Any) -> None:
                      help="replay each step's packets through the mesh with queues (event-driven chips)")
     run.add_argument("--no-host-io", action="store_true",
                      help="do not charge the host's input spikes and read-outs (where the profile prices them)")
+    run.add_argument("--seed", type=int, default=0, metavar="N",
+                     help="seed of the chip's stochastic modes (a learning rule without rng_seed)")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first overflow of a state register instead of wrapping/saturating")
     run.add_argument("--plot", action="store_true",
@@ -147,7 +149,7 @@ def run_command(args: argparse.Namespace) -> int:
             from ..emulator.run import emulate
 
             overrides = padded_rasters(arrays, args.steps, network, console_(stderr=True, width=100).print)
-            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict)]
+            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict, seed=args.seed)]
         else:
             with cluster_from_args(args) as client:
                 runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)

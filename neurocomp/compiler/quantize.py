@@ -92,6 +92,15 @@ def quantize(network: Network, chip: ChipSpec, *,
     if fam is None:
         raise UsageError(f"chip '{chip.name}': no quantizer for neuron family {name!r}",
                          hint=did_you_mean(name, FAMILIES))
+    plastic = [p for p in network.projections if p.learning is not None]
+    if plastic and not fam.learning:
+        errors = Collector()
+        for proj in plastic:
+            errors.error(f"projection '{proj.name}' learns, but chip '{chip.name}' (neuron family "
+                         f"{name}) has no on-chip learning engine in neurocomp", span=proj.learning.span,
+                         hint="compile for loihi, or drop the 'learn' clause and compile the learned "
+                              "weights (docs/learning.md)")
+        errors.raise_if_any(QuantizationError)
     fn = fam.quantize_fn()
     if synapses is None:
         from .lower import lower

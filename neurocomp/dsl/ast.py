@@ -10,7 +10,7 @@ from ..diagnostics import Source, Span
 __all__ = [
     "Ident", "Number", "Ref", "String", "Func", "ListExpr", "BinOp", "Neg", "Expr",
     "Kwarg", "Call", "Native", "Header", "DtStmt", "ConstStmt", "PopulationStmt",
-    "InputStmt", "ConnectStmt", "ProbeStmt", "Statement", "Module",
+    "InputStmt", "ConnectStmt", "ProbeStmt", "ProjectionProbeStmt", "Statement", "Module",
 ]
 
 
@@ -140,6 +140,7 @@ class ConnectStmt:
     connector: Call
     natives: tuple[Native, ...]
     span: Span
+    learn: Call | None = None  # ``learn stdp(...)`` / ``learn rule(...)``
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,18 @@ class ProbeStmt:
     span: Span
 
 
-Statement = Union[DtStmt, ConstStmt, PopulationStmt, InputStmt, ConnectStmt, ProbeStmt]
+@dataclass(frozen=True)
+class ProjectionProbeStmt:
+    """``probe PRE -> POST : weights``: what a plastic projection learns."""
+
+    pre: Ident
+    post: Ident
+    variables: tuple[Ident, ...]
+    span: Span
+
+
+Statement = Union[DtStmt, ConstStmt, PopulationStmt, InputStmt, ConnectStmt, ProbeStmt,
+                  ProjectionProbeStmt]
 
 
 @dataclass(frozen=True)

@@ -154,9 +154,17 @@ class _ToAst(Transformer):
         return ast.InputStmt(self._ident(name), shape, encoder, _span(self.source, meta))
 
     def connect(self, meta, children):
-        pre, _arrow, post, alias, connector, *natives = children
+        pre, _arrow, post, alias, connector, *natives, learn = children
         return ast.ConnectStmt(self._ident(pre), self._ident(post), alias, connector,
-                               tuple(natives), _span(self.source, meta))
+                               tuple(natives), _span(self.source, meta), learn)
+
+    def learn(self, meta, children):
+        return children[0]
+
+    def probe_projection(self, meta, children):
+        pre, _arrow, post, variables = children
+        return ast.ProjectionProbeStmt(self._ident(pre), self._ident(post), variables,
+                                       _span(self.source, meta))
 
     def alias(self, meta, children):
         return self._ident(children[0])

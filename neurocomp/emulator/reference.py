@@ -41,6 +41,7 @@ So an event emitted at step ``t`` is first seen by its target's current at step
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ from ..ir.network import PROBE_VARIABLES, Network
 from ..ir.result import RunResult, SpikeEvents
 from ..ir.synapses import InputEvents, Synapses
 from ..ir.values import as_array
-from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, run_reference
+from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, _steps, run_reference
 
 __all__ = ["simulate"]
 
@@ -113,7 +114,12 @@ def simulate(network: Network, steps: int,
 
         synapses = lower(network)
     params = _neuron_params(network, layout)
-    csr = _global_csr(network, layout, synapses)
+    plastic = [p for p in network.projections if p.learning is not None]
+    # plastic synapses stay in the CSR (their events count) with weight 0: the learning
+    # loop delivers their changing weights itself
+    csr = _global_csr(network, layout, {name: (dataclasses.replace(syn, weights=np.zeros_like(syn.weights))
+                                               if any(p.name == name for p in plastic) else syn)
+                                        for name, syn in synapses.items()})
     events = input_events(network, steps, inputs, inputs=layout.inputs)
     in_ptr, in_idx, in_val = _global_events(layout, steps, events)
     probes = _Probes.of(network, layout, steps)
@@ -123,8 +129,13 @@ def simulate(network: Network, steps: int,
     # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
     # timed call below measures the simulation alone.
     run_reference(0, *args)
+    learned: dict[str, dict[str, np.ndarray]] = {}
     start = time.perf_counter()
-    spike_t, spike_j, syn_events = run_reference(steps, *args)
+    if plastic:
+        spike_t, spike_j, syn_events, learned = _run_learning(network, layout, synapses, plastic,
+                                                              steps, args, csr[-1])
+    else:
+        spike_t, spike_j, syn_events = run_reference(steps, *args)
     wall_s = time.perf_counter() - start
 
     spikes: dict[str, SpikeEvents] = {}
@@ -138,10 +149,81 @@ def simulate(network: Network, steps: int,
             mine = (spike_j >= lo) & (spike_j < hi)
             spikes[name] = SpikeEvents(times=spike_t[mine], indices=spike_j[mine] - lo, n=hi - lo)
     traces = probes.split(spikes)
+    for name, arrays in learned.items():
+        traces.setdefault(name, {}).update(arrays)
     return RunResult(network=network.name, steps=steps, dt_ms=float(network.dt_ms),
                      spikes=spikes, traces=traces, wall_s=wall_s,
                      synaptic_events=int(syn_events),
                      neuron_updates=layout.n_neurons * steps)
+
+
+def _run_learning(network: Network, layout: "_Layout", synapses: Mapping[str, Synapses],
+                  plastic: list, steps: int, args: tuple, n_slots: int):
+    """:func:`run_reference`'s loop one step at a time, the plastic projections' ideal
+    learning (:mod:`.learning_reference`) between steps: it delivers their current weights,
+    steps their traces and, at each epoch's end, their weights. Returns the spikes, the
+    synaptic events and per plastic projection ``final_weights`` (dense ``[post, pre]``,
+    float units) and, when probed, ``weights`` ``[steps, n_synapses]`` and ``synapses``."""
+    from .learning_reference import plastic_float
+
+    (alpha, beta, threshold, bias, reset, refractory, spiking, indptr, indices, weights, delays,
+     delay, _, in_ptr, in_idx, in_val, v_idx, i_idx, s_col, v_out, i_out, s_out) = args
+    n = alpha.shape[0]
+    v = np.zeros(n, dtype=np.float64)
+    cur = np.zeros(n, dtype=np.float64)
+    refr = np.zeros(n, dtype=np.int64)
+    ring = np.zeros((n_slots, n), dtype=np.float64)
+    out_t = np.empty(max(1024, 4 * n), dtype=np.int64)
+    out_j = np.empty_like(out_t)
+    states = []
+    for proj in plastic:
+        syn = synapses[proj.name]
+        pre_pop, post_pop = network.populations[proj.pre], network.populations[proj.post]
+        st = plastic_float(proj.learning, syn, pre_pop.size, post_pop.size)
+        states.append((proj, st, layout.span(proj.pre)[0], layout.span(proj.post)[0],
+                       np.asarray(syn.indptr, dtype=np.int64), syn.delay_array().astype(np.int64),
+                       np.zeros((steps, syn.n_synapses)) if proj.learning.probe_weights else None))
+    n_out, syn_events = 0, 0
+    for t in range(steps):
+        if out_t.shape[0] - n_out < n:
+            out_t = np.concatenate([out_t, np.empty_like(out_t)])
+            out_j = np.concatenate([out_j, np.empty_like(out_j)])
+        first = n_out
+        _, n_out, syn_events = _steps(t, t + 1, alpha, beta, threshold, bias, reset, refractory,
+                                      spiking, indptr, indices, weights, delays, delay, n_slots,
+                                      in_ptr, in_idx, in_val, v_idx, i_idx, s_col, v_out, i_out,
+                                      s_out, v, cur, refr, ring, out_t, out_j, n_out, syn_events)
+        fired = out_j[first:n_out]
+        ev_idx = in_idx[in_ptr[t]:in_ptr[t + 1]]
+        ev_val = in_val[in_ptr[t]:in_ptr[t + 1]]
+        sources = np.concatenate([fired, ev_idx])
+        values = np.concatenate([np.ones(fired.size), ev_val])
+        for proj, st, pre_off, post_off, ptr, dl, rec in states:
+            size_pre, size_post = st.x.shape[1], st.y.shape[1]
+            mine = (sources >= pre_off) & (sources < pre_off + size_pre)
+            pre_fired, scale = sources[mine] - pre_off, values[mine]
+            post_g = fired[(fired >= post_off) & (fired < post_off + size_post)]
+            for i, val in zip(pre_fired.tolist(), scale.tolist()):
+                ks = np.arange(ptr[i], ptr[i + 1])
+                np.add.at(ring, ((t + 1 + dl[ks]) % n_slots, post_off + st.post[ks]),
+                          st.w[ks] * st.w_unit * val)
+            epoch = proj.learning.epoch
+            tau = t + 1
+            st.decay_and_spike(pre_fired, post_g - post_off, tau % epoch or epoch)
+            if tau % epoch == 0:
+                st.learn(tau // epoch)
+            if rec is not None:
+                rec[t] = st.w * st.w_unit
+    learned: dict[str, dict[str, np.ndarray]] = {}
+    for proj, st, _, _, _, _, rec in states:
+        dense = np.zeros((st.y.shape[1], st.x.shape[1]), dtype=np.float64)
+        dense[st.post, st.pre] = st.w * st.w_unit
+        out = {"final_weights": dense}
+        if rec is not None:
+            out["weights"] = rec
+            out["synapses"] = np.stack([st.pre, st.post], axis=1)
+        learned[proj.name] = out
+    return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events, learned
 
 
 # -- layout ---------------------------------------------------------------------------

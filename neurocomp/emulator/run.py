@@ -460,6 +460,8 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
                                  f"'{mapping.family}' has no such state")
             ints = run.traces[state][:, lo:hi]
             traces.setdefault(pop, {})[var] = ints.astype(np.float64) * v_scale[rec.comp[lo:hi]]
+    for proj, arrays in run.learned.items():  # plastic projections (docs/learning.md)
+        traces.setdefault(proj, {}).update(arrays)
     counters = Counters.from_rows(np.asarray(run.core_ids, dtype=np.int32),
                                   [np.ascontiguousarray(row) for row in run.counters])
     return RunResult(network=net.name, steps=steps, dt_ms=float(net.dt_ms), spikes=spikes,

@@ -164,6 +164,12 @@ class _Exporter:
             else:
                 self.nodes[pop.name] = self.neuron(pop)
         for proj in self.net.projections:
+            if proj.learning is not None:
+                raise InteropError(f"projection '{proj.name}' learns ('learn' clause), and NIR has no "
+                                   "node for plasticity", where=f"projection '{proj.name}'",
+                                   span=proj.learning.span,
+                                   hint="export the learned network: save the run's final_weights and "
+                                        "give them to dense(weights = ...) without 'learn' (docs/learning.md)")
             self.projection(proj)
         for pop_name, bias in self.pending_bias.items():
             pop = self.net.populations[pop_name]

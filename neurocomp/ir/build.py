@@ -10,6 +10,7 @@ Every mistake is collected, with its span, and all are raised together as one
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from ..dsl.files import FileProblem, load_array, load_npz
 from ..chip.family import families
 from . import connectors as cn
 from . import encoders as en
+from .build_learning import learning_rule
 from .network import PROBE_VARIABLES, Network, NeuronModel, Population, Probe, Projection
 from .values import ArrayValue, Distribution
 
@@ -356,6 +358,10 @@ def _name_ok(name: str) -> str:
 
 
 class _Builder:
+    # handed to the learn clause's builder (build_learning.py), which cannot import this module
+    Bad = Bad
+    Text = Text
+
     def __init__(self, module: ast.Module, base_dir: Path) -> None:
         self.module = module
         self.errors = Collector()
@@ -399,7 +405,7 @@ class _Builder:
             self.dt(dts[0])
         handlers = {ast.ConstStmt: self.const, ast.PopulationStmt: self.population,
                     ast.InputStmt: self.input, ast.ConnectStmt: self.connect,
-                    ast.ProbeStmt: self.probe}
+                    ast.ProbeStmt: self.probe, ast.ProjectionProbeStmt: self.probe_projection}
         for stmt in self.module.statements:
             if not isinstance(stmt, ast.DtStmt):
                 handlers[type(stmt)](stmt)
@@ -585,7 +591,9 @@ class _Builder:
             return
         natives = self.natives(stmt.natives, _native_tables("projection"), "projection")
         name = self.projection_name(stmt)
-        if None in ends or name is None or _FAILED in args.values():
+        learning = learning_rule(self, stmt.learn) if stmt.learn is not None else None
+        if None in ends or name is None or _FAILED in args.values() \
+                or (stmt.learn is not None and learning is None):
             return
         pre, post = ends
         spans = args.pop("__spans__")
@@ -608,7 +616,7 @@ class _Builder:
             return
         self.projections.append(Projection(name=name, pre=pre.name, post=post.name,
                                            connector=connector, delay_steps=delay,
-                                           native=natives, span=stmt.span))
+                                           native=natives, span=stmt.span, learning=learning))
 
     def projection_name(self, stmt: ast.ConnectStmt) -> str | None:
         taken = {p.name for p in self.projections}
@@ -673,7 +681,37 @@ class _Builder:
                                      span=ident.span))
 
 
+    def probe_projection(self, stmt: ast.ProjectionProbeStmt) -> None:
+        """``probe PRE -> POST : weights``: the weights of a plastic projection, per step."""
+        for var in stmt.variables:
+            if var.text != "weights":
+                self.errors.error(f"cannot probe '{var.text}' of a projection", span=var.span,
+                                  hint="a projection's probe is 'weights'")
+                return
+        found = [k for k, p in enumerate(self.projections)
+                 if (p.pre, p.post) == (stmt.pre.text, stmt.post.text)]
+        if not found:
+            self.errors.error(f"no projection {stmt.pre.text} -> {stmt.post.text}", span=stmt.span,
+                              hint="probe a projection after its 'connect' line")
+            return
+        if len(found) > 1:
+            self.errors.error(f"{len(found)} projections go {stmt.pre.text} -> {stmt.post.text}",
+                              span=stmt.span)
+            return
+        proj = self.projections[found[0]]
+        if proj.learning is None:
+            self.errors.error(f"projection '{proj.name}' does not learn: its weights are fixed",
+                              span=stmt.span, hint="add 'learn stdp(...)' to its connect line")
+            return
+        if proj.learning.probe_weights:
+            self.errors.error(f"the weights of '{proj.name}' are probed twice", span=stmt.span)
+            return
+        self.projections[found[0]] = dataclasses.replace(
+            proj, learning=dataclasses.replace(proj.learning, probe_weights=True))
+
+
 _FAILED = object()
+_Builder.FAILED = _FAILED
 
 
 # ---------------------------------------------------------------------------------------

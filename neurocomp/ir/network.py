@@ -18,6 +18,7 @@ import numpy as np
 from ..diagnostics import Span
 from .connectors import Connector
 from .encoders import Encoder
+from .learning import LearningRule
 from .values import ArrayValue, Value, same_value
 
 __all__ = [
@@ -119,6 +120,7 @@ class Projection:
     delay_steps: Union[int, ArrayValue] = 0
     native: Mapping[str, Mapping[str, NativeValue]] = field(default_factory=dict)
     span: Span | None = None
+    learning: LearningRule | None = None  # plastic: ``learn ...`` (docs/learning.md)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -212,7 +214,9 @@ def network_diff(a: Network, b: Network) -> str | None:
     for pa, pb in zip(a.projections, b.projections):
         if (pa.pre, pa.post) != (pb.pre, pb.post) or not _same_fields(pa.connector, pb.connector) \
                 or not same_value(pa.delay_steps, pb.delay_steps) \
-                or not same_value(_native(pa.native), _native(pb.native)):
+                or not same_value(_native(pa.native), _native(pb.native)) \
+                or (pa.learning is None) != (pb.learning is None) \
+                or (pa.learning is not None and not pa.learning.same_as(pb.learning)):
             return f"projection {pa.name!r} differs"
     if [(p.population, p.variables) for p in a.probes] != [(p.population, p.variables) for p in b.probes]:
         return "probes differ"

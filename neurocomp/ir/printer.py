@@ -118,7 +118,21 @@ def _projection(proj: Projection, default_name: str) -> str:
         pairs.append(("delay", proj.delay_steps))
     alias = f" as {proj.name}" if proj.name != default_name else ""
     return (f"connect {proj.pre} -> {proj.post}{alias} : {kind}({_args(pairs)})"
-            f"{_natives(proj.native)}")
+            f"{_natives(proj.native)}{_learn(proj)}")
+
+
+def _learn(proj: Projection) -> str:
+    """`` learn rule(...)`` for a plastic projection (stdp(...) is printed as its rule)."""
+    rule = proj.learning
+    if rule is None:
+        return ""
+    parts = [f'dw = "{rule.dw}"']
+    for name, trace in rule.traces.items():
+        parts += [f"{name}_tau = {_num(trace.tau)}", f"{name}_impulse = {_num(trace.impulse)}"]
+    parts.append(f"t_epoch = {rule.epoch}")
+    if rule.rng_seed is not None:
+        parts.append(f"rng_seed = {rule.rng_seed}")
+    return f" learn rule({', '.join(parts)})"
 
 
 def to_snn(network: Network) -> str:
@@ -146,8 +160,12 @@ def to_snn(network: Network) -> str:
             default = f"{base}#{k}"
         taken.add(proj.name)
         lines.append(_projection(proj, default))
-    if network.probes:
+    if network.probes or any(p.learning is not None and p.learning.probe_weights
+                             for p in network.projections):
         lines.append("")
     for probe in network.probes:
         lines.append(f"probe {probe.population} : {', '.join(probe.variables)}")
+    for proj in network.projections:
+        if proj.learning is not None and proj.learning.probe_weights:
+            lines.append(f"probe {proj.pre} -> {proj.post} : weights")
     return "\n".join(lines) + "\n"

@@ -157,7 +157,9 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
     if g.reg_proj.size and present:
         pc = np.array(present, dtype=np.int64)
         for col, r in enumerate(g.reg_proj.tolist()):
-            pairs = np.unique(pc[:, 0] * max(prob.n_sets, 1) + g.proj_sets[pc[:, 1], col])
+            ids = g.proj_sets[pc[:, 1], col]
+            ok = ids >= 0  # a projection that takes no register of this kind
+            pairs = np.unique(pc[ok, 0] * max(prob.n_sets, 1) + ids[ok])
             usage[:, len(RESOURCES) + r] += np.bincount(pairs // max(prob.n_sets, 1), minlength=n_cores)
 
     # Traffic between cores: every route of a neuron (or of its relays) is one packet.

@@ -248,6 +248,20 @@ def build(qnet: QuantizedNetwork, chip: ChipSpec) -> Problem:
         proj_cols.append(np.array([distinct[f] + n_sets for f in fmt], dtype=np.int64))
         reg_proj.append(r)
         n_sets += len(distinct)
+    # Learning registers (Loihi's stdp_pre): one per distinct pre-trace setting of the
+    # plastic projections on a core; a projection that does not learn takes none (-1).
+    for r, name in enumerate(reg_names):
+        if name.split(".", 1)[1] not in registers.learning_registers or not projs:
+            continue
+        keys = []
+        for q in projs:
+            rule = net.projection(q.name).learning
+            keys.append(None if rule is None else (rule.trace("x1"), rule.trace("x2")))
+        distinct = {k: i for i, k in enumerate(dict.fromkeys(k for k in keys if k is not None))}
+        proj_cols.append(np.array([-1 if k is None else distinct[k] + n_sets for k in keys],
+                                  dtype=np.int64))
+        reg_proj.append(r)
+        n_sets += len(distinct)
     proj_sets = np.stack(proj_cols, axis=1) if proj_cols else np.zeros((len(projs), 0), dtype=np.int64)
 
     # Activation bits of each axon's source (Akida's input SRAM).

@@ -24,8 +24,9 @@ hold it (per core):
     distinct parameter sets on the core: the parameters that share a register, as the
     chip's neuron family declares them (:attr:`~neurocomp.chip.family.Family.neuron_registers`),
     or per projection the synapse format (:attr:`~neurocomp.chip.family.Family.synapse_registers`).
-    A kind the family does not name is counted 0 (neurocomp has no learning rules, so e.g.
-    Loihi's ``stdp_pre`` is never used).
+    A kind the family does not name is counted 0. Learning registers
+    (:attr:`~neurocomp.chip.family.Family.learning_registers`, Loihi's ``stdp_pre``): one per
+    distinct pre-trace setting (x1, x2) of the plastic projections into the core.
 processor kinds (Akida)
     a core runs one processor kind, which must run every layer kind
     (:data:`LAYER_KINDS`) whose output the core holds.

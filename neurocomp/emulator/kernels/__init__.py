@@ -81,6 +81,8 @@ class KernelRun:
     first_overflow: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     wall_s: float = 0.0
     spike_value: np.ndarray | None = None
+    # per plastic projection, what it learned (docs/learning.md): name -> var -> array
+    learned: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)
 
 
 def where_is(mapping: Any, comp: int) -> tuple[int, str]:

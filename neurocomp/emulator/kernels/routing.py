@@ -118,7 +118,8 @@ from ...diagnostics import UsageError
 
 __all__ = [
     "SPIKES_IN", "SYNOPS", "UPDATES_ACTIVE", "UPDATES_INACTIVE", "SPIKES_OUT", "MESSAGES_OUT",
-    "HOPS_EAST_WEST", "HOPS_NORTH_SOUTH", "HOPS_INTERCHIP", "N_COUNTERS",
+    "HOPS_EAST_WEST", "HOPS_NORTH_SOUTH", "HOPS_INTERCHIP", "TRACE_UPDATES", "SYNAPTIC_UPDATES",
+    "N_COUNTERS",
     "SYN_LO", "SYN_HI", "ROUTE_LO", "ROUTE_HI", "COL", "HOPS_EW", "HOPS_NS", "HOPS_IC",
     "Routing", "RoutingInfo", "routing_tables", "deliver", "deliver_many", "relay_fires",
     "narrowest_int", "syn_row", "syn_value", "prefetch",
@@ -137,6 +138,8 @@ MESSAGES_OUT = _ROW["messages_out"]
 HOPS_EAST_WEST = _ROW["hops_east_west"]
 HOPS_NORTH_SOUTH = _ROW["hops_north_south"]
 HOPS_INTERCHIP = _ROW["hops_interchip"]
+TRACE_UPDATES = _ROW["trace_updates"]  # counted by the Loihi learning engine
+SYNAPTIC_UPDATES = _ROW["synaptic_updates"]
 N_COUNTERS = len(EVENTS)
 
 

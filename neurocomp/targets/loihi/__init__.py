@@ -23,4 +23,6 @@ FAMILY = register(Family(
                        "bias_mant": "integers", "bias_exp": "integer", "refractory": "integer"},
     native_projection={"weights": "integer_file", "weight_exp": "integer", "weight_bits": "integer",
                        "sign_mode": ("mixed", "excitatory", "inhibitory")},
+    learning=True,  # learning.py: Lava 0.10's fixed-point learning engine
+    learning_registers=("stdp_pre",),  # nengo-loihi's StdpPreCfg: the pre-trace setting
 ))

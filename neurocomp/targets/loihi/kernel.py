@@ -51,6 +51,7 @@ from ...diagnostics import EmulationError, UsageError
 from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, run_resumable, where_is
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, narrowest_int, routing_tables)
+from . import learning as lrn
 
 __all__ = ["VARIABLES", "LoihiTables", "prepare", "run",
            "overflow_message"]
@@ -91,6 +92,7 @@ class LoihiTables:
     wrap_v: int
     ge: bool
     state_dtype: np.dtype
+    plastic: tuple = ()  # learning.PlasticTables of each plastic projection
 
 
 def _param(mapping, key: str) -> np.ndarray:
@@ -188,7 +190,9 @@ def prepare(mapping) -> LoihiTables:
     up = exp >= 0
     key[up] = exp[up]
     del up
-    rt, info = routing_tables(mapping, key)
+    plastic = lrn.plastic_projections(mapping)
+    rt, info = routing_tables(mapping, key, lrn.sizing_values(mapping, plastic) if plastic else None)
+    plastic_tables = tuple(lrn.prepare_plastic(mapping, rt, key, plastic)) if plastic else ()
     block_exp = exp[rt.block_axon].astype(np.int64) if rt.block_axon.size else np.zeros(0, dtype=np.int64)
     decay_dtype = narrowest_int(np.array([unity], dtype=np.int64))
     refr_dtype = narrowest_int(np.array([chip.neuron.refractory_max_steps], dtype=np.int64))
@@ -212,6 +216,7 @@ def prepare(mapping) -> LoihiTables:
         half_u=1 << (su.bits - 1), half_v=1 << (sv.bits - 1),
         wrap_u=_OVERFLOW_CODES[su.overflow], wrap_v=_OVERFLOW_CODES[sv.overflow],
         ge=chip.neuron.threshold_compare == ">=", state_dtype=state_dtype,
+        plastic=plastic_tables,
     )
 
 
@@ -291,8 +296,12 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64),
             probe, u_out, v_out, ovf, first)
-    spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_loihi, steps, tb.mapping.n_comp,
-                                                                args, np.int32)
+    learned: dict = {}
+    if tb.plastic:
+        spike_t, spike_c, n_spikes, stopped, wall_s, learned = _run_learning(tb, inputs, args, acc, cnt)
+    else:
+        spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_loihi, steps, tb.mapping.n_comp,
+                                                                    args, np.int32)
     if stopped >= 0:
         code = int(np.flatnonzero(first[:, 0] >= 0)[0])
         _raise_overflow(tb, VARIABLES[code % 2], int(first[code, 0]), int(first[code, 1]),
@@ -306,7 +315,115 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
                      spike_comp=spike_c[:n_spikes].astype(np.int64),
                      counters=cnt, core_ids=tb.info.core_ids,
                      traces={"u": u_out, "v": v_out}, overflows=overflows,
-                     first_overflow=first_overflow, wall_s=wall_s)
+                     first_overflow=first_overflow, wall_s=wall_s, learned=learned)
+
+
+def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.ndarray,
+                  cnt: np.ndarray):
+    """:func:`run_loihi` one step at a time, the learning engine (``learning.py``) between
+    steps: it delivers the plastic synapses' learned weights, updates the traces and, at
+    the end of each epoch, the weights. Returns what :func:`run_resumable` returns, and
+    per plastic projection the arrays of the result (``weights``, the traces, when probed;
+    ``final_weights`` always, in the network's float units)."""
+    import time
+
+    steps = int(inputs.steps)
+    n_comp = tb.mapping.n_comp
+    cap = max(1024, 4 * n_comp)
+    spike_t = np.empty(cap, dtype=np.int64)
+    spike_c = np.empty(cap, dtype=np.int32)
+    in_ptr = np.ascontiguousarray(inputs.in_ptr, dtype=np.int64)
+    in_src = np.ascontiguousarray(inputs.in_src, dtype=np.int64)
+    states = [lrn.new_state(pt, steps, inputs.seed) for pt in tb.plastic]
+    probes = {}
+    for pt in tb.plastic:
+        if pt.rule.probe_weights:
+            probes[pt.name] = {"weights": np.zeros((steps, pt.w0.size), dtype=np.int16),
+                               **{f"x{c + 1}": np.zeros((steps, pt.n_pre), dtype=np.int16) for c in range(2)},
+                               **{f"y{c + 1}": np.zeros((steps, pt.n_post), dtype=np.int16) for c in range(3)}}
+    work = {pt.name: np.zeros(2, dtype=np.int64) for pt in tb.plastic}  # trace updates, rule evaluations
+    run_loihi(0, 0, spike_t, spike_c, 0, *args)  # compile (or load) outside the timing
+    for pt, st in zip(tb.plastic, states):  # the same for the engine, on copies of its state
+        none = np.zeros(0, dtype=np.int64)
+        lrn.deliver_plastic(none, pt.pre_ptr, pt.row, pt.delay, st.w, acc, 0, 1)
+        lrn.spikes_step(none, none, 1, st.x.copy(), st.y.copy(), st.tx.copy(), st.ty.copy(),
+                        pt.x_int, pt.x_frac, pt.y_int, pt.y_frac, 0)
+        lrn.learn_epoch(pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w.copy(),
+                        st.x.copy(), st.y.copy(), st.tx.copy(), st.ty.copy(), 1, False, pt.x_decay,
+                        pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac, pt.y_int,
+                        pt.y_frac, 0.0, 0, 0.0, 0, 0.0, pt.prod_dep, pt.prod_mant, pt.prod_exp,
+                        pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH, 0, 0, 0,
+                        pt.post_col, np.zeros(cnt.shape[2], dtype=np.int64))
+    start = time.perf_counter()
+    n_spikes, stopped = 0, -1
+    for t in range(steps):
+        if n_spikes + n_comp > spike_t.size:
+            spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
+            spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
+        first = n_spikes
+        n_spikes, _, stopped = run_loihi(t, t + 1, spike_t, spike_c, n_spikes, *args)
+        if stopped >= 0:
+            break
+        fired = spike_c[first:n_spikes].astype(np.int64)
+        sources = np.concatenate([fired, in_src[in_ptr[t]:in_ptr[t + 1]]])
+        tau = t + 1  # Lava's time step
+        for pt, st in zip(tb.plastic, states):
+            pre = pt.pre_of_source[sources]
+            pre = pre[pre >= 0]
+            post = pt.post_of_comp[fired]
+            post = post[post >= 0]
+            lrn.deliver_plastic(pre, pt.pre_ptr, pt.row, pt.delay, st.w, acc, t, acc.shape[0])
+            epoch = pt.rule.epoch
+            within = tau % epoch or epoch
+            d = st.draws
+            done = work[pt.name]
+            # repeated spikes in the epoch: their traces get the impulse at once (x: on
+            # every core holding the projection's synapses; y: on the post neuron's core)
+            x_again = int(np.count_nonzero(st.tx[pre] > 0))
+            if x_again:
+                cnt[lrn.TRACE_UPDATES, t, pt.cols] += 2 * x_again
+            y_again = post[st.ty[post] > 0]
+            if y_again.size:
+                np.add.at(cnt[lrn.TRACE_UPDATES, t], pt.post_col[y_again], 3)
+            done[0] += lrn.spikes_step(pre, post, within, st.x, st.y, st.tx, st.ty, pt.x_int,
+                                       pt.x_frac, pt.y_int, pt.y_frac, d.y_imp[2 * tau - 1])
+            if tau % epoch == 0:
+                k = int(pt.prod_decimate[0]) if pt.prod_decimate.size else 0
+                u_on = int(tau / epoch) % (2 ** k) == 0 and bool(np.any(pt.prod_dep == 2))
+                # every trace with a decay is stepped E times per epoch: the pre traces on
+                # every core of the projection, the post traces on their neuron's core
+                n_x, n_y = int(pt.x_has_tau.sum()), int(pt.y_has_tau.sum())
+                done[0] += epoch * (pt.n_pre * n_x * pt.cols.size + pt.n_post * n_y)
+                cnt[lrn.TRACE_UPDATES, t, pt.cols] += epoch * pt.n_pre * n_x
+                np.add.at(cnt[lrn.TRACE_UPDATES, t], pt.post_col, epoch * n_y)
+                per_col = np.zeros(cnt.shape[2], dtype=np.int64)
+                done[1] += lrn.learn_epoch(
+                    pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w, st.x,
+                    st.y, st.tx, st.ty, epoch, u_on,
+                    pt.x_decay, pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac,
+                    pt.y_int, pt.y_frac, d.x_decay[2 * tau], d.x_imp[2 * tau], d.y_decay[2 * tau],
+                    d.y_imp[2 * tau], d.conn[tau // epoch], pt.prod_dep, pt.prod_mant, pt.prod_exp,
+                    pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH,
+                    lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], pt.post_col,
+                    per_col)
+                cnt[lrn.SYNAPTIC_UPDATES, t] += per_col
+            if pt.name in probes:
+                rec = probes[pt.name]
+                rec["weights"][t] = st.w
+                for c in range(2):
+                    rec[f"x{c + 1}"][t] = st.x[c]
+                for c in range(3):
+                    rec[f"y{c + 1}"][t] = st.y[c]
+    wall_s = time.perf_counter() - start
+    learned = {}
+    for pt, st in zip(tb.plastic, states):
+        out = dict(probes.get(pt.name, {}))
+        if pt.name in probes:
+            out["synapses"] = np.stack([pt.syn_pre, pt.syn_post], axis=1)
+        out["final_weights"] = lrn.float_weights(tb.mapping, pt, st.w)
+        out["learning_work"] = work[pt.name].copy()
+        learned[pt.name] = out
+    return spike_t, spike_c, n_spikes, stopped, wall_s, learned
 
 
 def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int, bound: str) -> None:

@@ -55,6 +55,7 @@ from ...ir.values import ArrayValue, as_array
 from ...compiler.quantize import (align_pairs, check_delays, check_graded_inputs, check_neuron_features,
                        describe, keep_nonzero, native_ints, natives_of, pair_weights,
                        population_error, pow2_text, projection_error, relative_error)
+from .learning import check_learning
 
 __all__ = [
     "FAMILY",
@@ -394,6 +395,8 @@ def quantize_loihi(network: Network, chip: Any, synapses: Mapping[str, Synapses]
     for proj in network.projections:
         syn = synapses[proj.name]
         check_delays(errors, proj, syn, chip)
+        if proj.learning is not None:
+            check_learning(errors, proj, chip)
         if proj.post not in pops:
             errors.error(f"{describe(proj)}: targets input '{proj.post}'; an input cannot receive "
                          f"synapses", span=proj.span)
@@ -442,7 +445,9 @@ def quantize_loihi(network: Network, chip: Any, synapses: Mapping[str, Synapses]
     for pp in projs:
         res = results[pp.proj.name]
         s = 1.0 / qpops[pp.proj.post].v_scale
-        qsyn = keep_nonzero(res.syn, res.q)
+        # a plastic synapse stays even at 0: it can learn a weight (docs/learning.md)
+        qsyn = keep_nonzero(res.syn, res.q) if pp.proj.learning is None else \
+            replace(res.syn, weights=np.asarray(res.q, dtype=np.int64))
         qprojs[pp.proj.name] = QProjection(name=pp.proj.name, pre=pp.proj.pre, post=pp.proj.post,
                                            synapses=qsyn, weight_bits=res.bits, weight_exp=res.exp,
                                            sign_mode=pp.sign_mode)
