@@ -320,7 +320,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     max_nsyn = _source_pass(route_ptr, route_axon, axon_syn_ptr, axon_col, comp_col, hop_pair,
                             hop, n_cols, src)
     n_flat = int(src[-1, SYN_HI]) if n_sources else 0
-    route_bits = max(1, max_nsyn.bit_length())
+    route_bits = max(1, int(max_nsyn).bit_length())
     col_bits = max(1, (n_cols - 1).bit_length() if n_cols else 1)
     if route_bits + col_bits > 63:
         raise UsageError("an axon has too many synapses for the emulator's route records")

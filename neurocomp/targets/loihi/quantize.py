@@ -55,7 +55,6 @@ from ...ir.values import ArrayValue, as_array
 from ...compiler.quantize import (align_pairs, check_delays, check_graded_inputs, check_neuron_features,
                        describe, keep_nonzero, native_ints, natives_of, pair_weights,
                        population_error, pow2_text, projection_error, relative_error)
-from .learning import check_learning
 
 __all__ = [
     "FAMILY",
@@ -396,6 +395,10 @@ def quantize_loihi(network: Network, chip: Any, synapses: Mapping[str, Synapses]
         syn = synapses[proj.name]
         check_delays(errors, proj, syn, chip)
         if proj.learning is not None:
+            # imported here: the learning engine's kernels must not be imported by a compile
+            # that runs with Numba off (cli/warmup.py's second process compiles that way)
+            from .learning import check_learning
+
             check_learning(errors, proj, chip)
         if proj.post not in pops:
             errors.error(f"{describe(proj)}: targets input '{proj.post}'; an input cannot receive "
