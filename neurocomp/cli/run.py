@@ -41,6 +41,7 @@ from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
 from .common import (add_chip_arguments, add_command, add_jobs_argument, add_memory_argument, chip_from_args,
                      cluster_from_args, console as console_, pictures_need_out, positive, progress_bar,
+                     progress_callback,
                      refuse_to_overwrite, warning_lines)
 
 __all__ = ["register", "run_command", "batch_inputs", "padded_rasters", "given_steps", "shift_to_framework"]
@@ -149,7 +150,9 @@ def run_command(args: argparse.Namespace) -> int:
             from ..emulator.run import emulate
 
             overrides = padded_rasters(arrays, args.steps, network, console_(stderr=True, width=100).print)
-            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict, seed=args.seed)]
+            with progress_callback("emulating", unit="steps") as progress:
+                runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict, seed=args.seed,
+                                progress=progress)]
         else:
             with cluster_from_args(args) as client:
                 runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
@@ -331,7 +334,7 @@ def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndar
     from ..workflows.batch import emulate_samples
 
     samples = [s or None for s in batch_inputs(network, steps, arrays, n)]
-    with progress_bar("emulating", disable=n < 2) as bar:
+    with progress_bar("emulating", disable=n < 2, unit="samples") as bar:
         task = bar.add_task("batch", total=n)
         return list(emulate_samples(mapping, steps, samples, strict=strict, jobs=jobs, client=client,
                                     progress=lambda done, total: bar.update(task, completed=done)))
