@@ -154,3 +154,26 @@ def test_simulate_draws_a_bar_on_a_terminal_only(monkeypatch) -> None:
     assert "simulating" not in out_tty
     code, _, err_quiet = run_cli([*argv, "-q"], monkeypatch, tty=True)
     assert code == 0 and err_quiet == ""
+
+
+def test_compile_names_each_pass_on_a_terminal_only(monkeypatch) -> None:
+    from neurocomp.compiler.pipeline import PASS_NAMES
+
+    argv = ["compile", "examples/chain.snn", "--chip", "loihi"]
+    code, out_pipe, err_pipe = run_cli(argv, monkeypatch, tty=False)
+    assert code == 0 and "compiling:" not in err_pipe
+    code, out_tty, err_tty = run_cli(argv, monkeypatch, tty=True)
+    assert code == 0
+    assert "compiling:" in err_tty and f"{len(PASS_NAMES)}/{len(PASS_NAMES)}" in err_tty
+    assert "compiling:" not in out_tty
+
+
+def test_run_draws_compile_and_emulation_bars(monkeypatch) -> None:
+    argv = ["run", "examples/chain.snn", "--chip", "loihi", "--steps", "300"]
+    code, out_pipe, _ = run_cli(argv, monkeypatch, tty=False)
+    assert code == 0
+    code, out_tty, err_tty = run_cli(argv, monkeypatch, tty=True)
+    assert code == 0
+    assert "compiling:" in err_tty and "emulating" in err_tty and "300/300" in err_tty
+    code, _, err_quiet = run_cli([*argv, "-q"], monkeypatch, tty=True)
+    assert code == 0 and "emulating" not in err_quiet and "compiling" not in err_quiet

@@ -41,7 +41,7 @@ from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
 from .common import (add_chip_arguments, add_command, add_jobs_argument, add_memory_argument, chip_from_args,
                      cluster_from_args, console as console_, pictures_need_out, positive, progress_bar,
-                     progress_callback,
+                     compile_progress, progress_callback,
                      refuse_to_overwrite, warning_lines)
 
 __all__ = ["register", "run_command", "batch_inputs", "padded_rasters", "given_steps", "shift_to_framework"]
@@ -92,7 +92,7 @@ def run_command(args: argparse.Namespace) -> int:
     """``neurocomp run``; returns the exit code."""
     from ..report.cost import price_runs
     from ..report.report import report
-    from ..workflows.validate import compile_for
+    from ..compiler.pipeline import compile_network
 
     positive(args.steps, "--steps")
     positive(args.batch, "--batch")
@@ -136,7 +136,8 @@ def run_command(args: argparse.Namespace) -> int:
         first_run = getattr(args, "first_run", None)
         if first_run is not None:  # a cold cache: the chip's kernel compiles alongside the network's
             first_run.chip = chip
-        mapping = compile_for(network, chip)
+        with compile_progress() as on_pass:
+            mapping = compile_network(network, chip, on_pass=on_pass)
         wall["compile"] = time.perf_counter() - start
     _print_lines(warning_lines(mapping))  # before a long emulation, and for a loaded mapping too
 
