@@ -12,7 +12,7 @@ import contextlib
 import contextvars
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from ..diagnostics import UsageError
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..ir.network import Network
 
 __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from_args", "console", "progress_bar",
+           "progress_callback", "compile_progress",
            "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
            "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args",
            "warning_lines"]
@@ -167,12 +168,58 @@ def console(*, stderr: bool = False, width: int | None = 120, soft_wrap: bool = 
                    quiet=stderr and QUIET.get())
 
 
-def progress_bar(text: str, *, disable: bool) -> "Progress":
-    """A transient bar on stderr (``text``, done/total, time left) for runs of many samples."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+def progress_bar(text: str, *, disable: bool, unit: str | None = None, elapsed: bool = False) -> "Progress":
+    """A transient bar on stderr (``text``, done/total, with ``unit`` the rate, then the
+    time left, or with ``elapsed`` the time so far), drawn only on a terminal and not
+    under ``--quiet``: pipes and files get nothing."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, \
+        TimeElapsedColumn, TimeRemainingColumn
+    from rich.text import Text
 
-    return Progress(TextColumn(text), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console(stderr=True, width=100), transient=True, disable=disable)
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed:,.0f} {unit}/s" if task.speed else f"- {unit}/s")
+
+    err = console(stderr=True, width=100)
+    return Progress(TextColumn(text), BarColumn(), MofNCompleteColumn(), *([Rate()] if unit else []),
+                    TimeElapsedColumn() if elapsed else TimeRemainingColumn(), console=err, transient=True,
+                    disable=disable or err.quiet or not err.is_terminal)
+
+
+@contextlib.contextmanager
+def progress_callback(text: str, *, unit: str) -> Iterator["Callable[[int, int], None] | None"]:
+    """A bar (:func:`progress_bar`) fed by a ``progress(done, total)`` callback, which the
+    workflows, :func:`neurocomp.emulator.run.emulate` and the float reference take.
+    Yields ``None`` where no bar is drawn (a pipe, a file, ``--quiet``): the run then
+    goes in one piece, as without a bar."""
+    with progress_bar(text, disable=False, unit=unit) as bar:
+        if bar.disable:
+            yield None
+            return
+        task = bar.add_task(text, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@contextlib.contextmanager
+def compile_progress() -> Iterator["Callable[[Any, Any, float], None] | None"]:
+    """A bar over the compiler's passes (``lower`` ... ``route``), naming the one that
+    runs, with the time so far: an ``on_pass`` hook for
+    :func:`neurocomp.compiler.pipeline.compile_network`. ``None`` where no bar is drawn
+    (a pipe, a file, ``--quiet``). The passes take very different times, so it shows no
+    rate."""
+    from ..compiler.pipeline import PASS_NAMES
+
+    with progress_bar("compiling: {task.description}", disable=False, elapsed=True) as bar:
+        if bar.disable:
+            yield None
+            return
+        task = bar.add_task(PASS_NAMES[0], total=len(PASS_NAMES))
+
+        def on_pass(p: Any, artifact: Any, seconds: float) -> None:
+            done = PASS_NAMES.index(p.name) + 1 if p.name in PASS_NAMES else len(PASS_NAMES)
+            bar.update(task, completed=done, description=PASS_NAMES[done] if done < len(PASS_NAMES) else "done")
+
+        yield on_pass
 
 
 def load_network(path_text: str) -> "Network":

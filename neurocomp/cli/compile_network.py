@@ -29,8 +29,8 @@ from ..compiler.pipeline import PASS_NAMES, describe_artifact
 from ..compiler.place import PLACERS
 from ..diagnostics import QuantizationWarning, UsageError
 from ..ir.mapping import Mapping, arrays_path
-from .common import (add_chip_arguments, add_command, add_memory_argument, chip_from_args, console as make_console,
-                     load_network, warning_lines)
+from .common import (add_chip_arguments, add_command, add_memory_argument, chip_from_args, compile_progress,
+                     console as make_console, load_network, warning_lines)
 
 __all__ = ["register", "handler", "summary"]
 
@@ -83,13 +83,23 @@ def handler(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         # summary() prints the quantization report's warnings, as every command does.
         warnings.simplefilter("ignore", QuantizationWarning)
-        mapping = api.compile(net, chip, partition=args.partition, place=args.place, seed=args.seed,
-                              allow_split=not args.no_split, on_pass=hook)
+        with compile_progress() as bar:
+            mapping = api.compile(net, chip, partition=args.partition, place=args.place, seed=args.seed,
+                                  allow_split=not args.no_split, on_pass=hook if bar is None else both(hook, bar))
     summary(mapping, console, per_core=args.per_core)
     if out is not None:
         json_path, npz_path = mapping.save(out)
         console.print(Text(f"wrote {json_path} and {npz_path}"))
     return 0
+
+
+def both(*hooks: Any) -> Any:
+    """One ``on_pass`` hook that calls ``hooks`` in order."""
+    def on_pass(p: Any, artifact: Any, seconds: float) -> None:
+        for hook in hooks:
+            hook(p, artifact, seconds)
+
+    return on_pass
 
 
 def _n(x: int | float) -> str:

@@ -41,6 +41,7 @@ from ..ir.result import Counters, RunResult
 from ..report.folder import COUNTERS_FILE as TRACE_FILE
 from .common import (add_chip_arguments, add_command, add_jobs_argument, add_memory_argument, chip_from_args,
                      cluster_from_args, console as console_, pictures_need_out, positive, progress_bar,
+                     compile_progress, progress_callback,
                      refuse_to_overwrite, warning_lines)
 
 __all__ = ["register", "run_command", "batch_inputs", "padded_rasters", "given_steps", "shift_to_framework"]
@@ -91,7 +92,7 @@ def run_command(args: argparse.Namespace) -> int:
     """``neurocomp run``; returns the exit code."""
     from ..report.cost import price_runs
     from ..report.report import report
-    from ..workflows.validate import compile_for
+    from ..compiler.pipeline import compile_network
 
     positive(args.steps, "--steps")
     positive(args.batch, "--batch")
@@ -135,7 +136,8 @@ def run_command(args: argparse.Namespace) -> int:
         first_run = getattr(args, "first_run", None)
         if first_run is not None:  # a cold cache: the chip's kernel compiles alongside the network's
             first_run.chip = chip
-        mapping = compile_for(network, chip)
+        with compile_progress() as on_pass:
+            mapping = compile_network(network, chip, on_pass=on_pass)
         wall["compile"] = time.perf_counter() - start
     _print_lines(warning_lines(mapping))  # before a long emulation, and for a loaded mapping too
 
@@ -149,7 +151,9 @@ def run_command(args: argparse.Namespace) -> int:
             from ..emulator.run import emulate
 
             overrides = padded_rasters(arrays, args.steps, network, console_(stderr=True, width=100).print)
-            runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict, seed=args.seed)]
+            with progress_callback("emulating", unit="steps") as progress:
+                runs = [emulate(mapping, args.steps, overrides or None, strict=args.strict, seed=args.seed,
+                                progress=progress)]
         else:
             with cluster_from_args(args) as client:
                 runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
@@ -331,7 +335,7 @@ def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndar
     from ..workflows.batch import emulate_samples
 
     samples = [s or None for s in batch_inputs(network, steps, arrays, n)]
-    with progress_bar("emulating", disable=n < 2) as bar:
+    with progress_bar("emulating", disable=n < 2, unit="samples") as bar:
         task = bar.add_task("batch", total=n)
         return list(emulate_samples(mapping, steps, samples, strict=strict, jobs=jobs, client=client,
                                     progress=lambda done, total: bar.update(task, completed=done)))

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import add_command, add_memory_argument, console, fmt_int, load_network, refuse_to_overwrite
+from .common import (add_command, add_memory_argument, console, fmt_int, load_network, progress_callback,
+                     refuse_to_overwrite)
 
 __all__ = ["register", "simulate"]
 
@@ -55,7 +56,8 @@ def simulate(args: argparse.Namespace) -> int:
 
     arrays = _read_inputs(args.inputs, net) if args.inputs else {}
     overrides = padded_rasters(arrays, args.steps, net, out.print) or None
-    result = reference(net, args.steps, inputs=overrides)
+    with progress_callback("simulating", unit="steps") as progress:
+        result = reference(net, args.steps, inputs=overrides, progress=progress)
     if args.framework_steps:
         result = shift_to_framework(result, net, given_steps(arrays), out.print)
     table = Table(title=f"float reference: '{net.name}', {result.steps} steps of {net.dt_ms:g} ms",

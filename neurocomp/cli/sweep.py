@@ -107,7 +107,7 @@ def handler(args: argparse.Namespace) -> int:
     from .common import progress_bar
 
     interrupted = False
-    with cluster_from_args(args) as client, progress_bar("points", disable=not sys.stderr.isatty()) as bar:
+    with cluster_from_args(args) as client, progress_bar("points", disable=False, unit="points") as bar:
         task = bar.add_task("sweep", total=None)
         try:
             result = sweep(network, grid, args.steps, samples=samples, seed=args.seed, jobs=args.jobs,

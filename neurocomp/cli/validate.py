@@ -70,7 +70,7 @@ def validate_command(args: argparse.Namespace) -> int:
     if samples is not None:
         _say_how_samples_fit(network, args.steps, samples[0], args.output)
     n = 1 if samples is None else len(samples[1])
-    with cluster_from_args(args) as client, progress_bar("float and chip runs", disable=n < 2) as bar:
+    with cluster_from_args(args) as client, progress_bar("float and chip runs", disable=n < 2, unit="runs") as bar:
         task = bar.add_task("validate", total=n)
         result = validate(network, chip, args.steps, samples=samples, output=args.output, jobs=args.jobs,
                           client=client,

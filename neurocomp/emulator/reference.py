@@ -45,7 +45,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -64,7 +64,8 @@ _RESET_CODES = {"zero": RESET_ZERO, "subtract": RESET_SUBTRACT, "none": RESET_NO
 
 def simulate(network: Network, steps: int,
              inputs: Mapping[str, InputEvents | np.ndarray] | None = None, *,
-             synapses: Mapping[str, Synapses] | None = None) -> RunResult:
+             synapses: Mapping[str, Synapses] | None = None,
+             progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Run ``network`` for ``steps`` steps in float64, from rest.
 
     Parameters
@@ -83,6 +84,10 @@ def simulate(network: Network, steps: int,
     synapses
         The lowered projections (projection name -> CSR), when they are already at
         hand; by default :func:`neurocomp.compiler.lower.lower` makes them.
+    progress
+        Called as ``progress(steps done, steps)`` about a hundred times during the run
+        (the loop then runs in pieces, keeping its state between them), last with
+        ``steps`` done. It changes no result.
 
     Returns
     -------
@@ -133,7 +138,9 @@ def simulate(network: Network, steps: int,
     start = time.perf_counter()
     if plastic:
         spike_t, spike_j, syn_events, learned = _run_learning(network, layout, synapses, plastic,
-                                                              steps, args, csr[-1])
+                                                              steps, args, csr[-1], progress)
+    elif progress is not None:
+        spike_t, spike_j, syn_events = _run_in_pieces(steps, args, csr[-1], progress)
     else:
         spike_t, spike_j, syn_events = run_reference(steps, *args)
     wall_s = time.perf_counter() - start
@@ -157,13 +164,39 @@ def simulate(network: Network, steps: int,
                      neuron_updates=layout.n_neurons * steps)
 
 
+def _run_in_pieces(steps: int, args: tuple, n_slots: int, progress: Callable[[int, int], None]
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """What ``run_reference(steps, *args)`` returns, its step loop run in about
+    :data:`~neurocomp.emulator.kernels.CHUNKS` pieces with ``progress(done, steps)`` after
+    each (the state lives here between them)."""
+    from .kernels import chunk_of
+
+    n = args[0].shape[0]
+    state = (np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64), np.zeros((n_slots, n)))
+    out_t = np.empty(max(1024, 4 * n), dtype=np.int64)
+    out_j = np.empty_like(out_t)
+    t, n_out, syn_events = 0, 0, 0
+    chunk = chunk_of(steps)
+    while t < steps:
+        if out_t.shape[0] - n_out < n:  # a step emits at most n spikes
+            out_t = np.concatenate([out_t, np.empty_like(out_t)])
+            out_j = np.concatenate([out_j, np.empty_like(out_j)])
+        t, n_out, syn_events = _steps(t, min(t + chunk, steps), *args, *state, out_t, out_j, n_out, syn_events)
+        progress(t, steps)
+    if steps == 0:
+        progress(0, 0)
+    return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events
+
+
 def _run_learning(network: Network, layout: "_Layout", synapses: Mapping[str, Synapses],
-                  plastic: list, steps: int, args: tuple, n_slots: int):
+                  plastic: list, steps: int, args: tuple, n_slots: int,
+                  progress: Callable[[int, int], None] | None = None):
     """:func:`run_reference`'s loop one step at a time, the plastic projections' ideal
     learning (:mod:`.learning_reference`) between steps: it delivers their current weights,
     steps their traces and, at each epoch's end, their weights. Returns the spikes, the
     synaptic events and per plastic projection ``final_weights`` (dense ``[post, pre]``,
     float units) and, when probed, ``weights`` ``[steps, n_synapses]`` and ``synapses``."""
+    from .kernels import chunk_of
     from .learning_reference import plastic_float
 
     (alpha, beta, threshold, bias, reset, refractory, spiking, indptr, indices, weights, delays,
@@ -184,7 +217,10 @@ def _run_learning(network: Network, layout: "_Layout", synapses: Mapping[str, Sy
                        np.asarray(syn.indptr, dtype=np.int64), syn.delay_array().astype(np.int64),
                        np.zeros((steps, syn.n_synapses)) if proj.learning.probe_weights else None))
     n_out, syn_events = 0, 0
+    every = chunk_of(steps)
     for t in range(steps):
+        if progress is not None and t and t % every == 0:
+            progress(t, steps)
         if out_t.shape[0] - n_out < n:
             out_t = np.concatenate([out_t, np.empty_like(out_t)])
             out_j = np.concatenate([out_j, np.empty_like(out_j)])
@@ -223,6 +259,8 @@ def _run_learning(network: Network, layout: "_Layout", synapses: Mapping[str, Sy
             out["weights"] = rec
             out["synapses"] = np.stack([st.pre, st.post], axis=1)
         learned[proj.name] = out
+    if progress is not None:
+        progress(steps, steps)
     return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events, learned
 
 

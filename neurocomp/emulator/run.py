@@ -22,7 +22,7 @@ import time
 import warnings
 import weakref
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Mapping as TMapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping as TMapping, Sequence
 
 import numpy as np
 
@@ -47,7 +47,8 @@ _PREPARED: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary
 
 
 def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
-            strict: bool = False, probes: Any = None, seed: int = 0) -> RunResult:
+            strict: bool = False, probes: Any = None, seed: int = 0,
+            progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Run ``mapping`` for ``steps`` steps from rest, as its chip would.
 
     Parameters
@@ -73,6 +74,10 @@ def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
     seed
         Seeds the chip's own random number generators (TrueNorth's stochastic synapse,
         leak and threshold modes), so a stochastic run is reproducible.
+    progress
+        Called as ``progress(steps done, steps)`` now and then during the run (about a
+        hundred times where the family's kernel runs in pieces, else once at the end),
+        last with ``steps`` done. It changes no result.
 
     Returns
     -------
@@ -87,7 +92,7 @@ def emulate(mapping: Mapping, steps: int, inputs: Inputs | None = None, *,
     EmulationError
         In strict mode, on the first overflow.
     """
-    return _run(mapping, steps, [inputs], strict, probes, seed).results[0]
+    return _run(mapping, steps, [inputs], strict, probes, seed, progress=progress).results[0]
 
 
 def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], *,
@@ -112,7 +117,8 @@ def emulate_batch(mapping: Mapping, steps: int, samples: Iterable[Inputs | None]
 
 
 def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict: bool,
-         probes: Any, seed: int = 0, warn: bool = True) -> "BatchResult":
+         probes: Any, seed: int = 0, warn: bool = True,
+         progress: Callable[[int, int], None] | None = None) -> "BatchResult":
     """The body of :func:`emulate` and :func:`emulate_batch` (called by them only, so the
     overflow warning points at the caller's line)."""
     steps = _check_steps(steps)
@@ -130,7 +136,9 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
         t0 = time.perf_counter()
         run = kernel.run(prepared, KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val,
                                                 probe_comp=recorder.comp, strict=bool(strict),
-                                                seed=int(seed)))
+                                                seed=int(seed), progress=_steps_done(progress, steps)))
+        if progress is not None:
+            progress(steps, steps)  # a kernel that runs in one piece says nothing before
         _log.info("emulated %d steps of '%s' on %s (sample %d) in %.3f s, %d spikes", steps,
                   mapping.network.name, mapping.chip.name, k, time.perf_counter() - t0, run.spike_step.size)
         message = kernel.overflow_message(prepared, run)
@@ -144,6 +152,14 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
     if warn:
         warn_overflows(mapping, batch, stacklevel=4)
     return batch
+
+
+def _steps_done(progress: Callable[[int, int], None] | None, steps: int) -> Callable[[int], None] | None:
+    """The kernel's ``progress(steps run)`` for ``progress(done, steps)``; it stops short of
+    ``steps`` (the caller says that last, once the run is complete)."""
+    if progress is None:
+        return None
+    return lambda done: progress(done, steps) if done < steps else None
 
 
 #: What an overflow warning adds when the spikes of its run are known not to differ.

@@ -368,6 +368,7 @@ class _Builder:
         self.ctx = _Ctx(base_dir, self.errors)
         self.populations: dict[str, Population] = {}
         self.pop_spans: dict[str, Span] = {}
+        self.declared: dict[str, Span] = {}  # every population's name in the file, as first declared
         self.projections: list[Projection] = []
         self.probes: list[Probe] = []
 
@@ -406,6 +407,10 @@ class _Builder:
         handlers = {ast.ConstStmt: self.const, ast.PopulationStmt: self.population,
                     ast.InputStmt: self.input, ast.ConnectStmt: self.connect,
                     ast.ProbeStmt: self.probe, ast.ProjectionProbeStmt: self.probe_projection}
+        # every declaration's line, so a use above it can say where it is
+        for stmt in self.module.statements:
+            if isinstance(stmt, (ast.PopulationStmt, ast.InputStmt)):
+                self.declared.setdefault(stmt.name.text, stmt.name.span)
         for stmt in self.module.statements:
             if not isinstance(stmt, ast.DtStmt):
                 handlers[type(stmt)](stmt)
@@ -573,13 +578,25 @@ class _Builder:
         self.populations[stmt.name.text] = Population(name=stmt.name.text, shape=shape,
                                                       encoder=encoder, span=stmt.name.span)
 
+    def unknown_population(self, ident: ast.Ident, use: str) -> None:
+        """``unknown population``, and where it is declared when that is further down."""
+        later = self.declared.get(ident.text)
+        if later is None:
+            self.errors.error(f"unknown population '{ident.text}'", span=ident.span,
+                              hint=did_you_mean(ident.text, self.pop_spans))
+            return
+        line, _ = later.source.line_col(later.start)
+        self.errors.error(f"unknown population '{ident.text}': it is declared later, on line {line}",
+                          span=ident.span,
+                          hint=f"a population is declared before the lines that use it: move line {line} "
+                               f"above this {use}")
+
     def connect(self, stmt: ast.ConnectStmt) -> None:
         ends = []
         for ident in (stmt.pre, stmt.post):
             pop = self.populations.get(ident.text)
             if pop is None and ident.text not in self.pop_spans:
-                self.errors.error(f"unknown population '{ident.text}'", span=ident.span,
-                                  hint=did_you_mean(ident.text, self.pop_spans))
+                self.unknown_population(ident, "connect")
             ends.append(pop)
         if ends[1] is not None and ends[1].is_input:
             self.errors.error(f"'{stmt.post.text}' is an input and cannot receive a projection",
@@ -666,8 +683,7 @@ class _Builder:
             pop = self.populations.get(ident.text)
             if pop is None:
                 if ident.text not in self.pop_spans:
-                    self.errors.error(f"unknown population '{ident.text}'", span=ident.span,
-                                      hint=did_you_mean(ident.text, self.pop_spans))
+                    self.unknown_population(ident, "probe")
                 continue
             if pop.is_input and set(variables) - {"spikes"}:
                 self.errors.error(f"'{ident.text}' is an input: only its spikes can be probed",

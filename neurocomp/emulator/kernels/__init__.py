@@ -37,7 +37,8 @@ import numpy as np
 from ...diagnostics import UsageError, did_you_mean
 from ...chip.family import FAMILIES, find
 
-__all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "run_resumable"]
+__all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "run_resumable",
+           "CHUNKS", "chunk_of"]
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class KernelInputs:
@@ -57,6 +58,8 @@ class KernelInputs:
     probe_comp: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     strict: bool = False
     seed: int = 0  # for the chip's stochastic modes (TrueNorth); deterministic kernels ignore it
+    # called with the steps run so far, now and then during the run (a kernel may ignore it)
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -132,8 +135,19 @@ def kernel_for(family: str) -> ModuleType:
     return fam.kernel_module()
 
 
+#: How many pieces a run with a progress callback is cut into: often enough for a rate and
+#: a time left, rarely enough that the calls cost nothing next to the steps.
+CHUNKS = 100
+
+
+def chunk_of(steps: int) -> int:
+    """The steps of one piece of a run of ``steps`` steps with a progress callback."""
+    return max(1, -(-steps // CHUNKS))
+
+
 def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp: int,
-                  args: tuple[Any, ...], comp_dtype: type = np.int64
+                  args: tuple[Any, ...], comp_dtype: type = np.int64,
+                  progress: Callable[[int], None] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, int, int, float]:
     """Drive a family's T-step loop that stops when its spike buffer might overflow.
 
@@ -144,6 +158,10 @@ def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp:
     would cost more than the neuron updates. A first call of 0 steps compiles the loop
     (or loads it from Numba's cache), so ``wall_s`` measures the emulation alone.
 
+    With ``progress``, the loop runs in about :data:`CHUNKS` chunks of steps and
+    ``progress(steps run)`` is called after each (the loop keeps its state in ``args``,
+    so where it stops changes nothing); without, in one call.
+
     Returns ``(spike_t, spike_c, n_spikes, stopped, wall_s)``.
     """
     cap = max(1024, 2 * n_comp)
@@ -152,11 +170,16 @@ def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp:
     loop(0, 0, spike_t, spike_c, 0, *args)
     start = time.perf_counter()
     t, n_spikes, stopped = 0, 0, -1
+    chunk = chunk_of(steps) if progress is not None else steps
     while True:
-        n_spikes, t, stopped = loop(t, steps, spike_t, spike_c, n_spikes, *args)
+        end = min(t + chunk, steps)
+        n_spikes, t, stopped = loop(t, end, spike_t, spike_c, n_spikes, *args)
+        if progress is not None:
+            progress(t)
         if t >= steps or stopped >= 0:
             break
-        spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
-        spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
+        if t < end:  # stopped early: the spike buffer might not hold step t
+            spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
+            spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
     return spike_t, spike_c, n_spikes, stopped, time.perf_counter() - start
 

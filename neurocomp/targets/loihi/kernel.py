@@ -301,7 +301,7 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
         spike_t, spike_c, n_spikes, stopped, wall_s, learned = _run_learning(tb, inputs, args, acc, cnt)
     else:
         spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_loihi, steps, tb.mapping.n_comp,
-                                                                    args, np.int32)
+                                                                    args, np.int32, inputs.progress)
     if stopped >= 0:
         code = int(np.flatnonzero(first[:, 0] >= 0)[0])
         _raise_overflow(tb, VARIABLES[code % 2], int(first[code, 0]), int(first[code, 1]),
