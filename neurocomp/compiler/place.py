@@ -31,7 +31,8 @@ Strategies (:data:`PLACERS`), each a small callable ``(problem, seed) -> core id
     ``greedy``, then simulated annealing: moves and swaps of one core, to a tile next to
     one of its neighbours or anywhere, accepted by the Metropolis rule under a geometric
     cooling schedule, seeded (the same seed gives the same placement); the better of the
-    two results is kept.
+    two results is kept. A greedy placement of cost 0 (all traffic within tiles) is
+    kept without annealing: nothing can be cheaper.
 
 On chips with processor kinds (Akida) a logical core only goes to a core whose processor
 group can act as one of the kinds it may run; cores are taken most-constrained first.
