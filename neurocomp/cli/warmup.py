@@ -1,7 +1,7 @@
 """The first run on a machine: say that Numba is compiling, and compile alongside.
 
 neurocomp's hot loops are Numba functions cached on disk (``cache=True``): the first
-command on a machine compiles them (about 40 s of CPU for ``run`` on Loihi, half of it
+command on a machine compiles them (about 30 s of CPU for ``run`` on Loihi, half of it
 the chip's emulator kernel), later ones load them in a fraction of a second. Two things
 make that first run bearable:
 

@@ -91,7 +91,7 @@ class LoihiTables:
     wrap_u: int
     wrap_v: int
     ge: bool
-    state_dtype: np.dtype
+    state_dtype: np.dtype  # int64 (see prepare)
     plastic: tuple = ()  # learning.PlasticTables of each plastic projection
 
 
@@ -163,8 +163,10 @@ def prepare(mapping) -> LoihiTables:
         arr[relay] = 0
 
     su, sv = num.state["u"], num.state["v"]
-    widest = max(su.bits, sv.bits)
-    state_dtype = np.dtype(np.int32 if widest <= 30 else np.int64)
+    # u and v in int64 whatever the widths: one compiled kernel for every chip. The
+    # overflow check of a run (emulator.run) reruns it with 16 bits more, past int32:
+    # a second dtype compiled the whole kernel again (~12 s of CPU on a first run).
+    state_dtype = np.dtype(np.int64)
     int32 = np.iinfo(np.int32)
     for name, arr in (("bias", bias), ("threshold", vth)):
         if arr.size and (arr.min() < int32.min or arr.max() > int32.max):

@@ -1,0 +1,43 @@
+"""The Cuthill-McKee ordering of the ``bfs`` partitioner and its stable sort.
+
+``_sort_by_degree`` replaces ``np.argsort(kind="mergesort")`` (slow to compile in Numba):
+it must give the same order, ties included, which numpy's stable sort checks here.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurocomp.compiler.partition.orderings import _sort_by_degree, cuthill_mckee
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=80), st.integers(0, 4), st.data())
+def test_sort_by_degree_is_numpys_stable_sort(degrees, lo, data):
+    degree = np.array(degrees, dtype=np.int64)
+    order = np.array(data.draw(st.permutations(range(degree.size))), dtype=np.int64)
+    lo = min(lo, order.size - 1)
+    hi = data.draw(st.integers(lo, order.size))
+    expected = order.copy()
+    seg = expected[lo:hi].copy()
+    expected[lo:hi] = seg[np.argsort(degree[seg], kind="mergesort")]
+    _sort_by_degree(order, lo, hi, degree, np.empty(order.size, dtype=np.int64))
+    assert np.array_equal(order, expected)
+
+
+def test_cuthill_mckee_by_hand():
+    # A star 0 - {1, 2, 3} and a tail 3 - 4; degrees 3, 1, 1, 2, 1. The first start is
+    # atom 1 (lowest degree); a breadth-first walk from it ends at 4, one from 4 ends at
+    # 2 (of 1 and 2, both at distance 3, 2 is dequeued last): 2 is the start. Then 0, then
+    # 0's unvisited neighbours by degree: 1 (degree 1) before 3 (degree 2); then 4.
+    edges = [(0, 1), (0, 2), (0, 3), (3, 4)]
+    n = 5
+    adj = [[] for _ in range(n)]
+    for a, b in edges:
+        adj[a].append(b)
+        adj[b].append(a)
+    ptr = np.cumsum([0] + [len(x) for x in adj]).astype(np.int64)
+    nbr = np.array([b for x in adj for b in x], dtype=np.int64)
+    degree = np.diff(ptr)
+    by_degree = np.argsort(degree, kind="stable").astype(np.int64)
+    assert cuthill_mckee(ptr, nbr, by_degree, degree).tolist() == [2, 0, 1, 3, 4]
