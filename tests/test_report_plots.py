@@ -128,6 +128,39 @@ def test_raster_shows_every_kth_neuron_of_a_big_population() -> None:
     assert nonwhite(decode(P.png(fig))) > 0.02
 
 
+def test_traces_draw_the_recorded_values_step_by_step() -> None:
+    # a voltage that climbs 0, 0.25, 0.5, 0.75 and resets, for 3 neurons shifted by a step;
+    # a current of 10 neurons, of which the first 8 are drawn; spikes are not a trace here
+    v = np.array([[0.25 * ((t + j) % 4) for j in range(3)] for t in range(12)])
+    cur = np.arange(12 * 10, dtype=np.float64).reshape(12, 10)
+    res = RunResult(network="tr", steps=12, dt_ms=1.0,
+                    spikes={"x": SpikeEvents(times=np.zeros(0), indices=np.zeros(0), n=3),
+                            "y": SpikeEvents(times=np.zeros(0), indices=np.zeros(0), n=10)},
+                    traces={"x": {"voltage": v, "spikes": np.zeros((12, 3), dtype=bool)},
+                            "y": {"current": cur}})
+    fig = P.traces(res)
+    ax_v, ax_c = fig.axes
+    assert ax_v.get_title(loc="left") == "x.voltage (3 neurons)"
+    assert ax_c.get_title(loc="left") == "y.current (neurons 0-7 of 10)"
+    assert len(ax_v.lines) == 3 and len(ax_c.lines) == 8
+    for j, line in enumerate(ax_v.lines):
+        assert line.get_xdata().tolist() == list(range(12))
+        assert line.get_ydata().tolist() == [0.25 * ((t + j) % 4) for t in range(12)]
+    assert [line.get_ydata().tolist() for line in ax_c.lines] == [cur[:, j].tolist() for j in range(8)]
+    # neuron 0's line is x's own colour (tab10 #0), held flat through each step: at step
+    # 2.5 it sits at v[2, 0] = 0.5
+    img = decode(P.png(fig))
+    assert img.shape[:2] == (400, 900)
+    px, py = ax_v.transData.transform((2.5, 0.5))
+    # the line is a pixel or two thick: the pixel nearest its colour within 2 rows of it
+    near = [rgb255(img, px, py + d) for d in (-2, -1, 0, 1, 2)]
+    assert any(close(c, TAB10[0], tol=12) for c in near), near
+    blank = [rgb255(img, px, ax_v.transData.transform((2.5, 0.125))[1] + d) for d in (-2, -1, 0, 1, 2)]
+    assert all(c == (255, 255, 255) for c in blank), blank
+    assert P.plots(result=hand_result()).keys() == {"raster.png", "rates.png"}
+    assert list(P.plots(result=res)) == ["raster.png", "rates.png", "traces.png"]
+
+
 def test_rates_are_spikes_per_neuron_per_second_in_bins() -> None:
     fig = P.rates(hand_result(), bin_steps=5)
     # x: 4 spikes per step over 4 neurons = 1 spike per neuron per 1 ms step = 1000 Hz for
@@ -352,10 +385,17 @@ def test_run_plot_writes_pictures_and_report_draws_them_again(capsys, tmp_path: 
     out = tmp_path / "run"
     code, text, err = run_cli(capsys, "run", CHAIN, "--chip", TINY, "--steps", "20", "--out", str(out), "--plot")
     assert code == 0, err
-    pictures = ["raster.png", "rates.png", "mesh_utilization.png", "mesh_energy.png", "cost.png"]
+    pictures = ["raster.png", "rates.png", "traces.png", "mesh_utilization.png", "mesh_energy.png", "cost.png"]
     for name in pictures + ["mapping.map.json", "mapping.map.npz", "counters.npz"]:
         assert (out / name).is_file(), name
         assert str(out / name) in text.replace("\n", "")
+    # chain.snn probes a, b, c's voltage: the traces picture draws what spikes.npz recorded
+    saved = RunResult.load(out)
+    fig = P.traces(saved)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [f"{p}.voltage (1 neuron)" for p in "abc"]
+    for ax, p in zip(fig.axes, "abc"):
+        assert np.array_equal(ax.lines[0].get_ydata(), np.load(out / "spikes.npz")[f"{p}.voltage"][:, 0])
+    assert P.png(fig) == (out / "traces.png").read_bytes()
     assert not (out / "report.html").exists()
     before = {name: (out / name).read_bytes() for name in pictures}
     for name in pictures:

@@ -10,6 +10,7 @@ said (``RunFolder.missing``), and the rest is drawn:
 picture                             made from
 ==================================  ===============================================
 ``raster.png``, ``rates.png``       ``spikes.npz`` + ``summary.json`` (a single run)
+``traces.png``                      the same, when the run probed a voltage or current
 ``mesh_utilization.png``            ``mapping.map.json`` (+ ``.npz``); links weighted
                                     by the spikes (or ``batch_counts.npz``)
 ``mesh_energy.png``, ``cost.png``   ``mapping.map.json`` + ``counters.npz``, priced again
@@ -48,7 +49,7 @@ def picture_names(*, single_run: bool, mapping: bool, cost: bool, validation: bo
     """The picture files :func:`render` writes for a run with these parts."""
     names = []
     if single_run:
-        names += ["raster.png", "rates.png"]
+        names += ["raster.png", "rates.png", "traces.png"]
     if mapping:
         names.append("mesh_utilization.png")
         if cost:

@@ -37,6 +37,9 @@ CAPTIONS = {
                   "A vertical stripe is a synchronous volley; an empty band, silent neurons.",
     "rates.png": "Mean firing rate per neuron of each population, in bins of steps; inputs dashed. "
                  "A rate that climbs or dies out over the run shows the network has not settled.",
+    "traces.png": "The probed state of the first neurons of each population, step by step, as the run "
+                  "recorded it (after any reset): a voltage that climbs to the threshold and drops is a "
+                  "spike; one pinned at a bound has saturated.",
     "mesh_utilization.png": "The chip seen from above: tiles in their mesh positions, chips outlined, "
                             "a tile's cores as small cells. A used core takes the colour of the population "
                             "with most compartments on it; the darker, the fuller its fullest resource. "

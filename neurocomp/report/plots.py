@@ -10,6 +10,8 @@ name that says what the picture shows:
 =======================  ================================================================
 ``raster.png``           one spike raster per population (time across, neuron up)
 ``rates.png``            each population's mean firing rate over time, in bins
+``traces.png``           the probed voltages and currents over time, one panel per
+                         population and variable, a line per neuron (the first 8)
 ``mesh_utilization.png`` the chip's mesh: every used core coloured by the population it
                          mostly holds, shaded by its fullest resource; the busiest
                          core-to-core links drawn along their dimension-order path
@@ -44,13 +46,14 @@ import numpy as np
 
 from ..diagnostics import UsageError
 
-__all__ = ["plots", "raster", "rates", "mesh", "costs", "validation", "core_traffic", "png",
+__all__ = ["plots", "raster", "rates", "traces", "mesh", "costs", "validation", "core_traffic", "png",
            "population_colours", "require_matplotlib", "PICTURES"]
 
 #: Every picture :func:`plots` can make, in the order it makes them, with a caption.
 PICTURES = {
     "raster.png": "spike raster per population",
     "rates.png": "firing rate over time",
+    "traces.png": "probed voltages and currents over time",
     "mesh_utilization.png": "cores on the mesh, shaded by utilization",
     "mesh_energy.png": "cores on the mesh, shaded by dynamic energy",
     "cost.png": "energy and latency by kind of work, by population and per step",
@@ -194,6 +197,52 @@ def rates(result: Any, *, bin_steps: int | None = None, colours: TMapping[str, A
     ax.set_title(f"firing rates of '{result.network}'", loc="left", fontsize=9)
     if names:
         fig.legend(fontsize=8, loc="outside right upper", frameon=False)
+    return fig
+
+
+def _analog_traces(result: Any) -> list[tuple[str, str, np.ndarray]]:
+    """``(population, variable, (steps, n) float array)`` of every probed trace that is
+    not spikes (those are the raster), in the result's order."""
+    out = []
+    for name, per_var in result.traces.items():
+        for var, trace in per_var.items():
+            arr = np.asarray(trace)
+            if var != "spikes" and arr.dtype != np.bool_ and arr.ndim == 2:
+                out.append((name, var, arr))
+    return out
+
+
+def traces(result: Any, *, max_neurons: int = 8, colours: TMapping[str, Any] | None = None) -> Any:
+    """The probed voltages and currents over time: one panel per population and
+    variable, one below the other on a shared time axis; a line per neuron for the first
+    ``max_neurons`` neurons (the panel says how many of how many), each value the state
+    at the end of its step, as the run recorded it. More than 12 panels: the first 12."""
+    found = _analog_traces(result)
+    colours = colours or population_colours(list(result.spikes))
+    shown = found[:_MAX_ROWS]
+    rows = max(len(shown), 1)
+    fig = _figure(9.0, 0.6 + 1.7 * rows)
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    steps = np.arange(int(result.steps))
+    for ax, (name, var, arr) in zip(axes, shown):
+        n = int(arr.shape[1])
+        k = min(n, max(int(max_neurons), 1))
+        base = colours.get(name, (0.0, 0.0, 0.0))
+        for j in range(k):
+            # the population's colour, lighter for each further neuron
+            ax.plot(steps[: arr.shape[0]], arr[:, j], lw=1.0, drawstyle="steps-post",
+                    color=_tint(base, 1.0 - 0.6 * j / max(k - 1, 1)), label=f"{j}")
+        which = f"neurons 0-{k - 1} of {n:,}" if k < n else f"{n:,} neuron{'s' if n != 1 else ''}"
+        ax.set_title(f"{name}.{var} ({which})", loc="left", fontsize=9)
+        ax.set_ylabel(var, fontsize=8)
+        ax.tick_params(labelsize=8)
+    if not shown:
+        _empty(axes[0], "no voltage or current was probed")
+    else:
+        axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
+        axes[-1].set_xlim(0, max(int(result.steps), 1))
+    if len(found) > len(shown):
+        fig.suptitle(f"first {len(shown)} of {len(found)} traces", fontsize=9)
     return fig
 
 
@@ -600,8 +649,9 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
     Parameters
     ----------
     result
-        A :class:`~neurocomp.ir.result.RunResult`: ``raster.png``, ``rates.png``; its
-        spike counts weight the mesh's links.
+        A :class:`~neurocomp.ir.result.RunResult`: ``raster.png``, ``rates.png``, and
+        ``traces.png`` when it holds a probed voltage or current; its spike counts weight
+        the mesh's links.
     mapping
         The :class:`~neurocomp.ir.mapping.Mapping` run: ``mesh_utilization.png``, and
         with ``cost`` ``mesh_energy.png``.
@@ -640,6 +690,8 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
     if result is not None:
         out["raster.png"] = png(raster(result, colours=colours))
         out["rates.png"] = png(rates(result, colours=colours))
+        if _analog_traces(result):
+            out["traces.png"] = png(traces(result, colours=colours))
     if mapping is not None:
         out["mesh_utilization.png"] = png(mesh(mapping, shade="utilization", spike_counts=spike_counts,
                                                colours=colours))
