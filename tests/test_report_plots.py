@@ -342,6 +342,34 @@ def test_validation_scatter_titles_and_points() -> None:
     assert fig.axes[0].get_ylabel() == "spikes, loihi"
 
 
+def test_confusion_matrix_counts_the_labels_against_the_classes() -> None:
+    labels = np.array([0, 1, 2, 1, 0, 2, 1])
+    # output spike counts of 3 neurons per sample; the class is the most active neuron,
+    # the first on a tie, 0 when silent
+    ref = np.array([[5, 1, 0], [0, 4, 1], [0, 3, 3], [1, 2, 0], [0, 0, 0], [0, 1, 6], [2, 2, 0]])
+    chip = np.array([[5, 1, 0], [0, 4, 1], [0, 1, 3], [1, 2, 0], [0, 0, 1], [0, 1, 6], [0, 2, 0]])
+    # float classes: 0 1 1 1 0 2 0; chip classes: 0 1 2 1 2 2 1
+    want_ref = [[2, 0, 0],   # label 0: samples 0, 4 -> 0, 0
+                [1, 2, 0],   # label 1: samples 1, 3, 6 -> 1, 1, 0
+                [0, 1, 1]]   # label 2: samples 2, 5 -> 1, 2
+    want_chip = [[1, 0, 1], [0, 3, 0], [0, 0, 2]]
+    assert P.confusion_counts(labels, P.predictions(ref), 3).tolist() == want_ref
+    assert P.confusion_counts(labels, P.predictions(chip), 3).tolist() == want_chip
+    fig = P.confusion(labels, (ref, chip), output="out", chip="loihi")
+    left, right = fig.axes
+    assert left.get_title(loc="left") == "float64 reference: 5 of 7 right (71.4 %)"
+    assert right.get_title(loc="left") == "loihi: 6 of 7 right (85.7 %)"
+    # every non-zero cell says its count at (class, label)
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text()) for t in left.texts}
+    assert cells == {(i, j): c for i, row in enumerate(want_ref) for j, c in enumerate(row) if c}
+    assert np.allclose(left.images[0].get_array(), np.array(want_ref) / np.array([[2], [3], [2]]))
+    assert nonwhite(decode(P.png(fig))) > 0.05
+    with pytest.raises(UsageError, match="a label outside 0..2"):
+        P.confusion_counts(np.array([3]), np.array([0]), 3)
+    got = P.plots(validation_counts={"out": (ref, chip)}, classifier=("out", labels))
+    assert list(got) == ["validation.png", "confusion.png"]
+
+
 def test_plots_makes_what_its_inputs_allow(spread) -> None:
     mapping, result, priced = spread
     first = P.plots(result=result, mapping=mapping, cost=priced)
@@ -474,6 +502,34 @@ def test_validate_plot_draws_float_against_chip(capsys, tmp_path: Path) -> None:
     code, _, err = run_cli(capsys, "report", str(out), "--plot")
     assert code == 0, err
     assert (out / "validation.png").read_bytes() == before
+
+
+def test_validate_plot_on_samples_draws_the_confusion_matrix(capsys, tmp_path: Path) -> None:
+    samples = HERE.parent / "examples" / "data" / "mnist_test.npz"
+    out = tmp_path / "v"
+    code, text, err = run_cli(capsys, "validate", str(HERE.parent / "examples" / "mnist_mlp.snn"), "--chip",
+                              "loihi", "--steps", "30", "--samples", str(samples), "--limit", "6", "--out",
+                              str(out), "--plot")
+    assert code == 0, err
+    assert str(out / "confusion.png") in text.replace("\n", "")
+    saved = np.load(out / "validation_counts.npz")
+    labels = np.load(samples)["y"][:6]
+    assert saved["labels"].tolist() == labels.tolist()
+    # counted here from the saved output counts, against the accuracy validate printed
+    c = json.loads((out / "validation.json").read_text())["classifier"]
+    for side, acc in (("float", c["accuracy_ref"]), ("chip", c["accuracy_chip"])):
+        classes = saved[f"out.{side}"].argmax(axis=1)
+        mat = np.zeros((10, 10), dtype=int)
+        for y, k in zip(labels, classes):
+            mat[y, k] += 1
+        assert P.confusion_counts(labels, P.predictions(saved[f"out.{side}"]), 10).tolist() == mat.tolist()
+        assert np.trace(mat) == round(acc * 6)
+    before = (out / "confusion.png").read_bytes()
+    assert decode(before).shape[1] > 600
+    (out / "confusion.png").unlink()
+    code, _, err = run_cli(capsys, "report", str(out), "--plot")
+    assert code == 0, err
+    assert (out / "confusion.png").read_bytes() == before
 
 
 def test_report_of_a_folder_without_a_run(capsys, tmp_path: Path) -> None:

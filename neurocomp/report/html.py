@@ -54,6 +54,9 @@ CAPTIONS = {
     "validation.png": "Spikes per neuron in the float64 reference (across) against the chip (up). "
                       "Points on the grey line fired equally often; below it, the chip lost spikes "
                       "(quantization, saturation); above it, it gained some.",
+    "confusion.png": "Rows: the samples' labels; columns: the class each model gave (its output's most "
+                     "active neuron). The diagonal is right; a cell off it counts the samples of that "
+                     "label taken for that class. Shade: the cell's share of its label's samples.",
 }
 
 _STYLE = """

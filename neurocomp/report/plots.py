@@ -20,6 +20,8 @@ name that says what the picture shows:
                          population, and both per step
 ``validation.png``       float against chip spike counts, one point per neuron (and
                          sample), with the identity line
+``confusion.png``        a classifier's confusion matrices, float64 and chip side by
+                         side: how many samples of each label got each class
 =======================  ================================================================
 
 ``docs/report.md`` says how to read each one. Every figure is a bare
@@ -46,7 +48,8 @@ import numpy as np
 
 from ..diagnostics import UsageError
 
-__all__ = ["plots", "raster", "rates", "traces", "mesh", "costs", "validation", "core_traffic", "png",
+__all__ = ["plots", "raster", "rates", "traces", "mesh", "costs", "validation", "confusion",
+           "confusion_counts", "core_traffic", "png",
            "population_colours", "require_matplotlib", "PICTURES"]
 
 #: Every picture :func:`plots` can make, in the order it makes them, with a caption.
@@ -58,6 +61,7 @@ PICTURES = {
     "mesh_energy.png": "cores on the mesh, shaded by dynamic energy",
     "cost.png": "energy and latency by kind of work, by population and per step",
     "validation.png": "float against chip spike counts per neuron",
+    "confusion.png": "confusion matrices of the classifier, float and chip",
 }
 
 _DPI = 100
@@ -637,13 +641,70 @@ def validation(counts: TMapping[str, tuple[np.ndarray, np.ndarray]], *, chip: st
     return fig
 
 
+def confusion_counts(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """int64 ``[n_classes, n_classes]``: entry ``[i, j]`` is how many samples of label
+    ``i`` were classed ``j``. Labels or classes outside ``0..n_classes-1`` raise."""
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    predicted = np.asarray(predicted).reshape(-1).astype(np.int64)
+    if labels.size != predicted.size:
+        raise UsageError(f"{labels.size} labels for {predicted.size} predictions")
+    for what, v in (("label", labels), ("class", predicted)):
+        if v.size and (v.min() < 0 or v.max() >= n_classes):
+            raise UsageError(f"a {what} outside 0..{n_classes - 1}: {int(v.min())}..{int(v.max())}")
+    flat = np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes).astype(np.int64)
+
+
+def predictions(counts: np.ndarray) -> np.ndarray:
+    """The class of each sample: its most active output neuron (``numpy.argmax``, the
+    first on a tie, class 0 when the output is silent), as the validation scores it."""
+    return np.argmax(np.asarray(counts).reshape(len(counts), -1), axis=1).astype(np.int64)
+
+
+def confusion(labels: np.ndarray, output_counts: tuple[np.ndarray, np.ndarray], *, output: str = "output",
+              chip: str = "chip") -> Any:
+    """The classifier's confusion matrices, float64 reference left, chip right: a cell
+    ``(label, class)`` holds how many samples of that label the model classed so (read
+    from ``output_counts = (float, chip)``, spike counts ``[samples, n]`` of the output
+    population, by :func:`predictions`); the diagonal is right. Each cell is shaded by
+    its share of its label's samples and says its count."""
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    ref, got = (np.asarray(a) for a in output_counts)
+    n_classes = int(max(ref.shape[1] if ref.ndim == 2 else 1, labels.max(initial=-1) + 1, 1))
+    mats = [confusion_counts(labels, predictions(a), n_classes) for a in (ref, got)]
+    side = min(2.0 + 0.42 * n_classes, 7.5)
+    fig = _figure(2 * side + 0.8, side + 0.6)
+    axes = fig.subplots(1, 2)
+    for ax, mat, who in zip(axes, mats, ("float64 reference", chip)):
+        per_label = mat.sum(axis=1, keepdims=True)
+        share = np.divide(mat, per_label, out=np.zeros(mat.shape), where=per_label > 0)
+        ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
+        if n_classes <= 20:
+            for i in range(n_classes):
+                for j in range(n_classes):
+                    if mat[i, j]:
+                        ax.text(j, i, str(int(mat[i, j])), ha="center", va="center", fontsize=7,
+                                color="white" if share[i, j] > 0.55 else "black")
+        right = int(np.trace(mat))
+        total = int(mat.sum())
+        ax.set_title(f"{who}: {right:,} of {total:,} right ({100.0 * right / total if total else 0.0:.1f} %)",
+                     loc="left", fontsize=9)
+        ax.set_xlabel(f"class (most active neuron of '{output}')", fontsize=8)
+        ax.set_ylabel("label", fontsize=8)
+        step = max(1, math.ceil(n_classes / 20))
+        ax.set_xticks(range(0, n_classes, step))
+        ax.set_yticks(range(0, n_classes, step))
+        ax.tick_params(labelsize=7)
+    return fig
+
+
 # --------------------------------------------------------------------------- the door
 
 
 def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
           spike_counts: TMapping[str, np.ndarray] | None = None,
           validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-          chip_name: str | None = None) -> dict[str, bytes]:
+          chip_name: str | None = None, classifier: tuple[str, np.ndarray] | None = None) -> dict[str, bytes]:
     """Every picture the given parts of a run allow, as PNG bytes by file name.
 
     Parameters
@@ -664,6 +725,9 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
         ``{population: (float, chip)}`` spike counts ``[samples, n]``: ``validation.png``.
     chip_name
         The chip's name for the validation picture's axis.
+    classifier
+        ``(output population, labels (samples,))`` of a validation on labelled samples:
+        ``confusion.png`` from the output's counts in ``validation_counts``.
 
     Returns
     -------
@@ -702,4 +766,8 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
         out["cost.png"] = png(costs(cost, colours=colours))
     if validation_counts is not None:
         out["validation.png"] = png(validation(validation_counts, chip=chip_name or "chip", colours=colours))
+        if classifier is not None and classifier[0] in validation_counts:
+            output, labels = classifier
+            out["confusion.png"] = png(confusion(labels, validation_counts[output], output=output,
+                                                 chip=chip_name or "chip"))
     return out
