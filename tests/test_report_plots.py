@@ -370,6 +370,73 @@ def test_confusion_matrix_counts_the_labels_against_the_classes() -> None:
     assert list(got) == ["validation.png", "confusion.png"]
 
 
+def hand_comparison():
+    from neurocomp.report.compare import ChipRow, Comparison
+
+    ok = dict(status="ok", chips_used=1, spikes_ref=10, correlation_population="h")
+    rows = (ChipRow(label="a", chip="a", profile="p", n_chips=1, cores=3, fullest_fraction=0.5,
+                    weight_error_max=0.02, energy_per_step_j=2e-9, energy_per_run_j=2e-7,
+                    latency_per_step_s=4e-6, latency_per_run_s=4e-4, spikes_chip=9, correlation_worst=0.9,
+                    accuracy=0.75, **ok),
+            ChipRow(label="b", chip="b", profile="p", n_chips=1, status="does not fit", reason="too big"),
+            ChipRow(label="c", chip="c", profile="p", n_chips=1, cores=12, fullest_fraction=0.9,
+                    weight_error_max=0.0, energy_per_step_j=5e-10, energy_per_run_j=5e-8,
+                    latency_per_step_s=1e-3, latency_per_run_s=0.1, spikes_chip=10, correlation_worst=1.0,
+                    accuracy=0.5, real_time=True, **ok))
+    return Comparison(network="hand", steps=100, runs=4, dt_ms=1.0, classifier=True, output="out",
+                      accuracy_ref=0.8, spikes_ref={"h": 10}, rows=rows)
+
+
+def test_comparison_chart_has_a_bar_per_chip_and_figure() -> None:
+    fig = P.comparison(hand_comparison())
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["cores", "energy per step", "latency per step", "spike-count r, worst population",
+                      "largest weight error", "accuracy"]
+    cores, energy, latency, r, werr, acc = fig.axes
+    # chips a and c have bars at rows 0 and 2; b (does not fit) has its status in row 1
+    assert [p.get_width() for p in cores.patches] == [3, 12]
+    assert [p.get_y() + p.get_height() / 2 for p in cores.patches] == [0.0, 2.0]
+    assert energy.get_xlabel() == "nJ" and [p.get_width() for p in energy.patches] == pytest.approx([2.0, 0.5])
+    assert latency.get_xlabel() == "ms" and [p.get_width() for p in latency.patches] == pytest.approx([0.004, 1.0])
+    assert [p.get_width() for p in r.patches] == pytest.approx([0.9, 1.0])
+    assert [p.get_width() for p in werr.patches] == pytest.approx([2.0, 0.0])
+    assert [p.get_width() for p in acc.patches] == pytest.approx([75.0, 50.0])
+    assert acc.lines[0].get_xdata()[0] == pytest.approx(80.0)  # the float reference's accuracy
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+        assert "does not fit" in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in energy.texts if t.get_text() != "does not fit"] == ["2 nJ", "500 pJ"]
+    assert nonwhite(decode(P.png(fig))) > 0.03
+
+
+def test_compare_plot_and_html_write_the_chart_and_the_page(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    code, text, err = run_cli(capsys, "compare", CHAIN, "--chips", f"{TINY},loihi", "--steps", "20", "--out",
+                              str(out), "--plot", "--html")
+    assert code == 0, err
+    assert f"wrote {out / 'comparison.json'}, {out / 'comparison.png'}, {out / 'comparison.html'}" \
+        in text.replace("\n", "")
+    saved = json.loads((out / "comparison.json").read_text())
+    page = (out / "comparison.html").read_text()
+    # the page shows each chip's row with the figures comparison.json holds
+    assert len(saved["chips"]) == 2
+    for row in saved["chips"]:
+        assert f"<td>{row['label']}</td><td class=\"n\">{row['chips_used']:,}</td><td class=\"n\">" \
+               f"{row['cores']:,}</td>" in page
+    import base64
+    import re
+
+    (uri,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(uri) == (out / "comparison.png").read_bytes()
+    assert "http" not in page and "<script" not in page
+    # again without --force: refused before running, the files kept
+    code, _, err = run_cli(capsys, "compare", CHAIN, "--chips", "loihi", "--steps", "20", "--out", str(out),
+                           "--html")
+    assert code == 1 and "already exists" in err
+    code, _, err = run_cli(capsys, "compare", CHAIN, "--chips", "loihi", "--steps", "20", "--plot")
+    assert code == 1 and err.startswith("error: --plot writes into the --out folder")
+
+
 def test_plots_makes_what_its_inputs_allow(spread) -> None:
     mapping, result, priced = spread
     first = P.plots(result=result, mapping=mapping, cost=priced)

@@ -23,9 +23,10 @@ from ..diagnostics import UsageError
 from .plots import PICTURES
 from .report import si
 
-__all__ = ["html", "HTML_FILE", "CAPTIONS"]
+__all__ = ["html", "comparison_html", "HTML_FILE", "COMPARISON_HTML_FILE", "CAPTIONS"]
 
 HTML_FILE = "report.html"
+COMPARISON_HTML_FILE = "comparison.html"
 
 _KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing",
                "host": "host I/O", "contention": "contention (replay)",
@@ -54,6 +55,9 @@ CAPTIONS = {
     "validation.png": "Spikes per neuron in the float64 reference (across) against the chip (up). "
                       "Points on the grey line fired equally often; below it, the chip lost spikes "
                       "(quantization, saturation); above it, it gained some.",
+    "comparison.png": "One bar per chip for each figure of the table above: fewer cores, less energy and "
+                      "time per step are better; a spike-count r of 1 and a weight error of 0 mean the chip "
+                      "computes what the float model does. A chip without a bar says why in its place.",
     "confusion.png": "Rows: the samples' labels; columns: the class each model gave (its output's most "
                      "active neuron). The diagonal is right; a cell off it counts the samples of that "
                      "label taken for that class. Shade: the cell's share of its label's samples.",
@@ -120,24 +124,58 @@ def html(report: TMapping[str, Any] | None = None, pictures: TMapping[str, bytes
     if title is None:
         what = "run" if report is not None else "validation"
         title = f"neurocomp {what}: '{head.get('network', '?')}' on {head.get('chip', '?')}"
-    parts: list[str] = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-                        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-                        f"<title>{escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
-                        "<main>", f"<h1>{escape(title)}</h1>"]
+    parts = _page_head(title)
     if report is not None:
         parts += _run_sections(report, mapping)
     if validation is not None:
         parts += _validation_sections(validation)
-    ordered = [n for n in PICTURES if n in pictures] + [n for n in pictures if n not in PICTURES]
-    if ordered:
-        parts.append("<h2>Pictures</h2>")
-        for name in ordered:
-            parts.append(_figure(name, pictures[name]))
+    parts += _pictures(pictures)
+    parts += ["</main>", "</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def comparison_html(cmp: Any, pictures: TMapping[str, bytes] | None = None) -> str:
+    """The page of ``neurocomp compare --html``: the comparison's head, its table (as
+    :meth:`Comparison.to_text` prints it), the notes, then the pictures
+    (``comparison.png``). Self-contained like :func:`html`; every name is escaped."""
+    pictures = dict(pictures or {})
+    for name, data in pictures.items():
+        if not bytes(data[:8]) == b"\x89PNG\r\n\x1a\n":
+            raise UsageError(f"picture '{name}' is not a PNG image")
+    title = f"neurocomp compare: '{cmp.network}' on {len(cmp.rows)} chip{'s' if len(cmp.rows) != 1 else ''}"
+    parts = _page_head(title)
+    parts += [f'<p class="meta">{escape(line)}</p>' for line in cmp._head()]
+    cols = cmp._columns()
+    rows = []
+    for row in cmp.rows:
+        cells, span = cmp._cells(row)
+        rows.append(cells + ([span] if span is not None else []) + [""] * (len(cols) - len(cells) - 1))
+    parts.append("<h2>Chips</h2>")
+    parts.append(_table("the chips, in the order given", [c.replace("\n", " ") for c, _ in cols], rows,
+                        [j == "right" for _, j in cols]))
+    for row in cmp.rows:
+        for note in row.notes:
+            parts.append(f'<p class="note">note: {escape(row.label)}: {escape(str(note))}</p>')
+    parts += _pictures(pictures)
     parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- pieces
+
+
+def _page_head(title: str) -> list[str]:
+    return ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
+            "<main>", f"<h1>{escape(title)}</h1>"]
+
+
+def _pictures(pictures: TMapping[str, bytes]) -> list[str]:
+    ordered = [n for n in PICTURES if n in pictures] + [n for n in pictures if n not in PICTURES]
+    if not ordered:
+        return []
+    return ["<h2>Pictures</h2>"] + [_figure(name, pictures[name]) for name in ordered]
 
 
 def _figure(name: str, data: bytes) -> str:

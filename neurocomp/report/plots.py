@@ -22,6 +22,8 @@ name that says what the picture shows:
                          sample), with the identity line
 ``confusion.png``        a classifier's confusion matrices, float64 and chip side by
                          side: how many samples of each label got each class
+``comparison.png``       ``neurocomp compare``: cores, energy and latency per step,
+                         spike agreement (and accuracy) of every chip, a bar each
 =======================  ================================================================
 
 ``docs/report.md`` says how to read each one. Every figure is a bare
@@ -48,7 +50,7 @@ import numpy as np
 
 from ..diagnostics import UsageError
 
-__all__ = ["plots", "raster", "rates", "traces", "mesh", "costs", "validation", "confusion",
+__all__ = ["plots", "raster", "rates", "traces", "mesh", "costs", "validation", "confusion", "comparison",
            "confusion_counts", "core_traffic", "png",
            "population_colours", "require_matplotlib", "PICTURES"]
 
@@ -62,6 +64,7 @@ PICTURES = {
     "cost.png": "energy and latency by kind of work, by population and per step",
     "validation.png": "float against chip spike counts per neuron",
     "confusion.png": "confusion matrices of the classifier, float and chip",
+    "comparison.png": "the chips side by side",
 }
 
 _DPI = 100
@@ -695,6 +698,71 @@ def confusion(labels: np.ndarray, output_counts: tuple[np.ndarray, np.ndarray], 
         ax.set_xticks(range(0, n_classes, step))
         ax.set_yticks(range(0, n_classes, step))
         ax.tick_params(labelsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- compare
+
+#: The panels of :func:`comparison`: (row field, title, unit or "" / "%" / "r").
+_COMPARE_PANELS = (("cores", "cores", ""), ("energy_per_step_j", "energy per step", "J"),
+                   ("latency_per_step_s", "latency per step", "s"),
+                   ("correlation_worst", "spike-count r, worst population", "r"),
+                   ("weight_error_max", "largest weight error", "%"), ("accuracy", "accuracy", "%"))
+
+
+def comparison(cmp: Any) -> Any:
+    """A :class:`~neurocomp.report.compare.Comparison` as bars: one panel per figure
+    (cores; energy and latency per step; the worst population's spike-count r; the
+    largest weight error; with samples, accuracy, the float reference's as a dashed
+    line), one bar per chip in the comparison's order, each labelled with its value. A
+    chip without the figure (it did not fit, could not be represented or emulated) has
+    no bar but its status in its place."""
+    panels = [p for p in _COMPARE_PANELS if p[0] != "accuracy" or cmp.classifier]
+    labels = [r.label for r in cmp.rows]
+    colours = population_colours(labels)
+    cols = 2
+    rows = math.ceil(len(panels) / cols)
+    fig = _figure(10.0, 0.8 + (0.5 + 0.32 * max(len(labels), 2)) * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    y = np.arange(len(labels), dtype=np.float64)
+    for ax, (name, title, unit) in zip(axes, panels):
+        values = cmp.column(name)
+        have = ~np.isnan(values)
+        if unit in ("J", "s"):
+            scale, axis_label = _scale(values[have], unit)
+            texts = [_si(v, unit) for v in values]
+        elif unit == "%":
+            scale, axis_label = 0.01, "%"
+            texts = [f"{100.0 * v:.1f} %" for v in values]
+        elif unit == "r":
+            scale, axis_label = 1.0, "Pearson's r"
+            texts = [f"{v:.3f}" for v in values]
+        else:
+            scale, axis_label = 1.0, "count"
+            texts = [f"{int(v):,}" if v == v else "" for v in values]
+        bars = ax.barh(y[have], values[have] / scale, color=[colours[lb] for lb, h in zip(labels, have) if h],
+                       height=0.6)
+        ax.bar_label(bars, labels=[t for t, h in zip(texts, have) if h], padding=3, fontsize=7)
+        for i in np.flatnonzero(~have):
+            ax.text(0.01, y[i], cmp.rows[i].status if cmp.rows[i].status != "ok" else "n/a", fontsize=7,
+                    va="center", ha="left", color="#8a5300", transform=ax.get_yaxis_transform())
+        if name == "accuracy" and cmp.accuracy_ref is not None:
+            ax.axvline(100.0 * cmp.accuracy_ref, color="#444444", lw=1.0, linestyle="--",
+                       label=f"float {100.0 * cmp.accuracy_ref:.1f} %")
+            ax.legend(fontsize=7, loc="lower right", frameon=False)
+        if unit == "r":
+            ax.axvline(1.0, color="#888888", lw=0.8)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_ylim(max(len(labels), 2) - 0.5, -0.5)
+        ax.set_xlabel(axis_label, fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.margins(x=0.3)
+        ax.set_title(title, loc="left", fontsize=9)
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    per = "sample" if cmp.classifier else "run"
+    fig.suptitle(f"'{cmp.network}' on {len(labels)} chip{'s' if len(labels) != 1 else ''}: "
+                 f"{cmp.steps:,} steps per {per}", fontsize=10)
     return fig
 
 
