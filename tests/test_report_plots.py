@@ -161,6 +161,48 @@ def test_traces_draw_the_recorded_values_step_by_step() -> None:
     assert list(P.plots(result=res)) == ["raster.png", "rates.png", "traces.png"]
 
 
+def test_maps_show_each_channel_of_a_2d_population_as_an_image() -> None:
+    conv = np.arange(2 * 3 * 4)  # [2, 3, 4]: neuron (c, y, x) is flat index c*12 + y*4 + x
+    grid = np.array([0, 0, 5, 0, 1, 0, 0, 0, 0])  # [3, 3]
+    counts = {"line": np.array([1, 2, 3]), "conv": conv, "grid": grid}
+    shapes = {"line": (3,), "conv": (2, 3, 4), "grid": (3, 3)}
+    fig = P.maps(counts, shapes, steps=100, dt_ms=1.0)
+    images = [(ax.get_title(loc="left"), ax.images[0].get_array().tolist()) for ax in fig.axes if ax.images]
+    assert images == [("conv[0]", [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]),
+                      ("conv[1]", [[12, 13, 14, 15], [16, 17, 18, 19], [20, 21, 22, 23]]),
+                      ("grid", [[0, 0, 5], [0, 1, 0], [0, 0, 0]])]
+    # one colour scale per population, 0 to its busiest neuron
+    assert [ax.images[0].get_clim() for ax in fig.axes if ax.images] == [(0, 23), (0, 23), (0, 5)]
+    img = decode(P.png(fig))
+    assert nonwhite(img) > 0.05
+    # a 1-D population alone makes no map; plots() draws one from the Mapping's shapes
+    assert "maps.png" not in P.plots(spike_counts={"line": np.array([1, 2, 3])}, validation_counts={},
+                                     shapes={"line": (3,)})
+
+
+def test_run_plot_draws_the_map_of_a_2d_population(capsys, tmp_path: Path) -> None:
+    net = tmp_path / "grid.snn"
+    net.write_text("""network grid
+dt = 1 ms
+input stim[6] : rate(value = 0.6, max_rate = 500 Hz, seed = 4)
+population g[2, 3, 4] : LIF(beta = 0.9, threshold = 1.0, reset = zero)
+connect stim -> g : random(p = 0.5, weight = 0.6, seed = 5)
+probe g : spikes
+""")
+    out = tmp_path / "run"
+    code, text, err = run_cli(capsys, "run", str(net), "--chip", TINY, "--steps", "30", "--out", str(out),
+                              "--plot")
+    assert code == 0, err
+    saved = RunResult.load(out)
+    counts = saved.spike_counts("g")
+    assert counts.sum() > 0
+    fig = P.maps({"stim": saved.spike_counts("stim"), "g": counts}, {"stim": (6,), "g": (2, 3, 4)},
+                 steps=30, dt_ms=1.0)
+    arrays = [np.asarray(ax.images[0].get_array()) for ax in fig.axes if ax.images]
+    assert [a.tolist() for a in arrays] == counts.reshape(2, 3, 4).tolist()
+    assert (out / "maps.png").read_bytes() == P.png(fig)
+
+
 def test_rates_are_spikes_per_neuron_per_second_in_bins() -> None:
     fig = P.rates(hand_result(), bin_steps=5)
     # x: 4 spikes per step over 4 neurons = 1 spike per neuron per 1 ms step = 1000 Hz for

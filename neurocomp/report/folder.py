@@ -11,6 +11,8 @@ picture                             made from
 ==================================  ===============================================
 ``raster.png``, ``rates.png``       ``spikes.npz`` + ``summary.json`` (a single run)
 ``traces.png``                      the same, when the run probed a voltage or current
+``maps.png``                        ``mapping.map.json`` (the shapes) + the spikes (or
+                                    ``batch_counts.npz``), when a population is 2-D
 ``mesh_utilization.png``            ``mapping.map.json`` (+ ``.npz``); links weighted
                                     by the spikes (or ``batch_counts.npz``)
 ``mesh_energy.png``, ``cost.png``   ``mapping.map.json`` + ``counters.npz``, priced again
@@ -54,7 +56,7 @@ def picture_names(*, single_run: bool, mapping: bool, cost: bool, validation: bo
     if single_run:
         names += ["raster.png", "rates.png", "traces.png"]
     if mapping:
-        names.append("mesh_utilization.png")
+        names += ["maps.png", "mesh_utilization.png"]
         if cost:
             names.append("mesh_energy.png")
     if cost:

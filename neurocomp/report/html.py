@@ -41,6 +41,9 @@ CAPTIONS = {
     "traces.png": "The probed state of the first neurons of each population, step by step, as the run "
                   "recorded it (after any reset): a voltage that climbs to the threshold and drops is a "
                   "spike; one pinned at a bound has saturated.",
+    "maps.png": "Each 2-D population (a conv layer, a camera's input) as images, one per channel: a "
+                "pixel is a neuron at its (y, x), as bright as the spikes it fired. A feature map shows "
+                "where its kernel found its feature; a dark map, a channel that never fired.",
     "mesh_utilization.png": "The chip seen from above: tiles in their mesh positions, chips outlined, "
                             "a tile's cores as small cells. A used core takes the colour of the population "
                             "with most compartments on it; the darker, the fuller its fullest resource. "

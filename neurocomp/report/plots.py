@@ -12,6 +12,8 @@ name that says what the picture shows:
 ``rates.png``            each population's mean firing rate over time, in bins
 ``traces.png``           the probed voltages and currents over time, one panel per
                          population and variable, a line per neuron (the first 8)
+``maps.png``             the spike counts of every 2-D population (a conv layer, an
+                         event camera) as images, one per channel
 ``mesh_utilization.png`` the chip's mesh: every used core coloured by the population it
                          mostly holds, shaded by its fullest resource; the busiest
                          core-to-core links drawn along their dimension-order path
@@ -50,7 +52,7 @@ import numpy as np
 
 from ..diagnostics import UsageError
 
-__all__ = ["plots", "raster", "rates", "traces", "mesh", "costs", "validation", "confusion", "comparison",
+__all__ = ["plots", "raster", "rates", "traces", "maps", "mesh", "costs", "validation", "confusion", "comparison",
            "confusion_counts", "core_traffic", "png",
            "population_colours", "require_matplotlib", "PICTURES"]
 
@@ -59,6 +61,7 @@ PICTURES = {
     "raster.png": "spike raster per population",
     "rates.png": "firing rate over time",
     "traces.png": "probed voltages and currents over time",
+    "maps.png": "spike counts of the 2-D populations, one image per channel",
     "mesh_utilization.png": "cores on the mesh, shaded by utilization",
     "mesh_energy.png": "cores on the mesh, shaded by dynamic energy",
     "cost.png": "energy and latency by kind of work, by population and per step",
@@ -250,6 +253,61 @@ def traces(result: Any, *, max_neurons: int = 8, colours: TMapping[str, Any] | N
         axes[-1].set_xlim(0, max(int(result.steps), 1))
     if len(found) > len(shown):
         fig.suptitle(f"first {len(shown)} of {len(found)} traces", fontsize=9)
+    return fig
+
+
+_MAX_CHANNELS = 8  # channels of a population drawn side by side before the rest are left out
+
+
+def _map_shape(shape: Sequence[int]) -> tuple[int, int, int] | None:
+    """``(channels, height, width)`` of a population drawn as images: ``[H, W]`` is one
+    channel, ``[C, H, W]`` (the conv layers' order) C channels; else ``None``."""
+    dims = tuple(int(d) for d in shape)
+    if len(dims) == 2 and min(dims) > 1:
+        return (1,) + dims  # type: ignore[return-value]
+    if len(dims) == 3 and min(dims[1:]) > 1:
+        return dims  # type: ignore[return-value]
+    return None
+
+
+def maps(spike_counts: TMapping[str, np.ndarray], shapes: TMapping[str, Sequence[int]], *,
+         steps: int | None = None, dt_ms: float | None = None) -> Any:
+    """The spike count of every neuron of each 2-D population (``[H, W]`` or
+    ``[C, H, W]``, row-major as the network flattens them) as images: a row per
+    population, a panel per channel (the first 8), pixel ``(y, x)`` of channel ``c`` the
+    count of neuron ``(c, y, x)``; one colour scale per population, from 0 to its busiest
+    neuron. With ``steps`` and ``dt_ms`` the colour bar says Hz as well."""
+    names = [n for n in spike_counts if n in shapes and _map_shape(shapes[n]) is not None][:_MAX_ROWS]
+    rows = max(len(names), 1)
+    cols = max([min(_map_shape(shapes[n])[0], _MAX_CHANNELS) for n in names] + [1])  # type: ignore[index]
+    fig = _figure(min(1.0 + 2.0 * cols, 17.0), 0.5 + 2.2 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for r, name in enumerate(names):
+        c_n, h, w = _map_shape(shapes[name])  # type: ignore[misc]
+        counts = np.asarray(spike_counts[name], dtype=np.int64).reshape(c_n, h, w)
+        top = max(int(counts.max(initial=0)), 1)
+        shown = min(c_n, _MAX_CHANNELS)
+        image = None
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= shown:
+                ax.set_axis_off()
+                continue
+            image = ax.imshow(counts[c], cmap="magma", vmin=0, vmax=top, interpolation="nearest")
+            ax.set_title(f"{name}[{c}]" if c_n > 1 else name, loc="left", fontsize=8)
+            ax.tick_params(labelsize=7)
+        more = f" (first {shown} of {c_n} channels)" if shown < c_n else ""
+        axes[r, 0].set_ylabel(f"y ({h} x {w}){more}", fontsize=7)
+        bar = fig.colorbar(image, ax=list(axes[r, :shown]), shrink=0.85, aspect=15, pad=0.01)
+        label = "spikes"
+        if steps and dt_ms:
+            label += f" (÷ {steps * dt_ms * 1e-3:g} s = Hz)"
+        bar.set_label(label, fontsize=7)
+        bar.ax.tick_params(labelsize=7)
+    if not names:
+        _empty(axes[0, 0], "no 2-D population")
+        for ax in axes.reshape(-1)[1:]:
+            ax.set_axis_off()
     return fig
 
 
@@ -772,7 +830,8 @@ def comparison(cmp: Any) -> Any:
 def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
           spike_counts: TMapping[str, np.ndarray] | None = None,
           validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-          chip_name: str | None = None, classifier: tuple[str, np.ndarray] | None = None) -> dict[str, bytes]:
+          chip_name: str | None = None, classifier: tuple[str, np.ndarray] | None = None,
+          shapes: TMapping[str, Sequence[int]] | None = None) -> dict[str, bytes]:
     """Every picture the given parts of a run allow, as PNG bytes by file name.
 
     Parameters
@@ -793,6 +852,9 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
         ``{population: (float, chip)}`` spike counts ``[samples, n]``: ``validation.png``.
     chip_name
         The chip's name for the validation picture's axis.
+    shapes
+        ``{population: shape}`` for ``maps.png`` (by default the Mapping's network's
+        shapes); drawn from the spike counts when a population is 2-D.
     classifier
         ``(output population, labels (samples,))`` of a validation on labelled samples:
         ``confusion.png`` from the output's counts in ``validation_counts``.
@@ -818,12 +880,18 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
     colours = population_colours(names)
     if result is not None and spike_counts is None:
         spike_counts = {name: result.spike_counts(name) for name in result.spikes}
+    if shapes is None and mapping is not None:
+        shapes = {name: pop.shape for name, pop in mapping.network.populations.items()}
     out: dict[str, bytes] = {}
     if result is not None:
         out["raster.png"] = png(raster(result, colours=colours))
         out["rates.png"] = png(rates(result, colours=colours))
         if _analog_traces(result):
             out["traces.png"] = png(traces(result, colours=colours))
+    if spike_counts is not None and shapes and any(n in shapes and _map_shape(shapes[n]) is not None
+                                                   for n in spike_counts):
+        out["maps.png"] = png(maps(spike_counts, shapes, steps=None if result is None else result.steps,
+                                   dt_ms=None if result is None else result.dt_ms))
     if mapping is not None:
         out["mesh_utilization.png"] = png(mesh(mapping, shade="utilization", spike_counts=spike_counts,
                                                colours=colours))
