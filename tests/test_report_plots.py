@@ -203,6 +203,55 @@ probe g : spikes
     assert (out / "maps.png").read_bytes() == P.png(fig)
 
 
+def test_raster_zooms_into_a_window_of_neurons_and_steps() -> None:
+    n = 1000
+    res = RunResult(network="big", steps=50, dt_ms=1.0,
+                    spikes={"p": SpikeEvents(times=np.arange(n) % 50, indices=np.arange(n), n=n),
+                            "q": SpikeEvents(times=np.array([3]), indices=np.array([0]), n=2)})
+    fig = P.raster(res, populations=["p"], neurons=(600, 700), steps=(0, 20))
+    (ax,) = fig.axes
+    # neurons 600..699 fire at step i % 50: those in steps 0..19 are 600..619 and 650..669
+    want = [i for i in range(600, 700) if i % 50 < 20]
+    assert ax.lines[0].get_ydata().tolist() == [i - 600 for i in want]
+    assert ax.lines[0].get_xdata().tolist() == [i % 50 for i in want]
+    assert ax.get_title(loc="left") == "p (1,000 neurons, neurons 600-699): 40 spikes"
+    assert ax.get_xlim() == (-0.5, 19.5)
+    # the axis names the neurons by their own index
+    assert ax.yaxis.get_major_formatter()(10, 0) == "610"
+    with pytest.raises(UsageError, match="no population 'r'"):
+        P.raster(res, populations=["r"])
+    with pytest.raises(UsageError, match="not a window of steps"):
+        P.raster(res, steps=(5, 5))
+
+
+def test_full_raster_gives_every_neuron_a_pixel_row() -> None:
+    n = 300
+    t = np.array([0, 7, 7, 29])
+    i = np.array([0, 5, 299, 150])
+    res = RunResult(network="full", steps=30, dt_ms=1.0,
+                    spikes={"p": SpikeEvents(times=t, indices=i, n=n),
+                            "q": SpikeEvents(times=np.array([2]), indices=np.array([1]), n=2)})
+    fig = P.raster_full(res)
+    p_ax, q_ax = fig.axes
+    cells = np.asarray(p_ax.images[0].get_array())
+    want = np.zeros((300, 30), dtype=int)
+    want[i, t] = 1
+    assert cells.tolist() == want.tolist()
+    # the axes are exactly 30 x 300 pixels: neuron 299's spike at step 7 is the pixel there
+    img = decode(P.png(fig))
+    x0, y0 = p_ax.transAxes.transform((0.0, 1.0))
+    x1, y1 = p_ax.transAxes.transform((1.0, 0.0))
+    assert (round(x1 - x0), round(y0 - y1)) == (30, 300)
+    top, left = img.shape[0] - round(y0), round(x0)  # the image's row and column of cell (0, 0)
+    pixel = lambda r, c: tuple(int(round(v * 255)) for v in img[top + r, left + c, :3])  # noqa: E731
+    assert close(pixel(299, 7), TAB10[0]) and close(pixel(150, 29), TAB10[0])
+    assert pixel(299, 8) == pixel(298, 7) == pixel(5, 0) == (255, 255, 255)
+    # blocks: 300 + 2 neurons in at most 100 rows -> k = 4; 30 steps in 10 columns -> b = 3
+    small = np.asarray(P.raster_full(res, max_rows=100, max_columns=10).axes[0].images[0].get_array())
+    assert small.shape == (75, 10) and small[299 // 4, 7 // 3] == 1 and small[0, 0] == 1 and small.sum() == 4
+    assert list(P.plots(result=res)) == ["raster.png", "raster_full.png", "rates.png"]
+
+
 def test_rates_are_spikes_per_neuron_per_second_in_bins() -> None:
     fig = P.rates(hand_result(), bin_steps=5)
     # x: 4 spikes per step over 4 neurons = 1 spike per neuron per 1 ms step = 1000 Hz for

@@ -10,7 +10,8 @@ said (``RunFolder.missing``), and the rest is drawn:
 picture                             made from
 ==================================  ===============================================
 ``raster.png``, ``rates.png``       ``spikes.npz`` + ``summary.json`` (a single run)
-``traces.png``                      the same, when the run probed a voltage or current
+``raster_full.png``, ``traces.png`` the same, when a population has more than 256 neurons,
+                                    or the run probed a voltage or current
 ``maps.png``                        ``mapping.map.json`` (the shapes) + the spikes (or
                                     ``batch_counts.npz``), when a population is 2-D
 ``mesh_utilization.png``            ``mapping.map.json`` (+ ``.npz``); links weighted
@@ -54,7 +55,7 @@ def picture_names(*, single_run: bool, mapping: bool, cost: bool, validation: bo
     """The picture files :func:`render` writes for a run with these parts."""
     names = []
     if single_run:
-        names += ["raster.png", "rates.png", "traces.png"]
+        names += ["raster.png", "raster_full.png", "rates.png", "traces.png"]
     if mapping:
         names += ["maps.png", "mesh_utilization.png"]
         if cost:

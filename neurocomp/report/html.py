@@ -36,6 +36,8 @@ _KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing"
 CAPTIONS = {
     "raster.png": "Each tick is a spike: neuron (up) at step (across), one panel per population. "
                   "A vertical stripe is a synchronous volley; an empty band, silent neurons.",
+    "raster_full.png": "Every neuron's spikes at one pixel per neuron and step (or per the block the title "
+                       "names), drawn at full size: scroll across and down to zoom into the run.",
     "rates.png": "Mean firing rate per neuron of each population, in bins of steps; inputs dashed. "
                  "A rate that climbs or dies out over the run shows the network has not settled.",
     "traces.png": "The probed state of the first neurons of each population, step by step, as the run "
@@ -66,6 +68,8 @@ CAPTIONS = {
                      "label taken for that class. Shade: the cell's share of its label's samples.",
 }
 
+_FULL_SIZE = ("raster_full.png",)  # pictures shown pixel for pixel in a scrolling box
+
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 0;
        background: #fafafa; line-height: 1.4; }
@@ -82,6 +86,8 @@ td.n, th.n { text-align: right; }
 tr.total td { font-weight: 600; border-top: 1px solid #999; }
 figure { margin: 1.2em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e3e3; }
+div.scroll { overflow: auto; max-height: 40em; border: 1px solid #e3e3e3; }
+div.scroll img { max-width: none; border: 0; }
 figcaption { font-size: 0.88em; color: #444; max-width: 60em; margin-top: 0.3em; }
 .note { color: #8a5300; }
 code { font-size: 0.95em; }
@@ -185,7 +191,10 @@ def _figure(name: str, data: bytes) -> str:
     uri = "data:image/png;base64," + base64.b64encode(bytes(data)).decode("ascii")
     alt = PICTURES.get(name, name)
     caption = CAPTIONS.get(name, "")
-    return (f'<figure id="{escape(name.removesuffix(".png"))}"><img src="{uri}" alt="{escape(alt)}">'
+    img = f'<img src="{uri}" alt="{escape(alt)}">'
+    if name in _FULL_SIZE:
+        img = f'<div class="scroll">{img}</div>'  # at its own size; CSS scrolling, no script
+    return (f'<figure id="{escape(name.removesuffix(".png"))}">{img}'
             f"<figcaption><b>{escape(name)}</b>: {escape(alt)}. {escape(caption)}</figcaption></figure>")
 
 

@@ -9,6 +9,8 @@ name that says what the picture shows:
 
 =======================  ================================================================
 ``raster.png``           one spike raster per population (time across, neuron up)
+``raster_full.png``      when a population has more than 256 neurons: every neuron's
+                         spikes as pixels, at full size, to scroll through
 ``rates.png``            each population's mean firing rate over time, in bins
 ``traces.png``           the probed voltages and currents over time, one panel per
                          population and variable, a line per neuron (the first 8)
@@ -52,13 +54,14 @@ import numpy as np
 
 from ..diagnostics import UsageError
 
-__all__ = ["plots", "raster", "rates", "traces", "maps", "mesh", "costs", "validation", "confusion", "comparison",
+__all__ = ["plots", "raster", "raster_full", "rates", "traces", "maps", "mesh", "costs", "validation", "confusion", "comparison",
            "confusion_counts", "core_traffic", "png",
            "population_colours", "require_matplotlib", "PICTURES"]
 
 #: Every picture :func:`plots` can make, in the order it makes them, with a caption.
 PICTURES = {
     "raster.png": "spike raster per population",
+    "raster_full.png": "every neuron's spikes, at full size",
     "rates.png": "firing rate over time",
     "traces.png": "probed voltages and currents over time",
     "maps.png": "spike counts of the 2-D populations, one image per channel",
@@ -138,43 +141,120 @@ def _tint(rgb: Sequence[float], amount: float) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- spikes
 
 
-def raster(result: Any, *, max_neurons: int = 256, colours: TMapping[str, Any] | None = None) -> Any:
+def raster(result: Any, *, max_neurons: int = 256, colours: TMapping[str, Any] | None = None,
+           populations: Sequence[str] | None = None, neurons: tuple[int, int] | None = None,
+           steps: tuple[int, int] | None = None) -> Any:
     """One spike raster per population, one below the other on a shared time axis.
 
-    A dot at ``(t, i)``: neuron ``i`` fired at step ``t``. A population larger than
-    ``max_neurons`` shows every ``k``-th neuron (``k = ceil(n / max_neurons)``; the panel
-    says so); more than 12 populations: the first 12.
+    A dot at ``(t, i)``: neuron ``i`` fired at step ``t``. A population (or window) of
+    more than ``max_neurons`` neurons shows every ``k``-th neuron (``k = ceil(n /
+    max_neurons)``; the panel says so); more than 12 populations: the first 12.
+
+    To zoom in, give ``populations`` (the panels to draw, in that order), ``neurons =
+    (start, stop)`` (the neuron indices shown in every panel, ``stop`` excluded and cut
+    to the population's size) and/or ``steps = (start, stop)``; the axes keep the true
+    neuron and step numbers.
     """
-    names = list(result.spikes)
-    colours = colours or population_colours(names)
+    names = list(result.spikes) if populations is None else list(populations)
+    for name in names:
+        if name not in result.spikes:
+            from ..diagnostics import did_you_mean
+
+            raise UsageError(f"the run has no population '{name}'", hint=did_you_mean(name, list(result.spikes)))
+    t0, t1 = (0, max(int(result.steps), 1)) if steps is None else (int(steps[0]), int(steps[1]))
+    if not 0 <= t0 < t1:
+        raise UsageError(f"steps=({t0}, {t1}) is not a window of steps: 0 <= start < stop")
+    if neurons is not None and not 0 <= int(neurons[0]) < int(neurons[1]):
+        raise UsageError(f"neurons=({neurons[0]}, {neurons[1]}) is not a window of neurons: 0 <= start < stop")
+    colours = colours or population_colours(list(result.spikes))
     shown = names[:_MAX_ROWS]
     rows = max(len(shown), 1)
     fig = _figure(9.0, 0.6 + 1.35 * rows)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     for ax, name in zip(axes, shown):
         ev = result.spikes[name]
-        n = max(int(ev.n), 1)
+        size = int(ev.n)
+        lo, hi = (0, size) if neurons is None else (min(int(neurons[0]), size), min(int(neurons[1]), size))
+        n = max(hi - lo, 1)
         k = max(1, math.ceil(n / max_neurons))
-        keep = ev.indices % k == 0
-        t, i = ev.times[keep], ev.indices[keep] // k
+        keep = ((ev.indices - lo) % k == 0) & (ev.indices >= lo) & (ev.indices < hi) \
+            & (ev.times >= t0) & (ev.times < t1)
+        t, i = ev.times[keep], (ev.indices[keep] - lo) // k
         n_shown = math.ceil(n / k)
         # a tick per spike about as tall as a neuron's row (row height ~70 pt)
-        size = min(max(60.0 / n_shown, 1.5), 10.0)
-        ax.plot(t, i, linestyle="none", marker="|", markersize=size, markeredgewidth=0.8,
+        mark = min(max(60.0 / n_shown, 1.5), 10.0)
+        ax.plot(t, i, linestyle="none", marker="|", markersize=mark, markeredgewidth=0.8,
                 color=colours.get(name, "k"))
         ax.set_ylim(-0.5, n_shown - 0.5)
-        ax.set_xlim(-0.5, max(result.steps, 1) - 0.5)
+        ax.set_xlim(t0 - 0.5, t1 - 0.5)
         kind = "input" if ev.is_input else "neurons"
         every = f", every {k}th neuron" if k > 1 else ""
-        ax.set_title(f"{name} ({int(ev.n):,} {kind}{every}): {ev.count:,} spikes", loc="left", fontsize=9)
-        ax.set_ylabel("neuron" if k == 1 else f"neuron / {k}", fontsize=8)
+        window = f", neurons {lo}-{hi - 1}" if neurons is not None else ""
+        spikes = ev.count if neurons is None and steps is None else int(np.count_nonzero(
+            (ev.indices >= lo) & (ev.indices < hi) & (ev.times >= t0) & (ev.times < t1)))
+        ax.set_title(f"{name} ({size:,} {kind}{window}{every}): {spikes:,} spikes", loc="left", fontsize=9)
+        ax.set_ylabel("neuron", fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        # a row is neuron lo + row * k: the axis says the neuron's own index
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos, lo=lo, k=k: f"{lo + int(round(y)) * k:g}"))
     if not shown:
         axes[0].set_title("no populations", loc="left", fontsize=9)
     axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
     if len(names) > len(shown):
         fig.suptitle(f"first {len(shown)} of {len(names)} populations", fontsize=9)
+    return fig
+
+
+def raster_full(result: Any, *, max_rows: int = 4096, max_columns: int = 2048,
+                colours: TMapping[str, Any] | None = None) -> Any:
+    """Every neuron's spikes as pixels, to be looked at at full size (zoomed by scrolling).
+
+    One image per population, one below the other: pixel row ``r`` is neuron ``r * k``
+    and pixel column ``c`` steps ``c * b`` to ``(c + 1) * b - 1``, its colour as strong
+    as the spikes in that cell (``k = ceil(all neurons / max_rows)``, ``b = ceil(steps /
+    max_columns)``, both 1 unless the run is that big; the titles say). The axes are
+    exactly that many pixels, so nothing is resampled; more than 12 populations: the
+    first 12.
+    """
+    names = list(result.spikes)[:_MAX_ROWS]
+    colours = colours or population_colours(list(result.spikes))
+    steps = max(int(result.steps), 1)
+    b = max(1, math.ceil(steps / max_columns))
+    cols = math.ceil(steps / b)
+    total = sum(max(int(result.spikes[n].n), 1) for n in names)
+    k = max(1, math.ceil(total / max_rows))
+    heights = [math.ceil(max(int(result.spikes[n].n), 1) / k) for n in names]
+    left, right, top, gap, bottom = 70, 30, 40, 50, 50  # pixels around and between the images
+    width_px = left + cols + right
+    height_px = top + sum(heights) + gap * max(len(names) - 1, 0) + bottom
+    fig = _figure(width_px / _DPI, height_px / _DPI)
+    fig.set_layout_engine(None)
+    from matplotlib.colors import LinearSegmentedColormap
+
+    y = top
+    for name, h in zip(names, heights):
+        ev = result.spikes[name]
+        cells = np.zeros((h, cols), dtype=np.int64)
+        np.add.at(cells, (ev.indices // k, np.minimum(ev.times // b, cols - 1)), 1)
+        ax = fig.add_axes((left / width_px, 1.0 - (y + h) / height_px, cols / width_px, h / height_px))
+        cmap = LinearSegmentedColormap.from_list(name, [(1.0, 1.0, 1.0), colours.get(name, (0.0, 0.0, 0.0))])
+        ax.imshow(cells, cmap=cmap, vmin=0, vmax=max(int(cells.max(initial=0)), 1), interpolation="nearest",
+                  aspect="auto", extent=(0, cols * b, h * k, 0))
+        cell = (f"; a pixel: {k} neurons" if k > 1 else "") + (f" x {b} steps" if b > 1 else "")
+        if cell and k == 1:
+            cell = f"; a pixel: {b} steps"
+        ax.set_title(f"{name} ({int(ev.n):,} {'input' if ev.is_input else 'neurons'}): {ev.count:,} spikes{cell}",
+                     loc="left", fontsize=9)
+        ax.set_ylabel("neuron", fontsize=8)
+        ax.tick_params(labelsize=8)
+        for spine in ax.spines.values():  # a frame would cover the edge neurons' pixels
+            spine.set_visible(False)
+        y += h + gap
+    if names:
+        fig.axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
     return fig
 
 
@@ -885,6 +965,8 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
     out: dict[str, bytes] = {}
     if result is not None:
         out["raster.png"] = png(raster(result, colours=colours))
+        if any(int(ev.n) > 256 for ev in result.spikes.values()):
+            out["raster_full.png"] = png(raster_full(result, colours=colours))
         out["rates.png"] = png(rates(result, colours=colours))
         if _analog_traces(result):
             out["traces.png"] = png(traces(result, colours=colours))
