@@ -322,6 +322,9 @@ def traces(result: Any, *, max_neurons: int = 8, colours: TMapping[str, Any] | N
             # the population's colour, lighter for each further neuron
             ax.plot(steps[: arr.shape[0]], arr[:, j], lw=1.0, drawstyle="steps-post",
                     color=_tint(base, 1.0 - 0.6 * j / max(k - 1, 1)), label=f"{j}")
+        if k > 1:
+            ax.legend(title="neuron", fontsize=7, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                      frameon=False)
         which = f"neurons 0-{k - 1} of {n:,}" if k < n else f"{n:,} neuron{'s' if n != 1 else ''}"
         ax.set_title(f"{name}.{var} ({which})", loc="left", fontsize=9)
         ax.set_ylabel(var, fontsize=8)
@@ -378,7 +381,8 @@ def maps(spike_counts: TMapping[str, np.ndarray], shapes: TMapping[str, Sequence
             ax.tick_params(labelsize=7)
         more = f" (first {shown} of {c_n} channels)" if shown < c_n else ""
         axes[r, 0].set_ylabel(f"y ({h} x {w}){more}", fontsize=7)
-        bar = fig.colorbar(image, ax=list(axes[r, :shown]), shrink=0.85, aspect=15, pad=0.01)
+        # the bar at the row's right end, so the channels of every row stay in columns
+        bar = fig.colorbar(image, ax=list(axes[r, :]), shrink=0.85, aspect=15, pad=0.01)
         label = "spikes"
         if steps and dt_ms:
             label += f" (÷ {steps * dt_ms * 1e-3:g} s = Hz)"
