@@ -684,6 +684,20 @@ def test_validate_plot_on_samples_draws_the_confusion_matrix(capsys, tmp_path: P
         assert np.trace(mat) == round(acc * 6)
     before = (out / "confusion.png").read_bytes()
     assert decode(before).shape[1] > 600
+    # --html alone: the page, with the validation's pictures inline (the same bytes)
+    page_dir = tmp_path / "page"
+    code, text, err = run_cli(capsys, "validate", str(HERE.parent / "examples" / "mnist_mlp.snn"), "--chip",
+                              "loihi", "--steps", "30", "--samples", str(samples), "--limit", "6", "--out",
+                              str(page_dir), "--html")
+    assert code == 0, err
+    assert not (page_dir / "confusion.png").exists()
+    import base64
+    import re
+
+    uris = re.findall(r'<figure id="([a-z_]+)"><img src="data:image/png;base64,([^"]+)"',
+                      (page_dir / "report.html").read_text())
+    assert [name for name, _ in uris] == ["validation", "confusion"]
+    assert base64.b64decode(uris[1][1]) == before
     (out / "confusion.png").unlink()
     code, _, err = run_cli(capsys, "report", str(out), "--plot")
     assert code == 0, err
