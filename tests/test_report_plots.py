@@ -551,6 +551,18 @@ def test_without_matplotlib_the_user_is_told_what_to_install(monkeypatch) -> Non
                                    "= help: pip install neurocomp[plot]")
 
 
+@pytest.mark.parametrize("command", [["compare", CHAIN, "--chips", "loihi"], ["validate", CHAIN, "--chip", "loihi"]])
+@pytest.mark.parametrize("option", ["--plot", "--html"])
+def test_compare_and_validate_pictures_without_matplotlib_say_what_to_install(monkeypatch, capsys, tmp_path,
+                                                                             command, option) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    code, out, err = run_cli(capsys, *command, "--steps", "5", "--out", str(tmp_path / "o"), option)
+    # refused before anything ran or was written
+    assert code == 1 and out == "" and not (tmp_path / "o").exists()
+    assert err == "error: drawing pictures needs matplotlib, which is not installed\n= help: pip install neurocomp[plot]\n"
+
+
 def test_a_mesh_by_energy_needs_the_cost(spread) -> None:
     with pytest.raises(UsageError, match="needs the run's cost"):
         P.mesh(spread[0], shade="energy")
