@@ -170,6 +170,59 @@ def test_the_tables_say_what_the_report_says(run) -> None:
     assert "wall: emulate 0.5 s" in "".join(page.text)
 
 
+def test_the_page_shows_traces_maps_the_full_raster_and_the_confusion_matrix() -> None:
+    from neurocomp.ir.result import RunResult, SpikeEvents
+    from neurocomp.report.plots import plots
+
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 40, 500)
+    i = rng.integers(0, 400, 500)
+    order = np.argsort(t, kind="stable")
+    res = RunResult(network="m", steps=40, dt_ms=1.0,
+                    spikes={"cam": SpikeEvents(times=t[order], indices=i[order], n=400),
+                            "out": SpikeEvents(times=np.array([1, 2]), indices=np.array([0, 1]), n=2)},
+                    traces={"out": {"voltage": rng.random((40, 2))}})
+    labels = np.array([0, 1, 1])
+    counts = {"out": (np.array([[3, 0], [0, 2], [1, 0]]), np.array([[3, 0], [0, 2], [0, 1]]))}
+    pictures = plots(result=res, shapes={"cam": (1, 20, 20), "out": (2,)}, validation_counts=counts,
+                     classifier=("out", labels), chip_name="tiny")
+    assert list(pictures) == ["raster.png", "raster_full.png", "rates.png", "traces.png", "maps.png",
+                              "validation.png", "confusion.png"]
+    rep = {"network": "m", "chip": "tiny", "profile": "p", "steps": 40, "samples": 1, "dt_ms": 1.0,
+           "populations": {}, "cost": {"energy_j": {"total": 0.0, "by_kind": {}}, "latency_s": {}, "cores": []}}
+    text = html(rep, pictures)
+    page = Page(text)
+    figures = [attrs["id"] for tag, attrs in page.tags if tag == "figure"]
+    assert figures == [name.removesuffix(".png") for name in pictures]
+    imgs = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
+    assert [base64.b64decode(src.split(",", 1)[1]) for src in imgs] == list(pictures.values())
+    # the full raster sits, alone, in a box that scrolls (no script): it is shown pixel for pixel
+    assert text.count('<div class="scroll"><img') == 1
+    assert re.search(r'<figure id="raster_full"><div class="scroll"><img src="data:image/png;base64,', text)
+    assert "div.scroll img { max-width: none;" in text and "<script" not in text
+    for name in ("traces.png", "maps.png", "confusion.png", "raster_full.png"):
+        assert f"<b>{name}</b>" in text
+
+
+def test_the_comparison_page_has_the_table_and_the_chart() -> None:
+    from neurocomp.report.compare import ChipRow, Comparison
+    from neurocomp.report.html import comparison_html
+    from neurocomp.report.plots import comparison, png
+
+    rows = (ChipRow(label="<b>", chip="x", profile="p", n_chips=1, status="does not fit", reason="too big"),)
+    cmp = Comparison(network="n", steps=5, runs=1, dt_ms=1.0, spikes_ref={"h": 3}, rows=rows)
+    chart = png(comparison(cmp))
+    text = comparison_html(cmp, {"comparison.png": chart})
+    page = Page(text)
+    table = page.tables["the chips, in the order given"]
+    assert table[0][:3] == ["chip", "chips", "cores"]
+    assert table[1][0] == "<b>" and table[1][1].startswith("does not fit")
+    assert "&lt;b&gt;" in text and "<b><" not in text.replace("<b>comparison.png</b>", "")
+    (src,) = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
+    assert base64.b64decode(src.split(",", 1)[1]) == chart
+    assert "http" not in text and "//" not in re.sub(r'src="data:[^"]*"', "", text)
+
+
 def test_user_text_is_escaped() -> None:
     rep = {"network": "n<script>", "chip": "c", "profile": "p", "steps": 1, "samples": 1, "dt_ms": 1.0,
            "populations": {'<img src="x">': {"size": 1, "input": False, "spikes": 0}},

@@ -128,6 +128,130 @@ def test_raster_shows_every_kth_neuron_of_a_big_population() -> None:
     assert nonwhite(decode(P.png(fig))) > 0.02
 
 
+def test_traces_draw_the_recorded_values_step_by_step() -> None:
+    # a voltage that climbs 0, 0.25, 0.5, 0.75 and resets, for 3 neurons shifted by a step;
+    # a current of 10 neurons, of which the first 8 are drawn; spikes are not a trace here
+    v = np.array([[0.25 * ((t + j) % 4) for j in range(3)] for t in range(12)])
+    cur = np.arange(12 * 10, dtype=np.float64).reshape(12, 10)
+    res = RunResult(network="tr", steps=12, dt_ms=1.0,
+                    spikes={"x": SpikeEvents(times=np.zeros(0), indices=np.zeros(0), n=3),
+                            "y": SpikeEvents(times=np.zeros(0), indices=np.zeros(0), n=10)},
+                    traces={"x": {"voltage": v, "spikes": np.zeros((12, 3), dtype=bool)},
+                            "y": {"current": cur}})
+    fig = P.traces(res)
+    ax_v, ax_c = fig.axes
+    assert ax_v.get_title(loc="left") == "x.voltage (3 neurons)"
+    assert ax_c.get_title(loc="left") == "y.current (neurons 0-7 of 10)"
+    assert len(ax_v.lines) == 3 and len(ax_c.lines) == 8
+    for j, line in enumerate(ax_v.lines):
+        assert line.get_xdata().tolist() == list(range(12))
+        assert line.get_ydata().tolist() == [0.25 * ((t + j) % 4) for t in range(12)]
+    assert [line.get_ydata().tolist() for line in ax_c.lines] == [cur[:, j].tolist() for j in range(8)]
+    # neuron 0's line is x's own colour (tab10 #0), held flat through each step: at step
+    # 2.5 it sits at v[2, 0] = 0.5
+    img = decode(P.png(fig))
+    assert img.shape[:2] == (400, 900)
+    px, py = ax_v.transData.transform((2.5, 0.5))
+    # the line is a pixel or two thick: the pixel nearest its colour within 2 rows of it
+    near = [rgb255(img, px, py + d) for d in (-2, -1, 0, 1, 2)]
+    assert any(close(c, TAB10[0], tol=12) for c in near), near
+    blank = [rgb255(img, px, ax_v.transData.transform((2.5, 0.125))[1] + d) for d in (-2, -1, 0, 1, 2)]
+    assert all(c == (255, 255, 255) for c in blank), blank
+    assert P.plots(result=hand_result()).keys() == {"raster.png", "rates.png"}
+    assert list(P.plots(result=res)) == ["raster.png", "rates.png", "traces.png"]
+
+
+def test_maps_show_each_channel_of_a_2d_population_as_an_image() -> None:
+    conv = np.arange(2 * 3 * 4)  # [2, 3, 4]: neuron (c, y, x) is flat index c*12 + y*4 + x
+    grid = np.array([0, 0, 5, 0, 1, 0, 0, 0, 0])  # [3, 3]
+    counts = {"line": np.array([1, 2, 3]), "conv": conv, "grid": grid}
+    shapes = {"line": (3,), "conv": (2, 3, 4), "grid": (3, 3)}
+    fig = P.maps(counts, shapes, steps=100, dt_ms=1.0)
+    images = [(ax.get_title(loc="left"), ax.images[0].get_array().tolist()) for ax in fig.axes if ax.images]
+    assert images == [("conv[0]", [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]),
+                      ("conv[1]", [[12, 13, 14, 15], [16, 17, 18, 19], [20, 21, 22, 23]]),
+                      ("grid", [[0, 0, 5], [0, 1, 0], [0, 0, 0]])]
+    # one colour scale per population, 0 to its busiest neuron
+    assert [ax.images[0].get_clim() for ax in fig.axes if ax.images] == [(0, 23), (0, 23), (0, 5)]
+    img = decode(P.png(fig))
+    assert nonwhite(img) > 0.05
+    # a 1-D population alone makes no map; plots() draws one from the Mapping's shapes
+    assert "maps.png" not in P.plots(spike_counts={"line": np.array([1, 2, 3])}, validation_counts={},
+                                     shapes={"line": (3,)})
+
+
+def test_run_plot_draws_the_map_of_a_2d_population(capsys, tmp_path: Path) -> None:
+    net = tmp_path / "grid.snn"
+    net.write_text("""network grid
+dt = 1 ms
+input stim[6] : rate(value = 0.6, max_rate = 500 Hz, seed = 4)
+population g[2, 3, 4] : LIF(beta = 0.9, threshold = 1.0, reset = zero)
+connect stim -> g : random(p = 0.5, weight = 0.6, seed = 5)
+probe g : spikes
+""")
+    out = tmp_path / "run"
+    code, text, err = run_cli(capsys, "run", str(net), "--chip", TINY, "--steps", "30", "--out", str(out),
+                              "--plot")
+    assert code == 0, err
+    saved = RunResult.load(out)
+    counts = saved.spike_counts("g")
+    assert counts.sum() > 0
+    fig = P.maps({"stim": saved.spike_counts("stim"), "g": counts}, {"stim": (6,), "g": (2, 3, 4)},
+                 steps=30, dt_ms=1.0)
+    arrays = [np.asarray(ax.images[0].get_array()) for ax in fig.axes if ax.images]
+    assert [a.tolist() for a in arrays] == counts.reshape(2, 3, 4).tolist()
+    assert (out / "maps.png").read_bytes() == P.png(fig)
+
+
+def test_raster_zooms_into_a_window_of_neurons_and_steps() -> None:
+    n = 1000
+    res = RunResult(network="big", steps=50, dt_ms=1.0,
+                    spikes={"p": SpikeEvents(times=np.arange(n) % 50, indices=np.arange(n), n=n),
+                            "q": SpikeEvents(times=np.array([3]), indices=np.array([0]), n=2)})
+    fig = P.raster(res, populations=["p"], neurons=(600, 700), steps=(0, 20))
+    (ax,) = fig.axes
+    # neurons 600..699 fire at step i % 50: those in steps 0..19 are 600..619 and 650..669
+    want = [i for i in range(600, 700) if i % 50 < 20]
+    assert ax.lines[0].get_ydata().tolist() == [i - 600 for i in want]
+    assert ax.lines[0].get_xdata().tolist() == [i % 50 for i in want]
+    assert ax.get_title(loc="left") == "p (1,000 neurons, neurons 600-699): 40 spikes"
+    assert ax.get_xlim() == (-0.5, 19.5)
+    # the axis names the neurons by their own index
+    assert ax.yaxis.get_major_formatter()(10, 0) == "610"
+    with pytest.raises(UsageError, match="no population 'r'"):
+        P.raster(res, populations=["r"])
+    with pytest.raises(UsageError, match="not a window of steps"):
+        P.raster(res, steps=(5, 5))
+
+
+def test_full_raster_gives_every_neuron_a_pixel_row() -> None:
+    n = 300
+    t = np.array([0, 7, 7, 29])
+    i = np.array([0, 5, 299, 150])
+    res = RunResult(network="full", steps=30, dt_ms=1.0,
+                    spikes={"p": SpikeEvents(times=t, indices=i, n=n),
+                            "q": SpikeEvents(times=np.array([2]), indices=np.array([1]), n=2)})
+    fig = P.raster_full(res)
+    p_ax, q_ax = fig.axes
+    cells = np.asarray(p_ax.images[0].get_array())
+    want = np.zeros((300, 30), dtype=int)
+    want[i, t] = 1
+    assert cells.tolist() == want.tolist()
+    # the axes are exactly 30 x 300 pixels: neuron 299's spike at step 7 is the pixel there
+    img = decode(P.png(fig))
+    x0, y0 = p_ax.transAxes.transform((0.0, 1.0))
+    x1, y1 = p_ax.transAxes.transform((1.0, 0.0))
+    assert (round(x1 - x0), round(y0 - y1)) == (30, 300)
+    top, left = img.shape[0] - round(y0), round(x0)  # the image's row and column of cell (0, 0)
+    pixel = lambda r, c: tuple(int(round(v * 255)) for v in img[top + r, left + c, :3])  # noqa: E731
+    assert close(pixel(299, 7), TAB10[0]) and close(pixel(150, 29), TAB10[0])
+    assert pixel(299, 8) == pixel(298, 7) == pixel(5, 0) == (255, 255, 255)
+    # blocks: 300 + 2 neurons in at most 100 rows -> k = 4; 30 steps in 10 columns -> b = 3
+    small = np.asarray(P.raster_full(res, max_rows=100, max_columns=10).axes[0].images[0].get_array())
+    assert small.shape == (75, 10) and small[299 // 4, 7 // 3] == 1 and small[0, 0] == 1 and small.sum() == 4
+    assert list(P.plots(result=res)) == ["raster.png", "raster_full.png", "rates.png"]
+
+
 def test_rates_are_spikes_per_neuron_per_second_in_bins() -> None:
     fig = P.rates(hand_result(), bin_steps=5)
     # x: 4 spikes per step over 4 neurons = 1 spike per neuron per 1 ms step = 1000 Hz for
@@ -309,6 +433,101 @@ def test_validation_scatter_titles_and_points() -> None:
     assert fig.axes[0].get_ylabel() == "spikes, loihi"
 
 
+def test_confusion_matrix_counts_the_labels_against_the_classes() -> None:
+    labels = np.array([0, 1, 2, 1, 0, 2, 1])
+    # output spike counts of 3 neurons per sample; the class is the most active neuron,
+    # the first on a tie, 0 when silent
+    ref = np.array([[5, 1, 0], [0, 4, 1], [0, 3, 3], [1, 2, 0], [0, 0, 0], [0, 1, 6], [2, 2, 0]])
+    chip = np.array([[5, 1, 0], [0, 4, 1], [0, 1, 3], [1, 2, 0], [0, 0, 1], [0, 1, 6], [0, 2, 0]])
+    # float classes: 0 1 1 1 0 2 0; chip classes: 0 1 2 1 2 2 1
+    want_ref = [[2, 0, 0],   # label 0: samples 0, 4 -> 0, 0
+                [1, 2, 0],   # label 1: samples 1, 3, 6 -> 1, 1, 0
+                [0, 1, 1]]   # label 2: samples 2, 5 -> 1, 2
+    want_chip = [[1, 0, 1], [0, 3, 0], [0, 0, 2]]
+    assert P.confusion_counts(labels, P.predictions(ref), 3).tolist() == want_ref
+    assert P.confusion_counts(labels, P.predictions(chip), 3).tolist() == want_chip
+    fig = P.confusion(labels, (ref, chip), output="out", chip="loihi")
+    left, right = fig.axes
+    assert left.get_title(loc="left") == "float64 reference: 5 of 7 right (71.4 %)"
+    assert right.get_title(loc="left") == "loihi: 6 of 7 right (85.7 %)"
+    # every non-zero cell says its count at (class, label)
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text()) for t in left.texts}
+    assert cells == {(i, j): c for i, row in enumerate(want_ref) for j, c in enumerate(row) if c}
+    assert np.allclose(left.images[0].get_array(), np.array(want_ref) / np.array([[2], [3], [2]]))
+    assert nonwhite(decode(P.png(fig))) > 0.05
+    with pytest.raises(UsageError, match="a label outside 0..2"):
+        P.confusion_counts(np.array([3]), np.array([0]), 3)
+    got = P.plots(validation_counts={"out": (ref, chip)}, classifier=("out", labels))
+    assert list(got) == ["validation.png", "confusion.png"]
+
+
+def hand_comparison():
+    from neurocomp.report.compare import ChipRow, Comparison
+
+    ok = dict(status="ok", chips_used=1, spikes_ref=10, correlation_population="h")
+    rows = (ChipRow(label="a", chip="a", profile="p", n_chips=1, cores=3, fullest_fraction=0.5,
+                    weight_error_max=0.02, energy_per_step_j=2e-9, energy_per_run_j=2e-7,
+                    latency_per_step_s=4e-6, latency_per_run_s=4e-4, spikes_chip=9, correlation_worst=0.9,
+                    accuracy=0.75, **ok),
+            ChipRow(label="b", chip="b", profile="p", n_chips=1, status="does not fit", reason="too big"),
+            ChipRow(label="c", chip="c", profile="p", n_chips=1, cores=12, fullest_fraction=0.9,
+                    weight_error_max=0.0, energy_per_step_j=5e-10, energy_per_run_j=5e-8,
+                    latency_per_step_s=1e-3, latency_per_run_s=0.1, spikes_chip=10, correlation_worst=1.0,
+                    accuracy=0.5, real_time=True, **ok))
+    return Comparison(network="hand", steps=100, runs=4, dt_ms=1.0, classifier=True, output="out",
+                      accuracy_ref=0.8, spikes_ref={"h": 10}, rows=rows)
+
+
+def test_comparison_chart_has_a_bar_per_chip_and_figure() -> None:
+    fig = P.comparison(hand_comparison())
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["cores", "energy per step", "latency per step", "spike-count r, worst population",
+                      "largest weight error", "accuracy"]
+    cores, energy, latency, r, werr, acc = fig.axes
+    # chips a and c have bars at rows 0 and 2; b (does not fit) has its status in row 1
+    assert [p.get_width() for p in cores.patches] == [3, 12]
+    assert [p.get_y() + p.get_height() / 2 for p in cores.patches] == [0.0, 2.0]
+    assert energy.get_xlabel() == "nJ" and [p.get_width() for p in energy.patches] == pytest.approx([2.0, 0.5])
+    assert latency.get_xlabel() == "ms" and [p.get_width() for p in latency.patches] == pytest.approx([0.004, 1.0])
+    assert [p.get_width() for p in r.patches] == pytest.approx([0.9, 1.0])
+    assert [p.get_width() for p in werr.patches] == pytest.approx([2.0, 0.0])
+    assert [p.get_width() for p in acc.patches] == pytest.approx([75.0, 50.0])
+    assert acc.lines[0].get_xdata()[0] == pytest.approx(80.0)  # the float reference's accuracy
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
+        assert "does not fit" in [t.get_text() for t in ax.texts]
+    assert [t.get_text() for t in energy.texts if t.get_text() != "does not fit"] == ["2 nJ", "500 pJ"]
+    assert nonwhite(decode(P.png(fig))) > 0.03
+
+
+def test_compare_plot_and_html_write_the_chart_and_the_page(capsys, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    code, text, err = run_cli(capsys, "compare", CHAIN, "--chips", f"{TINY},loihi", "--steps", "20", "--out",
+                              str(out), "--plot", "--html")
+    assert code == 0, err
+    assert f"wrote {out / 'comparison.json'}, {out / 'comparison.png'}, {out / 'comparison.html'}" \
+        in text.replace("\n", "")
+    saved = json.loads((out / "comparison.json").read_text())
+    page = (out / "comparison.html").read_text()
+    # the page shows each chip's row with the figures comparison.json holds
+    assert len(saved["chips"]) == 2
+    for row in saved["chips"]:
+        assert f"<td>{row['label']}</td><td class=\"n\">{row['chips_used']:,}</td><td class=\"n\">" \
+               f"{row['cores']:,}</td>" in page
+    import base64
+    import re
+
+    (uri,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(uri) == (out / "comparison.png").read_bytes()
+    assert "http" not in page and "<script" not in page
+    # again without --force: refused before running, the files kept
+    code, _, err = run_cli(capsys, "compare", CHAIN, "--chips", "loihi", "--steps", "20", "--out", str(out),
+                           "--html")
+    assert code == 1 and "already exists" in err
+    code, _, err = run_cli(capsys, "compare", CHAIN, "--chips", "loihi", "--steps", "20", "--plot")
+    assert code == 1 and err.startswith("error: --plot writes into the --out folder")
+
+
 def test_plots_makes_what_its_inputs_allow(spread) -> None:
     mapping, result, priced = spread
     first = P.plots(result=result, mapping=mapping, cost=priced)
@@ -332,6 +551,18 @@ def test_without_matplotlib_the_user_is_told_what_to_install(monkeypatch) -> Non
                                    "= help: pip install neurocomp[plot]")
 
 
+@pytest.mark.parametrize("command", [["compare", CHAIN, "--chips", "loihi"], ["validate", CHAIN, "--chip", "loihi"]])
+@pytest.mark.parametrize("option", ["--plot", "--html"])
+def test_compare_and_validate_pictures_without_matplotlib_say_what_to_install(monkeypatch, capsys, tmp_path,
+                                                                             command, option) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.backends.backend_agg", None)
+    code, out, err = run_cli(capsys, *command, "--steps", "5", "--out", str(tmp_path / "o"), option)
+    # refused before anything ran or was written
+    assert code == 1 and out == "" and not (tmp_path / "o").exists()
+    assert err == "error: drawing pictures needs matplotlib, which is not installed\n= help: pip install neurocomp[plot]\n"
+
+
 def test_a_mesh_by_energy_needs_the_cost(spread) -> None:
     with pytest.raises(UsageError, match="needs the run's cost"):
         P.mesh(spread[0], shade="energy")
@@ -352,10 +583,17 @@ def test_run_plot_writes_pictures_and_report_draws_them_again(capsys, tmp_path: 
     out = tmp_path / "run"
     code, text, err = run_cli(capsys, "run", CHAIN, "--chip", TINY, "--steps", "20", "--out", str(out), "--plot")
     assert code == 0, err
-    pictures = ["raster.png", "rates.png", "mesh_utilization.png", "mesh_energy.png", "cost.png"]
+    pictures = ["raster.png", "rates.png", "traces.png", "mesh_utilization.png", "mesh_energy.png", "cost.png"]
     for name in pictures + ["mapping.map.json", "mapping.map.npz", "counters.npz"]:
         assert (out / name).is_file(), name
         assert str(out / name) in text.replace("\n", "")
+    # chain.snn probes a, b, c's voltage: the traces picture draws what spikes.npz recorded
+    saved = RunResult.load(out)
+    fig = P.traces(saved)
+    assert [ax.get_title(loc="left") for ax in fig.axes] == [f"{p}.voltage (1 neuron)" for p in "abc"]
+    for ax, p in zip(fig.axes, "abc"):
+        assert np.array_equal(ax.lines[0].get_ydata(), np.load(out / "spikes.npz")[f"{p}.voltage"][:, 0])
+    assert P.png(fig) == (out / "traces.png").read_bytes()
     assert not (out / "report.html").exists()
     before = {name: (out / name).read_bytes() for name in pictures}
     for name in pictures:
@@ -434,6 +672,48 @@ def test_validate_plot_draws_float_against_chip(capsys, tmp_path: Path) -> None:
     code, _, err = run_cli(capsys, "report", str(out), "--plot")
     assert code == 0, err
     assert (out / "validation.png").read_bytes() == before
+
+
+def test_validate_plot_on_samples_draws_the_confusion_matrix(capsys, tmp_path: Path) -> None:
+    samples = HERE.parent / "examples" / "data" / "mnist_test.npz"
+    out = tmp_path / "v"
+    code, text, err = run_cli(capsys, "validate", str(HERE.parent / "examples" / "mnist_mlp.snn"), "--chip",
+                              "loihi", "--steps", "30", "--samples", str(samples), "--limit", "6", "--out",
+                              str(out), "--plot")
+    assert code == 0, err
+    assert str(out / "confusion.png") in text.replace("\n", "")
+    saved = np.load(out / "validation_counts.npz")
+    labels = np.load(samples)["y"][:6]
+    assert saved["labels"].tolist() == labels.tolist()
+    # counted here from the saved output counts, against the accuracy validate printed
+    c = json.loads((out / "validation.json").read_text())["classifier"]
+    for side, acc in (("float", c["accuracy_ref"]), ("chip", c["accuracy_chip"])):
+        classes = saved[f"out.{side}"].argmax(axis=1)
+        mat = np.zeros((10, 10), dtype=int)
+        for y, k in zip(labels, classes):
+            mat[y, k] += 1
+        assert P.confusion_counts(labels, P.predictions(saved[f"out.{side}"]), 10).tolist() == mat.tolist()
+        assert np.trace(mat) == round(acc * 6)
+    before = (out / "confusion.png").read_bytes()
+    assert decode(before).shape[1] > 600
+    # --html alone: the page, with the validation's pictures inline (the same bytes)
+    page_dir = tmp_path / "page"
+    code, text, err = run_cli(capsys, "validate", str(HERE.parent / "examples" / "mnist_mlp.snn"), "--chip",
+                              "loihi", "--steps", "30", "--samples", str(samples), "--limit", "6", "--out",
+                              str(page_dir), "--html")
+    assert code == 0, err
+    assert not (page_dir / "confusion.png").exists()
+    import base64
+    import re
+
+    uris = re.findall(r'<figure id="([a-z_]+)"><img src="data:image/png;base64,([^"]+)"',
+                      (page_dir / "report.html").read_text())
+    assert [name for name, _ in uris] == ["validation", "confusion"]
+    assert base64.b64decode(uris[1][1]) == before
+    (out / "confusion.png").unlink()
+    code, _, err = run_cli(capsys, "report", str(out), "--plot")
+    assert code == 0, err
+    assert (out / "confusion.png").read_bytes() == before
 
 
 def test_report_of_a_folder_without_a_run(capsys, tmp_path: Path) -> None:

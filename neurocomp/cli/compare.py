@@ -4,7 +4,7 @@
 
     neurocomp compare NET.snn --chips loihi,truenorth,akida --steps 100
                       [--chip FILE.toml ...] [--samples FILE.npz [--limit N]]
-                      [--json] [--out DIR [--force]] [--jobs N | --scheduler ADDR]
+                      [--json] [--out DIR [--force] [--plot] [--html]] [--jobs N | --scheduler ADDR]
 
 ``--chips`` takes a comma-separated list of bundled chip names or chip/system files;
 ``--chip`` adds one more and may be repeated (both may be given; the chips keep the
@@ -12,7 +12,9 @@ order of the command line). Unlike ``run`` and ``compile``, ``--chips`` here nam
 rather than a number of them: for a system of several chips, give a system file. A chip
 the network does not fit, or cannot represent, says why in its row; the exit code is 0
 as long as the comparison itself ran. ``--json`` prints the :class:`Comparison` as JSON
-instead of the table.
+instead of the table. ``--plot`` draws ``comparison.png`` (a bar per chip for each
+figure) into ``--out``, ``--html`` writes ``comparison.html`` (the table and that
+picture in one self-contained page).
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..diagnostics import UsageError
-from .common import (add_command, add_memory_argument, add_jobs_argument, cluster_from_args, console, load_network, positive,
-                     samples_from_args)
+from .common import (add_command, add_memory_argument, add_jobs_argument, cluster_from_args, console, load_network,
+                     pictures_need_out, positive, samples_from_args)
 
 __all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
 
@@ -50,7 +52,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
     p.add_argument("--out", metavar="DIR", help=f"also write {COMPARISON_FILE} into this folder")
-    p.add_argument("--force", action="store_true", help=f"overwrite {COMPARISON_FILE} in --out")
+    p.add_argument("--force", action="store_true", help=f"overwrite {COMPARISON_FILE} (and the pictures) in --out")
+    p.add_argument("--plot", action="store_true",
+                   help="draw comparison.png into --out: a bar per chip for cores, energy, latency, agreement")
+    p.add_argument("--html", action="store_true",
+                   help="write comparison.html into --out: the table and the chart in one self-contained page")
     add_jobs_argument(p, "the chips")
     add_memory_argument(p)
     p.set_defaults(func=handler)
@@ -105,11 +111,15 @@ def handler(args: argparse.Namespace) -> int:
         raise UsageError("--limit needs --samples")
     positive(args.jobs, "--jobs")
     chips = chip_list(args.chip_items)
+    pictures_need_out(args, ("--plot", "--html"))
     out = Path(args.out) if args.out else None
     if out is not None and not args.force:
-        if (out / COMPARISON_FILE).exists():
-            raise UsageError(f"'{out / COMPARISON_FILE}' already exists; not overwriting a previous comparison",
-                             hint="choose another --out folder, or add --force to replace it")
+        files = [COMPARISON_FILE] + (["comparison.png"] if args.plot else []) + \
+            (["comparison.html"] if args.html else [])
+        for name in files:
+            if (out / name).exists():
+                raise UsageError(f"'{out / name}' already exists; not overwriting a previous comparison",
+                                 hint="choose another --out folder, or add --force to replace it")
         if out.exists() and not out.is_dir():
             raise UsageError(f"'{out}' is a file, not a folder", hint="give --out a folder")
     network = load_network(args.network)
@@ -137,7 +147,17 @@ def handler(args: argparse.Namespace) -> int:
     if out is not None:
         from ..atomic import make_dir, write_text
 
-        write_text(make_dir(out) / COMPARISON_FILE, result.to_json())
+        written = [write_text(make_dir(out) / COMPARISON_FILE, result.to_json())]
+        if args.plot or args.html:
+            from ..atomic import write_bytes
+            from ..report.html import COMPARISON_HTML_FILE, comparison_html
+            from ..report.plots import comparison, png
+
+            pictures = {"comparison.png": png(comparison(result))}
+            if args.plot:
+                written.append(write_bytes(out / "comparison.png", pictures["comparison.png"]))
+            if args.html:
+                written.append(write_text(out / COMPARISON_HTML_FILE, comparison_html(result, pictures)))
         if not args.json:
-            print(f"wrote {out / COMPARISON_FILE}")
+            print("wrote " + ", ".join(str(p) for p in written))
     return 0

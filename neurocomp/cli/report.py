@@ -46,7 +46,7 @@ def report_command(args: argparse.Namespace) -> int:
     run = load_folder(args.folder)
     written = render(run.path, plot=plot, page=page, report=run.report, validation=run.validation,
                      result=run.result, spike_counts=run.spike_counts, mapping=run.mapping, cost=run.cost,
-                     validation_counts=run.validation_counts)
+                     validation_counts=run.validation_counts, labels=run.labels)
     shown = console(width=100)
     for note in run.missing:
         shown.print(Text(f"note: {note}"), soft_wrap=True)

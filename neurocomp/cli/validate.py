@@ -4,7 +4,9 @@
 (:func:`neurocomp.workflows.validate.validate`) and prints how their spikes agree (and,
 with ``--samples``, the accuracy of each as a classifier). With ``--out`` it writes
 ``validation.json``; with ``--plot`` it also draws ``validation.png`` (float against chip
-spike counts per neuron) and saves those counts in ``validation_counts.npz``.
+spike counts per neuron) and, with ``--samples``, ``confusion.png`` (the classifier's
+confusion matrices), and saves those counts (and labels) in ``validation_counts.npz``;
+``--html`` writes ``report.html``, the tables and those pictures in one page.
 """
 
 from __future__ import annotations
@@ -39,8 +41,12 @@ def register(subparsers: Any) -> None:
     val.add_argument("--limit", type=int, metavar="N", help="use only the first N samples")
     val.add_argument("--out", metavar="DIR", help="folder for validation.json")
     val.add_argument("--force", action="store_true", help="overwrite validation.json in --out")
+    val.add_argument("--html", action="store_true",
+                     help="write report.html into --out: the validation's tables and its pictures in one "
+                          "self-contained page")
     val.add_argument("--plot", action="store_true",
-                     help="draw validation.png into --out: float against chip spike counts per neuron")
+                     help="draw validation.png into --out: float against chip spike counts per neuron "
+                          "(with --samples also confusion.png, the classifier's confusion matrices)")
     add_jobs_argument(val, "the samples")
     add_memory_argument(val)
     val.set_defaults(func=validate_command)
@@ -54,11 +60,13 @@ def validate_command(args: argparse.Namespace) -> int:
     positive(args.steps, "--steps")
     positive(args.limit, "--limit")
     positive(args.jobs, "--jobs")
-    pictures_need_out(args, ("--plot",))
+    pictures_need_out(args, ("--plot", "--html"))
     out = Path(args.out) if args.out else None
+    drawn = args.plot or args.html
     if out is not None and not args.force:
-        refuse_to_overwrite(out, [VALIDATION_FILE] + ([VALIDATION_COUNTS_FILE, "validation.png"]
-                                                       if args.plot else []))
+        refuse_to_overwrite(out, [VALIDATION_FILE] + ([VALIDATION_COUNTS_FILE] if drawn else [])
+                            + (["validation.png", "confusion.png"] if args.plot else [])
+                            + (["report.html"] if args.html else []))
     network = load_network(args.network)
     chip = chip_from_args(args)
     samples = samples_from_args(args)
@@ -82,10 +90,11 @@ def validate_command(args: argparse.Namespace) -> int:
 
         write_json(make_dir(out) / VALIDATION_FILE, result.to_dict())
         written = [out / VALIDATION_FILE]
-        if args.plot:
-            written.append(save_validation_counts(out / VALIDATION_COUNTS_FILE, result.spike_counts))
-            written += render(out, plot=True, page=False, validation=result.to_dict(),
-                              validation_counts=result.spike_counts)
+        if drawn:
+            labels = None if samples is None else samples[1]
+            written.append(save_validation_counts(out / VALIDATION_COUNTS_FILE, result.spike_counts, labels))
+            written += render(out, plot=args.plot, page=args.html, validation=result.to_dict(),
+                              validation_counts=result.spike_counts, labels=labels)
         shown.print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

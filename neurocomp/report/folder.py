@@ -10,11 +10,17 @@ said (``RunFolder.missing``), and the rest is drawn:
 picture                             made from
 ==================================  ===============================================
 ``raster.png``, ``rates.png``       ``spikes.npz`` + ``summary.json`` (a single run)
+``raster_full.png``, ``traces.png`` the same, when a population has more than 256 neurons,
+                                    or the run probed a voltage or current
+``maps.png``                        ``mapping.map.json`` (the shapes) + the spikes (or
+                                    ``batch_counts.npz``), when a population is 2-D
 ``mesh_utilization.png``            ``mapping.map.json`` (+ ``.npz``); links weighted
                                     by the spikes (or ``batch_counts.npz``)
 ``mesh_energy.png``, ``cost.png``   ``mapping.map.json`` + ``counters.npz``, priced again
                                     with the profile ``report.json`` names
 ``validation.png``                  ``validation_counts.npz``
+``confusion.png``                   ``validation_counts.npz`` with the samples' ``labels``
+                                    (a validation on labelled samples)
 ==================================  ===============================================
 
 ``neurocomp run --plot`` / ``--html`` save the mapping and the counters for this, and
@@ -44,19 +50,22 @@ _VALIDATION_FILE = "validation.json"
 _BATCH_FILE = "batch_counts.npz"
 
 
-def picture_names(*, single_run: bool, mapping: bool, cost: bool, validation: bool = False) -> list[str]:
+def picture_names(*, single_run: bool, mapping: bool, cost: bool, validation: bool = False,
+                  classifier: bool = False) -> list[str]:
     """The picture files :func:`render` writes for a run with these parts."""
     names = []
     if single_run:
-        names += ["raster.png", "rates.png"]
+        names += ["raster.png", "raster_full.png", "rates.png", "traces.png"]
     if mapping:
-        names.append("mesh_utilization.png")
+        names += ["maps.png", "mesh_utilization.png"]
         if cost:
             names.append("mesh_energy.png")
     if cost:
         names.append("cost.png")
     if validation:
         names.append("validation.png")
+        if classifier:
+            names.append("confusion.png")
     return names
 
 
@@ -75,6 +84,7 @@ class RunFolder:
     mapping: Any = None
     cost: Any = None
     validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None
+    labels: np.ndarray | None = None  # the labelled samples' labels of a validation
     missing: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -117,7 +127,7 @@ def load_folder(folder: str | Path) -> RunFolder:
         raise UsageError(f"'{d}' holds no run: it has neither {_REPORT_FILE} nor {_VALIDATION_FILE}",
                          hint="write one with 'neurocomp run NET --chip CHIP --steps N --out DIR'")
     missing: list[str] = []
-    result = spike_counts = mapping = priced = vcounts = None
+    result = spike_counts = mapping = priced = vcounts = labels = None
     if report is not None:
         from ..ir.result import SPIKES_FILE, SUMMARY_FILE, RunResult
 
@@ -142,11 +152,13 @@ def load_folder(folder: str | Path) -> RunFolder:
     if validation is not None:
         if (d / VALIDATION_COUNTS_FILE).is_file():
             vcounts = _validation_counts(d / VALIDATION_COUNTS_FILE)
+            labels = _read_npz(d / VALIDATION_COUNTS_FILE).get("labels")
         else:
             missing.append(f"no {VALIDATION_COUNTS_FILE}: no validation picture "
                            "(write it with 'neurocomp validate --plot')")
     return RunFolder(path=d, report=report, validation=validation, result=result, spike_counts=spike_counts,
-                     mapping=mapping, cost=priced, validation_counts=vcounts, missing=tuple(missing))
+                     mapping=mapping, cost=priced, validation_counts=vcounts, labels=labels,
+                     missing=tuple(missing))
 
 
 def _price(path: Path, mapping: Any, report: TMapping[str, Any]) -> Any:
@@ -182,9 +194,13 @@ def _validation_counts(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def save_validation_counts(path: Path, counts: TMapping[str, tuple[np.ndarray, np.ndarray]]) -> Path:
-    """``<pop>.float`` and ``<pop>.chip``: int64 ``[samples, n]`` spike counts."""
+def save_validation_counts(path: Path, counts: TMapping[str, tuple[np.ndarray, np.ndarray]],
+                           labels: np.ndarray | None = None) -> Path:
+    """``<pop>.float`` and ``<pop>.chip``: int64 ``[samples, n]`` spike counts; ``labels``
+    (no dot, so no population's key): int64 ``(samples,)``, for the confusion matrix."""
     arrays: dict[str, np.ndarray] = {}
+    if labels is not None:
+        arrays["labels"] = np.asarray(labels, dtype=np.int64).reshape(-1)
     for name, (ref, got) in counts.items():
         arrays[f"{name}.float"] = np.asarray(ref, dtype=np.int64)
         arrays[f"{name}.chip"] = np.asarray(got, dtype=np.int64)
@@ -199,16 +215,20 @@ def save_validation_counts(path: Path, counts: TMapping[str, tuple[np.ndarray, n
 def render(out: Path, *, plot: bool, page: bool, report: TMapping[str, Any] | None = None,
            validation: TMapping[str, Any] | None = None, result: Any = None,
            spike_counts: TMapping[str, np.ndarray] | None = None, mapping: Any = None, cost: Any = None,
-           validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[Path]:
+           validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+           labels: np.ndarray | None = None) -> list[Path]:
     """Draw the pictures of a run and write them (``plot``) and/or the page (``page``)
     into ``out``; returns the paths written. The one path from a run's parts to its
-    files, for ``neurocomp run``, ``validate`` and ``report`` alike."""
+    files, for ``neurocomp run``, ``validate`` and ``report`` alike. ``labels``: a
+    validation's sample labels, for its classifier's confusion matrix."""
     from .html import HTML_FILE, html
     from .plots import plots
 
     chip_name = (report or validation or {}).get("chip")
+    classifier = (validation or {}).get("classifier")
     pictures = plots(result=result, mapping=mapping, cost=cost, spike_counts=spike_counts,
-                     validation_counts=validation_counts, chip_name=chip_name)
+                     validation_counts=validation_counts, chip_name=chip_name,
+                     classifier=None if labels is None or not classifier else (classifier["output"], labels))
     from ..atomic import make_dir, write_bytes, write_text
 
     make_dir(out)

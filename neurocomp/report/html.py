@@ -23,9 +23,10 @@ from ..diagnostics import UsageError
 from .plots import PICTURES
 from .report import si
 
-__all__ = ["html", "HTML_FILE", "CAPTIONS"]
+__all__ = ["html", "comparison_html", "HTML_FILE", "COMPARISON_HTML_FILE", "CAPTIONS"]
 
 HTML_FILE = "report.html"
+COMPARISON_HTML_FILE = "comparison.html"
 
 _KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing": "spike routing",
                "host": "host I/O", "contention": "contention (replay)",
@@ -35,8 +36,16 @@ _KIND_NAMES = {"synaptic": "synaptic ops", "neuron": "neuron updates", "routing"
 CAPTIONS = {
     "raster.png": "Each tick is a spike: neuron (up) at step (across), one panel per population. "
                   "A vertical stripe is a synchronous volley; an empty band, silent neurons.",
+    "raster_full.png": "Every neuron's spikes at one pixel per neuron and step (or per the block the title "
+                       "names), drawn at full size: scroll across and down to zoom into the run.",
     "rates.png": "Mean firing rate per neuron of each population, in bins of steps; inputs dashed. "
                  "A rate that climbs or dies out over the run shows the network has not settled.",
+    "traces.png": "The probed state of the first neurons of each population, step by step, as the run "
+                  "recorded it (after any reset): a voltage that climbs to the threshold and drops is a "
+                  "spike; one pinned at a bound has saturated.",
+    "maps.png": "Each 2-D population (a conv layer, a camera's input) as images, one per channel: a "
+                "pixel is a neuron at its (y, x), as bright as the spikes it fired. A feature map shows "
+                "where its kernel found its feature; a dark map, a channel that never fired.",
     "mesh_utilization.png": "The chip seen from above: tiles in their mesh positions, chips outlined, "
                             "a tile's cores as small cells. A used core takes the colour of the population "
                             "with most compartments on it; the darker, the fuller its fullest resource. "
@@ -51,7 +60,15 @@ CAPTIONS = {
     "validation.png": "Spikes per neuron in the float64 reference (across) against the chip (up). "
                       "Points on the grey line fired equally often; below it, the chip lost spikes "
                       "(quantization, saturation); above it, it gained some.",
+    "comparison.png": "One bar per chip for each figure of the table above: fewer cores, less energy and "
+                      "time per step are better; a spike-count r of 1 and a weight error of 0 mean the chip "
+                      "computes what the float model does. A chip without a bar says why in its place.",
+    "confusion.png": "Rows: the samples' labels; columns: the class each model gave (its output's most "
+                     "active neuron). The diagonal is right; a cell off it counts the samples of that "
+                     "label taken for that class. Shade: the cell's share of its label's samples.",
 }
+
+_FULL_SIZE = ("raster_full.png",)  # pictures shown pixel for pixel in a scrolling box
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 0;
@@ -69,6 +86,8 @@ td.n, th.n { text-align: right; }
 tr.total td { font-weight: 600; border-top: 1px solid #999; }
 figure { margin: 1.2em 0 2em; }
 figure img { max-width: 100%; height: auto; border: 1px solid #e3e3e3; }
+div.scroll { overflow: auto; max-height: 40em; border: 1px solid #e3e3e3; }
+div.scroll img { max-width: none; border: 0; }
 figcaption { font-size: 0.88em; color: #444; max-width: 60em; margin-top: 0.3em; }
 .note { color: #8a5300; }
 code { font-size: 0.95em; }
@@ -114,19 +133,39 @@ def html(report: TMapping[str, Any] | None = None, pictures: TMapping[str, bytes
     if title is None:
         what = "run" if report is not None else "validation"
         title = f"neurocomp {what}: '{head.get('network', '?')}' on {head.get('chip', '?')}"
-    parts: list[str] = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-                        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-                        f"<title>{escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
-                        "<main>", f"<h1>{escape(title)}</h1>"]
+    parts = _page_head(title)
     if report is not None:
         parts += _run_sections(report, mapping)
     if validation is not None:
         parts += _validation_sections(validation)
-    ordered = [n for n in PICTURES if n in pictures] + [n for n in pictures if n not in PICTURES]
-    if ordered:
-        parts.append("<h2>Pictures</h2>")
-        for name in ordered:
-            parts.append(_figure(name, pictures[name]))
+    parts += _pictures(pictures)
+    parts += ["</main>", "</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def comparison_html(cmp: Any, pictures: TMapping[str, bytes] | None = None) -> str:
+    """The page of ``neurocomp compare --html``: the comparison's head, its table (as
+    :meth:`Comparison.to_text` prints it), the notes, then the pictures
+    (``comparison.png``). Self-contained like :func:`html`; every name is escaped."""
+    pictures = dict(pictures or {})
+    for name, data in pictures.items():
+        if not bytes(data[:8]) == b"\x89PNG\r\n\x1a\n":
+            raise UsageError(f"picture '{name}' is not a PNG image")
+    title = f"neurocomp compare: '{cmp.network}' on {len(cmp.rows)} chip{'s' if len(cmp.rows) != 1 else ''}"
+    parts = _page_head(title)
+    parts += [f'<p class="meta">{escape(line)}</p>' for line in cmp._head()]
+    cols = cmp._columns()
+    rows = []
+    for row in cmp.rows:
+        cells, span = cmp._cells(row)
+        rows.append(cells + ([span] if span is not None else []) + [""] * (len(cols) - len(cells) - 1))
+    parts.append("<h2>Chips</h2>")
+    parts.append(_table("the chips, in the order given", [c.replace("\n", " ") for c, _ in cols], rows,
+                        [j == "right" for _, j in cols]))
+    for row in cmp.rows:
+        for note in row.notes:
+            parts.append(f'<p class="note">note: {escape(row.label)}: {escape(str(note))}</p>')
+    parts += _pictures(pictures)
     parts += ["</main>", "</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -134,11 +173,28 @@ def html(report: TMapping[str, Any] | None = None, pictures: TMapping[str, bytes
 # --------------------------------------------------------------------------- pieces
 
 
+def _page_head(title: str) -> list[str]:
+    return ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{escape(title)}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
+            "<main>", f"<h1>{escape(title)}</h1>"]
+
+
+def _pictures(pictures: TMapping[str, bytes]) -> list[str]:
+    ordered = [n for n in PICTURES if n in pictures] + [n for n in pictures if n not in PICTURES]
+    if not ordered:
+        return []
+    return ["<h2>Pictures</h2>"] + [_figure(name, pictures[name]) for name in ordered]
+
+
 def _figure(name: str, data: bytes) -> str:
     uri = "data:image/png;base64," + base64.b64encode(bytes(data)).decode("ascii")
     alt = PICTURES.get(name, name)
     caption = CAPTIONS.get(name, "")
-    return (f'<figure id="{escape(name.removesuffix(".png"))}"><img src="{uri}" alt="{escape(alt)}">'
+    img = f'<img src="{uri}" alt="{escape(alt)}">'
+    if name in _FULL_SIZE:
+        img = f'<div class="scroll">{img}</div>'  # at its own size; CSS scrolling, no script
+    return (f'<figure id="{escape(name.removesuffix(".png"))}">{img}'
             f"<figcaption><b>{escape(name)}</b>: {escape(alt)}. {escape(caption)}</figcaption></figure>")
 
 

@@ -9,7 +9,13 @@ name that says what the picture shows:
 
 =======================  ================================================================
 ``raster.png``           one spike raster per population (time across, neuron up)
+``raster_full.png``      when a population has more than 256 neurons: every neuron's
+                         spikes as pixels, at full size, to scroll through
 ``rates.png``            each population's mean firing rate over time, in bins
+``traces.png``           the probed voltages and currents over time, one panel per
+                         population and variable, a line per neuron (the first 8)
+``maps.png``             the spike counts of every 2-D population (a conv layer, an
+                         event camera) as images, one per channel
 ``mesh_utilization.png`` the chip's mesh: every used core coloured by the population it
                          mostly holds, shaded by its fullest resource; the busiest
                          core-to-core links drawn along their dimension-order path
@@ -18,6 +24,10 @@ name that says what the picture shows:
                          population, and both per step
 ``validation.png``       float against chip spike counts, one point per neuron (and
                          sample), with the identity line
+``confusion.png``        a classifier's confusion matrices, float64 and chip side by
+                         side: how many samples of each label got each class
+``comparison.png``       ``neurocomp compare``: cores, energy and latency per step,
+                         spike agreement (and accuracy) of every chip, a bar each
 =======================  ================================================================
 
 ``docs/report.md`` says how to read each one. Every figure is a bare
@@ -44,17 +54,23 @@ import numpy as np
 
 from ..diagnostics import UsageError
 
-__all__ = ["plots", "raster", "rates", "mesh", "costs", "validation", "core_traffic", "png",
+__all__ = ["plots", "raster", "raster_full", "rates", "traces", "maps", "mesh", "costs", "validation", "confusion", "comparison",
+           "confusion_counts", "core_traffic", "png",
            "population_colours", "require_matplotlib", "PICTURES"]
 
 #: Every picture :func:`plots` can make, in the order it makes them, with a caption.
 PICTURES = {
     "raster.png": "spike raster per population",
+    "raster_full.png": "every neuron's spikes, at full size",
     "rates.png": "firing rate over time",
+    "traces.png": "probed voltages and currents over time",
+    "maps.png": "spike counts of the 2-D populations, one image per channel",
     "mesh_utilization.png": "cores on the mesh, shaded by utilization",
     "mesh_energy.png": "cores on the mesh, shaded by dynamic energy",
     "cost.png": "energy and latency by kind of work, by population and per step",
     "validation.png": "float against chip spike counts per neuron",
+    "confusion.png": "confusion matrices of the classifier, float and chip",
+    "comparison.png": "the chips side by side",
 }
 
 _DPI = 100
@@ -125,43 +141,120 @@ def _tint(rgb: Sequence[float], amount: float) -> tuple[float, float, float]:
 # --------------------------------------------------------------------------- spikes
 
 
-def raster(result: Any, *, max_neurons: int = 256, colours: TMapping[str, Any] | None = None) -> Any:
+def raster(result: Any, *, max_neurons: int = 256, colours: TMapping[str, Any] | None = None,
+           populations: Sequence[str] | None = None, neurons: tuple[int, int] | None = None,
+           steps: tuple[int, int] | None = None) -> Any:
     """One spike raster per population, one below the other on a shared time axis.
 
-    A dot at ``(t, i)``: neuron ``i`` fired at step ``t``. A population larger than
-    ``max_neurons`` shows every ``k``-th neuron (``k = ceil(n / max_neurons)``; the panel
-    says so); more than 12 populations: the first 12.
+    A dot at ``(t, i)``: neuron ``i`` fired at step ``t``. A population (or window) of
+    more than ``max_neurons`` neurons shows every ``k``-th neuron (``k = ceil(n /
+    max_neurons)``; the panel says so); more than 12 populations: the first 12.
+
+    To zoom in, give ``populations`` (the panels to draw, in that order), ``neurons =
+    (start, stop)`` (the neuron indices shown in every panel, ``stop`` excluded and cut
+    to the population's size) and/or ``steps = (start, stop)``; the axes keep the true
+    neuron and step numbers.
     """
-    names = list(result.spikes)
-    colours = colours or population_colours(names)
+    names = list(result.spikes) if populations is None else list(populations)
+    for name in names:
+        if name not in result.spikes:
+            from ..diagnostics import did_you_mean
+
+            raise UsageError(f"the run has no population '{name}'", hint=did_you_mean(name, list(result.spikes)))
+    t0, t1 = (0, max(int(result.steps), 1)) if steps is None else (int(steps[0]), int(steps[1]))
+    if not 0 <= t0 < t1:
+        raise UsageError(f"steps=({t0}, {t1}) is not a window of steps: 0 <= start < stop")
+    if neurons is not None and not 0 <= int(neurons[0]) < int(neurons[1]):
+        raise UsageError(f"neurons=({neurons[0]}, {neurons[1]}) is not a window of neurons: 0 <= start < stop")
+    colours = colours or population_colours(list(result.spikes))
     shown = names[:_MAX_ROWS]
     rows = max(len(shown), 1)
     fig = _figure(9.0, 0.6 + 1.35 * rows)
     axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     for ax, name in zip(axes, shown):
         ev = result.spikes[name]
-        n = max(int(ev.n), 1)
+        size = int(ev.n)
+        lo, hi = (0, size) if neurons is None else (min(int(neurons[0]), size), min(int(neurons[1]), size))
+        n = max(hi - lo, 1)
         k = max(1, math.ceil(n / max_neurons))
-        keep = ev.indices % k == 0
-        t, i = ev.times[keep], ev.indices[keep] // k
+        keep = ((ev.indices - lo) % k == 0) & (ev.indices >= lo) & (ev.indices < hi) \
+            & (ev.times >= t0) & (ev.times < t1)
+        t, i = ev.times[keep], (ev.indices[keep] - lo) // k
         n_shown = math.ceil(n / k)
         # a tick per spike about as tall as a neuron's row (row height ~70 pt)
-        size = min(max(60.0 / n_shown, 1.5), 10.0)
-        ax.plot(t, i, linestyle="none", marker="|", markersize=size, markeredgewidth=0.8,
+        mark = min(max(60.0 / n_shown, 1.5), 10.0)
+        ax.plot(t, i, linestyle="none", marker="|", markersize=mark, markeredgewidth=0.8,
                 color=colours.get(name, "k"))
         ax.set_ylim(-0.5, n_shown - 0.5)
-        ax.set_xlim(-0.5, max(result.steps, 1) - 0.5)
+        ax.set_xlim(t0 - 0.5, t1 - 0.5)
         kind = "input" if ev.is_input else "neurons"
         every = f", every {k}th neuron" if k > 1 else ""
-        ax.set_title(f"{name} ({int(ev.n):,} {kind}{every}): {ev.count:,} spikes", loc="left", fontsize=9)
-        ax.set_ylabel("neuron" if k == 1 else f"neuron / {k}", fontsize=8)
+        window = f", neurons {lo}-{hi - 1}" if neurons is not None else ""
+        spikes = ev.count if neurons is None and steps is None else int(np.count_nonzero(
+            (ev.indices >= lo) & (ev.indices < hi) & (ev.times >= t0) & (ev.times < t1)))
+        ax.set_title(f"{name} ({size:,} {kind}{window}{every}): {spikes:,} spikes", loc="left", fontsize=9)
+        ax.set_ylabel("neuron", fontsize=8)
         ax.tick_params(labelsize=8)
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        # a row is neuron lo + row * k: the axis says the neuron's own index
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _pos, lo=lo, k=k: f"{lo + int(round(y)) * k:g}"))
     if not shown:
         axes[0].set_title("no populations", loc="left", fontsize=9)
     axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
     if len(names) > len(shown):
         fig.suptitle(f"first {len(shown)} of {len(names)} populations", fontsize=9)
+    return fig
+
+
+def raster_full(result: Any, *, max_rows: int = 4096, max_columns: int = 2048,
+                colours: TMapping[str, Any] | None = None) -> Any:
+    """Every neuron's spikes as pixels, to be looked at at full size (zoomed by scrolling).
+
+    One image per population, one below the other: pixel row ``r`` is neuron ``r * k``
+    and pixel column ``c`` steps ``c * b`` to ``(c + 1) * b - 1``, its colour as strong
+    as the spikes in that cell (``k = ceil(all neurons / max_rows)``, ``b = ceil(steps /
+    max_columns)``, both 1 unless the run is that big; the titles say). The axes are
+    exactly that many pixels, so nothing is resampled; more than 12 populations: the
+    first 12.
+    """
+    names = list(result.spikes)[:_MAX_ROWS]
+    colours = colours or population_colours(list(result.spikes))
+    steps = max(int(result.steps), 1)
+    b = max(1, math.ceil(steps / max_columns))
+    cols = math.ceil(steps / b)
+    total = sum(max(int(result.spikes[n].n), 1) for n in names)
+    k = max(1, math.ceil(total / max_rows))
+    heights = [math.ceil(max(int(result.spikes[n].n), 1) / k) for n in names]
+    left, right, top, gap, bottom = 70, 30, 40, 50, 50  # pixels around and between the images
+    width_px = left + cols + right
+    height_px = top + sum(heights) + gap * max(len(names) - 1, 0) + bottom
+    fig = _figure(width_px / _DPI, height_px / _DPI)
+    fig.set_layout_engine(None)
+    from matplotlib.colors import LinearSegmentedColormap
+
+    y = top
+    for name, h in zip(names, heights):
+        ev = result.spikes[name]
+        cells = np.zeros((h, cols), dtype=np.int64)
+        np.add.at(cells, (ev.indices // k, np.minimum(ev.times // b, cols - 1)), 1)
+        ax = fig.add_axes((left / width_px, 1.0 - (y + h) / height_px, cols / width_px, h / height_px))
+        cmap = LinearSegmentedColormap.from_list(name, [(1.0, 1.0, 1.0), colours.get(name, (0.0, 0.0, 0.0))])
+        ax.imshow(cells, cmap=cmap, vmin=0, vmax=max(int(cells.max(initial=0)), 1), interpolation="nearest",
+                  aspect="auto", extent=(0, cols * b, h * k, 0))
+        cell = (f"; a pixel: {k} neurons" if k > 1 else "") + (f" x {b} steps" if b > 1 else "")
+        if cell and k == 1:
+            cell = f"; a pixel: {b} steps"
+        ax.set_title(f"{name} ({int(ev.n):,} {'input' if ev.is_input else 'neurons'}): {ev.count:,} spikes{cell}",
+                     loc="left", fontsize=9)
+        ax.set_ylabel("neuron", fontsize=8)
+        ax.tick_params(labelsize=8)
+        for spine in ax.spines.values():  # a frame would cover the edge neurons' pixels
+            spine.set_visible(False)
+        y += h + gap
+    if names:
+        fig.axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
     return fig
 
 
@@ -194,6 +287,111 @@ def rates(result: Any, *, bin_steps: int | None = None, colours: TMapping[str, A
     ax.set_title(f"firing rates of '{result.network}'", loc="left", fontsize=9)
     if names:
         fig.legend(fontsize=8, loc="outside right upper", frameon=False)
+    return fig
+
+
+def _analog_traces(result: Any) -> list[tuple[str, str, np.ndarray]]:
+    """``(population, variable, (steps, n) float array)`` of every probed trace that is
+    not spikes (those are the raster), in the result's order."""
+    out = []
+    for name, per_var in result.traces.items():
+        for var, trace in per_var.items():
+            arr = np.asarray(trace)
+            if var != "spikes" and arr.dtype != np.bool_ and arr.ndim == 2:
+                out.append((name, var, arr))
+    return out
+
+
+def traces(result: Any, *, max_neurons: int = 8, colours: TMapping[str, Any] | None = None) -> Any:
+    """The probed voltages and currents over time: one panel per population and
+    variable, one below the other on a shared time axis; a line per neuron for the first
+    ``max_neurons`` neurons (the panel says how many of how many), each value the state
+    at the end of its step, as the run recorded it. More than 12 panels: the first 12."""
+    found = _analog_traces(result)
+    colours = colours or population_colours(list(result.spikes))
+    shown = found[:_MAX_ROWS]
+    rows = max(len(shown), 1)
+    fig = _figure(9.0, 0.6 + 1.7 * rows)
+    axes = fig.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
+    steps = np.arange(int(result.steps))
+    for ax, (name, var, arr) in zip(axes, shown):
+        n = int(arr.shape[1])
+        k = min(n, max(int(max_neurons), 1))
+        base = colours.get(name, (0.0, 0.0, 0.0))
+        for j in range(k):
+            # the population's colour, lighter for each further neuron
+            ax.plot(steps[: arr.shape[0]], arr[:, j], lw=1.0, drawstyle="steps-post",
+                    color=_tint(base, 1.0 - 0.6 * j / max(k - 1, 1)), label=f"{j}")
+        if k > 1:
+            ax.legend(title="neuron", fontsize=7, title_fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+                      frameon=False)
+        which = f"neurons 0-{k - 1} of {n:,}" if k < n else f"{n:,} neuron{'s' if n != 1 else ''}"
+        ax.set_title(f"{name}.{var} ({which})", loc="left", fontsize=9)
+        ax.set_ylabel(var, fontsize=8)
+        ax.tick_params(labelsize=8)
+    if not shown:
+        _empty(axes[0], "no voltage or current was probed")
+    else:
+        axes[-1].set_xlabel(f"step ({result.dt_ms:g} ms)", fontsize=8)
+        axes[-1].set_xlim(0, max(int(result.steps), 1))
+    if len(found) > len(shown):
+        fig.suptitle(f"first {len(shown)} of {len(found)} traces", fontsize=9)
+    return fig
+
+
+_MAX_CHANNELS = 8  # channels of a population drawn side by side before the rest are left out
+
+
+def _map_shape(shape: Sequence[int]) -> tuple[int, int, int] | None:
+    """``(channels, height, width)`` of a population drawn as images: ``[H, W]`` is one
+    channel, ``[C, H, W]`` (the conv layers' order) C channels; else ``None``."""
+    dims = tuple(int(d) for d in shape)
+    if len(dims) == 2 and min(dims) > 1:
+        return (1,) + dims  # type: ignore[return-value]
+    if len(dims) == 3 and min(dims[1:]) > 1:
+        return dims  # type: ignore[return-value]
+    return None
+
+
+def maps(spike_counts: TMapping[str, np.ndarray], shapes: TMapping[str, Sequence[int]], *,
+         steps: int | None = None, dt_ms: float | None = None) -> Any:
+    """The spike count of every neuron of each 2-D population (``[H, W]`` or
+    ``[C, H, W]``, row-major as the network flattens them) as images: a row per
+    population, a panel per channel (the first 8), pixel ``(y, x)`` of channel ``c`` the
+    count of neuron ``(c, y, x)``; one colour scale per population, from 0 to its busiest
+    neuron. With ``steps`` and ``dt_ms`` the colour bar says Hz as well."""
+    names = [n for n in spike_counts if n in shapes and _map_shape(shapes[n]) is not None][:_MAX_ROWS]
+    rows = max(len(names), 1)
+    cols = max([min(_map_shape(shapes[n])[0], _MAX_CHANNELS) for n in names] + [1])  # type: ignore[index]
+    fig = _figure(min(1.0 + 2.0 * cols, 17.0), 0.5 + 2.2 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for r, name in enumerate(names):
+        c_n, h, w = _map_shape(shapes[name])  # type: ignore[misc]
+        counts = np.asarray(spike_counts[name], dtype=np.int64).reshape(c_n, h, w)
+        top = max(int(counts.max(initial=0)), 1)
+        shown = min(c_n, _MAX_CHANNELS)
+        image = None
+        for c in range(cols):
+            ax = axes[r, c]
+            if c >= shown:
+                ax.set_axis_off()
+                continue
+            image = ax.imshow(counts[c], cmap="magma", vmin=0, vmax=top, interpolation="nearest")
+            ax.set_title(f"{name}[{c}]" if c_n > 1 else name, loc="left", fontsize=8)
+            ax.tick_params(labelsize=7)
+        more = f" (first {shown} of {c_n} channels)" if shown < c_n else ""
+        axes[r, 0].set_ylabel(f"y ({h} x {w}){more}", fontsize=7)
+        # the bar at the row's right end, so the channels of every row stay in columns
+        bar = fig.colorbar(image, ax=list(axes[r, :]), shrink=0.85, aspect=15, pad=0.01)
+        label = "spikes"
+        if steps and dt_ms:
+            label += f" (÷ {steps * dt_ms * 1e-3:g} s = Hz)"
+        bar.set_label(label, fontsize=7)
+        bar.ax.tick_params(labelsize=7)
+    if not names:
+        _empty(axes[0, 0], "no 2-D population")
+        for ax in axes.reshape(-1)[1:]:
+            ax.set_axis_off()
     return fig
 
 
@@ -588,20 +786,144 @@ def validation(counts: TMapping[str, tuple[np.ndarray, np.ndarray]], *, chip: st
     return fig
 
 
+def confusion_counts(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """int64 ``[n_classes, n_classes]``: entry ``[i, j]`` is how many samples of label
+    ``i`` were classed ``j``. Labels or classes outside ``0..n_classes-1`` raise."""
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    predicted = np.asarray(predicted).reshape(-1).astype(np.int64)
+    if labels.size != predicted.size:
+        raise UsageError(f"{labels.size} labels for {predicted.size} predictions")
+    for what, v in (("label", labels), ("class", predicted)):
+        if v.size and (v.min() < 0 or v.max() >= n_classes):
+            raise UsageError(f"a {what} outside 0..{n_classes - 1}: {int(v.min())}..{int(v.max())}")
+    flat = np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes)
+    return flat.reshape(n_classes, n_classes).astype(np.int64)
+
+
+def predictions(counts: np.ndarray) -> np.ndarray:
+    """The class of each sample: its most active output neuron (``numpy.argmax``, the
+    first on a tie, class 0 when the output is silent), as the validation scores it."""
+    return np.argmax(np.asarray(counts).reshape(len(counts), -1), axis=1).astype(np.int64)
+
+
+def confusion(labels: np.ndarray, output_counts: tuple[np.ndarray, np.ndarray], *, output: str = "output",
+              chip: str = "chip") -> Any:
+    """The classifier's confusion matrices, float64 reference left, chip right: a cell
+    ``(label, class)`` holds how many samples of that label the model classed so (read
+    from ``output_counts = (float, chip)``, spike counts ``[samples, n]`` of the output
+    population, by :func:`predictions`); the diagonal is right. Each cell is shaded by
+    its share of its label's samples and says its count."""
+    labels = np.asarray(labels).reshape(-1).astype(np.int64)
+    ref, got = (np.asarray(a) for a in output_counts)
+    n_classes = int(max(ref.shape[1] if ref.ndim == 2 else 1, labels.max(initial=-1) + 1, 1))
+    mats = [confusion_counts(labels, predictions(a), n_classes) for a in (ref, got)]
+    side = min(2.0 + 0.42 * n_classes, 7.5)
+    fig = _figure(2 * side + 0.8, side + 0.6)
+    axes = fig.subplots(1, 2)
+    for ax, mat, who in zip(axes, mats, ("float64 reference", chip)):
+        per_label = mat.sum(axis=1, keepdims=True)
+        share = np.divide(mat, per_label, out=np.zeros(mat.shape), where=per_label > 0)
+        ax.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
+        if n_classes <= 20:
+            for i in range(n_classes):
+                for j in range(n_classes):
+                    if mat[i, j]:
+                        ax.text(j, i, str(int(mat[i, j])), ha="center", va="center", fontsize=7,
+                                color="white" if share[i, j] > 0.55 else "black")
+        right = int(np.trace(mat))
+        total = int(mat.sum())
+        ax.set_title(f"{who}: {right:,} of {total:,} right ({100.0 * right / total if total else 0.0:.1f} %)",
+                     loc="left", fontsize=9)
+        ax.set_xlabel(f"class (most active neuron of '{output}')", fontsize=8)
+        ax.set_ylabel("label", fontsize=8)
+        step = max(1, math.ceil(n_classes / 20))
+        ax.set_xticks(range(0, n_classes, step))
+        ax.set_yticks(range(0, n_classes, step))
+        ax.tick_params(labelsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- compare
+
+#: The panels of :func:`comparison`: (row field, title, unit or "" / "%" / "r").
+_COMPARE_PANELS = (("cores", "cores", ""), ("energy_per_step_j", "energy per step", "J"),
+                   ("latency_per_step_s", "latency per step", "s"),
+                   ("correlation_worst", "spike-count r, worst population", "r"),
+                   ("weight_error_max", "largest weight error", "%"), ("accuracy", "accuracy", "%"))
+
+
+def comparison(cmp: Any) -> Any:
+    """A :class:`~neurocomp.report.compare.Comparison` as bars: one panel per figure
+    (cores; energy and latency per step; the worst population's spike-count r; the
+    largest weight error; with samples, accuracy, the float reference's as a dashed
+    line), one bar per chip in the comparison's order, each labelled with its value. A
+    chip without the figure (it did not fit, could not be represented or emulated) has
+    no bar but its status in its place."""
+    panels = [p for p in _COMPARE_PANELS if p[0] != "accuracy" or cmp.classifier]
+    labels = [r.label for r in cmp.rows]
+    colours = population_colours(labels)
+    cols = 2
+    rows = math.ceil(len(panels) / cols)
+    fig = _figure(10.0, 0.8 + (0.5 + 0.32 * max(len(labels), 2)) * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
+    y = np.arange(len(labels), dtype=np.float64)
+    for ax, (name, title, unit) in zip(axes, panels):
+        values = cmp.column(name)
+        have = ~np.isnan(values)
+        if unit in ("J", "s"):
+            scale, axis_label = _scale(values[have], unit)
+            texts = [_si(v, unit) for v in values]
+        elif unit == "%":
+            scale, axis_label = 0.01, "%"
+            texts = [f"{100.0 * v:.1f} %" for v in values]
+        elif unit == "r":
+            scale, axis_label = 1.0, "Pearson's r"
+            texts = [f"{v:.3f}" for v in values]
+        else:
+            scale, axis_label = 1.0, "count"
+            texts = [f"{int(v):,}" if v == v else "" for v in values]
+        bars = ax.barh(y[have], values[have] / scale, color=[colours[lb] for lb, h in zip(labels, have) if h],
+                       height=0.6)
+        ax.bar_label(bars, labels=[t for t, h in zip(texts, have) if h], padding=3, fontsize=7)
+        for i in np.flatnonzero(~have):
+            ax.text(0.01, y[i], cmp.rows[i].status if cmp.rows[i].status != "ok" else "n/a", fontsize=7,
+                    va="center", ha="left", color="#8a5300", transform=ax.get_yaxis_transform())
+        if name == "accuracy" and cmp.accuracy_ref is not None:
+            ax.axvline(100.0 * cmp.accuracy_ref, color="#444444", lw=1.0, linestyle="--",
+                       label=f"float {100.0 * cmp.accuracy_ref:.1f} %")
+            ax.legend(fontsize=7, loc="lower right", frameon=False)
+        if unit == "r":
+            ax.axvline(1.0, color="#888888", lw=0.8)
+        ax.set_yticks(y, labels, fontsize=8)
+        ax.set_ylim(max(len(labels), 2) - 0.5, -0.5)
+        ax.set_xlabel(axis_label, fontsize=8)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.margins(x=0.3)
+        ax.set_title(title, loc="left", fontsize=9)
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    per = "sample" if cmp.classifier else "run"
+    fig.suptitle(f"'{cmp.network}' on {len(labels)} chip{'s' if len(labels) != 1 else ''}: "
+                 f"{cmp.steps:,} steps per {per}", fontsize=10)
+    return fig
+
+
 # --------------------------------------------------------------------------- the door
 
 
 def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
           spike_counts: TMapping[str, np.ndarray] | None = None,
           validation_counts: TMapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-          chip_name: str | None = None) -> dict[str, bytes]:
+          chip_name: str | None = None, classifier: tuple[str, np.ndarray] | None = None,
+          shapes: TMapping[str, Sequence[int]] | None = None) -> dict[str, bytes]:
     """Every picture the given parts of a run allow, as PNG bytes by file name.
 
     Parameters
     ----------
     result
-        A :class:`~neurocomp.ir.result.RunResult`: ``raster.png``, ``rates.png``; its
-        spike counts weight the mesh's links.
+        A :class:`~neurocomp.ir.result.RunResult`: ``raster.png``, ``rates.png``, and
+        ``traces.png`` when it holds a probed voltage or current; its spike counts weight
+        the mesh's links.
     mapping
         The :class:`~neurocomp.ir.mapping.Mapping` run: ``mesh_utilization.png``, and
         with ``cost`` ``mesh_energy.png``.
@@ -614,6 +936,12 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
         ``{population: (float, chip)}`` spike counts ``[samples, n]``: ``validation.png``.
     chip_name
         The chip's name for the validation picture's axis.
+    shapes
+        ``{population: shape}`` for ``maps.png`` (by default the Mapping's network's
+        shapes); drawn from the spike counts when a population is 2-D.
+    classifier
+        ``(output population, labels (samples,))`` of a validation on labelled samples:
+        ``confusion.png`` from the output's counts in ``validation_counts``.
 
     Returns
     -------
@@ -636,10 +964,20 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
     colours = population_colours(names)
     if result is not None and spike_counts is None:
         spike_counts = {name: result.spike_counts(name) for name in result.spikes}
+    if shapes is None and mapping is not None:
+        shapes = {name: pop.shape for name, pop in mapping.network.populations.items()}
     out: dict[str, bytes] = {}
     if result is not None:
         out["raster.png"] = png(raster(result, colours=colours))
+        if any(int(ev.n) > 256 for ev in result.spikes.values()):
+            out["raster_full.png"] = png(raster_full(result, colours=colours))
         out["rates.png"] = png(rates(result, colours=colours))
+        if _analog_traces(result):
+            out["traces.png"] = png(traces(result, colours=colours))
+    if spike_counts is not None and shapes and any(n in shapes and _map_shape(shapes[n]) is not None
+                                                   for n in spike_counts):
+        out["maps.png"] = png(maps(spike_counts, shapes, steps=None if result is None else result.steps,
+                                   dt_ms=None if result is None else result.dt_ms))
     if mapping is not None:
         out["mesh_utilization.png"] = png(mesh(mapping, shade="utilization", spike_counts=spike_counts,
                                                colours=colours))
@@ -650,4 +988,8 @@ def plots(*, result: Any = None, mapping: Any = None, cost: Any = None,
         out["cost.png"] = png(costs(cost, colours=colours))
     if validation_counts is not None:
         out["validation.png"] = png(validation(validation_counts, chip=chip_name or "chip", colours=colours))
+        if classifier is not None and classifier[0] in validation_counts:
+            output, labels = classifier
+            out["confusion.png"] = png(confusion(labels, validation_counts[output], output=output,
+                                                 chip=chip_name or "chip"))
     return out
