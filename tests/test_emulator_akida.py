@@ -936,3 +936,48 @@ def test_every_example_is_refused_on_akida_saying_where_and_why(example, named, 
     for line in errors:
         assert ("which akida cannot do: its neurons keep no state between frames" in line
                 or "but akida delivers every spike after exactly 1 step(s)" in line), line
+
+
+# --------------------------------------------------------------------------- scoring a read-out of potentials
+
+
+def test_a_read_out_of_potentials_is_scored_by_its_largest_potential():
+    from neurocomp.report.validate import _classify, output_scores
+
+    # Two samples through weights -1 and -2: potentials [-3, -2] and [-1, -6] at step 1
+    # (0 elsewhere). The largest: neuron 1, then neuron 0. By spike counts (none) both
+    # would be silent and read as class 0; the largest potential over time would be the 0
+    # of the other steps.
+    b = nc.NetworkBuilder("readout")
+    b.input("x", 2, "current", value=np.zeros(2))
+    b.population("out", 2, "LI", beta=0.0)
+    b.connect("x", "out", "dense", weights=np.array([[-1.0, 0.0], [0.0, -2.0]]))
+    b.probe("out", "voltage")
+    net = b.build()
+    runs = [simulate(net, 3, {"x": np.array([frame, [0, 0], [0, 0]])}) for frame in ([3.0, 1.0], [1.0, 3.0])]
+    assert output_scores(runs[0], "out", spiking=False).tolist() == [-3.0, -2.0]
+    assert output_scores(runs[1], "out", spiking=False).tolist() == [-1.0, -6.0]
+    got = _classify("out", runs, runs, np.array([1, 0]), spiking=False)
+    assert (got.accuracy_ref, got.silent_ref, got.scored_by) == (1.0, 0, "potentials")
+    assert _classify("out", runs, runs, np.array([1, 0])).accuracy_ref == 0.5  # counts: both silent, class 0
+    bare = nc.NetworkBuilder("bare")
+    bare.input("x", 2, "current", value=np.zeros(2))
+    bare.population("out", 2, "LI", beta=0.0)
+    bare.connect("x", "out", "dense", weights=np.eye(2))
+    bare.probe("out", "spikes")
+    with pytest.raises(UsageError, match=r"the read-out 'out' sends no spikes: its class is its largest potential, "
+                                         r"which is not probed"):
+        output_scores(simulate(bare.build(), 2), "out", spiking=False)
+
+
+def test_validate_scores_the_akida_example_by_its_potentials():
+    # The tutorial's figure: 97.8 % of the 360 test digits (352), float model and chip alike.
+    report = nc.validate(str(EXAMPLES / "digits_cnn_akida.snn"), "akida", 6,
+                         samples=str(EXAMPLES / "data" / "digits_cnn_test.npz"), jobs=1)
+    c = report.classifier
+    assert (c.samples, c.scored_by, c.silent_ref, c.silent_chip) == (360, "potentials", 0, 0)
+    assert round(c.accuracy_chip * 360) == 352 and round(c.accuracy_ref * 360) == 352 and c.agreement == 1.0
+    assert "classifier (output 'out' by its largest potential, 360 samples)" in report.to_text()
+    table = nc.compare(str(EXAMPLES / "digits_cnn_akida.snn"), chips=["akida"], steps=6,
+                       samples=str(EXAMPLES / "data" / "digits_cnn_test.npz"), jobs=1)
+    assert round(table.accuracy_ref * 360) == 352 and round(table["akida"].accuracy * 360) == 352
