@@ -981,3 +981,31 @@ def test_validate_scores_the_akida_example_by_its_potentials():
     table = nc.compare(str(EXAMPLES / "digits_cnn_akida.snn"), chips=["akida"], steps=6,
                        samples=str(EXAMPLES / "data" / "digits_cnn_test.npz"), jobs=1)
     assert round(table.accuracy_ref * 360) == 352 and round(table["akida"].accuracy * 360) == 352
+
+
+def test_run_out_writes_the_event_values_and_report_reads_them_back(tmp_path, capsys):
+    from neurocomp.report.folder import load_folder
+
+    np.save(tmp_path / "w.npy", np.array([[1.0, 2.0, 1.0, 1.0]]))
+    np.save(tmp_path / "v.npy", np.array([[-3.0]]))
+    (tmp_path / "net.snn").write_text(GRADED)
+    np.savez(tmp_path / "in.npz", x=np.array([[3, 0, 5, 2], [0, 0, 0, 0], [2, 0, 0, 0]], dtype=np.float64))
+    out = tmp_path / "run"
+    assert main(["run", str(tmp_path / "net.snn"), "--chip", "akida", "--steps", "3", "--inputs",
+                 str(tmp_path / "in.npz"), "--out", str(out)]) == 0
+    with np.load(out / "spikes.npz", allow_pickle=False) as f:
+        # the hand-computed events of test_graded_inputs_activations_and_a_max_pool_by_hand
+        assert f["a2.values"].tolist() == [3] and f["a4.values"].tolist() == [5]
+        assert f["x.values"].tolist() == [3, 5, 2, 2] and f["x.times"].tolist() == [0, 0, 0, 2]
+        assert "m.values" in f.files and f["m.values"].size == 0
+    back = load_folder(out).result
+    assert back.spikes["a4"].values.tolist() == [5] and back.spikes["x"].values.tolist() == [3, 5, 2, 2]
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    # A values array that does not fit its events is named, not a traceback.
+    with np.load(out / "spikes.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["a4.values"] = np.array([5, 1])
+    np.savez(out / "spikes.npz", **arrays)
+    assert main(["report", str(out)]) == 1
+    assert "'a4.values' (int64, (2,)) does not give one number per event of 'a4'" in capsys.readouterr().err
