@@ -1009,3 +1009,51 @@ def test_run_out_writes_the_event_values_and_report_reads_them_back(tmp_path, ca
     np.savez(out / "spikes.npz", **arrays)
     assert main(["report", str(out)]) == 1
     assert "'a4.values' (int64, (2,)) does not give one number per event of 'a4'" in capsys.readouterr().err
+
+
+def test_a_file_of_graded_frames_is_one_frame_per_step(tmp_path):
+    from neurocomp.ir.printer import to_snn
+
+    # frames(values = FILE): frame t at step t, then nothing. The example's first 12 test
+    # digits through it give the script's integer potentials at steps t + 5, on the chip and
+    # in the float model; a zero pixel is no event.
+    with np.load(EXAMPLES / "data" / "digits_cnn_test.npz", allow_pickle=False) as d:
+        x, out = d["x"][:12], d["out"][:12]
+    np.save(tmp_path / "frames.npy", x)
+    text = (EXAMPLES / "digits_cnn_akida.snn").read_text()
+    text = text.replace('input pixels[1, 8, 8] : current(value = "data/digits_cnn_digit.npy")',
+                        'input pixels[1, 8, 8] : frames(values = "frames.npy")').replace('"data/', f'"{EXAMPLES}/data/')
+    (tmp_path / "net.snn").write_text(text)
+    net = nc.load(tmp_path / "net.snn")
+    chip = emulate(compile_network(net, AKIDA), 17)
+    ref = simulate(net, 17)
+    assert np.array_equal(chip.traces["out"]["voltage"][5:], out)
+    assert np.array_equal(ref.traces["out"]["voltage"][5:], out)
+    ev = chip.spikes["pixels"]
+    assert ev.count == int(np.count_nonzero(x)) and ev.times.max() == 11
+    assert ev.values.tolist() == x.reshape(12, -1)[x.reshape(12, -1) != 0].tolist()
+    assert 'input pixels[1, 8, 8] : frames(values = "frames.npy")' in to_snn(net)
+    # A file of the wrong shape is named where it is written.
+    np.save(tmp_path / "bad.npy", np.zeros((3, 10)))
+    (tmp_path / "bad.snn").write_text('network bad\ndt = 1 ms\ninput p[1, 8, 8] : frames(values = "bad.npy")\n'
+                                      "population o[1] : LI(beta = 0)\nconnect p -> o : all_to_all(weight = 1)\n")
+    with pytest.raises(Exception, match=r"the frames in 'bad.npy' have shape \[3, 10\], expected \[frames, 1, 8, 8\]"):
+        nc.load(tmp_path / "bad.snn")
+    # Values the chip does not take are refused naming the input.
+    np.save(tmp_path / "neg.npy", -np.ones((2, 1, 8, 8)))
+    (tmp_path / "neg.snn").write_text(text.replace('"frames.npy"', '"neg.npy"'))
+    with pytest.raises(QuantizationError, match=r"input 'pixels': emits the value -1; akida takes input values"):
+        compile_network(nc.load(tmp_path / "neg.snn"), AKIDA)
+
+
+def test_graded_frames_are_refused_on_a_chip_of_binary_spikes(tmp_path):
+    np.save(tmp_path / "f.npy", np.ones((2, 3)))
+    (tmp_path / "net.snn").write_text('network f\ndt = 1 ms\ninput p[3] : frames(values = "f.npy")\n'
+                                      "population o[2] : LIF(beta = 0, threshold = 1)\n"
+                                      "connect p -> o : all_to_all(weight = 1)\n")
+    with pytest.raises(QuantizationError, match=r"input 'p': a graded source \(frames\) cannot drive loihi"):
+        compile_network(nc.load(tmp_path / "net.snn"), load_chip("loihi"))
+    # On Akida: an input of 1-bit values; 3 events of 1 reach o at step 1 (V = 3 > 1), then 3 more.
+    r = emulate(compile_network(nc.load(tmp_path / "net.snn"), AKIDA), 4)
+    assert r.spikes["o"].times.tolist() == [1, 1, 2, 2]
+    assert simulate(nc.load(tmp_path / "net.snn"), 4).spikes["o"].times.tolist() == [1, 1, 2, 2]
