@@ -1057,3 +1057,18 @@ def test_graded_frames_are_refused_on_a_chip_of_binary_spikes(tmp_path):
     r = emulate(compile_network(nc.load(tmp_path / "net.snn"), AKIDA), 4)
     assert r.spikes["o"].times.tolist() == [1, 1, 2, 2]
     assert simulate(nc.load(tmp_path / "net.snn"), 4).spikes["o"].times.tolist() == [1, 1, 2, 2]
+
+
+def test_graded_frames_from_python_are_written_and_read_back(tmp_path):
+    from neurocomp.ir.write import write_snn
+
+    # Frames [0..3], [4..7], [8..11] summed by weights 1: 6, 22, 38 at steps 1, 2, 3, then 0.
+    b = nc.NetworkBuilder("fw")
+    b.input("p", (1, 2, 2), "frames", values=np.arange(12.0).reshape(3, 1, 2, 2))
+    b.population("o", 1, "LI", beta=0.0)
+    b.connect("p", "o", "dense", weights=np.ones((1, 4)))
+    b.probe("o", "voltage")
+    write_snn(b.build(), tmp_path / "fw.snn")
+    assert 'input p[1, 2, 2] : frames(values = "fw_data/p.values.npy")' in (tmp_path / "fw.snn").read_text()
+    back = nc.load(tmp_path / "fw.snn")
+    assert simulate(back, 5).traces["o"]["voltage"][:, 0].tolist() == [0, 6, 22, 38, 0]
