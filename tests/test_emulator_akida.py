@@ -707,6 +707,58 @@ def test_graded_inputs_activations_and_a_max_pool_by_hand(tmp_path):
     assert r.spikes["a4"].values.tolist() == [1]
 
 
+def test_the_float_reference_computes_graded_activations_and_a_max_pool_by_hand(tmp_path):
+    # The same frame as above through the float model: the same integers (nothing to round).
+    np.save(tmp_path / "w.npy", np.array([[1.0, 2.0, 1.0, 1.0]]))
+    np.save(tmp_path / "v.npy", np.array([[-3.0]]))
+    (tmp_path / "net.snn").write_text(GRADED)
+    r = simulate(nc.load(tmp_path / "net.snn"), 3, {"x": np.array([[3, 0, 5, 2], [0, 0, 0, 0], [0, 0, 0, 0]])})
+    assert (r.spikes["a2"].times.tolist(), r.spikes["a2"].values.tolist()) == ([1], [3.0])
+    assert (r.spikes["a4"].times.tolist(), r.spikes["a4"].values.tolist()) == ([1], [5.0])
+    assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 5, 0]
+    assert r.traces["s"]["voltage"][:, 0].tolist() == [0, 0, -15]
+    assert r.spikes["m"].count == 0
+    # Real values: weights [0.5, 2, 0.25, 1] on the frame [3, 0.5, 5, 2.1] give
+    # V = 1.5 + 1 + 1.25 + 2.1 = 5.85; act_bits 2, step 2, threshold 1:
+    # ceil(4.85 / 2) = 3 (at the top, 3); act_bits 4: 3 as well; the read-out -3 · 3 = -9.
+    # The max pool: the largest pixel, 5. A frame of [1.2, 0, 0, 0] (V = 0.6 < 1) sends nothing,
+    # and one of [2.4, 0, 0, 0] (V = 1.2) sends ceil(0.2 / 2) = 1: no state is kept between them.
+    np.save(tmp_path / "w.npy", np.array([[0.5, 2.0, 0.25, 1.0]]))
+    net = nc.load(tmp_path / "net.snn")
+    frames = np.array([[3, 0.5, 5, 2.1], [1.2, 0, 0, 0], [2.4, 0, 0, 0], [0, 0, 0, 0]])
+    r = simulate(net, 4, {"x": frames})
+    assert (r.spikes["a4"].times.tolist(), r.spikes["a4"].values.tolist()) == ([1, 3], [3.0, 1.0])
+    assert r.spikes["a2"].values.tolist() == [3.0, 1.0]
+    assert r.traces["m"]["voltage"][:, 0].tolist() == [0, 5, 1.2, 2.4]
+    assert r.traces["s"]["voltage"][:, 0].tolist() == [0, 0, -9, 0]
+    assert r.spikes["x"].values.tolist() == [3, 0.5, 5, 2.1, 1.2, 2.4]
+    # A max pool that shares its target is refused, naming both projections.
+    text = GRADED.replace("connect a4 -> s", "connect x -> s : dense(weights = \"w.npy\")\nconnect a4 -> s")
+    text = text.replace("population s[1]", "population s[1, 1, 1]").replace("connect x -> s : dense", "connect x -> s : max_pool(size = 2)\n#")
+    (tmp_path / "net.snn").write_text(text)
+    with pytest.raises(UsageError, match=r"projection 'x->s': a max_pool projection must be the only one into 's', "
+                                         r"which also gets a4->s"):
+        simulate(nc.load(tmp_path / "net.snn"), 2)
+
+
+def test_the_float_reference_and_the_akida_emulation_agree_on_the_example():
+    # The example's weights, thresholds and steps are integers already: the float model and
+    # the chip compute the same numbers, so they agree exactly on every frame (the tutorial's
+    # 97.8 %), events and values included.
+    net = nc.load(EXAMPLES / "digits_cnn_akida.snn")
+    with np.load(EXAMPLES / "data" / "digits_cnn_test.npz", allow_pickle=False) as d:
+        x, y, out = d["x"][:60], d["y"][:60], d["out"][:60]
+    frames = {"pixels": np.concatenate([x.astype(np.float64), np.zeros((5, 1, 8, 8))])}
+    ref = simulate(net, len(x) + 5, frames)
+    chip = emulate(compile_network(net, AKIDA), len(x) + 5, frames)
+    assert np.array_equal(ref.traces["out"]["voltage"][5:], out)  # the script's integer reference
+    assert np.array_equal(chip.traces["out"]["voltage"][5:], out)
+    for pop in ("conv1", "pool1", "conv2", "pool2"):
+        assert ref.spikes[pop].count > 0
+        assert np.array_equal(ref.spikes[pop].indices, chip.spikes[pop].indices)
+        assert np.array_equal(ref.spikes[pop].values, chip.spikes[pop].values)
+
+
 @pytest.mark.parametrize("change, message", [
     ("act_bits = 4, act_step = 2)", None),
     ("act_bits = 3, act_step = 2)", "population 'a4': native akida act_bits = 3; akida sends activations of 1, 2, 4 bits"),
@@ -775,8 +827,8 @@ def test_a_max_pool_is_refused_where_it_cannot_be_computed(tmp_path):
     with pytest.raises(QuantizationError, match=r"projection 'x->m': max_pool takes the largest input, which "
                                                 r"loihi's neurons cannot do"):
         compile_network(net, load_chip("loihi"))
-    with pytest.raises(UsageError, match=r"projection 'x->m': the float reference has no max pooling"):
-        simulate(net, 3)
+    assert simulate(net, 2, {"x": np.array([[3, 0, 5, 2], [0, 0, 0, 0]])}).traces["m"]["voltage"][:, 0].tolist() \
+        == [0, 5]  # the float reference pools by the maximum too
     text = GRADED + "population m2[1, 1, 1] : LI(beta = 0)\nconnect s -> m2 : max_pool(size = 1)\n"
     text = text.replace("population s[1] : LI(beta = 0)", "population s[1, 1, 1] : LI(beta = 0)")
     (tmp_path / "net.snn").write_text(text)
@@ -822,18 +874,17 @@ def test_validate_and_compare_say_what_would_have_to_change_for_a_rate_coded_net
     assert any("a recurrent projection has no frame-by-frame meaning" in n for n in info.value.notes)
 
 
-def test_compare_runs_the_akida_example_without_a_float_reference():
+def test_compare_runs_the_akida_example_against_the_float_reference():
     table = nc.compare("examples/digits_cnn_akida.snn", chips=["loihi", "truenorth", "akida"], steps=6)
     assert [r.status for r in table.rows] == ["cannot represent", "cannot represent", "ok"]
     assert table.rows[0].reason.startswith("projection 'conv1->pool1': max_pool takes the largest input")
     akida = table["akida"]
-    assert akida.spikes_ref is None and akida.correlation_worst is None and akida.energy_per_step_j > 0
     # The chip's own events: 5 steps of one frame through conv1, pool1, conv2, pool2 (out has no targets).
     r = emulate(compile_network(nc.load(EXAMPLES / "digits_cnn_akida.snn"), AKIDA), 6)
     assert akida.spikes_chip == sum(r.spikes[p].count for p in ("conv1", "pool1", "conv2", "pool2", "out"))
-    text = table.to_text()
-    assert "float reference: none (projection 'conv1->pool1': the float reference has no max pooling" in text
-    assert table.to_dict()["reference"]["missing"].startswith("projection 'conv1->pool1'")
+    # The float reference computes the graded layers too, and on integer parameters the same events.
+    assert akida.spikes_ref == akida.spikes_chip and akida.energy_per_step_j > 0
+    assert "float reference: none" not in table.to_text()
 
 
 def test_a_network_without_state_gets_no_conversion_notes(tmp_path):
@@ -885,3 +936,139 @@ def test_every_example_is_refused_on_akida_saying_where_and_why(example, named, 
     for line in errors:
         assert ("which akida cannot do: its neurons keep no state between frames" in line
                 or "but akida delivers every spike after exactly 1 step(s)" in line), line
+
+
+# --------------------------------------------------------------------------- scoring a read-out of potentials
+
+
+def test_a_read_out_of_potentials_is_scored_by_its_largest_potential():
+    from neurocomp.report.validate import _classify, output_scores
+
+    # Two samples through weights -1 and -2: potentials [-3, -2] and [-1, -6] at step 1
+    # (0 elsewhere). The largest: neuron 1, then neuron 0. By spike counts (none) both
+    # would be silent and read as class 0; the largest potential over time would be the 0
+    # of the other steps.
+    b = nc.NetworkBuilder("readout")
+    b.input("x", 2, "current", value=np.zeros(2))
+    b.population("out", 2, "LI", beta=0.0)
+    b.connect("x", "out", "dense", weights=np.array([[-1.0, 0.0], [0.0, -2.0]]))
+    b.probe("out", "voltage")
+    net = b.build()
+    runs = [simulate(net, 3, {"x": np.array([frame, [0, 0], [0, 0]])}) for frame in ([3.0, 1.0], [1.0, 3.0])]
+    assert output_scores(runs[0], "out", spiking=False).tolist() == [-3.0, -2.0]
+    assert output_scores(runs[1], "out", spiking=False).tolist() == [-1.0, -6.0]
+    got = _classify("out", runs, runs, np.array([1, 0]), spiking=False)
+    assert (got.accuracy_ref, got.silent_ref, got.scored_by) == (1.0, 0, "potentials")
+    assert _classify("out", runs, runs, np.array([1, 0])).accuracy_ref == 0.5  # counts: both silent, class 0
+    bare = nc.NetworkBuilder("bare")
+    bare.input("x", 2, "current", value=np.zeros(2))
+    bare.population("out", 2, "LI", beta=0.0)
+    bare.connect("x", "out", "dense", weights=np.eye(2))
+    bare.probe("out", "spikes")
+    with pytest.raises(UsageError, match=r"the read-out 'out' sends no spikes: its class is its largest potential, "
+                                         r"which is not probed"):
+        output_scores(simulate(bare.build(), 2), "out", spiking=False)
+
+
+def test_validate_scores_the_akida_example_by_its_potentials():
+    # The tutorial's figure: 97.8 % of the 360 test digits (352), float model and chip alike.
+    report = nc.validate(str(EXAMPLES / "digits_cnn_akida.snn"), "akida", 6,
+                         samples=str(EXAMPLES / "data" / "digits_cnn_test.npz"), jobs=1)
+    c = report.classifier
+    assert (c.samples, c.scored_by, c.silent_ref, c.silent_chip) == (360, "potentials", 0, 0)
+    assert round(c.accuracy_chip * 360) == 352 and round(c.accuracy_ref * 360) == 352 and c.agreement == 1.0
+    assert "classifier (output 'out' by its largest potential, 360 samples)" in report.to_text()
+    table = nc.compare(str(EXAMPLES / "digits_cnn_akida.snn"), chips=["akida"], steps=6,
+                       samples=str(EXAMPLES / "data" / "digits_cnn_test.npz"), jobs=1)
+    assert round(table.accuracy_ref * 360) == 352 and round(table["akida"].accuracy * 360) == 352
+
+
+def test_run_out_writes_the_event_values_and_report_reads_them_back(tmp_path, capsys):
+    from neurocomp.report.folder import load_folder
+
+    np.save(tmp_path / "w.npy", np.array([[1.0, 2.0, 1.0, 1.0]]))
+    np.save(tmp_path / "v.npy", np.array([[-3.0]]))
+    (tmp_path / "net.snn").write_text(GRADED)
+    np.savez(tmp_path / "in.npz", x=np.array([[3, 0, 5, 2], [0, 0, 0, 0], [2, 0, 0, 0]], dtype=np.float64))
+    out = tmp_path / "run"
+    assert main(["run", str(tmp_path / "net.snn"), "--chip", "akida", "--steps", "3", "--inputs",
+                 str(tmp_path / "in.npz"), "--out", str(out)]) == 0
+    with np.load(out / "spikes.npz", allow_pickle=False) as f:
+        # the hand-computed events of test_graded_inputs_activations_and_a_max_pool_by_hand
+        assert f["a2.values"].tolist() == [3] and f["a4.values"].tolist() == [5]
+        assert f["x.values"].tolist() == [3, 5, 2, 2] and f["x.times"].tolist() == [0, 0, 0, 2]
+        assert "m.values" in f.files and f["m.values"].size == 0
+    back = load_folder(out).result
+    assert back.spikes["a4"].values.tolist() == [5] and back.spikes["x"].values.tolist() == [3, 5, 2, 2]
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    # A values array that does not fit its events is named, not a traceback.
+    with np.load(out / "spikes.npz", allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["a4.values"] = np.array([5, 1])
+    np.savez(out / "spikes.npz", **arrays)
+    assert main(["report", str(out)]) == 1
+    assert "'a4.values' (int64, (2,)) does not give one number per event of 'a4'" in capsys.readouterr().err
+
+
+def test_a_file_of_graded_frames_is_one_frame_per_step(tmp_path):
+    from neurocomp.ir.printer import to_snn
+
+    # frames(values = FILE): frame t at step t, then nothing. The example's first 12 test
+    # digits through it give the script's integer potentials at steps t + 5, on the chip and
+    # in the float model; a zero pixel is no event.
+    with np.load(EXAMPLES / "data" / "digits_cnn_test.npz", allow_pickle=False) as d:
+        x, out = d["x"][:12], d["out"][:12]
+    np.save(tmp_path / "frames.npy", x)
+    text = (EXAMPLES / "digits_cnn_akida.snn").read_text()
+    text = text.replace('input pixels[1, 8, 8] : current(value = "data/digits_cnn_digit.npy")',
+                        'input pixels[1, 8, 8] : frames(values = "frames.npy")').replace('"data/', f'"{EXAMPLES}/data/')
+    (tmp_path / "net.snn").write_text(text)
+    net = nc.load(tmp_path / "net.snn")
+    chip = emulate(compile_network(net, AKIDA), 17)
+    ref = simulate(net, 17)
+    assert np.array_equal(chip.traces["out"]["voltage"][5:], out)
+    assert np.array_equal(ref.traces["out"]["voltage"][5:], out)
+    ev = chip.spikes["pixels"]
+    assert ev.count == int(np.count_nonzero(x)) and ev.times.max() == 11
+    assert ev.values.tolist() == x.reshape(12, -1)[x.reshape(12, -1) != 0].tolist()
+    assert 'input pixels[1, 8, 8] : frames(values = "frames.npy")' in to_snn(net)
+    # A file of the wrong shape is named where it is written.
+    np.save(tmp_path / "bad.npy", np.zeros((3, 10)))
+    (tmp_path / "bad.snn").write_text('network bad\ndt = 1 ms\ninput p[1, 8, 8] : frames(values = "bad.npy")\n'
+                                      "population o[1] : LI(beta = 0)\nconnect p -> o : all_to_all(weight = 1)\n")
+    with pytest.raises(Exception, match=r"the frames in 'bad.npy' have shape \[3, 10\], expected \[frames, 1, 8, 8\]"):
+        nc.load(tmp_path / "bad.snn")
+    # Values the chip does not take are refused naming the input.
+    np.save(tmp_path / "neg.npy", -np.ones((2, 1, 8, 8)))
+    (tmp_path / "neg.snn").write_text(text.replace('"frames.npy"', '"neg.npy"'))
+    with pytest.raises(QuantizationError, match=r"input 'pixels': emits the value -1; akida takes input values"):
+        compile_network(nc.load(tmp_path / "neg.snn"), AKIDA)
+
+
+def test_graded_frames_are_refused_on_a_chip_of_binary_spikes(tmp_path):
+    np.save(tmp_path / "f.npy", np.ones((2, 3)))
+    (tmp_path / "net.snn").write_text('network f\ndt = 1 ms\ninput p[3] : frames(values = "f.npy")\n'
+                                      "population o[2] : LIF(beta = 0, threshold = 1)\n"
+                                      "connect p -> o : all_to_all(weight = 1)\n")
+    with pytest.raises(QuantizationError, match=r"input 'p': a graded source \(frames\) cannot drive loihi"):
+        compile_network(nc.load(tmp_path / "net.snn"), load_chip("loihi"))
+    # On Akida: an input of 1-bit values; 3 events of 1 reach o at step 1 (V = 3 > 1), then 3 more.
+    r = emulate(compile_network(nc.load(tmp_path / "net.snn"), AKIDA), 4)
+    assert r.spikes["o"].times.tolist() == [1, 1, 2, 2]
+    assert simulate(nc.load(tmp_path / "net.snn"), 4).spikes["o"].times.tolist() == [1, 1, 2, 2]
+
+
+def test_graded_frames_from_python_are_written_and_read_back(tmp_path):
+    from neurocomp.ir.write import write_snn
+
+    # Frames [0..3], [4..7], [8..11] summed by weights 1: 6, 22, 38 at steps 1, 2, 3, then 0.
+    b = nc.NetworkBuilder("fw")
+    b.input("p", (1, 2, 2), "frames", values=np.arange(12.0).reshape(3, 1, 2, 2))
+    b.population("o", 1, "LI", beta=0.0)
+    b.connect("p", "o", "dense", weights=np.ones((1, 4)))
+    b.probe("o", "voltage")
+    write_snn(b.build(), tmp_path / "fw.snn")
+    assert 'input p[1, 2, 2] : frames(values = "fw_data/p.values.npy")' in (tmp_path / "fw.snn").read_text()
+    back = nc.load(tmp_path / "fw.snn")
+    assert simulate(back, 5).traces["o"]["voltage"][:, 0].tolist() == [0, 6, 22, 38, 0]

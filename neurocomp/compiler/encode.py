@@ -31,6 +31,7 @@ from ..diagnostics import DslError, InputFileError, NeurocompError, Span, UsageE
 from ..ir.encoders import (
     ConstantCurrent,
     DeltaCode,
+    GradedFrames,
     Encoder,
     EventStream,
     LatencyCode,
@@ -482,6 +483,27 @@ def _constant_current(enc: ConstantCurrent, job: EncodeJob) -> InputEvents:
     step_ptr = np.arange(steps + 1, dtype=np.int64) * np.int64(k)
     return InputEvents(population=job.name, n=job.n, steps=steps, step_ptr=step_ptr,
                        indices=np.tile(idx, steps), values=np.tile(value[idx], steps))
+
+
+@_register(GradedFrames)
+def _graded_frames(enc: GradedFrames, job: EncodeJob) -> InputEvents:
+    """Frame ``t`` at step ``t``: each nonzero value is an event carrying it; nothing after
+    the last frame (a run longer than the file lets the network's last layers answer)."""
+    frames = np.asarray(enc.values.values, dtype=np.float64)
+    if frames.ndim < 2 or int(np.prod(frames.shape[1:], dtype=np.int64)) != job.n:
+        raise InputFileError(f"the frames have shape {list(frames.shape)}; expected [frames, "
+                             f"{', '.join(map(str, job.shape))}]", where=f"{job.where}: {enc.values.path}",
+                             hint="the first axis is the frame (one per step); the rest is the input's shape")
+    if not np.all(np.isfinite(frames)):
+        raise InputFileError("the frames hold NaN or infinite values", where=f"{job.where}: {enc.values.path}")
+    raster = np.zeros((job.steps, job.n))
+    last = min(job.steps, frames.shape[0])
+    raster[:last] = frames[:last].reshape(last, job.n)
+    t, i = np.nonzero(raster)
+    step_ptr = np.zeros(job.steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t, minlength=job.steps), out=step_ptr[1:])
+    return InputEvents(population=job.name, n=job.n, steps=job.steps, step_ptr=step_ptr,
+                       indices=i.astype(np.int64), values=raster[t, i])
 
 
 # -- a run's inputs: the user's where given, else each encoder's --------------------------

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..chip.spec import ChipSpec
 from ..diagnostics import Collector, QuantizationError, UsageError, did_you_mean
-from ..ir.encoders import ConstantCurrent
+from ..ir.encoders import ConstantCurrent, GradedFrames
 from ..ir.network import Network, Population, Projection
 from ..ir.quantized import (PopulationError, ProjectionError, QuantizationReport,
                             QuantizedNetwork)
@@ -337,6 +337,11 @@ def check_delays(errors: Collector, proj: Projection, syn: Synapses, chip: ChipS
 def check_graded_inputs(errors: Collector, network: Network, chip: ChipSpec) -> None:
     """A graded source (``current(...)``) on a chip whose synapses carry binary spikes."""
     for pop in network.populations.values():
+        if isinstance(pop.encoder, GradedFrames):
+            errors.error(f"{describe(pop)}: a graded source (frames) cannot drive {chip.name}, whose synapses "
+                         f"carry binary spikes", span=pop.span,
+                         hint="encode the frames as spikes (rate(...) or delta(...)), or run the network on akida")
+            continue
         if not isinstance(pop.encoder, ConstantCurrent):
             continue
         targets = sorted({p.post for p in network.projections if p.pre == pop.name})

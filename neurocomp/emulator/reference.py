@@ -55,6 +55,7 @@ from ..ir.network import PROBE_VARIABLES, Network
 from ..ir.result import RunResult, SpikeEvents
 from ..ir.synapses import InputEvents, Synapses
 from ..ir.values import as_array
+from .reference_graded import is_graded, simulate_graded
 from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, _steps, run_reference
 
 __all__ = ["simulate"]
@@ -129,6 +130,8 @@ def simulate(network: Network, steps: int,
     in_ptr, in_idx, in_val = _global_events(layout, steps, events)
     probes = _Probes.of(network, layout, steps)
 
+    if is_graded(network):  # graded events or max pooling: the ideal form of Akida's layers
+        return simulate_graded(network, steps, events, synapses, probes, layout, params)
     args = (*params, *csr, in_ptr, in_idx, in_val,
             probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
     # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
@@ -524,14 +527,21 @@ class _Probes:
 
 def cannot_simulate(network: Network) -> UsageError | None:
     """Why the float model cannot compute ``network`` (the error :func:`simulate` raises),
-    or ``None``. Its neurons add their inputs: a max_pool projection has no float meaning
-    here (an Akida run computes it; docs/chips/akida_neuron.md)."""
+    or ``None``. A graded network (:mod:`.reference_graded`) with a learning rule, or with a
+    ``max_pool`` projection that shares its target, is not computed."""
     from ..ir.connectors import Pool2d
 
+    if not is_graded(network):
+        return None
     for proj in network.projections:
+        if proj.learning is not None:
+            return UsageError(f"projection '{proj.name}': the float reference does not learn in a graded "
+                              "network (events with values or max pooling)", where=f"projection '{proj.name}'",
+                              hint="remove the learn clause, or the native akida(...) activations")
         if isinstance(proj.connector, Pool2d) and proj.connector.kind == "max":
-            return UsageError(f"projection '{proj.name}': the float reference has no max pooling "
-                              "(its neurons add their inputs)",
-                              hint="compare an akida run with an integer reference of your own, or "
-                                   "use sum_pool / avg_pool")
+            others = [p.name for p in network.projections if p.post == proj.post and p.name != proj.name]
+            if others:
+                return UsageError(f"projection '{proj.name}': a max_pool projection must be the only one into "
+                                  f"'{proj.post}', which also gets {', '.join(others)}",
+                                  where=f"projection '{proj.name}'", hint="pool into a population of its own")
     return None

@@ -51,7 +51,8 @@ def framework_steps(result: RunResult, network: Network, steps: int | None = Non
     for name, ev in result.spikes.items():
         d = shift[name]
         keep = (ev.times >= d) & (ev.times < d + steps)
-        spikes[name] = SpikeEvents(times=ev.times[keep] - d, indices=ev.indices[keep], n=ev.n, is_input=ev.is_input)
+        spikes[name] = SpikeEvents(times=ev.times[keep] - d, indices=ev.indices[keep], n=ev.n, is_input=ev.is_input,
+                                   values=None if ev.values is None else ev.values[keep])
     traces = {name: {var: np.asarray(trace)[shift.get(name, 0):shift.get(name, 0) + steps]
                      for var, trace in per_var.items()}
               for name, per_var in result.traces.items()}

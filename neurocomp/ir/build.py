@@ -266,6 +266,7 @@ _ENCODER_PARAMS: dict[str, dict[str, Conv]] = {
     "delta": {"signal": _Ctx.array, "threshold": _Ctx.plain},
     "events": {"file": _Ctx.text},
     "current": {"value": _Ctx.number_or_array},
+    "frames": {"values": _Ctx.array},
 }
 
 
@@ -868,8 +869,17 @@ def _current(b: _Builder, args: dict, call: ast.Call, shape: tuple[int, ...]) ->
     return en.ConstantCurrent(value=value)
 
 
+def _frames(b: _Builder, args: dict, call: ast.Call, shape: tuple[int, ...]) -> en.GradedFrames:
+    values = _need(args, "values", call)
+    got = values.values.shape
+    if values.values.ndim < 2 or _size_of(got[1:]) != _size_of(shape):
+        raise Bad(f"the frames in '{values.path}' have shape {list(got)}, expected "
+                  f"[frames, {', '.join(map(str, shape))}]", args["__spans__"]["values"])
+    return en.GradedFrames(values=values)
+
+
 _ENCODERS = {"spikes": _spikes, "rate": _rate, "latency": _latency, "delta": _delta,
-             "events": _events, "current": _current}
+             "events": _events, "current": _current, "frames": _frames}
 
 
 def _dense(b, args, spans, stmt, pre, post) -> cn.Dense:

@@ -48,6 +48,7 @@ _ENCODER_ARGS = {
     "delta": ("signal", "threshold"),
     "events": ("x", "y", "t_us", "p"),
     "current": ("value",),
+    "frames": ("values",),
 }
 _CONNECTOR_ARGS = {
     "dense": ("weights",),
@@ -410,8 +411,16 @@ def _current(b: NetworkBuilder, where: str, name: str, shape: tuple, n: int, par
     return en.ConstantCurrent(value=b._value(where, name, "value", _need(where, params, "value"), n))
 
 
+def _frames(b: NetworkBuilder, where: str, name: str, shape: tuple, n: int, params: dict) -> en.GradedFrames:
+    values = b._array(where, name, "values", _need(where, params, "values"))
+    got = values.values.shape
+    if values.values.ndim < 2 or math.prod(got[1:]) != math.prod(shape):
+        raise UsageError(f"{where}: 'values' has shape {list(got)}, expected [frames, {', '.join(map(str, shape))}]")
+    return en.GradedFrames(values=values)
+
+
 _ENCODERS = {"spikes": _spikes, "rate": _rate, "latency": _latency, "delta": _delta,
-             "events": _events, "current": _current}
+             "events": _events, "current": _current, "frames": _frames}
 
 
 # ---------------------------------------------------------------------------------------

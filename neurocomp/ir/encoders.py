@@ -22,6 +22,7 @@ __all__ = [
     "DeltaCode",
     "EventStream",
     "ConstantCurrent",
+    "GradedFrames",
     "Encoder",
 ]
 
@@ -105,4 +106,15 @@ class ConstantCurrent:
     value: Value
 
 
-Encoder = Union[SpikeFile, RateCode, LatencyCode, DeltaCode, EventStream, ConstantCurrent]
+@dataclass(frozen=True, eq=False)
+class GradedFrames:
+    """A graded source read from a file of frames ``[T, shape...]``: at step ``t < T``
+    neuron ``i`` emits ``values[t, i]`` (not a spike; a 0 emits nothing), and nothing
+    after the last frame. One frame per step is how Akida takes its input (an 8-bit
+    image is one frame); through a projection it adds ``weight · value``.
+    """
+
+    values: ArrayValue
+
+
+Encoder = Union[SpikeFile, RateCode, LatencyCode, DeltaCode, EventStream, ConstantCurrent, GradedFrames]

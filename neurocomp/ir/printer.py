@@ -78,6 +78,8 @@ def _encoder(e: en.Encoder) -> str:
         return f"delta(signal = {_value(e.signal)}, threshold = {_num(e.threshold)})"
     if isinstance(e, en.EventStream):
         return f'events(file = "{e.path}")'
+    if isinstance(e, en.GradedFrames):
+        return f"frames(values = {_value(e.values)})"
     if isinstance(e, en.ConstantCurrent):
         return f"current(value = {_value(e.value)})"
     raise TypeError(f"cannot print encoder {e!r}")

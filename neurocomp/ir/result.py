@@ -8,6 +8,8 @@ it.
 On disk a result is a folder with two files::
 
     spikes.npz    <pop>.times, <pop>.indices (int64) for every population,
+                  <pop>.values (int64 or float64) for a population whose events carry
+                  a value (Akida's graded activations and input pixels),
                   <pop>.<var> for every probed trace (voltage, current: float64
                   (steps, n); spikes: bool (steps, n))
     summary.json  the counters and per-population sizes and rates (:meth:`summary`)
@@ -268,6 +270,8 @@ class RunResult:
         for name, ev in self.spikes.items():
             arrays[f"{name}.times"] = ev.times
             arrays[f"{name}.indices"] = ev.indices
+            if ev.values is not None:
+                arrays[f"{name}.values"] = ev.values
         for name, per_var in self.traces.items():
             for var, trace in per_var.items():
                 arrays[f"{name}.{var}"] = trace
@@ -299,9 +303,16 @@ class RunResult:
         with np.load(d / SPIKES_FILE, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
         for name, info in summary["populations"].items():
+            values = arrays.get(f"{name}.values")
+            if values is not None and (values.shape != np.shape(arrays.get(f"{name}.times"))
+                                       or values.dtype.kind not in "iuf"):
+                raise UsageError(f"'{d / SPIKES_FILE}': '{name}.values' ({values.dtype}, {values.shape}) does not "
+                                 f"give one number per event of '{name}'",
+                                 hint="write the run again with 'neurocomp run --out'")
             spikes[name] = SpikeEvents(times=arrays.pop(f"{name}.times"),
                                        indices=arrays.pop(f"{name}.indices"),
-                                       n=int(info["size"]), is_input=bool(info["input"]))
+                                       n=int(info["size"]), is_input=bool(info["input"]),
+                                       values=arrays.pop(f"{name}.values", None))
         for key, trace in arrays.items():
             name, var = key.rsplit(".", 1)
             traces.setdefault(name, {})[var] = trace

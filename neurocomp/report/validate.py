@@ -24,7 +24,11 @@ is read by its most active neuron, one run per labelled sample
 (:mod:`neurocomp.workflows.samples`). A sample whose output neurons are all silent, or
 tie for the most spikes, counts as the lowest-index neuron among the tied, as
 ``numpy.argmax`` picks; silent output is reported separately (``silent_ref``,
-``silent_chip``).
+``silent_chip``). A read-out of potentials (a non-spiking ``LI`` output, as Akida's
+activation-off layer is) is read by its largest potential instead
+(:func:`output_scores`): the probed voltages at the last step where any of them is not
+0 (for a frame read-out, ``LI(beta = 0)``, the step its frame arrives; for a leaky
+integrator, the run's end); an output whose potentials stay 0 is silent.
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class ClassifierAgreement:
     agreement: float
     silent_ref: int
     silent_chip: int
+    scored_by: str = "spike counts"  # or "potentials" (a non-spiking read-out)
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -128,7 +133,7 @@ class ValidationReport:
         console.print(table)
         c = self.classifier
         if c is not None:
-            t = Table(title=f"classifier (output '{c.output}', {c.samples:,} samples)", title_justify="left")
+            t = Table(title=f"classifier (output '{c.output}'{_by(c)}, {c.samples:,} samples)", title_justify="left")
             for col in ("accuracy float", "accuracy chip", "agreement", "silent float", "silent chip"):
                 t.add_column(col, justify="right")
             t.add_row(f"{c.accuracy_ref:.1%}", f"{c.accuracy_chip:.1%}", f"{c.agreement:.1%}",
@@ -171,6 +176,10 @@ class ValidationReport:
                                  f"{c.agreement:.1%}")]))
         parts += [f"<p>note: {escape(n)}</p>" for n in self.notes]
         return "<div>" + "".join(parts) + "</div>"
+
+
+def _by(c: ClassifierAgreement) -> str:
+    return " by its largest potential" if c.scored_by == "potentials" else ""
 
 
 def _fmt(value: float | None, pattern: str) -> str:
@@ -216,7 +225,7 @@ def agreement_report(network: Network, chip: Any, steps: int, ref_runs: Sequence
                  for name, pop in network.populations.items() if not pop.is_input)
     classifier = None
     if labels is not None and output is not None:
-        classifier = _classify(output, ref_runs, chip_runs, labels)
+        classifier = _classify(output, ref_runs, chip_runs, labels, _spiking(network, output))
     counts = {}
     if spike_counts:
         counts = {p.name: (np.stack([r.spike_counts(p.name) for r in ref_runs]).astype(np.int64),
@@ -276,15 +285,41 @@ def _agreement(name: str, ref: Sequence[RunResult], chip: Sequence[RunResult], s
         fire_in_one_only=int(one.sum()))
 
 
+def _spiking(network: Network, output: str) -> bool:
+    pop = network.populations.get(output)
+    return pop is None or pop.neuron is None or bool(pop.neuron.spiking)
+
+
+def output_scores(run: RunResult, output: str, spiking: bool) -> np.ndarray:
+    """float64 ``(n,)``: what the classifier reads from ``output`` in one run (its class
+    is the ``argmax``): the spike counts of a spiking output; for a non-spiking read-out
+    the probed potentials at the last step where any of them is not 0 (zeros if none is).
+
+    Raises
+    ------
+    UsageError
+        When a non-spiking read-out's voltage is not probed.
+    """
+    if spiking:
+        return run.spike_counts(output).astype(np.float64)
+    v = run.traces.get(output, {}).get("voltage")
+    if v is None:
+        raise UsageError(f"the read-out '{output}' sends no spikes: its class is its largest potential, "
+                         "which is not probed", hint=f"probe it: 'probe {output} : voltage'")
+    live = np.flatnonzero(np.any(np.asarray(v) != 0, axis=1))
+    return np.asarray(v[live[-1]], dtype=np.float64) if live.size else np.zeros(v.shape[1])
+
+
 def _classify(output: str, ref: Sequence[RunResult], chip: Sequence[RunResult],
-              labels: np.ndarray) -> ClassifierAgreement:
-    counts_ref = np.stack([r.spike_counts(output) for r in ref])
-    counts_chip = np.stack([r.spike_counts(output) for r in chip])
+              labels: np.ndarray, spiking: bool = True) -> ClassifierAgreement:
+    counts_ref = np.stack([output_scores(r, output, spiking) for r in ref])
+    counts_chip = np.stack([output_scores(r, output, spiking) for r in chip])
     pred_ref = np.argmax(counts_ref, axis=1)
     pred_chip = np.argmax(counts_chip, axis=1)
     n = len(labels)
     return ClassifierAgreement(
         output=output, samples=n, accuracy_ref=float(np.mean(pred_ref == labels)),
         accuracy_chip=float(np.mean(pred_chip == labels)), agreement=float(np.mean(pred_ref == pred_chip)),
-        silent_ref=int(np.count_nonzero(counts_ref.sum(axis=1) == 0)),
-        silent_chip=int(np.count_nonzero(counts_chip.sum(axis=1) == 0)))
+        silent_ref=int(np.count_nonzero(np.all(counts_ref == 0, axis=1))),
+        silent_chip=int(np.count_nonzero(np.all(counts_chip == 0, axis=1))),
+        scored_by="spike counts" if spiking else "potentials")

@@ -150,7 +150,10 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         {name: int(sum(r.spikes[name].count for r in ref_runs)) for name in neuron_pops}
     accuracy_ref = None
     if labels is not None and output is not None and ref_runs is not None:
-        pred = np.array([int(np.argmax(r.spike_counts(output))) for r in ref_runs], dtype=np.int64)
+        from ..report.validate import output_scores
+
+        spiking = network.populations[output].neuron.spiking
+        pred = np.array([int(np.argmax(output_scores(r, output, spiking))) for r in ref_runs], dtype=np.int64)
         accuracy_ref = float(np.mean(pred == labels))
 
     def finished(first: int, out: list[tuple[ChipRow, float]]) -> None:

@@ -168,7 +168,7 @@ def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray) -> list[In
                              "with a sample", where=where, hint="give the samples as rasters [n, T, N] instead")
         out: list[InputEvents | np.ndarray] = []
         for i in range(x.shape[0]):
-            changes: dict[str, Any] = {"value": np.asarray(x[i], dtype=np.float64).reshape(pop.shape)}
+            changes: dict[str, Any] = {"value": np.asarray(x[i], dtype=np.float64).reshape(-1)}  # flat: as_array's form
             if "seed" in names:
                 changes["seed"] = int(encoder.seed) + i
             sample_pop = dataclasses.replace(pop, encoder=dataclasses.replace(encoder, **changes))

@@ -45,7 +45,7 @@ import numpy as np
 from ...chip.spec import ChipSpec
 from ...diagnostics import CapacityError, QuantizationError, Span, UsageError, did_you_mean
 from ...ir.connectors import Conv2d, Pool2d
-from ...ir.encoders import ConstantCurrent
+from ...ir.encoders import ConstantCurrent, GradedFrames
 from ...ir.values import as_array
 from ...ir.partition import Partition
 from ...ir.quantized import QuantizedNetwork
@@ -490,6 +490,9 @@ def _bits(qnet: QuantizedNetwork, pop: str, default: int) -> int:
     if p.is_input:
         if isinstance(p.encoder, ConstantCurrent):
             top = float(np.max(as_array(p.encoder.value, p.size), initial=0.0))
+            return next((b for b in (1, 2, 4) if top <= 2 ** b - 1), 8)
+        if isinstance(p.encoder, GradedFrames):  # a file of frames: its largest value
+            top = float(np.max(p.encoder.values.values, initial=0.0))
             return next((b for b in (1, 2, 4) if top <= 2 ** b - 1), 8)
         return 1
     a = qnet.populations[pop].params.get("act_bits")

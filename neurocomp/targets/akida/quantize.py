@@ -72,7 +72,7 @@ from ...ir.values import as_array
 from ...compiler.quantize import (check_delays, check_neuron_features, describe, keep_nonzero, native_ints,
                                   natives_of, population_error, projection_error, relative_error)
 from ...ir.connectors import Conv2d, Pool2d
-from ...ir.encoders import ConstantCurrent, DeltaCode, EventStream, LatencyCode, RateCode, SpikeFile
+from ...ir.encoders import ConstantCurrent, DeltaCode, EventStream, GradedFrames, LatencyCode, RateCode, SpikeFile
 
 __all__ = [
     "FAMILY",
@@ -347,9 +347,12 @@ def quantize_akida(network: Network, chip: Any, synapses: Mapping[str, Synapses]
 
 def _check_input(errors: Collector, pop, chip: Any, top: int) -> None:
     """A graded source must emit what the chip takes: whole numbers ``0..top``."""
-    if not isinstance(pop.encoder, ConstantCurrent):
+    if isinstance(pop.encoder, GradedFrames):
+        values = np.asarray(pop.encoder.values.values, dtype=np.float64).reshape(-1)
+    elif isinstance(pop.encoder, ConstantCurrent):
+        values = as_array(pop.encoder.value, pop.size)
+    else:
         return
-    values = as_array(pop.encoder.value, pop.size)
     bad = (values != np.rint(values)) | (values < 0) | (values > top)
     if np.any(bad):
         errors.error(f"{describe(pop)}: emits the value {float(values[bad][0]):g}; {chip.name} takes "
