@@ -122,7 +122,7 @@ __all__ = [
     "N_COUNTERS",
     "SYN_LO", "SYN_HI", "ROUTE_LO", "ROUTE_HI", "COL", "HOPS_EW", "HOPS_NS", "HOPS_IC",
     "Routing", "RoutingInfo", "routing_tables", "deliver", "deliver_many", "relay_fires",
-    "narrowest_int", "syn_row", "syn_value", "prefetch",
+    "narrowest_int", "syn_row", "syn_value", "prefetch", "count_routes",
 ]
 
 # Rows of ``cnt``: the events of the cost vocabulary, in its order (plain module ints,
@@ -674,6 +674,15 @@ def deliver(rt, s, t, acc, cnt):
     hops of the sender's core and the spikes in and synaptic operations of each
     receiving core (module docstring).
     """
+    count_routes(rt, s, t, cnt)
+    _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
+
+
+@njit(cache=True, inline="always")
+def count_routes(rt, s, t, cnt):
+    """The counting half of :func:`deliver`: in ``cnt[:, t, :]``, the messages and hops of
+    source ``s``'s core (none for an input) and the spikes in and synaptic operations of
+    each core its routes reach. For a kernel that scatters the synapses its own way."""
     col = rt.src[s, COL]
     r0 = rt.src[s, ROUTE_LO]
     r1 = rt.src[s, ROUTE_HI]
@@ -688,7 +697,6 @@ def deliver(rt, s, t, acc, cnt):
         dst = w >> rt.route_bits
         cnt[SPIKES_IN, t, dst] += 1
         cnt[SYNOPS, t, dst] += w & mask
-    _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
 
 
 @njit(cache=True, inline="always")

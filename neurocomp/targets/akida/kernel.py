@@ -53,10 +53,9 @@ from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
 from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, where_is
-from ...emulator.kernels.routing import (COL, HOPS_EW, HOPS_IC, HOPS_NS, HOPS_EAST_WEST, HOPS_INTERCHIP,
-                                         HOPS_NORTH_SOUTH, MESSAGES_OUT, N_COUNTERS, ROUTE_HI, ROUTE_LO,
-                                         SPIKES_IN, SPIKES_OUT, SYN_HI, SYN_LO, SYNOPS, UPDATES_ACTIVE,
-                                         UPDATES_INACTIVE, Routing, RoutingInfo, routing_tables)
+from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, SYN_HI, SYN_LO, UPDATES_ACTIVE, UPDATES_INACTIVE,
+                                         Routing, RoutingInfo, count_routes, routing_tables, syn_row,
+                                         syn_value)
 
 __all__ = ["AkidaTables", "prepare", "run", "run_akida",
            "axon_scales", "overflow_message"]
@@ -338,35 +337,20 @@ def overflow_message(tb: AkidaTables, result: KernelRun) -> str | None:
 def _deliver(rt, row_max, sources, values, lo, hi, t, acc, cnt):
     """Send the events ``sources[lo:hi]`` (values ``values[lo:hi]``) of step ``t``.
 
-    The routing's delivery (:func:`~neurocomp.emulator.kernels.routing.deliver`, same
-    counts) with each synapse's weight multiplied by the event's value; a row of a
-    max-pool target keeps the largest product instead of the sum.
+    The routing's delivery (:func:`~neurocomp.emulator.kernels.routing.deliver`: its
+    counts are :func:`~neurocomp.emulator.kernels.routing.count_routes`) with each
+    synapse's weight multiplied by the event's value; a row of a max-pool target keeps the
+    largest product instead of the sum.
     """
     n_slots = rt.n_slots
-    vbits = rt.syn_vbits
-    shift = 64 - vbits
-    mask = (np.int64(1) << rt.route_bits) - 1
     has_delay = rt.syn_delay.shape[0] > 0
     for e in range(lo, hi):
         s = sources[e]
         a = values[e]
-        col = rt.src[s, COL]
-        r0 = rt.src[s, ROUTE_LO]
-        r1 = rt.src[s, ROUTE_HI]
-        if col >= 0:
-            cnt[MESSAGES_OUT, t, col] += r1 - r0
-            cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
-            cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
-            cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
-        for r in range(r0, r1):
-            w = np.int64(rt.route[r])
-            dst = w >> rt.route_bits
-            cnt[SPIKES_IN, t, dst] += 1
-            cnt[SYNOPS, t, dst] += w & mask
+        count_routes(rt, s, t, cnt)
         for k in range(rt.src[s, SYN_LO], rt.src[s, SYN_HI]):
-            p = np.int64(rt.syn[k])
-            row = p >> vbits
-            x = ((p << shift) >> shift) * a
+            row = syn_row(rt, k)
+            x = syn_value(rt, k) * a
             extra = np.int64(rt.syn_delay[k]) if has_delay else np.int64(rt.delay)
             slot = (t + 1 + extra) % n_slots
             if row_max[row]:
