@@ -32,10 +32,7 @@ this file in CI.) Five checks:
 from __future__ import annotations
 
 import collections
-import json
 import math
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -46,13 +43,9 @@ from neurocomp.chip.load import load_chip
 from neurocomp.compiler.pipeline import compile as compile_network
 from neurocomp.emulator.run import emulate
 
-PYTHON = os.environ.get("NEUROCOMP_AKIDA_PYTHON", "")
+from akida_engine import ask, needs_engine
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not PYTHON or not Path(PYTHON).exists(),
-                       reason="set NEUROCOMP_AKIDA_PYTHON to a Python with BrainChip's akida package"),
-]
+pytestmark = needs_engine
 
 #: Runs in the engine's venv: reads one JSON request on stdin, prints one JSON answer.
 ENGINE = r'''
@@ -223,11 +216,7 @@ print(MARK + json.dumps(answer))
 
 def engine(request: dict) -> dict:
     """One request to the engine in its own venv."""
-    proc = subprocess.run([PYTHON, "-c", ENGINE], input=json.dumps(request), capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = [x for x in proc.stdout.splitlines() if x.startswith("@@neurocomp@@")][-1]
-    return json.loads(line[len("@@neurocomp@@"):])
+    return ask(ENGINE, request)
 
 
 # --------------------------------------------------------------------------- the engine's facts

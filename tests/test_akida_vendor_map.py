@@ -20,10 +20,6 @@ engine's NPs (``-s`` prints the table).
 from __future__ import annotations
 
 import collections
-import json
-import os
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,13 +30,9 @@ from neurocomp.compiler.pipeline import compile as compile_network
 from neurocomp.diagnostics import CapacityError, NeurocompError
 from neurocomp.targets.akida.mapping import Layer, map_layers
 
-PYTHON = os.environ.get("NEUROCOMP_AKIDA_PYTHON", "")
+from akida_engine import ask, needs_engine
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not PYTHON or not Path(PYTHON).exists(),
-                       reason="set NEUROCOMP_AKIDA_PYTHON to a Python with BrainChip's akida package"),
-]
+pytestmark = needs_engine
 
 #: Runs in the engine's venv: one JSON request on stdin, one JSON answer on stdout.
 ENGINE = r'''
@@ -110,11 +102,7 @@ print(MARK + json.dumps(answer))
 
 def engine(models: dict[str, list[Layer]]) -> dict:
     request = {"models": {name: [_spec(x) for x in layers] for name, layers in models.items()}}
-    proc = subprocess.run([PYTHON, "-c", ENGINE], input=json.dumps(request), capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    line = [x for x in proc.stdout.splitlines() if x.startswith("@@neurocomp@@")][-1]
-    return json.loads(line[len("@@neurocomp@@"):])
+    return ask(ENGINE, request, timeout=900)
 
 
 def _spec(layer: Layer) -> dict:
