@@ -12,6 +12,8 @@ packs them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,8 @@ from neurocomp.cli import main as cli_main
 from neurocomp.compiler.partition import partition
 from neurocomp.diagnostics import CapacityError, QuantizationError, UsageError
 from neurocomp.targets.akida.mapping import Layer, fnp_weight_bytes, map_layers
+
+ROOT = Path(__file__).resolve().parent.parent
 
 AKIDA = load_chip("akida")
 
@@ -224,6 +228,16 @@ def test_compile_prints_nps_by_kind_sram_and_external_memory(mlp, capsys):
             "external memory 157,696 B") in out
     assert cli_main(["compile", str(mlp), "--chip", "akida", "--partition", "minimal"]) == 0
     assert "Akida NPs (minimal)" in capsys.readouterr().out
+
+
+def test_the_hrc_is_named_apart_from_the_nps_and_counted_in_the_mappings_cores():
+    # digits_cnn_akida: an 8-bit input conv (the HRC), conv2 over 16 CNP1 (one filter each,
+    # all_nps), the read-out on an FNP3: 17 NPs, and 18 cores in neurocomp's mapping.
+    m = nc.compile(nc.load(ROOT / "examples" / "digits_cnn_akida.snn"), "akida")
+    first = m.compile_report["partition"]["notes"]
+    line = next(n for n in first if n.startswith("Akida NPs"))
+    assert "17 NP(s): 16 CNP1, 1 FNP3; plus the HRC (18 cores in the mapping)" in line
+    assert len(m.cores) == 18
 
 
 def test_a_population_fed_by_a_read_out_is_refused_in_the_vendors_words(tmp_path):

@@ -160,7 +160,10 @@ class Plan:
 
     def lines(self) -> list[str]:
         """What ``neurocomp compile --chip akida`` prints."""
-        kinds = ", ".join(f"{n} {k}" for k, n in self.by_kind().items())
+        kinds = ", ".join(f"{n} {k}" for k, n in self.by_kind().items() if k != "HRC")
+        if len(self.nps) > self.n_nps:
+            # The header's core count holds the HRC too (a CNP1 slot in the emulation).
+            kinds += f"; plus the HRC ({len(self.nps)} cores in the mapping)"
         sram_w = sum(n.weight_bytes for n in self.nps)
         sram_i = sum(n.input_bytes for n in self.nps)
         ext = sum(n.external_bytes for n in self.nps)
