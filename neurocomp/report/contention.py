@@ -26,10 +26,16 @@ the model; in short, per step:
 * The step's critical time is the latest of: every core's last packet done, every
   core's sending done, the busiest link or router drained.
 
+* **Relays** (splitters, where the chip limits a neuron's destinations): the run's spikes
+  name neurons only, so a relay's firings are derived from the compiler's rule: a relay
+  fires in the step after a spike of the neuron that feeds it (``compiler/route.py``),
+  and is replayed like any sender (its turn comes last on its core).
+
 The replay is one compiled pass over the run's spikes in step order (Numba), with one
 sort per step of the step's packets by arrival.
-Limits: relay compartments (TrueNorth splitters) are not replayed, and a link's queue
-drains at its rate from the step's start, not from its packets' arrivals.
+Limits: a link's queue drains at its rate from the step's start, not from its packets'
+arrivals; a real-time chip (TrueNorth) is not replayed: its step is one tick whatever
+its traffic.
 """
 
 from __future__ import annotations
@@ -92,6 +98,71 @@ def _packets(mapping: Any, chip: Any, synop_ns: np.ndarray) -> dict[str, np.ndar
     return {"src": pk_src, "dst": pk_dst, "work": pk_work, "ptr": np.cumsum(ptr)}
 
 
+def _spikes(result: Any, mapping: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The run's spikes as (step, source id): neurons' compartments, then the inputs
+    (sources ``n_comp + offset``)."""
+    m = mapping
+    ts, ss = [], []
+    pops = np.asarray(m.comp_pop, dtype=np.int64)
+    idx = np.asarray(m.comp_index, dtype=np.int64)
+    for p, name in enumerate(m.population_names):
+        ev = result.spikes.get(name)
+        if ev is None or not ev.count:
+            continue
+        comps = np.flatnonzero(pops == p)
+        table = np.full(int(idx[comps].max(initial=-1)) + 1, -1, dtype=np.int64)
+        table[idx[comps]] = comps
+        c = table[np.asarray(ev.indices, dtype=np.int64)]
+        keep = c >= 0
+        ts.append(np.asarray(ev.times, dtype=np.int64)[keep])
+        ss.append(c[keep])
+    for name, off in m.input_offset.items():
+        ev = result.spikes.get(name)
+        if ev is not None and ev.count:
+            ts.append(np.asarray(ev.times, dtype=np.int64))
+            ss.append(m.n_comp + int(off) + np.asarray(ev.indices, dtype=np.int64))
+    spk_t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
+    spk_s = np.concatenate(ss) if ss else np.zeros(0, dtype=np.int64)
+    return spk_t, spk_s
+
+
+def _relays_fed(mapping: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per source, the relay compartments its spikes reach: CSR ``(ptr, relay)``."""
+    m = mapping
+    n_routes = np.diff(np.asarray(m.route_ptr, dtype=np.int64))
+    src = np.repeat(np.arange(m.n_sources, dtype=np.int64), n_routes)
+    axon = np.asarray(m.route_axon, dtype=np.int64)
+    keep = np.asarray(m.axon_projection, dtype=np.int64)[axon] == -1  # relay-input axons
+    src, axon = src[keep], axon[keep]
+    syn_ptr = np.asarray(m.axon_syn_ptr, dtype=np.int64)
+    n_syn = syn_ptr[axon + 1] - syn_ptr[axon]
+    first = np.repeat(syn_ptr[axon] - np.cumsum(n_syn) + n_syn, n_syn)
+    relay = np.asarray(m.syn_target, dtype=np.int64)[first + np.arange(int(n_syn.sum()))]
+    pair_src = np.repeat(src, n_syn)
+    order = np.argsort(pair_src, kind="stable")
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(pair_src, minlength=m.n_sources))])
+    return ptr, relay[order]
+
+
+def _with_relays(mapping: Any, spk_t: np.ndarray, spk_s: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The spikes plus the relays' firings they cause (one step later, within the run)."""
+    if not np.any(np.asarray(mapping.comp_pop) == -1):
+        return spk_t, spk_s
+    ptr, relay = _relays_fed(mapping)
+    all_t, all_s = [spk_t], [spk_s]
+    t, s = spk_t, spk_s
+    while t.size:  # relays feeding relays: one level per pass
+        count = ptr[s + 1] - ptr[s]
+        start = np.repeat(ptr[s] - np.cumsum(count) + count, count)
+        t = np.repeat(t + 1, count)
+        s = relay[start + np.arange(int(count.sum()))]
+        keep = t < steps
+        t, s = t[keep], s[keep]
+        all_t.append(t)
+        all_s.append(s)
+    return np.concatenate(all_t), np.concatenate(all_s)
+
+
 def _axon_synop_ns(mapping: Any, chip: Any) -> np.ndarray:
     """Per axon, the time of one of its synaptic operations (per connector kind where
     the profile prices it)."""
@@ -149,27 +220,7 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     pk_dst = at[pk["dst"]]
 
     # the run's spikes as (step, source id), in step order; inputs come from the host
-    ts, ss, src_is_host = [], [], []
-    pops = np.asarray(m.comp_pop, dtype=np.int64)
-    idx = np.asarray(m.comp_index, dtype=np.int64)
-    for p, name in enumerate(m.population_names):
-        ev = result.spikes.get(name)
-        if ev is None or not ev.count:
-            continue
-        comps = np.flatnonzero(pops == p)
-        table = np.full(int(idx[comps].max(initial=-1)) + 1, -1, dtype=np.int64)
-        table[idx[comps]] = comps
-        c = table[np.asarray(ev.indices, dtype=np.int64)]
-        keep = c >= 0
-        ts.append(np.asarray(ev.times, dtype=np.int64)[keep])
-        ss.append(c[keep])
-    for name, off in m.input_offset.items():
-        ev = result.spikes.get(name)
-        if ev is not None and ev.count:
-            ts.append(np.asarray(ev.times, dtype=np.int64))
-            ss.append(m.n_comp + int(off) + np.asarray(ev.indices, dtype=np.int64))
-    spk_t = np.concatenate(ts) if ts else np.zeros(0, dtype=np.int64)
-    spk_s = np.concatenate(ss) if ss else np.zeros(0, dtype=np.int64)
+    spk_t, spk_s = _with_relays(m, *_spikes(result, m), steps)
     spk_core = np.where(spk_s < m.n_comp, at[comp_core[np.minimum(spk_s, max(m.n_comp - 1, 0))]], -1)
     o = np.lexsort((spk_s, spk_core, spk_t))
     spk_t, spk_s, spk_core = spk_t[o], spk_s[o], spk_core[o]
