@@ -14,6 +14,9 @@ The networks:
   inputs are rate-coded features with per-step spike probabilities uniform in
   [0, 0.4], and one inference is ``KWS_STEPS`` steps (assumed; see the docs). Hidden
   layers then fire at 10-20 % of steps, a typical rate for a converted network.
+* ``scaled`` (held out): Blouw et al.'s scaled network with N = 0 branches, the same
+  shape with the input and output layers each split over 8 cores of 32 neurons; its
+  figures come from their published logs (``SCALED_MEASURED``), not their table.
 
 Run from the repository root::
 
