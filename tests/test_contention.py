@@ -19,7 +19,7 @@ from neurocomp.report.cost import cost, price_runs
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _three_in_a_row(link_ns: float):
+def _three_in_a_row(link_ns: float, max_pairs: int = 1 << 22):
     """Three cores in a 3 x 1 mesh, one per tile; core 0 fires sources 0 and 1, core 1
     fires source 2, every spike one packet to core 2 costing it 5 ns."""
     spk_t = np.array([0, 0, 0], dtype=np.int64)
@@ -35,7 +35,7 @@ def _three_in_a_row(link_ns: float):
     # spike_out, message_out, spike_in_tile, hop E-W, hop N-S, interchip hop, link, chip link, router
     times = np.array([0.0, 1.0, 1.0, 10.0, 0.0, 0.0, link_ns, 0.0, 0.0])
     return _replay_kernel(1, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
-                          3, 1, 3, 1)
+                          3, 1, 3, 1, max_pairs)
 
 
 def test_receiver_takes_packets_in_arrival_order():
@@ -183,3 +183,27 @@ def test_a_real_time_chip_is_not_replayed():
     run = nc.run(mapping, steps=3)
     with pytest.raises(UsageError, match="real time"):
         replay(run, mapping, load_chip("truenorth"))
+
+
+@pytest.mark.parametrize("link_ns", [0.0, 2.0, 30.0])
+def test_routes_walked_per_pair_or_per_packet_load_the_mesh_alike(link_ns):
+    # up to max_pairs (sender, receiver) pairs the links are loaded once per pair and
+    # step (count x service time); beyond it, once per packet: the same queues
+    by_pair = _three_in_a_row(link_ns)
+    per_packet = _three_in_a_row(link_ns, max_pairs=0)
+    assert np.array_equal(by_pair[0], per_packet[0]) and np.array_equal(by_pair[1], per_packet[1])
+    # the east link out of tile 0 carries two packets, the next one three
+    assert by_pair[1][0] == pytest.approx(3 * link_ns)
+
+
+def test_arrival_order_is_a_stable_sort():
+    from neurocomp.report.contention import _RADIX, _arrival_order
+
+    rng = np.random.default_rng(3)
+    arr = np.concatenate([rng.uniform(0, 5e4, 3000), np.full(50, 17.0), [0.0, 1e12]])
+    n = arr.size
+    order = _arrival_order(arr, n, np.empty(n, np.uint32), np.empty(n, np.int64), np.empty(n, np.int64),
+                           np.zeros(_RADIX + 1, np.int64))
+    # the 1/64 ns grid orders these exactly like a stable comparison sort
+    assert np.array_equal(order, np.argsort(np.floor(np.minimum(arr * 64, 2**32 - 1)), kind="stable"))
+    assert (np.diff(arr[order]) > -1.0 / 64).all()
