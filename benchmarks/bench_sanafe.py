@@ -211,6 +211,9 @@ def arch_yaml(chip, n_input_units: int) -> str:
             f"energy_east_hop: {j(e.hop_east_west_pj)}, latency_east_hop: {s(t.hop_east_west_ns)}, "
             f"energy_west_hop: {j(e.hop_east_west_pj)}, latency_west_hop: {s(t.hop_east_west_ns)}")
     core_attrs = f"{{buffer_position: soma, buffer_inside_unit: false, max_neurons_supported: {chip.core.neurons}}}"
+    # the input cores hold copies of inputs, as many as a tile needs, whatever the neuro cores hold
+    input_attrs = ("{buffer_position: soma, buffer_inside_unit: false, max_neurons_supported: "
+                   f"{max(chip.core.neurons, 1 << 16)}}}")
     zero_soma = ("energy_access_neuron: 0.0, latency_access_neuron: 0.0, energy_update_neuron: 0.0, "
                  "latency_update_neuron: 0.0, energy_spike_out: 0.0, latency_spike_out: 0.0")
     return textwrap.dedent(f"""\
@@ -247,7 +250,7 @@ def arch_yaml(chip, n_input_units: int) -> str:
                       attributes: {{energy_message_out: {j(e.message_out_pj + e.spike_in_tile_pj)},
                                     latency_message_out: {s(t.message_out_ns)}}}
                 - name: input_core
-                  attributes: {core_attrs}
+                  attributes: {input_attrs}
                   axon_in:
                     - name: unused_in
                       attributes: {{energy_message_in: 0.0, latency_message_in: 0.0}}
@@ -459,12 +462,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing", choices=("simple", "detailed"), default="simple",
                         help="SANA-FE's timing model; with 'detailed', neurocomp replays contention "
                              "(neurocomp.report.contention) and the wall times compare with and without it")
+    parser.add_argument("--neurons-per-core", type=int, default=None,
+                        help="compile for cores of at most this many neurons (default: the chip's 1,024), "
+                             "to spread a network over many cores and tiles so that packets cross links")
     args = parser.parse_args(argv)
     from neurocomp.chip.load import load_chip
 
     python = ensure_venv(Path(args.venv))
     chip = load_chip("loihi", profile="sanafe")
-    print(f"load average at start: {os.getloadavg()[0]:.2f}; {args.steps} steps; medians of {args.runs} runs")
+    if args.neurons_per_core:
+        chip = chip.model_copy(update={"core": chip.core.model_copy(update={"neurons": args.neurons_per_core})})
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; {args.steps} steps; medians of {args.runs} runs; "
+          f"{chip.core.neurons} neurons per core at most")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.cases.split(","):

@@ -44,12 +44,39 @@ def test_blouw_power_figures_follow_from_the_fit(rows):
     assert by["running power (KWS)"].ratio == pytest.approx(1.0, abs=0.05)
 
 
-def test_held_out_static_power_is_reported_as_measured(rows):
-    # Frady 2020's 104 mW per chip (Pohoiki Springs) is 3.6x Blouw's idle chip: the
-    # profile holds the fitted operating point, and the table says how far the other is.
-    r = {r.measurement: r for r in rows}["static power per chip"]
-    assert r.role == "held-out"
-    assert r.ratio == pytest.approx(0.029 / (3.34 / 32), rel=1e-9)
+def test_held_out_measurements_within_2x(rows):
+    # Blouw et al.'s N = 0 scaled network (their logs, not their table): the keyword
+    # spotter's shape with its input and output layers split over 8 cores each. Nothing
+    # of the profile was fitted to it.
+    held = [r for r in rows if r.role == "held-out"]
+    assert {r.measurement for r in held} == {
+        "dynamic energy per inference (KWS, I/O layers on 8 cores)",
+        "inferences per second (KWS, I/O layers on 8 cores)",
+        "dynamic power while running (KWS, I/O layers on 8 cores)"}
+    by = {r.measurement: r for r in held}
+    # the measured figures as computed from the logs (analysis/analysis.py's method)
+    assert by["dynamic energy per inference (KWS, I/O layers on 8 cores)"].measured == 619.8e-6
+    assert by["inferences per second (KWS, I/O layers on 8 cores)"].measured == 125.8
+    for r in held:
+        assert 0.5 <= r.ratio <= 2.0, (r.measurement, r.model, r.measured)
+    # Frady 2020's static power is not like for like with an idle chip: left out
+    assert not any("static" in r.measurement for r in rows)
+
+
+def test_scaled_network_places_io_layers_on_eight_cores(tmp_path):
+    # I08O08: 256 input-layer and 256 output-layer neurons on 8 cores of 32 each, so each
+    # input spike is 8 host packets (the KWS of Table 1 had its input layer on 2 cores).
+    bench = _bench()
+    from neurocomp.ir.build import load
+    from neurocomp.workflows.validate import compile_for
+
+    chip = load_chip("loihi", profile="measured")
+    chip = chip.model_copy(update={"core": chip.core.model_copy(update={"neurons": 32})})
+    snn, _ = bench.write_scaled(tmp_path, 0)
+    mapping = compile_for(load(snn), chip)
+    cores = {name: {int(c) for c in mapping.comp_core[mapping.comp_pop == mapping.population_names.index(name)]}
+             for name in ("inp", "outl", "out")}
+    assert [len(cores[n]) for n in ("inp", "outl", "out")] == [8, 8, 1]
 
 
 def test_host_traffic_counts_packets_per_destination_core(tmp_path):
