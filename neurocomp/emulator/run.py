@@ -376,6 +376,11 @@ def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEv
                              where=f"input '{name}'",
                              hint="use a spiking encoder (rate, latency, spikes) or fold the "
                                   "value into the weights")
+        if len(events) == 1 and refusal is not None and ev.step_ptr[0] == 0 \
+                and _csr_in_order(ev.step_ptr, ev.indices, steps):
+            # One input, its events in order already (the usual case): the CSR as it is.
+            return np.array(ev.step_ptr[:steps + 1], dtype=np.int64), \
+                np.asarray(ev.indices[:end], dtype=np.int64) + (mapping.n_comp + int(mapping.input_offset[name])), None
         v_parts.append(values)
         t_parts.append(np.repeat(np.arange(steps, dtype=np.int64),
                                  np.diff(ev.step_ptr[:steps + 1]).astype(np.int64)))
@@ -401,7 +406,28 @@ def _event_order(times: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _order_of(times: np.ndarray, idx: np.ndarray) -> "np.ndarray | slice":
     """:func:`_event_order`, or ``slice(None)`` (no copy to make) when already in order."""
-    return slice(None) if _in_order(times, idx) else np.lexsort((idx, times))
+    if _in_order(times, idx):
+        return slice(None)
+    if times.size and times.min() >= 0 and idx.min() >= 0:
+        width = int(idx.max()) + 1
+        if int(times.max()) * width + width < 2 ** 62:
+            # one stable sort of one int64 key, the lexsort's order (3x faster than it)
+            return np.argsort(times * width + idx, kind="stable")
+    return np.lexsort((idx, times))
+
+
+@njit(cache=True)
+def _csr_in_order(step_ptr, idx, steps):
+    """Whether the events of steps ``0 .. steps - 1`` of a CSR by step are in (step,
+    index) order (the pointer is then sorted by construction: only the indices within
+    each step are checked)."""
+    for t in range(steps):
+        if step_ptr[t + 1] < step_ptr[t]:
+            return False
+        for k in range(step_ptr[t] + 1, step_ptr[t + 1]):
+            if idx[k] < idx[k - 1]:
+                return False
+    return True
 
 
 @njit(cache=True)
@@ -488,7 +514,7 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
             times = np.repeat(np.arange(steps, dtype=np.int64),
                               np.diff(ev.step_ptr[:steps + 1]).astype(np.int64))
             idx = np.asarray(ev.indices[:end], dtype=np.int64)
-            order = _order_of(times, idx)
+            order = slice(None) if _csr_in_order(ev.step_ptr, ev.indices, steps) else _order_of(times, idx)
             vals = np.asarray(ev.values[:end], dtype=np.float64)[order] if valued else None
             spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size,
                                        is_input=True, values=vals)

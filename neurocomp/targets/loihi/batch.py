@@ -32,13 +32,17 @@ import numpy as np
 from numba import njit
 
 from ...emulator.kernels import KernelInputs, KernelRun
-from ...emulator.kernels.routing import N_COUNTERS, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, count_routes
+from ...emulator.kernels.routing import (COL, HOPS_EAST_WEST, HOPS_EW, HOPS_IC, HOPS_INTERCHIP,
+                                         HOPS_NORTH_SOUTH, HOPS_NS, MESSAGES_OUT, N_COUNTERS, ROUTE_HI,
+                                         ROUTE_LO, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, _scatter,
+                                         count_routes)
 from .kernel import VARIABLES, LoihiTables, _raise_overflow, _update_step
 
 __all__ = ["DenseRows", "InputMatrix", "dense_rows", "input_matrix", "run_batch"]
 
-#: The dense rows may hold at most this many values per synapse (plus a constant): past
-#: it the gaps would cost more than the scatter saves, and the samples run one by one.
+#: A source's synapses become dense rows when these hold at most this many values per
+#: synapse (plus a few); past it the gaps would cost more than the scatter saves, and
+#: the source's synapses are scattered one by one, as the kernel does.
 MAX_FILL = 4
 
 #: Per sample, state of at most this many bytes (counters, traces) is kept per call; a
@@ -50,7 +54,8 @@ CALL_BYTES = 64 << 20
 class DenseRows:
     """Each source's synapses as pieces of dense rows of ``acc``.
 
-    The pieces of source ``s`` are ``ptr[s] .. ptr[s + 1] - 1``; piece ``q`` adds
+    The pieces of source ``s`` are ``ptr[s] .. ptr[s + 1] - 1`` (none: its synapses, if
+    any, are scattered from the routing tables, as the kernel does); piece ``q`` adds
     ``value[off[q] : off[q] + length[q]]`` to rows ``row0[q] ..`` of the slot of step
     ``t + 1 + delay[q]`` for a spike of step ``t``.
     """
@@ -66,26 +71,24 @@ class DenseRows:
 _DENSE: "weakref.WeakKeyDictionary[LoihiTables, DenseRows | None]" = weakref.WeakKeyDictionary()
 
 
-def dense_rows(tables: LoihiTables) -> DenseRows | None:
-    """The dense rows of ``tables`` (built once per tables), or ``None`` when they would
-    hold more than :data:`MAX_FILL` values per synapse."""
-    if tables in _DENSE:
-        return _DENSE[tables]
+def dense_rows(tables: LoihiTables) -> DenseRows:
+    """The dense rows of ``tables``, built once per tables (sources whose rows would hold
+    more than :data:`MAX_FILL` values per synapse have none: they are scattered)."""
+    hit = _DENSE.get(tables)
+    if hit is not None:
+        return hit
     rt = tables.routing
     n_src = rt.src.shape[0]
-    n_syn = rt.syn.shape[0]
     delays = rt.syn_delay if rt.syn_delay.size else np.zeros(0, dtype=np.int64)
     counts = np.zeros(2, dtype=np.int64)
     ptr = np.zeros(n_src + 1, dtype=np.int64)
-    _count_pieces(rt.src, rt.syn, rt.syn_vbits, delays, rt.n_slots, ptr, counts)
-    out: DenseRows | None = None
-    if counts[1] <= MAX_FILL * n_syn + 4096:
-        n_pieces = int(ptr[-1])
-        delay, row0, length, off = (np.zeros(n_pieces, dtype=np.int64) for _ in range(4))
-        value = np.zeros(int(counts[1]), dtype=tables.info.acc_dtype)
-        _fill_pieces(rt.src, rt.syn, rt.syn_vbits, delays, rt.delay, rt.n_slots, ptr, delay, row0,
-                     length, off, value)
-        out = DenseRows(ptr=ptr, delay=delay, row0=row0, length=length, off=off, value=value)
+    _count_pieces(rt.src, rt.syn, rt.syn_vbits, delays, rt.n_slots, float(MAX_FILL), ptr, counts)
+    n_pieces = int(ptr[-1])
+    delay, row0, length, off = (np.zeros(n_pieces, dtype=np.int64) for _ in range(4))
+    value = np.zeros(int(counts[1]), dtype=tables.info.acc_dtype)
+    _fill_pieces(rt.src, rt.syn, rt.syn_vbits, delays, rt.delay, rt.n_slots, ptr, delay, row0,
+                 length, off, value)
+    out = DenseRows(ptr=ptr, delay=delay, row0=row0, length=length, off=off, value=value)
     _DENSE[tables] = out
     return out
 
@@ -113,7 +116,7 @@ class InputMatrix:
     piece_col: np.ndarray  # int64
     count_col: int
     bound: float  # the largest sum of absolute values of a column
-    fill: float  # mean number of acc rows an input event adds to, delivered as dense rows
+    fill: float  # mean number of adds into acc per input event without the product
 
 
 _MATRIX: "weakref.WeakKeyDictionary[LoihiTables, InputMatrix | None]" = weakref.WeakKeyDictionary()
@@ -133,10 +136,17 @@ def input_matrix(tables: LoihiTables, dr: DenseRows) -> InputMatrix | None:
     n_in = n_src - n_comp
     n_cols = tables.info.n_cols
     out: InputMatrix | None = None
-    q0, q1 = int(dr.ptr[n_comp]), int(dr.ptr[n_src])
-    delays = np.unique(dr.delay[q0:q1])
-    spans = [(int(d), int(dr.row0[q0:q1][dr.delay[q0:q1] == d].min()),
-              int((dr.row0 + dr.length)[q0:q1][dr.delay[q0:q1] == d].max())) for d in delays]
+    # every synapse of every input source: its source, acc row, value and extra delay
+    lo_k = rt.src[n_comp:, SYN_LO]
+    n_k = rt.src[n_comp:, SYN_HI] - lo_k
+    src_of = np.repeat(np.arange(n_in, dtype=np.int64), n_k)
+    k = np.arange(src_of.size, dtype=np.int64) + np.repeat(lo_k - (np.cumsum(n_k) - n_k), n_k)
+    packed = rt.syn[k].astype(np.int64)
+    rows = packed >> rt.syn_vbits
+    shift = 64 - rt.syn_vbits
+    vals = (packed << shift) >> shift
+    delay = rt.syn_delay[k].astype(np.int64) if rt.syn_delay.size else np.full(k.size, rt.delay, np.int64)
+    spans = [(int(d), int(rows[delay == d].min()), int(rows[delay == d].max()) + 1) for d in np.unique(delay)]
     width = sum(hi - lo for _, lo, hi in spans) + 2 * n_cols
     if n_in and n_in * width <= MAX_MATRIX:
         mat = np.zeros((n_in, width), dtype=np.float64)
@@ -145,21 +155,20 @@ def input_matrix(tables: LoihiTables, dr: DenseRows) -> InputMatrix | None:
         for p, (d, lo, hi) in enumerate(spans):
             col[p] = at
             at += hi - lo
-        by_delay = {d: p for p, (d, _, _) in enumerate(spans)}
-        for s in range(n_comp, n_src):
-            for q in range(int(dr.ptr[s]), int(dr.ptr[s + 1])):
-                p = by_delay[int(dr.delay[q])]
-                c = int(col[p] + dr.row0[q] - spans[p][1])
-                mat[s - n_comp, c:c + int(dr.length[q])] += dr.value[dr.off[q]:dr.off[q] + dr.length[q]]
+            mine = delay == d
+            np.add.at(mat, (src_of[mine], at - hi + rows[mine]), vals[mine])
         _count_matrix(rt, n_comp, mat, at, n_cols)
         bound = np.abs(mat).sum(axis=0).max() if mat.size else 0.0
         if bound < 2 ** 24:
+            # adds per event without the product: its dense rows, or its synapses
+            q0, q1 = int(dr.ptr[n_comp]), int(dr.ptr[n_src])
+            scattered = dr.ptr[n_comp + 1:] == dr.ptr[n_comp:-1]
+            adds = int(dr.length[q0:q1].sum()) + int(n_k[scattered].sum())
             out = InputMatrix(matrix=np.ascontiguousarray(mat, dtype=np.float32),
                               piece_delay=np.array([d for d, _, _ in spans], dtype=np.int64),
                               piece_row0=np.array([lo for _, lo, _ in spans], dtype=np.int64),
                               piece_len=np.array([hi - lo for _, lo, hi in spans], dtype=np.int64),
-                              piece_col=col, count_col=at, bound=float(bound),
-                              fill=float(dr.length[q0:q1].sum()) / n_in)
+                              piece_col=col, count_col=at, bound=float(bound), fill=adds / n_in)
     _MATRIX[tables] = out
     return out
 
@@ -203,17 +212,23 @@ def _spans(src, syn, vbits, delays, n_slots, s, lo, hi):
 
 
 @njit(cache=True)
-def _count_pieces(src, syn, vbits, delays, n_slots, ptr, counts):
-    """``ptr`` (pieces per source, as a CSR pointer) and ``counts[1]``, the values."""
+def _count_pieces(src, syn, vbits, delays, n_slots, max_fill, ptr, counts):
+    """``ptr`` (pieces per source, as a CSR pointer) and ``counts[1]``, the values; a
+    source whose pieces would hold more than ``max_fill`` values per synapse gets none."""
     lo = np.empty(n_slots, dtype=np.int64)
     hi = np.empty(n_slots, dtype=np.int64)
     for s in range(src.shape[0]):
         _spans(src, syn, vbits, delays, n_slots, s, lo, hi)
         n = 0
+        size = 0
         for d in range(n_slots):
             if lo[d] <= hi[d]:
                 n += 1
-                counts[1] += hi[d] - lo[d] + 1
+                size += hi[d] - lo[d] + 1
+        if size > max_fill * (src[s, SYN_HI] - src[s, SYN_LO]) + 8:
+            n = 0
+            size = 0
+        counts[1] += size
         ptr[s + 1] = ptr[s] + n
 
 
@@ -224,6 +239,8 @@ def _fill_pieces(src, syn, vbits, delays, delay0, n_slots, ptr, delay, row0, len
     at = 0
     shift = 64 - vbits
     for s in range(src.shape[0]):
+        if ptr[s + 1] == ptr[s]:
+            continue  # scattered
         _spans(src, syn, vbits, delays, n_slots, s, lo, hi)
         q = ptr[s]
         for d in range(n_slots):
@@ -248,19 +265,43 @@ def _fill_pieces(src, syn, vbits, delays, delay0, n_slots, ptr, delay, row0, len
 
 @njit(cache=True)
 def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, sources, lo, hi, t,
-                   acc_flat, n_rows, cnt):
+                   acc, acc_flat, n_rows, cnt, inc):
     """The effect of ``routing.deliver_many`` for ``sources[lo:hi]`` at step ``t``, the
-    synapses added as dense rows (module docstring)."""
+    synapses added as dense rows (module docstring). ``inc`` (int64 ``[n_cols]``, zero)
+    gathers the receiving cores' counts, as ``deliver_many`` does."""
     n_slots = rt.n_slots
+    base_slot = (t + 1) % n_slots
+    bits = rt.route_bits
+    mask = (np.int64(1) << bits) - 1
     for e in range(lo, hi):
         s = sources[e]
-        count_routes(rt, s, t, cnt)
+        col = rt.src[s, COL]
+        r0 = rt.src[s, ROUTE_LO]
+        r1 = rt.src[s, ROUTE_HI]
+        if col >= 0:
+            cnt[MESSAGES_OUT, t, col] += r1 - r0
+            cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
+            cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
+            cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
+        for r in range(r0, r1):
+            w = np.int64(rt.route[r])
+            inc[w >> bits] += (np.int64(1) << 32) + (w & mask)
+        if dr_ptr[s] == dr_ptr[s + 1]:
+            _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
+            continue
         for q in range(dr_ptr[s], dr_ptr[s + 1]):
-            slot = (t + 1 + dr_delay[q]) % n_slots
+            slot = base_slot + dr_delay[q]  # < 2 * n_slots: a subtraction, not a modulo
+            if slot >= n_slots:
+                slot -= n_slots
             base = np.uint64(slot * n_rows + dr_row0[q])
             o = np.uint64(dr_off[q])
             for i in range(np.uint64(dr_len[q])):
                 acc_flat[base + i] += dr_val[o + i]
+    for j in range(inc.shape[0]):
+        if inc[j] != 0:
+            cnt[SPIKES_IN, t, j] += inc[j] >> 32
+            cnt[SYNOPS, t, j] += inc[j] & 0xFFFFFFFF
+            inc[j] = 0
 
 
 @njit(cache=True)
@@ -292,6 +333,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
     had = np.zeros(max_core, dtype=np.uint8)
     flags8 = np.zeros((max_core + 7) // 8, dtype=np.uint64)
     flags = flags8.view(np.uint8)
+    inc = np.zeros(n_cols, dtype=np.int64)
     cap = spike_t.shape[0]
     n_slots = rt.n_slots
     n_samples = in_ptr.shape[0]
@@ -320,7 +362,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                 sample_ptr[b + 1] = n_spikes
                 return b, t, n_spikes, True
             _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, spike_c,
-                           step_start, n_spikes, t, acc_flat, n_rows, cnt_b)
+                           step_start, n_spikes, t, acc, acc_flat, n_rows, cnt_b, inc)
             for k in range(probe.shape[0]):
                 u_out[b, t, k] = u[probe[k]]
                 v_out[b, t, k] = v[probe[k]]
@@ -336,7 +378,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                     cnt_b[SYNOPS, t, j] += x_in[r, m_count + n_cols + j]
             else:
                 _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, in_src,
-                               in_ptr[b, t], in_ptr[b, t + 1], t, acc_flat, n_rows, cnt_b)
+                               in_ptr[b, t], in_ptr[b, t + 1], t, acc, acc_flat, n_rows, cnt_b, inc)
             t += 1
         sample_ptr[b + 1] = n_spikes
         b += 1
@@ -365,8 +407,6 @@ def run_batch(tables: LoihiTables, inputs: Sequence[KernelInputs]) -> list[Kerne
            or not np.array_equal(x.probe_comp, probe) for x in inputs):
         return None
     dr = dense_rows(tables)
-    if dr is None:
-        return None
     per_sample = (N_COUNTERS * tables.info.n_cols + 2 * probe.size + 2) * 8 * max(steps, 1)
     size = max(1, CALL_BYTES // per_sample)
     runs: list[KernelRun] = []
@@ -382,8 +422,9 @@ _NONE = np.zeros(0, dtype=np.int64)
 #: Measured on mnist_mlp (benchmarks/bench_batch.py --input-paths).
 PRODUCT_SPEEDUP = 8.0
 
-#: Bytes of raster per matrix product (a batch is cut into products of this size).
-PRODUCT_BYTES = 8 << 20
+#: Bytes of raster per matrix product: a batch is cut into products of this size (a few
+#: hundred rows of mnist_mlp; a product of 2,600 rows took 1.5x as long as eight of 400).
+PRODUCT_BYTES = 2 << 20
 
 
 def _input_sums(tb: LoihiTables, dr: DenseRows, in_ptr: np.ndarray, in_src: np.ndarray,
