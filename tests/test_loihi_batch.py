@@ -60,13 +60,11 @@ def assert_same_runs(got, want):
         assert a.first_overflow == b.first_overflow, k
 
 
-@pytest.fixture(params=["product", "rows", "rows without complements", "scatter"])
+@pytest.fixture(params=["product", "rows", "scatter"])
 def input_path(request, monkeypatch):
-    """Input events through the matrix product whenever it is exact, or never (then the
-    inputs that fire in most steps by their complement, or not); every source's
-    synapses as dense rows where they fit (``MAX_FILL``), or all scattered."""
+    """Input events through the matrix product whenever it is exact, or never; every
+    source's synapses as dense rows where they fit (``MAX_FILL``), or all scattered."""
     monkeypatch.setattr(lb, "PRODUCT_SPEEDUP", math.inf if request.param == "product" else 0.0)
-    monkeypatch.setattr(lb, "COMPLEMENT", request.param != "rows without complements")
     if request.param == "scatter":
         monkeypatch.setattr(lb, "MAX_FILL", -1.0)
     return request.param
@@ -94,41 +92,6 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
     assert all(r.spike_step.size > 100 for r in want)
     assert all(r.overflows.get("v@floor", 0) > 0 for r in want)
     assert (lb.dense_rows(tables).ptr[-1] == 0) == (input_path == "scatter")
-
-
-def test_inputs_that_fire_in_most_steps_are_complemented(mnist):
-    # Which sources the complement takes: dense rows, fired once in more than half of the
-    # steps, never twice in a step; the constant rows are the sum of theirs.
-    m, samples = mnist
-    tables = loihi.prepare(m)
-    dr = lb.dense_rows(tables)
-    (x,) = kernel_inputs(m, 60, samples[:1])
-    n, n_src = m.n_comp, tables.routing.src.shape[0]
-    n_in, n_rows, n_slots = n_src - n, tables.info.n_rows, tables.routing.n_slots
-    fired = np.zeros((60, n_in), dtype=np.int32)
-    skip = np.zeros(n_src, dtype=np.uint8)
-    compl, n_compl = np.zeros(n_in, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    const_acc = np.zeros((n_slots, n_rows), dtype=np.int64)
-    lo, hi = np.zeros(n_slots, dtype=np.int64), np.zeros(n_slots, dtype=np.int64)
-    const_cnt = np.zeros((9, 1, tables.info.n_cols), dtype=np.int64)
-    lb._complements(tables.routing, dr.ptr, dr.delay, dr.row0, dr.length, dr.off, dr.value,
-                    x.in_ptr[None, :], x.in_src, 0, n, fired, skip, compl, n_compl, const_acc, lo, hi,
-                    const_cnt)
-    per_source = np.bincount(x.in_src - n, minlength=n_in)
-    want = np.flatnonzero(2 * per_source > 60) + n
-    np.testing.assert_array_equal(np.sort(compl[:n_compl[0]]), want)
-    assert 50 < want.size < n_in  # a real share of them, not all
-    rows = np.zeros(n_rows, dtype=np.int64)
-    for s in want:
-        for q in range(dr.ptr[s], dr.ptr[s + 1]):
-            rows[dr.row0[q]:dr.row0[q] + dr.length[q]] += dr.value[dr.off[q]:dr.off[q] + dr.length[q]]
-    np.testing.assert_array_equal(const_acc[tables.routing.delay], rows)
-    if input_path == "product":
-        # the product is exact here: no column of the matrix sums to 2**24 in |value|
-        mat = lb.input_matrix(tables, lb.dense_rows(tables))
-        assert mat is not None and mat.bound < 2 ** 24
-        assert lb._input_sums(tables, lb.dense_rows(tables), np.zeros((1, 61), dtype=np.int64),
-                              np.zeros(0, dtype=np.int64), 60).shape[0] == 60
 
 
 def test_mnist_mlp_uses_the_product_by_default(mnist):
@@ -176,7 +139,7 @@ def test_random_mappings_match_the_per_sample_kernel(input_path, seed, modes, un
     steps = 30
     mapping, raster, _ = random_case(seed, chip, uniform=uniform, big=big, steps=steps)
     rng = np.random.default_rng(seed)
-    # dense, sparse, none, and inputs that fire at most steps (complemented)
+    # dense, none, sparse, and inputs that fire in most steps
     samples = [{"x": raster}] + [{"x": rng.random(raster.shape) < p} for p in (0.0, 0.2, 0.6, 0.9)]
     tables = loihi.prepare(mapping)
     inputs = kernel_inputs(mapping, steps, samples)

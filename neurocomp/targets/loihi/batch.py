@@ -265,10 +265,9 @@ def _fill_pieces(src, syn, vbits, delays, delay0, n_slots, ptr, delay, row0, len
 
 @njit(cache=True)
 def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, sources, lo, hi, t,
-                   acc, acc_flat, n_rows, cnt, inc, skip):
+                   acc, acc_flat, n_rows, cnt, inc):
     """The effect of ``routing.deliver_many`` for ``sources[lo:hi]`` at step ``t``, the
-    synapses added as dense rows (module docstring), but for the sources flagged in
-    ``skip`` (those :func:`_complements` delivers). ``inc`` (int64 ``[n_cols]``, zero)
+    synapses added as dense rows (module docstring). ``inc`` (int64 ``[n_cols]``, zero)
     gathers the receiving cores' counts, as ``deliver_many`` does."""
     n_slots = rt.n_slots
     base_slot = (t + 1) % n_slots
@@ -276,8 +275,6 @@ def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, source
     mask = (np.int64(1) << bits) - 1
     for e in range(lo, hi):
         s = sources[e]
-        if skip[s]:
-            continue
         col = rt.src[s, COL]
         r0 = rt.src[s, ROUTE_LO]
         r1 = rt.src[s, ROUTE_HI]
@@ -308,109 +305,12 @@ def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, source
 
 
 @njit(cache=True)
-def _complements(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, in_ptr, in_src, b, n_comp,
-                 fired, skip, compl, n_compl, const_acc, const_lo, const_hi, const_cnt):
-    """Sample ``b``'s inputs that fire in most steps, delivered by their complement.
-
-    An input source (with dense rows) that fires once in more than half of the steps
-    and never twice in one is *complemented*: its rows and counts are added at every
-    step (``const_acc[d]`` for extra delay ``d``, rows ``const_lo[d] .. const_hi[d] - 1``;
-    ``const_cnt``) and taken away again at the steps where it did not fire. Integer
-    sums are the same in any order (modular in ``acc``'s dtype), so ``acc`` and the
-    counters are those of delivering its events, with fewer rows to add: on rate-coded
-    images, about half of them. Fills ``fired[t, i]`` (events of source ``n_comp + i``
-    at step ``t``), ``skip`` and ``compl[:n_compl[0]]``."""
-    steps = in_ptr.shape[1] - 1
-    n_in = fired.shape[1]
-    fired[:] = 0
-    for t in range(steps):
-        for e in range(in_ptr[b, t], in_ptr[b, t + 1]):
-            fired[t, in_src[e] - n_comp] += 1
-    const_acc[:] = 0
-    const_cnt[:] = 0
-    for d in range(const_lo.shape[0]):
-        const_lo[d] = np.int64(1) << 62
-        const_hi[d] = 0
-    n = 0
-    for i in range(n_in):
-        s = n_comp + i
-        skip[s] = 0
-        if dr_ptr[s] == dr_ptr[s + 1]:
-            continue  # scattered: never complemented
-        k = 0
-        twice = False
-        for t in range(steps):
-            k += fired[t, i]
-            twice |= fired[t, i] > 1
-        if twice or 2 * k <= steps:
-            continue
-        skip[s] = 1
-        compl[n] = s
-        n += 1
-        count_routes(rt, s, 0, const_cnt)
-        for q in range(dr_ptr[s], dr_ptr[s + 1]):
-            d = dr_delay[q]
-            r0 = dr_row0[q]
-            const_lo[d] = min(const_lo[d], r0)
-            const_hi[d] = max(const_hi[d], r0 + dr_len[q])
-            for j in range(dr_len[q]):
-                const_acc[d, r0 + j] += dr_val[dr_off[q] + j]
-    n_compl[0] = n
-
-
-@njit(cache=True)
-def _deliver_complements(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, t, n_comp, acc_flat,
-                         n_rows, cnt, fired, compl, n_compl, const_acc, const_lo, const_hi, const_cnt):
-    """Step ``t`` of the complemented inputs (:func:`_complements`): all of their rows
-    and counts, less those of the ones that did not fire."""
-    if n_compl[0] == 0:
-        return
-    n_slots = rt.n_slots
-    for d in range(const_lo.shape[0]):
-        if const_lo[d] < const_hi[d]:
-            base = np.uint64(((t + 1 + d) % n_slots) * n_rows)
-            for i in range(np.uint64(const_lo[d]), np.uint64(const_hi[d])):
-                acc_flat[base + i] += const_acc[d, i]
-    for c in range(cnt.shape[0]):
-        for j in range(cnt.shape[2]):
-            cnt[c, t, j] += const_cnt[c, 0, j]
-    base_slot = (t + 1) % n_slots
-    bits = rt.route_bits
-    mask = (np.int64(1) << bits) - 1
-    for e in range(n_compl[0]):
-        s = compl[e]
-        if fired[t, s - n_comp] != 0:
-            continue
-        col = rt.src[s, COL]
-        r0 = rt.src[s, ROUTE_LO]
-        r1 = rt.src[s, ROUTE_HI]
-        if col >= 0:
-            cnt[MESSAGES_OUT, t, col] -= r1 - r0
-            cnt[HOPS_EAST_WEST, t, col] -= rt.src[s, HOPS_EW]
-            cnt[HOPS_NORTH_SOUTH, t, col] -= rt.src[s, HOPS_NS]
-            cnt[HOPS_INTERCHIP, t, col] -= rt.src[s, HOPS_IC]
-        for r in range(r0, r1):
-            w = np.int64(rt.route[r])
-            cnt[SPIKES_IN, t, w >> bits] -= 1
-            cnt[SYNOPS, t, w >> bits] -= w & mask
-        for q in range(dr_ptr[s], dr_ptr[s + 1]):
-            slot = base_slot + dr_delay[q]
-            if slot >= n_slots:
-                slot -= n_slots
-            base = np.uint64(slot * n_rows + dr_row0[q])
-            o = np.uint64(dr_off[q])
-            for i in range(np.uint64(dr_len[q])):
-                acc_flat[base + i] -= dr_val[o + i]
-
-
-@njit(cache=True)
 def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay, dr_row0, dr_len,
                  dr_off, dr_val, rt, acc, acc_flat, cnt, u, v, ref, f_u, f_v, bias, vth, refractory,
                  block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias,
                  cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
                  half_u, half_v, wrap_u, wrap_v, ge, strict, in_ptr, in_src, probe, u_out, v_out,
-                 ovf, first, x_in, m_delay, m_row0, m_len, m_col, m_count, use_compl, fired, skip, compl,
-                 n_compl, const_acc, const_lo, const_hi, const_cnt):
+                 ovf, first, x_in, m_delay, m_row0, m_len, m_col, m_count):
     """Run samples ``b ..`` from step ``t`` of sample ``b`` (state of sample ``b`` in
     ``u``/``v``/``ref``/``acc``; a sample at step 0 starts from rest).
 
@@ -421,8 +321,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
 
     With ``x_in`` of one row per sample and step (the raster times the
     :class:`InputMatrix`, as int64), the input events of a step are delivered as that
-    row; otherwise (``x_in`` of no rows) one by one as dense rows, the inputs that fire
-    in most steps by their complement when ``use_compl`` (:func:`_complements`).
+    row; otherwise (``x_in`` of no rows) one by one as dense rows.
     """
     n_cols = rt.core_comp_ptr.shape[0] - 1
     n_comp = rt.comp_col.shape[0]
@@ -446,10 +345,6 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
             ref[:] = 0
             acc_flat[:] = 0
             sample_ptr[b] = n_spikes
-            if use_compl and x_in.shape[0] == 0:
-                _complements(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, in_ptr, in_src, b,
-                             n_comp, fired, skip, compl, n_compl, const_acc, const_lo, const_hi,
-                             const_cnt)
         cnt_b = cnt[b]
         ovf_b = ovf[b]
         first_b = first[b]
@@ -467,7 +362,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                 sample_ptr[b + 1] = n_spikes
                 return b, t, n_spikes, True
             _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, spike_c,
-                           step_start, n_spikes, t, acc, acc_flat, n_rows, cnt_b, inc, skip)
+                           step_start, n_spikes, t, acc, acc_flat, n_rows, cnt_b, inc)
             for k in range(probe.shape[0]):
                 u_out[b, t, k] = u[probe[k]]
                 v_out[b, t, k] = v[probe[k]]
@@ -483,10 +378,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                     cnt_b[SYNOPS, t, j] += x_in[r, m_count + n_cols + j]
             else:
                 _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, in_src,
-                               in_ptr[b, t], in_ptr[b, t + 1], t, acc, acc_flat, n_rows, cnt_b, inc, skip)
-                _deliver_complements(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, t, n_comp,
-                                     acc_flat, n_rows, cnt_b, fired, compl, n_compl, const_acc, const_lo,
-                                     const_hi, const_cnt)
+                               in_ptr[b, t], in_ptr[b, t + 1], t, acc, acc_flat, n_rows, cnt_b, inc)
             t += 1
         sample_ptr[b + 1] = n_spikes
         b += 1
@@ -529,10 +421,6 @@ _NONE = np.zeros(0, dtype=np.int64)
 #: dense-row adds per entry (an event's rows): above it, inputs go through the product.
 #: Measured on mnist_mlp (benchmarks/bench_batch.py --input-paths).
 PRODUCT_SPEEDUP = 8.0
-
-#: Whether input sources that fire in most steps of a sample are delivered by their
-#: complement when the events go one by one (:func:`_complements`).
-COMPLEMENT = True
 
 #: Bytes of raster per matrix product: a batch is cut into products of this size (a few
 #: hundred rows of mnist_mlp; a product of 2,600 rows took 1.5x as long as eight of 400).
@@ -605,14 +493,6 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
             tb.wrap_u, tb.wrap_v, tb.ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf, first, x_in,
             *((mat.piece_delay, mat.piece_row0, mat.piece_len, mat.piece_col, mat.count_col) if mat is not None
               else (_NONE, _NONE, _NONE, _NONE, 0)))
-    n_src = tb.routing.src.shape[0]
-    use_compl = COMPLEMENT and x_in.shape[0] == 0
-    n_in = n_src - n if use_compl else 0
-    args += (use_compl, np.zeros((steps if use_compl else 0, n_in), dtype=np.int32),
-             np.zeros(n_src, dtype=np.uint8), np.zeros(n_in, dtype=np.int64), np.zeros(1, dtype=np.int64),
-             np.zeros((tb.routing.n_slots, acc.shape[1] if use_compl else 0), dtype=np.int64),
-             np.zeros(tb.routing.n_slots, dtype=np.int64), np.zeros(tb.routing.n_slots, dtype=np.int64),
-             np.zeros((N_COUNTERS, 1, tb.info.n_cols), dtype=np.int64))
     _run_samples(n_samples, 0, 0, spike_t, spike_c, sample_ptr, *args)  # compile (or load) untimed
     start = time.perf_counter()
     b, t, n_spikes, stopped = 0, 0, 0, False
