@@ -187,3 +187,18 @@ def test_a_small_run_is_not_cut_into_pieces():
     spike_t, _, n, stopped, _ = run_resumable(loop, 100, 138, (138,))
     assert calls == [(0, 0), (0, 100)] and n == 13_800 and stopped == -1
     assert np.array_equal(spike_t[:n], np.repeat(np.arange(100), 138))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 40), st.integers(-3, 2 ** 40)), max_size=60), st.booleans())
+def test_event_order_of_unsorted_spikes_is_the_lexsort_order(events, by_step):
+    # emulate_batch orders each population's spikes (neurons of one core need not be in
+    # index order) with one stable sort of a combined key: the same permutation as
+    # np.lexsort, the plain way, including negative or huge values (lexsort then).
+    times = np.array([t for t, _ in events], dtype=np.int64)
+    idx = np.array([i for _, i in events], dtype=np.int64)
+    if by_step:  # as the kernels emit them: by step, indices in any order
+        times = np.sort(np.abs(times))
+        idx = np.abs(idx) % 97
+    order = emu._order_of(times, idx)
+    np.testing.assert_array_equal(np.arange(times.size)[order], np.lexsort((idx, times)))
