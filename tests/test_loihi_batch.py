@@ -202,3 +202,14 @@ def test_event_order_of_unsorted_spikes_is_the_lexsort_order(events, by_step):
         idx = np.abs(idx) % 97
     order = emu._order_of(times, idx)
     np.testing.assert_array_equal(np.arange(times.size)[order], np.lexsort((idx, times)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=5), min_size=1, max_size=8), st.integers(0, 8))
+def test_a_csr_is_found_in_order_exactly_when_each_step_ascends(per_step, steps):
+    # the plain definition: within every step of the first `steps`, indices never fall
+    steps = min(steps, len(per_step))
+    ptr = np.concatenate([[0], np.cumsum([len(s) for s in per_step])]).astype(np.int64)
+    idx = np.array([i for s in per_step for i in s], dtype=np.int64)
+    want = all(all(a <= b for a, b in zip(s, s[1:])) for s in per_step[:steps])
+    assert emu._csr_in_order(ptr, idx, steps) == want

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping as TMapping, Sequence
 
 import numpy as np
-from numba import njit
 
 from ..diagnostics import UsageError, did_you_mean
 from ..compiler.encode import input_events
@@ -404,65 +403,36 @@ def _event_order(times: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """The permutation that puts events in (time, index) order, as ``np.lexsort((idx,
     times))`` gives it; without a sort when they are in that order already (the usual
     case: encoders and kernels emit them so; a sort was half of a small network's run)."""
-    if _in_order(times, idx):
-        return np.arange(times.size)
-    return np.lexsort((idx, times))
+    order = _order_of(times, idx)
+    return np.arange(times.size) if isinstance(order, slice) else order
 
 
 def _order_of(times: np.ndarray, idx: np.ndarray) -> "np.ndarray | slice":
     """:func:`_event_order`, or ``slice(None)`` (no copy to make) when already in order."""
-    if _in_order(times, idx):
+    t_up = times[1:] > times[:-1]
+    if np.all(t_up | ((times[1:] == times[:-1]) & (idx[1:] >= idx[:-1]))):
         return slice(None)
-    key = _sort_key(times, idx)
-    # one stable sort of one int64 key gives the lexsort's order, 5x faster than it
-    return np.argsort(key, kind="stable") if key.size == times.size else np.lexsort((idx, times))
+    if times.size and times.min() >= 0 and idx.min() >= 0:
+        width = int(idx.max()) + 1
+        if int(times.max()) < (1 << 62) // width - 1:
+            # one stable sort of one int64 key: the lexsort's order, 5x faster than it
+            return np.argsort(times * width + idx, kind="stable")
+    return np.lexsort((idx, times))
 
 
-@njit(cache=True)
-def _sort_key(times, idx):
-    """``times * width + idx`` (``width`` = the largest index + 1), whose order is the
-    lexsort order of (times, idx); empty when a value is negative or the key would not
-    fit 62 bits."""
-    if times.shape[0] == 0:
-        return np.zeros(0, dtype=np.int64)
-    t_hi = times[0]
-    i_hi = idx[0]
-    for k in range(times.shape[0]):
-        if times[k] < 0 or idx[k] < 0:
-            return np.zeros(0, dtype=np.int64)
-        t_hi = max(t_hi, times[k])
-        i_hi = max(i_hi, idx[k])
-    width = np.int64(i_hi) + 1
-    if t_hi >= (np.int64(1) << 62) // width - 1:
-        return np.zeros(0, dtype=np.int64)
-    key = np.empty(times.shape[0], dtype=np.int64)
-    for k in range(times.shape[0]):
-        key[k] = np.int64(times[k]) * width + idx[k]
-    return key
-
-
-@njit(cache=True)
-def _csr_in_order(step_ptr, idx, steps):
-    """Whether the events of steps ``0 .. steps - 1`` of a CSR by step are in (step,
-    index) order (the pointer is then sorted by construction: only the indices within
-    each step are checked)."""
-    for t in range(steps):
-        if step_ptr[t + 1] < step_ptr[t]:
-            return False
-        for k in range(step_ptr[t] + 1, step_ptr[t + 1]):
-            if idx[k] < idx[k - 1]:
-                return False
-    return True
-
-
-@njit(cache=True)
-def _in_order(times, idx):
-    """Whether events are in (time, index) order (one pass, no temporaries: numpy's
-    comparisons of shifted arrays took ~0.1 ms per call, four calls per sample)."""
-    for k in range(1, times.shape[0]):
-        if times[k] < times[k - 1] or (times[k] == times[k - 1] and idx[k] < idx[k - 1]):
-            return False
-    return True
+def _csr_in_order(step_ptr: np.ndarray, idx: np.ndarray, steps: int) -> bool:
+    """Whether the events of steps ``0 .. steps - 1`` of a CSR by step (``step_ptr[0] ==
+    0``) are in (step, index) order: only the indices within each step are compared."""
+    ptr = np.asarray(step_ptr[:steps + 1])
+    if np.any(ptr[1:] < ptr[:-1]):
+        return False
+    end = int(ptr[-1])
+    if end < 2:
+        return True
+    down = idx[1:end] < idx[:end - 1]  # down[k]: event k + 1 below event k
+    starts = ptr[1:-1]
+    down[starts[(starts > 0) & (starts < end)] - 1] = False  # a new step may start lower
+    return not down.any()
 
 
 @dataclass(frozen=True)
