@@ -2,14 +2,18 @@
 
 ``mnist_mlp`` (784-128-10 IF neurons, rate-coded pixels) on Loihi, ``--steps`` steps, the
 first ``--samples`` images of ``examples/data/mnist_test.npz``, one process, one thread,
-warm (Mapping compiled, kernels jitted, tables built), three ways in the same run,
+warm (Mapping compiled, kernels jitted, tables built), these ways in the same run,
 alternating, medians of ``--runs``:
 
-* **now**: :func:`neurocomp.emulator.run.emulate_batch` as it is (bit-exact integer
-  emulation, the samples one after another);
-* **before**: the same call with ``emulator/run.py`` of an earlier commit (``--peer``;
-  by default the last one that sorted every sample's events) loaded from git as a module
-  of its own; both must give the same spikes for every sample;
+* **batched**: :func:`neurocomp.emulator.run.emulate_batch` as it is: bit-exact integer
+  emulation, the samples through Loihi's batch runner (``targets/loihi/batch.py``: all
+  samples in one compiled call, input events through an exact float32 matrix product);
+* **one by one**: the same call with the batch runner turned off (``kernel.run`` per
+  sample, as before it existed): the results of both must be identical (every
+  population's spikes, every counter, the probed voltages, the overflow notes);
+* **before**: ``emulator/run.py`` of an earlier commit (``--peer``; by default the last
+  one that sorted every sample's events) loaded from git as a module of its own
+  (``--before``; it runs with today's kernels);
 * **snnTorch**: the same network in float32 (``snntorch.Leaky``, beta 1, threshold 1,
   reset to zero; the float weights of ``data/mnist_w1.npy`` / ``mnist_w2.npy``), the
   same input spikes (neurocomp's encoder output, saved to a temporary ``.npz``), the whole
@@ -18,12 +22,14 @@ alternating, medians of ``--runs``:
   and times each pass itself. Its classes are compared with the chip's (float vs 8-bit
   weights and one step of delay per layer on the chip: close, not equal).
 
-``--threads 2`` also runs neurocomp's batch on 2 local worker processes
-(``emulate_samples(jobs=2)``) and snnTorch with 2 threads: on a shared box, quote that
-figure as measured under its load.
+One thread each: the script sets ``OPENBLAS_NUM_THREADS`` (and OMP/MKL) to 1 before numpy
+loads (the batch runner's matrix product would otherwise use every core) and snnTorch
+runs ``torch.set_num_threads(1)``. ``--threads 2`` also runs neurocomp's batch on 2 local
+worker processes (``emulate_samples(jobs=2)``, one thread each) and snnTorch with 2
+threads: on a shared box, quote that figure as measured under its load.
 
     python benchmarks/bench_batch.py --torch-python /path/to/venv/bin/python
-    python benchmarks/bench_batch.py --samples 200 --steps 100 --runs 5 [--threads 2]
+    python benchmarks/bench_batch.py --samples 200 --steps 100 --runs 5 [--threads 2] [--before]
 
 Load average printed at the start and the end.
 """
@@ -33,11 +39,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # before numpy loads: one thread, as snnTorch's
 import statistics
 import subprocess
 import tempfile
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -131,16 +141,21 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5, help="repetitions of each (alternating)")
     ap.add_argument("--threads", type=int, default=1, help="also 2: neurocomp jobs=2, torch 2 threads")
     ap.add_argument("--peer", default=PEER, help=f"commit whose run.py is the peer (default {PEER})")
-    ap.add_argument("--no-before", action="store_true", help="skip the peer")
+    ap.add_argument("--before", action="store_true", help="also run the peer commit's run.py")
     ap.add_argument("--torch-python", default="/tmp/snntorch-venv/bin/python",
                     help="a Python with torch and snntorch (never a neurocomp dependency; '' to skip)")
     args = ap.parse_args()
 
     import neurocomp as nc
+    from neurocomp.diagnostics import OverflowWarning
+    from neurocomp.emulator import run as emu
     from neurocomp.emulator.run import emulate_batch
     from neurocomp.workflows.batch import emulate_samples
     from neurocomp.workflows.samples import sample_inputs
 
+    # mnist_mlp's hidden v saturates at its floor in most samples: one warning per run
+    # otherwise; the overflow notes are compared across the ways below.
+    warnings.simplefilter("ignore", OverflowWarning)
     print(f"load average at start: {load()}; cores: {len(os.sched_getaffinity(0))}")
     net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
     with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
@@ -150,9 +165,17 @@ def main() -> None:
     n = len(samples)
     raster = spike_raster(net, m, args.steps, samples)
 
-    ways: dict[str, object] = {"now": lambda: emulate_batch(m, args.steps, samples)}
+    def one_by_one():
+        runner, emu.batch_runner = emu.batch_runner, lambda kernel: None
+        try:
+            return emulate_batch(m, args.steps, samples)
+        finally:
+            emu.batch_runner = runner
+
+    ways: dict[str, object] = {"batched": lambda: emulate_batch(m, args.steps, samples),
+                               "one by one": one_by_one}
     with tempfile.TemporaryDirectory() as tmp:
-        if not args.no_before:
+        if args.before:
             peer = module_at(args.peer, "neurocomp/emulator/run.py", "neurocomp.emulator._peer_run",
                              Path(tmp))
             ways["before"] = lambda: peer.emulate_batch(m, args.steps, samples)
@@ -181,22 +204,37 @@ def main() -> None:
                 proc.wait()
 
     def counts(batch):
-        return np.array([[r.spikes["out"].indices.tolist().count(c) for c in range(10)] for r in batch])
+        return np.array([np.bincount(r.spikes["out"].indices, minlength=10) for r in batch])
 
-    ref = counts(results["now"])
+    def identical(a, b) -> bool:
+        """Every population's spikes, every counter, every probed trace, the overflow notes."""
+        if len(a) != len(b) or a.overflows != b.overflows:
+            return False
+        for x, y in zip(a, b):
+            if any(not np.array_equal(x.spikes[p].times, y.spikes[p].times)
+                   or not np.array_equal(x.spikes[p].indices, y.spikes[p].indices) for p in x.spikes):
+                return False
+            if any(not np.array_equal(getattr(x.counters, f), getattr(y.counters, f))
+                   for f in x.counters.FIELDS):
+                return False
+            if any(not np.array_equal(x.traces[p][v], y.traces[p][v]) for p in x.traces for v in x.traces[p]):
+                return False
+        return True
+
+    ref = results["one by one"]
     for name, batch in results.items():
-        if not np.array_equal(counts(batch), ref) or \
-                any(not np.array_equal(a.spikes["hidden"].times, b.spikes["hidden"].times)
-                    for a, b in zip(batch, results["now"])):
-            raise SystemExit(f"'{name}' gives other spikes than 'now'")
-    chip_pred = ref.argmax(1)
-    print(f"mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs} alternating runs:")
-    base = statistics.median(times["now"])
+        if not identical(batch, ref):
+            raise SystemExit(f"'{name}' gives other results than 'one by one'")
+    chip_pred = counts(ref).argmax(1)
+    print(f"mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs} alternating runs, "
+          "one thread each:")
+    base = statistics.median(times["batched"])
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"  {name:22s} {med:7.3f} s (min {min(ts):.3f}) = {n / med:7.1f} samples/s; "
-              f"{med / base:.2f}x the time of 'now'")
-    print(f"  spikes identical across neurocomp's ways; chip accuracy {np.mean(chip_pred == y):.3f}")
+              f"{med / base:.2f}x the time of 'batched'")
+    print(f"  results identical across neurocomp's ways (spikes, counters, traces, overflow notes); "
+          f"chip accuracy {np.mean(chip_pred == y):.3f}")
     for k, p in preds.items():
         print(f"  snnTorch ({k} thread{'s' if k > 1 else ''}) accuracy {np.mean(p == y):.3f}, "
               f"same class as the chip for {np.mean(p == chip_pred):.3f} of the samples")

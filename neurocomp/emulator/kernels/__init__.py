@@ -16,6 +16,12 @@ What a kernel module provides (:data:`neurocomp.chip.family.KERNEL_PARTS`)
 ``overflow_message(prepared, run: KernelRun) -> str | None``
     One sentence on the wraps and saturations of a run (``None`` when there were none).
 
+Optionally, ``run_batch(prepared, inputs: Sequence[KernelInputs]) -> list[KernelRun] | None``
+(in the kernel module or in a ``batch`` module next to it, :func:`batch_runner`): the
+runs of several samples at once, each equal to ``run(prepared, inputs[k])`` (raising
+what the first failing sample's ``run`` raises), or ``None`` to decline (the samples then
+run one by one). The inputs share ``steps``, ``probe_comp`` and ``strict``.
+
 The family's description (:class:`neurocomp.chip.family.Family`) says which integer state
 variables the probes ``voltage`` and ``current`` read (``traces``) and whether the kernel
 takes spikes that carry a value (``payloads``).
@@ -27,6 +33,8 @@ The spike-routing helpers every kernel shares are in
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import time
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -37,7 +45,7 @@ import numpy as np
 from ...diagnostics import UsageError, did_you_mean
 from ...chip.family import FAMILIES, find
 
-__all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "run_resumable",
+__all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "batch_runner", "run_resumable",
            "CHUNKS", "chunk_of"]
 
 @dataclass(frozen=True, eq=False, kw_only=True)
@@ -135,6 +143,18 @@ def kernel_for(family: str) -> ModuleType:
     return fam.kernel_module()
 
 
+def batch_runner(kernel: ModuleType) -> Callable[..., Any] | None:
+    """The ``run_batch`` of a kernel module (module docstring): its own, or that of the
+    ``batch`` module of its package; ``None`` when it has neither."""
+    own = getattr(kernel, "run_batch", None)
+    if own is not None or not kernel.__package__:
+        return own
+    name = f"{kernel.__package__}.batch"
+    if importlib.util.find_spec(name) is None:
+        return None
+    return getattr(importlib.import_module(name), "run_batch", None)
+
+
 #: How many pieces a run with a progress callback is cut into: often enough for a rate and
 #: a time left, rarely enough that the calls cost nothing next to the steps.
 CHUNKS = 100
@@ -143,6 +163,10 @@ CHUNKS = 100
 def chunk_of(steps: int) -> int:
     """The steps of one piece of a run of ``steps`` steps with a progress callback."""
     return max(1, -(-steps // CHUNKS))
+
+
+#: The most spike-buffer entries :func:`run_resumable` starts with (12 bytes each).
+RESUMABLE_CAP = 1 << 16
 
 
 def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp: int,
@@ -164,7 +188,9 @@ def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp:
 
     Returns ``(spike_t, spike_c, n_spikes, stopped, wall_s)``.
     """
-    cap = max(1024, 2 * n_comp)
+    # Room for every compartment firing in every step up to RESUMABLE_CAP events: below
+    # it a run never stops for room (a small network's runs stopped once or twice each).
+    cap = max(1024, 2 * n_comp, min(steps * n_comp + n_comp, RESUMABLE_CAP))
     spike_t = np.empty(cap, dtype=np.int64)
     spike_c = np.empty(cap, dtype=comp_dtype)
     loop(0, 0, spike_t, spike_c, 0, *args)

@@ -1,0 +1,215 @@
+"""The Loihi batch runner (``targets/loihi/batch.py``) against the per-sample kernel.
+
+The second implementation is ``kernel.run``, one sample at a time (itself checked
+against a plain-Python twin in ``test_emulator_loihi.py``): for every sample the batch
+runner must give the same spikes, counters, probed ``u``/``v``, overflow counts and
+first overflows, and raise the same error in strict mode. Cases: ``mnist_mlp`` samples
+(every sample saturates ``v`` somewhere), and random Mappings from
+``test_emulator_loihi.random_case`` (recurrence, exponents of both signs, delays,
+refractory periods, relays, several cores and chips) under every pair of overflow
+modes, with the input events delivered both ways (matrix product, dense rows).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+import neurocomp as nc
+from neurocomp.chip.family import family as family_named
+from neurocomp.compiler.encode import input_events
+from neurocomp.diagnostics import EmulationError
+from neurocomp.emulator import run as emu
+from neurocomp.emulator.kernels import KernelInputs, batch_runner, run_resumable
+from neurocomp.targets.loihi import batch as lb
+from neurocomp.targets.loihi import kernel as loihi
+
+from test_emulator_loihi import LOIHI, random_case, with_overflow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kernel_inputs(mapping, steps, samples, *, strict=False):
+    """The kernel's inputs of each sample, as ``emulate_batch`` builds them."""
+    rec = emu._Recorder.of(mapping, None)
+    refusal = emu._payload_refusal(mapping, family_named(mapping.family))
+    out = []
+    for s in samples:
+        ev = input_events(mapping.network, steps, s, inputs=tuple(mapping.input_offset))
+        ptr, src, val = emu._sources_by_step(mapping, steps, ev, refusal)
+        out.append(KernelInputs(steps=steps, in_ptr=ptr, in_src=src, in_val=val, probe_comp=rec.comp,
+                                strict=strict))
+    return out
+
+
+def assert_same_runs(got, want):
+    assert len(got) == len(want)
+    for k, (a, b) in enumerate(zip(got, want)):
+        np.testing.assert_array_equal(a.spike_step, b.spike_step, err_msg=f"sample {k}")
+        np.testing.assert_array_equal(a.spike_comp, b.spike_comp, err_msg=f"sample {k}")
+        np.testing.assert_array_equal(a.counters, b.counters, err_msg=f"sample {k}")
+        np.testing.assert_array_equal(a.core_ids, b.core_ids)
+        for var in ("u", "v"):
+            np.testing.assert_array_equal(a.traces[var], b.traces[var], err_msg=f"sample {k} {var}")
+        assert a.overflows == b.overflows, k
+        assert a.first_overflow == b.first_overflow, k
+
+
+@pytest.fixture(params=["product", "rows", "scatter"])
+def input_path(request, monkeypatch):
+    """Input events through the matrix product whenever it is exact, or never; every
+    source's synapses as dense rows where they fit (``MAX_FILL``), or all scattered."""
+    monkeypatch.setattr(lb, "PRODUCT_SPEEDUP", math.inf if request.param == "product" else 0.0)
+    if request.param == "scatter":
+        monkeypatch.setattr(lb, "MAX_FILL", -1.0)
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from neurocomp.workflows.samples import sample_inputs
+
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        x = data["x"][:6]
+    m = nc.compile(net, "loihi")
+    return m, sample_inputs(net, 60, x)
+
+
+def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
+    m, samples = mnist
+    tables = loihi.prepare(m)
+    inputs = kernel_inputs(m, 60, samples)
+    got = lb.run_batch(tables, inputs)
+    want = [loihi.run(tables, x) for x in inputs]
+    assert_same_runs(got, want)
+    # not a trivial case: the hidden layer fires, v saturates at its floor
+    assert all(r.spike_step.size > 100 for r in want)
+    assert all(r.overflows.get("v@floor", 0) > 0 for r in want)
+    assert (lb.dense_rows(tables).ptr[-1] == 0) == (input_path == "scatter")
+
+
+def test_mnist_mlp_uses_the_product_by_default(mnist):
+    # At its event density (a third of the pixels fire each step) the product is the
+    # cheaper way: 8 per entry of the raster x matrix vs the rows' adds per event.
+    m, samples = mnist
+    tables = loihi.prepare(m)
+    inputs = kernel_inputs(m, 60, samples[:2])
+    dr = lb.dense_rows(tables)
+    in_ptr = np.stack([x.in_ptr for x in inputs])
+    in_ptr[1] += in_ptr[0, -1]
+    in_src = np.concatenate([x.in_src for x in inputs])
+    assert lb._input_sums(tables, dr, in_ptr, in_src, 60).shape == (120, lb.input_matrix(tables, dr).matrix.shape[1])
+
+
+def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
+    m, samples = mnist
+    assert batch_runner(loihi) is lb.run_batch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        together = emu.emulate_batch(m, 60, samples)
+        monkeypatch.setattr(emu, "batch_runner", lambda kernel: None)
+        alone = emu.emulate_batch(m, 60, samples)
+    assert together.overflows == alone.overflows and together.overflows
+    for a, b in zip(together, alone):
+        for pop in a.spikes:
+            np.testing.assert_array_equal(a.spikes[pop].times, b.spikes[pop].times)
+            np.testing.assert_array_equal(a.spikes[pop].indices, b.spikes[pop].indices)
+        for f in a.counters.FIELDS:
+            np.testing.assert_array_equal(getattr(a.counters, f), getattr(b.counters, f))
+        np.testing.assert_array_equal(a.traces["out"]["voltage"], b.traces["out"]["voltage"])
+
+
+modes = st.sampled_from([("wrap", "saturate"), ("saturate", "wrap"), ("wrap", "wrap"),
+                         ("saturate", "saturate")])
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), modes=modes, uniform=st.booleans(), big=st.booleans(),
+       chips=st.sampled_from([1, 2]))
+def test_random_mappings_match_the_per_sample_kernel(input_path, seed, modes, uniform, big, chips):
+    chip = with_overflow(LOIHI, u=modes[0], v=modes[1])
+    if chips > 1:
+        chip = chip.with_system(chips, 1, "user: tests, two chips for inter-chip hops")
+    steps = 30
+    mapping, raster, _ = random_case(seed, chip, uniform=uniform, big=big, steps=steps)
+    rng = np.random.default_rng(seed)
+    # dense, none, sparse, and inputs that fire in most steps
+    samples = [{"x": raster}] + [{"x": rng.random(raster.shape) < p} for p in (0.0, 0.2, 0.6, 0.9)]
+    tables = loihi.prepare(mapping)
+    inputs = kernel_inputs(mapping, steps, samples)
+    assert_same_runs(lb.run_batch(tables, inputs), [loihi.run(tables, x) for x in inputs])
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), modes=modes)
+def test_strict_mode_raises_what_the_first_failing_sample_raises(input_path, seed, modes):
+    chip = with_overflow(LOIHI, u=modes[0], v=modes[1])
+    mapping, raster, _ = random_case(seed, chip, big=True, steps=25)
+    samples = [{"x": np.zeros_like(raster)}, {"x": raster}, {"x": ~raster}]
+    tables = loihi.prepare(mapping)
+    inputs = kernel_inputs(mapping, 25, samples, strict=True)
+    want = None
+    for x in inputs:
+        try:
+            loihi.run(tables, x)
+        except EmulationError as e:
+            want = e
+            break
+    assume(want is not None)
+    with pytest.raises(EmulationError) as got:
+        lb.run_batch(tables, inputs)
+    assert str(got.value) == str(want)
+    assert (got.value.core, got.value.compartment, got.value.variable, got.value.step) == \
+        (want.core, want.compartment, want.variable, want.step)
+
+
+def test_a_small_run_is_not_cut_into_pieces():
+    # run_resumable calls the loop once to compile it, then once for the whole run when
+    # every compartment firing every step fits its first buffer (it was cut every
+    # ~1,000 spikes: 691 calls for 200 mnist_mlp samples).
+    calls = []
+
+    def loop(t, steps, spike_t, spike_c, n, n_comp):
+        calls.append((t, steps))
+        for s in range(t, steps):
+            if n + n_comp > spike_t.size:
+                return n, s, -1
+            spike_t[n:n + n_comp] = s
+            n += n_comp
+        return n, steps, -1
+
+    spike_t, _, n, stopped, _ = run_resumable(loop, 100, 138, (138,))
+    assert calls == [(0, 0), (0, 100)] and n == 13_800 and stopped == -1
+    assert np.array_equal(spike_t[:n], np.repeat(np.arange(100), 138))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-3, 40), st.integers(-3, 2 ** 40)), max_size=60), st.booleans())
+def test_event_order_of_unsorted_spikes_is_the_lexsort_order(events, by_step):
+    # emulate_batch orders each population's spikes (neurons of one core need not be in
+    # index order) with one stable sort of a combined key: the same permutation as
+    # np.lexsort, the plain way, including negative or huge values (lexsort then).
+    times = np.array([t for t, _ in events], dtype=np.int64)
+    idx = np.array([i for _, i in events], dtype=np.int64)
+    if by_step:  # as the kernels emit them: by step, indices in any order
+        times = np.sort(np.abs(times))
+        idx = np.abs(idx) % 97
+    order = emu._order_of(times, idx)
+    np.testing.assert_array_equal(np.arange(times.size)[order], np.lexsort((idx, times)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 9), max_size=5), min_size=1, max_size=8), st.integers(0, 8))
+def test_a_csr_is_found_in_order_exactly_when_each_step_ascends(per_step, steps):
+    # the plain definition: within every step of the first `steps`, indices never fall
+    steps = min(steps, len(per_step))
+    ptr = np.concatenate([[0], np.cumsum([len(s) for s in per_step])]).astype(np.int64)
+    idx = np.array([i for s in per_step for i in s], dtype=np.int64)
+    want = all(all(a <= b for a, b in zip(s, s[1:])) for s in per_step[:steps])
+    assert emu._csr_in_order(ptr, idx, steps) == want
