@@ -45,7 +45,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -58,7 +58,7 @@ from ..ir.values import as_array
 from .reference_graded import is_graded, simulate_graded
 from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, _steps, run_reference
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "simulate_batch", "prepare_reference", "PreparedReference"]
 
 _RESET_CODES = {"zero": RESET_ZERO, "subtract": RESET_SUBTRACT, "none": RESET_NONE}
 
@@ -102,69 +102,126 @@ def simulate(network: Network, steps: int,
         For a bad ``steps``, an override naming no input population or of the wrong
         size or length, or synapses that do not fit the network.
     """
-    from .run import _check_steps
-    from ..resources import require_memory
+    return PreparedReference.of(network, steps, synapses).run(inputs, progress)
 
-    steps = _check_steps(steps)
-    gap = cannot_simulate(network)
-    if gap is not None:
-        raise gap
-    layout = _Layout.of(network)
-    # per step at least: the input counts, and one float64 per probed neuron and variable
-    probed = sum(network.populations[p.population].size * len([v for v in p.variables if v != "spikes"])
-                 for p in network.probes if p.population in network.populations)
-    require_memory(steps * (2 + probed) * 8, f"simulating {steps:,} steps of '{network.name}'",
-                   hint="run fewer steps (or probe fewer populations)")
-    if synapses is None:
-        from ..compiler.lower import lower
 
-        synapses = lower(network)
-    params = _neuron_params(network, layout)
-    plastic = [p for p in network.projections if p.learning is not None]
-    # plastic synapses stay in the CSR (their events count) with weight 0: the learning
-    # loop delivers their changing weights itself
-    csr = _global_csr(network, layout, {name: (dataclasses.replace(syn, weights=np.zeros_like(syn.weights))
-                                               if any(p.name == name for p in plastic) else syn)
-                                        for name, syn in synapses.items()})
-    events = input_events(network, steps, inputs, inputs=layout.inputs)
-    in_ptr, in_idx, in_val = _global_events(layout, steps, events)
-    probes = _Probes.of(network, layout, steps)
+def simulate_batch(network: Network, steps: int, samples: Iterable[Mapping[str, InputEvents | np.ndarray] | None],
+                   *, synapses: Mapping[str, Synapses] | None = None) -> list[RunResult]:
+    """:func:`simulate` of each of ``samples`` (one ``inputs`` argument each, ``None`` for
+    the encoders' output), in order: the same RunResults, bit for bit, as one
+    :func:`simulate` call per sample.
 
-    if is_graded(network):  # graded events or max pooling: the ideal form of Akida's layers
-        return simulate_graded(network, steps, events, synapses, probes, layout, params)
-    args = (*params, *csr, in_ptr, in_idx, in_val,
-            probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
-    # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
-    # timed call below measures the simulation alone.
-    run_reference(0, *args)
-    learned: dict[str, dict[str, np.ndarray]] = {}
-    start = time.perf_counter()
-    if plastic:
-        spike_t, spike_j, syn_events, learned = _run_learning(network, layout, synapses, plastic,
-                                                              steps, args, csr[-1], progress)
-    elif progress is not None:
-        spike_t, spike_j, syn_events = _run_in_pieces(steps, args, csr[-1], progress)
-    else:
-        spike_t, spike_j, syn_events = run_reference(steps, *args)
-    wall_s = time.perf_counter() - start
+    What every sample shares is built once for the batch: the checks, the layout, the
+    neuron parameters, the one global CSR of every projection (the bulk of a small run's
+    time: mnist_mlp's 100,000 synapses) and the compiled kernel. Each sample then only
+    encodes its inputs and runs the kernel from rest.
 
-    spikes: dict[str, SpikeEvents] = {}
-    for name in network.populations:
-        lo, hi = layout.span(name)
-        if name in layout.inputs:
-            ev = events[name]
-            spikes[name] = _input_spikes(ev, steps)
+    Raises
+    ------
+    UsageError
+        As :func:`simulate` does.
+    """
+    prepared = prepare_reference(network, steps, synapses)
+    return [prepared.run(sample) for sample in samples]
+
+
+def prepare_reference(network: Network, steps: int, synapses: Mapping[str, Synapses] | None = None
+                      ) -> "PreparedReference":
+    """What every run of ``network`` for ``steps`` steps shares, built once: its
+    :meth:`PreparedReference.run` is :func:`simulate` of one sample. Picklable, so a
+    batch spread over workers sends it once (:mod:`neurocomp.workflows.validate`).
+
+    Raises
+    ------
+    UsageError
+        As :func:`simulate` does.
+    """
+    return PreparedReference.of(network, steps, synapses)
+
+
+@dataclass(frozen=True)
+class PreparedReference:
+    """What the runs of one network for one number of steps share (see :func:`simulate_batch`)."""
+
+    network: Network
+    steps: int
+    synapses: Mapping[str, Synapses]
+    layout: "_Layout"
+    params: tuple
+    csr: tuple
+    plastic: tuple
+
+    @classmethod
+    def of(cls, network: Network, steps: int, synapses: Mapping[str, Synapses] | None) -> "PreparedReference":
+        from .run import _check_steps
+        from ..resources import require_memory
+
+        steps = _check_steps(steps)
+        gap = cannot_simulate(network)
+        if gap is not None:
+            raise gap
+        layout = _Layout.of(network)
+        # per step at least: the input counts, and one float64 per probed neuron and variable
+        probed = sum(network.populations[p.population].size * len([v for v in p.variables if v != "spikes"])
+                     for p in network.probes if p.population in network.populations)
+        require_memory(steps * (2 + probed) * 8, f"simulating {steps:,} steps of '{network.name}'",
+                       hint="run fewer steps (or probe fewer populations)")
+        if synapses is None:
+            from ..compiler.lower import lower
+
+            synapses = lower(network)
+        params = _neuron_params(network, layout)
+        plastic = tuple(p for p in network.projections if p.learning is not None)
+        # plastic synapses stay in the CSR (their events count) with weight 0: the learning
+        # loop delivers their changing weights itself
+        csr = _global_csr(network, layout, {name: (dataclasses.replace(syn, weights=np.zeros_like(syn.weights))
+                                                   if any(p.name == name for p in plastic) else syn)
+                                            for name, syn in synapses.items()})
+        return cls(network, steps, synapses, layout, params, csr, plastic)
+
+    def run(self, inputs: Mapping[str, InputEvents | np.ndarray] | None,
+            progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """One run from rest with ``inputs`` (as :func:`simulate` takes them)."""
+        network, steps, layout, csr = self.network, self.steps, self.layout, self.csr
+        events = input_events(network, steps, inputs, inputs=layout.inputs)
+        in_ptr, in_idx, in_val = _global_events(layout, steps, events)
+        probes = _Probes.of(network, layout, steps)
+
+        if is_graded(network):  # graded events or max pooling: the ideal form of Akida's layers
+            return simulate_graded(network, steps, events, self.synapses, probes, layout, self.params)
+        args = (*self.params, *csr, in_ptr, in_idx, in_val,
+                probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
+        # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
+        # timed call below measures the simulation alone.
+        run_reference(0, *args)
+        learned: dict[str, dict[str, np.ndarray]] = {}
+        start = time.perf_counter()
+        if self.plastic:
+            spike_t, spike_j, syn_events, learned = _run_learning(network, layout, self.synapses, list(self.plastic),
+                                                                  steps, args, csr[-1], progress)
+        elif progress is not None:
+            spike_t, spike_j, syn_events = _run_in_pieces(steps, args, csr[-1], progress)
         else:
-            # Spikes come out sorted by time, then global index, so a mask keeps order.
-            mine = (spike_j >= lo) & (spike_j < hi)
-            spikes[name] = SpikeEvents(times=spike_t[mine], indices=spike_j[mine] - lo, n=hi - lo)
-    traces = probes.split(spikes)
-    for name, arrays in learned.items():
-        traces.setdefault(name, {}).update(arrays)
-    return RunResult(network=network.name, steps=steps, dt_ms=float(network.dt_ms),
-                     spikes=spikes, traces=traces, wall_s=wall_s,
-                     synaptic_events=int(syn_events),
-                     neuron_updates=layout.n_neurons * steps)
+            spike_t, spike_j, syn_events = run_reference(steps, *args)
+        wall_s = time.perf_counter() - start
+
+        spikes: dict[str, SpikeEvents] = {}
+        for name in network.populations:
+            lo, hi = layout.span(name)
+            if name in layout.inputs:
+                ev = events[name]
+                spikes[name] = _input_spikes(ev, steps)
+            else:
+                # Spikes come out sorted by time, then global index, so a mask keeps order.
+                mine = (spike_j >= lo) & (spike_j < hi)
+                spikes[name] = SpikeEvents(times=spike_t[mine], indices=spike_j[mine] - lo, n=hi - lo)
+        traces = probes.split(spikes)
+        for name, arrays in learned.items():
+            traces.setdefault(name, {}).update(arrays)
+        return RunResult(network=network.name, steps=steps, dt_ms=float(network.dt_ms),
+                         spikes=spikes, traces=traces, wall_s=wall_s,
+                         synaptic_events=int(syn_events),
+                         neuron_updates=layout.n_neurons * steps)
 
 
 def _run_in_pieces(steps: int, args: tuple, n_slots: int, progress: Callable[[int, int], None]
@@ -423,8 +480,21 @@ def _truncate(ev: InputEvents, steps: int) -> tuple[np.ndarray, np.ndarray, np.n
     indices = np.asarray(ev.indices[:end], dtype=np.int64)
     values = np.asarray(ev.values[:end], dtype=np.float64)
     # Within a step the CSR needs no order; the result lists spikes by index.
-    order = np.lexsort((indices, times))
+    order = _sorting(indices, times)
+    if order is None:
+        return times, indices, values
     return times[order], indices[order], values[order]
+
+
+def _sorting(minor: np.ndarray, major: np.ndarray) -> np.ndarray | None:
+    """``np.lexsort((minor, major))``, or ``None`` when that order is the order they have
+    (a stable sort leaves sorted keys where they are; an encoder's events mostly are)."""
+    if major.size < 2:
+        return None
+    step = np.diff(major)
+    if bool(np.all((step > 0) | ((step == 0) & (np.diff(minor) >= 0)))):
+        return None
+    return np.lexsort((minor, major))
 
 
 def _global_events(layout: _Layout, steps: int,
@@ -441,11 +511,12 @@ def _global_events(layout: _Layout, steps: int,
     times = np.concatenate(t_parts)
     gidx = np.concatenate(g_parts)
     vals = np.concatenate(v_parts)
-    order = np.lexsort((gidx, times))
+    order = _sorting(gidx, times)
     ptr = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(times, minlength=steps).astype(np.int64), out=ptr[1:])
-    return ptr, np.ascontiguousarray(gidx[order], dtype=np.int64), \
-        np.ascontiguousarray(vals[order], dtype=np.float64)
+    if order is not None:
+        gidx, vals = gidx[order], vals[order]
+    return ptr, np.ascontiguousarray(gidx, dtype=np.int64), np.ascontiguousarray(vals, dtype=np.float64)
 
 
 def _input_spikes(ev: InputEvents, steps: int) -> SpikeEvents:
