@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench_batch import spike_raster, start_torch, torch_pass  # noqa: E402
 
+from neurocomp.workflows.parallel import Timing, last_timing, map_chunks  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -63,7 +65,7 @@ def main() -> None:
     nc.validate(net, chip, args.steps, samples=(samples[0][:2], samples[1][:2]), mapping=mapping, jobs=1)  # warm
 
     times: dict[int, list[float]] = {1: [], args.jobs: []}
-    busy: dict[int, list[float]] = {1: [], args.jobs: []}
+    parts: dict[int, list[Timing]] = {1: [], args.jobs: []}
     reports = []
     with tempfile.TemporaryDirectory() as tmp:
         torch = {}
@@ -80,9 +82,9 @@ def main() -> None:
                     start = time.perf_counter()
                     rep = nc.validate(net, chip, args.steps, samples=samples, mapping=mapping, jobs=jobs)
                     times[jobs].append(time.perf_counter() - start)
+                    parts[jobs].append(last_timing())
                     d = rep.to_dict()
-                    wall = d.pop("wall_s")
-                    busy[jobs].append(wall["reference"] + wall["emulate"])
+                    d.pop("wall_s")
                     reports.append(d)
                     print(f"  jobs={jobs}: {times[jobs][-1]:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
                 for k, proc in torch.items():
@@ -100,17 +102,33 @@ def main() -> None:
     print(f"  speed-up {one / many:.2f}x; reports identical: {same}; "
           f"accuracy float {reports[0]['classifier']['accuracy_ref']:.3f}, "
           f"chip {reports[0]['classifier']['accuracy_chip']:.3f}")
-    # Where the time goes: the samples' own work (float reference + chip emulation, timed
-    # inside whoever ran them, summed), the rest of the caller's work (lowering, encoding,
-    # the report: not spread), and what is left with N workers (starting them, sending
-    # chunks and results, uneven ends).
-    b1, bn = statistics.median(busy[1]), statistics.median(busy[args.jobs])
-    serial = one - b1
-    rest = many - serial - bn / args.jobs
-    print(f"  where: the samples' work {b1:.2f} s with jobs=1, {bn:.2f} s summed over "
-          f"{args.jobs} workers ({bn / b1:.2f}x the serial sum); the caller's "
-          f"own work {serial:.2f} s (not spread); left with jobs={args.jobs}: {rest:.2f} s "
-          f"(workers' start, chunks and results, uneven ends)")
+    # Where the time goes (neurocomp.workflows.parallel.Timing, medians over the runs of
+    # each figure): the caller's own work outside the parallel part (lowering, encoding,
+    # preparing the reference, the report: not spread), the chunks' own work summed over
+    # whoever ran them, and what the workers cost on top of it.
+    def med(jobs: int, field: str) -> float:
+        return statistics.median(getattr(t, field) for t in parts[jobs])
+
+    for jobs, total in ((1, one), (args.jobs, many)):
+        print(f"  jobs={jobs}: the caller's own work {total - med(jobs, 'wall'):.2f} s; parallel part "
+              f"{med(jobs, 'wall'):.2f} s = {statistics.median(t.chunks for t in parts[jobs]):.0f} chunks, "
+              f"work {med(jobs, 'work'):.2f} s summed; over the workers: start {med(jobs, 'start'):.3f} s, "
+              f"between chunks {med(jobs, 'between'):.3f} s, results back {med(jobs, 'back'):.3f} s, "
+              f"uneven ends {med(jobs, 'uneven'):.3f} s, stopping {med(jobs, 'end'):.3f} s")
+    serial = one - med(1, "wall")
+    work1, workn = med(1, "work"), med(args.jobs, "work")
+    left = many - serial - workn / args.jobs
+    print(f"  the samples' work {work1:.2f} s with jobs=1, {workn:.2f} s summed over {args.jobs} workers "
+          f"({workn / work1:.2f}x: above 1 when the workers ran slower, e.g. sharing a core); left with "
+          f"jobs={args.jobs} beyond the caller's work and work/{args.jobs}: {left:.2f} s")
+    print(f"  implied speed-up with the workers' work as fast as alone: "
+          f"{one / (serial + work1 / args.jobs + left):.2f}x; with nothing left over as well: "
+          f"{one / (serial + work1 / args.jobs):.2f}x")
+    start = time.perf_counter()
+    for _ in range(5):
+        map_chunks(_nothing, None, range(args.jobs), jobs=args.jobs, chunk_size=1)
+    print(f"  starting and stopping {args.jobs} forked workers around nothing: "
+          f"{(time.perf_counter() - start) / 5 * 1e3:.1f} ms per call")
     for k, ts in torch_times.items():
         t = statistics.median(ts)
         print(f"  snnTorch, {k} thread{'s' if k > 1 else ''}, batch {n} (inference only): {t:.3f} s = "
@@ -118,6 +136,10 @@ def main() -> None:
     print(f"load average at end: {os.getloadavg()}")
     if not same:
         raise SystemExit("the reports differ between runs")
+
+
+def _nothing(shared, chunk):
+    return chunk
 
 
 def dask_overhead(args: argparse.Namespace) -> None:
