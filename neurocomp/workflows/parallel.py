@@ -6,14 +6,20 @@ batch shares (the network, the Mapping, the steps), never on the other items. So
 run anywhere, in any order, and are put back in order here:
 
 * ``jobs = 1`` (or a single chunk): in this process, one chunk after another;
-* ``jobs = N``: ``N`` worker processes on this machine. What the batch shares reaches
-  each worker **once**, when it starts (the pool's initializer), never with a chunk: on
-  Linux the workers are forked and inherit it (and the kernels Numba compiled already);
-  elsewhere they are spawned and it is pickled once for all of them. The items go in
-  chunks. Each worker runs Numba's parallel loops (and, when spawned, OpenMP and BLAS)
-  with one thread, so ``N`` workers use ``N`` cores and no more;
+* ``jobs = N``: ``N`` worker processes on this machine, started for the call. What the
+  batch shares reaches each worker **once**, when it starts (the pool's initializer),
+  never with a chunk: on Linux the workers are forked and inherit it, the items too (a
+  task names its chunk by number: nothing is pickled on the way out) and the kernels
+  Numba compiled already; elsewhere they are spawned, what is shared is pickled once for
+  all of them and each chunk goes with its task. Each worker runs Numba's parallel loops
+  (and, when spawned, OpenMP and BLAS) with one thread, so ``N`` workers use ``N`` cores
+  and no more;
 * ``client``: a :class:`dask.distributed.Client`. What the batch shares is scattered to
   the workers once; the chunks are submitted as tasks; the results are gathered in order.
+
+:func:`last_timing` tells where the last call's seconds went (the workers' start, the
+chunks' own work, the gaps, the results' way back, uneven ends): ``benchmarks/
+bench_parallel.py`` prints it.
 
 ``jobs=None`` means the environment variable ``NEUROCOMP_JOBS`` when it is set, else
 every core this process may use. The result never depends on ``jobs``, the chunk size
@@ -400,10 +406,13 @@ def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
              done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
     from distributed import as_completed
 
-    [handle] = client.scatter([shared], broadcast=True)  # shipped once to every worker
+    # shipped once to every worker; keys of their own (hash=False): equal data scattered by
+    # an earlier call would share its key, and that call releasing it can lose this one's
+    [handle] = client.scatter([shared], broadcast=True, hash=False)
     # the chunks go as data, not inside the task graph (a graph of many MB makes Dask warn)
     cap = current_cap()
-    futures = [client.submit(_capped, fn, cap, handle, data, pure=False) for data in client.scatter(chunks)]
+    futures = [client.submit(_capped, fn, cap, handle, data, pure=False)
+               for data in client.scatter(chunks, hash=False)]
     index = {f.key: k for k, f in enumerate(futures)}
     try:
         for f in as_completed(futures):
