@@ -124,15 +124,18 @@ def main() -> None:
               f"work {med(jobs, 'work'):.2f} s summed; over the workers: start {med(jobs, 'start'):.3f} s, "
               f"between chunks {med(jobs, 'between'):.3f} s, results back {med(jobs, 'back'):.3f} s, "
               f"uneven ends {med(jobs, 'uneven'):.3f} s, stopping {med(jobs, 'end'):.3f} s")
-    serial = one - med(1, "wall")
+    caller1, callern = one - med(1, "wall"), many - med(args.jobs, "wall")
     work1, workn = med(1, "work"), med(args.jobs, "work")
-    left = many - serial - workn / args.jobs
+    over = med(args.jobs, "wall") - workn / args.jobs  # the parallel part beyond an even split of its work
     print(f"  the samples' work {work1:.2f} s with jobs=1, {workn:.2f} s summed over {args.jobs} workers "
-          f"({workn / work1:.2f}x: above 1 when the workers ran slower, e.g. sharing a core); left with "
-          f"jobs={args.jobs} beyond the caller's work and work/{args.jobs}: {left:.2f} s")
-    print(f"  implied speed-up with the workers' work as fast as alone: "
-          f"{one / (serial + work1 / args.jobs + left):.2f}x; with nothing left over as well: "
-          f"{one / (serial + work1 / args.jobs):.2f}x")
+          f"({workn / work1:.2f}x: above 1 when the workers ran slower than one alone, e.g. sharing a core); "
+          f"the parallel part took {over:.2f} s beyond work/{args.jobs} (the workers' start, gaps, last "
+          f"results, uneven ends, stopping)")
+    print(f"  what that implies with the workers as fast as one alone (the work {work1:.2f} s split evenly) and "
+          f"the caller's work of jobs=1 ({caller1:.2f} s) or of jobs={args.jobs} ({callern:.2f} s): "
+          f"{one / (caller1 + work1 / args.jobs + over):.2f}x or "
+          f"{(callern + work1) / (callern + work1 / args.jobs + over):.2f}x; with no overhead at all: "
+          f"{(caller1 + work1) / (caller1 + work1 / args.jobs):.2f}x")
     start = time.perf_counter()
     for _ in range(5):
         map_chunks(_nothing, None, range(args.jobs), jobs=args.jobs, chunk_size=1)

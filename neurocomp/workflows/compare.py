@@ -181,7 +181,7 @@ def reference_runs(network: Network, steps: int, runs: list[Any], synapses: Any,
 
 
 def _reference_chunk(reference: Any, chunk: list[Any]) -> list[RunResult]:
-    return [reference.run(r) for r in chunk]
+    return reference.run_many(chunk)
 
 
 def _spread_rows(network: Network, specs: list[Any], labels_of: list[str], steps: int, runs: list[Any],

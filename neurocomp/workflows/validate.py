@@ -141,7 +141,7 @@ def _validate_chunk(shared: tuple[Network, Any, Any, int], chunk: list[Any]
     a run's bytes: mnist_mlp's 784 rate-coded pixels)."""
     network, mapping, reference, steps = shared
     t0 = time.perf_counter()
-    refs = [reference.run(r) for r in chunk]
+    refs = reference.run_many(chunk)
     t1 = time.perf_counter()
     chip_runs = _emulator()(mapping, steps, chunk)
     t2 = time.perf_counter()
