@@ -278,3 +278,23 @@ def test_ctrl_c_at_a_terminal_stops_the_workers_and_ends_with_one_line():
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True).stdout.split()
     assert left == []
+
+
+# --------------------------------------------------------------------------- where the time goes
+
+
+def _nap(shared, chunk):
+    time.sleep(shared * len(chunk))
+    return [os.getpid() for _ in chunk]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_timing_of_a_call_counts_its_chunks_workers_and_work(jobs):
+    pids = P.map_chunks(_nap, 0.05, range(6), jobs=jobs, chunk_size=2)
+    t = P.last_timing()
+    assert t.chunks == 3 and t.workers == len(set(pids))
+    assert (t.workers == 1 and pids == [os.getpid()] * 6) if jobs == 1 else os.getpid() not in pids
+    # sleeps are lower bounds: 3 chunks of 0.1 s of work each
+    assert t.work >= 0.3 and t.wall >= 0.3 / t.workers
+    assert min(t.start, t.between, t.back, t.uneven, t.end) >= 0.0
+    assert "3 chunks on" in t.to_text()

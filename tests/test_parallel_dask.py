@@ -47,6 +47,14 @@ def cluster():
         yield cl, client
 
 
+def test_calls_with_equal_data_one_after_another_each_get_their_answer(cluster):
+    """Equal data scattered by two calls used to share one key: the first call releasing
+    it could cancel the second's tasks ('lost dependencies')."""
+    _, client = cluster
+    for _ in range(4):
+        assert P.map_chunks(_double, 1, range(40), client=client, chunk_size=1) == [2 * x for x in range(40)]
+
+
 def test_a_batch_on_the_cluster_is_the_batch_run_here(cluster):
     _, client = cluster
     from test_emulator_run import exact_case

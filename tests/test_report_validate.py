@@ -140,7 +140,8 @@ def reference_as_chip(monkeypatch):
     from neurocomp.emulator.reference import simulate
 
     monkeypatch.setattr(W, "compile_for", lambda network, chip: network)
-    monkeypatch.setattr(W, "_emulator", lambda: (lambda net, steps, inputs=None: simulate(net, steps, inputs)))
+    monkeypatch.setattr(W, "_emulator", lambda: (lambda net, steps, chunk: [(simulate(net, steps, inputs), None)
+                                                                          for inputs in chunk]))
 
 
 def test_the_reference_agrees_with_itself(reference_as_chip) -> None:

@@ -45,7 +45,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -58,7 +58,7 @@ from ..ir.values import as_array
 from .reference_graded import is_graded, simulate_graded
 from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, _steps, run_reference
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "simulate_batch", "prepare_reference", "PreparedReference"]
 
 _RESET_CODES = {"zero": RESET_ZERO, "subtract": RESET_SUBTRACT, "none": RESET_NONE}
 
@@ -102,69 +102,172 @@ def simulate(network: Network, steps: int,
         For a bad ``steps``, an override naming no input population or of the wrong
         size or length, or synapses that do not fit the network.
     """
-    from .run import _check_steps
-    from ..resources import require_memory
+    return PreparedReference.of(network, steps, synapses).run(inputs, progress)
 
-    steps = _check_steps(steps)
-    gap = cannot_simulate(network)
-    if gap is not None:
-        raise gap
-    layout = _Layout.of(network)
-    # per step at least: the input counts, and one float64 per probed neuron and variable
-    probed = sum(network.populations[p.population].size * len([v for v in p.variables if v != "spikes"])
-                 for p in network.probes if p.population in network.populations)
-    require_memory(steps * (2 + probed) * 8, f"simulating {steps:,} steps of '{network.name}'",
-                   hint="run fewer steps (or probe fewer populations)")
-    if synapses is None:
-        from ..compiler.lower import lower
 
-        synapses = lower(network)
-    params = _neuron_params(network, layout)
-    plastic = [p for p in network.projections if p.learning is not None]
-    # plastic synapses stay in the CSR (their events count) with weight 0: the learning
-    # loop delivers their changing weights itself
-    csr = _global_csr(network, layout, {name: (dataclasses.replace(syn, weights=np.zeros_like(syn.weights))
-                                               if any(p.name == name for p in plastic) else syn)
-                                        for name, syn in synapses.items()})
-    events = input_events(network, steps, inputs, inputs=layout.inputs)
-    in_ptr, in_idx, in_val = _global_events(layout, steps, events)
-    probes = _Probes.of(network, layout, steps)
+def simulate_batch(network: Network, steps: int, samples: Iterable[Mapping[str, InputEvents | np.ndarray] | None],
+                   *, synapses: Mapping[str, Synapses] | None = None) -> list[RunResult]:
+    """:func:`simulate` of each of ``samples`` (one ``inputs`` argument each, ``None`` for
+    the encoders' output), in order: the same RunResults, bit for bit, as one
+    :func:`simulate` call per sample.
 
-    if is_graded(network):  # graded events or max pooling: the ideal form of Akida's layers
-        return simulate_graded(network, steps, events, synapses, probes, layout, params)
-    args = (*params, *csr, in_ptr, in_idx, in_val,
-            probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
-    # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
-    # timed call below measures the simulation alone.
-    run_reference(0, *args)
-    learned: dict[str, dict[str, np.ndarray]] = {}
-    start = time.perf_counter()
-    if plastic:
-        spike_t, spike_j, syn_events, learned = _run_learning(network, layout, synapses, plastic,
-                                                              steps, args, csr[-1], progress)
-    elif progress is not None:
-        spike_t, spike_j, syn_events = _run_in_pieces(steps, args, csr[-1], progress)
-    else:
+    What every sample shares is built once for the batch: the checks, the layout, the
+    neuron parameters, the one global CSR of every projection (the bulk of a small run's
+    time: mnist_mlp's 100,000 synapses) and the compiled kernel. Each sample then only
+    encodes its inputs and runs the kernel from rest.
+
+    Where the inputs reach neurons through dense projections whose sums are exact in
+    float64 (see :class:`_DenseInputs`), what the inputs bring to each neuron at every
+    step is computed for the whole batch by one matrix product per projection, and the
+    kernel runs with those sums as its only input events: exact sums do not depend on
+    the order of their terms, so the runs are the same, bit for bit.
+
+    Raises
+    ------
+    UsageError
+        As :func:`simulate` does.
+    """
+    return prepare_reference(network, steps, synapses).run_many(list(samples))
+
+
+def prepare_reference(network: Network, steps: int, synapses: Mapping[str, Synapses] | None = None
+                      ) -> "PreparedReference":
+    """What every run of ``network`` for ``steps`` steps shares, built once: its
+    :meth:`PreparedReference.run` is :func:`simulate` of one sample. Picklable, so a
+    batch spread over workers sends it once (:mod:`neurocomp.workflows.validate`).
+
+    Raises
+    ------
+    UsageError
+        As :func:`simulate` does.
+    """
+    return PreparedReference.of(network, steps, synapses)
+
+
+@dataclass(frozen=True)
+class PreparedReference:
+    """What the runs of one network for one number of steps share (see :func:`simulate_batch`)."""
+
+    network: Network
+    steps: int
+    synapses: Mapping[str, Synapses]
+    layout: "_Layout"
+    params: tuple
+    csr: tuple
+    plastic: tuple
+    dense: "_DenseInputs | None" = None
+
+    @classmethod
+    def of(cls, network: Network, steps: int, synapses: Mapping[str, Synapses] | None) -> "PreparedReference":
+        from .run import _check_steps
+        from ..resources import require_memory
+
+        steps = _check_steps(steps)
+        gap = cannot_simulate(network)
+        if gap is not None:
+            raise gap
+        layout = _Layout.of(network)
+        # per step at least: the input counts, and one float64 per probed neuron and variable
+        probed = sum(network.populations[p.population].size * len([v for v in p.variables if v != "spikes"])
+                     for p in network.probes if p.population in network.populations)
+        require_memory(steps * (2 + probed) * 8, f"simulating {steps:,} steps of '{network.name}'",
+                       hint="run fewer steps (or probe fewer populations)")
+        if synapses is None:
+            from ..compiler.lower import lower
+
+            synapses = lower(network)
+        params = _neuron_params(network, layout)
+        plastic = tuple(p for p in network.projections if p.learning is not None)
+        # plastic synapses stay in the CSR (their events count) with weight 0: the learning
+        # loop delivers their changing weights itself
+        csr = _global_csr(network, layout, {name: (dataclasses.replace(syn, weights=np.zeros_like(syn.weights))
+                                                   if any(p.name == name for p in plastic) else syn)
+                                            for name, syn in synapses.items()})
+        dense = None if plastic or is_graded(network) else _DenseInputs.of(network, layout, synapses, csr)
+        return cls(network, steps, synapses, layout, params, csr, plastic, dense)
+
+    def run_many(self, samples: list[Mapping[str, InputEvents | np.ndarray] | None]) -> list[RunResult]:
+        """:meth:`run` of each sample, in order (the inputs' sums by matrix products when
+        :attr:`dense` allows: see :func:`simulate_batch`)."""
+        if self.dense is None or not samples:
+            return [self.run(sample) for sample in samples]
+        network, steps, layout = self.network, self.steps, self.layout
+        out: list[RunResult] = []
+        for at in range(0, len(samples), _DENSE_BATCH):  # a few MB of rasters at a time
+            part = samples[at:at + _DENSE_BATCH]
+            events = [input_events(network, steps, sample, inputs=layout.inputs) for sample in part]
+            arrivals = self.dense.arrivals(events, steps)
+            out += [self.run(sample) if arrived is None else self._run_arrived(ev, arrived)
+                    for sample, ev, arrived in zip(part, events, arrivals)]
+        return out
+
+    def _run_arrived(self, events: Mapping[str, InputEvents], arrived: np.ndarray) -> RunResult:
+        """One run whose inputs' sums per step and neuron are ``arrived`` (``[steps, n_neurons]``)."""
+        network, steps, layout, dense = self.network, self.steps, self.layout, self.dense
+        assert dense is not None
+        t, j = np.nonzero(arrived)  # by step, then neuron: the order the kernel reads them in
+        in_ptr = np.zeros(steps + 1, dtype=np.int64)
+        np.cumsum(np.bincount(t, minlength=steps).astype(np.int64), out=in_ptr[1:])
+        in_idx = (j + layout.n_total).astype(np.int64)
+        in_val = np.ascontiguousarray(arrived[t, j])
+        probes = _Probes.of(network, layout, steps)
+        args = (*self.params, *dense.csr, in_ptr, in_idx, in_val,
+                probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
+        start = time.perf_counter()
         spike_t, spike_j, syn_events = run_reference(steps, *args)
-    wall_s = time.perf_counter() - start
+        wall_s = time.perf_counter() - start
+        # the kernel counted one synaptic event per sum it read: count the inputs' own
+        syn_events = int(syn_events) - int(t.size) + dense.input_fanout(events, steps)
+        return self._result(events, probes, spike_t, spike_j, syn_events, wall_s, {})
 
-    spikes: dict[str, SpikeEvents] = {}
-    for name in network.populations:
-        lo, hi = layout.span(name)
-        if name in layout.inputs:
-            ev = events[name]
-            spikes[name] = _input_spikes(ev, steps)
+    def run(self, inputs: Mapping[str, InputEvents | np.ndarray] | None,
+            progress: Callable[[int, int], None] | None = None) -> RunResult:
+        """One run from rest with ``inputs`` (as :func:`simulate` takes them)."""
+        network, steps, layout, csr = self.network, self.steps, self.layout, self.csr
+        events = input_events(network, steps, inputs, inputs=layout.inputs)
+        in_ptr, in_idx, in_val = _global_events(layout, steps, events)
+        probes = _Probes.of(network, layout, steps)
+
+        if is_graded(network):  # graded events or max pooling: the ideal form of Akida's layers
+            return simulate_graded(network, steps, events, self.synapses, probes, layout, self.params)
+        args = (*self.params, *csr, in_ptr, in_idx, in_val,
+                probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
+        # A run of 0 steps compiles the kernel (or loads it from Numba's cache) so the
+        # timed call below measures the simulation alone.
+        run_reference(0, *args)
+        learned: dict[str, dict[str, np.ndarray]] = {}
+        start = time.perf_counter()
+        if self.plastic:
+            spike_t, spike_j, syn_events, learned = _run_learning(network, layout, self.synapses, list(self.plastic),
+                                                                  steps, args, csr[-1], progress)
+        elif progress is not None:
+            spike_t, spike_j, syn_events = _run_in_pieces(steps, args, csr[-1], progress)
         else:
-            # Spikes come out sorted by time, then global index, so a mask keeps order.
-            mine = (spike_j >= lo) & (spike_j < hi)
-            spikes[name] = SpikeEvents(times=spike_t[mine], indices=spike_j[mine] - lo, n=hi - lo)
-    traces = probes.split(spikes)
-    for name, arrays in learned.items():
-        traces.setdefault(name, {}).update(arrays)
-    return RunResult(network=network.name, steps=steps, dt_ms=float(network.dt_ms),
-                     spikes=spikes, traces=traces, wall_s=wall_s,
-                     synaptic_events=int(syn_events),
-                     neuron_updates=layout.n_neurons * steps)
+            spike_t, spike_j, syn_events = run_reference(steps, *args)
+        wall_s = time.perf_counter() - start
+        return self._result(events, probes, spike_t, spike_j, syn_events, wall_s, learned)
+
+    def _result(self, events: Mapping[str, InputEvents], probes: "_Probes", spike_t: np.ndarray,
+                spike_j: np.ndarray, syn_events: int, wall_s: float,
+                learned: dict[str, dict[str, np.ndarray]]) -> RunResult:
+        network, steps, layout = self.network, self.steps, self.layout
+        spikes: dict[str, SpikeEvents] = {}
+        for name in network.populations:
+            lo, hi = layout.span(name)
+            if name in layout.inputs:
+                ev = events[name]
+                spikes[name] = _input_spikes(ev, steps)
+            else:
+                # Spikes come out sorted by time, then global index, so a mask keeps order.
+                mine = (spike_j >= lo) & (spike_j < hi)
+                spikes[name] = SpikeEvents(times=spike_t[mine], indices=spike_j[mine] - lo, n=hi - lo)
+        traces = probes.split(spikes)
+        for name, arrays in learned.items():
+            traces.setdefault(name, {}).update(arrays)
+        return RunResult(network=network.name, steps=steps, dt_ms=float(network.dt_ms),
+                         spikes=spikes, traces=traces, wall_s=wall_s,
+                         synaptic_events=int(syn_events),
+                         neuron_updates=layout.n_neurons * steps)
 
 
 def _run_in_pieces(steps: int, args: tuple, n_slots: int, progress: Callable[[int, int], None]
@@ -265,6 +368,141 @@ def _run_learning(network: Network, layout: "_Layout", synapses: Mapping[str, Sy
     if progress is not None:
         progress(steps, steps)
     return out_t[:n_out].copy(), out_j[:n_out].copy(), syn_events, learned
+
+
+# -- dense inputs summed by matrix products -----------------------------------------------
+
+#: A dense projection from an input is summed by a matrix product when it holds at least
+#: this share of its pre x post pairs, and at most this many pairs.
+_DENSE_SHARE = 0.25
+_DENSE_PAIRS = 1 << 22
+#: Samples whose rasters one matrix product takes.
+_DENSE_BATCH = 32
+
+
+@dataclass(frozen=True)
+class _DenseInputs:
+    """How a batch's input events become each neuron's sum per step by matrix products.
+
+    Taken only when it changes no bit: every input population reaches neurons through
+    dense projections, each with one delay; and every sum a neuron's input slot can hold
+    is exact in float64. That holds when every weight into the neurons the inputs reach
+    (from inputs and neurons alike) is a whole multiple of ``2**q`` and a slot's largest
+    possible sum stays below ``2**(q + 53)``: the sum of ``|w|`` over a neuron's synapses
+    times the number of distinct delays among them (a slot holds at most one event per
+    source from each step those delays reach back to; a source sends at most one event of
+    value 1 per step: checked per sample). Every partial sum, in any order, is then a
+    multiple of ``2**q`` that float64 holds exactly, so the kernel's
+    one-synapse-at-a-time order and a BLAS product give the same number (mnist_mlp's
+    float32 weights into 'hidden': at most 7.44 against 8). The kernel then runs with one extra source per neuron, of one
+    synapse of weight 1 and delay 0, whose events are those sums.
+    """
+
+    projections: tuple  # (input name, its global offset, dense weights [pre, post_total], delay)
+    csr: tuple  # the kernel's CSR: neurons' rows as before, inputs' rows empty, one row per neuron after
+    fanout: np.ndarray  # each global input source's fan-out in the original CSR
+
+    @classmethod
+    def of(cls, network: Network, layout: "_Layout", synapses: Mapping[str, Synapses],
+           csr: tuple) -> "_DenseInputs | None":
+        if not layout.inputs:
+            return None
+        n = layout.n_neurons
+        projections = []
+        reached = np.zeros(n, dtype=bool)
+        for proj in network.projections:
+            if proj.pre not in layout.inputs:
+                continue
+            syn = synapses[proj.name]
+            pairs = syn.n_pre * syn.n_post
+            if pairs == 0 or syn.n_pre * n > _DENSE_PAIRS or syn.n_synapses < _DENSE_SHARE * pairs:
+                return None
+            if syn.delays is not None and len(syn.delays) and syn.delays.min() != syn.delays.max():
+                return None
+            delay = int(syn.delays[0]) if syn.delays is not None and len(syn.delays) else int(syn.delay)
+            lo = layout.span(proj.post)[0]
+            dense = np.zeros((syn.n_pre, n), dtype=np.float64)
+            rows = np.repeat(np.arange(syn.n_pre), np.diff(syn.indptr).astype(np.int64))
+            np.add.at(dense, (rows, syn.indices.astype(np.int64) + lo), syn.weights)
+            reached[lo:lo + syn.n_post] = True
+            projections.append((proj.pre, layout.span(proj.pre)[0], dense, delay))
+        if not projections or not _exact_sums(csr, reached, n):
+            return None
+        indptr, indices, weights, delays, delay, n_slots = csr
+        inputs_from = layout.span(layout.inputs[0])[0] if layout.inputs else n
+        assert inputs_from == n  # inputs come after the neurons in the global index space
+        kept = int(indptr[n])  # the neurons' own synapses, rows 0..n-1
+        new_indptr = np.concatenate([indptr[:n + 1], np.full(layout.n_total - n, kept, dtype=np.int64),
+                                     kept + np.arange(1, n + 1, dtype=np.int64)])
+        new_indices = np.concatenate([indices[:kept], np.arange(n, dtype=np.int32)])
+        new_weights = np.concatenate([weights[:kept], np.ones(n)])
+        own = delays[:kept] if len(delays) else np.full(kept, delay, dtype=np.int32)
+        new_delays = np.concatenate([own, np.zeros(n, dtype=np.int32)]).astype(np.int32)
+        fanout = np.diff(indptr).astype(np.int64)
+        return cls(tuple(projections), (new_indptr, new_indices, new_weights, new_delays, 0, n_slots), fanout)
+
+    def arrivals(self, events: list[Mapping[str, InputEvents]], steps: int) -> list[np.ndarray | None]:
+        """Per sample, what reaches each neuron at each step ``[steps, n_neurons]`` (the
+        events of step ``t - delay`` through each projection), or ``None`` for a sample
+        whose events are not all single events of value 1."""
+        n_samples = len(events)
+        n = self.projections[0][2].shape[1]
+        counts = {}
+        ok = np.ones(n_samples, dtype=bool)
+        for name, _, dense, _ in self.projections:
+            if name in counts:
+                continue
+            raster = np.zeros((n_samples, steps, dense.shape[0]), dtype=np.float64)
+            for k, ev in enumerate(events):
+                e = ev[name]
+                end = int(e.step_ptr[steps])
+                times = np.repeat(np.arange(steps), np.diff(e.step_ptr[:steps + 1]).astype(np.int64))
+                vals = np.asarray(e.values[:end], dtype=np.float64)
+                np.add.at(raster[k], (times, np.asarray(e.indices[:end], dtype=np.int64)), vals)
+                if end and (np.any(vals != 1.0) or raster[k].max() > 1.0):
+                    ok[k] = False
+            counts[name] = raster.reshape(n_samples * steps, -1)
+        arrived = np.zeros((n_samples, steps, n), dtype=np.float64)
+        for name, _, dense, delay in self.projections:
+            sums = (counts[name] @ dense).reshape(n_samples, steps, n)
+            if delay < steps:  # events of step t arrive at t + 1 + delay: the kernel's event at t + delay
+                arrived[:, delay:] += sums[:, :steps - delay]
+        return [arrived[k] if ok[k] else None for k in range(n_samples)]
+
+    def input_fanout(self, events: Mapping[str, InputEvents], steps: int) -> int:
+        """The synaptic events the inputs' own events make (each event's fan-out)."""
+        total = 0
+        seen = set()
+        for name, offset, _, _ in self.projections:
+            if name in seen:
+                continue
+            seen.add(name)
+            e = events[name]
+            end = int(e.step_ptr[steps])
+            total += int(self.fanout[np.asarray(e.indices[:end], dtype=np.int64) + offset].sum())
+        return total
+
+
+def _exact_sums(csr: tuple, reached: np.ndarray, n: int) -> bool:
+    """Whether every sum a reached neuron's input slot can hold is exact in float64 (see
+    :class:`_DenseInputs`)."""
+    indptr, indices, weights, delays, _, _ = csr
+    into = reached[indices.astype(np.int64)]  # the synapses into the reached neurons, from anyone
+    w = weights[into]
+    nonzero = w[w != 0]
+    if nonzero.size == 0:
+        return True
+    if not np.all(np.isfinite(nonzero)):
+        return False
+    mantissa, exponent = np.frexp(nonzero)  # w = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
+    as_int = np.abs(mantissa) * 2.0 ** 53  # a whole number: w = as_int * 2**(exponent - 53)
+    v = as_int.astype(np.int64)
+    low = (v & -v).astype(np.float64)  # the lowest set bit of each
+    q = int(np.min(exponent - 53 + np.log2(low).astype(np.int64)))
+    per_neuron = np.bincount(indices[into].astype(np.int64), weights=np.abs(w), minlength=n)
+    # a slot gets one event per source and step, from the steps its synapses' delays reach back to
+    reach = len(np.unique(delays[into])) if len(delays) else 1
+    return bool(reach * per_neuron.max() < 2.0 ** (q + 53))
 
 
 # -- layout ---------------------------------------------------------------------------
@@ -423,8 +661,21 @@ def _truncate(ev: InputEvents, steps: int) -> tuple[np.ndarray, np.ndarray, np.n
     indices = np.asarray(ev.indices[:end], dtype=np.int64)
     values = np.asarray(ev.values[:end], dtype=np.float64)
     # Within a step the CSR needs no order; the result lists spikes by index.
-    order = np.lexsort((indices, times))
+    order = _sorting(indices, times)
+    if order is None:
+        return times, indices, values
     return times[order], indices[order], values[order]
+
+
+def _sorting(minor: np.ndarray, major: np.ndarray) -> np.ndarray | None:
+    """``np.lexsort((minor, major))``, or ``None`` when that order is the order they have
+    (a stable sort leaves sorted keys where they are; an encoder's events mostly are)."""
+    if major.size < 2:
+        return None
+    step = np.diff(major)
+    if bool(np.all((step > 0) | ((step == 0) & (np.diff(minor) >= 0)))):
+        return None
+    return np.lexsort((minor, major))
 
 
 def _global_events(layout: _Layout, steps: int,
@@ -441,11 +692,12 @@ def _global_events(layout: _Layout, steps: int,
     times = np.concatenate(t_parts)
     gidx = np.concatenate(g_parts)
     vals = np.concatenate(v_parts)
-    order = np.lexsort((gidx, times))
+    order = _sorting(gidx, times)
     ptr = np.zeros(steps + 1, dtype=np.int64)
     np.cumsum(np.bincount(times, minlength=steps).astype(np.int64), out=ptr[1:])
-    return ptr, np.ascontiguousarray(gidx[order], dtype=np.int64), \
-        np.ascontiguousarray(vals[order], dtype=np.float64)
+    if order is not None:
+        gidx, vals = gidx[order], vals[order]
+    return ptr, np.ascontiguousarray(gidx, dtype=np.int64), np.ascontiguousarray(vals, dtype=np.float64)
 
 
 def _input_spikes(ev: InputEvents, steps: int) -> SpikeEvents:

@@ -8,8 +8,9 @@ input overrides (one run) or a labelled sample set (a classifier), exactly as
 :mod:`neurocomp.report.compare`).
 
 The float reference (:func:`neurocomp.emulator.reference.simulate`) runs once (its runs
-spread over the workers as the chips are, below); it does
-not depend on the chip. Then, for each chip:
+spread over the workers in chunks, each chunk one reference batch); it does not depend
+on the chip. Then, for each chip (the steps spread over the workers as ``compare``'s
+``jobs`` says):
 
 1. compile (:func:`neurocomp.compiler.pipeline.compile`, the default passes). A
    :class:`~neurocomp.diagnostics.CapacityError` (the network does not fit) or a
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping as TMapping, Sequence
 
@@ -79,11 +81,13 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         Called as ``progress(chip label, runs done, runs)`` as each chip's runs finish
         (and with the label ``"float reference"`` for the reference).
     jobs, client
-        Where the chips run, each independent of the others: ``jobs`` local worker
-        processes (default: every core, or ``$NEUROCOMP_JOBS``), or the workers of a Dask
-        ``client`` (:mod:`neurocomp.workflows.parallel`). The network, the runs' inputs
-        and the reference's results go to each worker once; the rows come back in the
-        order of ``chips``, the same whatever runs them.
+        Where the work runs: ``jobs`` local worker processes (default: every core, or
+        ``$NEUROCOMP_JOBS``), or the workers of a Dask ``client``
+        (:mod:`neurocomp.workflows.parallel`). The chips compile side by side; then
+        every chip's runs are emulated in chunks of (chip, run) pairs, so the runs of
+        one chip spread over the workers too; then each chip's row is priced and
+        validated. The rows come back in the order of ``chips``, the same, bit for bit,
+        whatever runs them.
 
     Returns
     -------
@@ -156,17 +160,10 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         pred = np.array([int(np.argmax(output_scores(r, output, spiking))) for r in ref_runs], dtype=np.int64)
         accuracy_ref = float(np.mean(pred == labels))
 
-    def finished(first: int, out: list[tuple[ChipRow, float]]) -> None:
-        if progress is not None:
-            for row, _ in out:
-                progress(row.label, len(runs), len(runs))
-
-    shared = (network, steps, runs, ref_runs, labels, output)
-    rows = []
-    for row, seconds in map_chunks(_rows, shared, list(zip(specs, row_labels(specs))), jobs=jobs, client=client,
-                                   on_chunk=finished):
-        rows.append(row)
-        wall[row.label] = seconds
+    labels_of = row_labels(specs)
+    rows, seconds = _spread_rows(network, specs, labels_of, steps, runs, ref_runs, labels, output, jobs, client,
+                                 progress)
+    wall.update(zip(labels_of, seconds))
     return Comparison(network=network.name, steps=steps, runs=len(runs), dt_ms=float(network.dt_ms),
                       classifier=labels is not None, output=output, accuracy_ref=accuracy_ref,
                       spikes_ref=spikes_ref, rows=tuple(rows), wall_s=wall,
@@ -176,26 +173,115 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
 def reference_runs(network: Network, steps: int, runs: list[Any], synapses: Any, *, jobs: int | None = None,
                    client: Any = None) -> list[RunResult]:
     """The float reference's run of each input (the same runs, in order, wherever they
-    ran: :func:`~neurocomp.workflows.parallel.map_chunks`)."""
-    return map_chunks(_reference_chunk, (network, steps, synapses), runs, jobs=jobs, client=client)
+    ran: :func:`~neurocomp.workflows.parallel.map_chunks`; each chunk one
+    :func:`~neurocomp.emulator.reference.simulate_batch`, its tables built once, here)."""
+    from ..emulator.reference import prepare_reference
+
+    return map_chunks(_reference_chunk, prepare_reference(network, steps, synapses), runs, jobs=jobs, client=client)
 
 
-def _reference_chunk(shared: tuple[Network, int, Any], chunk: list[Any]) -> list[RunResult]:
-    from ..emulator.reference import simulate
-
-    network, steps, synapses = shared
-    return [simulate(network, steps, r, synapses=synapses) for r in chunk]
+def _reference_chunk(reference: Any, chunk: list[Any]) -> list[RunResult]:
+    return reference.run_many(chunk)
 
 
-def _rows(shared: tuple[Any, ...], chunk: list[tuple[Any, str]]) -> list[tuple[ChipRow, float]]:
-    """Each chip's row of ``chunk`` and the seconds it took (run wherever
-    :func:`~neurocomp.workflows.parallel.map_chunks` puts it)."""
-    network, steps, runs, ref_runs, labels, output = shared
+def _spread_rows(network: Network, specs: list[Any], labels_of: list[str], steps: int, runs: list[Any],
+                 ref_runs: list[RunResult] | None, labels: np.ndarray | None, output: str | None,
+                 jobs: int | None, client: Any, progress: Callable[[str, int, int], None] | None
+                 ) -> tuple[list[ChipRow], list[float]]:
+    """Every chip's row and the seconds it took (summed over wherever its parts ran), in
+    three spreads over the workers: the chips compile (one item each); every chip's runs
+    are emulated, the (chip, run) pairs in chunks, so one chip's runs spread over the
+    workers too and three chips on two workers end together; each chip's row is priced
+    and validated (one item each). The rows are what :func:`_row` gives chip by chip, in
+    order, whatever ran them: the runs of a chip are put back in order and its overflows
+    warned once, as one batch would."""
+    compiled = map_chunks(_compile_chunk, (network, steps), list(zip(specs, labels_of)), jobs=jobs, client=client)
+    mappings = [c.mapping for c in compiled]
+    pairs = [(c, k) for c, m in enumerate(mappings) if m is not None for k in range(len(runs))]
+    emulated = map_chunks(_emulate_chunk, (mappings, steps, runs, ref_runs), pairs, jobs=jobs, client=client)
+    per_chip: dict[int, list[Any]] = {}
+    for (c, _), out in zip(pairs, emulated):
+        per_chip.setdefault(c, []).append(out)
+    work = [(c, compiled[c], per_chip.get(c, [])) for c in range(len(specs))]
+
+    def finished(first: int, out: list[tuple[ChipRow, float]]) -> None:
+        if progress is not None:
+            for row, _ in out:
+                progress(row.label, len(runs), len(runs))
+
+    done = map_chunks(_finish_chunk, (network, specs, labels_of, steps, ref_runs, labels, output), work,
+                      jobs=jobs, client=client, on_chunk=finished)
+    return [row for row, _ in done], [s for _, s in done]
+
+
+def _compile_chunk(shared: tuple[Network, int], chunk: list[tuple[Any, str]]) -> list["_Compiled"]:
+    network, _steps = shared
+    return [_compiled(network, spec, label) for spec, label in chunk]
+
+
+def _emulate_chunk(shared: tuple[list[Any], int, list[Any]], chunk: list[tuple[int, int]]) -> list[Any]:
+    """Per (chip, run) pair: the chip's RunResult and its overflow message (or ``None``),
+    or the error that stopped the chip's batch at this run; the warnings the batch raised
+    go with the first run of each chip in the chunk. The pairs of one chip in ``chunk``
+    run as one batch (its tables built once)."""
+    mappings, steps, runs, ref_runs = shared
+    out: list[Any] = []
+    at = 0
+    while at < len(chunk):
+        chip = chunk[at][0]
+        end = at
+        while end < len(chunk) and chunk[end][0] == chip:
+            end += 1
+        done = _emulated(mappings[chip], steps, [runs[k] for _, k in chunk[at:end]])
+        if ref_runs is not None:  # the inputs' spikes are most of a run's bytes: the
+            # reference's copy stands in for an equal one (put back by _finish_chunk)
+            done = [(_inputs_left_out(r, ref_runs[k]), *rest) for (_, k), (r, *rest) in zip(chunk[at:end], done)]
+        out += done
+        at = end
+    return out
+
+
+#: Stands in for an input population's spikes equal to the reference run's.
+_AS_REFERENCE = "as in the reference run"
+
+
+def _inputs_left_out(run: Any, ref: RunResult) -> Any:
+    """``run`` with each input population's spikes that equal ``ref``'s replaced by
+    :data:`_AS_REFERENCE` (a run that is an error stays as it is)."""
+    import dataclasses
+
+    if not isinstance(run, RunResult):
+        return run
+    spikes = dict(run.spikes)
+    for name, ev in run.spikes.items():
+        mine = ref.spikes.get(name)
+        if ev.is_input and mine is not None and ev.values is None and mine.values is None \
+                and mine.is_input and ev.n == mine.n and np.array_equal(ev.times, mine.times) \
+                and np.array_equal(ev.indices, mine.indices):
+            spikes[name] = _AS_REFERENCE
+    return dataclasses.replace(run, spikes=spikes)
+
+
+def _inputs_put_back(run: Any, ref: RunResult) -> Any:
+    """:func:`_inputs_left_out` undone."""
+    import dataclasses
+
+    if not isinstance(run, RunResult) or not any(isinstance(ev, str) for ev in run.spikes.values()):
+        return run
+    return dataclasses.replace(run, spikes={name: ref.spikes[name] if isinstance(ev, str) else ev
+                                            for name, ev in run.spikes.items()})
+
+
+def _finish_chunk(shared: tuple[Any, ...], chunk: list[tuple[int, "_Compiled", list[Any]]]
+                  ) -> list[tuple[ChipRow, float]]:
+    network, specs, labels_of, steps, ref_runs, labels, output = shared
     out = []
-    for spec, label in chunk:
+    for c, compiled, emulated in chunk:
         start = time.perf_counter()
-        row = _row(network, spec, label, steps, runs, ref_runs, labels, output)
-        out.append((row, time.perf_counter() - start))
+        if ref_runs is not None:
+            emulated = [(_inputs_put_back(r, ref), *rest) for (r, *rest), ref in zip(emulated, ref_runs)]
+        row = _finished(network, specs[c], labels_of[c], steps, compiled, emulated, ref_runs, labels, output)
+        out.append((row, compiled.seconds + sum(e[3] for e in emulated) + time.perf_counter() - start))
     return out
 
 
@@ -203,11 +289,26 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
          labels: np.ndarray | None, output: str | None, passes: Any = None) -> ChipRow:
     """One chip's row: compiled (by ``passes``, default the compiler's default passes),
     emulated, priced and validated as far as it gets."""
+    compiled = _compiled(network, chip, label, passes)
+    emulated = [] if compiled.mapping is None else _emulated(compiled.mapping, steps, runs)
+    return _finished(network, chip, label, steps, compiled, emulated, ref_runs, labels, output)
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A chip's compile: its Mapping and figures, or the row that ends there."""
+
+    mapping: Any
+    row: ChipRow | None
+    figures: dict[str, Any]
+    wall: dict[str, float]
+    seconds: float
+
+
+def _compiled(network: Network, chip: Any, label: str, passes: Any = None) -> _Compiled:
+    """``network`` compiled for ``chip``; a Mapping without an emulator kernel ends its row."""
     from ..compiler.pipeline import compile_network
     from ..emulator.kernels import kernel_for
-    from ..emulator.run import emulate_batch
-    from ..report.cost import price_runs
-    from ..report.report import report
 
     ident = dict(label=label, chip=chip.name, profile=chip.active_profile, n_chips=chip.n_chips)
     wall: dict[str, float] = {}
@@ -216,25 +317,65 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
         mapping = compile_network(network, chip, passes=passes)
     except tuple(_ROW_ERRORS) as exc:
         status = next(s for kind, s in _ROW_ERRORS.items() if isinstance(exc, kind))
-        return ChipRow(**ident, status=status, **error_reason(exc))
+        return _Compiled(None, ChipRow(**ident, status=status, **error_reason(exc)), {}, wall,
+                         time.perf_counter() - start)
     wall["compile"] = time.perf_counter() - start
 
-    compiled = mapping_figures(mapping, chip)
+    figures = mapping_figures(mapping, chip)
     try:
         kernel_for(mapping.family)
     except UsageError as exc:
-        return ChipRow(**ident, status="cannot emulate", **error_reason(exc), **compiled, wall_s=wall)
+        row = ChipRow(**ident, status="cannot emulate", **error_reason(exc), **figures, wall_s=wall)
+        return _Compiled(None, row, figures, wall, time.perf_counter() - start)
+    return _Compiled(mapping, None, figures, wall, time.perf_counter() - start)
+
+
+def _emulated(mapping: Any, steps: int, runs: list[Any]) -> list[tuple[Any, str | None, tuple[str, ...], float]]:
+    """Per run: (its RunResult, or the error that stopped the batch at it, as
+    :func:`~neurocomp.report.compare.error_reason` gives it; its overflow message or
+    ``None``; the other warnings the batch raised, with the first run only; its share of
+    the seconds). The runs go as one batch, which keeps its overflow warning."""
+    from ..emulator.run import emulate_batch
 
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            chip_runs = list(emulate_batch(mapping, steps, runs))
+            batch = emulate_batch(mapping, steps, runs, warn=False)
         except (UsageError, EmulationError) as exc:
             # what this chip refuses to run: inputs that carry values where its spikes
             # carry none (the reference took the same inputs, so they are well formed)
-            return ChipRow(**ident, status="cannot emulate", **error_reason(exc), **compiled, wall_s=wall)
-    wall["emulate"] = time.perf_counter() - start
+            return [(error_reason(exc), None, (), 0.0)] + [(None, None, (), 0.0)] * (len(runs) - 1)
+    share = (time.perf_counter() - start) / max(1, len(runs))
+    said = dict(batch.overflows)
+    others = tuple(str(w.message) for w in caught)
+    return [(r, said.get(k), others if k == 0 else (), share) for k, r in enumerate(batch.results)]
+
+
+def _finished(network: Network, chip: Any, label: str, steps: int, compiled: _Compiled,
+              emulated: list[tuple[Any, str | None, tuple[str, ...], float]], ref_runs: list[RunResult] | None,
+              labels: np.ndarray | None, output: str | None) -> ChipRow:
+    """The row of a chip compiled and emulated: priced, summarised and validated."""
+    from ..emulator.run import BatchResult, warn_overflows
+    from ..report.cost import price_runs
+    from ..report.report import report
+
+    if compiled.row is not None:
+        return compiled.row
+    ident = dict(label=label, chip=chip.name, profile=chip.active_profile, n_chips=chip.n_chips)
+    mapping, figures = compiled.mapping, compiled.figures
+    wall = dict(compiled.wall)
+    refused = next((r for r, *_ in emulated if isinstance(r, dict)), None)
+    if refused is not None:
+        return ChipRow(**ident, status="cannot emulate", **refused, **figures, wall_s=wall)
+    wall["emulate"] = sum(e[3] for e in emulated)
+    chip_runs = [r for r, *_ in emulated]
+    batch = BatchResult(results=tuple(chip_runs),
+                        overflows=tuple((k, m) for k, (_, m, _, _) in enumerate(emulated) if m is not None))
+    with warnings.catch_warnings(record=True) as caught:  # the batch's one overflow warning
+        warnings.simplefilter("always")
+        warn_overflows(mapping, batch)
+    said = [m for _, _, others, _ in emulated for m in others] + [str(w.message) for w in caught]
     total = price_runs(chip_runs, chip, mapping)
     rep = report(chip_runs, total, chip, mapping, wall_s=wall)
 
@@ -242,17 +383,17 @@ def _row(network: Network, chip: Any, label: str, steps: int, runs: list[Any], r
     # batch's warning: once for all its runs (the message counts the samples that overflowed)
     quantized = getattr(mapping, "quantization", None)
     notes = tuple(quantized.warnings) if quantized is not None else ()
-    notes += tuple(str(w.message) for w in caught[:1])
-    if len(caught) > 1:
-        notes += (f"and {len(caught) - 1} more warning{'s' if len(caught) > 2 else ''}",)
+    notes += tuple(said[:1])
+    if len(said) > 1:
+        notes += (f"and {len(said) - 1} more warning{'s' if len(said) > 2 else ''}",)
     if rep.caveat:  # how far this chip's prices can be trusted (Akida's are estimates)
         notes += (rep.caveat,)
     if ref_runs is None:  # nothing to agree with: the chip's own figures
         spikes = sum(r.spikes[p].count for r in chip_runs for p in mapping.population_names)
-        return ChipRow(**ident, status="ok", **compiled,
+        return ChipRow(**ident, status="ok", **figures,
                        **run_figures(total, None, steps=steps, runs=len(chip_runs), spikes_chip=spikes),
                        notes=notes, wall_s=wall, report=rep)
     validation = agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
                                   notes=notes, wall_s=wall, spike_counts=False)
-    return ChipRow(**ident, status="ok", **compiled, **run_figures(total, validation),
+    return ChipRow(**ident, status="ok", **figures, **run_figures(total, validation),
                    notes=notes, wall_s=wall, report=rep, validation=validation)

@@ -6,14 +6,20 @@ batch shares (the network, the Mapping, the steps), never on the other items. So
 run anywhere, in any order, and are put back in order here:
 
 * ``jobs = 1`` (or a single chunk): in this process, one chunk after another;
-* ``jobs = N``: ``N`` worker processes on this machine. What the batch shares reaches
-  each worker **once**, when it starts (the pool's initializer), never with a chunk: on
-  Linux the workers are forked and inherit it (and the kernels Numba compiled already);
-  elsewhere they are spawned and it is pickled once for all of them. The items go in
-  chunks. Each worker runs Numba's parallel loops (and, when spawned, OpenMP and BLAS)
-  with one thread, so ``N`` workers use ``N`` cores and no more;
+* ``jobs = N``: ``N`` worker processes on this machine, started for the call. What the
+  batch shares reaches each worker **once**, when it starts (the pool's initializer),
+  never with a chunk: on Linux the workers are forked and inherit it, the items too (a
+  task names its chunk by number: nothing is pickled on the way out) and the kernels
+  Numba compiled already; elsewhere they are spawned, what is shared is pickled once for
+  all of them and each chunk goes with its task. Each worker runs Numba's parallel loops
+  (and, when spawned, OpenMP and BLAS) with one thread, so ``N`` workers use ``N`` cores
+  and no more;
 * ``client``: a :class:`dask.distributed.Client`. What the batch shares is scattered to
   the workers once; the chunks are submitted as tasks; the results are gathered in order.
+
+:func:`last_timing` tells where the last call's seconds went (the workers' start, the
+chunks' own work, the gaps, the results' way back, uneven ends): ``benchmarks/
+bench_parallel.py`` prints it.
 
 ``jobs=None`` means the environment variable ``NEUROCOMP_JOBS`` when it is set, else
 every core this process may use. The result never depends on ``jobs``, the chunk size
@@ -26,12 +32,15 @@ import contextlib
 import os
 import pickle
 import sys
+import time
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..diagnostics import UsageError
 from ..resources import current_cap, memory_cap
 
-__all__ = ["resolve_jobs", "map_chunks", "cores", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted"]
+__all__ = ["resolve_jobs", "map_chunks", "cores", "CHUNKS", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted",
+           "Timing", "last_timing"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -44,7 +53,14 @@ SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
 # the thread pools a worker limits to one thread (read by each library when it loads)
 _ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
+#: Chunks a batch is cut into by default. Enough for ``on_chunk`` to report progress in
+#: steps of 1/16 and for two workers to end within about half a chunk of each other;
+#: few enough that what a chunk does once (a reference batch's tables, an emulated
+#: batch's check of its first overflow) stays small, and the same on 1 and 2 workers.
+CHUNKS = 16
+
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
+_CHUNKS: Any = None  # in a forked worker process: the chunks, inherited
 
 
 class Interrupted(KeyboardInterrupt):
@@ -109,8 +125,8 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     client
         A :class:`dask.distributed.Client` to run the chunks on instead.
     chunk_size
-        Items per chunk; by default about four chunks per worker (one item per chunk in
-        this process, so ``on_chunk`` reports every item).
+        Items per chunk; by default the items in :data:`CHUNKS` chunks, or four per
+        worker when there are more workers than that.
     on_chunk
         Called in this process as ``on_chunk(first item's index, results)`` as each
         chunk finishes (in the order they finish).
@@ -129,8 +145,8 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     if n == 0:
         return []
     workers = _dask_workers(client) if client is not None else min(resolve_jobs(jobs), n)
-    if chunk_size is None:
-        chunk_size = max(1, -(-n // (4 * workers))) if workers > 1 else 1
+    if chunk_size is None:  # see CHUNKS
+        chunk_size = max(1, -(-n // max(CHUNKS, 4 * workers)))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
     starts = list(range(0, n, chunk_size))
@@ -144,44 +160,129 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         if on_chunk is not None:
             on_chunk(starts[k], out)
 
+    global _LAST
+    clock = _Clock(time.perf_counter())
     try:
         if client is not None:
-            _on_dask(client, fn, shared, chunks, done)
+            _on_dask(client, fn, shared, chunks, done, clock)
         elif workers <= 1 or len(chunks) == 1:
             for k, chunk in enumerate(chunks):
-                done(k, fn(shared, chunk))
+                t0 = time.perf_counter()
+                out = fn(shared, chunk)
+                clock.ran(k, os.getpid(), t0, time.perf_counter())
+                done(k, out)
         else:
-            _on_processes(min(workers, len(chunks)), fn, shared, chunks, done)
+            _on_processes(min(workers, len(chunks)), fn, shared, chunks, done, clock)
     except KeyboardInterrupt:
         finished = {starts[k] + j: r for k, out in enumerate(results) if out is not None for j, r in enumerate(out)}
         raise Interrupted(finished, n) from None
+    _LAST = clock.timing(len(chunks), time.perf_counter())
     return [r for out in results for r in out]  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where the seconds of one :func:`map_chunks` call went (:func:`last_timing`).
+
+    Every figure is in seconds. ``wall`` is the whole call; ``work`` the chunks' own
+    time (``fn``, summed over the chunks, wherever they ran); ``start`` the time from the
+    call to each worker's first chunk, summed over the workers (starting them, and the
+    first chunk reaching them); ``between`` the gaps inside each worker between one
+    chunk's end and the next one's start (a chunk waiting for the worker), summed;
+    ``back`` the time from each chunk's end in its worker to its results in this process
+    (pickling, sending, unpickling, waiting to be read), summed over the chunks;
+    ``uneven`` the time each worker sat idle after its last chunk while another still
+    ran, summed; ``end`` the time from the last chunk's results to the call's return
+    (stopping the workers). In one process ``start``, ``between``, ``back``, ``uneven``
+    and ``end`` are about 0.
+    """
+
+    workers: int
+    chunks: int
+    wall: float
+    work: float
+    start: float
+    between: float
+    back: float
+    uneven: float
+    end: float
+
+    def to_text(self) -> str:
+        return (f"{self.chunks} chunks on {self.workers} worker{'s' if self.workers != 1 else ''}: "
+                f"wall {self.wall:.3f} s; work {self.work:.3f} s (summed); overheads summed over the "
+                f"workers: start {self.start:.3f} s, between chunks {self.between:.3f} s, results back "
+                f"{self.back:.3f} s (summed over chunks, partly overlapping the work), uneven ends "
+                f"{self.uneven:.3f} s, stopping {self.end:.3f} s")
+
+
+_LAST: Timing | None = None
+
+
+def last_timing() -> Timing | None:
+    """The :class:`Timing` of this process's last completed :func:`map_chunks` call."""
+    return _LAST
+
+
+class _Clock:
+    """Per chunk: who ran it, when it started and ended there, when its results arrived
+    here (``time.perf_counter`` is the system's monotonic clock on Linux, the same in
+    every local process; on a Dask cluster of other machines it is not, and the split
+    figures mean little)."""
+
+    def __init__(self, begun: float) -> None:
+        self.begun = begun
+        self.rows: dict[int, tuple[Any, float, float, float]] = {}
+
+    def ran(self, k: int, who: Any, t0: float, t1: float) -> None:
+        self.rows[k] = (who, t0, t1, time.perf_counter())
+
+    def timing(self, chunks: int, now: float) -> Timing:
+        by_worker: dict[Any, list[tuple[float, float]]] = {}
+        for who, t0, t1, _ in self.rows.values():
+            by_worker.setdefault(who, []).append((t0, t1))
+        last = max((t1 for _, _, t1, _ in self.rows.values()), default=self.begun)
+        received = max((r for _, _, _, r in self.rows.values()), default=now)
+        start = between = uneven = 0.0
+        for spans in by_worker.values():
+            spans.sort()
+            start += max(0.0, spans[0][0] - self.begun)
+            between += sum(max(0.0, b[0] - a[1]) for a, b in zip(spans, spans[1:]))
+            uneven += last - spans[-1][1]
+        return Timing(workers=len(by_worker), chunks=chunks, wall=now - self.begun,
+                      work=sum(t1 - t0 for _, t0, t1, _ in self.rows.values()), start=start,
+                      between=between, back=sum(max(0.0, r - t1) for _, _, t1, r in self.rows.values()),
+                      uneven=uneven, end=max(0.0, now - received))
 
 
 # --------------------------------------------------------------------------- local processes
 
 
 def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any]],
-                  done: Callable[[int, list[Any]], None]) -> None:
+                  done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    if _can_fork():  # the workers inherit what the batch shares (and the compiled kernels)
-        context, initargs, env = multiprocessing.get_context("fork"), (shared, False), contextlib.nullcontext()
-    else:  # pickled once for all workers, unpickled once by each
+    forked = _can_fork()
+    if forked:  # the workers inherit what the batch shares, the chunks (a task names its
+        # chunk by number) and the compiled kernels: nothing of it is pickled
+        context, env = multiprocessing.get_context("fork"), contextlib.nullcontext()
+        initargs: tuple = (shared, False, chunks)
+    else:  # pickled once for all workers, unpickled once by each; chunks go with their task
         context = multiprocessing.get_context("spawn")
-        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True)
+        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True, None)
         env = _one_thread_env()  # read by each library as a spawned worker loads it
     with env, ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                   initargs=initargs) as pool:
         cap = current_cap()  # the caller's memory cap holds in the workers too
-        futures = {pool.submit(_run_chunk, fn, chunk, cap): k for k, chunk in enumerate(chunks)}
+        futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k for k, chunk in enumerate(chunks)}
         pending = set(futures)
         try:
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in sorted(finished, key=futures.__getitem__):
-                    done(futures[f], f.result())
+                    out, pid, t0, t1 = f.result()
+                    clock.ran(futures[f], pid, t0, t1)
+                    done(futures[f], out)
         except BaseException:  # an error or Ctrl-C: drop the chunks not yet started and
             for f in pending:    # stop the running ones, whose results nobody will read
                 f.cancel()
@@ -222,10 +323,10 @@ def _one_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _start_worker(shared: Any, pickled: bool) -> None:
-    """A worker's initializer: what the batch shares (unpickled once per worker), and one
-    thread for Numba's parallel loops."""
-    global _SHARED
+def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None) -> None:
+    """A worker's initializer: what the batch shares (unpickled once per worker), the
+    chunks when forked, and one thread for Numba's parallel loops."""
+    global _SHARED, _CHUNKS
     import signal
 
     # Ctrl-C at a terminal reaches the whole process group: the caller handles it (and
@@ -241,6 +342,7 @@ def _start_worker(shared: Any, pickled: bool) -> None:
         except Exception:  # noqa: BLE001 - a Numba without these hooks runs as it is
             pass
     _SHARED = pickle.loads(shared) if pickled else shared
+    _CHUNKS = chunks
 
 
 def _numba_threads_started() -> bool:
@@ -248,15 +350,23 @@ def _numba_threads_started() -> bool:
     return bool(getattr(parallel, "_is_initialized", False))
 
 
-def _run_chunk(fn: Callable, chunk: list[Any], cap: tuple[int, str] | None = None) -> list[Any]:
+def _run_chunk(fn: Callable, chunk: list[Any] | int, cap: tuple[int, str] | None = None
+               ) -> tuple[list[Any], int, float, float]:
+    """``fn`` over ``chunk`` (or the inherited chunk of that number), its pid, start and end."""
+    t0 = time.perf_counter()
     with memory_cap(cap):
-        return fn(_SHARED, chunk)
+        out = fn(_SHARED, _CHUNKS[chunk] if isinstance(chunk, int) else chunk)
+    return out, os.getpid(), t0, time.perf_counter()
 
 
-def _capped(fn: Callable, cap: tuple[int, str] | None, shared: Any, chunk: list[Any]) -> list[Any]:
-    """``fn(shared, chunk)`` under the caller's memory cap (on a Dask worker)."""
+def _capped(fn: Callable, cap: tuple[int, str] | None, shared: Any, chunk: list[Any]
+            ) -> tuple[list[Any], int, float, float]:
+    """``fn(shared, chunk)`` under the caller's memory cap (on a Dask worker), with
+    :func:`_run_chunk`'s pid and times."""
+    t0 = time.perf_counter()
     with memory_cap(cap):
-        return fn(shared, chunk)
+        out = fn(shared, chunk)
+    return out, os.getpid(), t0, time.perf_counter()
 
 
 # --------------------------------------------------------------------------- Dask
@@ -293,17 +403,22 @@ def _dask_workers(client: Any) -> int:
 
 
 def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
-             done: Callable[[int, list[Any]], None]) -> None:
+             done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
     from distributed import as_completed
 
-    [handle] = client.scatter([shared], broadcast=True)  # shipped once to every worker
+    # shipped once to every worker; keys of their own (hash=False): equal data scattered by
+    # an earlier call would share its key, and that call releasing it can lose this one's
+    [handle] = client.scatter([shared], broadcast=True, hash=False)
     # the chunks go as data, not inside the task graph (a graph of many MB makes Dask warn)
     cap = current_cap()
-    futures = [client.submit(_capped, fn, cap, handle, data, pure=False) for data in client.scatter(chunks)]
+    futures = [client.submit(_capped, fn, cap, handle, data, pure=False)
+               for data in client.scatter(chunks, hash=False)]
     index = {f.key: k for k, f in enumerate(futures)}
     try:
         for f in as_completed(futures):
-            done(index[f.key], f.result())
+            out, pid, t0, t1 = f.result()
+            clock.ran(index[f.key], pid, t0, t1)
+            done(index[f.key], out)
     except BaseException:
         client.cancel(futures)
         raise
