@@ -407,3 +407,32 @@ def main_ok(tmp_path) -> bool:
     code = main(["run", str(tmp_path / "s.snn"), "--chip", "loihi", "--steps", "40", "--seed", "5",
                  "--out", str(tmp_path / "r")])
     return code == 0 and (tmp_path / "r" / "spikes.npz").is_file()
+
+
+def test_batch_runs_take_the_seed(tmp_path):
+    # 'x0*2^-2' adds 1/4 per pre spike: the weight stream rounds it up or down, so when the
+    # weight passes the threshold (and b starts to fire) depends on the seed alone
+    steps = 120
+    np.save(tmp_path / "w.npy", np.array([[10]]))
+    (tmp_path / "s.snn").write_text("""network seeded
+input a[1] : spikes(file = "a.npy")
+population b[1] : LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 4095, vth_mant = 20, bias_mant = 0, bias_exp = 0)
+connect a -> b : dense(weights = "w.npy") native loihi(weights = "w.npy", weight_exp = 0, weight_bits = 8, sign_mode = excitatory) learn rule(dw = "2^-2*x0", x1_tau = 8, x1_impulse = 20, t_epoch = 1)
+""")
+    np.save(tmp_path / "a.npy", np.ones((steps, 1), dtype=bool))
+    rasters = np.ones((2, steps, 1), dtype=np.uint8)
+    rasters[1, ::2] = 0  # a second sample: every other step
+    np.savez(tmp_path / "in.npz", a=rasters)
+    mapping = nc.compile(nc.load(tmp_path / "s.snn"), chip="loihi")
+    from neurocomp.cli import main
+
+    fired = {}
+    for seed in (3, 8):
+        assert main(["run", str(tmp_path / "s.snn"), "--chip", "loihi", "--steps", str(steps), "--inputs",
+                     str(tmp_path / "in.npz"), "--batch", "2", "--seed", str(seed), "--trace",
+                     "--out", str(tmp_path / f"r{seed}")]) == 0
+        fired[seed] = np.load(tmp_path / f"r{seed}" / "counters.npz")["spikes_out"]
+        for k in range(2):  # each sample as a single run with that seed gives
+            alone = nc.run(mapping, steps, inputs={"a": rasters[k].astype(bool)}, seed=seed)
+            assert np.array_equal(fired[seed][k], alone.counters.spikes_out)
+    assert not np.array_equal(fired[3], fired[8])
