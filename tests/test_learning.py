@@ -234,7 +234,7 @@ def test_engine_matches_the_python_twin(case):
     u_on = bool(rng.random() < 0.5)
     rs = (float(rng.random()), int(rng.integers(0, 128)), float(rng.random()), int(rng.integers(0, 128)),
           float(rng.random()))
-    w_e, w_t = w.copy(), w.copy()
+    w_e, w_t = w.astype(np.int16), w.copy()  # the engine keeps weights in int16 (LearningState)
     fac_n = max([len(p.factors) for p in prods] + [1])
     fac_var = np.full((len(prods), fac_n), -1, dtype=np.int64)
     fac_const = np.zeros((len(prods), fac_n), dtype=np.int64)
@@ -461,7 +461,7 @@ def test_table_path_rounds_as_the_generic_path(r_conn, dense):
     w0 = np.random.default_rng(5).integers(0, 256, syn_pre.size).astype(np.int64)
     out = []
     for table in (fast, (False, *fast[1:])):
-        w = w0.copy()
+        w = w0.astype(np.int16)
         x = np.array([[0, 90, 127], [0, 0, 0]], dtype=np.int64)
         y = np.stack([np.arange(n_post), np.zeros(n_post), np.zeros(n_post)]).astype(np.int64)
         tx = np.array([1, 0, 0], dtype=np.int64)  # pre 0 fired

@@ -403,7 +403,8 @@ def lava_draws(seed: int, steps: int, epoch: int, conn_seed: int = 2) -> Draws:
 class LearningState:
     """One plastic projection's state during a run (arrays updated in place)."""
 
-    w: np.ndarray  # int64 [n_s]
+    w: np.ndarray  # int16 [n_s] (-256..255; 2 bytes: a post's synapses lie one per pre row, so
+    # the post side of an epoch reads the weights strided, and 1e6 of them then stay in cache)
     x: np.ndarray  # int64 [2, n_pre]
     y: np.ndarray  # int64 [3, n_post]
     tx: np.ndarray  # int64 [n_pre]
@@ -415,7 +416,7 @@ def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
     rule = pt.rule
     draws = lava_draws(rule.rng_seed, steps, rule.epoch) if rule.rng_seed is not None else \
         lava_draws(int(seed), steps, rule.epoch, conn_seed=int(seed) + 4)
-    return LearningState(w=pt.w0.copy(), x=np.zeros((2, pt.n_pre), dtype=np.int64),
+    return LearningState(w=pt.w0.astype(np.int16), x=np.zeros((2, pt.n_pre), dtype=np.int64),
                          y=np.zeros((3, pt.n_post), dtype=np.int64),
                          tx=np.zeros(pt.n_pre, dtype=np.int64), ty=np.zeros(pt.n_post, dtype=np.int64),
                          draws=draws)
