@@ -572,10 +572,52 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
     n_post = post_ptr.shape[0] - 1
     n_eval = 0
     n_x = 0
+    active = np.empty(n_post, dtype=np.int64)
+    n_y = 0
+    for j in range(n_post):
+        if ty[j] > 0:
+            active[n_y] = j
+            n_y += 1
+    # Pairwise STDP's pre side: one x0 product, of a post trace. A synapse whose post did
+    # not spike gets that product alone (the y0 products are off), so a dense row is one
+    # straight loop over it (its posts that spiked are redone, in full, after it).
+    pair = -1
+    n_dep_x = 0
+    for p in range(prod_dep.shape[0]):
+        if prod_dep[p] == 0:
+            n_dep_x += 1
+            pair = p
+    if not (dense and n_dep_x == 1 and fast_src[pair] >= 5 and fast_src[pair] < 8):
+        pair = -1
+    lim = np.int64(32767)
+    acc_lo = np.int64(0) if sign_code == 1 else -lim - 2
+    acc_hi = np.int64(0) if sign_code == 2 else lim
+    saved = np.empty(n_y, dtype=w.dtype)
     for i in range(n_pre):
         if tx[i] == 0:
             continue
         n_x += 1
+        if pair >= 0:
+            base = pre_ptr[i]
+            for q in range(n_y):
+                j = active[q]
+                saved[q] = w[base + j]
+                _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
+                             sign_code, w_lo, w_hi)
+                saved[q], w[base + j] = w[base + j], saved[q]
+            h = hy[tx[i], fast_src[pair] - 5]
+            tab = fast_tab[pair]
+            ub = np.uint64(base)
+            # (unsigned indices: Numba then drops its test for negative ones from the loop)
+            for j in range(np.uint64(n_post)):
+                k = ub + j
+                acc = min(max((np.int64(w[k]) << 7) + tab[np.uint64(h[j])], -lim - 2), lim)
+                acc = min(max(acc, acc_lo), acc_hi)
+                new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                w[k] = min(max(new, w_lo), w_hi)
+            for q in range(n_y):
+                w[base + active[q]] = saved[q]
+            continue
         for k in range(pre_ptr[i], pre_ptr[i + 1]):
             _fast_update(k, i, syn_post[k], w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
                          sign_code, w_lo, w_hi)
@@ -583,12 +625,6 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
             for k in range(pre_ptr[i], pre_ptr[i + 1]):
                 per_col[post_col[syn_post[k]]] += 1
             n_eval += pre_ptr[i + 1] - pre_ptr[i]
-    active = np.empty(n_post, dtype=np.int64)
-    n_y = 0
-    for j in range(n_post):
-        if ty[j] > 0:
-            active[n_y] = j
-            n_y += 1
     if dense:
         n_rest = n_pre - n_x
         for j in range(n_post):
@@ -598,10 +634,28 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
         n_eval = n_x * n_post + n_y * n_rest
         if n_y == 0:
             return n_eval
+        # likewise the post side's one y0 product of a pre trace (the x0 products are off)
+        pair_y = -1
+        n_dep_y = 0
+        for p in range(prod_dep.shape[0]):
+            if prod_dep[p] == 1:
+                n_dep_y += 1
+                pair_y = p
+        if not (n_dep_y == 1 and fast_src[pair_y] >= 3 and fast_src[pair_y] < 5):
+            pair_y = -1
         for i in range(n_pre):
             if tx[i] > 0:
                 continue  # done above
             base = pre_ptr[i]
+            if pair_y >= 0:
+                c = fast_src[pair_y] - 3
+                for q in range(n_y):
+                    k = base + active[q]
+                    acc = (np.int64(w[k]) << 7) + fast_tab[pair_y, hx[ty[active[q]], c, i]]
+                    acc = min(max(min(max(acc, -lim - 2), lim), acc_lo), acc_hi)
+                    new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                    w[k] = min(max(new, w_lo), w_hi)
+                continue
             for q in range(n_y):
                 j = active[q]
                 _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
