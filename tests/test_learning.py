@@ -80,6 +80,8 @@ def test_learn_clause_checks_its_parameters(tmp_path):
     path = _write(tmp_path, HEAD + 'connect a -> b : dense(weights = "w.npy") learn stdp(A_plus = 1)\n'
                   'connect a -> b : dense(weights = "w.npy") learn hebb(rate = 1)\n'
                   'connect a -> b : dense(weights = "w.npy") learn rule(dw = "x0*y1")\n'
+                  'connect a -> b : dense(weights = "w.npy") learn rule(dw = "x0", dt = "x0*y1", '
+                  'x1_tau = 4, x1_impulse = 8)\n'
                   'probe b -> a : weights\n')
     with pytest.raises(DslError) as exc:
         nc.load(path)
@@ -87,6 +89,7 @@ def test_learn_clause_checks_its_parameters(tmp_path):
     assert "stdp() needs 'A_minus'" in text
     assert "unknown learning rule 'hebb'" in text
     assert "the rule reads the trace y1, which is not configured" in text
+    assert "net.snn:6:" in text and "'dt' (a rule for Lava's synaptic tag t) is not modelled" in text
     assert "no projection b -> a" in text
 
 
