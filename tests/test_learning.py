@@ -482,3 +482,31 @@ def test_table_path_rounds_as_the_generic_path(r_conn, dense):
     assert out[0][1] == out[1][1] == n_post + 2 * 26  # pre 0's row, and the 26 posts' other synapses
     # by hand, pre 0's synapse onto post 37: w + 37/128 rounded up iff r_conn < 37/128
     assert out[0][0][37] == min(w0[37] + (1 if r_conn < 37 / 128 else 0), 255)
+
+
+def test_two_plastic_projections_learn_as_each_alone(tmp_path):
+    # two plastic projections run through the engine's step-by-step loop (one runs in the
+    # fused loop): two disjoint halves must each learn what they learn alone
+    steps = 60
+    rng = np.random.default_rng(11)
+    for name in ("a", "c"):
+        np.save(tmp_path / f"{name}.npy", rng.random((steps, 4)) < 0.3)
+    np.save(tmp_path / "w.npy", rng.integers(20, 120, (3, 4)))
+    native = 'native loihi(weights = "w.npy", weight_exp = 0, weight_bits = 8, sign_mode = excitatory)'
+    rule = ('learn stdp(learning_rate = 0.25, A_plus = 2, A_minus = -1, tau_plus = 6, tau_minus = 4, '
+            't_epoch = 2)')
+    lif = 'LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 3000, vth_mant = 60, bias_mant = 0, bias_exp = 0)'
+
+    def half(pre, post):
+        return (f'input {pre}[4] : spikes(file = "{pre}.npy")\npopulation {post}[3] : {lif}\n'
+                f'connect {pre} -> {post} : dense(weights = "w.npy") {native} {rule}\n'
+                f'probe {pre} -> {post} : weights\n')
+
+    (tmp_path / "both.snn").write_text("network both\n" + half("a", "b") + half("c", "d"))
+    (tmp_path / "one.snn").write_text("network one\n" + half("c", "d"))
+    both = nc.run(nc.compile(nc.load(tmp_path / "both.snn"), chip="loihi"), steps, seed=4)
+    one = nc.run(nc.compile(nc.load(tmp_path / "one.snn"), chip="loihi"), steps, seed=4)
+    w = both.traces["c->d"]["weights"]
+    assert not np.array_equal(w[0], w[-1])  # it learned
+    np.testing.assert_array_equal(w, one.traces["c->d"]["weights"])
+    assert both.spikes["d"].times.tolist() == one.spikes["d"].times.tolist()
