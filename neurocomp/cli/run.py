@@ -73,7 +73,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--no-host-io", action="store_true",
                      help="do not charge the host's input spikes and read-outs (where the profile prices them)")
     run.add_argument("--seed", type=int, default=0, metavar="N",
-                     help="seed of the chip's stochastic modes (a learning rule without rng_seed; with --batch, every sample)")
+                     help="seed of the chip's stochastic modes (a learning rule without rng_seed; "
+                          "with --batch, every sample's)")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first overflow of a state register instead of wrapping/saturating")
     run.add_argument("--plot", action="store_true",
