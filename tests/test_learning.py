@@ -452,22 +452,23 @@ connect a -> b : dense(weights = "w.npy") native loihi(weights = "w.npy", weight
 def test_table_path_rounds_as_the_generic_path(r_conn, dense):
     # '2^-7*x0*y1' adds y1/128: post j (y1 = j) leaves the fraction j/128 in acc, so every
     # fraction meets the weight stream's r_conn, on its boundary too (r_conn = 37/128); a
-    # second product (post spikes) adds 3*x1*2^-3 on top, clipped at the excitatory top
+    # second product (post spikes) adds 3*x1*2^-3 on top, clipped at the excitatory top;
+    # pre 3's trace is 0, so its row adds nothing (the table path skips it)
     dep, mant, exp = np.array([0, 1]), np.array([1, 3]), np.array([-7, -3])
     fac_var = np.array([[lrn.FACTOR_CODES["y1"]], [lrn.FACTOR_CODES["x1"]]])
     fac_const, fac_sgn = np.zeros((2, 1), dtype=np.int64), np.zeros((2, 1), dtype=bool)
     fast = lrn.rule_tables(dep, mant, exp, fac_var, fac_const, fac_sgn)
     assert fast[0]
-    n_pre, n_post = 3, 128
+    n_pre, n_post = 4, 128
     pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
     syn_pre, syn_post = pre.ravel().astype(np.int64), post.ravel().astype(np.int64)
     w0 = np.random.default_rng(5).integers(0, 256, syn_pre.size).astype(np.int64)
     out = []
     for table in (fast, (False, *fast[1:])):
         w = w0.astype(np.int16)
-        x = np.array([[0, 90, 127], [0, 0, 0]], dtype=np.int64)
+        x = np.array([[0, 90, 127, 0], [0, 0, 0, 0]], dtype=np.int64)
         y = np.stack([np.arange(n_post), np.zeros(n_post), np.zeros(n_post)]).astype(np.int64)
-        tx = np.array([1, 0, 0], dtype=np.int64)  # pre 0 fired
+        tx = np.array([1, 0, 0, 0], dtype=np.int64)  # pre 0 fired
         ty = np.zeros(n_post, dtype=np.int64)
         ty[::5] = 1  # and every fifth post
         keep = np.zeros(1, dtype=np.int64)
@@ -479,7 +480,8 @@ def test_table_path_rounds_as_the_generic_path(r_conn, dense):
                         np.zeros(n_post, dtype=np.int64), keep, *table, dense)
         out.append((w, keep[0]))
     np.testing.assert_array_equal(out[0][0], out[1][0])
-    assert out[0][1] == out[1][1] == n_post + 2 * 26  # pre 0's row, and the 26 posts' other synapses
+    assert out[0][1] == out[1][1] == n_post + 3 * 26  # pre 0's row, and the 26 posts' other synapses
+    np.testing.assert_array_equal(out[0][0][3 * n_post:], w0[3 * n_post:])  # pre 3's row unchanged
     # by hand, pre 0's synapse onto post 37: w + 37/128 rounded up iff r_conn < 37/128
     assert out[0][0][37] == min(w0[37] + (1 if r_conn < 37 / 128 else 0), 255)
 

@@ -649,6 +649,15 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
             base = pre_ptr[i]
             if pair_y >= 0:
                 c = fast_src[pair_y] - 3
+                # A row whose pre trace adds 0 at every step of the epoch leaves its weights
+                # as they are (acc = w << 7 rounds back to w, within its bounds): skipped.
+                # With STDP most rows are so (the pre trace has decayed to 0).
+                adds = False
+                for at in range(1, hx.shape[0]):
+                    if fast_tab[pair_y, hx[at, c, i]] != 0:
+                        adds = True
+                if not adds:
+                    continue
                 for q in range(n_y):
                     k = base + active[q]
                     acc = (np.int64(w[k]) << 7) + fast_tab[pair_y, hx[ty[active[q]], c, i]]
