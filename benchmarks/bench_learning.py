@@ -9,7 +9,8 @@ compartments (pinned Loihi registers, so both sides run the same integers). Thre
 * ``lava`` (when Lava's venv exists, ``$NEUROCOMP_LAVA_PYTHON`` or
   ``/work/venvs/lava/bin/python``, made by ``tools/make_lava_venv.sh``): the same network
   in Lava 0.10's fixed-point ``LearningDense`` + ``LIF`` (``benchmarks/lava_learning_peer.py``),
-  fewer steps (``--lava-steps``: Lava is slow).
+  fewer steps (``--lava-steps``: Lava is slow), ``--lava-runs`` runs interleaved with
+  neurocomp's, median printed.
 
 Throughput is synaptic events (input spikes x their fan-out N) per second of loop time
 (``RunResult.wall_s``: the emulation loop alone, learning included). neurocomp's runs are
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--epoch", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lava-steps", type=int, default=20)
+    parser.add_argument("--lava-runs", type=int, default=3, help="Lava runs (each a subprocess)")
     args = parser.parse_args()
     import neurocomp as nc
 
@@ -75,32 +77,39 @@ def main() -> None:
             nc.run(m, 2)
         rates: dict[str, list[float]] = {k: [] for k in maps}
         spikes = {}
-        for _ in range(args.runs):
-            for kind, m in maps.items():
-                res = nc.run(m, args.steps)
-                rates[kind].append(res.synaptic_events / res.wall_s)
-                spikes[kind] = res.spikes["post"].count
+        lava_runs = args.lava_runs if LAVA.is_file() else 0
+        if lava_runs:
+            rng = np.random.default_rng(7)
+            raster = rng.random((args.steps, args.n)) < 0.02
+            weights = rng.integers(0, 16, (args.n, args.n)) * 2 + 2
+            np.savez(folder / "spec.npz", raster=raster, weights=weights, dw=RULE, tau=10,
+                     t_epoch=args.epoch, dv=256, vth=5000)
+            rates["lava"] = []
+        for r in range(max(args.runs, lava_runs)):
+            if r < args.runs:
+                for kind, m in maps.items():
+                    res = nc.run(m, args.steps)
+                    rates[kind].append(res.synaptic_events / res.wall_s)
+                    spikes[kind] = res.spikes["post"].count
+            if r < lava_runs:  # Lava's runs interleaved with neurocomp's
+                out = subprocess.run([str(LAVA), str(ROOT / "benchmarks" / "lava_learning_peer.py"),
+                                      str(folder / "spec.npz"), str(args.lava_steps)],
+                                     check=True, capture_output=True, text=True, timeout=3600).stdout
+                seconds, events = out.split()
+                rates["lava"].append(int(events) / float(seconds))
         med = {k: statistics.median(v) for k, v in rates.items()}
         print(f"N = {args.n}, {args.steps} steps, epoch {args.epoch}, {args.runs} interleaved runs "
               f"(post spikes: static {spikes['static']}, plastic {spikes['plastic']})")
         for kind in maps:
             print(f"  {kind:8s} {med[kind]:12.4g} synaptic events/s")
         print(f"  learning costs {med['static'] / med['plastic']:.2f}x the static network's time")
-        if not LAVA.is_file():
+        if not lava_runs:
             print(f"  lava: skipped (no venv at {LAVA}; tools/make_lava_venv.sh makes one)")
             return
-        rng = np.random.default_rng(7)
-        raster = rng.random((args.steps, args.n)) < 0.02
-        weights = rng.integers(0, 16, (args.n, args.n)) * 2 + 2
-        np.savez(folder / "spec.npz", raster=raster, weights=weights, dw=RULE, tau=10,
-                 t_epoch=args.epoch, dv=256, vth=5000)
-        out = subprocess.run([str(LAVA), str(ROOT / "benchmarks" / "lava_learning_peer.py"),
-                              str(folder / "spec.npz"), str(args.lava_steps)],
-                             check=True, capture_output=True, text=True, timeout=3600).stdout
-        seconds, events = out.split()
-        lava = int(events) / float(seconds)
-        print(f"  lava     {lava:12.4g} synaptic events/s ({args.lava_steps} steps, one run)")
-        print(f"  neurocomp plastic / lava: {med['plastic'] / lava:.0f}x")
+        print(f"  lava     {med['lava']:12.4g} synaptic events/s ({args.lava_steps} steps, median of "
+              f"{lava_runs} runs: {' '.join(f'{x:.3g}' for x in rates['lava'])})")
+        print(f"  neurocomp plastic / lava: {med['plastic'] / med['lava']:.0f}x")
+        print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ def test_learn_clause_checks_its_parameters(tmp_path):
     path = _write(tmp_path, HEAD + 'connect a -> b : dense(weights = "w.npy") learn stdp(A_plus = 1)\n'
                   'connect a -> b : dense(weights = "w.npy") learn hebb(rate = 1)\n'
                   'connect a -> b : dense(weights = "w.npy") learn rule(dw = "x0*y1")\n'
+                  'connect a -> b : dense(weights = "w.npy") learn rule(dw = "x0", dt = "x0*y1", '
+                  'x1_tau = 4, x1_impulse = 8)\n'
                   'probe b -> a : weights\n')
     with pytest.raises(DslError) as exc:
         nc.load(path)
@@ -87,6 +89,7 @@ def test_learn_clause_checks_its_parameters(tmp_path):
     assert "stdp() needs 'A_minus'" in text
     assert "unknown learning rule 'hebb'" in text
     assert "the rule reads the trace y1, which is not configured" in text
+    assert "net.snn:6:" in text and "'dt' (a rule for Lava's synaptic tag t) is not modelled" in text
     assert "no projection b -> a" in text
 
 
@@ -184,7 +187,7 @@ def test_a_scale_below_one_rounds_with_the_weight_stream(tmp_path):
 # ------------------------------------------------------------------ engine vs twin
 
 
-def _random_case(rng: np.random.Generator):
+def _random_case(rng: np.random.Generator, one_factor: bool = False):
     n_pre, n_post, epoch = int(rng.integers(1, 6)), int(rng.integers(1, 6)), int(rng.integers(1, 6))
     names = ["x0", "y0", "x1", "x2", "y1", "y2", "y3", "w"]
     n_prod = int(rng.integers(1, 4))
@@ -192,8 +195,8 @@ def _random_case(rng: np.random.Generator):
     for _ in range(n_prod):
         dep = ["x0", "y0", "u"][int(rng.integers(0, 3))]
         facs = tuple(Factor(names[int(rng.integers(0, 8))], int(rng.integers(-3, 4)),
-                            False) for _ in range(int(rng.integers(0, 4))))
-        if rng.random() < 0.3:
+                            False) for _ in range(int(rng.integers(0, 2 if one_factor else 4))))
+        if rng.random() < 0.3 and not (one_factor and facs):
             facs += (Factor("w", int(rng.integers(-2, 3)), True),)
         prods.append(Product(dep, int(rng.integers(-8, 8)), int(rng.integers(-7, 9)), facs))
     return n_pre, n_post, epoch, tuple(prods)
@@ -202,9 +205,11 @@ def _random_case(rng: np.random.Generator):
 @pytest.mark.parametrize("case", range(40))
 def test_engine_matches_the_python_twin(case):
     rng = np.random.default_rng(1000 + case)
-    n_pre, n_post, epoch, prods = _random_case(rng)
+    # cases 0-19: rules of one factor per product at most (the table path), half of them
+    # on a dense projection (its positional loop); 20-39: any rule (the generic path)
+    n_pre, n_post, epoch, prods = _random_case(rng, one_factor=case < 20)
     pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
-    keep = rng.random(pre.size) < 0.8
+    keep = rng.random(pre.size) < (1.0 if case % 2 else 0.8)
     syn_pre, syn_post = pre.ravel()[keep].astype(np.int64), post.ravel()[keep].astype(np.int64)
     mode = ["mixed", "excitatory", "inhibitory"][case % 3]
     lo, hi = lrn.SIGN_BOUNDS[mode]
@@ -232,7 +237,7 @@ def test_engine_matches_the_python_twin(case):
     u_on = bool(rng.random() < 0.5)
     rs = (float(rng.random()), int(rng.integers(0, 128)), float(rng.random()), int(rng.integers(0, 128)),
           float(rng.random()))
-    w_e, w_t = w.copy(), w.copy()
+    w_e, w_t = w.astype(np.int16), w.copy()  # the engine keeps weights in int16 (LearningState)
     fac_n = max([len(p.factors) for p in prods] + [1])
     fac_var = np.full((len(prods), fac_n), -1, dtype=np.int64)
     fac_const = np.zeros((len(prods), fac_n), dtype=np.int64)
@@ -243,13 +248,17 @@ def test_engine_matches_the_python_twin(case):
     pre_ptr = lrn._ptr(syn_pre, n_pre)  # syn_pre is sorted (meshgrid 'ij' order)
     post_ptr = lrn._ptr(syn_post, n_post)
     post_syn = np.argsort(syn_post, kind="stable").astype(np.int64)
+    dep = np.array([lrn.DEP_CODES[p.dependency] for p in prods], dtype=np.int64)
+    mant = np.array([p.mantissa for p in prods], dtype=np.int64)
+    exp = np.array([p.exponent for p in prods], dtype=np.int64)
+    # the table path (every product with one factor at most) when the rule allows it; a
+    # dense layout (every pair kept) takes its positional loop
+    fast = lrn.rule_tables(dep, mant, exp, fac_var, fac_const, fac_sgn)
+    dense = bool(keep.all())
     lrn.learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w_e, *state_e, epoch, u_on, decay[:2], decay[2:], has[:2],
-                    has[2:], ints[:2], fracs[:2], ints[2:], fracs[2:], *rs,
-                    np.array([lrn.DEP_CODES[p.dependency] for p in prods], dtype=np.int64),
-                    np.array([p.mantissa for p in prods], dtype=np.int64),
-                    np.array([p.exponent for p in prods], dtype=np.int64),
+                    has[2:], ints[:2], fracs[:2], ints[2:], fracs[2:], *rs, dep, mant, exp,
                     fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, lrn.SIGN_CODES[mode], lo, hi,
-                    np.zeros(n_post, dtype=np.int64), np.zeros(1, dtype=np.int64))
+                    np.zeros(n_post, dtype=np.int64), np.zeros(1, dtype=np.int64), *fast, dense)
     twin_epoch(syn_pre, syn_post, w_t, *state_t, epoch, u_on, taus, imp, rs, prods, mode)
     np.testing.assert_array_equal(w_e, w_t)
     for a, b in zip(state_e, state_t):
@@ -407,3 +416,99 @@ def main_ok(tmp_path) -> bool:
     code = main(["run", str(tmp_path / "s.snn"), "--chip", "loihi", "--steps", "40", "--seed", "5",
                  "--out", str(tmp_path / "r")])
     return code == 0 and (tmp_path / "r" / "spikes.npz").is_file()
+
+
+def test_batch_runs_take_the_seed(tmp_path):
+    # 'x0*2^-2' adds 1/4 per pre spike: the weight stream rounds it up or down, so when the
+    # weight passes the threshold (and b starts to fire) depends on the seed alone
+    steps = 120
+    np.save(tmp_path / "w.npy", np.array([[10]]))
+    (tmp_path / "s.snn").write_text("""network seeded
+input a[1] : spikes(file = "a.npy")
+population b[1] : LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 4095, vth_mant = 20, bias_mant = 0, bias_exp = 0)
+connect a -> b : dense(weights = "w.npy") native loihi(weights = "w.npy", weight_exp = 0, weight_bits = 8, sign_mode = excitatory) learn rule(dw = "2^-2*x0", x1_tau = 8, x1_impulse = 20, t_epoch = 1)
+""")
+    np.save(tmp_path / "a.npy", np.ones((steps, 1), dtype=bool))
+    rasters = np.ones((2, steps, 1), dtype=np.uint8)
+    rasters[1, ::2] = 0  # a second sample: every other step
+    np.savez(tmp_path / "in.npz", a=rasters)
+    mapping = nc.compile(nc.load(tmp_path / "s.snn"), chip="loihi")
+    from neurocomp.cli import main
+
+    fired = {}
+    for seed in (3, 8):
+        assert main(["run", str(tmp_path / "s.snn"), "--chip", "loihi", "--steps", str(steps), "--inputs",
+                     str(tmp_path / "in.npz"), "--batch", "2", "--seed", str(seed), "--trace",
+                     "--out", str(tmp_path / f"r{seed}")]) == 0
+        fired[seed] = np.load(tmp_path / f"r{seed}" / "counters.npz")["spikes_out"]
+        for k in range(2):  # each sample as a single run with that seed gives
+            alone = nc.run(mapping, steps, inputs={"a": rasters[k].astype(bool)}, seed=seed)
+            assert np.array_equal(fired[seed][k], alone.counters.spikes_out)
+    assert not np.array_equal(fired[3], fired[8])
+
+
+@pytest.mark.parametrize("r_conn", [0.0, 0.5, 37 / 128, 37 / 128 - 1e-12, 127 / 128, 0.999999])
+@pytest.mark.parametrize("dense", [True, False])
+def test_table_path_rounds_as_the_generic_path(r_conn, dense):
+    # '2^-7*x0*y1' adds y1/128: post j (y1 = j) leaves the fraction j/128 in acc, so every
+    # fraction meets the weight stream's r_conn, on its boundary too (r_conn = 37/128); a
+    # second product (post spikes) adds 3*x1*2^-3 on top, clipped at the excitatory top;
+    # pre 3's trace is 0, so its row adds nothing (the table path skips it)
+    dep, mant, exp = np.array([0, 1]), np.array([1, 3]), np.array([-7, -3])
+    fac_var = np.array([[lrn.FACTOR_CODES["y1"]], [lrn.FACTOR_CODES["x1"]]])
+    fac_const, fac_sgn = np.zeros((2, 1), dtype=np.int64), np.zeros((2, 1), dtype=bool)
+    fast = lrn.rule_tables(dep, mant, exp, fac_var, fac_const, fac_sgn)
+    assert fast[0]
+    n_pre, n_post = 4, 128
+    pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+    syn_pre, syn_post = pre.ravel().astype(np.int64), post.ravel().astype(np.int64)
+    w0 = np.random.default_rng(5).integers(0, 256, syn_pre.size).astype(np.int64)
+    out = []
+    for table in (fast, (False, *fast[1:])):
+        w = w0.astype(np.int16)
+        x = np.array([[0, 90, 127, 0], [0, 0, 0, 0]], dtype=np.int64)
+        y = np.stack([np.arange(n_post), np.zeros(n_post), np.zeros(n_post)]).astype(np.int64)
+        tx = np.array([1, 0, 0, 0], dtype=np.int64)  # pre 0 fired
+        ty = np.zeros(n_post, dtype=np.int64)
+        ty[::5] = 1  # and every fifth post
+        keep = np.zeros(1, dtype=np.int64)
+        lrn.learn_epoch(syn_pre, syn_post, lrn._ptr(syn_pre, n_pre), lrn._ptr(syn_post, n_post),
+                        np.argsort(syn_post, kind="stable").astype(np.int64), w, x, y, tx, ty, 1, False,
+                        np.ones(2), np.ones(3), np.ones(2, bool), np.ones(3, bool), np.zeros(2, np.int64),
+                        np.zeros(2, np.int64), np.zeros(3, np.int64), np.zeros(3, np.int64), 0.0, 0, 0.0, 0,
+                        r_conn, dep, mant, exp, fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, 1, 0, 255,
+                        np.zeros(n_post, dtype=np.int64), keep, *table, dense)
+        out.append((w, keep[0]))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    assert out[0][1] == out[1][1] == n_post + 3 * 26  # pre 0's row, and the 26 posts' other synapses
+    np.testing.assert_array_equal(out[0][0][3 * n_post:], w0[3 * n_post:])  # pre 3's row unchanged
+    # by hand, pre 0's synapse onto post 37: w + 37/128 rounded up iff r_conn < 37/128
+    assert out[0][0][37] == min(w0[37] + (1 if r_conn < 37 / 128 else 0), 255)
+
+
+def test_two_plastic_projections_learn_as_each_alone(tmp_path):
+    # two plastic projections run through the engine's step-by-step loop (one runs in the
+    # fused loop): two disjoint halves must each learn what they learn alone
+    steps = 60
+    rng = np.random.default_rng(11)
+    for name in ("a", "c"):
+        np.save(tmp_path / f"{name}.npy", rng.random((steps, 4)) < 0.3)
+    np.save(tmp_path / "w.npy", rng.integers(20, 120, (3, 4)))
+    native = 'native loihi(weights = "w.npy", weight_exp = 0, weight_bits = 8, sign_mode = excitatory)'
+    rule = ('learn stdp(learning_rate = 0.25, A_plus = 2, A_minus = -1, tau_plus = 6, tau_minus = 4, '
+            't_epoch = 2)')
+    lif = 'LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 3000, vth_mant = 60, bias_mant = 0, bias_exp = 0)'
+
+    def half(pre, post):
+        return (f'input {pre}[4] : spikes(file = "{pre}.npy")\npopulation {post}[3] : {lif}\n'
+                f'connect {pre} -> {post} : dense(weights = "w.npy") {native} {rule}\n'
+                f'probe {pre} -> {post} : weights\n')
+
+    (tmp_path / "both.snn").write_text("network both\n" + half("a", "b") + half("c", "d"))
+    (tmp_path / "one.snn").write_text("network one\n" + half("c", "d"))
+    both = nc.run(nc.compile(nc.load(tmp_path / "both.snn"), chip="loihi"), steps, seed=4)
+    one = nc.run(nc.compile(nc.load(tmp_path / "one.snn"), chip="loihi"), steps, seed=4)
+    w = both.traces["c->d"]["weights"]
+    assert not np.array_equal(w[0], w[-1])  # it learned
+    np.testing.assert_array_equal(w, one.traces["c->d"]["weights"])
+    assert both.spikes["d"].times.tolist() == one.spikes["d"].times.tolist()

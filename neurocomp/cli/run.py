@@ -73,7 +73,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--no-host-io", action="store_true",
                      help="do not charge the host's input spikes and read-outs (where the profile prices them)")
     run.add_argument("--seed", type=int, default=0, metavar="N",
-                     help="seed of the chip's stochastic modes (a learning rule without rng_seed)")
+                     help="seed of the chip's stochastic modes (a learning rule without rng_seed; "
+                          "with --batch, every sample's)")
     run.add_argument("--strict", action="store_true",
                      help="stop at the first overflow of a state register instead of wrapping/saturating")
     run.add_argument("--plot", action="store_true",
@@ -156,7 +157,8 @@ def run_command(args: argparse.Namespace) -> int:
                                 progress=progress)]
         else:
             with cluster_from_args(args) as client:
-                runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client)
+                runs = _run_batch(mapping, network, args.steps, arrays, args.batch, args.strict, args.jobs, client,
+                                  args.seed)
     wall["emulate"] = time.perf_counter() - start
     _print_lines(warning_lines(None, caught))
 
@@ -329,15 +331,16 @@ def batch_inputs(network: Any, steps: int, arrays: dict[str, np.ndarray], n: int
 
 
 def _run_batch(mapping: Any, network: Any, steps: int, arrays: dict[str, np.ndarray], n: int,
-               strict: bool, jobs: int | None, client: Any) -> list[RunResult]:
+               strict: bool, jobs: int | None, client: Any, seed: int = 0) -> list[RunResult]:
     """Every sample through one mapping (:func:`neurocomp.workflows.batch.emulate_samples`,
-    on ``jobs`` worker processes or a Dask ``client``), with a progress bar."""
+    on ``jobs`` worker processes or a Dask ``client``), with a progress bar. Every sample
+    runs with ``seed`` (``--seed``), so each one's learning is reproducible on its own."""
     from ..workflows.batch import emulate_samples
 
     samples = [s or None for s in batch_inputs(network, steps, arrays, n)]
     with progress_bar("emulating", disable=n < 2, unit="samples") as bar:
         task = bar.add_task("batch", total=n)
-        return list(emulate_samples(mapping, steps, samples, strict=strict, jobs=jobs, client=client,
+        return list(emulate_samples(mapping, steps, samples, strict=strict, seed=seed, jobs=jobs, client=client,
                                     progress=lambda done, total: bar.update(task, completed=done)))
 
 

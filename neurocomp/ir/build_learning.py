@@ -96,6 +96,14 @@ def learning_rule(builder: Any, call: ast.Call) -> LearningRule | None:
         builder.errors.error(f"unknown learning rule '{kind}'", span=call.name.span,
                              hint="write 'learn stdp(...)' or 'learn rule(dw = \"...\", ...)'")
         return None
+    tags = [kw for kw in call.kwargs if kw.name.text in ("dd", "dt")]
+    for kw in tags:  # Lava's LearningDense takes these; say why they are refused
+        builder.errors.error(f"'{kw.name.text}' (a rule for Lava's synaptic tag "
+                             f"{'d' if kw.name.text == 'dd' else 't'}) is not modelled: neurocomp's "
+                             "learning engine learns the weight w only", span=kw.name.span,
+                             hint="remove it (docs/learning.md, 'What is not modelled')")
+    if tags:
+        return None
     args = builder.args(call, tables[kind], f"learning rule {kind}()")
     spans = args.pop("__spans__")
     if any(v is builder.FAILED for v in args.values()):

@@ -53,7 +53,7 @@ from ...emulator.kernels.routing import SYNAPTIC_UPDATES, TRACE_UPDATES, routing
 
 __all__ = ["check_learning", "W_TRACE_MAX", "PlasticTables", "plastic_projections", "sizing_values", "prepare_plastic",
            "LearningState", "new_state", "spikes_step", "learn_epoch", "deliver_plastic",
-           "lava_draws", "FACTOR_CODES", "SIGN_BOUNDS", "float_weights"]
+           "lava_draws", "rule_tables", "FACTOR_CODES", "SIGN_BOUNDS", "float_weights"]
 
 W_TRACE_MAX = 127  # 7-bit traces (lava constants.py W_TRACE)
 # Factor codes: x0, y0, x1, x2, y1, y2, y3, w; widths from lava constants.py:60-72.
@@ -104,6 +104,11 @@ class PlasticTables:
     y_decay: np.ndarray
     x_has_tau: np.ndarray  # bool [2]
     y_has_tau: np.ndarray
+    # the fast path (rule_tables): whether it applies, each product's value per factor value
+    fast_ok: bool
+    fast_src: np.ndarray  # int64 [P]
+    fast_tab: np.ndarray  # int64 [P, 512]
+    dense: bool  # every pre row holds posts 0 .. n_post - 1 in order (synapse = row start + post)
 
 
 def check_learning(errors, proj, chip) -> None:
@@ -290,6 +295,12 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
 
     x_int, x_frac, x_decay, x_has = traces(("x1", "x2"))
     y_int, y_frac, y_decay, y_has = traces(("y1", "y2", "y3"))
+    prod_dep = np.array([DEP_CODES[p.dependency] for p in rule.products], dtype=np.int64)
+    prod_mant = np.array([p.mantissa for p in rule.products], dtype=np.int64)
+    prod_exp = np.array([p.exponent for p in rule.products], dtype=np.int64)
+    fast_ok, fast_src, fast_tab = rule_tables(prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn)
+    counts = np.diff(pre_ptr)
+    dense = bool(np.all(counts == n_post)) and bool(np.array_equal(post, np.tile(np.arange(n_post), n_pre)))
     return PlasticTables(
         name=name, index=index, rule=rule, n_pre=n_pre, n_post=n_post,
         syn_pre=np.ascontiguousarray(pre, dtype=np.int64),
@@ -299,13 +310,38 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
         post_ptr=_ptr(post, n_post), post_syn=np.argsort(post, kind="stable").astype(np.int64),
         pre_of_source=pre_of_source, post_of_comp=post_of_comp, sign_mode=sign_mode,
         weight_exp=weight_exp, post_col=post_col, cols=cols,
-        prod_dep=np.array([DEP_CODES[p.dependency] for p in rule.products], dtype=np.int64),
-        prod_mant=np.array([p.mantissa for p in rule.products], dtype=np.int64),
-        prod_exp=np.array([p.exponent for p in rule.products], dtype=np.int64),
+        prod_dep=prod_dep, prod_mant=prod_mant, prod_exp=prod_exp,
         prod_decimate=np.array([p.decimate for p in rule.products], dtype=np.int64),
         fac_var=fac_var, fac_const=fac_const, fac_sgn=fac_sgn,
         x_int=x_int, x_frac=x_frac, y_int=y_int, y_frac=y_frac, x_decay=x_decay, y_decay=y_decay,
-        x_has_tau=x_has, y_has_tau=y_has)
+        x_has_tau=x_has, y_has_tau=y_has, fast_ok=fast_ok, fast_src=fast_src, fast_tab=fast_tab,
+        dense=dense)
+
+
+# Where a product's one factor is read (rule_tables): 0 none, 1 x0, 2 y0, 3-4 x1-x2, 5-7
+# y1-y3, 8 w; the table index is the factor's value (w: value + 256).
+_SRC_OF_VAR = np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype=np.int64)  # by FACTOR_CODES
+TABLE_SIZE = 512
+
+
+def rule_tables(prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn):
+    """The fast path of :func:`learn_epoch`: when every product has at most one factor,
+    its contribution ``cur`` (step 3 of the module docstring, for an active dependency)
+    depends on that factor's value alone, so it is tabled here once, by the very arithmetic
+    of the generic path (:func:`_product_value`). Returns ``(ok, src [P], tab [P, 512])``;
+    ``ok`` is false when a product has two factors or more (the generic path runs)."""
+    n_prod = prod_dep.shape[0]
+    src = np.zeros(n_prod, dtype=np.int64)
+    tab = np.zeros((n_prod, TABLE_SIZE), dtype=np.int64)
+    if n_prod and fac_var.shape[1] > 1 and np.any(fac_var[:, 1] >= 0):
+        return False, src, tab
+    for p in range(n_prod):
+        v = int(fac_var[p, 0]) if fac_var.shape[1] else -1
+        src[p] = 0 if v < 0 else _SRC_OF_VAR[v]
+        values = np.arange(-256, 256) if v == 7 else np.arange(TABLE_SIZE) if v >= 0 else np.zeros(1, np.int64)
+        tab[p, :values.size] = [_product_value(p, int(val), prod_mant, prod_exp, fac_var, fac_const,
+                                               fac_sgn, FACTOR_WIDTH) for val in values]
+    return True, src, tab
 
 
 def float_weights(mapping, pt: PlasticTables, w: np.ndarray) -> np.ndarray:
@@ -367,7 +403,8 @@ def lava_draws(seed: int, steps: int, epoch: int, conn_seed: int = 2) -> Draws:
 class LearningState:
     """One plastic projection's state during a run (arrays updated in place)."""
 
-    w: np.ndarray  # int64 [n_s]
+    w: np.ndarray  # int16 [n_s] (-256..255; 2 bytes: a post's synapses lie one per pre row, so
+    # the post side of an epoch reads the weights strided, and 1e6 of them then stay in cache)
     x: np.ndarray  # int64 [2, n_pre]
     y: np.ndarray  # int64 [3, n_post]
     tx: np.ndarray  # int64 [n_pre]
@@ -379,7 +416,7 @@ def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
     rule = pt.rule
     draws = lava_draws(rule.rng_seed, steps, rule.epoch) if rule.rng_seed is not None else \
         lava_draws(int(seed), steps, rule.epoch, conn_seed=int(seed) + 4)
-    return LearningState(w=pt.w0.copy(), x=np.zeros((2, pt.n_pre), dtype=np.int64),
+    return LearningState(w=pt.w0.astype(np.int16), x=np.zeros((2, pt.n_pre), dtype=np.int64),
                          y=np.zeros((3, pt.n_post), dtype=np.int64),
                          tx=np.zeros(pt.n_pre, dtype=np.int64), ty=np.zeros(pt.n_post, dtype=np.int64),
                          draws=draws)
@@ -458,6 +495,195 @@ def _wrap32(v):
     return ((v + np.int64(2147483648)) & np.int64(0xFFFFFFFF)) - np.int64(2147483648)
 
 
+@njit(cache=True)
+def _product_value(p, val, prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width):
+    """``cur`` of product ``p`` (at most one factor, of value ``val``) with its dependency
+    active: the arithmetic of :func:`_update`, for :func:`rule_tables`."""
+    lim = np.int64(32767)
+    cur = np.int64(1)
+    width_sum = 0
+    if fac_var.shape[1] > 0 and fac_var[p, 0] >= 0:
+        v = fac_var[p, 0]
+        val += fac_const[p, 0]
+        if fac_sgn[p, 0]:
+            val = np.int64(1) if val > 0 else (np.int64(-1) if val < 0 else np.int64(0))
+        bw = fac_width[v]
+        width_sum += bw
+        val = min(max(val, -(np.int64(1) << bw)), (np.int64(1) << bw) - 1)
+        cur = _wrap32(cur * val)
+    cur = _wrap32(cur * prod_mant[p])
+    cur = cur >> max(0, width_sum + 4 - 15)
+    cur = _wrap32(cur << (prod_exp[p] + 7))
+    return min(max(cur, -lim - 2), lim)
+
+
+@njit(cache=True, inline="always")
+def _fast_update(k, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab, sign_code, w_lo, w_hi):
+    """:func:`_update` through the tables of :func:`rule_tables`, in an epoch with no ``u``
+    product on. A product whose dependency is off adds 0 (``acc`` stays as it is), so it is
+    skipped; ``thr = floor(r_conn * 128)``: ``r_conn < m / 128`` is ``m > thr`` for an
+    integer ``m`` (both sides scaled by 128 exactly)."""
+    lim = np.int64(32767)
+    x_at = tx[i]
+    y_at = ty[j]
+    w_old = w[k]
+    acc = w_old << 7
+    for p in range(prod_dep.shape[0]):
+        dep = prod_dep[p]
+        if dep == 0:
+            if x_at == 0:
+                continue
+            at = x_at
+        elif dep == 1:
+            if y_at == 0:
+                continue
+            at = y_at
+        else:
+            continue
+        src = fast_src[p]
+        if src == 0:
+            idx = np.int64(0)
+        elif src == 1:
+            idx = np.int64(1 if x_at > 0 else 0)
+        elif src == 2:
+            idx = np.int64(1 if y_at > 0 else 0)
+        elif src < 5:
+            idx = hx[at, src - 3, i]
+        elif src < 8:
+            idx = hy[at, src - 5, j]
+        else:
+            idx = w_old + 256
+        acc = min(max(acc + fast_tab[p, idx], -lim - 2), lim)
+    if sign_code == 1:
+        acc = max(acc, 0)
+    elif sign_code == 2:
+        acc = min(acc, 0)
+    new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+    w[k] = min(max(new, w_lo), w_hi)
+
+
+@njit(cache=True)
+def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, ty, thr, prod_dep,
+                fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col, dense):
+    """Step 3 by the tables, for the synapses of the pre and post neurons that spiked.
+    Pre rows are contiguous; a post's synapses are strided (one per row): in a ``dense``
+    projection they are found by position (row start + post), else through ``post_syn``."""
+    n_pre = pre_ptr.shape[0] - 1
+    n_post = post_ptr.shape[0] - 1
+    n_eval = 0
+    n_x = 0
+    active = np.empty(n_post, dtype=np.int64)
+    n_y = 0
+    for j in range(n_post):
+        if ty[j] > 0:
+            active[n_y] = j
+            n_y += 1
+    # Pairwise STDP's pre side: one x0 product, of a post trace. A synapse whose post did
+    # not spike gets that product alone (the y0 products are off), so a dense row is one
+    # straight loop over it (its posts that spiked are redone, in full, after it).
+    pair = -1
+    n_dep_x = 0
+    for p in range(prod_dep.shape[0]):
+        if prod_dep[p] == 0:
+            n_dep_x += 1
+            pair = p
+    if not (dense and n_dep_x == 1 and fast_src[pair] >= 5 and fast_src[pair] < 8):
+        pair = -1
+    lim = np.int64(32767)
+    acc_lo = np.int64(0) if sign_code == 1 else -lim - 2
+    acc_hi = np.int64(0) if sign_code == 2 else lim
+    saved = np.empty(n_y, dtype=w.dtype)
+    for i in range(n_pre):
+        if tx[i] == 0:
+            continue
+        n_x += 1
+        if pair >= 0:
+            base = pre_ptr[i]
+            for q in range(n_y):
+                j = active[q]
+                saved[q] = w[base + j]
+                _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
+                             sign_code, w_lo, w_hi)
+                saved[q], w[base + j] = w[base + j], saved[q]
+            h = hy[tx[i], fast_src[pair] - 5]
+            tab = fast_tab[pair]
+            ub = np.uint64(base)
+            # (unsigned indices: Numba then drops its test for negative ones from the loop)
+            for j in range(np.uint64(n_post)):
+                k = ub + j
+                acc = min(max((np.int64(w[k]) << 7) + tab[np.uint64(h[j])], -lim - 2), lim)
+                acc = min(max(acc, acc_lo), acc_hi)
+                new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                w[k] = min(max(new, w_lo), w_hi)
+            for q in range(n_y):
+                w[base + active[q]] = saved[q]
+            continue
+        for k in range(pre_ptr[i], pre_ptr[i + 1]):
+            _fast_update(k, i, syn_post[k], w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
+                         sign_code, w_lo, w_hi)
+        if not dense:
+            for k in range(pre_ptr[i], pre_ptr[i + 1]):
+                per_col[post_col[syn_post[k]]] += 1
+            n_eval += pre_ptr[i + 1] - pre_ptr[i]
+    if dense:
+        n_rest = n_pre - n_x
+        for j in range(n_post):
+            per_col[post_col[j]] += n_x
+        for q in range(n_y):
+            per_col[post_col[active[q]]] += n_rest
+        n_eval = n_x * n_post + n_y * n_rest
+        if n_y == 0:
+            return n_eval
+        # likewise the post side's one y0 product of a pre trace (the x0 products are off)
+        pair_y = -1
+        n_dep_y = 0
+        for p in range(prod_dep.shape[0]):
+            if prod_dep[p] == 1:
+                n_dep_y += 1
+                pair_y = p
+        if not (n_dep_y == 1 and fast_src[pair_y] >= 3 and fast_src[pair_y] < 5):
+            pair_y = -1
+        for i in range(n_pre):
+            if tx[i] > 0:
+                continue  # done above
+            base = pre_ptr[i]
+            if pair_y >= 0:
+                c = fast_src[pair_y] - 3
+                # A row whose pre trace adds 0 at every step of the epoch leaves its weights
+                # as they are (acc = w << 7 rounds back to w, within its bounds): skipped.
+                # With STDP most rows are so (the pre trace has decayed to 0).
+                adds = False
+                for at in range(1, hx.shape[0]):
+                    if fast_tab[pair_y, hx[at, c, i]] != 0:
+                        adds = True
+                if not adds:
+                    continue
+                for q in range(n_y):
+                    k = base + active[q]
+                    acc = (np.int64(w[k]) << 7) + fast_tab[pair_y, hx[ty[active[q]], c, i]]
+                    acc = min(max(min(max(acc, -lim - 2), lim), acc_lo), acc_hi)
+                    new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                    w[k] = min(max(new, w_lo), w_hi)
+                continue
+            for q in range(n_y):
+                j = active[q]
+                _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
+                             sign_code, w_lo, w_hi)
+        return n_eval
+    for q in range(n_y):
+        j = active[q]
+        for r in range(post_ptr[j], post_ptr[j + 1]):
+            k = post_syn[r]
+            i = syn_pre[k]
+            if tx[i] > 0:
+                continue
+            _fast_update(k, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab, sign_code,
+                         w_lo, w_hi)
+            n_eval += 1
+            per_col[post_col[j]] += 1
+    return n_eval
+
+
 @njit(cache=True, inline="always")
 def _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant, prod_exp,
             fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi):
@@ -519,7 +745,8 @@ def _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant
 def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
                 x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, r_xd, r_xi, r_yd,
                 r_yi, r_conn, prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn,
-                fac_width, sign_code, w_lo, w_hi, post_col, per_col):
+                fac_width, sign_code, w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab,
+                dense):
     """Steps 2 and 3 of the module docstring; resets ``tx``, ``ty``. Returns the number of
     synapses whose rule was evaluated (those with an active dependency), and adds them per
     column of their post neuron (``post_col``) into ``per_col``.
@@ -528,12 +755,21 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
     post_ptr[j + 1]]`` are those of post ``j``. A synapse none of whose dependencies is
     active does not change (``acc = w << 7`` rounds back to ``w``), so only the synapses
     of the pre and post neurons that spiked are visited (all of them when a ``u``
-    product is on)."""
+    product is on). With ``fast_ok`` (:func:`rule_tables`) and no ``u`` product on, the
+    products are read from their tables (:func:`_fast_epoch`)."""
     hx = _history(x, tx, epoch, x_decay, x_has, x_int, x_frac, r_xd, r_xi)
     hy = _history(y, ty, epoch, y_decay, y_has, y_int, y_frac, r_yd, r_yi)
     x[:, :] = hx[epoch]
     y[:, :] = hy[epoch]
     n_eval = 0
+    if fast_ok and not u_on:
+        thr = np.int64(np.floor(r_conn * 128.0))
+        n_eval = _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, ty, thr,
+                             prod_dep, fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col,
+                             dense)
+        tx[:] = 0
+        ty[:] = 0
+        return n_eval
     if u_on:
         for k in range(syn_pre.shape[0]):
             _update(k, syn_pre[k], syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep,
