@@ -178,12 +178,20 @@ def progress_bar(text: str, *, disable: bool, unit: str | None = None, elapsed: 
 
     class Rate(ProgressColumn):
         def render(self, task: Any) -> Text:
-            return Text(f"{task.speed:,.0f} {unit}/s" if task.speed else f"- {unit}/s")
+            return Text(rate_text(task.speed, unit or ""))
 
     err = console(stderr=True, width=100)
     return Progress(TextColumn(text), BarColumn(), MofNCompleteColumn(), *([Rate()] if unit else []),
                     TimeElapsedColumn() if elapsed else TimeRemainingColumn(), console=err, transient=True,
                     disable=disable or err.quiet or not err.is_terminal)
+
+
+def rate_text(speed: float | None, unit: str) -> str:
+    """``4,012 steps/s``; a slow rate keeps two digits (``0.25 chips/s``), so a few chips
+    or samples a minute do not read as ``0``; ``- steps/s`` before there is a rate."""
+    if not speed:
+        return f"- {unit}/s"
+    return f"{speed:,.0f} {unit}/s" if speed >= 10 else f"{speed:.2g} {unit}/s"
 
 
 @contextlib.contextmanager
