@@ -281,3 +281,73 @@ def test_a_slow_rate_keeps_two_digits(speed, text) -> None:
 
     assert rate_text(speed, "chips") == text
 
+
+# -- Ctrl-C that does not surface as a KeyboardInterrupt ----------------------------------
+
+SPIN = """
+import os, signal, sys, threading
+import numpy as np
+from numba import njit
+import neurocomp.cli.simulate as command
+from neurocomp.cli import main
+
+@njit(nogil=True)  # lets the timer thread send the signal while it runs
+def spin(n):
+    x = 0.0
+    for i in range(n):
+        x += np.sqrt(i)
+    out = np.full(3, x)
+    return out[:2].copy(), out.copy(), 5  # as the kernels do; boxing it runs Python code, where
+                                          # the pending SIGINT fires
+
+spin(10)
+
+def handler(args):
+    threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+    spin(300_000_000)  # about a second, past the signal
+    print("not interrupted")
+    return 0
+
+command.simulate = handler
+sys.exit(main(["simulate", "examples/chain.snn", "--steps", "1"]))
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a process needs POSIX")
+def test_ctrl_c_inside_compiled_code_exits_130_without_a_traceback() -> None:
+    # SIGINT while an njit function runs is handled when it boxes the array it returns,
+    # inside Numba's Python helper: it surfaces as a SystemError, not a KeyboardInterrupt
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    proc = subprocess.run([sys.executable, "-c", SPIN], cwd=root, capture_output=True, text=True, timeout=300,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert proc.stderr == "interrupted\n" and proc.returncode == 130, (proc.returncode, proc.stderr[-2000:])
+    assert "not interrupted" not in proc.stdout
+
+
+def test_ctrl_c_is_remembered_and_its_ignored_echoes_are_not_printed(capsys) -> None:
+    import os
+    import signal
+
+    from neurocomp.cli.common import ctrl_c
+
+    before = signal.getsignal(signal.SIGINT)
+    hook = sys.unraisablehook
+    with ctrl_c() as pressed:
+        assert not pressed()
+        with pytest.raises(RuntimeError):  # a library turns the interrupt into its own error
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                for _ in range(1000):  # the handler runs between bytecodes
+                    pass
+            except KeyboardInterrupt:
+                raise RuntimeError("no compiled object yet") from None
+        assert pressed()
+        # what ctypes does with an exception raised in a callback: nothing is printed
+        sys.unraisablehook(type("Info", (), {"exc_type": KeyboardInterrupt, "exc_value": KeyboardInterrupt(),
+                                              "exc_traceback": None, "err_msg": "ignored", "object": None})())
+    assert capsys.readouterr().err == ""
+    assert signal.getsignal(signal.SIGINT) is before and sys.unraisablehook is hook

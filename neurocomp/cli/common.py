@@ -27,7 +27,7 @@ __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from
            "progress_callback", "compile_progress",
            "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
            "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args",
-           "warning_lines"]
+           "warning_lines", "ctrl_c"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -228,6 +228,46 @@ def compile_progress() -> Iterator["Callable[[Any, Any, float], None] | None"]:
             bar.update(task, completed=done, description=PASS_NAMES[done] if done < len(PASS_NAMES) else "done")
 
         yield on_pass
+
+
+@contextlib.contextmanager
+def ctrl_c() -> Iterator[Callable[[], bool]]:
+    """Make every way Ctrl-C can end a command recognisable; yields ``pressed()``.
+
+    SIGINT raises :class:`KeyboardInterrupt` as Python's own handler does, and is also
+    remembered, since it does not always surface as one: raised inside Python code
+    that compiled code calls (Numba boxing an array it returns), it comes out as a
+    ``SystemError``; raised inside a ctypes callback (llvmlite while Numba compiles),
+    Python prints it as "Exception ignored" and the compiler fails later with an error of
+    its own. ``pressed()`` says the command's error came from Ctrl-C, and those
+    "ignored" KeyboardInterrupts are not printed. Where SIGINT is ignored (a job a shell
+    started in the background) or this is not the main thread, nothing changes."""
+    import signal
+
+    pressed = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        pressed = True
+        raise KeyboardInterrupt
+
+    def unraisable(info: Any) -> None:
+        if not (pressed and issubclass(info.exc_type, KeyboardInterrupt)):
+            hook(info)
+
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: signals go to the main thread's handler
+        previous = None
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    try:
+        yield lambda: pressed
+    finally:
+        sys.unraisablehook = hook
+        if previous not in (None, signal.SIG_IGN) and signal.getsignal(signal.SIGINT) is on_sigint:
+            signal.signal(signal.SIGINT, previous)
 
 
 def load_network(path_text: str) -> "Network":
