@@ -239,9 +239,12 @@ def ctrl_c() -> Iterator[Callable[[], bool]]:
     that compiled code calls (Numba boxing an array it returns), it comes out as a
     ``SystemError``; raised inside a ctypes callback (llvmlite while Numba compiles),
     Python prints it as "Exception ignored" and the compiler fails later with an error of
-    its own. ``pressed()`` says the command's error came from Ctrl-C, and those
-    "ignored" KeyboardInterrupts are not printed. Where SIGINT is ignored (a job a shell
-    started in the background) or this is not the main thread, nothing changes."""
+    its own. ``pressed()`` says the command's error came from Ctrl-C. Once it was
+    pressed, what Python reports as "Exception ignored" is not printed, then or later
+    (the interrupted KeyboardInterrupt, and llvmlite objects left half made that fail
+    as they are collected at exit): the command ends with one line. Where SIGINT is
+    ignored (a job a shell started in the background) or this is not the main thread,
+    signals are left as they are."""
     import signal
 
     pressed = False
@@ -252,7 +255,7 @@ def ctrl_c() -> Iterator[Callable[[], bool]]:
         raise KeyboardInterrupt
 
     def unraisable(info: Any) -> None:
-        if not (pressed and issubclass(info.exc_type, KeyboardInterrupt)):
+        if not pressed:
             hook(info)
 
     try:
@@ -265,7 +268,8 @@ def ctrl_c() -> Iterator[Callable[[], bool]]:
     try:
         yield lambda: pressed
     finally:
-        sys.unraisablehook = hook
+        if not pressed:  # else the process is ending: keep its exit quiet
+            sys.unraisablehook = hook
         if previous not in (None, signal.SIG_IGN) and signal.getsignal(signal.SIGINT) is on_sigint:
             signal.signal(signal.SIGINT, previous)
 
