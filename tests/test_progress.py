@@ -329,6 +329,23 @@ def test_ctrl_c_inside_compiled_code_exits_130_without_a_traceback() -> None:
 
 
 def test_ctrl_c_is_remembered_and_its_ignored_echoes_are_not_printed(capsys) -> None:
+    import signal
+
+    from neurocomp.cli.common import ctrl_c
+
+    # Python's own handler, as in a terminal (a shell's background job ignores SIGINT)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        check_ctrl_c(capsys)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # ignored: left ignored
+        with ctrl_c() as pressed:
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and not pressed()
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
+def check_ctrl_c(capsys) -> None:
     import os
     import signal
 
