@@ -353,7 +353,7 @@ def check_ctrl_c(capsys) -> None:
 
     before = signal.getsignal(signal.SIGINT)
     hook = sys.unraisablehook
-    with ctrl_c() as pressed:
+    with pytest.raises(KeyboardInterrupt), ctrl_c() as pressed:  # raised as the block ends
         assert not pressed()
         with pytest.raises(RuntimeError):  # a library turns the interrupt into its own error
             try:
@@ -366,7 +366,17 @@ def check_ctrl_c(capsys) -> None:
         # what ctypes does with an exception raised in a callback: nothing is printed
         sys.unraisablehook(type("Info", (), {"exc_type": KeyboardInterrupt, "exc_value": KeyboardInterrupt(),
                                               "exc_traceback": None, "err_msg": "ignored", "object": None})())
+    # a KeyboardInterrupt that Python dropped (raised in a __del__) still ends the command
+    class Swallows:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs here; Python drops what __del__ raises
+                pass
+
     try:
+        with pytest.raises(KeyboardInterrupt), ctrl_c() as pressed:
+            Swallows()
+            assert pressed()  # and the block went on
         # nor what fails as the interrupted process exits (llvmlite's half-made objects)
         sys.unraisablehook(type("Info", (), {"exc_type": AttributeError, "exc_value": AttributeError("x"),
                                               "exc_traceback": None, "err_msg": "ignored", "object": None})())

@@ -239,7 +239,9 @@ def ctrl_c() -> Iterator[Callable[[], bool]]:
     that compiled code calls (Numba boxing an array it returns), it comes out as a
     ``SystemError``; raised inside a ctypes callback (llvmlite while Numba compiles),
     Python prints it as "Exception ignored" and the compiler fails later with an error of
-    its own. ``pressed()`` says the command's error came from Ctrl-C. Once it was
+    its own; raised in a ``__del__`` or a callback whose errors Python drops, it is lost
+    and the command goes on, so leaving the block after Ctrl-C raises
+    :class:`KeyboardInterrupt`. ``pressed()`` says the command's error came from Ctrl-C. Once it was
     pressed, what Python reports as "Exception ignored" is not printed, then or later
     (the interrupted KeyboardInterrupt, and llvmlite objects left half made that fail
     as they are collected at exit): the command ends with one line. Where SIGINT is
@@ -272,6 +274,8 @@ def ctrl_c() -> Iterator[Callable[[], bool]]:
             sys.unraisablehook = hook
         if previous not in (None, signal.SIG_IGN) and signal.getsignal(signal.SIGINT) is on_sigint:
             signal.signal(signal.SIGINT, previous)
+    if pressed:  # the command went on: its KeyboardInterrupt was raised where Python drops it
+        raise KeyboardInterrupt
 
 
 def load_network(path_text: str) -> "Network":
