@@ -46,13 +46,14 @@ INTRO = """\
   emulation with its time (Python logging of the `neurocomp` logger, on stderr). Tables
   take the terminal's width, and 100-120 columns in a pipe or a file.
 - **Progress.** On a terminal, a long job draws a bar on stderr that goes when it ends:
-  `simulate` and `run` count steps (with the rate and the time left), `compile` and
-  `run` name the compiler pass that runs, and `run --batch`, `validate`, `compare` and
-  `sweep` count samples, runs, chips or points. In a pipe or a file, and under `-q`,
+  `simulate` and `run` count steps, `run --batch`, `validate`, `compare` and `sweep`
+  count samples, runs, chips or points, each with the rate and the time left; `compile`
+  and `run` name the compiler pass that runs. In a pipe or a file, and under `-q`,
   there is none, so what is written there does not change. In Python the same counts
-  come to a `progress(done, total)` callback of `neurocomp.emulator.run.emulate`,
-  `neurocomp.emulator.reference.simulate` and the workflows (`neurocomp.workflows`);
-  the compiler calls `on_pass` after each pass.
+  come to a `progress(done, total)` callback of `nc.run` and `nc.simulate` (every chip's
+  emulator runs in about 100 pieces for it, with the same results), `nc.validate` and
+  `nc.sweep` (`nc.compare`: `progress(label, done, total)`); `nc.compile` calls
+  `on_pass` after each pass.
 - **Memory.** `--max-memory SIZE` (`4G`, `512MiB`, bytes) on every command: work larger
   than that, or than the machine has, is refused before it is allocated.
 - **Parallel work.** Commands that run many samples, chips or points take `--jobs N`

@@ -195,7 +195,7 @@ def warn_quantization(mapping: "Mapping", *, stacklevel: int = 2) -> None:
 
 def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None, chips: int | None = None,
         inputs: TMapping[str, Any] | None = None, strict: bool = False, probes: Any = None,
-        seed: int = 0) -> "RunResult":
+        seed: int = 0, progress: Callable[[int, int], None] | None = None) -> "RunResult":
     """Emulate a compiled network on its chip, bit-exactly, for ``steps`` steps.
 
     The API form of ``neurocomp run``; :func:`price` turns the result into the energy
@@ -226,6 +226,11 @@ def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None,
     seed
         Seeds the chip's stochastic modes (TrueNorth's; the stochastic rounding of a
         learning rule without ``rng_seed``, docs/learning.md).
+    progress
+        Called as ``progress(steps done, steps)`` about a hundred times while the chip
+        runs, last with ``(steps, steps)``: the emulation runs in pieces, which change no
+        spike, trace or counter (what ``neurocomp run`` draws its bar from). Compiling a
+        network first reports nothing; :func:`compile`'s ``on_pass`` does.
 
     Returns
     -------
@@ -251,6 +256,11 @@ def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None,
     14
     >>> nc.run("examples/chain.snn", steps=20, chip="truenorth").spikes["a"].times
     array([ 3,  5, 11])
+    >>> seen = []                               # 200 steps in 100 pieces of 2
+    >>> nc.run(mapping, steps=200, progress=lambda done, steps: seen.append(done)).spikes["c"].times
+    array([9])
+    >>> len(seen), seen[:3], seen[-1]
+    (100, [2, 4, 6], 200)
     """
     from .emulator.run import emulate
     from .ir.mapping import Mapping
@@ -265,7 +275,7 @@ def run(what: "Mapping | Network | str | Path", steps: int, *, chip: Any = None,
             raise UsageError(f"running network '{net.name}' needs a chip to compile it for",
                              hint="give chip='loihi' (or a chip file), or a Mapping from nc.compile")
         mapping = compile(net, chip, chips=chips)
-    return emulate(mapping, steps, inputs, strict=strict, probes=probes, seed=seed)
+    return emulate(mapping, steps, inputs, strict=strict, probes=probes, seed=seed, progress=progress)
 
 
 def _check_same_chip(mapping: "Mapping", chip: Any, chips: int | None) -> None:
@@ -277,14 +287,24 @@ def _check_same_chip(mapping: "Mapping", chip: Any, chips: int | None) -> None:
                          hint="run it without chip=..., or compile the network again for this chip")
 
 
-def simulate(network: "Network | str | Path", steps: int, inputs: TMapping[str, Any] | None = None
-             ) -> "RunResult":
+def simulate(network: "Network | str | Path", steps: int, inputs: TMapping[str, Any] | None = None, *,
+             progress: Callable[[int, int], None] | None = None) -> "RunResult":
     """Run the float64 reference model of ``network`` (a Network or a ``.snn`` path) for
     ``steps`` steps: :func:`neurocomp.emulator.reference.simulate`, which documents the
-    arguments and what it raises."""
+    arguments and what it raises. ``progress``, as :func:`run` takes it, is called as
+    ``progress(steps done, steps)`` about a hundred times, last with ``(steps, steps)``.
+
+    Examples
+    --------
+    >>> import neurocomp as nc
+    >>> seen = []                               # 20 steps in 20 pieces of 1
+    >>> result = nc.simulate("examples/chain.snn", 20, progress=lambda done, steps: seen.append((done, steps)))
+    >>> result.spikes["c"].times, seen[:2], seen[-1], len(seen)
+    (array([9]), [(1, 20), (2, 20)], (20, 20), 20)
+    """
     from .emulator.reference import simulate as _simulate
 
-    return _simulate(as_network(network), steps, inputs)
+    return _simulate(as_network(network), steps, inputs, progress=progress)
 
 
 def price(result: "RunResult | Iterable[RunResult]", mapping: "Mapping", *,
@@ -357,7 +377,7 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
              chips: int | None = None, profile: str | None = None,
              samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None,
              mapping: "Mapping | None" = None, output: str | None = None, jobs: int | None = None,
-             client: Any = None) -> "ValidationReport":
+             client: Any = None, progress: Callable[[int, int], None] | None = None) -> "ValidationReport":
     """Run the float reference and the chip emulation on the same inputs and compare.
 
     The API form of ``neurocomp validate``
@@ -385,6 +405,8 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
         Where the samples run: ``jobs`` local worker processes (default: every core, or
         ``$NEUROCOMP_JOBS``) or the workers of a ``dask.distributed.Client``; the
         report does not depend on it (:mod:`neurocomp.workflows.parallel`).
+    progress
+        Called as ``progress(runs done, runs)`` as the runs (one per sample) finish.
 
     Returns
     -------
@@ -403,13 +425,13 @@ def validate(network: "Network | str | Path", chip: Any, steps: int, inputs: TMa
 
     spec = resolve_chip(chip, chips=chips, profile=profile)
     return _validate(as_network(network), spec, steps, inputs, samples=samples, mapping=mapping, output=output,
-                     jobs=jobs, client=client)
+                     jobs=jobs, client=client, progress=progress)
 
 
 def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
             inputs: TMapping[str, Any] | None = None, *,
             samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None, jobs: int | None = None,
-            client: Any = None) -> "Comparison":
+            client: Any = None, progress: Callable[[str, int, int], None] | None = None) -> "Comparison":
     """Compile and run a network on several chips and put the results side by side.
 
     The API form of ``neurocomp compare``
@@ -433,6 +455,9 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
         A labelled set (``.npz`` path with ``x`` and ``y``, or ``(x, y)``).
     jobs, client
         Where the chips run, as :func:`validate` takes them.
+    progress
+        Called as ``progress(label, runs done, runs)`` when the float reference (label
+        ``"float reference"``) and then each chip have finished their runs.
 
     Returns
     -------
@@ -451,13 +476,15 @@ def compare(network: "Network | str | Path", chips: Sequence[Any], steps: int,
     """
     from .workflows.compare import compare as _compare
 
-    return _compare(as_network(network), chips, steps, inputs, samples=samples, jobs=jobs, client=client)
+    return _compare(as_network(network), chips, steps, inputs, samples=samples, jobs=jobs, client=client,
+                    progress=progress)
 
 
 def sweep(network: "Network | str | Path", grid: TMapping[str, Any], steps: int,
           inputs: TMapping[str, Any] | None = None, *,
           samples: "str | Path | tuple[np.ndarray, np.ndarray] | None" = None, seed: int = 0,
-          jobs: int | None = None, client: Any = None) -> "Sweep":
+          jobs: int | None = None, client: Any = None, progress: Callable[[int, int], None] | None = None
+          ) -> "Sweep":
     """Compile, run, validate and price a network at every point of a grid of configurations.
 
     The API form of ``neurocomp sweep`` (:func:`neurocomp.workflows.sweep.sweep`).
@@ -479,6 +506,8 @@ def sweep(network: "Network | str | Path", grid: TMapping[str, Any], steps: int,
         The placer's seed.
     jobs, client
         Where the points run, as :func:`validate` takes them.
+    progress
+        Called as ``progress(points done, points)`` as points finish.
 
     Returns
     -------
@@ -497,4 +526,5 @@ def sweep(network: "Network | str | Path", grid: TMapping[str, Any], steps: int,
     """
     from .workflows.sweep import sweep as _sweep
 
-    return _sweep(as_network(network), grid, steps, inputs, samples=samples, seed=seed, jobs=jobs, client=client)
+    return _sweep(as_network(network), grid, steps, inputs, samples=samples, seed=seed, jobs=jobs, client=client,
+                  progress=progress)

@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line (``argv``: the arguments, by default ``sys.argv[1:]``);
     returns the exit code."""
     # everything main needs loads inside the try, so Ctrl-C during imports is caught too
+    pressed = bool  # () -> False, until the command runs under ctrl_c()
     try:
         from ..diagnostics import NeurocompError
 
@@ -64,9 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help()
             return 2
         from ..resources import memory_cap
+        from .common import ctrl_c
 
         # the one place a run's --max-memory is set; it ends with the command
-        with _voice(args), memory_cap(getattr(args, "max_memory", None)), _first_run(args):
+        with ctrl_c() as pressed, _voice(args), memory_cap(getattr(args, "max_memory", None)), _first_run(args):
             return int(args.func(args) or 0)
     except KeyboardInterrupt:  # first: it may come before NeurocompError is bound
         return interrupted()
@@ -77,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"{where}error: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except Exception:  # Ctrl-C that surfaced as another error (cli.common.ctrl_c says how)
+        if pressed():
+            return interrupted()
+        raise
 
 
 def _voice(args: Any) -> Any:

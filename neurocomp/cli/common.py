@@ -27,7 +27,7 @@ __all__ = ["COMMANDS", "Parser", "add_command", "add_chip_arguments", "chip_from
            "progress_callback", "compile_progress",
            "load_network", "refuse_to_overwrite", "pictures_need_out", "positive", "fmt_int", "add_jobs_argument",
            "cluster_from_args", "add_memory_argument", "MEMORY_OPTION", "samples_from_args",
-           "warning_lines"]
+           "warning_lines", "ctrl_c"]
 
 #: Every command, in the order ``neurocomp --help`` lists them: the module of
 #: ``neurocomp.cli`` that registers it, and its line in that list. A command's module is
@@ -178,12 +178,20 @@ def progress_bar(text: str, *, disable: bool, unit: str | None = None, elapsed: 
 
     class Rate(ProgressColumn):
         def render(self, task: Any) -> Text:
-            return Text(f"{task.speed:,.0f} {unit}/s" if task.speed else f"- {unit}/s")
+            return Text(rate_text(task.speed, unit or ""))
 
     err = console(stderr=True, width=100)
     return Progress(TextColumn(text), BarColumn(), MofNCompleteColumn(), *([Rate()] if unit else []),
                     TimeElapsedColumn() if elapsed else TimeRemainingColumn(), console=err, transient=True,
                     disable=disable or err.quiet or not err.is_terminal)
+
+
+def rate_text(speed: float | None, unit: str) -> str:
+    """``4,012 steps/s``; a slow rate keeps two digits (``0.25 chips/s``), so a few chips
+    or samples a minute do not read as ``0``; ``- steps/s`` before there is a rate."""
+    if not speed:
+        return f"- {unit}/s"
+    return f"{speed:,.0f} {unit}/s" if speed >= 10 else f"{speed:.2g} {unit}/s"
 
 
 @contextlib.contextmanager
@@ -220,6 +228,54 @@ def compile_progress() -> Iterator["Callable[[Any, Any, float], None] | None"]:
             bar.update(task, completed=done, description=PASS_NAMES[done] if done < len(PASS_NAMES) else "done")
 
         yield on_pass
+
+
+@contextlib.contextmanager
+def ctrl_c() -> Iterator[Callable[[], bool]]:
+    """Make every way Ctrl-C can end a command recognisable; yields ``pressed()``.
+
+    SIGINT raises :class:`KeyboardInterrupt` as Python's own handler does, and is also
+    remembered, since it does not always surface as one: raised inside Python code
+    that compiled code calls (Numba boxing an array it returns), it comes out as a
+    ``SystemError``; raised inside a ctypes callback (llvmlite while Numba compiles),
+    Python prints it as "Exception ignored" and the compiler fails later with an error of
+    its own; raised in a ``__del__`` or a callback whose errors Python drops, it is lost
+    and the command goes on, so leaving the block after Ctrl-C raises
+    :class:`KeyboardInterrupt`. ``pressed()`` says the command's error came from Ctrl-C. Once it was
+    pressed, what Python reports as "Exception ignored" is not printed, then or later
+    (the interrupted KeyboardInterrupt, and llvmlite objects left half made that fail
+    as they are collected at exit): the command ends with one line. Where SIGINT is
+    ignored (a job a shell started in the background) or this is not the main thread,
+    signals are left as they are."""
+    import signal
+
+    pressed = False
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        nonlocal pressed
+        pressed = True
+        raise KeyboardInterrupt
+
+    def unraisable(info: Any) -> None:
+        if not pressed:
+            hook(info)
+
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread: signals go to the main thread's handler
+        previous = None
+    hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    try:
+        yield lambda: pressed
+    finally:
+        if not pressed:  # else the process is ending: keep its exit quiet
+            sys.unraisablehook = hook
+        if previous not in (None, signal.SIG_IGN) and signal.getsignal(signal.SIGINT) is on_sigint:
+            signal.signal(signal.SIGINT, previous)
+    if pressed:  # the command went on: its KeyboardInterrupt was raised where Python drops it
+        raise KeyboardInterrupt
 
 
 def load_network(path_text: str) -> "Network":

@@ -26,7 +26,7 @@ from typing import Any
 
 from ..diagnostics import UsageError
 from .common import (add_command, add_memory_argument, add_jobs_argument, cluster_from_args, console, load_network,
-                     pictures_need_out, positive, samples_from_args)
+                     pictures_need_out, positive, progress_bar, samples_from_args)
 
 __all__ = ["register", "handler", "chip_list", "COMPARISON_FILE"]
 
@@ -99,8 +99,6 @@ def chip_list(items: list[str]) -> list[str]:
 
 def handler(args: argparse.Namespace) -> int:
     """Run ``neurocomp compare``; returns the exit code."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from ..workflows.compare import compare
 
     if args.steps <= 0:
@@ -125,14 +123,13 @@ def handler(args: argparse.Namespace) -> int:
     network = load_network(args.network)
     samples = samples_from_args(args)
 
-    err = console(stderr=True, width=None)
+    # the float reference, then each chip: done/total, a rate and the time left
     with cluster_from_args(args) as client, \
-            Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                     transient=True, disable=not err.is_terminal) as bar:
+            progress_bar("comparing: {task.description}", disable=False, unit="chips") as bar:
         task = bar.add_task("float reference", total=len(chips) + 1)
 
         def progress(label: str, done: int, total: int) -> None:
-            bar.update(task, advance=1, description=label)
+            bar.update(task, advance=1, description=f"{label} done")
 
         result = compare(network, chips, args.steps, samples=samples, progress=progress, jobs=args.jobs,
                          client=client)

@@ -46,13 +46,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, where_is
+from ...emulator.kernels import KernelInputs, KernelRun, chunk_of, overflow_sentence, where_is
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, SYN_HI, SYN_LO, UPDATES_ACTIVE, UPDATES_INACTIVE,
                                          Routing, RoutingInfo, count_routes, routing_tables, syn_row,
                                          syn_value)
@@ -284,7 +284,7 @@ def run(tables: AkidaTables, inputs: KernelInputs) -> KernelRun:
             tb.free_fire, tb.v_min, tb.v_max, tb.wrap, tb.ge, bool(inputs.strict),
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64), in_val, probe, v_out, ovf, first)
-    spike_t, spike_c, spike_a, n_spikes, stopped, wall_s = _run_resumable(steps, n, args)
+    spike_t, spike_c, spike_a, n_spikes, stopped, wall_s = _run_resumable(steps, n, args, inputs.progress)
     if stopped >= 0:
         _raise_overflow(tb, int(first[0]), int(first[1]))
     first_overflow = {"v": (int(first[0]), int(first[1]))} if first[0] >= 0 else {}
@@ -294,20 +294,28 @@ def run(tables: AkidaTables, inputs: KernelInputs) -> KernelRun:
                      overflows={"v": int(ovf[0])}, first_overflow=first_overflow, wall_s=wall_s)
 
 
-def _run_resumable(steps: int, n_comp: int, args: tuple) -> tuple:
+def _run_resumable(steps: int, n_comp: int, args: tuple,
+                   progress: Callable[[int], None] | None = None) -> tuple:
     """:func:`~neurocomp.emulator.kernels.run_resumable` with a third buffer, the events'
     values: the loop stops when the next step might not fit, and is called again with
-    buffers twice as big."""
+    buffers twice as big. With ``progress``, it runs in pieces of
+    :func:`~neurocomp.emulator.kernels.chunk_of` steps and ``progress(steps run)`` is called
+    after each (the state lives in ``args``, so the pieces change no result)."""
     cap = max(1024, 2 * n_comp)
     bufs = [np.empty(cap, dtype=np.int64) for _ in range(3)]
     run_akida(0, 0, bufs[0], bufs[1], bufs[2], 0, *args)  # compile (or load) first: wall_s is the run
     start = time.perf_counter()
     t, n_spikes, stopped = 0, 0, -1
+    chunk = chunk_of(steps) if progress is not None else steps
     while True:
-        n_spikes, t, stopped = run_akida(t, steps, bufs[0], bufs[1], bufs[2], n_spikes, *args)
+        end = min(t + chunk, steps)
+        n_spikes, t, stopped = run_akida(t, end, bufs[0], bufs[1], bufs[2], n_spikes, *args)
+        if progress is not None:
+            progress(t)
         if t >= steps or stopped >= 0:
             break
-        bufs = [np.concatenate([b, np.empty_like(b)]) for b in bufs]
+        if t < end:  # stopped early: the buffers might not hold step t
+            bufs = [np.concatenate([b, np.empty_like(b)]) for b in bufs]
     return bufs[0], bufs[1], bufs[2], n_spikes, stopped, time.perf_counter() - start
 
 

@@ -38,7 +38,6 @@ the potentials.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple
 
@@ -46,7 +45,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, where_is
+from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, run_resumable, where_is
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver, routing_tables)
 
@@ -443,12 +442,10 @@ def run(tables: TrueNorthTables, inputs: KernelInputs) -> KernelRun:
     args = (tb.routing, acc, cnt, v, counts, tb.params, tb.numerics, rng, bool(inputs.strict),
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
             np.ascontiguousarray(inputs.in_src, dtype=np.int64), probe, v_out, ovf, first)
-    # A run of 0 ticks compiles the kernel (or loads it from Numba's cache), so the timed
-    # call measures the emulation alone.
-    run_truenorth(0, *args)
-    start = time.perf_counter()
-    spike_t, spike_c, n_spikes, stopped = run_truenorth(steps, *args)
-    wall_s = time.perf_counter() - start
+    # run_resumable compiles the kernel first (or loads it from Numba's cache), so wall_s
+    # measures the emulation alone; with a progress callback it runs in pieces.
+    spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_truenorth, steps, n, args,
+                                                                progress=inputs.progress)
     if stopped >= 0:
         _raise_overflow(tb, int(first[0]), int(first[1]))
     first_overflow = {"v": (int(first[0]), int(first[1]))} if first[0] >= 0 else {}
@@ -478,13 +475,6 @@ def overflow_message(tb: TrueNorthTables, result: KernelRun) -> str | None:
 
 
 @njit(cache=True)
-def _grow(a, n):
-    b = np.empty(2 * a.shape[0], dtype=a.dtype)
-    b[:n] = a[:n]
-    return b
-
-
-@njit(cache=True)
 def _send(rt, sources, lo, hi, t, acc, cnt):
     """``deliver`` every source ``sources[lo:hi]`` at tick ``t``. Not inlined on purpose:
     inside the large tick loop the delivery loop compiles to slower code."""
@@ -493,9 +483,14 @@ def _send(rt, sources, lo, hi, t, acc, cnt):
 
 
 @njit(cache=True)
-def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in_src,
-                  probe, v_out, ovf, first):
-    """Run ``steps`` ticks; returns (spike steps, spike compartments, count, stopped step).
+def run_truenorth(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr,
+                  in_src, probe, v_out, ovf, first):
+    """Run ticks ``t0 .. steps - 1``, updating the state (``v``, ``acc``, ``rng``, ``cnt``)
+    in place, as :func:`~neurocomp.emulator.kernels.run_resumable` drives it.
+
+    Spikes are appended to ``spike_t``/``spike_c`` from ``n_spikes`` on. Returns
+    ``(n_spikes, t, stopped)``: ``t`` is the next tick to run (``steps`` when done,
+    earlier when the buffers might not hold tick ``t``: call again with bigger ones).
 
     Per tick ``t``: (1) every core's arriving axon events of slot ``t`` are moved into
     ``counts`` (events per compartment and axon type; the slot is emptied before anything
@@ -506,13 +501,13 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
     step at which strict mode met a saturation (``first`` = (step, compartment)).
     """
     n_cols = rt.core_comp_ptr.shape[0] - 1
+    n_comp = v.shape[0]
     n_types = counts.shape[1]
-    cap = 1024
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=np.int64)
-    n_spikes = 0
+    cap = spike_t.shape[0]
     n_slots = rt.n_slots
-    for t in range(steps):
+    for t in range(t0, steps):
+        if n_spikes + n_comp > cap:  # a tick fires at most every compartment once
+            return n_spikes, t, -1
         slot = t % n_slots
         for b in range(rt.block_row.shape[0]):
             row0 = rt.block_row[b]
@@ -566,12 +561,9 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
                         first[1] = c
                     ovf[0] += 1
                     if strict:
-                        return spike_t, spike_c, n_spikes, t
+                        return n_spikes, t, t
                 if fired:
                     cnt[SPIKES_OUT, t, j] += 1
-                    if n_spikes == spike_t.shape[0]:
-                        spike_t = _grow(spike_t, n_spikes)
-                        spike_c = _grow(spike_c, n_spikes)
                     spike_t[n_spikes] = t
                     spike_c[n_spikes] = c
                     n_spikes += 1
@@ -584,4 +576,4 @@ def run_truenorth(steps, rt, acc, cnt, v, counts, p, nm, rng, strict, in_ptr, in
         for k in range(probe.shape[0]):
             v_out[t, k] = v[probe[k]]
         _send(rt, in_src, in_ptr[t], in_ptr[t + 1], t, acc, cnt)
-    return spike_t, spike_c, n_spikes, -1
+    return n_spikes, steps, -1
