@@ -100,6 +100,42 @@ def test_stopping_ends_the_workers_running_a_chunk(how):
     assert multiprocessing.active_children() == []
 
 
+_POOL = None
+
+
+def _half_a_result() -> None:
+    """In a forked worker: start a result message of 1 MB in the result pipe, write 8
+    bytes of it, and hang, as a worker ended in the middle of sending a result does."""
+    import struct
+
+    os.write(_POOL._result_queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 8)
+    time.sleep(300)
+
+
+def test_stopping_a_worker_that_was_sending_a_result_does_not_hang_the_pool():
+    """A worker ended mid-result leaves half a message in the pipe: the pool's thread
+    must not wait for the rest for ever (the exit of a Ctrl-C'd command hung on it)."""
+    import multiprocessing
+    import threading
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _POOL
+    _POOL = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        future = _POOL.submit(_half_a_result)
+        time.sleep(1.0)  # the worker has written its 12 bytes and sleeps
+        assert not future.done()
+        P._stop_workers(_POOL)
+        ended = threading.Thread(target=_POOL.shutdown, kwargs={"wait": True}, daemon=True)
+        ended.start()
+        ended.join(30)
+        assert not ended.is_alive(), "the pool waited for the rest of the half-sent result"
+        assert isinstance(future.exception(timeout=5), Exception)  # failed, not left open
+    finally:
+        _POOL = None
+    assert multiprocessing.active_children() == []
+
+
 def test_jobs_default_to_every_core_or_the_environment(monkeypatch):
     monkeypatch.delenv(P.JOBS_ENV, raising=False)
     assert P.resolve_jobs() == len(os.sched_getaffinity(0))

@@ -271,33 +271,50 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
         context = multiprocessing.get_context("spawn")
         initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True, None)
         env = _one_thread_env()  # read by each library as a spawned worker loads it
-    with env, ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                  initargs=initargs) as pool:
-        cap = current_cap()  # the caller's memory cap holds in the workers too
-        futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k for k, chunk in enumerate(chunks)}
-        pending = set(futures)
-        try:
+    with env:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs)
+        finished_well = False
+        try:  # from the first submit to the pool's end: Ctrl-C anywhere in it stops the workers
+            cap = current_cap()  # the caller's memory cap holds in the workers too
+            futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k
+                       for k, chunk in enumerate(chunks)}
+            pending = set(futures)
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in sorted(finished, key=futures.__getitem__):
                     out, pid, t0, t1 = f.result()
                     clock.ran(futures[f], pid, t0, t1)
                     done(futures[f], out)
-        except BaseException:  # an error or Ctrl-C: drop the chunks not yet started and
-            for f in pending:    # stop the running ones, whose results nobody will read
-                f.cancel()
-            _stop_workers(pool)
-            raise
+            pool.shutdown(wait=True)
+            finished_well = True
+        finally:
+            if not finished_well:  # an error or Ctrl-C: stop the workers; the pool then fails
+                # every open future, the chunks not yet started with them. (Not cancelled:
+                # Python 3.11's pool, finding a cancelled future among those it fails, dies
+                # with InvalidStateError before it closes its queues, and the exit hangs.)
+                _stop_workers(pool)
+                pool.shutdown(wait=False)
 
 
 def _stop_workers(pool: Any) -> None:
     """End ``pool``'s worker processes now (SIGTERM), so that leaving the pool does not
     wait for the chunks they run. The pool sees them die, fails its open futures and
     shuts down; it closes its call queue's reading end as it does, so that a chunk still
-    being sent cannot block it (cpython issue 94777, fixed in the 3.11 series)."""
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    being sent cannot block it (cpython issue 94777, fixed in the 3.11 series).
+
+    A worker ended while it wrote a result leaves half a message in the result pipe, and
+    the pool's thread would wait for the rest for ever (the exit with it). So once the
+    workers are gone, the caller's own copy of the pipe's writing end is closed too: with
+    no writer left, that read ends (EOF) and the pool sees a broken pool, as it should."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
         if process.is_alive():
             process.terminate()
+    for process in processes:
+        process.join(5.0)
+    writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+    if writer is not None and not any(process.is_alive() for process in processes):
+        writer.close()
 
 
 def _can_fork() -> bool:
