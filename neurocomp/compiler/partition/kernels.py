@@ -6,6 +6,11 @@ a limit breaks. Stamps in the scratch arrays are epochs: each core gets a fresh 
 closing a core costs nothing. The ``pack_*`` kernels drive :func:`add_node` in an order a
 strategy chose (:mod:`.strategies`); the counting kernels build and read the CSC view of
 the synapses (:mod:`.problem`, :mod:`.measure`).
+
+The kernels called only from other kernels (:func:`add_node` and what it calls) are
+compiled without a CPython wrapper (``no_cpython_wrapper``): the wrapper unboxes the
+two tuples of some forty arrays and cost about half a second of compile each on a
+first run. From Python, :func:`single_usage` is their door.
 """
 
 from __future__ import annotations
@@ -69,13 +74,21 @@ class Scratch(NamedTuple):
     usage: np.ndarray  # int64 [6 + n_regs]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _copy(src, dst):
+    # a loop, not ``dst[:] = src``: Numba's slice assignment compiles its error message
+    # (string formatting, about a second on a first run)
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True, no_cpython_wrapper=True)
 def reset_core(s):
     s.scal[:] = 0
     s.scal[_S_MASK] = -1  # every processor kind
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def core_usage(g, s):
     """Fill ``s.usage`` from the open core's state."""
     mem = 0
@@ -100,7 +113,7 @@ def core_usage(g, s):
         s.usage[6 + r] = s.scal[_S_REG + r]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def over_limit(g, s):
     """Index of the first exceeded limit, ``len(limits)`` for no processor kind, or -1."""
     core_usage(g, s)
@@ -112,14 +125,14 @@ def over_limit(g, s):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def add_node(g, s, j, epoch, check):
     """Put node ``j`` on the open core (stamped ``epoch``).
 
     Returns 0, or (after undoing the addition) ``1 +`` the index of the limit it broke.
     """
     P = g.node_pop[j]
-    s.snap[:] = s.scal
+    _copy(s.scal, s.snap)
     if s.pop_stamp[P] != epoch:
         s.pop_stamp[P] = epoch
         s.pop_n[P] = 0
@@ -218,8 +231,18 @@ def add_node(g, s, j, epoch, check):
         s.set_stamp[s.log_set[i]] = -1
     for i in range(nproj):
         s.proj_stamp[s.log_proj[i]] = -1
-    s.scal[:] = s.snap
+    _copy(s.snap, s.scal)
     return bad + 1
+
+
+@njit(cache=True)
+def single_usage(g, s, nodes, epoch):
+    """Fill ``s.usage`` with what ``nodes`` alone take on a fresh core stamped ``epoch``
+    (limits not enforced)."""
+    reset_core(s)
+    for j in nodes:
+        add_node(g, s, j, epoch, False)
+    core_usage(g, s)
 
 
 @njit(cache=True)
