@@ -296,7 +296,9 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
             tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v,
             *_modes(tb), tb.ge, bool(inputs.strict),
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
-            np.ascontiguousarray(inputs.in_src, dtype=np.int64),
+            # the spikes' dtype (below 2**31 sources): deliver_many is compiled once for both
+            np.ascontiguousarray(inputs.in_src, dtype=np.int32 if tb.routing.src.shape[0] < 2**31
+                                 else np.int64),
             probe, u_out, v_out, ovf, first)
     learned: dict = {}
     if tb.plastic:
@@ -545,13 +547,18 @@ def _fold_fast(x, half, wrap):
     return y, over, far
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _step(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, rnd, decay_bits, input_shift,
           half_u, half_v, wrap_u, wrap_v, geb):
     """One neuron compartment's step without a data-dependent branch (so loops of it
     vectorize). Returns (u, v, refractory counter, flags, active). ``flags``: 1 fired,
     2 ``u`` overflowed, 4 ``v`` overflowed, 8 a one-period wrap was not enough (state
-    left as it was; the caller redoes the compartment with :func:`_neuron`)."""
+    left as it was; the caller redoes the compartment with :func:`_neuron`).
+
+    Compiled once, for int64 arguments (the update loops cast theirs), and not inlined
+    by Numba: LLVM inlines it into each loop, constants included, and vectorizes the
+    loop as before (Numba's own inlining into the three loops cost about two seconds
+    of compile on a first run)."""
     u0 = np.int64(u0)
     v0 = np.int64(v0)
     r0 = np.int64(r0)
@@ -575,6 +582,10 @@ def _step(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, rnd, decay_bits, input
     return nu, nv, nr, f, act
 
 
+# A zero that is not a literal: the calls of _step then share one compiled signature.
+_ZERO = np.int64(0)
+
+
 @njit(cache=True, inline="always")
 def _run(c0, lo, hi, u, v, a_in, flags, fu, fv, bias, vth, rnd, decay_bits, input_shift, half_u,
          half_v, wrap_u, wrap_v, geb):
@@ -587,8 +598,8 @@ def _run(c0, lo, hi, u, v, a_in, flags, fu, fv, bias, vth, rnd, decay_bits, inpu
     any_flag = np.uint8(0)
     for i in range(lo, hi):
         c = c0 + i
-        nu, nv, _, f, act = _step(u[c], v[c], 0, a_in[i], fu, fv, bias, vth, 0, rnd, decay_bits,
-                                  input_shift, half_u, half_v, wrap_u, wrap_v, geb)
+        nu, nv, _, f, act = _step(u[c], v[c], _ZERO, a_in[i], fu, fv, bias, vth, _ZERO, rnd,
+                                  decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb)
         u[c] = nu
         v[c] = nv
         flags[i] = f
@@ -608,7 +619,7 @@ def _run_acc(c0, lo, hi, u, v, acc_now, r0, el, er, flags, fu, fv, bias, vth, rn
     for i in range(lo, hi):
         c = c0 + i
         x = (np.int64(acc_now[r0 + i]) << el) >> er
-        nu, nv, _, f, act = _step(u[c], v[c], 0, x, fu, fv, bias, vth, 0, rnd, decay_bits,
+        nu, nv, _, f, act = _step(u[c], v[c], _ZERO, x, fu, fv, bias, vth, _ZERO, rnd, decay_bits,
                                   input_shift, half_u, half_v, wrap_u, wrap_v, geb)
         u[c] = nu
         v[c] = nv
@@ -627,9 +638,10 @@ def _run_each(c0, lo, hi, u, v, ref, a_in, flags, f_u, f_v, bias, vth, refractor
     any_flag = np.uint8(0)
     for i in range(lo, hi):
         c = c0 + i
-        nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], f_u[c], f_v[c], bias[c], vth[c],
-                                   refractory[c], rnd, decay_bits, input_shift, half_u, half_v,
-                                   wrap_u, wrap_v, geb)
+        nu, nv, nr, f, act = _step(u[c], v[c], np.int64(ref[c]), a_in[i], np.int64(f_u[c]),
+                                   np.int64(f_v[c]), np.int64(bias[c]), np.int64(vth[c]),
+                                   np.int64(refractory[c]), rnd, decay_bits, input_shift, half_u,
+                                   half_v, wrap_u, wrap_v, geb)
         u[c] = nu
         v[c] = nv
         ref[c] = nr
@@ -662,7 +674,7 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                          a_in, had, flags, flags8, spike_t, spike_c, n_spikes, ovf, first)
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _update_cores(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
                   core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
                   cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
