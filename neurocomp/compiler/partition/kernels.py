@@ -15,7 +15,6 @@ first run. From Python, :func:`single_usage` is their door.
 
 from __future__ import annotations
 
-import heapq
 from typing import NamedTuple
 
 import numpy as np
@@ -309,6 +308,44 @@ def pack_whole(g, s, pop_first, pop_size, node_core, epoch0):
     return (label + 1 if count > 0 else label), -1, 0
 
 
+@njit(cache=True, inline="always")
+def _sift_up(key, item, n, k, x):
+    """Put (k, x) into the heap ``key[:n]``/``item[:n]`` (which then has n + 1 entries),
+    ordered by (key, item) as Python's heapq orders tuples."""
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if key[p] < k or (key[p] == k and item[p] <= x):
+            break
+        key[i] = key[p]
+        item[i] = item[p]
+        i = p
+    key[i] = k
+    item[i] = x
+
+
+@njit(cache=True, inline="always")
+def _sift_down(key, item, n, k, x):
+    """After the root was taken: put (k, x), the former last entry, into the heap of
+    ``n`` entries."""
+    if n == 0:
+        return
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (key[c + 1] < key[c] or (key[c + 1] == key[c] and item[c + 1] < item[c])):
+            c += 1
+        if k < key[c] or (k == key[c] and x <= item[c]):
+            break
+        key[i] = key[c]
+        item[i] = item[c]
+        i = c
+    key[i] = k
+    item[i] = x
+
+
 @njit(cache=True)
 def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core, epoch0, max_fail):
     """Greedy graph growth over atoms (see the module docstring).
@@ -320,8 +357,12 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
     gain = np.zeros(n_atoms, dtype=np.int64)
     gain_stamp = np.full(n_atoms, -1, dtype=np.int64)
     failed = np.full(n_atoms, -1, dtype=np.int64)
-    heap = [(np.int64(0), np.int64(0))]
-    heap.pop()
+    # A binary min-heap of (-gain, atom) in two arrays (heapq on a list of tuples took
+    # about a second to compile); stale entries are skipped when popped. Between two
+    # resets at most one entry per adjacency is pushed.
+    heap_key = np.empty(adj_ptr[n_atoms] + 1, dtype=np.int64)
+    heap_atom = np.empty(adj_ptr[n_atoms] + 1, dtype=np.int64)
+    n_heap = 0
     epoch = epoch0
     label = 0
     count = 0
@@ -335,8 +376,10 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
         if seed >= 0 and not placed[seed]:
             a = seed
         seed = -1
-        while a < 0 and len(heap) > 0:
-            ng, cand = heapq.heappop(heap)
+        while a < 0 and n_heap > 0:
+            ng, cand = heap_key[0], heap_atom[0]
+            n_heap -= 1
+            _sift_down(heap_key, heap_atom, n_heap, heap_key[n_heap], heap_atom[n_heap])
             if placed[cand] or failed[cand] == label or gain_stamp[cand] != label or -ng != gain[cand]:
                 continue
             a = cand
@@ -353,8 +396,7 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
                 epoch += 1
                 count = 0
                 fails = 0
-                heap = [(np.int64(0), np.int64(0))]
-                heap.pop()
+                n_heap = 0
                 reset_core(s)
         added = 0
         j = next_free[a]
@@ -378,7 +420,8 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
                     gain_stamp[b] = label
                     gain[b] = 0
                 gain[b] += adj_w[e]
-                heapq.heappush(heap, (-gain[b], np.int64(b)))
+                _sift_up(heap_key, heap_atom, n_heap, -gain[b], b)
+                n_heap += 1
             continue
         if count == 0:
             return 0, j, code
@@ -393,8 +436,7 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
             epoch += 1
             count = 0
             fails = 0
-            heap = [(np.int64(0), np.int64(0))]
-            heap.pop()
+            n_heap = 0
             reset_core(s)
             seed = a  # the next core starts where this one stopped (locality)
     return (label + 1 if count > 0 else label), -1, 0
