@@ -1,7 +1,10 @@
-"""The Cuthill-McKee ordering of the ``bfs`` partitioner and its stable sort.
+"""The Cuthill-McKee ordering of the ``bfs`` partitioner and its stable sort, and the
+heap of the ``greedy`` partitioner.
 
 ``_sort_by_degree`` replaces ``np.argsort(kind="mergesort")`` (slow to compile in Numba):
-it must give the same order, ties included, which numpy's stable sort checks here.
+it must give the same order, ties included, which numpy's stable sort checks here. The
+greedy partitioner's two-array heap replaces ``heapq`` on a list of tuples (also slow to
+compile): it must pop the same entries, which ``heapq`` checks here.
 """
 
 import numpy as np
@@ -41,3 +44,35 @@ def test_cuthill_mckee_by_hand():
     degree = np.diff(ptr)
     by_degree = np.argsort(degree, kind="stable").astype(np.int64)
     assert cuthill_mckee(ptr, nbr, by_degree, degree).tolist() == [2, 0, 1, 3, 4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-4, 4), st.integers(0, 6)), max_size=60))
+def test_the_greedy_heap_pops_what_heapq_pops(ops):
+    # pack_greedy's two-array heap against Python's heapq on (key, item) tuples, under the
+    # same pushes and pops (ties on the key broken by the item, as tuples compare).
+    import heapq
+
+    from neurocomp.compiler.partition.kernels import _sift_down, _sift_up
+
+    key = np.empty(len(ops) + 1, dtype=np.int64)
+    item = np.empty(len(ops) + 1, dtype=np.int64)
+    n = 0
+    ref: list[tuple[int, int]] = []
+    for push, k, x in ops:
+        if push or not ref:
+            heapq.heappush(ref, (k, x))
+            _sift_up(key, item, n, k, x)
+            n += 1
+        else:
+            want = heapq.heappop(ref)
+            got = (int(key[0]), int(item[0]))
+            n -= 1
+            _sift_down(key, item, n, key[n], item[n])
+            assert got == want
+    assert n == len(ref)
+    while n:
+        got = (int(key[0]), int(item[0]))
+        n -= 1
+        _sift_down(key, item, n, key[n], item[n])
+        assert got == heapq.heappop(ref)

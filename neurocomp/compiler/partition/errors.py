@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...diagnostics import CapacityError, Diagnostic
-from .kernels import Scratch, add_node, core_usage, reset_core
+from .kernels import Scratch, single_usage
 from .problem import Problem
 from .resources import RESOURCES
 
@@ -45,11 +45,7 @@ def resource_phrase(resource: str, value: int) -> str:
 
 def _single_usage(prob: Problem, s: Scratch, nodes: range | list[int]) -> np.ndarray:
     """What ``nodes`` alone take on a fresh core (limits not enforced)."""
-    epoch = prob.fresh_epochs(1)
-    reset_core(s)
-    for j in nodes:
-        add_node(prob.g, s, j, epoch, False)
-    core_usage(prob.g, s)
+    single_usage(prob.g, s, np.asarray(list(nodes), dtype=np.int64), prob.fresh_epochs(1))
     return s.usage.copy()
 
 

@@ -6,11 +6,15 @@ a limit breaks. Stamps in the scratch arrays are epochs: each core gets a fresh 
 closing a core costs nothing. The ``pack_*`` kernels drive :func:`add_node` in an order a
 strategy chose (:mod:`.strategies`); the counting kernels build and read the CSC view of
 the synapses (:mod:`.problem`, :mod:`.measure`).
+
+The kernels called only from other kernels (:func:`add_node` and what it calls) are
+compiled without a CPython wrapper (``no_cpython_wrapper``): the wrapper unboxes the
+two tuples of some forty arrays and cost about half a second of compile each on a
+first run. From Python, :func:`single_usage` is their door.
 """
 
 from __future__ import annotations
 
-import heapq
 from typing import NamedTuple
 
 import numpy as np
@@ -69,13 +73,21 @@ class Scratch(NamedTuple):
     usage: np.ndarray  # int64 [6 + n_regs]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _copy(src, dst):
+    # a loop, not ``dst[:] = src``: Numba's slice assignment compiles its error message
+    # (string formatting, about a second on a first run)
+    for i in range(src.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True, no_cpython_wrapper=True)
 def reset_core(s):
     s.scal[:] = 0
     s.scal[_S_MASK] = -1  # every processor kind
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def core_usage(g, s):
     """Fill ``s.usage`` from the open core's state."""
     mem = 0
@@ -100,7 +112,7 @@ def core_usage(g, s):
         s.usage[6 + r] = s.scal[_S_REG + r]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def over_limit(g, s):
     """Index of the first exceeded limit, ``len(limits)`` for no processor kind, or -1."""
     core_usage(g, s)
@@ -112,14 +124,14 @@ def over_limit(g, s):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def add_node(g, s, j, epoch, check):
     """Put node ``j`` on the open core (stamped ``epoch``).
 
     Returns 0, or (after undoing the addition) ``1 +`` the index of the limit it broke.
     """
     P = g.node_pop[j]
-    s.snap[:] = s.scal
+    _copy(s.scal, s.snap)
     if s.pop_stamp[P] != epoch:
         s.pop_stamp[P] = epoch
         s.pop_n[P] = 0
@@ -218,8 +230,18 @@ def add_node(g, s, j, epoch, check):
         s.set_stamp[s.log_set[i]] = -1
     for i in range(nproj):
         s.proj_stamp[s.log_proj[i]] = -1
-    s.scal[:] = s.snap
+    _copy(s.snap, s.scal)
     return bad + 1
+
+
+@njit(cache=True)
+def single_usage(g, s, nodes, epoch):
+    """Fill ``s.usage`` with what ``nodes`` alone take on a fresh core stamped ``epoch``
+    (limits not enforced)."""
+    reset_core(s)
+    for j in nodes:
+        add_node(g, s, j, epoch, False)
+    core_usage(g, s)
 
 
 @njit(cache=True)
@@ -286,6 +308,44 @@ def pack_whole(g, s, pop_first, pop_size, node_core, epoch0):
     return (label + 1 if count > 0 else label), -1, 0
 
 
+@njit(cache=True, inline="always")
+def _sift_up(key, item, n, k, x):
+    """Put (k, x) into the heap ``key[:n]``/``item[:n]`` (which then has n + 1 entries),
+    ordered by (key, item) as Python's heapq orders tuples."""
+    i = n
+    while i > 0:
+        p = (i - 1) >> 1
+        if key[p] < k or (key[p] == k and item[p] <= x):
+            break
+        key[i] = key[p]
+        item[i] = item[p]
+        i = p
+    key[i] = k
+    item[i] = x
+
+
+@njit(cache=True, inline="always")
+def _sift_down(key, item, n, k, x):
+    """After the root was taken: put (k, x), the former last entry, into the heap of
+    ``n`` entries."""
+    if n == 0:
+        return
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        if c + 1 < n and (key[c + 1] < key[c] or (key[c + 1] == key[c] and item[c + 1] < item[c])):
+            c += 1
+        if k < key[c] or (k == key[c] and x <= item[c]):
+            break
+        key[i] = key[c]
+        item[i] = item[c]
+        i = c
+    key[i] = k
+    item[i] = x
+
+
 @njit(cache=True)
 def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core, epoch0, max_fail):
     """Greedy graph growth over atoms (see the module docstring).
@@ -297,8 +357,12 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
     gain = np.zeros(n_atoms, dtype=np.int64)
     gain_stamp = np.full(n_atoms, -1, dtype=np.int64)
     failed = np.full(n_atoms, -1, dtype=np.int64)
-    heap = [(np.int64(0), np.int64(0))]
-    heap.pop()
+    # A binary min-heap of (-gain, atom) in two arrays (heapq on a list of tuples took
+    # about a second to compile); stale entries are skipped when popped. Between two
+    # resets at most one entry per adjacency is pushed.
+    heap_key = np.empty(adj_ptr[n_atoms] + 1, dtype=np.int64)
+    heap_atom = np.empty(adj_ptr[n_atoms] + 1, dtype=np.int64)
+    n_heap = 0
     epoch = epoch0
     label = 0
     count = 0
@@ -312,8 +376,10 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
         if seed >= 0 and not placed[seed]:
             a = seed
         seed = -1
-        while a < 0 and len(heap) > 0:
-            ng, cand = heapq.heappop(heap)
+        while a < 0 and n_heap > 0:
+            ng, cand = heap_key[0], heap_atom[0]
+            n_heap -= 1
+            _sift_down(heap_key, heap_atom, n_heap, heap_key[n_heap], heap_atom[n_heap])
             if placed[cand] or failed[cand] == label or gain_stamp[cand] != label or -ng != gain[cand]:
                 continue
             a = cand
@@ -330,8 +396,7 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
                 epoch += 1
                 count = 0
                 fails = 0
-                heap = [(np.int64(0), np.int64(0))]
-                heap.pop()
+                n_heap = 0
                 reset_core(s)
         added = 0
         j = next_free[a]
@@ -355,7 +420,8 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
                     gain_stamp[b] = label
                     gain[b] = 0
                 gain[b] += adj_w[e]
-                heapq.heappush(heap, (-gain[b], np.int64(b)))
+                _sift_up(heap_key, heap_atom, n_heap, -gain[b], b)
+                n_heap += 1
             continue
         if count == 0:
             return 0, j, code
@@ -370,8 +436,7 @@ def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core,
             epoch += 1
             count = 0
             fails = 0
-            heap = [(np.int64(0), np.int64(0))]
-            heap.pop()
+            n_heap = 0
             reset_core(s)
             seed = a  # the next core starts where this one stopped (locality)
     return (label + 1 if count > 0 else label), -1, 0

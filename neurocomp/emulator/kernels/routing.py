@@ -767,13 +767,15 @@ def prefetch(typingctx, arr, idx):
 _AHEAD = 4
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def deliver_many(rt, sources, lo, hi, t, acc, cnt):
     """:func:`deliver` every source ``sources[lo:hi]`` at step ``t`` (each source at most
     once: a list of the step's spikes), with the same effect on ``acc`` and ``cnt``.
 
     A separate (not inlined) function on purpose: inlined into a large kernel, the
-    delivery loop compiles to code several times slower. While one source is delivered,
+    delivery loop compiles to code several times slower. Called from kernels only, so
+    compiled without the CPython wrapper that would unbox ``rt`` (a first run's compile
+    time). While one source is delivered,
     the tables of the next ones are prefetched, and the receiving cores' counts are
     gathered in a small array and added to ``cnt`` at the end.
     """

@@ -293,10 +293,12 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
             np.ascontiguousarray(tb.cfg[:, 0]), np.ascontiguousarray(tb.cfg[:, 1]),
             np.ascontiguousarray(tb.cfg[:, 2]), np.ascontiguousarray(tb.cfg[:, 3]),
             np.ascontiguousarray(tb.cfg[:, 4]), np.ascontiguousarray(tb.cfg[:, 5]),
-            tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v, tb.wrap_u,
-            tb.wrap_v, tb.ge, bool(inputs.strict),
+            tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v,
+            *_modes(tb), tb.ge, bool(inputs.strict),
             np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
-            np.ascontiguousarray(inputs.in_src, dtype=np.int64),
+            # the spikes' dtype (below 2**31 sources): deliver_many is compiled once for both
+            np.ascontiguousarray(inputs.in_src, dtype=np.int32 if tb.routing.src.shape[0] < 2**31
+                                 else np.int64),
             probe, u_out, v_out, ovf, first)
     learned: dict = {}
     if tb.plastic:
@@ -318,6 +320,13 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
                      counters=cnt, core_ids=tb.info.core_ids,
                      traces={"u": u_out, "v": v_out}, overflows=overflows,
                      first_overflow=first_overflow, wall_s=wall_s, learned=learned)
+
+
+def _modes(tb: LoihiTables) -> tuple:
+    """The overflow modes as the kernel takes them: ``(None, None)`` for Lava's (u wraps,
+    v saturates), compiled in as constants and without the general case (see
+    :func:`_update_step`); the codes otherwise."""
+    return (None, None) if (tb.wrap_u, tb.wrap_v) == (0, 1) else (tb.wrap_u, tb.wrap_v)
 
 
 def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.ndarray,
@@ -670,13 +679,18 @@ def _fold_fast(x, half, wrap):
     return y, over, far
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _step(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, rnd, decay_bits, input_shift,
           half_u, half_v, wrap_u, wrap_v, geb):
     """One neuron compartment's step without a data-dependent branch (so loops of it
     vectorize). Returns (u, v, refractory counter, flags, active). ``flags``: 1 fired,
     2 ``u`` overflowed, 4 ``v`` overflowed, 8 a one-period wrap was not enough (state
-    left as it was; the caller redoes the compartment with :func:`_neuron`)."""
+    left as it was; the caller redoes the compartment with :func:`_neuron`).
+
+    Compiled once, for int64 arguments (the update loops cast theirs), and not inlined
+    by Numba: LLVM inlines it into each loop, constants included, and vectorizes the
+    loop as before (Numba's own inlining into the three loops cost about two seconds
+    of compile on a first run)."""
     u0 = np.int64(u0)
     v0 = np.int64(v0)
     r0 = np.int64(r0)
@@ -700,21 +714,26 @@ def _step(u0, v0, r0, x, f_u, f_v, bias, vth, refractory, rnd, decay_bits, input
     return nu, nv, nr, f, act
 
 
+# A zero that is not a literal: the calls of _step then share one compiled signature.
+_ZERO = np.int64(0)
+
+
 @njit(cache=True, inline="always")
-def _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bias, vth, refractory, rnd, decay_bits,
-         input_shift, half_u, half_v, wrap_u, wrap_v, geb):
-    """:func:`_step` over compartments ``c0 + lo .. c0 + hi - 1`` sharing one parameter set.
-    Returns (active updates, OR of the flags)."""
+def _run(c0, lo, hi, u, v, a_in, flags, fu, fv, bias, vth, rnd, decay_bits, input_shift, half_u,
+         half_v, wrap_u, wrap_v, geb):
+    """:func:`_step` over compartments ``c0 + lo .. c0 + hi - 1`` sharing one parameter set
+    whose refractory period is 0 (Lava's model): their refractory counters stay 0, so
+    they are neither read nor written (one array fewer streamed per step: the idle update
+    pass at N = 100,000 took 115 ms with it, 95 without). Returns (active updates, OR of
+    the flags)."""
     active = 0
     any_flag = np.uint8(0)
     for i in range(lo, hi):
         c = c0 + i
-        nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], fu, fv, bias, vth, refractory,
-                                   rnd, decay_bits, input_shift, half_u, half_v, wrap_u,
-                                   wrap_v, geb)
+        nu, nv, _, f, act = _step(u[c], v[c], _ZERO, a_in[i], fu, fv, bias, vth, _ZERO, rnd,
+                                  decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb)
         u[c] = nu
         v[c] = nv
-        ref[c] = nr
         flags[i] = f
         any_flag |= f
         active += act
@@ -722,27 +741,42 @@ def _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bias, vth, refractory, rnd,
 
 
 @njit(cache=True, inline="always")
-def _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags, fu, fv, bias, vth,
-             refractory, rnd, decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb,
-             use_ref):
-    """:func:`_run` for a core with one accumulator block (rows ``r0 ..``), reading the
-    input from the block's rows of ``slot`` (the caller zeroes them afterwards: a store
-    to ``acc`` in this loop keeps the compiler from vectorizing it). Without
-    ``use_ref`` (a run whose ``refractory`` is 0: its counters stay 0) ``ref`` is neither
-    read nor written, one array fewer streamed per step."""
+def _run_acc(c0, lo, hi, u, v, acc_now, r0, el, er, flags, fu, fv, bias, vth, rnd, decay_bits,
+             input_shift, half_u, half_v, wrap_u, wrap_v, geb):
+    """:func:`_run` for a core with one accumulator class (rows ``r0 ..``), reading the
+    input from its rows in ``acc_now`` (the caller zeroes them afterwards: a store to
+    ``acc`` in this loop keeps the compiler from vectorizing it)."""
     active = 0
     any_flag = np.uint8(0)
     for i in range(lo, hi):
         c = c0 + i
         x = (np.int64(acc_now[r0 + i]) << el) >> er
-        r = ref[c] if use_ref else 0
-        nu, nv, nr, f, act = _step(u[c], v[c], r, x, fu, fv, bias, vth, refractory,
-                                   rnd, decay_bits, input_shift, half_u, half_v, wrap_u,
-                                   wrap_v, geb)
+        nu, nv, _, f, act = _step(u[c], v[c], _ZERO, x, fu, fv, bias, vth, _ZERO, rnd, decay_bits,
+                                  input_shift, half_u, half_v, wrap_u, wrap_v, geb)
         u[c] = nu
         v[c] = nv
-        if use_ref:
-            ref[c] = nr
+        flags[i] = f
+        any_flag |= f
+        active += act
+    return active, any_flag
+
+
+@njit(cache=True, inline="always")
+def _run_each(c0, lo, hi, u, v, ref, a_in, flags, f_u, f_v, bias, vth, refractory, rnd,
+              decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, geb):
+    """:func:`_step` over compartments ``c0 + lo .. c0 + hi - 1``, each with its own
+    parameters (the per-compartment arrays). Returns (active updates, OR of the flags)."""
+    active = 0
+    any_flag = np.uint8(0)
+    for i in range(lo, hi):
+        c = c0 + i
+        nu, nv, nr, f, act = _step(u[c], v[c], np.int64(ref[c]), a_in[i], np.int64(f_u[c]),
+                                   np.int64(f_v[c]), np.int64(bias[c]), np.int64(vth[c]),
+                                   np.int64(refractory[c]), rnd, decay_bits, input_shift, half_u,
+                                   half_v, wrap_u, wrap_v, geb)
+        u[c] = nu
+        v[c] = nv
+        ref[c] = nr
         flags[i] = f
         any_flag |= f
         active += act
@@ -755,11 +789,39 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                  cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
                  half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, flags8, spike_t,
                  spike_c, n_spikes, ovf, first):
+    """Step ``t`` of every compartment (:func:`_update_cores`), for a caller that passes
+    the overflow codes whatever they are: Lava's modes (codes 0, 1) still run with the
+    modes compiled in as constants, chosen at run time (so both cases are compiled;
+    ``None, None`` compiles Lava's alone)."""
+    if wrap_u is None or (wrap_u == 0 and wrap_v == 1):
+        return _update_cores(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory,
+                             block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv,
+                             cfg_bias, cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local,
+                             decay_bits, input_shift, half_u, half_v, None, None, ge, strict,
+                             a_in, had, flags, flags8, spike_t, spike_c, n_spikes, ovf, first)
+    return _update_cores(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory,
+                         block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv,
+                         cfg_bias, cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local,
+                         decay_bits, input_shift, half_u, half_v, wrap_u, wrap_v, ge, strict,
+                         a_in, had, flags, flags8, spike_t, spike_c, n_spikes, ovf, first)
+
+
+@njit(cache=True, no_cpython_wrapper=True)
+def _update_cores(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
+                  core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
+                  cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
+                  half_u, half_v, wrap_u, wrap_v, ge, strict, a_in, had, flags, flags8, spike_t,
+                  spike_c, n_spikes, ovf, first):
     """Step ``t`` of every compartment, core after core.
 
+    ``wrap_u``, ``wrap_v``: the overflow codes (``_OVERFLOW_CODES``), or both ``None``
+    for Lava's modes (u wraps, v saturates). ``None`` is a type of its own: Numba
+    compiles this function (and its callers) once for it, with the modes as constants
+    and without the general case, and once for integer codes; a run compiles only the
+    one its chip needs (:func:`_modes`).
+
     For each core: drain its accumulator rows of ``slot`` into ``a_in`` (``had``: a spike
-    arrived; a core with one accumulator class and parameter runs reads its rows in the
-    update itself and zeroes them after), update its compartments, count its updates and spikes in ``cnt``, and
+    arrived), update its compartments, count its updates and spikes in ``cnt``, and
     append the compartments that fired to ``spike_t``/``spike_c`` from ``n_spikes`` on.
     Segments ``core_seg_ptr[j] .. core_seg_ptr[j+1] - 1`` (none: use the per-compartment
     arrays) cover core ``j`` with runs of one parameter set each (``seg_start``/
@@ -768,13 +830,21 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
     Returns ``(n_spikes, stop)``; ``stop`` is true when strict mode met an overflow
     (``first`` then holds its step and compartment).
 
-    The update loops have no data-dependent branch, so the compiler vectorizes them;
-    what is rare (a spike, an overflow, an input that jumps more than one period of the
-    wrap) is flagged per compartment and handled in a second, scalar pass. Indices are
-    unsigned so that Numba drops its test for negative indices (which would keep the
-    loops from vectorizing), and no array view is made per core (each costs reference
-    counting: it dominated runs with many small cores).
+    Three update loops, each at one call site (Numba inlines a loop at every call, and
+    each copy compiled for one to two seconds on a first run): runs without refractory
+    period reading the input from the accumulator (a core with one accumulator class)
+    or from ``a_in``, and the per-compartment arrays (cores without runs, runs with a
+    refractory period). The loops have no data-dependent branch, so the compiler
+    vectorizes them; what is rare (a spike, an overflow, an input that jumps more than
+    one period of the wrap) is flagged per compartment and handled in a second, scalar
+    pass. Indices are unsigned so that Numba drops its test for negative indices (which
+    would keep the loops from vectorizing), and no array view is made per core (each
+    costs reference counting: it dominated runs with many small cores).
     """
+    # Lava's modes (None) as constants: the compiler drops the other mode's arithmetic
+    # from the update loops (1.6x faster).
+    wu = 0 if wrap_u is None else wrap_u
+    wv = 1 if wrap_v is None else wrap_v
     rnd = (np.int64(1) << decay_bits) - 1
     geb = np.int64(1) if ge else np.int64(0)
     n_cols = rt.core_comp_ptr.shape[0] - 1
@@ -786,43 +856,18 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
         b0, b1 = rt.core_block_ptr[j], rt.core_block_ptr[j + 1]
         active = 0
         any_flag = 0
-        # The common case, one accumulator class and runs of one parameter set: the
-        # update reads the block's rows directly (no copy into a_in), zeroed at the end.
-        fused = g0 < g1 and b1 - b0 == 1
+        segmented = g0 < g1
+        # The common case, one accumulator class and runs of one parameter set without
+        # refractory period: the update reads the class's rows directly (no copy into
+        # a_in), zeroed at the end.
+        fused = segmented and b1 - b0 == 1
+        for g in range(g0, g1):
+            if cfg_refr[seg_cfg[g]] != 0:
+                fused = False
         r0 = np.uint64(rt.block_row[b0]) if fused else np.uint64(0)
         el = np.int64(max(block_exp[b0], 0)) if fused else np.int64(0)
         er = np.int64(max(-block_exp[b0], 0)) if fused else np.int64(0)
-        if fused:
-            for g in range(g0, g1):
-                k = seg_cfg[g]
-                lo, hi = np.uint64(seg_start[g]), np.uint64(seg_stop[g])
-                if cfg_relay[k] != 0:
-                    # Relays fire iff a spike reached them; they keep no state.
-                    for i in range(lo, hi):
-                        h = np.uint8(acc_now[r0 + i] != 0)
-                        flags[i] = h
-                        any_flag |= h
-                        active += h
-                    continue
-                fu, fv, bb, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], cfg_refr[k]
-                if wrap_u == 0 and wrap_v == 1 and rf == 0:
-                    # Lava's modes (u wraps, v saturates) as constants: the compiler drops
-                    # the other mode's arithmetic from the loop (1.6x faster); and Lava's
-                    # model has no refractory period.
-                    n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
-                                           fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
-                                           half_u, half_v, 0, 1, geb, False)
-                elif wrap_u == 0 and wrap_v == 1:
-                    n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
-                                           fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
-                                           half_u, half_v, 0, 1, geb, True)
-                else:
-                    n_act, flag = _run_acc(c0, lo, hi, u, v, ref, acc_now, r0, el, er, flags,
-                                           fu, fv, bb, th, rf, rnd, decay_bits, input_shift,
-                                           half_u, half_v, wrap_u, wrap_v, geb, True)
-                active += n_act
-                any_flag |= flag
-        else:
+        if not fused:
             for i in range(m):
                 a_in[i] = 0
                 had[i] = 0
@@ -838,52 +883,47 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                     acc_now[rb + i] = 0
                     had[i] |= x != 0
                     a_in[i] += (x << eb_l) >> eb_r
-            if g0 < g1:
-                # Runs of compartments that share every parameter: the parameters are
-                # scalars.
-                for g in range(g0, g1):
-                    k = seg_cfg[g]
-                    lo, hi = np.uint64(seg_start[g]), np.uint64(seg_stop[g])
-                    if cfg_relay[k] != 0:
-                        for i in range(lo, hi):
-                            flags[i] = had[i]
-                            any_flag |= had[i]
-                            active += had[i]
-                        continue
-                    fu, fv, bb, th, rf = cfg_fu[k], cfg_fv[k], cfg_bias[k], cfg_vth[k], \
-                        cfg_refr[k]
-                    if wrap_u == 0 and wrap_v == 1:
-                        n_act, flag = _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bb, th,
-                                           rf, rnd, decay_bits, input_shift, half_u, half_v,
-                                           0, 1, geb)
-                    else:
-                        n_act, flag = _run(c0, lo, hi, u, v, ref, a_in, flags, fu, fv, bb, th,
-                                           rf, rnd, decay_bits, input_shift, half_u, half_v,
-                                           wrap_u, wrap_v, geb)
-                    active += n_act
-                    any_flag |= flag
+        # A core's pieces: its runs of one parameter set (a run of relays, a run of
+        # neurons without refractory period: scalar parameters; a run with one: the
+        # per-compartment arrays), or the whole core from the per-compartment arrays.
+        # One call site per update loop: each is compiled once.
+        for g in range(g0, g1 if segmented else g0 + 1):
+            k = seg_cfg[g] if segmented else 0
+            lo = np.uint64(seg_start[g]) if segmented else np.uint64(0)
+            hi = np.uint64(seg_stop[g]) if segmented else m
+            if segmented and cfg_relay[k] != 0:
+                # Relays fire iff a spike reached them; they keep no state.
+                for i in range(lo, hi):
+                    h = np.uint8(acc_now[r0 + i] != 0) if fused else had[i]
+                    flags[i] = h
+                    any_flag |= h
+                    active += h
+                continue
+            if fused:
+                n_act, flag = _run_acc(c0, lo, hi, u, v, acc_now, r0, el, er, flags, cfg_fu[k],
+                                       cfg_fv[k], cfg_bias[k], cfg_vth[k], rnd, decay_bits,
+                                       input_shift, half_u, half_v, wu, wv, geb)
+            elif segmented and cfg_refr[k] == 0:
+                n_act, flag = _run(c0, lo, hi, u, v, a_in, flags, cfg_fu[k], cfg_fv[k],
+                                   cfg_bias[k], cfg_vth[k], rnd, decay_bits, input_shift, half_u,
+                                   half_v, wu, wv, geb)
             else:
-                for i in range(m):
-                    c = c0 + i
-                    nu, nv, nr, f, act = _step(u[c], v[c], ref[c], a_in[i], f_u[c], f_v[c],
-                                               bias[c], vth[c], refractory[c], rnd, decay_bits,
-                                               input_shift, half_u, half_v, wrap_u, wrap_v, geb)
-                    u[c] = nu
-                    v[c] = nv
-                    ref[c] = nr
-                    flags[i] = f
-                    any_flag |= f
-                    active += act
-                # Relays were stepped as neurons with all parameters 0; undo that.
-                for q in range(core_relay_ptr[j], core_relay_ptr[j + 1]):
-                    i = np.uint64(relay_local[q])
-                    c = c0 + i
-                    active += np.int64(had[i]) - np.int64(a_in[i] != 0)
-                    u[c] = 0
-                    v[c] = 0
-                    ref[c] = 0
-                    flags[i] = had[i]
-                    any_flag |= had[i]
+                n_act, flag = _run_each(c0, lo, hi, u, v, ref, a_in, flags, f_u, f_v, bias, vth,
+                                        refractory, rnd, decay_bits, input_shift, half_u,
+                                        half_v, wu, wv, geb)
+            active += n_act
+            any_flag |= flag
+        if not segmented:
+            # Relays were stepped as neurons with all parameters 0; undo that.
+            for q in range(core_relay_ptr[j], core_relay_ptr[j + 1]):
+                i = np.uint64(relay_local[q])
+                c = c0 + i
+                active += np.int64(had[i]) - np.int64(a_in[i] != 0)
+                u[c] = 0
+                v[c] = 0
+                ref[c] = 0
+                flags[i] = had[i]
+                any_flag |= had[i]
         # The rare cases, one by one (inline: a call per core costs reference counting),
         # found eight flags at a time (``flags8`` is ``flags`` seen as uint64).
         n_fired = 0
@@ -902,13 +942,13 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                         nu, nv, nr, fire, ou, ov = _neuron(
                             np.int64(u[c]), np.int64(v[c]), np.int64(ref[c]), x, f_u[c],
                             f_v[c], bias[c], vth[c], refractory[c], decay_bits, input_shift,
-                            half_u, half_v, wrap_u, wrap_v, ge)
+                            half_u, half_v, wu, wv, ge)
                         u[c] = nu
                         v[c] = nv
                         ref[c] = nr
                     if ou:
                         # Past the ceiling: saturated to it (u > 0), or wrapped to u <= 0.
-                        k = 2 if (u[c] > 0) == (wrap_u != 0) else 0
+                        k = 2 if (u[c] > 0) == (wu != 0) else 0
                         if first[k, 0] < 0:
                             first[k, 0] = t
                             first[k, 1] = c
@@ -918,7 +958,7 @@ def _update_step(t, slot, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refracto
                     if ov:
                         # Past the ceiling: saturated there (then it fired, or v > 0
                         # for a read-out), or wrapped below zero without firing.
-                        k = 3 if (fire or v[c] > 0) == (wrap_v != 0) else 1
+                        k = 3 if (fire or v[c] > 0) == (wv != 0) else 1
                         if first[k, 0] < 0:
                             first[k, 0] = t
                             first[k, 1] = c
@@ -974,7 +1014,7 @@ def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_
         if n_spikes + n_comp > cap:
             return n_spikes, t, -1
         step_start = n_spikes
-        n_spikes, stop = _update_step(
+        n_spikes, stop = _update_cores(
             t, t % n_slots, rt, acc, cnt, u, v, ref, f_u, f_v, bias, vth, refractory, block_exp,
             core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias, cfg_vth,
             cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift, half_u,
