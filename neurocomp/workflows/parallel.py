@@ -293,7 +293,7 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
                 # Python 3.11's pool, finding a cancelled future among those it fails, dies
                 # with InvalidStateError before it closes its queues, and the exit hangs.)
                 _stop_workers(pool)
-                pool.shutdown(wait=False)
+                pool.shutdown(wait=True)  # quick: the workers are gone, the pipe closed
 
 
 def _stop_workers(pool: Any) -> None:
