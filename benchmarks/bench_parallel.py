@@ -78,6 +78,8 @@ def main() -> None:
     ap.add_argument("--chunks", default="1,4,16,50", help="chunk sizes for --dask")
     ap.add_argument("--torch-python", default="/tmp/snntorch-venv/bin/python",
                     help="a Python with torch and snntorch for the peer ('' to skip)")
+    ap.add_argument("--compare", default="",
+                    help="time nc.compare over these chips (e.g. loihi,truenorth,akida) instead of validate")
     ap.add_argument("--vs-tree", default="",
                     help="a checkout of neurocomp to compare validate's jobs=1 throughput with (e.g. /work/main)")
     args = ap.parse_args()
@@ -85,6 +87,8 @@ def main() -> None:
         return dask_overhead(args)
     if args.vs_tree:
         return versus_tree(args)
+    if args.compare:
+        return compare_spread(args)
 
     import neurocomp as nc
 
@@ -240,6 +244,56 @@ def versus_tree(args: argparse.Namespace) -> None:
     print(f"  this tree {this:.2f} s = {n / this:.1f} samples/s; {trees['peer']} {peer:.2f} s = "
           f"{n / peer:.1f} samples/s; {peer / this:.2f}x; accuracy float/chip/agreement "
           f"{answers['this']} vs {answers['peer']}")
+    print(f"load average at end: {os.getloadavg()}")
+
+
+def compare_spread(args: argparse.Namespace) -> None:
+    """``nc.compare`` of mnist_mlp over ``--compare`` chips and ``--samples`` samples with
+    1 and ``--jobs`` workers, alternating: wall and CPU seconds (this process's and its
+    ended workers'), and the speed-up the CPU seconds imply on a quiet box."""
+    import resource
+
+    import neurocomp as nc
+
+    def cpu_now() -> tuple[float, float]:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time(), kids.ru_utime + kids.ru_stime
+
+    print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    samples = mnist_samples(args.samples)
+    chips = args.compare.split(",")
+    nc.compare(net, chips, args.steps, samples=(samples[0][:2], samples[1][:2]), jobs=1)  # warm
+    m = args.jobs
+    walls: dict[int, list[float]] = {1: [], m: []}
+    mine: dict[int, list[float]] = {1: [], m: []}
+    kids: dict[int, list[float]] = {1: [], m: []}
+    rows = []
+    for _ in range(args.runs):
+        for jobs in (1, m):
+            start, (c0, k0) = time.perf_counter(), cpu_now()
+            table = nc.compare(net, chips, args.steps, samples=samples, jobs=jobs)
+            walls[jobs].append(time.perf_counter() - start)
+            c1, k1 = cpu_now()
+            mine[jobs].append(c1 - c0)
+            kids[jobs].append(k1 - k0)
+            d = table.to_dict()
+            d.pop("wall_s")
+            for row in d["chips"]:
+                row.pop("wall_s")
+            rows.append(d)
+            print(f"  jobs={jobs}: {walls[jobs][-1]:.2f} s wall, CPU here {mine[jobs][-1]:.2f} s, in workers "
+                  f"{kids[jobs][-1]:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+    med = statistics.median
+    one, many = med(walls[1]), med(walls[m])
+    cpu1 = med(mine[1])
+    print(f"compare mnist_mlp on {', '.join(chips)}, {len(samples[1])} samples x {args.steps} steps, medians of "
+          f"{args.runs}: jobs=1 {one:.2f} s, jobs={m} {many:.2f} s: {one / many:.2f}x wall; rows identical: "
+          f"{all(r == rows[0] for r in rows)}")
+    here, there = med(mine[m]), med(kids[m])
+    print(f"  CPU seconds: jobs=1 {cpu1:.2f} s; jobs={m} {here:.2f} s here + {there:.2f} s in the workers; "
+          f"implied on a quiet box: {cpu1 / (here + there / m):.2f}x if everything done here were serial, "
+          f"{cpu1 / ((here + there) / m):.2f}x if all of it spread evenly over {m} cores")
     print(f"load average at end: {os.getloadavg()}")
 
 

@@ -54,11 +54,15 @@ SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
 # the thread pools a worker limits to one thread (read by each library when it loads)
 _ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-#: Chunks a batch is cut into by default. Enough for ``on_chunk`` to report progress in
-#: steps of 1/16 and for two workers to end within about half a chunk of each other;
-#: few enough that what a chunk does once (a reference batch's tables, an emulated
+#: Chunks a batch is cut into by default (at least). Enough for ``on_chunk`` to report
+#: progress in steps of 1/16 and for two workers to end within about half a chunk of each
+#: other; few enough that what a chunk does once (a reference batch's tables, an emulated
 #: batch's check of its first overflow) stays small, and the same on 1 and 2 workers.
 CHUNKS = 16
+#: Items a default chunk holds at most: a larger batch is cut into more chunks, so that
+#: the workers still end together (32 mnist_mlp samples of 100 steps are ~0.1 s of work;
+#: a chunk of 12 or of 400 costs the same per sample, measured: ``bench_parallel.py``).
+CHUNK_ITEMS = 32
 
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
 _CHUNKS: Any = None  # in a forked worker process: the chunks, inherited
@@ -127,7 +131,8 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         A :class:`dask.distributed.Client` to run the chunks on instead.
     chunk_size
         Items per chunk; by default the items in :data:`CHUNKS` chunks, or four per
-        worker when there are more workers than that.
+        worker when there are more workers than that, or more chunks when that would put
+        more than :data:`CHUNK_ITEMS` items in one.
     on_chunk
         Called in this process as ``on_chunk(first item's index, results)`` as each
         chunk finishes (in the order they finish).
@@ -147,7 +152,7 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         return []
     workers = _dask_workers(client) if client is not None else min(resolve_jobs(jobs), n)
     if chunk_size is None:  # see CHUNKS
-        chunk_size = max(1, -(-n // max(CHUNKS, 4 * workers)))
+        chunk_size = max(1, min(CHUNK_ITEMS, -(-n // max(CHUNKS, 4 * workers))))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
     starts = list(range(0, n, chunk_size))
