@@ -2,15 +2,26 @@
 with 1 and with N worker processes (``neurocomp.workflows.parallel``), measured in the
 same run, alternating, warm (the Mapping compiled and every kernel jitted before timing).
 
+``--samples`` (default 2,000, as a test set of thousands would be) takes the 200 images
+of ``examples/data/mnist_test.npz`` repeated as often as needed: sample ``i`` draws its
+own input spikes (the rate encoder's seed advances by one per sample), so a repeated
+image is a new run, not a copy.
+
 Prints the load average at the start and end (the machine is shared: quote the figure
 with its load), each repetition, the medians, samples per second and the speed-up, and
 checks that every repetition's report is the same (wall times aside). Then where the
-time goes: the samples' own work (timed inside the workers, summed), the caller's serial
-work, and what is left with N workers. Next to it, in the same run and alternating,
-snnTorch's inference over the same input spikes with the same float weights, batched,
-on 1 and on N threads (``bench_batch.py``'s peer, ``--torch-python``).
+time goes (``neurocomp.workflows.parallel.Timing``): the caller's own serial work, the
+samples' work, what the workers cost on top of it; in wall seconds and in CPU seconds,
+which other processes on the machine do not stretch as they stretch wall time: from the
+CPU seconds, what the speed-up would be on a quiet box. Next to it, in the same run and
+alternating, snnTorch's inference over the first 200 samples' input spikes with the same
+float weights, batched, on 1 and on N threads (``bench_batch.py``'s peer,
+``--torch-python``).
 
-    python benchmarks/bench_parallel.py [--samples 200] [--steps 100] [--runs 3] [--jobs 2]
+No thread variable is set: ``jobs=N`` must itself keep neurocomp to N cores (one BLAS
+thread per worker, and for ``jobs=1``); the CPU / wall figure shows it.
+
+    python benchmarks/bench_parallel.py [--samples 2000] [--steps 100] [--runs 3] [--jobs 2]
     python benchmarks/bench_parallel.py --dask [--chunks 1,4,16,50]
     python benchmarks/bench_parallel.py --vs-tree /work/main [--runs 5]
 
@@ -35,6 +46,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np  # before bench_batch, which sets the BLAS thread variables to 1 for
+# its own runs: here neurocomp must limit its threads by itself
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -42,10 +56,21 @@ from bench_batch import spike_raster, start_torch, torch_pass  # noqa: E402
 
 from neurocomp.workflows.parallel import Timing, last_timing, map_chunks  # noqa: E402
 
+#: the snnTorch peer's batch (bench_batch.py's): the first this many samples
+TORCH_BATCH = 200
+
+
+def mnist_samples(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` labelled samples: the bundled 200 repeated as often as needed (see above)."""
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        x, y = data["x"], data["y"]
+    reps = -(-n // len(y))
+    return np.concatenate([x] * reps)[:n], np.concatenate([y] * reps)[:n]
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--samples", type=int, default=2000, help="the bundled 200 repeated (see above)")
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--runs", type=int, default=3, help="repetitions of each (alternating)")
     ap.add_argument("--jobs", type=int, default=2, help="the workers to compare with 1")
@@ -53,6 +78,8 @@ def main() -> None:
     ap.add_argument("--chunks", default="1,4,16,50", help="chunk sizes for --dask")
     ap.add_argument("--torch-python", default="/tmp/snntorch-venv/bin/python",
                     help="a Python with torch and snntorch for the peer ('' to skip)")
+    ap.add_argument("--compare", default="",
+                    help="time nc.compare over these chips (e.g. loihi,truenorth,akida) instead of validate")
     ap.add_argument("--vs-tree", default="",
                     help="a checkout of neurocomp to compare validate's jobs=1 throughput with (e.g. /work/main)")
     args = ap.parse_args()
@@ -60,37 +87,40 @@ def main() -> None:
         return dask_overhead(args)
     if args.vs_tree:
         return versus_tree(args)
-
-    import numpy as np
+    if args.compare:
+        return compare_spread(args)
 
     import neurocomp as nc
 
     print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
     net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
-    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
-        samples = (data["x"][: args.samples], data["y"][: args.samples])
+    samples = mnist_samples(args.samples)
     chip = nc.load_chip("loihi")
     mapping = nc.compile(net, chip)
     nc.validate(net, chip, args.steps, samples=(samples[0][:2], samples[1][:2]), mapping=mapping, jobs=1)  # warm
 
-    times: dict[int, list[float]] = {1: [], args.jobs: []}
-    parts: dict[int, list[Timing]] = {1: [], args.jobs: []}
+    n = len(samples[1])
+    jobs_list = (1, args.jobs)
+    times: dict[int, list[float]] = {k: [] for k in jobs_list}
+    cpus: dict[int, list[float]] = {k: [] for k in jobs_list}  # this process's CPU seconds per call
+    parts: dict[int, list[Timing]] = {k: [] for k in jobs_list}
     reports = []
     with tempfile.TemporaryDirectory() as tmp:
         torch = {}
         if args.torch_python:
             from neurocomp.workflows.samples import sample_inputs
 
-            raster = spike_raster(net, mapping, args.steps, sample_inputs(net, args.steps, samples[0]))
-            torch = {k: proc for k in sorted({1, args.jobs})
+            raster = spike_raster(net, mapping, args.steps, sample_inputs(net, args.steps, samples[0][:TORCH_BATCH]))
+            torch = {k: proc for k in sorted(set(jobs_list))
                      if (proc := start_torch(args.torch_python, raster, k, Path(tmp))) is not None}
         torch_times: dict[int, list[float]] = {k: [] for k in torch}
         try:
             for _ in range(args.runs):
-                for jobs in (1, args.jobs):
-                    start = time.perf_counter()
+                for jobs in jobs_list:
+                    start, cpu = time.perf_counter(), time.process_time()
                     rep = nc.validate(net, chip, args.steps, samples=samples, mapping=mapping, jobs=jobs)
                     times[jobs].append(time.perf_counter() - start)
+                    cpus[jobs].append(time.process_time() - cpu)
                     parts[jobs].append(last_timing())
                     d = rep.to_dict()
                     d.pop("wall_s")
@@ -103,48 +133,68 @@ def main() -> None:
                 proc.stdin.close()
                 proc.wait()
     same = all(r == reports[0] for r in reports)
-    n = len(samples[1])
-    one, many = statistics.median(times[1]), statistics.median(times[args.jobs])
-    print(f"validate mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs}:")
+    m = args.jobs
+    one, many = statistics.median(times[1]), statistics.median(times[m])
+    copies = f"the {TORCH_BATCH} bundled images x {n / TORCH_BATCH:g}, each sample its own spikes" \
+        if n > TORCH_BATCH else "bundled"
+    print(f"validate mnist_mlp on loihi, {n} samples ({copies}) x {args.steps} steps, medians of {args.runs}:")
     print(f"  jobs=1: {one:.2f} s = {n / one:.1f} samples/s")
-    print(f"  jobs={args.jobs}: {many:.2f} s = {n / many:.1f} samples/s")
+    print(f"  jobs={m}: {many:.2f} s = {n / many:.1f} samples/s")
     print(f"  speed-up {one / many:.2f}x; reports identical: {same}; "
           f"accuracy float {reports[0]['classifier']['accuracy_ref']:.3f}, "
           f"chip {reports[0]['classifier']['accuracy_chip']:.3f}")
-    # Where the time goes (neurocomp.workflows.parallel.Timing, medians over the runs of
-    # each figure): the caller's own work outside the parallel part (lowering, encoding,
-    # preparing the reference, the report: not spread), the chunks' own work summed over
-    # whoever ran them, and what the workers cost on top of it.
+
+    # Where the time goes, medians over the runs of each figure.
     def med(jobs: int, field: str) -> float:
         return statistics.median(getattr(t, field) for t in parts[jobs])
 
-    for jobs, total in ((1, one), (args.jobs, many)):
-        print(f"  jobs={jobs}: the caller's own work {total - med(jobs, 'wall'):.2f} s; parallel part "
-              f"{med(jobs, 'wall'):.2f} s = {statistics.median(t.chunks for t in parts[jobs]):.0f} chunks, "
-              f"work {med(jobs, 'work'):.2f} s summed; over the workers: start {med(jobs, 'start'):.3f} s, "
-              f"between chunks {med(jobs, 'between'):.3f} s, results back {med(jobs, 'back'):.3f} s, "
-              f"uneven ends {med(jobs, 'uneven'):.3f} s, stopping {med(jobs, 'end'):.3f} s")
-    caller1, callern = one - med(1, "wall"), many - med(args.jobs, "wall")
-    work1, workn = med(1, "work"), med(args.jobs, "work")
-    over = med(args.jobs, "wall") - workn / args.jobs  # the parallel part beyond an even split of its work
-    print(f"  the samples' work {work1:.2f} s with jobs=1, {workn:.2f} s summed over {args.jobs} workers "
-          f"({workn / work1:.2f}x: above 1 when the workers ran slower than one alone, e.g. sharing a core); "
-          f"the parallel part took {over:.2f} s beyond work/{args.jobs} (the workers' start, gaps, last "
-          f"results, uneven ends, stopping)")
-    print(f"  what that implies with the workers as fast as one alone (the work {work1:.2f} s split evenly) and "
-          f"the caller's work of jobs=1 ({caller1:.2f} s) or of jobs={args.jobs} ({callern:.2f} s): "
-          f"{one / (caller1 + work1 / args.jobs + over):.2f}x or "
-          f"{(callern + work1) / (callern + work1 / args.jobs + over):.2f}x; with no overhead at all: "
-          f"{(caller1 + work1) / (caller1 + work1 / args.jobs):.2f}x")
+    def serial(jobs: int) -> tuple[float, float]:
+        """The caller's own work outside the parallel part (checking and encoding the
+        first sample, preparing the reference, the report: not spread): wall, CPU."""
+        return (statistics.median(t - p.wall for t, p in zip(times[jobs], parts[jobs])),
+                statistics.median(c - p.caller_cpu for c, p in zip(cpus[jobs], parts[jobs])))
+
+    print("  where the time goes (wall seconds, stretched by the other processes on the machine; CPU seconds):")
+    for jobs in jobs_list:
+        wall_s, cpu_s = serial(jobs)
+        line = (f"    jobs={jobs}: the caller's own work {wall_s:.3f} s wall, {cpu_s:.3f} s CPU; the parallel part "
+                f"{med(jobs, 'wall'):.2f} s wall = {statistics.median(t.chunks for t in parts[jobs]):.0f} chunks, "
+                f"their work {med(jobs, 'work'):.2f} s wall, {med(jobs, 'work_cpu'):.2f} s CPU (summed)")
+        if jobs > 1:
+            line += (f"; the workers' CPU from fork to exit {med(jobs, 'workers_cpu'):.2f} s, the caller's CPU "
+                     f"meanwhile {med(jobs, 'caller_cpu'):.3f} s; wall overheads summed over the workers: start "
+                     f"{med(jobs, 'start'):.3f} s, between chunks {med(jobs, 'between'):.3f} s, results back "
+                     f"{med(jobs, 'back'):.3f} s, uneven ends {med(jobs, 'uneven'):.3f} s, stopping "
+                     f"{med(jobs, 'end'):.3f} s")
+        print(line)
+    cores1 = statistics.median(c / t for c, t in zip(cpus[1], times[1]))
+    print(f"  cores jobs=1 kept busy: {cores1:.2f} (its CPU seconds / wall seconds: 1 at most, less when others "
+          f"took the core)")
+    # A quiet box, from CPU seconds: jobs=1 is its CPU on one core; jobs=N its serial CPU
+    # plus the CPU of the workers and of the caller meanwhile, spread evenly over N cores
+    # (a bound: the workers' start and uneven ends are left out, each ~0.01-0.05 s quiet).
+    cpu1 = statistics.median(cpus[1])
+    s_m = serial(m)[1]
+    par = med(m, "workers_cpu") + med(m, "caller_cpu")
+    # the same with the chunks' work at jobs=1's CPU seconds: as if sharing the machine
+    # did not slow a worker (the workers' own cost, fork to exit less the work, kept)
+    par_same = med(1, "work_cpu") + med(m, "workers_cpu") - med(m, "work_cpu") + med(m, "caller_cpu")
+    print(f"  CPU seconds: jobs=1 {cpu1:.2f} s; jobs={m}: serial {s_m:.3f} s + parallel {par:.2f} s (the workers' "
+          f"chunks {med(m, 'work_cpu'):.2f} s = {med(m, 'work_cpu') / med(1, 'work_cpu'):.2f}x jobs=1's, their "
+          f"start, results and exit {med(m, 'workers_cpu') - med(m, 'work_cpu'):.2f} s, the caller's "
+          f"{med(m, 'caller_cpu'):.3f} s)")
+    print(f"  implied on a quiet box (that CPU spread evenly over {m} cores): {cpu1 / (s_m + par / m):.2f}x; "
+          f"with the workers' chunks as fast per sample as jobs=1's: {cpu1 / (s_m + par_same / m):.2f}x")
     start = time.perf_counter()
     for _ in range(5):
-        map_chunks(_nothing, None, range(args.jobs), jobs=args.jobs, chunk_size=1)
-    print(f"  starting and stopping {args.jobs} forked workers around nothing: "
+        map_chunks(_nothing, None, range(m), jobs=m, chunk_size=1)
+    print(f"  starting and stopping {m} forked workers around nothing: "
           f"{(time.perf_counter() - start) / 5 * 1e3:.1f} ms per call")
     for k, ts in torch_times.items():
         t = statistics.median(ts)
-        print(f"  snnTorch, {k} thread{'s' if k > 1 else ''}, batch {n} (inference only): {t:.3f} s = "
-              f"{n / t:.1f} samples/s")
+        nt = min(n, TORCH_BATCH)
+        print(f"  snnTorch, {k} thread{'s' if k > 1 else ''}, batch {nt} (inference only): {t:.3f} s = "
+              f"{nt / t:.1f} samples/s")
     print(f"load average at end: {os.getloadavg()}")
     if not same:
         raise SystemExit("the reports differ between runs")
@@ -160,7 +210,8 @@ import neurocomp as nc
 n, steps = int(sys.argv[2]), int(sys.argv[3])
 net = nc.load(sys.argv[1] + "/examples/mnist_mlp.snn")
 with np.load(sys.argv[1] + "/examples/data/mnist_test.npz") as data:
-    samples = (data["x"][:n], data["y"][:n])
+    reps = -(-n // len(data["y"]))  # as mnist_samples
+    samples = (np.concatenate([data["x"]] * reps)[:n], np.concatenate([data["y"]] * reps)[:n])
 chip = nc.load_chip("loihi")
 mapping = nc.compile(net, chip)
 nc.validate(net, chip, steps, samples=(samples[0][:2], samples[1][:2]), mapping=mapping, jobs=1)
@@ -196,12 +247,61 @@ def versus_tree(args: argparse.Namespace) -> None:
     print(f"load average at end: {os.getloadavg()}")
 
 
+def compare_spread(args: argparse.Namespace) -> None:
+    """``nc.compare`` of mnist_mlp over ``--compare`` chips and ``--samples`` samples with
+    1 and ``--jobs`` workers, alternating: wall and CPU seconds (this process's and its
+    ended workers'), and the speed-up the CPU seconds imply on a quiet box."""
+    import resource
+
+    import neurocomp as nc
+
+    def cpu_now() -> tuple[float, float]:
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time(), kids.ru_utime + kids.ru_stime
+
+    print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    samples = mnist_samples(args.samples)
+    chips = args.compare.split(",")
+    nc.compare(net, chips, args.steps, samples=(samples[0][:2], samples[1][:2]), jobs=1)  # warm
+    m = args.jobs
+    walls: dict[int, list[float]] = {1: [], m: []}
+    mine: dict[int, list[float]] = {1: [], m: []}
+    kids: dict[int, list[float]] = {1: [], m: []}
+    rows = []
+    for _ in range(args.runs):
+        for jobs in (1, m):
+            start, (c0, k0) = time.perf_counter(), cpu_now()
+            table = nc.compare(net, chips, args.steps, samples=samples, jobs=jobs)
+            walls[jobs].append(time.perf_counter() - start)
+            c1, k1 = cpu_now()
+            mine[jobs].append(c1 - c0)
+            kids[jobs].append(k1 - k0)
+            d = table.to_dict()
+            d.pop("wall_s")
+            for row in d["chips"]:
+                row.pop("wall_s")
+            rows.append(d)
+            print(f"  jobs={jobs}: {walls[jobs][-1]:.2f} s wall, CPU here {mine[jobs][-1]:.2f} s, in workers "
+                  f"{kids[jobs][-1]:.2f} s (load {os.getloadavg()[0]:.2f})", flush=True)
+    med = statistics.median
+    one, many = med(walls[1]), med(walls[m])
+    cpu1 = med(mine[1])
+    print(f"compare mnist_mlp on {', '.join(chips)}, {len(samples[1])} samples x {args.steps} steps, medians of "
+          f"{args.runs}: jobs=1 {one:.2f} s, jobs={m} {many:.2f} s: {one / many:.2f}x wall; rows identical: "
+          f"{all(r == rows[0] for r in rows)}")
+    here, there = med(mine[m]), med(kids[m])
+    print(f"  CPU seconds: jobs=1 {cpu1:.2f} s; jobs={m} {here:.2f} s here + {there:.2f} s in the workers; "
+          f"implied on a quiet box: {cpu1 / (here + there / m):.2f}x if everything done here were serial, "
+          f"{cpu1 / ((here + there) / m):.2f}x if all of it spread evenly over {m} cores")
+    print(f"load average at end: {os.getloadavg()}")
+
+
 def _nothing(shared, chunk):
     return chunk
 
 
 def dask_overhead(args: argparse.Namespace) -> None:
-    import numpy as np
     from distributed import Client, LocalCluster
 
     import neurocomp as nc
@@ -210,8 +310,7 @@ def dask_overhead(args: argparse.Namespace) -> None:
 
     print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
     net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
-    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
-        x = data["x"][: args.samples]
+    x = mnist_samples(args.samples)[0]
     mapping = nc.compile(net, "loihi")
     samples = sample_inputs(net, args.steps, x)
     n = len(samples)
@@ -248,8 +347,6 @@ def dask_overhead(args: argparse.Namespace) -> None:
                 counts.append(chunks)
                 extra.append(dask - local)
         if len(counts) >= 2:  # dask - local = per call + per chunk x chunks
-            import numpy as np
-
             slope, intercept = np.polyfit(counts, extra, 1)
             print(f"  fit of dask - local over the chunk counts {counts}: {1e3 * slope:+.1f} ms per chunk, "
                   f"{intercept:+.2f} s per call ({1e3 * intercept / n:+.1f} ms per sample: the samples' "

@@ -62,6 +62,48 @@ def test_what_the_batch_shares_reaches_each_worker_once_and_each_runs_one_thread
     assert {threads for _, _, threads in rows} == {"1"}
 
 
+def _blas_threads(shared, chunk):
+    from threadpoolctl import threadpool_info
+
+    return [sorted({info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"})
+            for _ in chunk]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_jobs_n_runs_blas_with_one_thread_per_worker_and_restores_the_callers(jobs):
+    """numpy's OpenBLAS starts with a thread per core; a forked worker inherits that count
+    (two workers would run four threads on two cores), and jobs=1 would use two cores."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as OpenBLAS starts on a 2-core box
+        before = [info["num_threads"] for info in threadpool_info()]
+        assert 2 in before
+        got = P.map_chunks(_blas_threads, None, range(4), jobs=jobs, chunk_size=1)
+        assert got == [[1]] * 4
+        assert [info["num_threads"] for info in threadpool_info()] == before  # the caller's, as it was
+
+
+def _spin(shared, chunk):
+    end = time.process_time() + shared * len(chunk)
+    while time.process_time() < end:
+        pass
+    return chunk
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_timing_counts_cpu_seconds(jobs):
+    # sleeping 0.5 s takes next to no CPU (an idle BLAS thread may spin some ms once)
+    P.map_chunks(_nap, 0.125, range(4), jobs=jobs, chunk_size=2)
+    assert P.last_timing().work_cpu < 0.25
+    P.map_chunks(_spin, 0.1, range(4), jobs=jobs, chunk_size=2)  # spinning takes 0.4 s of it
+    t = P.last_timing()
+    assert 0.4 <= t.work_cpu < 0.6
+    if jobs == 1:
+        assert t.workers_cpu == 0.0 and t.caller_cpu >= 0.4
+    else:  # the workers' CPU from fork to exit holds their chunks' and a little more
+        assert t.workers_cpu >= t.work_cpu and t.caller_cpu < 0.4
+
+
 def test_a_workers_error_reaches_the_caller_as_it_was_raised():
     for jobs in (1, 2):
         with pytest.raises(UsageError, match="item 3 is refused") as e:

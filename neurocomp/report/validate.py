@@ -47,7 +47,8 @@ from ..diagnostics import UsageError
 from ..ir.network import Network
 from ..ir.result import RunResult
 
-__all__ = ["ValidationReport", "PopulationAgreement", "ClassifierAgreement", "agreement_report", "pearson"]
+__all__ = ["ValidationReport", "PopulationAgreement", "ClassifierAgreement", "RunDigest", "agreement_report",
+           "digest_run", "pearson"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,8 +190,55 @@ def _fmt(value: float | None, pattern: str) -> str:
 # --------------------------------------------------------------------------- the door
 
 
-def agreement_report(network: Network, chip: Any, steps: int, ref_runs: Sequence[RunResult],
-                     chip_runs: Sequence[RunResult], *, labels: np.ndarray | None = None,
+@dataclass(frozen=True)
+class RunDigest:
+    """What :func:`agreement_report` reads of one run, and no more (a few kB where the
+    run holds every spike and trace: what a worker sends back of a sample).
+
+    ``counts[name]`` and ``first[name]``: each neuron's spike count and first spike step
+    (-1 if it never fires), per neuron population; ``scores``: what the classifier reads
+    of its output population (:func:`output_scores`), ``None`` without one."""
+
+    counts: dict[str, np.ndarray]
+    first: dict[str, np.ndarray]
+    scores: np.ndarray | None = None
+
+
+def digest_run(network: Network, run: RunResult, output: str | None = None) -> RunDigest:
+    """``run``'s :class:`RunDigest`: its neuron populations and, with ``output``, the
+    classifier's scores. :func:`agreement_report` gives the same report from digests as
+    from the runs.
+
+    Raises
+    ------
+    UsageError
+        When a non-spiking read-out's voltage is not probed (see :func:`output_scores`).
+    """
+    names = [name for name, pop in network.populations.items() if not pop.is_input]
+    scores = None if output is None else output_scores(run, output, _spiking(network, output))
+    # int32 is plenty for a count or a step of one run, and halves the bytes sent
+    return RunDigest(counts={n: run.spike_counts(n).astype(np.int32) for n in names},
+                     first={n: _first_spikes(run.spikes[n]).astype(np.int32) for n in names}, scores=scores)
+
+
+def _counts(run: RunResult | RunDigest, name: str) -> np.ndarray:
+    return run.counts[name] if isinstance(run, RunDigest) else run.spike_counts(name)
+
+
+def _first(run: RunResult | RunDigest, name: str) -> np.ndarray:
+    return run.first[name] if isinstance(run, RunDigest) else _first_spikes(run.spikes[name])
+
+
+def _scores(run: RunResult | RunDigest, output: str, spiking: bool) -> np.ndarray:
+    if isinstance(run, RunDigest):
+        if run.scores is None:
+            raise ValueError("a RunDigest made without the output population cannot be classified")
+        return run.scores
+    return output_scores(run, output, spiking)
+
+
+def agreement_report(network: Network, chip: Any, steps: int, ref_runs: Sequence[RunResult | RunDigest],
+                     chip_runs: Sequence[RunResult | RunDigest], *, labels: np.ndarray | None = None,
                      output: str | None = None, notes: Sequence[str] = (),
                      wall_s: TMapping[str, float] | None = None, spike_counts: bool = True) -> ValidationReport:
     """How the chip's runs agree with the float reference's, run by run.
@@ -204,7 +252,8 @@ def agreement_report(network: Network, chip: Any, steps: int, ref_runs: Sequence
     steps
         Steps per run.
     ref_runs, chip_runs
-        The float reference's and the chip's runs, one pair per input (or sample).
+        The float reference's and the chip's runs, one pair per input (or sample), or
+        their :class:`RunDigest` (:func:`digest_run`, with ``output`` for a classifier).
     labels, output
         For a classifier: each run's label and the output population read.
     notes
@@ -228,8 +277,8 @@ def agreement_report(network: Network, chip: Any, steps: int, ref_runs: Sequence
         classifier = _classify(output, ref_runs, chip_runs, labels, _spiking(network, output))
     counts = {}
     if spike_counts:
-        counts = {p.name: (np.stack([r.spike_counts(p.name) for r in ref_runs]).astype(np.int64),
-                           np.stack([r.spike_counts(p.name) for r in chip_runs]).astype(np.int64)) for p in pops}
+        counts = {p.name: (np.stack([_counts(r, p.name) for r in ref_runs]).astype(np.int64),
+                           np.stack([_counts(r, p.name) for r in chip_runs]).astype(np.int64)) for p in pops}
     return ValidationReport(network=network.name, chip=chip.name, profile=chip.active_profile, steps=steps,
                             samples=len(ref_runs), dt_ms=dt_ms, populations=pops, classifier=classifier,
                             notes=tuple(notes), wall_s={} if wall_s is None else wall_s, spike_counts=counts)
@@ -262,12 +311,12 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     return float((da * db).sum() / (na * nb))
 
 
-def _agreement(name: str, ref: Sequence[RunResult], chip: Sequence[RunResult], steps: int,
+def _agreement(name: str, ref: Sequence[RunResult | RunDigest], chip: Sequence[RunResult | RunDigest], steps: int,
                dt_ms: float) -> PopulationAgreement:
-    counts_ref = np.stack([r.spike_counts(name) for r in ref]).astype(np.int64)
-    counts_chip = np.stack([r.spike_counts(name) for r in chip]).astype(np.int64)
-    first_ref = np.stack([_first_spikes(r.spikes[name]) for r in ref])
-    first_chip = np.stack([_first_spikes(r.spikes[name]) for r in chip])
+    counts_ref = np.stack([_counts(r, name) for r in ref]).astype(np.int64)
+    counts_chip = np.stack([_counts(r, name) for r in chip]).astype(np.int64)
+    first_ref = np.stack([_first(r, name) for r in ref]).astype(np.int64)
+    first_chip = np.stack([_first(r, name) for r in chip]).astype(np.int64)
     n = int(counts_ref.shape[1])
     seconds = steps * dt_ms * 1e-3
     rate_ref = counts_ref / seconds
@@ -310,10 +359,10 @@ def output_scores(run: RunResult, output: str, spiking: bool) -> np.ndarray:
     return np.asarray(v[live[-1]], dtype=np.float64) if live.size else np.zeros(v.shape[1])
 
 
-def _classify(output: str, ref: Sequence[RunResult], chip: Sequence[RunResult],
+def _classify(output: str, ref: Sequence[RunResult | RunDigest], chip: Sequence[RunResult | RunDigest],
               labels: np.ndarray, spiking: bool = True) -> ClassifierAgreement:
-    counts_ref = np.stack([output_scores(r, output, spiking) for r in ref])
-    counts_chip = np.stack([output_scores(r, output, spiking) for r in chip])
+    counts_ref = np.stack([_scores(r, output, spiking) for r in ref])
+    counts_chip = np.stack([_scores(r, output, spiking) for r in chip])
     pred_ref = np.argmax(counts_ref, axis=1)
     pred_chip = np.argmax(counts_chip, axis=1)
     n = len(labels)

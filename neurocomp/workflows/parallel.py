@@ -11,9 +11,10 @@ run anywhere, in any order, and are put back in order here:
   never with a chunk: on Linux the workers are forked and inherit it, the items too (a
   task names its chunk by number: nothing is pickled on the way out) and the kernels
   Numba compiled already; elsewhere they are spawned, what is shared is pickled once for
-  all of them and each chunk goes with its task. Each worker runs Numba's parallel loops
-  (and, when spawned, OpenMP and BLAS) with one thread, so ``N`` workers use ``N`` cores
-  and no more;
+  all of them and each chunk goes with its task. Each worker runs BLAS (numpy's matrix
+  products), OpenMP and Numba's parallel loops with one thread, so ``N`` workers use ``N``
+  cores and no more; and ``jobs = 1`` runs the chunks here with one BLAS thread too (one
+  core, not the two that OpenBLAS would take for a product on its own);
 * ``client``: a :class:`dask.distributed.Client`. What the batch shares is scattered to
   the workers once; the chunks are submitted as tasks; the results are gathered in order.
 
@@ -53,11 +54,15 @@ SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
 # the thread pools a worker limits to one thread (read by each library when it loads)
 _ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-#: Chunks a batch is cut into by default. Enough for ``on_chunk`` to report progress in
-#: steps of 1/16 and for two workers to end within about half a chunk of each other;
-#: few enough that what a chunk does once (a reference batch's tables, an emulated
+#: Chunks a batch is cut into by default (at least). Enough for ``on_chunk`` to report
+#: progress in steps of 1/16 and for two workers to end within about half a chunk of each
+#: other; few enough that what a chunk does once (a reference batch's tables, an emulated
 #: batch's check of its first overflow) stays small, and the same on 1 and 2 workers.
 CHUNKS = 16
+#: Items a default chunk holds at most: a larger batch is cut into more chunks, so that
+#: the workers still end together (32 mnist_mlp samples of 100 steps are ~0.1 s of work;
+#: a chunk of 12 or of 400 costs the same per sample, measured: ``bench_parallel.py``).
+CHUNK_ITEMS = 32
 
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
 _CHUNKS: Any = None  # in a forked worker process: the chunks, inherited
@@ -126,7 +131,8 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         A :class:`dask.distributed.Client` to run the chunks on instead.
     chunk_size
         Items per chunk; by default the items in :data:`CHUNKS` chunks, or four per
-        worker when there are more workers than that.
+        worker when there are more workers than that, or more chunks when that would put
+        more than :data:`CHUNK_ITEMS` items in one.
     on_chunk
         Called in this process as ``on_chunk(first item's index, results)`` as each
         chunk finishes (in the order they finish).
@@ -146,7 +152,7 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         return []
     workers = _dask_workers(client) if client is not None else min(resolve_jobs(jobs), n)
     if chunk_size is None:  # see CHUNKS
-        chunk_size = max(1, -(-n // max(CHUNKS, 4 * workers)))
+        chunk_size = max(1, min(CHUNK_ITEMS, -(-n // max(CHUNKS, 4 * workers))))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
     starts = list(range(0, n, chunk_size))
@@ -166,11 +172,12 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         if client is not None:
             _on_dask(client, fn, shared, chunks, done, clock)
         elif workers <= 1 or len(chunks) == 1:
-            for k, chunk in enumerate(chunks):
-                t0 = time.perf_counter()
-                out = fn(shared, chunk)
-                clock.ran(k, os.getpid(), t0, time.perf_counter())
-                done(k, out)
+            with _one_thread():  # jobs=1 is one core
+                for k, chunk in enumerate(chunks):
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    out = fn(shared, chunk)
+                    clock.ran(k, os.getpid(), t0, time.perf_counter(), time.process_time() - c0)
+                    done(k, out)
         else:
             _on_processes(min(workers, len(chunks)), fn, shared, chunks, done, clock)
     except KeyboardInterrupt:
@@ -195,6 +202,13 @@ class Timing:
     ran, summed; ``end`` the time from the last chunk's results to the call's return
     (stopping the workers). In one process ``start``, ``between``, ``back``, ``uneven``
     and ``end`` are about 0.
+
+    CPU seconds, which a machine loaded by others does not stretch as it stretches wall
+    time: ``work_cpu`` the chunks' own (the process's CPU time around ``fn``, summed);
+    ``workers_cpu`` everything the local worker processes used, from fork to exit
+    (the chunks' work, unpickling, sending results back; 0 in one process and on Dask);
+    ``caller_cpu`` this process's during the call (with workers: feeding them, receiving
+    and unpickling their results, starting and stopping them).
     """
 
     workers: int
@@ -206,13 +220,17 @@ class Timing:
     back: float
     uneven: float
     end: float
+    work_cpu: float = 0.0
+    workers_cpu: float = 0.0
+    caller_cpu: float = 0.0
 
     def to_text(self) -> str:
         return (f"{self.chunks} chunks on {self.workers} worker{'s' if self.workers != 1 else ''}: "
                 f"wall {self.wall:.3f} s; work {self.work:.3f} s (summed); overheads summed over the "
                 f"workers: start {self.start:.3f} s, between chunks {self.between:.3f} s, results back "
                 f"{self.back:.3f} s (summed over chunks, partly overlapping the work), uneven ends "
-                f"{self.uneven:.3f} s, stopping {self.end:.3f} s")
+                f"{self.uneven:.3f} s, stopping {self.end:.3f} s; CPU: work {self.work_cpu:.3f} s, workers "
+                f"{self.workers_cpu:.3f} s, caller {self.caller_cpu:.3f} s")
 
 
 _LAST: Timing | None = None
@@ -232,9 +250,13 @@ class _Clock:
     def __init__(self, begun: float) -> None:
         self.begun = begun
         self.rows: dict[int, tuple[Any, float, float, float]] = {}
+        self.cpu = 0.0
+        self.caller_cpu = time.process_time()
+        self.children_cpu = _children_cpu()
 
-    def ran(self, k: int, who: Any, t0: float, t1: float) -> None:
+    def ran(self, k: int, who: Any, t0: float, t1: float, cpu: float = 0.0) -> None:
         self.rows[k] = (who, t0, t1, time.perf_counter())
+        self.cpu += cpu
 
     def timing(self, chunks: int, now: float) -> Timing:
         by_worker: dict[Any, list[tuple[float, float]]] = {}
@@ -251,7 +273,19 @@ class _Clock:
         return Timing(workers=len(by_worker), chunks=chunks, wall=now - self.begun,
                       work=sum(t1 - t0 for _, t0, t1, _ in self.rows.values()), start=start,
                       between=between, back=sum(max(0.0, r - t1) for _, _, t1, r in self.rows.values()),
-                      uneven=uneven, end=max(0.0, now - received))
+                      uneven=uneven, end=max(0.0, now - received), work_cpu=self.cpu,
+                      workers_cpu=_children_cpu() - self.children_cpu,
+                      caller_cpu=time.process_time() - self.caller_cpu)
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended (and waited for) child processes."""
+    try:
+        import resource
+    except ImportError:  # not on a Unix
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --------------------------------------------------------------------------- local processes
@@ -282,8 +316,8 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for f in sorted(finished, key=futures.__getitem__):
-                    out, pid, t0, t1 = f.result()
-                    clock.ran(futures[f], pid, t0, t1)
+                    out, pid, t0, t1, cpu = f.result()
+                    clock.ran(futures[f], pid, t0, t1, cpu)
                     done(futures[f], out)
             pool.shutdown(wait=True)
             finished_well = True
@@ -325,6 +359,22 @@ def _can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
+_CONTROLLER: list[Any] = [None, -1]  # threadpoolctl's view of the loaded libraries, and len(sys.modules) then
+
+
+def _one_thread() -> Any:
+    """BLAS and OpenMP at one thread in this process while the context lasts (threadpoolctl
+    finds the libraries loaded, whichever they are: OpenBLAS, MKL, BLIS, libgomp...)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # an install without it: the libraries' own thread counts
+        return contextlib.nullcontext()
+    if _CONTROLLER[1] != len(sys.modules):  # looking for the libraries takes ~10 ms: again
+        # only when a module was imported since (it may have loaded one)
+        _CONTROLLER[:] = [ThreadpoolController(), len(sys.modules)]
+    return _CONTROLLER[0].limit(limits=1)
+
+
 @contextlib.contextmanager
 def _one_thread_env() -> Iterator[None]:
     """The thread-count variables at 1 while worker processes start (they inherit them)."""
@@ -350,6 +400,9 @@ def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None) ->
     # stops the workers); a worker must not die of it on its own, printing a traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update({k: "1" for k in _ONE_THREAD})
+    # a forked worker inherits BLAS loaded with the parent's thread count (two threads per
+    # worker on two cores: oversubscribed), which the variables above no longer change
+    _one_thread().__enter__()  # for the worker's life (never restored)
     numba = sys.modules.get("numba")
     if numba is not None:  # a forked worker: Numba loaded already, read its settings again
         try:
@@ -368,22 +421,23 @@ def _numba_threads_started() -> bool:
 
 
 def _run_chunk(fn: Callable, chunk: list[Any] | int, cap: tuple[int, str] | None = None
-               ) -> tuple[list[Any], int, float, float]:
-    """``fn`` over ``chunk`` (or the inherited chunk of that number), its pid, start and end."""
-    t0 = time.perf_counter()
+               ) -> tuple[list[Any], int, float, float, float]:
+    """``fn`` over ``chunk`` (or the inherited chunk of that number), its pid, start and
+    end, and the CPU seconds it took."""
+    t0, c0 = time.perf_counter(), time.process_time()
     with memory_cap(cap):
         out = fn(_SHARED, _CHUNKS[chunk] if isinstance(chunk, int) else chunk)
-    return out, os.getpid(), t0, time.perf_counter()
+    return out, os.getpid(), t0, time.perf_counter(), time.process_time() - c0
 
 
 def _capped(fn: Callable, cap: tuple[int, str] | None, shared: Any, chunk: list[Any]
-            ) -> tuple[list[Any], int, float, float]:
+            ) -> tuple[list[Any], int, float, float, float]:
     """``fn(shared, chunk)`` under the caller's memory cap (on a Dask worker), with
-    :func:`_run_chunk`'s pid and times."""
-    t0 = time.perf_counter()
+    :func:`_run_chunk`'s pid, times and CPU seconds."""
+    t0, c0 = time.perf_counter(), time.process_time()
     with memory_cap(cap):
         out = fn(shared, chunk)
-    return out, os.getpid(), t0, time.perf_counter()
+    return out, os.getpid(), t0, time.perf_counter(), time.process_time() - c0
 
 
 # --------------------------------------------------------------------------- Dask
@@ -433,8 +487,8 @@ def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
     index = {f.key: k for k, f in enumerate(futures)}
     try:
         for f in as_completed(futures):
-            out, pid, t0, t1 = f.result()
-            clock.ran(index[f.key], pid, t0, t1)
+            out, pid, t0, t1, cpu = f.result()
+            clock.ran(index[f.key], pid, t0, t1, cpu)
             done(index[f.key], out)
     except BaseException:
         client.cancel(futures)

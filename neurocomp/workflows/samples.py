@@ -125,8 +125,10 @@ def output_population(network: Network, chosen: str | None = None) -> str:
     return candidates[-1]
 
 
-def sample_inputs(network: Network, steps: int, x: np.ndarray) -> list[dict[str, InputEvents | np.ndarray]]:
-    """Per sample, the input overrides that make the network's one input show ``x[i]``.
+def sample_inputs(network: Network, steps: int, x: np.ndarray, first: int = 0
+                  ) -> list[dict[str, InputEvents | np.ndarray]]:
+    """Per sample, the input overrides that make the network's one input show ``x[i]``
+    (``x[i]`` is sample ``first + i`` of a larger set: see :func:`encode_samples`).
 
     Raises
     ------
@@ -140,15 +142,17 @@ def sample_inputs(network: Network, steps: int, x: np.ndarray) -> list[dict[str,
                          f"{len(inputs)} ({', '.join(inputs) or 'none'})",
                          hint="give per-population inputs with 'neurocomp run --inputs' instead")
     pop = network.populations[inputs[0]]
-    return [{pop.name: ev} for ev in encode_samples(pop, steps, float(network.dt_ms), x)]
+    return [{pop.name: ev} for ev in encode_samples(pop, steps, float(network.dt_ms), x, first)]
 
 
-def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray) -> list[InputEvents | np.ndarray]:
+def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray, first: int = 0
+                   ) -> list[InputEvents | np.ndarray]:
     """What input population ``pop`` emits for each sample ``x[i]``.
 
     ``x[i]`` of the population's size replaces the encoder's ``value`` (and, for an
-    encoder with a seed, the seed becomes ``seed + i``); ``x[i]`` of shape ``T x size``
-    (``T >= steps``) is the raster itself.
+    encoder with a seed, the seed becomes ``seed + first + i``: a sample draws the same
+    spikes whether its set is encoded whole or in parts, ``first`` being the part's
+    start); ``x[i]`` of shape ``T x size`` (``T >= steps``) is the raster itself.
 
     Raises
     ------
@@ -170,7 +174,7 @@ def encode_samples(pop: Any, steps: int, dt_ms: float, x: np.ndarray) -> list[In
         for i in range(x.shape[0]):
             changes: dict[str, Any] = {"value": np.asarray(x[i], dtype=np.float64).reshape(-1)}  # flat: as_array's form
             if "seed" in names:
-                changes["seed"] = int(encoder.seed) + i
+                changes["seed"] = int(encoder.seed) + first + i
             sample_pop = dataclasses.replace(pop, encoder=dataclasses.replace(encoder, **changes))
             out.append(encode(sample_pop, steps, dt_ms))
         return out

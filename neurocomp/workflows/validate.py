@@ -23,9 +23,9 @@ from ..diagnostics import UsageError
 from ..ir.network import Network
 from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
-from ..report.validate import ValidationReport, agreement_report
+from ..report.validate import RunDigest, ValidationReport, agreement_report, digest_run
 from .parallel import map_chunks
-from .samples import runs_of
+from .samples import check_samples, load_samples, output_population, runs_of, sample_inputs
 
 __all__ = ["validate", "compile_for"]
 
@@ -90,72 +90,85 @@ def validate(network: Network, chip: Any, steps: int,
         mapping = compile_for(network, chip)
     wall["compile"] = time.perf_counter() - start
     synapses = lower(network)
-    runs, labels, output = runs_of(network, steps, inputs, samples, output)
+    source, items, labels, output = _items(network, steps, inputs, samples, output)
 
-    ref_runs: list[RunResult] = []
-    chip_runs: list[RunResult] = []
-    t_ref = t_chip = 0.0
-    chip_warnings: list[str] = []  # first warning of each chip run that had any
     done = 0
 
-    def finished(first: int, out: list[tuple[RunResult, RunResult, str | None, float, float]]) -> None:
+    def finished(first: int, out: list[tuple[RunDigest, RunDigest, str | None, float, float]]) -> None:
         nonlocal done
         done += len(out)
         if progress is not None:
-            progress(done, len(runs))
+            progress(done, len(items))
 
     from ..emulator.reference import prepare_reference
 
-    # built once here, shared by every chunk (inherited by forked workers, sent once to others)
-    shared = (network, mapping, prepare_reference(network, steps, synapses), steps)
-    for ref, chip_run, warned, s_ref, s_chip in map_chunks(_validate_chunk, shared, runs, jobs=jobs,
-                                                           client=client, on_chunk=finished):
-        ref_runs.append(ref)
-        chip_runs.append(chip_run)
-        if warned is not None:
-            chip_warnings.append(warned)
-        t_ref += s_ref
-        t_chip += s_chip
-    wall["reference"] = t_ref
-    wall["emulate"] = t_chip
+    # built once here, shared by every chunk (inherited by forked workers, sent once to
+    # others); each chunk encodes its own samples and sends back digests of its runs, so
+    # that this process's own work (not spread) stays small
+    shared = (network, mapping, prepare_reference(network, steps, synapses), steps, source, output)
+    out = map_chunks(_validate_chunk, shared, items, jobs=jobs, client=client, on_chunk=finished)
+    ref_runs = [ref for ref, _, _, _, _ in out]
+    chip_runs = [chip_run for _, chip_run, _, _, _ in out]
+    chip_warnings = [warned for _, _, warned, _, _ in out if warned is not None]  # each run's first
+    wall["reference"] = sum(s_ref for _, _, _, s_ref, _ in out)
+    wall["emulate"] = sum(s_chip for _, _, _, _, s_chip in out)
 
     # What the chip lost when it quantized the network (the Mapping's quantization
     # report, as every command shows it), then what overflowed in the chip runs.
     quantized = getattr(mapping, "quantization", None)  # None when the "chip" is the float model
     notes: tuple[str, ...] = tuple(quantized.warnings) if quantized is not None else ()
     if chip_warnings:
-        notes += (f"{len(chip_warnings)} of {len(runs)} chip run{'s' if len(runs) != 1 else ''} warned; "
+        notes += (f"{len(chip_warnings)} of {len(items)} chip run{'s' if len(items) != 1 else ''} warned; "
                  f"the first: {chip_warnings[0]}",)
     return agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
                             notes=notes, wall_s=wall)
 
 
-def _validate_chunk(shared: tuple[Network, Any, Any, int], chunk: list[Any]
-                    ) -> list[tuple[RunResult, RunResult, str | None, float, float]]:
-    """Per sample of ``chunk``: the reference run, the chip run, the chip run's first
-    warning as :func:`~neurocomp.emulator.run.emulate` of that sample alone would give
-    it, and its share of the seconds the chunk's reference and chip runs took (run
-    wherever :func:`map_chunks` puts it). The chunk's samples go through the reference
-    and the chip as one batch each (their tables built once); the runs come back without
-    the input populations' spikes, which the report does not read (and which are most of
-    a run's bytes: mnist_mlp's 784 rate-coded pixels)."""
-    network, mapping, reference, steps = shared
+def _items(network: Network, steps: int, inputs: TMapping[str, InputEvents | np.ndarray] | None,
+           samples: str | Path | tuple[np.ndarray, np.ndarray] | None, output: str | None
+           ) -> tuple[np.ndarray | None, list[Any], np.ndarray | None, str | None]:
+    """The samples ``x`` (or ``None``), the items the chunks take (sample numbers, or the
+    one run's inputs), the labels and the output population: as
+    :func:`~neurocomp.workflows.samples.runs_of`, with the samples left to be encoded by
+    the chunks (:func:`_inputs_of`). The first sample is encoded here, so that samples
+    that fit no input are refused before anything runs."""
+    if samples is None:
+        runs, labels, output = runs_of(network, steps, inputs, None, output)
+        return None, runs, labels, output
+    x, labels = load_samples(samples) if not isinstance(samples, tuple) else check_samples(*samples, "samples")
+    output = output_population(network, output)
+    sample_inputs(network, steps, x[:1])
+    return x, list(range(len(x))), labels, output
+
+
+def _inputs_of(network: Network, steps: int, source: np.ndarray | None, chunk: list[Any]) -> list[Any]:
+    """The inputs of a chunk's runs: its samples encoded (each with its own number's seed,
+    as when the whole set is encoded at once), or the runs' inputs as they are."""
+    if source is None:
+        return chunk
+    return [sample_inputs(network, steps, source[i:i + 1], first=i)[0] for i in chunk]
+
+
+def _validate_chunk(shared: tuple[Network, Any, Any, int, np.ndarray | None, str | None], chunk: list[Any]
+                    ) -> list[tuple[RunDigest, RunDigest, str | None, float, float]]:
+    """Per run of ``chunk``: the digests (:func:`~neurocomp.report.validate.digest_run`)
+    of the reference run and of the chip run, the chip run's first warning as
+    :func:`~neurocomp.emulator.run.emulate` of that run alone would give it, and its
+    share of the seconds the chunk's reference and chip runs took (encoding the samples
+    counts with the reference), run wherever :func:`map_chunks` puts it. The chunk's runs
+    go through the reference and the chip as one batch each (their tables built once);
+    only the digests go back, a few kB a run where the runs hold every spike (mnist_mlp's
+    784 rate-coded pixels are most of a run's bytes)."""
+    network, mapping, reference, steps, source, output = shared
     t0 = time.perf_counter()
-    refs = reference.run_many(chunk)
+    runs = _inputs_of(network, steps, source, chunk)
+    refs = reference.run_many(runs)
     t1 = time.perf_counter()
-    chip_runs = _emulator()(mapping, steps, chunk)
+    chip_runs = _emulator()(mapping, steps, runs)
     t2 = time.perf_counter()
-    inputs = {name for name, pop in network.populations.items() if pop.is_input}
     n = len(chunk)
-    return [(_without(ref, inputs), _without(run, inputs), warned, (t1 - t0) / n, (t2 - t1) / n)
-            for ref, (run, warned) in zip(refs, chip_runs)]
-
-
-def _without(run: RunResult, names: set[str]) -> RunResult:
-    """``run`` without the spikes of the populations ``names``."""
-    import dataclasses
-
-    return dataclasses.replace(run, spikes={k: v for k, v in run.spikes.items() if k not in names})
+    return [(digest_run(network, ref, output), digest_run(network, run, output), warned, (t1 - t0) / n,
+             (t2 - t1) / n) for ref, (run, warned) in zip(refs, chip_runs)]
 
 
 def _emulate_chunk(mapping: Any, steps: int, chunk: list[Any]) -> list[tuple[RunResult, str | None]]:
