@@ -109,6 +109,7 @@ class PlasticTables:
     fast_src: np.ndarray  # int64 [P]
     fast_tab: np.ndarray  # int64 [P, 512]
     dense: bool  # every pre row holds posts 0 .. n_post - 1 in order (synapse = row start + post)
+    straight: bool  # no delays, and each pre row's synapses reach consecutive acc rows in order
 
 
 def check_learning(errors, proj, chip) -> None:
@@ -315,7 +316,18 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
         fac_var=fac_var, fac_const=fac_const, fac_sgn=fac_sgn,
         x_int=x_int, x_frac=x_frac, y_int=y_int, y_frac=y_frac, x_decay=x_decay, y_decay=y_decay,
         x_has_tau=x_has, y_has_tau=y_has, fast_ok=fast_ok, fast_src=fast_src, fast_tab=fast_tab,
-        dense=dense)
+        dense=dense, straight=_straight(rows, delay, pre_ptr))
+
+
+def _straight(rows: np.ndarray, delay: np.ndarray, pre_ptr: np.ndarray) -> bool:
+    """Whether :func:`deliver_plastic` may add each pre row's weights as one run of acc rows."""
+    if np.any(delay != 0):
+        return False
+    step = np.diff(rows) == 1
+    starts = pre_ptr[1:-1]
+    starts = starts[(starts > 0) & (starts < rows.size)]
+    step[starts - 1] = True  # (from one pre row to the next, the acc row may jump)
+    return bool(np.all(step))
 
 
 # Where a product's one factor is read (rule_tables): 0 none, 1 x0, 2 y0, 3-4 x1-x2, 5-7
@@ -426,12 +438,20 @@ def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
 
 
 @njit(cache=True)
-def deliver_plastic(pre_fired, pre_ptr, row, delay, w, acc, t, n_slots):
+def deliver_plastic(pre_fired, pre_ptr, row, delay, w, acc, t, n_slots, straight):
     """Add ``w`` of each synapse of each fired pre neuron to its row, for step
-    ``t + 1 + delay``."""
+    ``t + 1 + delay``; with ``straight`` (:func:`_straight`) one plain loop per pre row."""
     slot = (t + 1) % n_slots
     for q in range(pre_fired.shape[0]):
         i = pre_fired[q]
+        if straight:
+            dst = acc[slot]
+            lo = np.uint64(pre_ptr[i])
+            r0 = np.uint64(row[lo]) if pre_ptr[i + 1] > pre_ptr[i] else np.uint64(0)
+            # (unsigned indices: no test for negative ones, so the loop vectorises)
+            for k in range(np.uint64(pre_ptr[i + 1] - pre_ptr[i])):
+                dst[r0 + k] += w[lo + k]
+            continue
         for k in range(pre_ptr[i], pre_ptr[i + 1]):
             # (check_learning refuses delays on a plastic projection; kept general here)
             if delay[k] == 0:
@@ -471,17 +491,23 @@ def spikes_step(pre_fired, post_fired, within, x, y, tx, ty, x_int, x_frac, y_in
 @njit(cache=True)
 def _history(h0, t_spk, epoch, decay, has_tau, imp_int, imp_frac, r_decay, r_imp):
     n_tr, n = h0.shape
-    hist = np.zeros((epoch + 1, n_tr, n), dtype=np.int64)
+    hist = np.empty((epoch + 1, n_tr, n), dtype=np.int64)
     hist[0] = h0
+    # A trace holds 0..127 and one decay step of a value depends on that value alone (one
+    # r_decay per epoch): the 128 results are tabled once per trace, by the same float
+    # arithmetic, instead of once per neuron and step.
+    step = np.zeros((n_tr, W_TRACE_MAX + 1), dtype=np.int64)  # (no tau: every value -> 0)
+    for c in range(n_tr):
+        if has_tau[c]:
+            f = decay[c]
+            for h in range(W_TRACE_MAX + 1):
+                val = f * np.float64(h)
+                fl = np.floor(val)
+                step[c, h] = np.int64(fl) + (1 if r_decay < val - fl else 0)
     for k in range(1, epoch + 1):
         for c in range(n_tr):
-            if not has_tau[c]:
-                continue
-            f = decay[c]
             for i in range(n):
-                val = f * np.float64(hist[k - 1, c, i])
-                fl = np.floor(val)
-                hist[k, c, i] = np.int64(fl) + (1 if r_decay < val - fl else 0)
+                hist[k, c, i] = step[c, hist[k - 1, c, i]]
         for i in range(n):
             if t_spk[i] == k:
                 for c in range(n_tr):
@@ -590,9 +616,17 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
     if not (dense and n_dep_x == 1 and fast_src[pair] >= 5 and fast_src[pair] < 8):
         pair = -1
     lim = np.int64(32767)
+    # Lava's bounds on acc, then the sign mode's: one clip to where the two intervals meet
     acc_lo = np.int64(0) if sign_code == 1 else -lim - 2
     acc_hi = np.int64(0) if sign_code == 2 else lim
     saved = np.empty(n_y, dtype=w.dtype)
+    # The pre side's one product per post and dependency time, read from its table once
+    # per epoch (not once per synapse): the row loop below then has no gather left.
+    add = np.empty((hy.shape[0] if pair >= 0 else 0, n_post), dtype=np.int64)
+    if pair >= 0:
+        for at in range(1, hy.shape[0]):
+            for j in range(n_post):
+                add[at, j] = fast_tab[pair, hy[at, fast_src[pair] - 5, j]]
     for i in range(n_pre):
         if tx[i] == 0:
             continue
@@ -605,14 +639,12 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
                 _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
                              sign_code, w_lo, w_hi)
                 saved[q], w[base + j] = w[base + j], saved[q]
-            h = hy[tx[i], fast_src[pair] - 5]
-            tab = fast_tab[pair]
+            a = add[tx[i]]
             ub = np.uint64(base)
             # (unsigned indices: Numba then drops its test for negative ones from the loop)
             for j in range(np.uint64(n_post)):
                 k = ub + j
-                acc = min(max((np.int64(w[k]) << 7) + tab[np.uint64(h[j])], -lim - 2), lim)
-                acc = min(max(acc, acc_lo), acc_hi)
+                acc = min(max((np.int64(w[k]) << 7) + a[j], acc_lo), acc_hi)
                 new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
                 w[k] = min(max(new, w_lo), w_hi)
             for q in range(n_y):
@@ -643,6 +675,7 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
                 pair_y = p
         if not (n_dep_y == 1 and fast_src[pair_y] >= 3 and fast_src[pair_y] < 5):
             pair_y = -1
+        add_y = np.empty(hx.shape[0], dtype=np.int64)
         for i in range(n_pre):
             if tx[i] > 0:
                 continue  # done above
@@ -654,14 +687,14 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
                 # With STDP most rows are so (the pre trace has decayed to 0).
                 adds = False
                 for at in range(1, hx.shape[0]):
-                    if fast_tab[pair_y, hx[at, c, i]] != 0:
+                    add_y[at] = fast_tab[pair_y, hx[at, c, i]]
+                    if add_y[at] != 0:
                         adds = True
                 if not adds:
                     continue
                 for q in range(n_y):
                     k = base + active[q]
-                    acc = (np.int64(w[k]) << 7) + fast_tab[pair_y, hx[ty[active[q]], c, i]]
-                    acc = min(max(min(max(acc, -lim - 2), lim), acc_lo), acc_hi)
+                    acc = min(max((np.int64(w[k]) << 7) + add_y[ty[active[q]]], acc_lo), acc_hi)
                     new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
                     w[k] = min(max(new, w_lo), w_hi)
                 continue
