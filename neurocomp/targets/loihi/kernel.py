@@ -464,7 +464,8 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
                 if n_yt:
                     for j in range(n_post):
                         cnt[lrn.TRACE_UPDATES, t, post_col[j]] += epoch * n_yt
-                per_col[:] = 0
+                for c in range(per_col.shape[0]):
+                    per_col[c] = 0
                 work[1] += lrn.learn_epoch(
                     syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
                     x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, d_xd[2 * tau],
