@@ -522,3 +522,26 @@ def test_two_plastic_projections_learn_as_each_alone(tmp_path):
         np.testing.assert_array_equal(pieces.traces[proj]["weights"], both.traces[proj]["weights"])
         np.testing.assert_array_equal(pieces.traces[proj]["x1"], both.traces[proj]["x1"])
     assert pieces.spikes["b"].times.tolist() == both.spikes["b"].times.tolist()
+
+
+def test_plastic_delivery_straight_rows_equal_numpy():
+    # deliver_plastic's one-loop-per-row path (acc rows consecutive, no delays) against
+    # numpy's np.add.at, and _straight telling that layout from others
+    rng = np.random.default_rng(5)
+    n_pre, n_post = 7, 13
+    pre_ptr = np.arange(n_pre + 1, dtype=np.int64) * n_post
+    row = np.tile(np.arange(n_post, dtype=np.int64) + 3, n_pre)  # each pre row: acc rows 3..15
+    delay = np.zeros(n_pre * n_post, dtype=np.int64)
+    assert lrn._straight(row, delay, pre_ptr)
+    assert not lrn._straight(row[::-1].copy(), delay, pre_ptr)
+    assert not lrn._straight(row, np.ones_like(delay), pre_ptr)
+    w = rng.integers(-256, 256, n_pre * n_post).astype(np.int16)
+    fired = np.array([0, 4, 6], dtype=np.int64)
+    for straight in (True, False):
+        acc = np.zeros((2, 20), dtype=np.int32)
+        lrn.deliver_plastic(fired, pre_ptr, row, delay, w, acc, 4, 2, straight)
+        want = np.zeros(20, dtype=np.int64)
+        for i in fired:
+            np.add.at(want, row[i * n_post:(i + 1) * n_post], w[i * n_post:(i + 1) * n_post])
+        np.testing.assert_array_equal(acc[1], want)  # step 4 + 1 -> slot 1
+        assert not acc[0].any()
