@@ -737,6 +737,14 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
                     adds = True
             if not adds:
                 continue
+            if hx.shape[0] == 2:  # epoch 1: one value for the whole row
+                a = add_y[1]
+                for q in range(n_y):
+                    k = base + active[q]
+                    acc = min(max((np.int64(w[k]) << 7) + a, acc_lo), acc_hi)
+                    new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                    w[k] = min(max(new, w_lo), w_hi)
+                continue
             for q in range(n_y):
                 k = base + active[q]
                 acc = min(max((np.int64(w[k]) << 7) + add_y[ty[active[q]]], acc_lo), acc_hi)
