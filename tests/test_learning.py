@@ -487,8 +487,8 @@ def test_table_path_rounds_as_the_generic_path(r_conn, dense):
 
 
 def test_two_plastic_projections_learn_as_each_alone(tmp_path):
-    # two plastic projections run through the engine's step-by-step loop (one runs in the
-    # fused loop): two disjoint halves must each learn what they learn alone
+    # two plastic projections run in one fused loop (one alone: a loop over one projection):
+    # two disjoint halves must each learn what they learn alone
     steps = 60
     rng = np.random.default_rng(11)
     for name in ("a", "c"):
@@ -506,9 +506,42 @@ def test_two_plastic_projections_learn_as_each_alone(tmp_path):
 
     (tmp_path / "both.snn").write_text("network both\n" + half("a", "b") + half("c", "d"))
     (tmp_path / "one.snn").write_text("network one\n" + half("c", "d"))
-    both = nc.run(nc.compile(nc.load(tmp_path / "both.snn"), chip="loihi"), steps, seed=4)
+    both_map = nc.compile(nc.load(tmp_path / "both.snn"), chip="loihi")
+    both = nc.run(both_map, steps, seed=4)
     one = nc.run(nc.compile(nc.load(tmp_path / "one.snn"), chip="loihi"), steps, seed=4)
     w = both.traces["c->d"]["weights"]
     assert not np.array_equal(w[0], w[-1])  # it learned
     np.testing.assert_array_equal(w, one.traces["c->d"]["weights"])
     assert both.spikes["d"].times.tolist() == one.spikes["d"].times.tolist()
+    # with progress, the loop runs in pieces (stopping and resuming between steps): reported
+    # as it goes, and the same run to the bit
+    seen = []
+    pieces = nc.run(both_map, steps, seed=4, progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) > 2 and seen[-1] == (steps, steps) and seen == sorted(seen)
+    for proj in ("a->b", "c->d"):
+        np.testing.assert_array_equal(pieces.traces[proj]["weights"], both.traces[proj]["weights"])
+        np.testing.assert_array_equal(pieces.traces[proj]["x1"], both.traces[proj]["x1"])
+    assert pieces.spikes["b"].times.tolist() == both.spikes["b"].times.tolist()
+
+
+def test_plastic_delivery_straight_rows_equal_numpy():
+    # deliver_plastic's one-loop-per-row path (acc rows consecutive, no delays) against
+    # numpy's np.add.at, and _straight telling that layout from others
+    rng = np.random.default_rng(5)
+    n_pre, n_post = 7, 13
+    pre_ptr = np.arange(n_pre + 1, dtype=np.int64) * n_post
+    row = np.tile(np.arange(n_post, dtype=np.int64) + 3, n_pre)  # each pre row: acc rows 3..15
+    delay = np.zeros(n_pre * n_post, dtype=np.int64)
+    assert lrn._straight(row, delay, pre_ptr)
+    assert not lrn._straight(row[::-1].copy(), delay, pre_ptr)
+    assert not lrn._straight(row, np.ones_like(delay), pre_ptr)
+    w = rng.integers(-256, 256, n_pre * n_post).astype(np.int16)
+    fired = np.array([0, 4, 6], dtype=np.int64)
+    for straight in (True, False):
+        acc = np.zeros((2, 20), dtype=np.int32)
+        lrn.deliver_plastic(fired, pre_ptr, row, delay, w, acc, 4, 2, straight)
+        want = np.zeros(20, dtype=np.int64)
+        for i in fired:
+            np.add.at(want, row[i * n_post:(i + 1) * n_post], w[i * n_post:(i + 1) * n_post])
+        np.testing.assert_array_equal(acc[1], want)  # step 4 + 1 -> slot 1
+        assert not acc[0].any()

@@ -331,129 +331,42 @@ def _modes(tb: LoihiTables) -> tuple:
 
 def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.ndarray,
                   cnt: np.ndarray):
-    """:func:`run_loihi` one step at a time, the learning engine (``learning.py``) between
-    steps (one plastic projection: :func:`_learning_loop`, all in Numba; several: a Python
-    loop over the steps): it delivers the plastic synapses' learned weights, updates the traces and, at
-    the end of each epoch, the weights. Returns what :func:`run_resumable` returns, and
-    per plastic projection the arrays of the result (``weights``, the traces, when probed;
-    ``final_weights`` always, in the network's float units)."""
-    import time
-
+    """:func:`run_loihi` and the learning engine (``learning.py``) of every plastic
+    projection, step after step in one compiled loop (:func:`_learning_loop`): the engine
+    delivers the plastic synapses' learned weights, updates the traces and, at the end of
+    each epoch, the weights. Returns what :func:`run_resumable` returns (so a learning run
+    reports its progress in pieces too), and per plastic projection the arrays of the result
+    (``weights``, the traces, when probed; ``final_weights`` always, in the network's float
+    units)."""
     steps = int(inputs.steps)
-    n_comp = tb.mapping.n_comp
-    cap = max(1024, 4 * n_comp)
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=np.int32)
-    in_ptr = np.ascontiguousarray(inputs.in_ptr, dtype=np.int64)
-    in_src = np.ascontiguousarray(inputs.in_src, dtype=np.int64)
     states = [lrn.new_state(pt, steps, inputs.seed) for pt in tb.plastic]
-    probes = {}
-    for pt in tb.plastic:
-        if pt.rule.probe_weights:
-            probes[pt.name] = {"weights": np.zeros((steps, pt.w0.size), dtype=np.int16),
-                               **{f"x{c + 1}": np.zeros((steps, pt.n_pre), dtype=np.int16) for c in range(2)},
-                               **{f"y{c + 1}": np.zeros((steps, pt.n_post), dtype=np.int16) for c in range(3)}}
+    probes, projs = {}, []
     work = {pt.name: np.zeros(2, dtype=np.int64) for pt in tb.plastic}  # trace updates, rule evaluations
-    if len(tb.plastic) == 1:
-        # one plastic projection (the common case): every step in one compiled loop
-        pt, st = tb.plastic[0], states[0]
-        d, rec = st.draws, probes.get(pt.name)
-        rec_w = rec["weights"] if rec else np.zeros((0, pt.w0.size), dtype=np.int16)
-        rec_x = np.zeros((steps if rec else 0, 2, pt.n_pre), dtype=np.int16)
-        rec_y = np.zeros((steps if rec else 0, 3, pt.n_post), dtype=np.int16)
-        loop_args = (args, in_ptr, in_src, cnt, pt.pre_of_source, pt.post_of_comp, pt.pre_ptr, pt.row,
-                     pt.delay, pt.syn_pre, pt.syn_post, pt.post_ptr, pt.post_syn, pt.post_col, pt.cols,
-                     st.w, st.x, st.y, st.tx, st.ty, int(pt.rule.epoch),
-                     int(pt.prod_decimate[0]) if pt.prod_decimate.size else 0, bool(np.any(pt.prod_dep == 2)),
-                     pt.x_decay, pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac, pt.y_int,
-                     pt.y_frac, d.x_decay, d.x_imp, d.y_decay, d.y_imp, d.conn, pt.prod_dep, pt.prod_mant,
-                     pt.prod_exp, pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH,
-                     lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], pt.fast_ok, pt.fast_src,
-                     pt.fast_tab, pt.dense, work[pt.name], rec_w, rec_x, rec_y)
-        # (the first call of 0 steps compiles or loads the loop outside the timing)
-        spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(_learning_loop, steps, n_comp, loop_args,
-                                                                    np.int32, inputs.progress)
-        if rec:
-            for c in range(2):
-                rec[f"x{c + 1}"][:] = rec_x[:, c]
-            for c in range(3):
-                rec[f"y{c + 1}"][:] = rec_y[:, c]
-        return spike_t, spike_c, n_spikes, stopped, wall_s, _learned(tb, states, probes, work)
-    run_loihi(0, 0, spike_t, spike_c, 0, *args)  # compile (or load) outside the timing
-    for pt, st in zip(tb.plastic, states):  # the same for the engine, on copies of its state
-        none = np.zeros(0, dtype=np.int64)
-        lrn.deliver_plastic(none, pt.pre_ptr, pt.row, pt.delay, st.w, acc, 0, 1)
-        lrn.spikes_step(none, none, 1, st.x.copy(), st.y.copy(), st.tx.copy(), st.ty.copy(),
-                        pt.x_int, pt.x_frac, pt.y_int, pt.y_frac, 0)
-        lrn.learn_epoch(pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w.copy(),
-                        st.x.copy(), st.y.copy(), st.tx.copy(), st.ty.copy(), 1, False, pt.x_decay,
-                        pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac, pt.y_int,
-                        pt.y_frac, 0.0, 0, 0.0, 0, 0.0, pt.prod_dep, pt.prod_mant, pt.prod_exp,
-                        pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH, 0, 0, 0,
-                        pt.post_col, np.zeros(cnt.shape[2], dtype=np.int64), pt.fast_ok, pt.fast_src,
-                        pt.fast_tab, pt.dense)
-    start = time.perf_counter()
-    n_spikes, stopped = 0, -1
-    for t in range(steps):
-        if n_spikes + n_comp > spike_t.size:
-            spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
-            spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
-        first = n_spikes
-        n_spikes, _, stopped = run_loihi(t, t + 1, spike_t, spike_c, n_spikes, *args)
-        if stopped >= 0:
-            break
-        fired = spike_c[first:n_spikes].astype(np.int64)
-        sources = np.concatenate([fired, in_src[in_ptr[t]:in_ptr[t + 1]]])
-        tau = t + 1  # Lava's time step
-        for pt, st in zip(tb.plastic, states):
-            pre = pt.pre_of_source[sources]
-            pre = pre[pre >= 0]
-            post = pt.post_of_comp[fired]
-            post = post[post >= 0]
-            lrn.deliver_plastic(pre, pt.pre_ptr, pt.row, pt.delay, st.w, acc, t, acc.shape[0])
-            epoch = pt.rule.epoch
-            within = tau % epoch or epoch
-            d = st.draws
-            done = work[pt.name]
-            # repeated spikes in the epoch: their traces get the impulse at once (x: on
-            # every core holding the projection's synapses; y: on the post neuron's core)
-            x_again = int(np.count_nonzero(st.tx[pre] > 0))
-            if x_again:
-                cnt[lrn.TRACE_UPDATES, t, pt.cols] += 2 * x_again
-            y_again = post[st.ty[post] > 0]
-            if y_again.size:
-                np.add.at(cnt[lrn.TRACE_UPDATES, t], pt.post_col[y_again], 3)
-            done[0] += lrn.spikes_step(pre, post, within, st.x, st.y, st.tx, st.ty, pt.x_int,
-                                       pt.x_frac, pt.y_int, pt.y_frac, d.y_imp[2 * tau - 1])
-            if tau % epoch == 0:
-                k = int(pt.prod_decimate[0]) if pt.prod_decimate.size else 0
-                u_on = int(tau / epoch) % (2 ** k) == 0 and bool(np.any(pt.prod_dep == 2))
-                # every trace with a decay is stepped E times per epoch: the pre traces on
-                # every core of the projection, the post traces on their neuron's core
-                n_x, n_y = int(pt.x_has_tau.sum()), int(pt.y_has_tau.sum())
-                done[0] += epoch * (pt.n_pre * n_x * pt.cols.size + pt.n_post * n_y)
-                cnt[lrn.TRACE_UPDATES, t, pt.cols] += epoch * pt.n_pre * n_x
-                np.add.at(cnt[lrn.TRACE_UPDATES, t], pt.post_col, epoch * n_y)
-                per_col = np.zeros(cnt.shape[2], dtype=np.int64)
-                done[1] += lrn.learn_epoch(
-                    pt.syn_pre, pt.syn_post, pt.pre_ptr, pt.post_ptr, pt.post_syn, st.w, st.x,
-                    st.y, st.tx, st.ty, epoch, u_on,
-                    pt.x_decay, pt.y_decay, pt.x_has_tau, pt.y_has_tau, pt.x_int, pt.x_frac,
-                    pt.y_int, pt.y_frac, d.x_decay[2 * tau], d.x_imp[2 * tau], d.y_decay[2 * tau],
-                    d.y_imp[2 * tau], d.conn[tau // epoch], pt.prod_dep, pt.prod_mant, pt.prod_exp,
-                    pt.fac_var, pt.fac_const, pt.fac_sgn, lrn.FACTOR_WIDTH,
-                    lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], pt.post_col,
-                    per_col, pt.fast_ok, pt.fast_src, pt.fast_tab, pt.dense)
-                cnt[lrn.SYNAPTIC_UPDATES, t] += per_col
-            if pt.name in probes:
-                rec = probes[pt.name]
-                rec["weights"][t] = st.w
-                for c in range(2):
-                    rec[f"x{c + 1}"][t] = st.x[c]
-                for c in range(3):
-                    rec[f"y{c + 1}"][t] = st.y[c]
-    wall_s = time.perf_counter() - start
-    return spike_t, spike_c, n_spikes, stopped, wall_s, _learned(tb, states, probes, work)
+    for pt, st in zip(tb.plastic, states):
+        n = steps if pt.rule.probe_weights else 0
+        rec = (np.zeros((n, pt.w0.size), dtype=np.int16), np.zeros((n, 2, pt.n_pre), dtype=np.int16),
+               np.zeros((n, 3, pt.n_post), dtype=np.int16))
+        if n:
+            probes[pt.name] = rec
+        d = st.draws
+        # (every projection's tuple has the same types: the loop iterates over them)
+        projs.append((pt.pre_of_source, pt.post_of_comp, pt.pre_ptr, pt.row, pt.delay, pt.syn_pre,
+                      pt.syn_post, pt.post_ptr, pt.post_syn, pt.post_col, pt.cols, st.w, st.x, st.y,
+                      st.tx, st.ty, int(pt.rule.epoch), int(pt.prod_decimate[0]) if pt.prod_decimate.size else 0,
+                      bool(np.any(pt.prod_dep == 2)), pt.x_decay, pt.y_decay, pt.x_has_tau, pt.y_has_tau,
+                      pt.x_int, pt.x_frac, pt.y_int, pt.y_frac, d.x_decay, d.x_imp, d.y_decay, d.y_imp,
+                      d.conn, pt.prod_dep, pt.prod_mant, pt.prod_exp, pt.fac_var, pt.fac_const, pt.fac_sgn,
+                      lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], bool(pt.fast_ok),
+                      pt.fast_src, pt.fast_tab, bool(pt.dense), bool(pt.straight), work[pt.name], *rec))
+    loop_args = (args, np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
+                 np.ascontiguousarray(inputs.in_src, dtype=np.int64), cnt, tuple(projs))
+    # (the first call of 0 steps compiles or loads the loop outside the timing)
+    spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(_learning_loop, steps, tb.mapping.n_comp,
+                                                                loop_args, np.int32, inputs.progress)
+    recorded = {name: {"weights": rec[0], **{f"x{c + 1}": np.ascontiguousarray(rec[1][:, c]) for c in range(2)},
+                       **{f"y{c + 1}": np.ascontiguousarray(rec[2][:, c]) for c in range(3)}}
+                for name, rec in probes.items()}
+    return spike_t, spike_c, n_spikes, stopped, wall_s, _learned(tb, states, recorded, work)
 
 
 def _learned(tb: LoihiTables, states: list, probes: dict, work: dict) -> dict:
@@ -470,26 +383,14 @@ def _learned(tb: LoihiTables, states: list, probes: dict, work: dict) -> dict:
 
 
 @njit(cache=True)
-def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, pre_of_source,
-                   post_of_comp, pre_ptr, row, delay, syn_pre, syn_post, post_ptr, post_syn, post_col,
-                   cols, w, x, y, tx, ty, epoch, decimate, has_u, x_decay, y_decay, x_has, y_has,
-                   x_int, x_frac, y_int, y_frac, d_xd, d_xi, d_yd, d_yi, d_conn, prod_dep, prod_mant,
-                   prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi, fast_ok,
-                   fast_src, fast_tab, dense, work, rec_w, rec_x, rec_y):
-    """:func:`run_loihi` and the learning engine of one plastic projection, step after
-    step in one compiled loop (what :func:`_run_learning`'s Python loop does per step),
-    resumable as :func:`run_resumable` drives it. ``work`` adds up trace updates and rule
-    evaluations; ``rec_*`` (empty when not probed) record the weights and traces per step."""
+def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs):
+    """:func:`run_loihi` and the learning engine of the plastic projections ``projs`` (a
+    tuple of one tuple of arrays each, see :func:`_run_learning`), step after step in one
+    compiled loop, resumable as :func:`run_resumable` drives it. Per projection, ``work``
+    adds up trace updates and rule evaluations; ``rec_*`` (empty when not probed) record
+    the weights and traces per step."""
     acc = args[1]
     n_comp = args[3].shape[0]
-    n_pre = pre_ptr.shape[0] - 1
-    n_post = post_ptr.shape[0] - 1
-    n_xt = 0
-    for c in range(x_has.shape[0]):
-        n_xt += 1 if x_has[c] else 0
-    n_yt = 0
-    for c in range(y_has.shape[0]):
-        n_yt += 1 if y_has[c] else 0
     per_col = np.zeros(cnt.shape[2], dtype=np.int64)
     n_slots = acc.shape[0]
     for t in range(t0, steps):
@@ -499,73 +400,89 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
         n_spikes, _, stopped = run_loihi(t, t + 1, spike_t, spike_c, n_spikes, *args)
         if stopped >= 0:
             return n_spikes, t, stopped
-        pre = np.empty(n_spikes - first + in_ptr[t + 1] - in_ptr[t], dtype=np.int64)
-        n_fx = 0
-        for q in range(first, n_spikes):
-            p = pre_of_source[spike_c[q]]
-            if p >= 0:
-                pre[n_fx] = p
-                n_fx += 1
-        for q in range(in_ptr[t], in_ptr[t + 1]):
-            p = pre_of_source[in_src[q]]
-            if p >= 0:
-                pre[n_fx] = p
-                n_fx += 1
-        post = np.empty(n_spikes - first, dtype=np.int64)
-        n_fy = 0
-        for q in range(first, n_spikes):
-            p = post_of_comp[spike_c[q]]
-            if p >= 0:
-                post[n_fy] = p
-                n_fy += 1
-        pre = pre[:n_fx]
-        post = post[:n_fy]
-        lrn.deliver_plastic(pre, pre_ptr, row, delay, w, acc, t, n_slots)
         tau = t + 1  # Lava's time step
-        within = tau % epoch
-        if within == 0:
-            within = epoch
-        # repeated spikes in the epoch: their traces get the impulse at once (x: on every
-        # core holding the projection's synapses; y: on the post neuron's core)
-        x_again = 0
-        for q in range(n_fx):
-            if tx[pre[q]] > 0:
-                x_again += 1
-        if x_again:
-            for c in cols:
-                cnt[lrn.TRACE_UPDATES, t, c] += 2 * x_again
-        for q in range(n_fy):
-            if ty[post[q]] > 0:
-                cnt[lrn.TRACE_UPDATES, t, post_col[post[q]]] += 3
-        work[0] += lrn.spikes_step(pre, post, within, x, y, tx, ty, x_int, x_frac, y_int, y_frac,
-                                   d_yi[2 * tau - 1])
-        if tau % epoch == 0:
-            u_on = has_u and (tau // epoch) % (1 << decimate) == 0
-            # every trace with a decay is stepped E times per epoch: the pre traces on
-            # every core of the projection, the post traces on their neuron's core
-            work[0] += epoch * (n_pre * n_xt * cols.shape[0] + n_post * n_yt)
-            for c in cols:
-                cnt[lrn.TRACE_UPDATES, t, c] += epoch * n_pre * n_xt
-            for j in range(n_post):
-                cnt[lrn.TRACE_UPDATES, t, post_col[j]] += epoch * n_yt
-            per_col[:] = 0
-            work[1] += lrn.learn_epoch(
-                syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
-                x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, d_xd[2 * tau],
-                d_xi[2 * tau], d_yd[2 * tau], d_yi[2 * tau], d_conn[tau // epoch], prod_dep,
-                prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi,
-                post_col, per_col, fast_ok, fast_src, fast_tab, dense)
-            for c in range(per_col.shape[0]):
-                cnt[lrn.SYNAPTIC_UPDATES, t, c] += per_col[c]
-        if rec_w.shape[0]:
-            for k in range(w.shape[0]):
-                rec_w[t, k] = w[k]
-            for c in range(2):
-                for i in range(n_pre):
-                    rec_x[t, c, i] = x[c, i]
-            for c in range(3):
-                for j in range(n_post):
-                    rec_y[t, c, j] = y[c, j]
+        for pa in projs:
+            (pre_of_source, post_of_comp, pre_ptr, row, delay, syn_pre, syn_post, post_ptr, post_syn,
+             post_col, cols, w, x, y, tx, ty, epoch, decimate, has_u, x_decay, y_decay, x_has, y_has,
+             x_int, x_frac, y_int, y_frac, d_xd, d_xi, d_yd, d_yi, d_conn, prod_dep, prod_mant,
+             prod_exp, fac_var, fac_const, fac_sgn, sign_code, w_lo, w_hi, fast_ok, fast_src,
+             fast_tab, dense, straight, work, rec_w, rec_x, rec_y) = pa
+            n_pre = pre_ptr.shape[0] - 1
+            n_post = post_ptr.shape[0] - 1
+            pre = np.empty(n_spikes - first + in_ptr[t + 1] - in_ptr[t], dtype=np.int64)
+            n_fx = 0
+            for q in range(first, n_spikes):
+                p = pre_of_source[spike_c[q]]
+                if p >= 0:
+                    pre[n_fx] = p
+                    n_fx += 1
+            for q in range(in_ptr[t], in_ptr[t + 1]):
+                p = pre_of_source[in_src[q]]
+                if p >= 0:
+                    pre[n_fx] = p
+                    n_fx += 1
+            post = np.empty(n_spikes - first, dtype=np.int64)
+            n_fy = 0
+            for q in range(first, n_spikes):
+                p = post_of_comp[spike_c[q]]
+                if p >= 0:
+                    post[n_fy] = p
+                    n_fy += 1
+            pre = pre[:n_fx]
+            post = post[:n_fy]
+            lrn.deliver_plastic(pre, pre_ptr, row, delay, w, acc, t, n_slots, straight)
+            within = tau % epoch
+            if within == 0:
+                within = epoch
+            # repeated spikes in the epoch: their traces get the impulse at once (x: on every
+            # core holding the projection's synapses; y: on the post neuron's core)
+            x_again = 0
+            for q in range(n_fx):
+                if tx[pre[q]] > 0:
+                    x_again += 1
+            if x_again:
+                for c in cols:
+                    cnt[lrn.TRACE_UPDATES, t, c] += 2 * x_again
+            for q in range(n_fy):
+                if ty[post[q]] > 0:
+                    cnt[lrn.TRACE_UPDATES, t, post_col[post[q]]] += 3
+            work[0] += lrn.spikes_step(pre, post, within, x, y, tx, ty, x_int, x_frac, y_int, y_frac,
+                                       d_yi[2 * tau - 1])
+            if tau % epoch == 0:
+                u_on = has_u and (tau // epoch) % (1 << decimate) == 0
+                # every trace with a decay is stepped E times per epoch: the pre traces on
+                # every core of the projection, the post traces on their neuron's core
+                n_xt = 0
+                for c in range(x_has.shape[0]):
+                    n_xt += 1 if x_has[c] else 0
+                n_yt = 0
+                for c in range(y_has.shape[0]):
+                    n_yt += 1 if y_has[c] else 0
+                work[0] += epoch * (n_pre * n_xt * cols.shape[0] + n_post * n_yt)
+                for c in cols:
+                    cnt[lrn.TRACE_UPDATES, t, c] += epoch * n_pre * n_xt
+                if n_yt:
+                    for j in range(n_post):
+                        cnt[lrn.TRACE_UPDATES, t, post_col[j]] += epoch * n_yt
+                for c in range(per_col.shape[0]):
+                    per_col[c] = 0
+                work[1] += lrn.learn_epoch(
+                    syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
+                    x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, d_xd[2 * tau],
+                    d_xi[2 * tau], d_yd[2 * tau], d_yi[2 * tau], d_conn[tau // epoch], prod_dep,
+                    prod_mant, prod_exp, fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, sign_code,
+                    w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab, dense)
+                for c in range(per_col.shape[0]):
+                    cnt[lrn.SYNAPTIC_UPDATES, t, c] += per_col[c]
+            if rec_w.shape[0]:
+                for k in range(w.shape[0]):
+                    rec_w[t, k] = w[k]
+                for c in range(2):
+                    for i in range(n_pre):
+                        rec_x[t, c, i] = x[c, i]
+                for c in range(3):
+                    for j in range(n_post):
+                        rec_y[t, c, j] = y[c, j]
     return n_spikes, steps, -1
 
 

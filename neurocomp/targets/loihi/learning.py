@@ -109,6 +109,7 @@ class PlasticTables:
     fast_src: np.ndarray  # int64 [P]
     fast_tab: np.ndarray  # int64 [P, 512]
     dense: bool  # every pre row holds posts 0 .. n_post - 1 in order (synapse = row start + post)
+    straight: bool  # no delays, and each pre row's synapses reach consecutive acc rows in order
 
 
 def check_learning(errors, proj, chip) -> None:
@@ -315,7 +316,18 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
         fac_var=fac_var, fac_const=fac_const, fac_sgn=fac_sgn,
         x_int=x_int, x_frac=x_frac, y_int=y_int, y_frac=y_frac, x_decay=x_decay, y_decay=y_decay,
         x_has_tau=x_has, y_has_tau=y_has, fast_ok=fast_ok, fast_src=fast_src, fast_tab=fast_tab,
-        dense=dense)
+        dense=dense, straight=_straight(rows, delay, pre_ptr))
+
+
+def _straight(rows: np.ndarray, delay: np.ndarray, pre_ptr: np.ndarray) -> bool:
+    """Whether :func:`deliver_plastic` may add each pre row's weights as one run of acc rows."""
+    if np.any(delay != 0):
+        return False
+    step = np.diff(rows) == 1
+    starts = pre_ptr[1:-1]
+    starts = starts[(starts > 0) & (starts < rows.size)]
+    step[starts - 1] = True  # (from one pre row to the next, the acc row may jump)
+    return bool(np.all(step))
 
 
 # Where a product's one factor is read (rule_tables): 0 none, 1 x0, 2 y0, 3-4 x1-x2, 5-7
@@ -426,12 +438,20 @@ def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
 
 
 @njit(cache=True)
-def deliver_plastic(pre_fired, pre_ptr, row, delay, w, acc, t, n_slots):
+def deliver_plastic(pre_fired, pre_ptr, row, delay, w, acc, t, n_slots, straight):
     """Add ``w`` of each synapse of each fired pre neuron to its row, for step
-    ``t + 1 + delay``."""
+    ``t + 1 + delay``; with ``straight`` (:func:`_straight`) one plain loop per pre row."""
     slot = (t + 1) % n_slots
     for q in range(pre_fired.shape[0]):
         i = pre_fired[q]
+        if straight:
+            dst = acc[slot]
+            lo = np.uint64(pre_ptr[i])
+            r0 = np.uint64(row[lo]) if pre_ptr[i + 1] > pre_ptr[i] else np.uint64(0)
+            # (unsigned indices: no test for negative ones, so the loop vectorises)
+            for k in range(np.uint64(pre_ptr[i + 1] - pre_ptr[i])):
+                dst[r0 + k] += w[lo + k]
+            continue
         for k in range(pre_ptr[i], pre_ptr[i + 1]):
             # (check_learning refuses delays on a plastic projection; kept general here)
             if delay[k] == 0:
@@ -471,22 +491,48 @@ def spikes_step(pre_fired, post_fired, within, x, y, tx, ty, x_int, x_frac, y_in
 @njit(cache=True)
 def _history(h0, t_spk, epoch, decay, has_tau, imp_int, imp_frac, r_decay, r_imp):
     n_tr, n = h0.shape
-    hist = np.zeros((epoch + 1, n_tr, n), dtype=np.int64)
-    hist[0] = h0
+    hist = np.empty((epoch + 1, n_tr, n), dtype=np.int64)
+    for c in range(n_tr):
+        for i in range(n):
+            hist[0, c, i] = h0[c, i]
+    # A trace holds 0..127 and one decay step of a value depends on that value alone (one
+    # r_decay per epoch): the 128 results are tabled once per trace, by the same float
+    # arithmetic, instead of once per neuron and step.
+    step = np.zeros((n_tr, W_TRACE_MAX + 1), dtype=np.int64)  # (no tau: every value -> 0)
+    for c in range(n_tr):
+        if has_tau[c]:
+            f = decay[c]
+            for h in range(W_TRACE_MAX + 1):
+                val = f * np.float64(h)
+                fl = np.floor(val)
+                step[c, h] = np.int64(fl) + (1 if r_decay < val - fl else 0)
     for k in range(1, epoch + 1):
         for c in range(n_tr):
-            if not has_tau[c]:
-                continue
-            f = decay[c]
             for i in range(n):
-                val = f * np.float64(hist[k - 1, c, i])
-                fl = np.floor(val)
-                hist[k, c, i] = np.int64(fl) + (1 if r_decay < val - fl else 0)
+                hist[k, c, i] = step[c, hist[k - 1, c, i]]
         for i in range(n):
             if t_spk[i] == k:
                 for c in range(n_tr):
                     hist[k, c, i] = _add_impulse(hist[k, c, i], r_imp, imp_int[c], imp_frac[c])
     return hist
+
+
+@njit(cache=True)
+def _copy_last(h, hist):
+    """``h[:, :] = hist[-1]`` (a loop: Numba's array assignment compiles an error message)."""
+    last = hist.shape[0] - 1
+    for c in range(h.shape[0]):
+        for i in range(h.shape[1]):
+            h[c, i] = hist[last, c, i]
+
+
+@njit(cache=True)
+def _reset(tx, ty):
+    """``tx[:] = ty[:] = 0`` (loops, as in :func:`_copy_last`)."""
+    for i in range(tx.shape[0]):
+        tx[i] = 0
+    for j in range(ty.shape[0]):
+        ty[j] = 0
 
 
 @njit(cache=True, inline="always")
@@ -495,26 +541,44 @@ def _wrap32(v):
     return ((v + np.int64(2147483648)) & np.int64(0xFFFFFFFF)) - np.int64(2147483648)
 
 
+# The product arithmetic of step 3 in two pieces, shared by the generic path (:func:`_update`)
+# and the table builder (:func:`_product_value`), so that the tables are that arithmetic by
+# construction. (Plain compiled functions: LLVM inlines them; Numba's own inlining would
+# type each call site again, which costs compile time.)
+@njit(cache=True)
+def _times_factor(cur, val, const, sgn, bw):
+    """``cur`` times one factor of value ``val``: plus its constant, its sign when ``sgn``,
+    clipped to ``bw`` bits (signed), multiplied in wrapping int32."""
+    val += const
+    if sgn:
+        val = np.int64(1) if val > 0 else (np.int64(-1) if val < 0 else np.int64(0))
+    val = min(max(val, -(np.int64(1) << bw)), (np.int64(1) << bw) - 1)
+    return _wrap32(cur * val)
+
+
+@njit(cache=True)
+def _scaled(cur, width_sum, mant, exp):
+    """A product's factors' value ``cur`` (of ``width_sum`` bits) times its scale
+    ``mant * 2**exp``, as it is added to ``acc`` (Lava's bounds, learning_rule_applier.py:
+    -(2**15) - 1 .. 2**15 - 1)."""
+    lim = np.int64(32767)
+    cur = _wrap32(cur * mant)
+    cur = cur >> max(0, width_sum + 4 - 15)
+    cur = _wrap32(cur << (exp + 7))
+    return min(max(cur, -lim - 2), lim)
+
+
 @njit(cache=True)
 def _product_value(p, val, prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width):
     """``cur`` of product ``p`` (at most one factor, of value ``val``) with its dependency
-    active: the arithmetic of :func:`_update`, for :func:`rule_tables`."""
-    lim = np.int64(32767)
+    active, for :func:`rule_tables`: :func:`_update`'s arithmetic."""
     cur = np.int64(1)
     width_sum = 0
     if fac_var.shape[1] > 0 and fac_var[p, 0] >= 0:
-        v = fac_var[p, 0]
-        val += fac_const[p, 0]
-        if fac_sgn[p, 0]:
-            val = np.int64(1) if val > 0 else (np.int64(-1) if val < 0 else np.int64(0))
-        bw = fac_width[v]
+        bw = fac_width[fac_var[p, 0]]
+        cur = _times_factor(cur, val, fac_const[p, 0], fac_sgn[p, 0], bw)
         width_sum += bw
-        val = min(max(val, -(np.int64(1) << bw)), (np.int64(1) << bw) - 1)
-        cur = _wrap32(cur * val)
-    cur = _wrap32(cur * prod_mant[p])
-    cur = cur >> max(0, width_sum + 4 - 15)
-    cur = _wrap32(cur << (prod_exp[p] + 7))
-    return min(max(cur, -lim - 2), lim)
+    return _scaled(cur, width_sum, prod_mant[p], prod_exp[p])
 
 
 @njit(cache=True, inline="always")
@@ -567,64 +631,84 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
                 fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col, dense):
     """Step 3 by the tables, for the synapses of the pre and post neurons that spiked.
     Pre rows are contiguous; a post's synapses are strided (one per row): in a ``dense``
-    projection they are found by position (row start + post), else through ``post_syn``."""
+    projection they are found by position (row start + post), else through ``post_syn``.
+    Pairwise STDP's two sides run as straight loops; every other synapse to update is
+    listed first, then updated in one loop (one inlined copy of :func:`_fast_update`: each
+    copy costs compile time)."""
     n_pre = pre_ptr.shape[0] - 1
     n_post = post_ptr.shape[0] - 1
     n_eval = 0
-    n_x = 0
     active = np.empty(n_post, dtype=np.int64)
     n_y = 0
+    n_y_syn = 0
     for j in range(n_post):
         if ty[j] > 0:
             active[n_y] = j
             n_y += 1
+            n_y_syn += post_ptr[j + 1] - post_ptr[j]
+    n_x = 0
+    n_x_syn = 0
+    for i in range(n_pre):
+        if tx[i] > 0:
+            n_x += 1
+            n_x_syn += pre_ptr[i + 1] - pre_ptr[i]
     # Pairwise STDP's pre side: one x0 product, of a post trace. A synapse whose post did
     # not spike gets that product alone (the y0 products are off), so a dense row is one
-    # straight loop over it (its posts that spiked are redone, in full, after it).
+    # straight loop over it (its posts that spiked are listed, and updated in full later).
+    # Likewise the post side's one y0 product of a pre trace (the x0 products are off).
     pair = -1
+    pair_y = -1
     n_dep_x = 0
+    n_dep_y = 0
     for p in range(prod_dep.shape[0]):
         if prod_dep[p] == 0:
             n_dep_x += 1
             pair = p
+        elif prod_dep[p] == 1:
+            n_dep_y += 1
+            pair_y = p
     if not (dense and n_dep_x == 1 and fast_src[pair] >= 5 and fast_src[pair] < 8):
         pair = -1
+    if not (dense and n_dep_y == 1 and fast_src[pair_y] >= 3 and fast_src[pair_y] < 5):
+        pair_y = -1
     lim = np.int64(32767)
+    # Lava's bounds on acc, then the sign mode's: one clip to where the two intervals meet
     acc_lo = np.int64(0) if sign_code == 1 else -lim - 2
     acc_hi = np.int64(0) if sign_code == 2 else lim
+    visit = np.empty((n_x * n_y if pair >= 0 else n_x_syn) + (0 if pair_y >= 0 else n_y_syn),
+                     dtype=np.int64)
+    n_v = 0
     saved = np.empty(n_y, dtype=w.dtype)
+    # The pre side's one product per post and dependency time, read from its table once
+    # per epoch (not once per synapse): the row loop below then has no gather left.
+    add = np.empty((hy.shape[0] if pair >= 0 else 0, n_post), dtype=np.int64)
+    if pair >= 0:
+        for at in range(1, hy.shape[0]):
+            for j in range(n_post):
+                add[at, j] = fast_tab[pair, hy[at, fast_src[pair] - 5, j]]
     for i in range(n_pre):
         if tx[i] == 0:
             continue
-        n_x += 1
-        if pair >= 0:
-            base = pre_ptr[i]
-            for q in range(n_y):
-                j = active[q]
-                saved[q] = w[base + j]
-                _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
-                             sign_code, w_lo, w_hi)
-                saved[q], w[base + j] = w[base + j], saved[q]
-            h = hy[tx[i], fast_src[pair] - 5]
-            tab = fast_tab[pair]
-            ub = np.uint64(base)
-            # (unsigned indices: Numba then drops its test for negative ones from the loop)
-            for j in range(np.uint64(n_post)):
-                k = ub + j
-                acc = min(max((np.int64(w[k]) << 7) + tab[np.uint64(h[j])], -lim - 2), lim)
-                acc = min(max(acc, acc_lo), acc_hi)
-                new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
-                w[k] = min(max(new, w_lo), w_hi)
-            for q in range(n_y):
-                w[base + active[q]] = saved[q]
-            continue
-        for k in range(pre_ptr[i], pre_ptr[i + 1]):
-            _fast_update(k, i, syn_post[k], w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
-                         sign_code, w_lo, w_hi)
-        if not dense:
+        if pair < 0:
             for k in range(pre_ptr[i], pre_ptr[i + 1]):
-                per_col[post_col[syn_post[k]]] += 1
-            n_eval += pre_ptr[i + 1] - pre_ptr[i]
+                visit[n_v] = k
+                n_v += 1
+            continue
+        base = pre_ptr[i]
+        for q in range(n_y):
+            saved[q] = w[base + active[q]]
+        a = add[tx[i]]
+        ub = np.uint64(base)
+        # (unsigned indices: Numba then drops its test for negative ones from the loop)
+        for j in range(np.uint64(n_post)):
+            k = ub + j
+            acc = min(max((np.int64(w[k]) << 7) + a[j], acc_lo), acc_hi)
+            new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+            w[k] = min(max(new, w_lo), w_hi)
+        for q in range(n_y):
+            w[base + active[q]] = saved[q]
+            visit[n_v] = base + active[q]
+            n_v += 1
     if dense:
         n_rest = n_pre - n_x
         for j in range(n_post):
@@ -632,55 +716,58 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
         for q in range(n_y):
             per_col[post_col[active[q]]] += n_rest
         n_eval = n_x * n_post + n_y * n_rest
-        if n_y == 0:
-            return n_eval
-        # likewise the post side's one y0 product of a pre trace (the x0 products are off)
-        pair_y = -1
-        n_dep_y = 0
-        for p in range(prod_dep.shape[0]):
-            if prod_dep[p] == 1:
-                n_dep_y += 1
-                pair_y = p
-        if not (n_dep_y == 1 and fast_src[pair_y] >= 3 and fast_src[pair_y] < 5):
-            pair_y = -1
-        for i in range(n_pre):
+        add_y = np.empty(hx.shape[0], dtype=np.int64)
+        for i in range(n_pre if n_y else 0):
             if tx[i] > 0:
                 continue  # done above
             base = pre_ptr[i]
-            if pair_y >= 0:
-                c = fast_src[pair_y] - 3
-                # A row whose pre trace adds 0 at every step of the epoch leaves its weights
-                # as they are (acc = w << 7 rounds back to w, within its bounds): skipped.
-                # With STDP most rows are so (the pre trace has decayed to 0).
-                adds = False
-                for at in range(1, hx.shape[0]):
-                    if fast_tab[pair_y, hx[at, c, i]] != 0:
-                        adds = True
-                if not adds:
-                    continue
+            if pair_y < 0:
+                for q in range(n_y):
+                    visit[n_v] = base + active[q]
+                    n_v += 1
+                continue
+            c = fast_src[pair_y] - 3
+            # A row whose pre trace adds 0 at every step of the epoch leaves its weights as
+            # they are (acc = w << 7 rounds back to w, within its bounds): skipped. With
+            # STDP most rows are so (the pre trace has decayed to 0).
+            adds = False
+            for at in range(1, hx.shape[0]):
+                add_y[at] = fast_tab[pair_y, hx[at, c, i]]
+                if add_y[at] != 0:
+                    adds = True
+            if not adds:
+                continue
+            if hx.shape[0] == 2:  # epoch 1: one value for the whole row
+                a = add_y[1]
                 for q in range(n_y):
                     k = base + active[q]
-                    acc = (np.int64(w[k]) << 7) + fast_tab[pair_y, hx[ty[active[q]], c, i]]
-                    acc = min(max(min(max(acc, -lim - 2), lim), acc_lo), acc_hi)
+                    acc = min(max((np.int64(w[k]) << 7) + a, acc_lo), acc_hi)
                     new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
                     w[k] = min(max(new, w_lo), w_hi)
                 continue
             for q in range(n_y):
-                j = active[q]
-                _fast_update(base + j, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
-                             sign_code, w_lo, w_hi)
-        return n_eval
-    for q in range(n_y):
-        j = active[q]
-        for r in range(post_ptr[j], post_ptr[j + 1]):
-            k = post_syn[r]
-            i = syn_pre[k]
-            if tx[i] > 0:
-                continue
-            _fast_update(k, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab, sign_code,
-                         w_lo, w_hi)
-            n_eval += 1
-            per_col[post_col[j]] += 1
+                k = base + active[q]
+                acc = min(max((np.int64(w[k]) << 7) + add_y[ty[active[q]]], acc_lo), acc_hi)
+                new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                w[k] = min(max(new, w_lo), w_hi)
+    else:
+        n_eval = n_v
+        for q in range(n_v):
+            per_col[post_col[syn_post[visit[q]]]] += 1
+        for q in range(n_y):
+            j = active[q]
+            for r in range(post_ptr[j], post_ptr[j + 1]):
+                k = post_syn[r]
+                if tx[syn_pre[k]] > 0:
+                    continue  # listed with its pre
+                visit[n_v] = k
+                n_v += 1
+                n_eval += 1
+                per_col[post_col[j]] += 1
+    for q in range(n_v):
+        k = visit[q]
+        _fast_update(k, syn_pre[k], syn_post[k], w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab,
+                     sign_code, w_lo, w_hi)
     return n_eval
 
 
@@ -720,19 +807,9 @@ def _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant
                 val = hy[at, v - 4, j]
             else:
                 val = w_old
-            val += fac_const[p, f]
-            if fac_sgn[p, f]:
-                val = np.int64(1) if val > 0 else (np.int64(-1) if val < 0 else np.int64(0))
-            bw = fac_width[v]
-            width_sum += bw
-            val = min(max(val, -(np.int64(1) << bw)), (np.int64(1) << bw) - 1)
-            cur = _wrap32(cur * val)
-        cur = _wrap32(cur * prod_mant[p])
-        cur = cur >> max(0, width_sum + 4 - 15)
-        cur = _wrap32(cur << (prod_exp[p] + 7))
-        # Lava's bounds: -(2**15) - 1 .. 2**15 - 1 (learning_rule_applier.py)
-        cur = min(max(cur, -lim - 2), lim)
-        acc = min(max(acc + cur, -lim - 2), lim)
+            cur = _times_factor(cur, val, fac_const[p, f], fac_sgn[p, f], fac_width[v])
+            width_sum += fac_width[v]
+        acc = min(max(acc + _scaled(cur, width_sum, prod_mant[p], prod_exp[p]), -lim - 2), lim)
     if sign_code == 1:
         acc = max(acc, 0)
     elif sign_code == 2:
@@ -759,65 +836,57 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
     products are read from their tables (:func:`_fast_epoch`)."""
     hx = _history(x, tx, epoch, x_decay, x_has, x_int, x_frac, r_xd, r_xi)
     hy = _history(y, ty, epoch, y_decay, y_has, y_int, y_frac, r_yd, r_yi)
-    x[:, :] = hx[epoch]
-    y[:, :] = hy[epoch]
+    _copy_last(x, hx)
+    _copy_last(y, hy)
     n_eval = 0
     if fast_ok and not u_on:
         thr = np.int64(np.floor(r_conn * 128.0))
         n_eval = _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, ty, thr,
                              prod_dep, fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col,
                              dense)
-        tx[:] = 0
-        ty[:] = 0
+        _reset(tx, ty)
         return n_eval
-    if u_on:
+    # The synapses of the posts that spiked lie strided through memory (sorted by pre): when
+    # they are more than half of all, one pass over every synapse in order is cheaper than
+    # gathering them (measured: ~10 ns per scanned synapse, ~20 ns per gathered one, 1,000 x
+    # 1,000 dense). Else the synapses to visit are listed first. (Two call sites of _update
+    # in all: each inlined one costs compile time.)
+    n_post_syn = 0
+    for j in range(post_ptr.shape[0] - 1):
+        if ty[j] > 0:
+            n_post_syn += post_ptr[j + 1] - post_ptr[j]
+    if u_on or 2 * n_post_syn > syn_pre.shape[0]:
         for k in range(syn_pre.shape[0]):
-            _update(k, syn_pre[k], syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep,
-                    prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
-            per_col[post_col[syn_post[k]]] += 1
-        n_eval = syn_pre.shape[0]
-    else:
-        # The synapses of the posts that spiked lie strided through memory (sorted by pre):
-        # when they are more than half of all, one pass over every synapse in order is
-        # cheaper than gathering them (measured: ~10 ns per scanned synapse, ~20 ns per
-        # gathered one, 1,000 x 1,000 dense).
-        n_post_syn = 0
-        for j in range(post_ptr.shape[0] - 1):
-            if ty[j] > 0:
-                n_post_syn += post_ptr[j + 1] - post_ptr[j]
-        if 2 * n_post_syn > syn_pre.shape[0]:
-            for k in range(syn_pre.shape[0]):
-                i = syn_pre[k]
-                j = syn_post[k]
-                if tx[i] > 0 or ty[j] > 0:
-                    _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
-                            prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
-                    n_eval += 1
-                    per_col[post_col[j]] += 1
-            tx[:] = 0
-            ty[:] = 0
-            return n_eval
-        for i in range(pre_ptr.shape[0] - 1):
-            if tx[i] == 0:
-                continue
-            for k in range(pre_ptr[i], pre_ptr[i + 1]):
-                _update(k, i, syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep,
-                        prod_mant, prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code,
-                        w_lo, w_hi)
-                n_eval += 1
-                per_col[post_col[syn_post[k]]] += 1
-        for j in range(post_ptr.shape[0] - 1):
-            if ty[j] == 0:
-                continue
-            for q in range(post_ptr[j], post_ptr[j + 1]):
-                k = post_syn[q]
-                i = syn_pre[k]
-                if tx[i] > 0:
-                    continue  # done above
+            i = syn_pre[k]
+            j = syn_post[k]
+            if u_on or tx[i] > 0 or ty[j] > 0:
                 _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
                         prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
                 n_eval += 1
                 per_col[post_col[j]] += 1
-    tx[:] = 0
-    ty[:] = 0
+        _reset(tx, ty)
+        return n_eval
+    n_pre_syn = 0
+    for i in range(pre_ptr.shape[0] - 1):
+        if tx[i] > 0:
+            n_pre_syn += pre_ptr[i + 1] - pre_ptr[i]
+    visit = np.empty(n_pre_syn + n_post_syn, dtype=np.int64)
+    for i in range(pre_ptr.shape[0] - 1):
+        if tx[i] > 0:
+            for k in range(pre_ptr[i], pre_ptr[i + 1]):
+                visit[n_eval] = k
+                n_eval += 1
+    for j in range(post_ptr.shape[0] - 1):
+        if ty[j] > 0:
+            for q in range(post_ptr[j], post_ptr[j + 1]):
+                k = post_syn[q]
+                if tx[syn_pre[k]] == 0:  # (else visited with its pre)
+                    visit[n_eval] = k
+                    n_eval += 1
+    for q in range(n_eval):
+        k = visit[q]
+        _update(k, syn_pre[k], syn_post[k], w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant,
+                prod_exp, fac_var, fac_const, fac_sgn, fac_width, sign_code, w_lo, w_hi)
+        per_col[post_col[syn_post[k]]] += 1
+    _reset(tx, ty)
     return n_eval
