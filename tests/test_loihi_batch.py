@@ -60,11 +60,12 @@ def assert_same_runs(got, want):
         assert a.first_overflow == b.first_overflow, k
 
 
-@pytest.fixture(params=["product", "rows", "scatter"])
+@pytest.fixture(params=["matrix", "rows", "scatter"])
 def input_path(request, monkeypatch):
-    """Input events through the matrix product whenever it is exact, or never; every
-    source's synapses as dense rows where they fit (``MAX_FILL``), or all scattered."""
-    monkeypatch.setattr(lb, "PRODUCT_SPEEDUP", math.inf if request.param == "product" else 0.0)
+    """Input events of a step as the sum of their InputMatrix rows whenever the matrix
+    exists, or never; every source's synapses as dense rows where they fit
+    (``MAX_FILL``), or all scattered."""
+    monkeypatch.setattr(lb, "MATRIX_FILL", math.inf if request.param == "matrix" else -math.inf)
     if request.param == "scatter":
         monkeypatch.setattr(lb, "MAX_FILL", -1.0)
     return request.param
@@ -94,17 +95,19 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
     assert (lb.dense_rows(tables).ptr[-1] == 0) == (input_path == "scatter")
 
 
-def test_mnist_mlp_uses_the_product_by_default(mnist):
-    # At its event density (a third of the pixels fire each step) the product is the
-    # cheaper way: 8 per entry of the raster x matrix vs the rows' adds per event.
+def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
+    # An input reaches every hidden neuron (one core), so its row is its 128 weights
+    # and 2 counts per core: about what its dense rows add.
     m, samples = mnist
     tables = loihi.prepare(m)
     inputs = kernel_inputs(m, 60, samples[:2])
     dr = lb.dense_rows(tables)
     in_ptr = np.stack([x.in_ptr for x in inputs])
     in_ptr[1] += in_ptr[0, -1]
-    in_src = np.concatenate([x.in_src for x in inputs])
-    assert lb._input_sums(tables, dr, in_ptr, in_src, 60).shape == (120, lb.input_matrix(tables, dr).matrix.shape[1])
+    mat = lb._input_rows(tables, dr, in_ptr)
+    assert mat is lb.input_matrix(tables, dr)
+    assert mat.matrix.dtype == tables.info.acc_dtype == np.int16  # 16 lanes per 256 bits
+    assert mat.matrix.shape == (784, int(mat.piece_len.sum()) + 2 * tables.info.n_cols)
 
 
 def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
