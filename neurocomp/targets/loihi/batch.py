@@ -8,7 +8,7 @@ probed traces, overflow records, the strict stop), or ``None`` when this path do
 apply (plastic projections, samples of different lengths, probes or strictness): the
 caller then runs the samples one by one.
 
-Why it is faster: the neuron update is the kernel's own (:func:`kernel._update_step`,
+Why it is faster: the neuron update is the kernel's own (:func:`kernel._update_cores`,
 imported, not copied), but a spike's synapses are added as *dense rows*. Per source and
 delay, the synapses' values are laid out over the span of ``acc`` rows they reach
 (summed where a source reaches one row twice, zero in the gaps): one contiguous,
@@ -36,7 +36,7 @@ from ...emulator.kernels.routing import (COL, HOPS_EAST_WEST, HOPS_EW, HOPS_IC, 
                                          HOPS_NORTH_SOUTH, HOPS_NS, MESSAGES_OUT, N_COUNTERS, ROUTE_HI,
                                          ROUTE_LO, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, _scatter,
                                          count_routes)
-from .kernel import VARIABLES, LoihiTables, _raise_overflow, _update_step
+from .kernel import VARIABLES, LoihiTables, _modes, _raise_overflow, _update_cores
 
 __all__ = ["DenseRows", "InputMatrix", "dense_rows", "input_matrix", "run_batch"]
 
@@ -192,7 +192,7 @@ def _count_matrix(rt, n_comp, mat, at, n_cols):
             mat[s - n_comp, at + n_cols + j] = cnt[SYNOPS, 0, j]
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _spans(src, syn, vbits, delays, n_slots, s, lo, hi):
     """Per extra delay, the lowest and highest row source ``s``'s synapses reach
     (``lo[d] > hi[d]``: none)."""
@@ -258,7 +258,7 @@ def _fill_pieces(src, syn, vbits, delays, delay0, n_slots, ptr, delay, row0, len
             value[off[q] + (p >> vbits) - row0[q]] += (p << shift) >> shift
 
 
-@njit(cache=True)
+@njit(cache=True, no_cpython_wrapper=True)
 def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, sources, lo, hi, t,
                    acc, acc_flat, n_rows, cnt, inc):
     """The effect of ``routing.deliver_many`` for ``sources[lo:hi]`` at step ``t``, the
@@ -376,7 +376,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
             if n_spikes + n_comp > cap:
                 return b, t, n_spikes, False
             step_start = n_spikes
-            n_spikes, stop = _update_step(
+            n_spikes, stop = _update_cores(
                 t, t % n_slots, rt, acc, cnt_b, u, v, ref, f_u, f_v, bias, vth, refractory,
                 block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias,
                 cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits,
@@ -498,7 +498,7 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
             u, v, ref, tb.f_u, tb.f_v, tb.bias, tb.vth, tb.refractory, tb.block_exp, tb.core_seg_ptr,
             tb.seg_start, tb.seg_stop, tb.seg_cfg, *(np.ascontiguousarray(tb.cfg[:, i]) for i in range(6)),
             tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v,
-            tb.wrap_u, tb.wrap_v, tb.ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf, first,
+            *_modes(tb), tb.ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf, first,
             *((mat.matrix, mat.piece_delay, mat.piece_row0, mat.piece_len, mat.piece_col, mat.count_col)
               if mat is not None else (_NO_ROWS[np.dtype(tb.info.acc_dtype)], _NONE, _NONE, _NONE, _NONE, 0)))
     _run_samples(n_samples, 0, 0, spike_t, spike_c, sample_ptr, *args)  # compile (or load) untimed
