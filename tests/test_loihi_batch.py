@@ -176,8 +176,12 @@ def test_random_mappings_match_the_per_sample_kernel(input_path, seed, modes, un
     steps = 30
     mapping, raster, _ = random_case(seed, chip, uniform=uniform, big=big, steps=steps)
     rng = np.random.default_rng(seed)
-    # dense, none, sparse, and inputs that fire in most steps
+    # dense, none, sparse, inputs that fire in most steps, and every event of those twice
+    # (a source firing twice in one step)
     samples = [{"x": raster}] + [{"x": rng.random(raster.shape) < p} for p in (0.0, 0.2, 0.6, 0.9)]
+    busy = input_events(mapping.network, steps, samples[-1], inputs=("x",))["x"]
+    samples.append({"x": InputEvents(population="x", n=busy.n, steps=steps, step_ptr=2 * busy.step_ptr,
+                                     indices=np.repeat(busy.indices, 2), values=np.repeat(busy.values, 2))})
     tables = loihi.prepare(mapping)
     inputs = kernel_inputs(mapping, steps, samples)
     assert_same_runs(lb.run_batch(tables, inputs), [loihi.run(tables, x) for x in inputs])

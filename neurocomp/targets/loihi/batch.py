@@ -32,10 +32,8 @@ import numpy as np
 from numba import njit
 
 from ...emulator.kernels import KernelInputs, KernelRun
-from ...emulator.kernels.routing import (COL, HOPS_EAST_WEST, HOPS_EW, HOPS_IC, HOPS_INTERCHIP,
-                                         HOPS_NORTH_SOUTH, HOPS_NS, MESSAGES_OUT, N_COUNTERS, ROUTE_HI,
-                                         ROUTE_LO, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, _scatter,
-                                         count_routes)
+from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, _scatter,
+                                         count_routes, count_sent, flush_received, gather_received)
 from .kernel import VARIABLES, LoihiTables, _modes, _raise_overflow, _update_cores
 
 __all__ = ["DenseRows", "InputMatrix", "dense_rows", "input_matrix", "run_batch"]
@@ -266,21 +264,10 @@ def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, source
     gathers the receiving cores' counts, as ``deliver_many`` does."""
     n_slots = rt.n_slots
     base_slot = (t + 1) % n_slots
-    bits = rt.route_bits
-    mask = (np.int64(1) << bits) - 1
     for e in range(lo, hi):
         s = sources[e]
-        col = rt.src[s, COL]
-        r0 = rt.src[s, ROUTE_LO]
-        r1 = rt.src[s, ROUTE_HI]
-        if col >= 0:
-            cnt[MESSAGES_OUT, t, col] += r1 - r0
-            cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
-            cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
-            cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
-        for r in range(r0, r1):
-            w = np.int64(rt.route[r])
-            inc[w >> bits] += (np.int64(1) << 32) + (w & mask)
+        count_sent(rt, s, t, cnt)
+        gather_received(rt, s, inc)
         if dr_ptr[s] == dr_ptr[s + 1]:
             _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
             continue
@@ -292,33 +279,28 @@ def _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, source
             o = np.uint64(dr_off[q])
             for i in range(np.uint64(dr_len[q])):
                 acc_flat[base + i] += dr_val[o + i]
-    for j in range(inc.shape[0]):
-        if inc[j] != 0:
-            cnt[SPIKES_IN, t, j] += inc[j] >> 32
-            cnt[SYNOPS, t, j] += inc[j] & 0xFFFFFFFF
-            inc[j] = 0
+    flush_received(inc, t, cnt)
 
 
 @njit(cache=True, no_cpython_wrapper=True)
-def _sum_rows(m_flat, width, in_src, lo, hi, n_comp, row):
-    """``row`` = the sum of the :class:`InputMatrix` rows of sources ``in_src[lo:hi]``
-    (``m_flat``: the matrix, flat), modulo its dtype's width. Its own function, not
-    inlined, so that the add compiles to wide vector instructions (it does not inside
-    the large loop); four rows per pass, so that ``row`` is read and written a quarter
-    as often."""
-    row[:] = 0
+def _add_rows(m_flat, width, sources, lo, hi, offset, row):
+    """Add to ``row`` the rows ``sources[lo:hi] - offset`` of a matrix of ``width``
+    columns (``m_flat``: the matrix, flat), modulo their dtype's width. Its own function,
+    not inlined, so that the add compiles to wide vector instructions (it does not
+    inside the large loop); four rows per pass, so that ``row`` is read and written a
+    quarter as often."""
     e = lo
     # unsigned offsets: no test for negative indices, so the adds vectorize
     while e + 4 <= hi:
-        a = np.uint64(in_src[e] - n_comp) * width
-        b = np.uint64(in_src[e + 1] - n_comp) * width
-        c = np.uint64(in_src[e + 2] - n_comp) * width
-        d = np.uint64(in_src[e + 3] - n_comp) * width
+        a = np.uint64(sources[e] - offset) * width
+        b = np.uint64(sources[e + 1] - offset) * width
+        c = np.uint64(sources[e + 2] - offset) * width
+        d = np.uint64(sources[e + 3] - offset) * width
         for i in range(width):
             row[i] += (m_flat[a + i] + m_flat[b + i]) + (m_flat[c + i] + m_flat[d + i])
         e += 4
     while e < hi:
-        a = np.uint64(in_src[e] - n_comp) * width
+        a = np.uint64(sources[e] - offset) * width
         for i in range(width):
             row[i] += m_flat[a + i]
         e += 1
@@ -392,7 +374,8 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                 v_out[b, t, k] = v[probe[k]]
             if m_rows.shape[0]:
                 # the step's input events: the sum of their sources' rows (InputMatrix)
-                _sum_rows(m_flat, width, in_src, in_ptr[b, t], in_ptr[b, t + 1], n_comp, row)
+                row[:] = 0
+                _add_rows(m_flat, width, in_src, in_ptr[b, t], in_ptr[b, t + 1], n_comp, row)
                 for p in range(m_delay.shape[0]):
                     base = np.uint64(((t + 1 + m_delay[p]) % n_slots) * n_rows + m_row0[p])
                     c = np.uint64(m_col[p])
