@@ -7,7 +7,8 @@ first overflows, and raise the same error in strict mode. Cases: ``mnist_mlp`` s
 (every sample saturates ``v`` somewhere), and random Mappings from
 ``test_emulator_loihi.random_case`` (recurrence, exponents of both signs, delays,
 refractory periods, relays, several cores and chips) under every pair of overflow
-modes, with the input events delivered both ways (matrix product, dense rows).
+modes, with the input events delivered both ways (summed input rows, dense rows), and
+the batch's RunResults against those built one by one.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ vectorized add per piece instead of a scatter that decodes every synapse's row. 
 addition into ``acc`` is modular in its dtype whatever the order, so summing a source's
 synapses before adding them gives the same ``acc`` bit for bit. The counters of each
 spike (messages, hops, spikes in, synaptic operations) are counted route by route as
-:func:`~neurocomp.emulator.kernels.routing.count_routes` does. And the samples run in one
-call: the Python work per sample (the kernel's arguments, its compile check, buffer
-resumptions) is paid once per batch.
+:func:`~neurocomp.emulator.kernels.routing.count_routes` does (the same inlined helpers).
+The input events of a step, where an :class:`InputMatrix` applies, are added as one
+sum of their sources' rows (exact modulo ``acc``'s width, see there). And the samples
+run in one call: the Python work per sample (the kernel's arguments, its compile check,
+buffer resumptions) is paid once per batch.
 """
 
 from __future__ import annotations
