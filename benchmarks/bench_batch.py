@@ -7,7 +7,8 @@ alternating, medians of ``--runs``:
 
 * **batched**: :func:`neurocomp.emulator.run.emulate_batch` as it is: bit-exact integer
   emulation, the samples through Loihi's batch runner (``targets/loihi/batch.py``: all
-  samples in one compiled call, input events through an exact float32 matrix product);
+  samples in one compiled call, a step's input events as one exact integer sum of
+  their sources' rows, the results built for the whole batch at once);
 * **one by one**: the same call with the batch runner turned off (``kernel.run`` per
   sample, as before it existed): the results of both must be identical (every
   population's spikes, every counter, the probed voltages, the overflow notes);
@@ -23,7 +24,7 @@ alternating, medians of ``--runs``:
   weights and one step of delay per layer on the chip: close, not equal).
 
 One thread each: the script sets ``OPENBLAS_NUM_THREADS`` (and OMP/MKL) to 1 before numpy
-loads (the batch runner's matrix product would otherwise use every core) and snnTorch
+loads (numpy's BLAS would otherwise use every core) and snnTorch
 runs ``torch.set_num_threads(1)``. ``--threads 2`` also runs neurocomp's batch on 2 local
 worker processes (``emulate_samples(jobs=2)``, one thread each) and snnTorch with 2
 threads: on a shared box, quote that figure as measured under its load.

@@ -7,7 +7,8 @@ first overflows, and raise the same error in strict mode. Cases: ``mnist_mlp`` s
 (every sample saturates ``v`` somewhere), and random Mappings from
 ``test_emulator_loihi.random_case`` (recurrence, exponents of both signs, delays,
 refractory periods, relays, several cores and chips) under every pair of overflow
-modes, with the input events delivered both ways (matrix product, dense rows).
+modes, with the input events delivered both ways (summed input rows, dense rows), and
+the batch's RunResults against those built one by one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from neurocomp.compiler.encode import input_events
 from neurocomp.diagnostics import EmulationError
 from neurocomp.emulator import run as emu
 from neurocomp.emulator.kernels import KernelInputs, batch_runner, run_resumable
+from neurocomp.ir.synapses import InputEvents
 from neurocomp.targets.loihi import batch as lb
 from neurocomp.targets.loihi import kernel as loihi
 
@@ -60,11 +62,12 @@ def assert_same_runs(got, want):
         assert a.first_overflow == b.first_overflow, k
 
 
-@pytest.fixture(params=["product", "rows", "scatter"])
+@pytest.fixture(params=["matrix", "rows", "scatter"])
 def input_path(request, monkeypatch):
-    """Input events through the matrix product whenever it is exact, or never; every
-    source's synapses as dense rows where they fit (``MAX_FILL``), or all scattered."""
-    monkeypatch.setattr(lb, "PRODUCT_SPEEDUP", math.inf if request.param == "product" else 0.0)
+    """Input events of a step as the sum of their InputMatrix rows whenever the matrix
+    exists, or never; every source's synapses as dense rows where they fit
+    (``MAX_FILL``), or all scattered."""
+    monkeypatch.setattr(lb, "MATRIX_FILL", math.inf if request.param == "matrix" else -math.inf)
     if request.param == "scatter":
         monkeypatch.setattr(lb, "MAX_FILL", -1.0)
     return request.param
@@ -94,35 +97,70 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
     assert (lb.dense_rows(tables).ptr[-1] == 0) == (input_path == "scatter")
 
 
-def test_mnist_mlp_uses_the_product_by_default(mnist):
-    # At its event density (a third of the pixels fire each step) the product is the
-    # cheaper way: 8 per entry of the raster x matrix vs the rows' adds per event.
+def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
+    # An input reaches every hidden neuron (one core), so its row is its 128 weights
+    # and 2 counts per core: about what its dense rows add.
     m, samples = mnist
     tables = loihi.prepare(m)
     inputs = kernel_inputs(m, 60, samples[:2])
     dr = lb.dense_rows(tables)
     in_ptr = np.stack([x.in_ptr for x in inputs])
     in_ptr[1] += in_ptr[0, -1]
-    in_src = np.concatenate([x.in_src for x in inputs])
-    assert lb._input_sums(tables, dr, in_ptr, in_src, 60).shape == (120, lb.input_matrix(tables, dr).matrix.shape[1])
+    mat = lb._input_rows(tables, dr, in_ptr)
+    assert mat is lb.input_matrix(tables, dr)
+    assert mat.matrix.dtype == tables.info.acc_dtype == np.int16  # 16 lanes per 256 bits
+    assert mat.matrix.shape == (784, int(mat.piece_len.sum()) + 2 * tables.info.n_cols)
 
 
-def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
-    m, samples = mnist
-    assert batch_runner(loihi) is lb.run_batch
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        together = emu.emulate_batch(m, 60, samples)
-        monkeypatch.setattr(emu, "batch_runner", lambda kernel: None)
-        alone = emu.emulate_batch(m, 60, samples)
-    assert together.overflows == alone.overflows and together.overflows
+def assert_same_results(together, alone):
+    """Two BatchResults alike: every population's spikes, every counter and trace."""
+    assert together.overflows == alone.overflows
+    assert len(together) == len(alone)
     for a, b in zip(together, alone):
+        assert list(a.spikes) == list(b.spikes) and list(a.traces) == list(b.traces)
         for pop in a.spikes:
             np.testing.assert_array_equal(a.spikes[pop].times, b.spikes[pop].times)
             np.testing.assert_array_equal(a.spikes[pop].indices, b.spikes[pop].indices)
+            assert (a.spikes[pop].n, a.spikes[pop].is_input) == (b.spikes[pop].n, b.spikes[pop].is_input)
         for f in a.counters.FIELDS:
             np.testing.assert_array_equal(getattr(a.counters, f), getattr(b.counters, f))
-        np.testing.assert_array_equal(a.traces["out"]["voltage"], b.traces["out"]["voltage"])
+        np.testing.assert_array_equal(a.counters.core_ids, b.counters.core_ids)
+        for pop in a.traces:
+            assert list(a.traces[pop]) == list(b.traces[pop])
+            for var in a.traces[pop]:
+                assert a.traces[pop][var].dtype == b.traces[pop][var].dtype
+                np.testing.assert_array_equal(a.traces[pop][var], b.traces[pop][var])
+        assert (a.synaptic_events, a.neuron_updates, a.steps, a.network) == \
+            (b.synaptic_events, b.neuron_updates, b.steps, b.network)
+
+
+def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
+    # The batch's results are built for all samples at once (run._results); one by one,
+    # each by run._result: the same RunResults. The hidden layer spans two cores, so its
+    # spikes need sorting; the probes take spikes of an input and neurons and voltages;
+    # one sample's input events come out of index order within a step (sorted for it).
+    m, samples = mnist
+    assert batch_runner(loihi) is lb.run_batch
+    pixels = input_events(m.network, 60, samples[1], inputs=("pixels",))["pixels"]
+    shuffled = np.concatenate([np.random.default_rng(1).permutation(pixels.indices[lo:hi])
+                               for lo, hi in zip(pixels.step_ptr[:-1], pixels.step_ptr[1:])])
+    assert not np.array_equal(shuffled, pixels.indices)
+    mixed = list(samples) + [{"pixels": InputEvents(population="pixels", n=pixels.n, steps=60,
+                                                    step_ptr=pixels.step_ptr, indices=shuffled,
+                                                    values=pixels.values)}]
+    probes = {"pixels": ("spikes",), "hidden": ("voltage", "spikes"), "out": ("spikes", "voltage")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kw in ({}, {"probes": probes}):
+            with monkeypatch.context() as mp:
+                mp.setattr(emu, "_result", None)  # not called for the batch runner's runs
+                together = emu.emulate_batch(m, 60, mixed, **kw)
+            with monkeypatch.context() as mp:
+                mp.setattr(emu, "batch_runner", lambda kernel: None)
+                alone = emu.emulate_batch(m, 60, mixed, **kw)
+            assert together.overflows
+            assert_same_results(together, alone)
+    np.testing.assert_array_equal(together[-1].spikes["pixels"].indices, alone[1].spikes["pixels"].indices)
 
 
 modes = st.sampled_from([("wrap", "saturate"), ("saturate", "wrap"), ("wrap", "wrap"),
@@ -139,8 +177,12 @@ def test_random_mappings_match_the_per_sample_kernel(input_path, seed, modes, un
     steps = 30
     mapping, raster, _ = random_case(seed, chip, uniform=uniform, big=big, steps=steps)
     rng = np.random.default_rng(seed)
-    # dense, none, sparse, and inputs that fire in most steps
+    # dense, none, sparse, inputs that fire in most steps, and every event of those twice
+    # (a source firing twice in one step)
     samples = [{"x": raster}] + [{"x": rng.random(raster.shape) < p} for p in (0.0, 0.2, 0.6, 0.9)]
+    busy = input_events(mapping.network, steps, samples[-1], inputs=("x",))["x"]
+    samples.append({"x": InputEvents(population="x", n=busy.n, steps=steps, step_ptr=2 * busy.step_ptr,
+                                     indices=np.repeat(busy.indices, 2), values=np.repeat(busy.values, 2))})
     tables = loihi.prepare(mapping)
     inputs = kernel_inputs(mapping, steps, samples)
     assert_same_runs(lb.run_batch(tables, inputs), [loihi.run(tables, x) for x in inputs])

@@ -122,7 +122,8 @@ __all__ = [
     "N_COUNTERS",
     "SYN_LO", "SYN_HI", "ROUTE_LO", "ROUTE_HI", "COL", "HOPS_EW", "HOPS_NS", "HOPS_IC",
     "Routing", "RoutingInfo", "routing_tables", "deliver", "deliver_many", "relay_fires",
-    "narrowest_int", "syn_row", "syn_value", "prefetch", "count_routes",
+    "narrowest_int", "syn_row", "syn_value", "prefetch", "count_routes", "count_sent",
+    "gather_received", "flush_received",
 ]
 
 # Rows of ``cnt``: the events of the cost vocabulary, in its order (plain module ints,
@@ -683,20 +684,49 @@ def count_routes(rt, s, t, cnt):
     """The counting half of :func:`deliver`: in ``cnt[:, t, :]``, the messages and hops of
     source ``s``'s core (none for an input) and the spikes in and synaptic operations of
     each core its routes reach. For a kernel that scatters the synapses its own way."""
-    col = rt.src[s, COL]
-    r0 = rt.src[s, ROUTE_LO]
-    r1 = rt.src[s, ROUTE_HI]
-    if col >= 0:
-        cnt[MESSAGES_OUT, t, col] += r1 - r0
-        cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
-        cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
-        cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
+    count_sent(rt, s, t, cnt)
     mask = (np.int64(1) << rt.route_bits) - 1
-    for r in range(r0, r1):
+    for r in range(rt.src[s, ROUTE_LO], rt.src[s, ROUTE_HI]):
         w = np.int64(rt.route[r])
         dst = w >> rt.route_bits
         cnt[SPIKES_IN, t, dst] += 1
         cnt[SYNOPS, t, dst] += w & mask
+
+
+@njit(cache=True, inline="always")
+def count_sent(rt, s, t, cnt):
+    """The sender's part of :func:`count_routes`: in ``cnt[:, t, :]``, the messages and
+    hops of source ``s``'s core (nothing for an input, which has no core)."""
+    col = rt.src[s, COL]
+    if col >= 0:
+        cnt[MESSAGES_OUT, t, col] += rt.src[s, ROUTE_HI] - rt.src[s, ROUTE_LO]
+        cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
+        cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
+        cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
+
+
+@njit(cache=True, inline="always")
+def gather_received(rt, s, inc):
+    """The receivers' part of :func:`count_routes` for a list of spikes, gathered in
+    ``inc`` (int64 ``[n_cols]``): per receiving core, ``(spikes in << 32) + synaptic
+    operations``, one add per route instead of two into ``cnt``
+    (:func:`routing_tables` checks that no core can receive ``2**32`` synaptic
+    operations in one step). :func:`flush_received` adds them to ``cnt``."""
+    bits = rt.route_bits
+    mask = (np.int64(1) << bits) - 1
+    for r in range(rt.src[s, ROUTE_LO], rt.src[s, ROUTE_HI]):
+        w = np.int64(rt.route[r])
+        inc[w >> bits] += (np.int64(1) << 32) + (w & mask)
+
+
+@njit(cache=True, inline="always")
+def flush_received(inc, t, cnt):
+    """Add what :func:`gather_received` gathered to ``cnt[:, t, :]`` and zero ``inc``."""
+    for j in range(inc.shape[0]):
+        if inc[j] != 0:
+            cnt[SPIKES_IN, t, j] += inc[j] >> 32
+            cnt[SYNOPS, t, j] += inc[j] & 0xFFFFFFFF
+            inc[j] = 0
 
 
 @njit(cache=True, inline="always")
@@ -783,12 +813,7 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
     n_routes = rt.route.shape[0]
     per_line = max(1, 64 // rt.syn.itemsize)
     routes_per_line = max(1, 64 // rt.route.itemsize)
-    bits = rt.route_bits
-    mask = (np.int64(1) << bits) - 1
-    # Per receiving core, (spikes in << 32) + synaptic operations: one add per route into
-    # a small array, instead of two into the counters (routing_tables checks that no core
-    # can receive 2**32 synaptic operations in one step).
-    inc = np.zeros(cnt.shape[2], dtype=np.int64)
+    inc = np.zeros(cnt.shape[2], dtype=np.int64)  # gather_received's counts
     for e in range(lo, hi):
         if e + 2 * _AHEAD < hi:
             prefetch(rt.src, sources[e + 2 * _AHEAD] * 8)
@@ -801,19 +826,7 @@ def deliver_many(rt, sources, lo, hi, t, acc, cnt):
                 prefetch(rt.route, r)
         # deliver(rt, sources[e], t, acc, cnt), with the receivers' counts batched
         s = sources[e]
-        col = rt.src[s, COL]
-        r0 = rt.src[s, ROUTE_LO]
-        r1 = rt.src[s, ROUTE_HI]
-        if col >= 0:
-            cnt[MESSAGES_OUT, t, col] += r1 - r0
-            cnt[HOPS_EAST_WEST, t, col] += rt.src[s, HOPS_EW]
-            cnt[HOPS_NORTH_SOUTH, t, col] += rt.src[s, HOPS_NS]
-            cnt[HOPS_INTERCHIP, t, col] += rt.src[s, HOPS_IC]
-        for r in range(r0, r1):
-            w = np.int64(rt.route[r])
-            inc[w >> bits] += (np.int64(1) << 32) + (w & mask)
+        count_sent(rt, s, t, cnt)
+        gather_received(rt, s, inc)
         _scatter(rt, rt.src[s, SYN_LO], rt.src[s, SYN_HI], t, acc)
-    for j in range(inc.shape[0]):
-        if inc[j] != 0:
-            cnt[SPIKES_IN, t, j] += inc[j] >> 32
-            cnt[SYNOPS, t, j] += inc[j] & 0xFFFFFFFF
+    flush_received(inc, t, cnt)
