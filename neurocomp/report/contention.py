@@ -31,8 +31,11 @@ the model; in short, per step:
   fires in the step after a spike of the neuron that feeds it (``compiler/route.py``),
   and is replayed like any sender (its turn comes last on its core).
 
-The replay is one compiled pass over the run's spikes in step order (Numba), with one
-sort per step of the step's packets by arrival.
+The replay is one compiled pass over the run's spikes in step order (Numba), O(packets
++ receiving cores x bins) per step: arrivals are not sorted but binned per receiving
+core over the step's span (about two bins per packet, 64-4,096 per core), which gives a
+core's last packet done exactly when no bin holds two different arrival times, else
+early by less than one bin's width (span / bins: well under 1 % of the step).
 Limits: a link's queue drains at its rate from the step's start, not from its packets'
 arrivals; a real-time chip (TrueNorth) is not replayed: its step is one tick whatever
 its traffic.
@@ -85,13 +88,18 @@ def _packets(mapping: Any, chip: Any, synop_ns: np.ndarray) -> dict[str, np.ndar
     dst = np.asarray(m.axon_core, dtype=np.int64)[axon]
     n_syn = np.diff(np.asarray(m.axon_syn_ptr, dtype=np.int64))[axon].astype(np.float64)
     work = n_syn * synop_ns[axon]
+    message_in = float(times["message_in"] or 0.0)
+    if np.all((src[1:] != src[:-1]) | (dst[1:] > dst[:-1])):
+        # routes already in (source, core) order, one per pair: one packet each
+        return {"src": src, "dst": dst, "work": work + message_in,
+                "ptr": np.concatenate([[0], np.cumsum(n_routes)])}
     key = src * (int(dst.max(initial=0)) + 1) + dst
     order = np.argsort(key, kind="stable")
     key, src, dst, work = key[order], src[order], dst[order], work[order]
     first = np.ones(key.size, dtype=bool)
     first[1:] = key[1:] != key[:-1]
     group = np.cumsum(first) - 1
-    pk_work = np.bincount(group, weights=work, minlength=int(first.sum())) + float(times["message_in"] or 0.0)
+    pk_work = np.bincount(group, weights=work, minlength=int(first.sum())) + message_in
     pk_src, pk_dst = src[first], dst[first]
     ptr = np.zeros(m.n_sources + 1, dtype=np.int64)
     np.add.at(ptr, pk_src + 1, 1)
@@ -201,7 +209,10 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
 
     # the cores the mapping uses, numbered 0..n-1, with their tile coordinates
     comp_core = np.asarray(m.comp_core, dtype=np.int64)
-    used = np.unique(np.concatenate([comp_core, np.asarray(m.axon_core, dtype=np.int64), core_ids]))
+    present = np.zeros(chip.total_cores, dtype=bool)
+    for cores in (comp_core, np.asarray(m.axon_core, dtype=np.int64), core_ids):
+        present[cores] = True
+    used = np.flatnonzero(present)
     at = np.full(chip.total_cores, -1, dtype=np.int64)
     at[used] = np.arange(used.size)
     xy = chip.coordinates_of(used)
@@ -238,40 +249,34 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     return Replay(critical_ns=critical, network_ns=network)
 
 
-#: Arrival times are ordered on a grid of 1/64 ns (``_TICKS_PER_NS``), by a stable LSD
-#: radix sort of 32-bit keys in 11-bit digits: O(n) per step, where a comparison sort
-#: of a busy step's 50,000 packets dominated the replay. Packets closer than 1/64 ns
-#: keep their sending order; arrivals past 2**32 / 64 ns (67 ms) share the last key.
-_TICKS_PER_NS = 64.0
-_RADIX_BITS = 11
-_RADIX = 1 << _RADIX_BITS
+#: Bins per receiving core and step: one per packet a core receives in an average step,
+#: within these bounds (see :func:`_served`: the error is below span / bins).
+_MIN_BINS = 128
+_MAX_BINS = 512
 
 
 @njit(cache=True)
-def _arrival_order(arr, n, keys, a, b, counts):  # pragma: no cover - compiled
-    """Indices ``0..n-1`` of ``arr[:n]`` (ns, >= 0) in ascending order, stable."""
-    top = 4294967295.0
-    kmax = np.uint32(0)
-    for i in range(n):
-        v = arr[i] * _TICKS_PER_NS
-        keys[i] = np.uint32(v if v < top else top)
-        if keys[i] > kmax:
-            kmax = keys[i]
-        a[i] = i
-    shift = 0
-    while shift < 32 and (kmax >> shift) > 0:  # digits above the largest key are all 0
-        counts[:] = 0
-        for i in range(n):
-            counts[((keys[a[i]] >> shift) & (_RADIX - 1)) + 1] += 1
-        for d in range(_RADIX):
-            counts[d + 1] += counts[d]
-        for i in range(n):
-            d = (keys[a[i]] >> shift) & (_RADIX - 1)
-            b[counts[d]] = a[i]
-            counts[d] += 1
-        a, b = b, a
-        shift += _RADIX_BITS
-    return a[:n].copy()
+def _served(first, work, lo, n_bins):  # pragma: no cover - compiled
+    """When a core is done with its step's packets, from its arrival bins
+    ``lo .. lo + n_bins - 1`` (per bin, in time order: the earliest arrival ``first``,
+    ``inf`` if empty, and the work ``work`` of the packets arriving in it); clears them.
+
+    A core that takes its packets one after another in arrival order is done at
+    ``max_j (a_j + S_j)``, ``S_j`` the work of the packets arriving at ``a_j`` or later
+    (nothing is served before it arrives; once the last idle time is over it works
+    without a break). Per bin that is ``first_b + S_b`` for the bin's earliest packet:
+    exact when a bin's packets arrive at one time, else short by less than a bin's width.
+    """
+    done = 0.0
+    after = 0.0
+    for b in range(lo + n_bins - 1, lo - 1, -1):
+        if first[b] != np.inf:
+            after += work[b]
+            if first[b] + after > done:
+                done = first[b] + after
+            first[b] = np.inf
+            work[b] = 0.0
+    return done
 
 
 #: Largest (sender, receiver) table the replay keeps per step (cores used, squared).
@@ -331,21 +336,24 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
     network = np.zeros(steps)
     spikes_done = np.zeros(n_cores)
     msgs_done = np.zeros(n_cores)
-    done = np.zeros(n_cores)
     # link loads: east-west links (y, i, dir), north-south links (x, i, dir), routers (x, y)
     n_res = 2 * height * width + 2 * width * height + width * height
     load = np.zeros(n_res)
     touched = np.zeros(n_res, dtype=np.int64)
-    cap = 1024
-    keys = np.empty(cap, dtype=np.uint32)
-    tmp_a = np.empty(cap, dtype=np.int64)
-    tmp_b = np.empty(cap, dtype=np.int64)
-    counts = np.zeros(_RADIX + 1, dtype=np.int64)
-    arr = np.empty(cap)
-    dst = np.empty(cap, dtype=np.int64)
-    work = np.empty(cap)
-    k = 0
     n = spk_t.size
+    # arrivals are binned per receiving core on the step's time span (no sort): about
+    # one bin per packet a core receives in an average step
+    total = 0
+    for k in range(n):
+        total += pk_ptr[spk_s[k] + 1] - pk_ptr[spk_s[k]]
+    n_bins = _MIN_BINS
+    while n_bins < _MAX_BINS and n_bins * steps * n_cores < total:
+        n_bins *= 2
+    first = np.full(n_cores * n_bins, np.inf)
+    work = np.zeros(n_cores * n_bins)
+    receives = np.zeros(n_cores, dtype=np.bool_)
+    receivers = np.empty(n_cores, dtype=np.int64)
+    k = 0
     # a busy step sends many packets between few pairs of cores: their routes are walked
     # once per pair (up to max_pairs pairs of cores; beyond, once per packet)
     by_pair = n_cores * n_cores <= max_pairs
@@ -353,82 +361,78 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
     pair_cnt = np.zeros(n_pair_slots)
     pair_list = np.empty(n_pair_slots, dtype=np.int64)
     pair_flight = np.zeros(n_pair_slots)
-    if by_pair:
-        for a in range(n_cores):
-            for b in range(n_cores):
-                pair_flight[a * n_cores + b] = _flight(xy, a, b, t_tile, t_ew, t_ns, t_chip)
+    longest = 0.0
+    for a in range(n_cores):
+        for b in range(n_cores):
+            f = _flight(xy, a, b, t_tile, t_ew, t_ns, t_chip)
+            longest = f if f > longest else longest
+            if by_pair:
+                pair_flight[a * n_cores + b] = f
     for step in range(steps):
-        n_pk = 0
         n_touched = 0
         n_pairs = 0
+        n_recv = 0
+        # every packet arrives by its core's sending time plus the longest flight
+        span = 0.0
+        for c in range(n_cores):
+            span = send[step, c] if send[step, c] > span else span
+        span += longest
+        per_ns = n_bins / span if span > 0.0 else 0.0
         while k < n and spk_t[k] == step:
             src = spk_s[k]
             core = spk_core[k]
             base = 0.0
             if core >= 0:
                 spikes_done[core] += 1.0
-                base = soma[step, core] * spk_turn[k] + spikes_done[core] * t_spike
+                base = soma[step, core] * spk_turn[k] + spikes_done[core] * t_spike + msgs_done[core] * t_msg
+                msgs_done[core] += pk_ptr[src + 1] - pk_ptr[src]
             for r in range(pk_ptr[src], pk_ptr[src + 1]):
-                if n_pk == cap:
-                    cap *= 2
-                    arr2 = np.empty(cap)
-                    dst2 = np.empty(cap, dtype=np.int64)
-                    work2 = np.empty(cap)
-                    arr2[:n_pk] = arr[:n_pk]
-                    dst2[:n_pk] = dst[:n_pk]
-                    work2[:n_pk] = work[:n_pk]
-                    arr, dst, work = arr2, dst2, work2
-                    keys = np.empty(cap, dtype=np.uint32)
-                    tmp_a = np.empty(cap, dtype=np.int64)
-                    tmp_b = np.empty(cap, dtype=np.int64)
                 d = pk_dst[r]
-                dst[n_pk] = d
-                work[n_pk] = pk_work[r]
                 if core < 0:
-                    arr[n_pk] = 0.0  # from the host, before the step
+                    a = 0.0  # from the host, before the step
                 else:
-                    msgs_done[core] += 1.0
+                    base += t_msg  # this packet's message out
                     if by_pair:  # the route is walked once per step and pair, below
                         pid = core * n_cores + d
-                        arr[n_pk] = base + msgs_done[core] * t_msg + pair_flight[pid]
+                        a = base + pair_flight[pid]
                         if pair_cnt[pid] == 0.0:
                             pair_list[n_pairs] = pid
                             n_pairs += 1
                         pair_cnt[pid] += 1.0
                     else:
-                        arr[n_pk] = base + msgs_done[core] * t_msg + _flight(xy, core, d, t_tile, t_ew, t_ns,
-                                                                             t_chip)
+                        a = base + _flight(xy, core, d, t_tile, t_ew, t_ns, t_chip)
                         n_touched = _walk(load, touched, n_touched, xy[core, 0], xy[core, 1], xy[d, 0],
                                           xy[d, 1], 1.0, s_link, s_chip, s_router, width, height, tiles_x,
                                           tiles_y)
-                n_pk += 1
+                b = int(a * per_ns)
+                b = d * n_bins + (b if b < n_bins else n_bins - 1)
+                if a < first[b]:
+                    first[b] = a
+                work[b] += pk_work[r]
+                if not receives[d]:
+                    receives[d] = True
+                    receivers[n_recv] = d
+                    n_recv += 1
             k += 1
         # the mesh: every (sender, receiver) pair's packets load the links and routers of
         # its dimension-order route
         for j in range(n_pairs):
             pid = pair_list[j]
-            cnt = pair_cnt[pid]
+            pc = pair_cnt[pid]
             pair_cnt[pid] = 0.0
             core = pid // n_cores
             d = pid - core * n_cores
             x0, y0 = xy[core, 0], xy[core, 1]
             x1, y1 = xy[d, 0], xy[d, 1]
-            n_touched = _walk(load, touched, n_touched, x0, y0, x1, y1, cnt, s_link, s_chip, s_router,
+            n_touched = _walk(load, touched, n_touched, x0, y0, x1, y1, pc, s_link, s_chip, s_router,
                               width, height, tiles_x, tiles_y)
         # receiving: each core takes its packets in arrival order, one after another
         worst = 0.0
-        if n_pk > 0:
-            order = _arrival_order(arr, n_pk, keys, tmp_a, tmp_b, counts)
-            for j in range(n_pk):
-                q = order[j]
-                d = dst[q]
-                start = arr[q] if arr[q] > done[d] else done[d]
-                done[d] = start + work[q]
-            for j in range(n_pk):
-                d = dst[j]
-                if done[d] > worst:
-                    worst = done[d]
-                done[d] = 0.0
+        for j in range(n_recv):
+            d = receivers[j]
+            receives[d] = False
+            done = _served(first, work, d * n_bins, n_bins)
+            worst = done if done > worst else worst
         for c in range(n_cores):
             if send[step, c] > worst:
                 worst = send[step, c]
