@@ -269,13 +269,12 @@ def _served(first, work, lo, n_bins):  # pragma: no cover - compiled
     """
     done = 0.0
     after = 0.0
-    for b in range(lo + n_bins - 1, lo - 1, -1):
-        if first[b] != np.inf:
-            after += work[b]
-            if first[b] + after > done:
-                done = first[b] + after
-            first[b] = np.inf
-            work[b] = 0.0
+    for b in range(lo + n_bins - 1, lo - 1, -1):  # branch-free: an empty bin adds 0 + inf
+        after += work[b]
+        end = first[b] + after
+        done = end if end > done and end < np.inf else done
+        first[b] = np.inf
+        work[b] = 0.0
     return done
 
 
@@ -406,8 +405,7 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
                                           tiles_y)
                 b = int(a * per_ns)
                 b = d * n_bins + (b if b < n_bins else n_bins - 1)
-                if a < first[b]:
-                    first[b] = a
+                first[b] = min(a, first[b])
                 work[b] += pk_work[r]
                 if not receives[d]:
                     receives[d] = True
