@@ -34,8 +34,9 @@ def _three_in_a_row(link_ns: float, max_pairs: int = 1 << 22):
     xy = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0]], dtype=np.int64)
     # spike_out, message_out, spike_in_tile, hop E-W, hop N-S, interchip hop, link, chip link, router
     times = np.array([0.0, 1.0, 1.0, 10.0, 0.0, 0.0, link_ns, 0.0, 0.0])
-    return _replay_kernel(1, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
-                          3, 1, 3, 1, max_pairs)
+    src_core = np.array([0, 0, 1], dtype=np.int64)
+    return _replay_kernel(1, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, src_core, soma, send, xy,
+                          times, 3, 1, 3, 1, max_pairs)
 
 
 def test_receiver_takes_packets_in_arrival_order():

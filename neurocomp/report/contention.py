@@ -233,8 +233,12 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     # the run's spikes as (step, source id), in step order; inputs come from the host
     spk_t, spk_s = _with_relays(m, *_spikes(result, m), steps)
     spk_core = np.where(spk_s < m.n_comp, at[comp_core[np.minimum(spk_s, max(m.n_comp - 1, 0))]], -1)
-    o = np.lexsort((spk_s, spk_core, spk_t))
-    spk_t, spk_s, spk_core = spk_t[o], spk_s[o], spk_core[o]
+    # by step, then core, then compartment (a core's turn order): one sort of unique keys
+    per_t = (used.size + 1) * max(m.n_sources, 1)
+    key = np.sort(spk_t * per_t + (spk_core + 1) * m.n_sources + spk_s)
+    spk_t, rest = np.divmod(key, per_t)
+    spk_core, spk_s = np.divmod(rest, m.n_sources)
+    spk_core -= 1
     spk_turn = np.where(spk_core >= 0, turn_frac[np.minimum(spk_s, max(m.n_comp - 1, 0))], 0.0)
 
     topo = chip.topology
@@ -243,16 +247,18 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     times = np.array([T["spike_out"], T["message_out"], T["spike_in_tile"], T["hop_east_west"],
                       T["hop_north_south"], T["interchip_hop"], float(t.link_ns), float(t.interchip_link_ns),
                       float(t.router_ns)], dtype=np.float64)
+    src_core = np.full(m.n_sources, -1, dtype=np.int64)
+    src_core[: m.n_comp] = at[comp_core]
     critical, network = _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk["ptr"], pk_dst, pk["work"],
-                                       soma, send, xy, times, width, height, topo.tiles_x, topo.tiles_y,
-                                       _MAX_PAIRS)
+                                       src_core, soma, send, xy, times, width, height, topo.tiles_x,
+                                       topo.tiles_y, _MAX_PAIRS)
     return Replay(critical_ns=critical, network_ns=network)
 
 
 #: Bins per receiving core and step: one per packet a core receives in an average step,
 #: within these bounds (see :func:`_served`: the error is below span / bins).
 _MIN_BINS = 128
-_MAX_BINS = 512
+_MAX_BINS = 256
 
 
 @njit(cache=True)
@@ -326,8 +332,8 @@ def _walk(load, touched, n_touched, x0, y0, x1, y1, cnt, s_link, s_chip, s_route
 
 
 @njit(cache=True)
-def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
-                   width, height, tiles_x, tiles_y, max_pairs):  # pragma: no cover - compiled
+def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, src_core, soma, send, xy,
+                   times, width, height, tiles_x, tiles_y, max_pairs):  # pragma: no cover - compiled
     t_spike, t_msg, t_tile, t_ew, t_ns, t_chip, s_link, s_chip, s_router = (
         times[0], times[1], times[2], times[3], times[4], times[5], times[6], times[7], times[8])
     n_cores = soma.shape[1]
@@ -350,8 +356,7 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
         n_bins *= 2
     first = np.full(n_cores * n_bins, np.inf)
     work = np.zeros(n_cores * n_bins)
-    receives = np.zeros(n_cores, dtype=np.bool_)
-    receivers = np.empty(n_cores, dtype=np.int64)
+    n_recv = np.zeros(n_cores, dtype=np.int64)
     k = 0
     # a busy step sends many packets between few pairs of cores: their routes are walked
     # once per pair (up to max_pairs pairs of cores; beyond, once per packet)
@@ -367,10 +372,22 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
             longest = f if f > longest else longest
             if by_pair:
                 pair_flight[a * n_cores + b] = f
+    # per packet of the table: when it arrives after its spike's sending began (its
+    # message out and its flight) and its (sender, receiver) pair
+    n_rows = pk_dst.size
+    pk_off = np.zeros(n_rows)
+    pk_pair = np.zeros(n_rows, dtype=np.int64)
+    for src in range(src_core.size):
+        core = src_core[src]
+        if core >= 0:
+            for r in range(pk_ptr[src], pk_ptr[src + 1]):
+                d = pk_dst[r]
+                f = pair_flight[core * n_cores + d] if by_pair else _flight(xy, core, d, t_tile, t_ew, t_ns, t_chip)
+                pk_off[r] = (r - pk_ptr[src] + 1) * t_msg + f
+                pk_pair[r] = core * n_cores + d
     for step in range(steps):
         n_touched = 0
         n_pairs = 0
-        n_recv = 0
         # every packet arrives by its core's sending time plus the longest flight
         span = 0.0
         for c in range(n_cores):
@@ -387,19 +404,15 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
                 msgs_done[core] += pk_ptr[src + 1] - pk_ptr[src]
             for r in range(pk_ptr[src], pk_ptr[src + 1]):
                 d = pk_dst[r]
-                if core < 0:
-                    a = 0.0  # from the host, before the step
-                else:
-                    base += t_msg  # this packet's message out
+                a = base + pk_off[r]  # 0 from the host: before the step
+                if core >= 0:
                     if by_pair:  # the route is walked once per step and pair, below
-                        pid = core * n_cores + d
-                        a = base + pair_flight[pid]
+                        pid = pk_pair[r]
                         if pair_cnt[pid] == 0.0:
                             pair_list[n_pairs] = pid
                             n_pairs += 1
                         pair_cnt[pid] += 1.0
                     else:
-                        a = base + _flight(xy, core, d, t_tile, t_ew, t_ns, t_chip)
                         n_touched = _walk(load, touched, n_touched, xy[core, 0], xy[core, 1], xy[d, 0],
                                           xy[d, 1], 1.0, s_link, s_chip, s_router, width, height, tiles_x,
                                           tiles_y)
@@ -407,10 +420,7 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
                 b = d * n_bins + (b if b < n_bins else n_bins - 1)
                 first[b] = min(a, first[b])
                 work[b] += pk_work[r]
-                if not receives[d]:
-                    receives[d] = True
-                    receivers[n_recv] = d
-                    n_recv += 1
+                n_recv[d] += 1
             k += 1
         # the mesh: every (sender, receiver) pair's packets load the links and routers of
         # its dimension-order route
@@ -426,11 +436,11 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
                               width, height, tiles_x, tiles_y)
         # receiving: each core takes its packets in arrival order, one after another
         worst = 0.0
-        for j in range(n_recv):
-            d = receivers[j]
-            receives[d] = False
-            done = _served(first, work, d * n_bins, n_bins)
-            worst = done if done > worst else worst
+        for d in range(n_cores):
+            if n_recv[d] > 0:
+                n_recv[d] = 0
+                done = _served(first, work, d * n_bins, n_bins)
+                worst = done if done > worst else worst
         for c in range(n_cores):
             if send[step, c] > worst:
                 worst = send[step, c]
