@@ -33,9 +33,10 @@ the model; in short, per step:
 
 The replay is one compiled pass over the run's spikes in step order (Numba), O(packets
 + receiving cores x bins) per step: arrivals are not sorted but binned per receiving
-core over the step's span (about two bins per packet, 64-4,096 per core), which gives a
-core's last packet done exactly when no bin holds two different arrival times, else
-early by less than one bin's width (span / bins: well under 1 % of the step).
+core over the step's span (128-256 bins, about one per packet a core receives in an
+average step), which gives a core's last packet done exactly when no bin holds two
+different arrival times, else early by less than one bin's width (span / bins: under
+0.8 % of the step).
 Limits: a link's queue drains at its rate from the step's start, not from its packets'
 arrivals; a real-time chip (TrueNorth) is not replayed: its step is one tick whatever
 its traffic.
