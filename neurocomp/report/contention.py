@@ -35,8 +35,8 @@ The replay is one compiled pass over the run's spikes in step order (Numba), O(p
 + receiving cores x bins) per step: arrivals are not sorted but binned per receiving
 core over the step's span (128-256 bins, about one per packet a core receives in an
 average step), which gives a core's last packet done exactly when no bin holds two
-different arrival times, else early by less than one bin's width (span / bins: under
-0.8 % of the step).
+different arrival times, else early by less than one bin's width (span / bins: at
+most 1/128 of the step's span).
 Limits: a link's queue drains at its rate from the step's start, not from its packets'
 arrivals; a real-time chip (TrueNorth) is not replayed: its step is one tick whatever
 its traffic.
