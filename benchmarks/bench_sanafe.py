@@ -25,14 +25,17 @@ neuron of these networks exactly (Loihi's u is cleared every step, v does not de
 SANA-FE's Loihi LIF with input_decay 0 and leak_decay 1), so both produce the same
 spikes, which the script checks.
 
-Inputs: neurocomp's inputs come from the host (no sending cost, no hops); SANA-FE runs
-inputs as neurons on a core, whose packets cost like any other. So that both price the
-same events, the SANA-FE architecture (generated from the chip file's ``sanafe``
-profile) gets one extra *input core* per tile, whose sending costs nothing, and every
-tile that holds targets of an input gets its own copy of that input (same spike
-train): its packets then cross no link. What is left to price is the same in both: the
-packets' arrival, the synaptic ops, the neuron updates and spikes, the packets of
-neurons and their hops.
+Inputs: neurocomp's inputs come from the host (no sending cost, no hops, at each
+destination core when the step starts); SANA-FE runs inputs as neurons on a core, whose
+packets cost like any other. So that both price the same events, the SANA-FE
+architecture (generated from the chip file's ``sanafe`` profile) gets one extra *input
+core* beside every neuro core, whose sending costs nothing, and every core that holds
+targets of an input gets its own copy of that input (same spike train) on its input
+core: its packets then cross no link and queue at their core only. What is left to
+price is the same in both: the packets' arrival, the synaptic ops, the neuron updates
+and spikes, the packets of neurons and their hops. (``--inputs tile`` gives each tile
+one input core instead, as earlier versions did; SANA-FE's detailed model then
+serialises the tile's input packets through that core's one link.)
 
 Timing models: SANA-FE's ``simple`` model (per core, the larger of its sending and its
 receiving time, plus the barrier table; no hop latency) against neurocomp's (per core,
@@ -165,38 +168,48 @@ def neurocomp_run(snn: Path, chip, steps: int, rasters: dict[str, np.ndarray], c
     t0 = time.perf_counter()
     network = load(snn)
     mapping = compile_for(network, chip)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     result = emulate(mapping, steps, {k: v[:steps] for k, v in rasters.items()})
     t2 = time.perf_counter()
     priced = cost(result.counters, chip, mapping,
                   replayed=replay(result, mapping, chip) if contention else None)
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
+    # the estimate's CPU time too: on a loaded machine it is steadier than the wall time
     return {"mapping": mapping, "result": result, "cost": priced,
             "wall_build": t1 - t0, "wall_emulate": t2 - t1, "wall_cost": t3 - t2,
-            "wall_estimate": t3 - t1, "wall_total": t3 - t0}
+            "wall_estimate": t3 - t1, "wall_total": t3 - t0, "cpu_estimate": c3 - c1}
 
 
 # --------------------------------------------------------------------------- the SANA-FE side
 
 
-def sanafe_core(chip, core_id: int) -> int:
+def n_input_cores(chip, inputs: str) -> int:
+    """Input cores per SANA-FE tile: one per neuro core (``core``) or one (``tile``)."""
+    return chip.topology.cores_per_tile if inputs == "core" else 1
+
+
+def sanafe_core(chip, core_id: int, inputs: str = "core") -> int:
     """SANA-FE's index (in ``Architecture.cores()``) of neurocomp core ``core_id``.
 
     neurocomp: tile = core // cores_per_tile, x = tile % tiles_x, y = tile // tiles_x.
     SANA-FE: tile id = x * tiles_y + y (column by column); each of its tiles has
-    cores_per_tile neuro cores and then the input core.
+    cores_per_tile neuro cores and then its input cores.
     """
     topo = chip.topology
     tile, offset = divmod(int(core_id), topo.cores_per_tile)
     y, x = divmod(tile, topo.tiles_x)
-    return (x * topo.tiles_y + y) * (topo.cores_per_tile + 1) + offset
+    return (x * topo.tiles_y + y) * (topo.cores_per_tile + n_input_cores(chip, inputs)) + offset
 
 
-def sanafe_input_core(chip, tile_id: int) -> int:
-    return tile_id * (chip.topology.cores_per_tile + 1) + chip.topology.cores_per_tile
+def sanafe_input_core(chip, core_id: int, inputs: str = "core") -> int:
+    """SANA-FE's index of the input core that feeds neurocomp core ``core_id``: its
+    own (``core``) or its tile's (``tile``)."""
+    offset = int(core_id) % chip.topology.cores_per_tile if inputs == "core" else 0
+    return sanafe_core(chip, int(core_id) - int(core_id) % chip.topology.cores_per_tile, inputs) \
+        + chip.topology.cores_per_tile + offset
 
 
-def arch_yaml(chip, n_input_units: int) -> str:
+def arch_yaml(chip, n_input_units: int, inputs: str = "core") -> str:
     """A SANA-FE architecture for ``chip``'s mesh, priced by its active profile."""
     e, t = chip.energy, chip.timing
     topo = chip.topology
@@ -249,7 +262,7 @@ def arch_yaml(chip, n_input_units: int) -> str:
                     - name: packet_out
                       attributes: {{energy_message_out: {j(e.message_out_pj + e.spike_in_tile_pj)},
                                     latency_message_out: {s(t.message_out_ns)}}}
-                - name: input_core
+                - name: input_core[0..{n_input_cores(chip, inputs) - 1}]
                   attributes: {input_attrs}
                   axon_in:
                     - name: unused_in
@@ -270,16 +283,15 @@ def arch_yaml(chip, n_input_units: int) -> str:
 
 
 def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folder: Path,
-                timing_model: str = "simple") -> Path:
+                timing_model: str = "simple", inputs: str = "core") -> Path:
     """Write what the SANA-FE driver needs (spec.json + spec.npz); returns the json path.
 
-    One SANA-FE neuron group per (population, core), and per (input, tile) for the input
-    copies, so that a block of synapses between two groups that is complete can use
+    One SANA-FE neuron group per (population, core), and per (input, input core) for the
+    input copies, so that a block of synapses between two groups that is complete can use
     SANA-FE's fastest call (``connect_neurons_dense``); other blocks are given as pairs.
     """
     m = mapping
     n_comp = m.n_comp
-    topo = chip.topology
     if (m.comp_pop < 0).any():
         raise SystemExit("relay compartments are not translated (not needed for Loihi)")
     # Every synapse as (source, target compartment, integer weight in units of 2**input_shift).
@@ -316,12 +328,14 @@ def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folde
             group_of[comps] = len(groups)
             local_of[comps] = np.arange(comps.size)
             groups.append({"name": name, "kind": "lif", "size": int(comps.size),
-                           "core": sanafe_core(chip, int(core))})
+                           "core": sanafe_core(chip, int(core), inputs)})
             arrays[f"threshold.{name}"] = params["vth_mant"][comps].astype(np.float64)
-    # Input copies: one per (input, tile holding targets of it), on that tile's input core.
+    # Input copies: one per (input, input core feeding targets of it): per destination
+    # core (``inputs="core"``) or per destination tile (``"tile"``).
     src_group = np.where(src < n_comp, group_of[np.minimum(src, n_comp - 1)], -1)
     src_local = np.where(src < n_comp, local_of[np.minimum(src, n_comp - 1)], -1)
-    target_tile = comp_core[dst] // topo.cores_per_tile
+    feeder = np.array([sanafe_input_core(chip, c, inputs) for c in range(int(comp_core.max(initial=0)) + 1)],
+                      dtype=np.int64)[comp_core[dst]]
     unit = 0
     input_fired = np.zeros(steps, dtype=np.int64)
     for pop, offset in m.input_offset.items():
@@ -329,14 +343,13 @@ def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folde
         size = m.network.populations[pop].size
         raster = np.asarray(rasters[pop][:steps]).reshape(steps, size) != 0
         mine = (src >= lo) & (src < lo + size)
-        for tile in np.unique(target_tile[mine]):
-            y, x = divmod(int(tile), topo.tiles_x)
-            name = f"{pop}@{int(tile)}"
-            here = mine & (target_tile == tile)
+        for core in np.unique(feeder[mine]):
+            name = f"{pop}@{int(core)}"
+            here = mine & (feeder == core)
             src_group[here] = len(groups)
             src_local[here] = src[here] - lo
             groups.append({"name": name, "kind": "input", "size": size, "unit_offset": unit,
-                           "core": sanafe_input_core(chip, x * topo.tiles_y + y)})
+                           "core": int(core)})
             arrays[f"spikes.{name}"] = raster
             input_fired += raster.sum(axis=1)
         unit += size
@@ -359,7 +372,7 @@ def sanafe_spec(mapping, chip, rasters: dict[str, np.ndarray], steps: int, folde
         else:
             arrays[f"edge{k}.src"], arrays[f"edge{k}.dst"], arrays[f"edge{k}.w"] = i, j, weight[block]
     arch = folder / "arch.yaml"
-    arch.write_text(arch_yaml(chip, max(unit, 1)), encoding="utf-8")
+    arch.write_text(arch_yaml(chip, max(unit, 1), inputs), encoding="utf-8")
     np.savez(folder / "spec.npz", **arrays)
     spec = {"arch": str(arch), "arrays": str(folder / "spec.npz"), "steps": steps, "groups": groups,
             "edges": edges, "timing_model": timing_model,
@@ -465,6 +478,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--neurons-per-core", type=int, default=None,
                         help="compile for cores of at most this many neurons (default: the chip's 1,024), "
                              "to spread a network over many cores and tiles so that packets cross links")
+    parser.add_argument("--inputs", choices=("core", "tile"), default="core",
+                        help="SANA-FE's stand-in input cores: one per neuro core, which then feeds only its "
+                             "own core (default), or one per tile, whose one link then carries every input "
+                             "packet of the tile (SANA-FE's detailed model queues them there)")
     args = parser.parse_args(argv)
     from neurocomp.chip.load import load_chip
 
@@ -487,12 +504,15 @@ def main(argv: list[str] | None = None) -> int:
                 nc_runs.append(neurocomp_run(snn, chip, args.steps, rasters, detailed))
                 plain_runs.append(neurocomp_run(snn, chip, args.steps, rasters, False))
             nc = nc_runs[-1]
-            spec = sanafe_spec(nc["mapping"], chip, rasters, args.steps, folder, args.timing)
+            spec = sanafe_spec(nc["mapping"], chip, rasters, args.steps, folder, args.timing, args.inputs)
             sf_runs = [sanafe_run(python, spec, folder) for _ in range(args.runs)]
             sf = sf_runs[-1]
             spec_data = json.loads(spec.read_text(encoding="utf-8"))
             row = compare(case, nc, nc_runs, sf, sf_runs, args.steps, spec_data["input_fired"])
             row["wall_nc_plain_estimate"] = statistics.median(r["wall_estimate"] for r in plain_runs)
+            row["wall_nc_plain"] = statistics.median(r["wall_total"] for r in plain_runs)
+            row["cpu_nc_estimate"] = statistics.median(r["cpu_estimate"] for r in nc_runs)
+            row["cpu_nc_plain_estimate"] = statistics.median(r["cpu_estimate"] for r in plain_runs)
             row["latency_nc_plain"] = plain_runs[-1]["cost"].latency_s / args.steps
             rows.append(row)
     print_table(rows)
@@ -502,7 +522,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['case']}: SANA-FE {fmt(r['latency_sf'], 's')}; neurocomp {fmt(r['latency_nc_plain'], 's')} "
                   f"({r['latency_nc_plain'] / r['latency_sf']:.2f}), with replay {fmt(r['latency_nc'], 's')} "
                   f"({r['latency_nc'] / r['latency_sf']:.2f}); estimate wall with/without replay "
-                  f"{r['wall_nc_estimate'] / r['wall_nc_plain_estimate']:.2f}x")
+                  f"{r['wall_nc_estimate'] / r['wall_nc_plain_estimate']:.2f}x "
+                  f"({r['wall_nc_estimate'] * 1e3:.1f} / {r['wall_nc_plain_estimate'] * 1e3:.1f} ms), CPU "
+                  f"{r['cpu_nc_estimate'] / r['cpu_nc_plain_estimate']:.2f}x "
+                  f"({r['cpu_nc_estimate'] * 1e3:.1f} / {r['cpu_nc_plain_estimate'] * 1e3:.1f} ms), whole run "
+                  f"{r['wall_nc'] / r['wall_nc_plain']:.2f}x")
     return 0
 
 

@@ -30,12 +30,13 @@ def _three_in_a_row(link_ns: float, max_pairs: int = 1 << 22):
     pk_dst = np.array([2, 2, 2], dtype=np.int64)
     pk_work = np.array([5.0, 5.0, 5.0])
     soma = np.zeros((1, 3))
-    send = np.zeros((1, 3))
+    send = np.array([[2.0, 1.0, 0.0]])  # core 0 sends two packets, core 1 one
     xy = np.array([[0, 0, 0, 0], [1, 0, 0, 0], [2, 0, 0, 0]], dtype=np.int64)
     # spike_out, message_out, spike_in_tile, hop E-W, hop N-S, interchip hop, link, chip link, router
     times = np.array([0.0, 1.0, 1.0, 10.0, 0.0, 0.0, link_ns, 0.0, 0.0])
-    return _replay_kernel(1, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
-                          3, 1, 3, 1, max_pairs)
+    src_core = np.array([0, 0, 1], dtype=np.int64)
+    return _replay_kernel(1, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, src_core, soma, send, xy,
+                          times, 3, 1, 3, 1, max_pairs)
 
 
 def test_receiver_takes_packets_in_arrival_order():
@@ -96,15 +97,19 @@ def test_contention_vs_sanafe_detailed(capsys):
                     reason="SANA-FE's venv is missing (benchmarks/bench_sanafe.py creates it)")
 def test_contention_vs_sanafe_detailed_spread_over_tiles(capsys):
     # 32 neurons per core: 63 and 65 cores on 16 and 20 tiles, packets cross links and
-    # routers (link_ns, router_ns from Davies 2018's 3.44 Gspike/s per tile)
+    # routers (link_ns, router_ns from Davies 2018's 3.44 Gspike/s per tile); mnist_mlp
+    # at 8 per core: 18 cores on 5 tiles
     spec = importlib.util.spec_from_file_location("bench_sanafe", ROOT / "benchmarks" / "bench_sanafe.py")
     bench = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("bench_sanafe", bench)
     spec.loader.exec_module(bench)
+    venv = os.environ.get("SANAFE_VENV", "/tmp/sanafe-venv")
     assert bench.main(["--timing", "detailed", "--cases", "recurrent,conv", "--neurons-per-core", "32",
-                       "--runs", "1", "--venv", os.environ.get("SANAFE_VENV", "/tmp/sanafe-venv")]) == 0
+                       "--runs", "1", "--venv", venv]) == 0
+    assert bench.main(["--timing", "detailed", "--cases", "mnist", "--neurons-per-core", "8",
+                       "--runs", "1", "--venv", venv]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "with replay" in ln]
-    assert len(lines) == 2
+    assert len(lines) == 3
     for ln in lines:
         ratio = float(ln.split("with replay")[1].split("(")[1].split(")")[0])
         assert 0.75 <= ratio <= 1.25, ln
@@ -203,14 +208,42 @@ def test_routes_walked_per_pair_or_per_packet_load_the_mesh_alike(link_ns):
     assert by_pair[1][0] == pytest.approx(3 * link_ns)
 
 
-def test_arrival_order_is_a_stable_sort():
-    from neurocomp.report.contention import _RADIX, _arrival_order
+def _served_in_order(arr, work):
+    """A core's last packet done, packets taken one by one in a stable sort's order."""
+    done = 0.0
+    for q in np.argsort(arr, kind="stable"):
+        done = max(done, arr[q]) + work[q]
+    return done
+
+
+@pytest.mark.parametrize("shape", ["spread", "runs", "bunched", "equal", "few"])
+def test_a_core_serves_its_packets_in_arrival_order(shape):
+    from neurocomp.report.contention import _served
 
     rng = np.random.default_rng(3)
-    arr = np.concatenate([rng.uniform(0, 5e4, 3000), np.full(50, 17.0), [0.0, 1e12]])
-    n = arr.size
-    order = _arrival_order(arr, n, np.empty(n, np.uint32), np.empty(n, np.int64), np.empty(n, np.int64),
-                           np.zeros(_RADIX + 1, np.int64))
-    # the 1/64 ns grid orders these exactly like a stable comparison sort
-    assert np.array_equal(order, np.argsort(np.floor(np.minimum(arr * 64, 2**32 - 1)), kind="stable"))
-    assert (np.diff(arr[order]) > -1.0 / 64).all()
+    if shape == "spread":  # random arrivals over the step, host packets at 0
+        arr = np.concatenate([np.zeros(40), rng.uniform(0, 5e4, 3000)])
+    elif shape == "runs":  # what a step gives: one rising run per sender core
+        arr = np.concatenate([np.cumsum(rng.uniform(0, 30, 200)) + rng.uniform(0, 99) for _ in range(30)])
+    elif shape == "bunched":  # all but one within 1 ns
+        arr = np.concatenate([rng.uniform(0, 1, 2000), [1e6]])
+    elif shape == "equal":
+        arr = np.full(100, 17.0)
+    else:
+        arr = rng.uniform(0, 100, 7)
+    work = rng.uniform(0.5, 40.0, arr.size)
+    exact = _served_in_order(arr, work)
+    for n_bins in (64, 512, 4096):
+        span = arr.max() * 1.001 + 1.0
+        lo = 3 * n_bins  # the core's bins sit among other cores' bins
+        first = np.full(5 * n_bins, np.inf)
+        binned = np.zeros(5 * n_bins)
+        b = lo + np.minimum((arr * (n_bins / span)).astype(np.int64), n_bins - 1)
+        np.minimum.at(first, b, arr)
+        np.add.at(binned, b, work)
+        done = _served(first, binned, lo, n_bins)
+        # early by less than a bin's width; exact when no bin holds two arrival times
+        assert exact - span / n_bins < done <= exact + 1e-9 * exact
+        if all(np.unique(arr[b == v]).size == 1 for v in np.unique(b)):
+            assert done == pytest.approx(exact, rel=1e-12)
+        assert (first == np.inf).all() and (binned == 0).all()  # cleared for the next step

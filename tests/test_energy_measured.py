@@ -179,3 +179,21 @@ def test_html_report_shows_the_band():
     e = rep.cost.energy_j
     assert f"energy (band x0.5-x2: {si(e * 0.5, 'J')} to {si(e * 2.0, 'J')})" in page
     assert "host I/O" in page
+
+
+def test_compare_shows_each_chips_band():
+    # compare's table and JSON carry each row's band: Loihi's measured profile has one
+    # (x0.5-x2), the davies2018 profile none
+    from neurocomp.ir.build import load
+    from neurocomp.workflows.compare import compare
+
+    network = load(ROOT / "examples" / "mnist_mlp.snn")
+    table = compare(network, [load_chip("loihi", profile="measured"), load_chip("loihi", profile="davies2018")],
+                    steps=5, jobs=1)
+    measured, plain = table.rows
+    assert measured.energy_band == (0.5, 2.0) and measured.latency_band == (0.5, 2.0)
+    assert plain.energy_band is None and plain.latency_band is None
+    text = table.to_text()
+    assert text.count("(x0.5-x2)") == 2  # energy per run and latency per step, measured row only
+    assert table.to_dict()["chips"][0]["band"] == {"energy": [0.5, 2.0], "latency": [0.5, 2.0]}
+    assert table.to_dict()["chips"][1]["band"] == {"energy": None, "latency": None}

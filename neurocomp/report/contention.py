@@ -31,8 +31,12 @@ the model; in short, per step:
   fires in the step after a spike of the neuron that feeds it (``compiler/route.py``),
   and is replayed like any sender (its turn comes last on its core).
 
-The replay is one compiled pass over the run's spikes in step order (Numba), with one
-sort per step of the step's packets by arrival.
+The replay is one compiled pass over the run's spikes in step order (Numba), O(packets
++ receiving cores x bins) per step: arrivals are not sorted but binned per receiving
+core over the step's span (128-256 bins, about one per packet a core receives in an
+average step), which gives a core's last packet done exactly when no bin holds two
+different arrival times, else early by less than one bin's width (span / bins: at
+most 1/128 of the step's span).
 Limits: a link's queue drains at its rate from the step's start, not from its packets'
 arrivals; a real-time chip (TrueNorth) is not replayed: its step is one tick whatever
 its traffic.
@@ -85,13 +89,18 @@ def _packets(mapping: Any, chip: Any, synop_ns: np.ndarray) -> dict[str, np.ndar
     dst = np.asarray(m.axon_core, dtype=np.int64)[axon]
     n_syn = np.diff(np.asarray(m.axon_syn_ptr, dtype=np.int64))[axon].astype(np.float64)
     work = n_syn * synop_ns[axon]
+    message_in = float(times["message_in"] or 0.0)
+    if np.all((src[1:] != src[:-1]) | (dst[1:] > dst[:-1])):
+        # routes already in (source, core) order, one per pair: one packet each
+        return {"src": src, "dst": dst, "work": work + message_in,
+                "ptr": np.concatenate([[0], np.cumsum(n_routes)])}
     key = src * (int(dst.max(initial=0)) + 1) + dst
     order = np.argsort(key, kind="stable")
     key, src, dst, work = key[order], src[order], dst[order], work[order]
     first = np.ones(key.size, dtype=bool)
     first[1:] = key[1:] != key[:-1]
     group = np.cumsum(first) - 1
-    pk_work = np.bincount(group, weights=work, minlength=int(first.sum())) + float(times["message_in"] or 0.0)
+    pk_work = np.bincount(group, weights=work, minlength=int(first.sum())) + message_in
     pk_src, pk_dst = src[first], dst[first]
     ptr = np.zeros(m.n_sources + 1, dtype=np.int64)
     np.add.at(ptr, pk_src + 1, 1)
@@ -201,7 +210,10 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
 
     # the cores the mapping uses, numbered 0..n-1, with their tile coordinates
     comp_core = np.asarray(m.comp_core, dtype=np.int64)
-    used = np.unique(np.concatenate([comp_core, np.asarray(m.axon_core, dtype=np.int64), core_ids]))
+    present = np.zeros(chip.total_cores, dtype=bool)
+    for cores in (comp_core, np.asarray(m.axon_core, dtype=np.int64), core_ids):
+        present[cores] = True
+    used = np.flatnonzero(present)
     at = np.full(chip.total_cores, -1, dtype=np.int64)
     at[used] = np.arange(used.size)
     xy = chip.coordinates_of(used)
@@ -222,8 +234,12 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     # the run's spikes as (step, source id), in step order; inputs come from the host
     spk_t, spk_s = _with_relays(m, *_spikes(result, m), steps)
     spk_core = np.where(spk_s < m.n_comp, at[comp_core[np.minimum(spk_s, max(m.n_comp - 1, 0))]], -1)
-    o = np.lexsort((spk_s, spk_core, spk_t))
-    spk_t, spk_s, spk_core = spk_t[o], spk_s[o], spk_core[o]
+    # by step, then core, then compartment (a core's turn order): one sort of unique keys
+    per_t = (used.size + 1) * max(m.n_sources, 1)
+    key = np.sort(spk_t * per_t + (spk_core + 1) * m.n_sources + spk_s)
+    spk_t, rest = np.divmod(key, per_t)
+    spk_core, spk_s = np.divmod(rest, m.n_sources)
+    spk_core -= 1
     spk_turn = np.where(spk_core >= 0, turn_frac[np.minimum(spk_s, max(m.n_comp - 1, 0))], 0.0)
 
     topo = chip.topology
@@ -232,46 +248,41 @@ def replay(result: Any, mapping: Any, chip: Any) -> Replay:
     times = np.array([T["spike_out"], T["message_out"], T["spike_in_tile"], T["hop_east_west"],
                       T["hop_north_south"], T["interchip_hop"], float(t.link_ns), float(t.interchip_link_ns),
                       float(t.router_ns)], dtype=np.float64)
+    src_core = np.full(m.n_sources, -1, dtype=np.int64)
+    src_core[: m.n_comp] = at[comp_core]
     critical, network = _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk["ptr"], pk_dst, pk["work"],
-                                       soma, send, xy, times, width, height, topo.tiles_x, topo.tiles_y,
-                                       _MAX_PAIRS)
+                                       src_core, soma, send, xy, times, width, height, topo.tiles_x,
+                                       topo.tiles_y, _MAX_PAIRS)
     return Replay(critical_ns=critical, network_ns=network)
 
 
-#: Arrival times are ordered on a grid of 1/64 ns (``_TICKS_PER_NS``), by a stable LSD
-#: radix sort of 32-bit keys in 11-bit digits: O(n) per step, where a comparison sort
-#: of a busy step's 50,000 packets dominated the replay. Packets closer than 1/64 ns
-#: keep their sending order; arrivals past 2**32 / 64 ns (67 ms) share the last key.
-_TICKS_PER_NS = 64.0
-_RADIX_BITS = 11
-_RADIX = 1 << _RADIX_BITS
+#: Bins per receiving core and step: one per packet a core receives in an average step,
+#: within these bounds (see :func:`_served`: the error is below span / bins).
+_MIN_BINS = 128
+_MAX_BINS = 256
 
 
 @njit(cache=True)
-def _arrival_order(arr, n, keys, a, b, counts):  # pragma: no cover - compiled
-    """Indices ``0..n-1`` of ``arr[:n]`` (ns, >= 0) in ascending order, stable."""
-    top = 4294967295.0
-    kmax = np.uint32(0)
-    for i in range(n):
-        v = arr[i] * _TICKS_PER_NS
-        keys[i] = np.uint32(v if v < top else top)
-        if keys[i] > kmax:
-            kmax = keys[i]
-        a[i] = i
-    shift = 0
-    while shift < 32 and (kmax >> shift) > 0:  # digits above the largest key are all 0
-        counts[:] = 0
-        for i in range(n):
-            counts[((keys[a[i]] >> shift) & (_RADIX - 1)) + 1] += 1
-        for d in range(_RADIX):
-            counts[d + 1] += counts[d]
-        for i in range(n):
-            d = (keys[a[i]] >> shift) & (_RADIX - 1)
-            b[counts[d]] = a[i]
-            counts[d] += 1
-        a, b = b, a
-        shift += _RADIX_BITS
-    return a[:n].copy()
+def _served(first, work, lo, n_bins):  # pragma: no cover - compiled
+    """When a core is done with its step's packets, from its arrival bins
+    ``lo .. lo + n_bins - 1`` (per bin, in time order: the earliest arrival ``first``,
+    ``inf`` if empty, and the work ``work`` of the packets arriving in it); clears them.
+
+    A core that takes its packets one after another in arrival order is done at
+    ``max_j (a_j + S_j)``, ``S_j`` the work of the packets arriving at ``a_j`` or later
+    (nothing is served before it arrives; once the last idle time is over it works
+    without a break). Per bin that is ``first_b + S_b`` for the bin's earliest packet:
+    exact when a bin's packets arrive at one time, else short by less than a bin's width.
+    """
+    done = 0.0
+    after = 0.0
+    for b in range(lo + n_bins - 1, lo - 1, -1):  # branch-free: an empty bin adds 0 + inf
+        after += work[b]
+        end = first[b] + after
+        done = end if end > done and end < np.inf else done
+        first[b] = np.inf
+        work[b] = 0.0
+    return done
 
 
 #: Largest (sender, receiver) table the replay keeps per step (cores used, squared).
@@ -322,8 +333,8 @@ def _walk(load, touched, n_touched, x0, y0, x1, y1, cnt, s_link, s_chip, s_route
 
 
 @njit(cache=True)
-def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, soma, send, xy, times,
-                   width, height, tiles_x, tiles_y, max_pairs):  # pragma: no cover - compiled
+def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_work, src_core, soma, send, xy,
+                   times, width, height, tiles_x, tiles_y, max_pairs):  # pragma: no cover - compiled
     t_spike, t_msg, t_tile, t_ew, t_ns, t_chip, s_link, s_chip, s_router = (
         times[0], times[1], times[2], times[3], times[4], times[5], times[6], times[7], times[8])
     n_cores = soma.shape[1]
@@ -331,21 +342,23 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
     network = np.zeros(steps)
     spikes_done = np.zeros(n_cores)
     msgs_done = np.zeros(n_cores)
-    done = np.zeros(n_cores)
     # link loads: east-west links (y, i, dir), north-south links (x, i, dir), routers (x, y)
     n_res = 2 * height * width + 2 * width * height + width * height
     load = np.zeros(n_res)
     touched = np.zeros(n_res, dtype=np.int64)
-    cap = 1024
-    keys = np.empty(cap, dtype=np.uint32)
-    tmp_a = np.empty(cap, dtype=np.int64)
-    tmp_b = np.empty(cap, dtype=np.int64)
-    counts = np.zeros(_RADIX + 1, dtype=np.int64)
-    arr = np.empty(cap)
-    dst = np.empty(cap, dtype=np.int64)
-    work = np.empty(cap)
-    k = 0
     n = spk_t.size
+    # arrivals are binned per receiving core on the step's time span (no sort): about
+    # one bin per packet a core receives in an average step
+    total = 0
+    for k in range(n):
+        total += pk_ptr[spk_s[k] + 1] - pk_ptr[spk_s[k]]
+    n_bins = _MIN_BINS
+    while n_bins < _MAX_BINS and n_bins * steps * n_cores < total:
+        n_bins *= 2
+    first = np.full(n_cores * n_bins, np.inf)
+    work = np.zeros(n_cores * n_bins)
+    n_recv = np.zeros(n_cores, dtype=np.int64)
+    k = 0
     # a busy step sends many packets between few pairs of cores: their routes are walked
     # once per pair (up to max_pairs pairs of cores; beyond, once per packet)
     by_pair = n_cores * n_cores <= max_pairs
@@ -353,82 +366,82 @@ def _replay_kernel(steps, spk_t, spk_s, spk_core, spk_turn, pk_ptr, pk_dst, pk_w
     pair_cnt = np.zeros(n_pair_slots)
     pair_list = np.empty(n_pair_slots, dtype=np.int64)
     pair_flight = np.zeros(n_pair_slots)
-    if by_pair:
-        for a in range(n_cores):
-            for b in range(n_cores):
-                pair_flight[a * n_cores + b] = _flight(xy, a, b, t_tile, t_ew, t_ns, t_chip)
+    longest = 0.0
+    for a in range(n_cores):
+        for b in range(n_cores):
+            f = _flight(xy, a, b, t_tile, t_ew, t_ns, t_chip)
+            longest = f if f > longest else longest
+            if by_pair:
+                pair_flight[a * n_cores + b] = f
+    # per packet of the table: when it arrives after its spike's sending began (its
+    # message out and its flight) and its (sender, receiver) pair
+    n_rows = pk_dst.size
+    pk_off = np.zeros(n_rows)
+    pk_pair = np.zeros(n_rows, dtype=np.int64)
+    for src in range(src_core.size):
+        core = src_core[src]
+        if core >= 0:
+            for r in range(pk_ptr[src], pk_ptr[src + 1]):
+                d = pk_dst[r]
+                f = pair_flight[core * n_cores + d] if by_pair else _flight(xy, core, d, t_tile, t_ew, t_ns, t_chip)
+                pk_off[r] = (r - pk_ptr[src] + 1) * t_msg + f
+                pk_pair[r] = core * n_cores + d
     for step in range(steps):
-        n_pk = 0
         n_touched = 0
         n_pairs = 0
+        # every packet arrives by its core's sending time plus the longest flight
+        span = 0.0
+        for c in range(n_cores):
+            span = send[step, c] if send[step, c] > span else span
+        span += longest
+        per_ns = n_bins / span if span > 0.0 else 0.0
         while k < n and spk_t[k] == step:
             src = spk_s[k]
             core = spk_core[k]
             base = 0.0
             if core >= 0:
                 spikes_done[core] += 1.0
-                base = soma[step, core] * spk_turn[k] + spikes_done[core] * t_spike
+                base = soma[step, core] * spk_turn[k] + spikes_done[core] * t_spike + msgs_done[core] * t_msg
+                msgs_done[core] += pk_ptr[src + 1] - pk_ptr[src]
             for r in range(pk_ptr[src], pk_ptr[src + 1]):
-                if n_pk == cap:
-                    cap *= 2
-                    arr2 = np.empty(cap)
-                    dst2 = np.empty(cap, dtype=np.int64)
-                    work2 = np.empty(cap)
-                    arr2[:n_pk] = arr[:n_pk]
-                    dst2[:n_pk] = dst[:n_pk]
-                    work2[:n_pk] = work[:n_pk]
-                    arr, dst, work = arr2, dst2, work2
-                    keys = np.empty(cap, dtype=np.uint32)
-                    tmp_a = np.empty(cap, dtype=np.int64)
-                    tmp_b = np.empty(cap, dtype=np.int64)
                 d = pk_dst[r]
-                dst[n_pk] = d
-                work[n_pk] = pk_work[r]
-                if core < 0:
-                    arr[n_pk] = 0.0  # from the host, before the step
-                else:
-                    msgs_done[core] += 1.0
+                a = base + pk_off[r]  # 0 from the host: before the step
+                if core >= 0:
                     if by_pair:  # the route is walked once per step and pair, below
-                        pid = core * n_cores + d
-                        arr[n_pk] = base + msgs_done[core] * t_msg + pair_flight[pid]
+                        pid = pk_pair[r]
                         if pair_cnt[pid] == 0.0:
                             pair_list[n_pairs] = pid
                             n_pairs += 1
                         pair_cnt[pid] += 1.0
                     else:
-                        arr[n_pk] = base + msgs_done[core] * t_msg + _flight(xy, core, d, t_tile, t_ew, t_ns,
-                                                                             t_chip)
                         n_touched = _walk(load, touched, n_touched, xy[core, 0], xy[core, 1], xy[d, 0],
                                           xy[d, 1], 1.0, s_link, s_chip, s_router, width, height, tiles_x,
                                           tiles_y)
-                n_pk += 1
+                b = int(a * per_ns)
+                b = d * n_bins + (b if b < n_bins else n_bins - 1)
+                first[b] = min(a, first[b])
+                work[b] += pk_work[r]
+                n_recv[d] += 1
             k += 1
         # the mesh: every (sender, receiver) pair's packets load the links and routers of
         # its dimension-order route
         for j in range(n_pairs):
             pid = pair_list[j]
-            cnt = pair_cnt[pid]
+            pc = pair_cnt[pid]
             pair_cnt[pid] = 0.0
             core = pid // n_cores
             d = pid - core * n_cores
             x0, y0 = xy[core, 0], xy[core, 1]
             x1, y1 = xy[d, 0], xy[d, 1]
-            n_touched = _walk(load, touched, n_touched, x0, y0, x1, y1, cnt, s_link, s_chip, s_router,
+            n_touched = _walk(load, touched, n_touched, x0, y0, x1, y1, pc, s_link, s_chip, s_router,
                               width, height, tiles_x, tiles_y)
         # receiving: each core takes its packets in arrival order, one after another
         worst = 0.0
-        if n_pk > 0:
-            order = _arrival_order(arr, n_pk, keys, tmp_a, tmp_b, counts)
-            for j in range(n_pk):
-                q = order[j]
-                d = dst[q]
-                start = arr[q] if arr[q] > done[d] else done[d]
-                done[d] = start + work[q]
-            for j in range(n_pk):
-                d = dst[j]
-                if done[d] > worst:
-                    worst = done[d]
-                done[d] = 0.0
+        for d in range(n_cores):
+            if n_recv[d] > 0:
+                n_recv[d] = 0
+                done = _served(first, work, d * n_bins, n_bins)
+                worst = done if done > worst else worst
         for c in range(n_cores):
             if send[step, c] > worst:
                 worst = send[step, c]
