@@ -67,18 +67,75 @@ def atom_graph(prob: Problem, atom_of: np.ndarray, n_atoms: int):
         _atom_edges(*args, True, ea, eb, ew, 0, stamp, acc, seen)
         stamp[:] = -1
         edges.append((ea, eb, ew))
-    if edges:
-        ea = np.concatenate([e[0] for e in edges] + [e[1] for e in edges])
-        eb = np.concatenate([e[1] for e in edges] + [e[0] for e in edges])
-        ew = np.concatenate([e[2] for e in edges] * 2)
+    if len(edges) == 1:
+        ea, eb, ew = edges[0]
+    elif edges:
+        ea = np.concatenate([e[0] for e in edges])
+        eb = np.concatenate([e[1] for e in edges])
+        ew = np.concatenate([e[2] for e in edges])
     else:
         ea = eb = ew = np.zeros(0, dtype=np.int64)
-    key, inverse = np.unique(ea * max(n_atoms, 1) + eb, return_inverse=True)
-    weight = np.bincount(np.asarray(inverse).reshape(-1), weights=ew, minlength=key.size).astype(np.int64)
-    src = key // max(n_atoms, 1)
-    ptr = np.zeros(n_atoms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n_atoms), out=ptr[1:])
-    return ptr, (key % max(n_atoms, 1)).astype(np.int64), weight
+    del edges
+    return _symmetric_csr(ea, eb, ew, n_atoms)
+
+
+@njit(cache=True)
+def _symmetric_csr(ea, eb, ew, n):
+    """CSR of the edges ``a -> b`` and ``b -> a`` (weight ``w``) for every ``(a, b, w)``:
+    each row's neighbours ascending, a pair met more than once with its weights summed
+    (what ``np.unique`` over ``a * n + b`` gives, in two counting sorts instead of a sort
+    of every edge: ~10x less time at 10 M edges)."""
+    m = ea.shape[0]
+    # 1. bucket both directions of every edge by its neighbour (the column)
+    col_ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        col_ptr[eb[e] + 1] += 1
+        col_ptr[ea[e] + 1] += 1
+    for c in range(n):
+        col_ptr[c + 1] += col_ptr[c]
+    by_col_row = np.empty(2 * m, dtype=np.int64)
+    by_col_w = np.empty(2 * m, dtype=np.int64)
+    fill = col_ptr[:n].copy()
+    row_ptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(m):
+        a, b, w = ea[e], eb[e], ew[e]
+        by_col_row[fill[b]] = a
+        by_col_w[fill[b]] = w
+        fill[b] += 1
+        by_col_row[fill[a]] = b
+        by_col_w[fill[a]] = w
+        fill[a] += 1
+        row_ptr[a + 1] += 1
+        row_ptr[b + 1] += 1
+    for r in range(n):
+        row_ptr[r + 1] += row_ptr[r]
+    # 2. columns in ascending order into their rows: each row comes out sorted
+    nbr = np.empty(2 * m, dtype=np.int64)
+    weight = np.empty(2 * m, dtype=np.int64)
+    fill[:] = row_ptr[:n]
+    for c in range(n):
+        for k in range(col_ptr[c], col_ptr[c + 1]):
+            r = by_col_row[k]
+            nbr[fill[r]] = c
+            weight[fill[r]] = by_col_w[k]
+            fill[r] += 1
+    # 3. sum repeated pairs, compacting in place
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    out = 0
+    for r in range(n):
+        k = row_ptr[r]
+        while k < row_ptr[r + 1]:
+            c = nbr[k]
+            w = weight[k]
+            k += 1
+            while k < row_ptr[r + 1] and nbr[k] == c:
+                w += weight[k]
+                k += 1
+            nbr[out] = c
+            weight[out] = w
+            out += 1
+        ptr[r + 1] = out
+    return ptr, nbr[:out].copy(), weight[:out].copy()
 
 
 @njit(cache=True)
