@@ -93,8 +93,10 @@ def _symmetric_csr(ea, eb, ew, n):
         col_ptr[ea[e] + 1] += 1
     for c in range(n):
         col_ptr[c + 1] += col_ptr[c]
-    by_col_row = np.empty(2 * m, dtype=np.int64)
-    by_col_w = np.empty(2 * m, dtype=np.int64)
+    # int32 inside (atoms and one edge's weight, a count of source neurons, fit): half the
+    # memory traffic of the two scattering passes
+    by_col_row = np.empty(2 * m, dtype=np.int32)
+    by_col_w = np.empty(2 * m, dtype=np.int32)
     fill = col_ptr[:n].copy()
     row_ptr = np.zeros(n + 1, dtype=np.int64)
     for e in range(m):
@@ -110,8 +112,8 @@ def _symmetric_csr(ea, eb, ew, n):
     for r in range(n):
         row_ptr[r + 1] += row_ptr[r]
     # 2. columns in ascending order into their rows: each row comes out sorted
-    nbr = np.empty(2 * m, dtype=np.int64)
-    weight = np.empty(2 * m, dtype=np.int64)
+    nbr = np.empty(2 * m, dtype=np.int32)
+    weight = np.empty(2 * m, dtype=np.int32)
     fill[:] = row_ptr[:n]
     for c in range(n):
         for k in range(col_ptr[c], col_ptr[c + 1]):
@@ -119,23 +121,34 @@ def _symmetric_csr(ea, eb, ew, n):
             nbr[fill[r]] = c
             weight[fill[r]] = by_col_w[k]
             fill[r] += 1
-    # 3. sum repeated pairs, compacting in place
+    # 3. sum repeated pairs into the int64 results
     ptr = np.zeros(n + 1, dtype=np.int64)
     out = 0
     for r in range(n):
         k = row_ptr[r]
         while k < row_ptr[r + 1]:
             c = nbr[k]
-            w = weight[k]
+            k += 1
+            while k < row_ptr[r + 1] and nbr[k] == c:
+                k += 1
+            out += 1
+        ptr[r + 1] = out
+    nbr_out = np.empty(out, dtype=np.int64)
+    w_out = np.empty(out, dtype=np.int64)
+    out = 0
+    for r in range(n):
+        k = row_ptr[r]
+        while k < row_ptr[r + 1]:
+            c = nbr[k]
+            w = np.int64(weight[k])
             k += 1
             while k < row_ptr[r + 1] and nbr[k] == c:
                 w += weight[k]
                 k += 1
-            nbr[out] = c
-            weight[out] = w
+            nbr_out[out] = c
+            w_out[out] = w
             out += 1
-        ptr[r + 1] = out
-    return ptr, nbr[:out].copy(), weight[:out].copy()
+    return ptr, nbr_out, w_out
 
 
 @njit(cache=True)
