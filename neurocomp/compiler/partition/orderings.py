@@ -58,15 +58,14 @@ def atom_graph(prob: Problem, atom_of: np.ndarray, n_atoms: int):
             continue  # inputs come from off-chip: no traffic between cores
         syn = q.synapses
         args = (syn.indptr, syn.indices, prob.pop_first[pre], prob.pop_first[post], atom_of)
-        empty = np.zeros(0, dtype=np.int64)
-        n = _atom_edges(*args, False, empty, empty, empty, 0, stamp, acc, seen)
-        ea = np.empty(n, dtype=np.int64)
-        eb = np.empty(n, dtype=np.int64)
-        ew = np.empty(n, dtype=np.int64)
+        # one pass, into arrays as long as the synapses (an edge per synapse at most): pages
+        # past the edges written are never touched, so they cost no memory
+        ea = np.empty(syn.n_synapses, dtype=np.int64)
+        eb = np.empty(syn.n_synapses, dtype=np.int64)
+        ew = np.empty(syn.n_synapses, dtype=np.int64)
+        n = _atom_edges(*args, ea, eb, ew, 0, stamp, acc, seen)
         stamp[:] = -1
-        _atom_edges(*args, True, ea, eb, ew, 0, stamp, acc, seen)
-        stamp[:] = -1
-        edges.append((ea, eb, ew))
+        edges.append((ea[:n], eb[:n], ew[:n]))
     if len(edges) == 1:
         ea, eb, ew = edges[0]
     elif edges:
@@ -255,7 +254,7 @@ def _sort_by_degree(order, lo, hi, degree, tmp):
 
 
 @njit(cache=True)
-def _atom_edges(indptr, indices, pre_off, post_off, atom_of, fill, e_a, e_b, e_w, n0, stamp, acc, seen):
+def _atom_edges(indptr, indices, pre_off, post_off, atom_of, e_a, e_b, e_w, n0, stamp, acc, seen):
     """Directed atom edges of one projection: (pre atom, post atom, distinct
     (source neuron, post atom) pairs). Returns the new edge count (from ``n0``)."""
     n = n0
@@ -278,10 +277,9 @@ def _atom_edges(indptr, indices, pre_off, post_off, atom_of, fill, e_a, e_b, e_w
             r += 1
         for i in range(m):
             b = seen[i]
-            if fill:
-                e_a[n] = a
-                e_b[n] = b
-                e_w[n] = acc[b]
+            e_a[n] = a
+            e_b[n] = b
+            e_w[n] = acc[b]
             acc[b] = 0
             n += 1
         row = r
