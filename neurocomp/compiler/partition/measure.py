@@ -166,8 +166,12 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
 
     # Traffic between cores: every route of a neuron (or of its relays) is one packet.
     from_neuron = ~prob.pop_input[prob.proj_pre[axon_proj]] if axon_proj.size else np.zeros(0, np.bool_)
-    a = node_core[src_node[from_neuron]].astype(np.int64)
-    b = axon_core[from_neuron].astype(np.int64)
+    if from_neuron.all():  # no input population's axons: no copies through the mask
+        a = node_core[src_node].astype(np.int64)
+        b = axon_core.astype(np.int64)
+    else:
+        a = node_core[src_node[from_neuron]].astype(np.int64)
+        b = axon_core[from_neuron].astype(np.int64)
     relaying = np.flatnonzero(relay_count > 0)
     if relaying.size:  # the neuron's own route to its splitter axon
         a = np.concatenate([a, node_core[relaying].astype(np.int64)])
