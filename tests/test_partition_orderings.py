@@ -5,14 +5,16 @@ heap of the ``greedy`` partitioner.
 it must give the same order, ties included, which numpy's stable sort checks here. The
 greedy partitioner's two-array heap replaces ``heapq`` on a list of tuples (also slow to
 compile): it must pop the same entries, which ``heapq`` checks here. The atom graph's
-symmetric CSR (two counting sorts) must equal what ``np.unique`` over the edge keys gives.
+symmetric CSR (two counting sorts; numpy's ``np.unique`` for small graphs) must equal what
+``np.unique`` over the edge keys gives, written out here.
 """
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neurocomp.compiler.partition.orderings import _sort_by_degree, _symmetric_csr, cuthill_mckee
+from neurocomp.compiler.partition.orderings import (_sort_by_degree, _symmetric_csr, _symmetric_csr_numpy,
+                                                    cuthill_mckee)
 
 
 @settings(max_examples=200, deadline=None)
@@ -43,18 +45,19 @@ def test_symmetric_csr_is_the_unique_of_both_directions(n, edges):
     weight = np.bincount(inverse.reshape(-1), weights=w2, minlength=key.size).astype(np.int64)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(key // n, minlength=n), out=ptr[1:])
-    got = _symmetric_csr(ea, eb, ew, n)
-    assert np.array_equal(got[0], ptr)
-    assert np.array_equal(got[1], key % n)
-    assert np.array_equal(got[2], weight)
+    for got in (_symmetric_csr(ea, eb, ew, n), _symmetric_csr_numpy(ea, eb, ew, n)):
+        assert np.array_equal(got[0], ptr)
+        assert np.array_equal(got[1], key % n)
+        assert np.array_equal(got[2], weight)
 
 
 def test_symmetric_csr_by_hand():
     # edges 0-2 (w 3) twice and 1-2 (w 5): row 0 -> 2 (6); row 1 -> 2 (5); row 2 -> 0 (6), 1 (5)
-    ptr, nbr, w = _symmetric_csr(np.array([0, 2, 1]), np.array([2, 0, 2]), np.array([3, 3, 5]), 3)
-    assert ptr.tolist() == [0, 1, 2, 4]
-    assert nbr.tolist() == [2, 2, 0, 1]
-    assert w.tolist() == [6, 5, 6, 5]
+    for build in (_symmetric_csr, _symmetric_csr_numpy):
+        ptr, nbr, w = build(np.array([0, 2, 1]), np.array([2, 0, 2]), np.array([3, 3, 5]), 3)
+        assert ptr.tolist() == [0, 1, 2, 4]
+        assert nbr.tolist() == [2, 2, 0, 1]
+        assert w.tolist() == [6, 5, 6, 5]
 
 
 def test_cuthill_mckee_by_hand():

@@ -75,7 +75,24 @@ def atom_graph(prob: Problem, atom_of: np.ndarray, n_atoms: int):
     else:
         ea = eb = ew = np.zeros(0, dtype=np.int64)
     del edges
+    if ea.size < _KERNEL_EDGES:  # small graphs: numpy, so a first run compiles no kernel for it
+        return _symmetric_csr_numpy(ea, eb, ew, n_atoms)
     return _symmetric_csr(ea, eb, ew, n_atoms)
+
+
+#: Edges from which the atom graph is built by the compiled :func:`_symmetric_csr` (~10x
+#: faster than numpy at 10 M edges, but ~1 s of compiling on a first run).
+_KERNEL_EDGES = 1 << 20
+
+
+def _symmetric_csr_numpy(ea, eb, ew, n):
+    """:func:`_symmetric_csr` by ``np.unique`` over the keys ``a * n + b`` of both directions."""
+    a2, b2, w2 = np.concatenate([ea, eb]), np.concatenate([eb, ea]), np.concatenate([ew, ew])
+    key, inverse = np.unique(a2 * max(n, 1) + b2, return_inverse=True)
+    weight = np.bincount(np.asarray(inverse).reshape(-1), weights=w2, minlength=key.size).astype(np.int64)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key // max(n, 1), minlength=n), out=ptr[1:])
+    return ptr, (key % max(n, 1)).astype(np.int64), weight
 
 
 @njit(cache=True)
@@ -96,7 +113,9 @@ def _symmetric_csr(ea, eb, ew, n):
     # memory traffic of the two scattering passes
     by_col_row = np.empty(2 * m, dtype=np.int32)
     by_col_w = np.empty(2 * m, dtype=np.int32)
-    fill = col_ptr[:n].copy()
+    fill = np.empty(max(n, 1), dtype=np.int64)
+    for c in range(n):  # (loops, not slice copies: those compile Numba's error formatting)
+        fill[c] = col_ptr[c]
     row_ptr = np.zeros(n + 1, dtype=np.int64)
     for e in range(m):
         a, b, w = ea[e], eb[e], ew[e]
@@ -113,7 +132,8 @@ def _symmetric_csr(ea, eb, ew, n):
     # 2. columns in ascending order into their rows: each row comes out sorted
     nbr = np.empty(2 * m, dtype=np.int32)
     weight = np.empty(2 * m, dtype=np.int32)
-    fill[:] = row_ptr[:n]
+    for r in range(n):
+        fill[r] = row_ptr[r]
     for c in range(n):
         for k in range(col_ptr[c], col_ptr[c + 1]):
             r = by_col_row[k]
