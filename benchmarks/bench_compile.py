@@ -17,16 +17,30 @@ Three parts:
    as a sequential split can tell): cores and routes that leave their core for the
    sequential split and the two graph partitioners (``bfs``: Cuthill-McKee order, and
    ``greedy``: graph growth).
+   Only the strategies ``auto`` tries at that size are timed (``--all-strategies`` adds the
+   others), wall and CPU time each; the peers, timed in the same process between the
+   strategies, are the CSR -> CSC transpose above and scipy's reverse Cuthill-McKee of the
+   same synapse graph (what ``bfs`` computes on atoms, by a well-kept library). Goal
+   (issue 18): every strategy ``auto`` tries within 3 s, natural or shuffled order.
 3. **examples**: cores used for every example on Loihi (quantized by
    ``neurocomp.compiler.quantize``) next to nengo-loihi's rule (one block per core,
    ``n_split = max(ceil(usage / limit))`` per population), from
    ``nengo_loihi_cores`` in ``benchmarks/baselines.py``.
+4. **startup**: whole processes, timed from outside (wall, and the child's CPU time from
+   the kernel's accounting), interleaved run by run, medians, warm Numba cache:
+   ``neurocomp --version`` next to the interpreter starting and doing nothing
+   (``python -c pass``), and ``neurocomp compile examples/mnist_mlp.snn --chip loihi``
+   next to the least a process with a cached Numba kernel pays (importing Numba and
+   building its CPU target, which loading any cached kernel does); also ``nc.compile`` of
+   the same network in a process that has compiled it once (no imports, no Numba set-up).
+   Goals (issue 18): ``--version`` <= 0.3 s, the compile <= 0.5 s.
 
 Run it from the repository root::
 
     /work/venv/bin/python benchmarks/bench_compile.py                 # all three parts
     /work/venv/bin/python benchmarks/bench_compile.py --parts big --runs 3
     /work/venv/bin/python benchmarks/bench_compile.py --neurons 200000  # a smaller "big"
+    /work/venv/bin/python benchmarks/bench_compile.py --parts startup --runs 9
 """
 
 from __future__ import annotations
@@ -139,22 +153,91 @@ def worker_big(n: int, k: int, window: int, chips: int, seed: int) -> dict:
     return out
 
 
-def worker_partitioners(n: int, k: int, window: int, chips: int, seed: int) -> dict:
+def worker_partitioners(n: int, k: int, window: int, chips: int, seed: int, every: bool = False) -> dict:
+    import scipy.sparse
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
     from neurocomp.chip.load import load_chip
     from neurocomp.compiler.partition import partition
+    from neurocomp.compiler.partition.strategies import PARTITIONERS, auto_candidates
 
     chip = load_chip("loihi", chips=chips)
     _warm_up(chip)
     rows = {}
     for shuffle in (False, True):
         q, _ = local_network(n, k, window, seed, shuffle=shuffle)
-        for strategy in ("sequential", "bfs", "greedy"):
-            t0 = time.perf_counter()
+        syn = q.projections["rec"].synapses
+        tried, _notes = auto_candidates(int(syn.n_synapses))
+        order = "shuffled" if shuffle else "natural"
+        for strategy in (PARTITIONERS if every else tried):
+            t0, c0 = time.perf_counter(), time.process_time()
             p = partition(q, chip, strategy=strategy)
-            rows[f"{'shuffled' if shuffle else 'natural'}/{strategy}"] = {
+            rows[f"{order}/{strategy}"] = {
                 "cores": p.n_cores, "cut_routes": p.report.cut_routes, "routes": p.report.total_routes,
-                "slices": sum(len(c.slices) for c in p.cores), "seconds": time.perf_counter() - t0}
+                "slices": sum(len(c.slices) for c in p.cores), "seconds": time.perf_counter() - t0,
+                "cpu": time.process_time() - c0, "auto": strategy in tried, "passes": p.report.passes}
+        mat = scipy.sparse.csr_matrix((syn.weights, syn.indices, syn.indptr), shape=(n, n))
+        t0, c0 = time.perf_counter(), time.process_time()
+        mat.tocsc()
+        rows[f"{order}/peer: CSR -> CSC"] = {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+        t0, c0 = time.perf_counter(), time.process_time()
+        reverse_cuthill_mckee((mat + mat.T).tocsr(), symmetric_mode=True)
+        rows[f"{order}/peer: scipy RCM"] = {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+        del mat
     return rows
+
+
+def _timed_process(argv: list[str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one run of ``argv``, output thrown away; the CPU time is the
+    child's user + system time as the kernel accounted it."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as err:  # a file, not a pipe: the child never waits on us
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv)} exited {code}:\n{err.read().decode(errors='replace')}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def worker_warm_compile(runs: int) -> list[float]:
+    """Seconds of ``nc.compile(mnist_mlp, loihi)`` in a process that compiled it once."""
+    import neurocomp as nc
+
+    chip = nc.load_chip("loihi")
+    nc.compile(nc.load(ROOT / "examples" / "mnist_mlp.snn"), chip)
+    out = []
+    for _ in range(runs):
+        net = nc.load(ROOT / "examples" / "mnist_mlp.snn")  # a fresh network: nothing cached on it
+        t0 = time.perf_counter()
+        nc.compile(net, chip)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def startup(runs: int) -> dict:
+    """Interleaved runs of the start-up commands and their peers: {name: [(wall, cpu), ...]}."""
+    script = Path(sys.executable).parent / "neurocomp"
+    cli = [str(script)] if script.exists() else [sys.executable, "-c",
+                                                  "import sys; from neurocomp.cli import main; sys.exit(main())"]
+    commands = {
+        "neurocomp --version": cli + ["--version"],
+        "peer: python -c pass": [sys.executable, "-c", "pass"],
+        "neurocomp compile mnist_mlp": cli + ["compile", "examples/mnist_mlp.snn", "--chip", "loihi", "-q"],
+        "peer: import numba + its CPU target": [
+            sys.executable, "-c", "from numba.core.registry import cpu_target; cpu_target.target_context.refresh()"],
+    }
+    for argv in commands.values():  # fill the Numba cache, warm the file cache
+        _timed_process(argv)
+    times: dict[str, list] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            times[name].append(_timed_process(argv))
+    return times
 
 
 def examples() -> list[dict]:
@@ -187,13 +270,16 @@ def _run_worker(fn: str, *args) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--parts", nargs="+", default=["big", "partitioners", "examples"],
-                    choices=["big", "partitioners", "examples"])
+    ap.add_argument("--parts", nargs="+", default=["big", "partitioners", "examples", "startup"],
+                    choices=["big", "partitioners", "examples", "startup"])
+    ap.add_argument("--all-strategies", action="store_true",
+                    help="partitioners: time every strategy, not only those auto tries (greedy takes minutes)")
     ap.add_argument("--neurons", type=int, default=1_000_000)
     ap.add_argument("--synapses-per-neuron", type=int, default=100)
     ap.add_argument("--window", type=int, default=2048)
     ap.add_argument("--chips", type=int, default=16)
-    ap.add_argument("--runs", type=int, default=1, help="repetitions of the big case (median reported)")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repetitions of the big case and of each start-up command (median reported)")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}")
 
@@ -219,12 +305,20 @@ def main() -> None:
 
     if "partitioners" in args.parts:
         n = max(args.neurons // 10, 10_000)
-        rows = _run_worker("worker_partitioners", n, args.synapses_per_neuron, args.window, args.chips, 0)
-        print(f"\npartitioners: {n:,} neurons x {args.synapses_per_neuron} synapses, window {args.window}")
-        print(f"  {'order/strategy':24s} {'cores':>6s} {'cut routes':>12s} {'of routes':>12s} {'slices':>8s} {'s':>7s}")
+        rows = _run_worker("worker_partitioners", n, args.synapses_per_neuron, args.window, args.chips, 0,
+                           args.all_strategies)
+        print(f"\npartitioners: {n:,} neurons x {args.synapses_per_neuron} synapses, window {args.window} "
+              f"(goal: every strategy auto tries <= 3 s)")
+        print(f"  {'order/strategy':32s} {'cores':>6s} {'cut routes':>12s} {'of routes':>12s} {'slices':>8s} "
+              f"{'passes':>6s} {'wall s':>7s} {'CPU s':>7s}  auto tries it")
         for key, row in rows.items():
-            print(f"  {key:24s} {row['cores']:6,d} {row['cut_routes']:12,d} {row['routes']:12,d} "
-                  f"{row['slices']:8,d} {row['seconds']:7.2f}")
+            if "cores" not in row:
+                print(f"  {key:32s} {'':6s} {'':12s} {'':12s} {'':8s} {'':6s} {row['seconds']:7.2f} {row['cpu']:7.2f}")
+                continue
+            print(f"  {key:32s} {row['cores']:6,d} {row['cut_routes']:12,d} {row['routes']:12,d} "
+                  f"{row['slices']:8,d} {row['passes']:6d} {row['seconds']:7.2f} {row['cpu']:7.2f}  "
+                  f"{'yes' if row['auto'] else 'no'}")
+        print(f"  load average after: {os.getloadavg()[0]:.2f}")
 
     if "examples" in args.parts:
         print("\nexamples on loihi (4 chips): cores used, and nengo-loihi's rule")
@@ -232,6 +326,27 @@ def main() -> None:
         for row in examples():
             print(f"  {row['example']:12s} {row['neurons']:8,d} {row['cores']:6d} {row['nengo_loihi']:12d}  "
                   f"{row['strategy']}")
+
+
+    if "startup" in args.parts:
+        runs = max(args.runs, 5)
+        times = startup(runs)
+        warm = _run_worker("worker_warm_compile", runs)
+        print(f"\nstart-up: whole processes, warm Numba cache, {runs} interleaved runs each (medians; "
+              f"goals: --version <= 0.3 s, compile <= 0.5 s)")
+        med = {name: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+               for name, t in times.items()}
+        names = list(med)
+        for i, name in enumerate(names):
+            wall, cpu = med[name]
+            line = f"  {name:40s} wall {wall:6.3f} s   CPU {cpu:6.3f} s"
+            if not name.startswith("peer") and i + 1 < len(names):
+                peer_wall, peer_cpu = med[names[i + 1]]
+                line += f"   = {wall / peer_wall:.2f}x / {cpu / peer_cpu:.2f}x its peer (wall / CPU)"
+            print(line)
+        print(f"  nc.compile(mnist_mlp) in a process that compiled it once: {statistics.median(warm):.3f} s "
+              f"(median of {runs})")
+        print(f"  load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

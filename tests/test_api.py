@@ -78,6 +78,15 @@ def test_import_neurocomp_stays_light():
     assert out.strip() == "[]"
 
 
+def test_loading_and_compiling_a_network_leaves_networkx_unimported():
+    # networkx (~0.2 s to import) serves Network.graph alone: a command that never asks for
+    # it must not pay for it; asking for it still works
+    code = ("import sys, neurocomp as nc; net = nc.load('examples/chain.snn'); nc.compile(net, 'loihi'); "
+            "print('networkx' in sys.modules); print(sorted(net.graph.nodes) == sorted(net.populations))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["False", "True"]
+
+
 def test_every_public_name_resolves_and_is_listed():
     assert len(set(nc.__all__)) == len(nc.__all__)
     for name in nc.__all__:

@@ -445,3 +445,19 @@ def test_auto_refused_everywhere_for_one_reason_says_it_once():
         partition(qnet, chip)
     assert str(auto.value) == str(alone.value)
     assert "population 'b' needs fan-in 300 axons on one core for a single neuron" in str(auto.value)
+
+
+@pytest.mark.parametrize("n_keys", [1, 7, 1 << 16, (1 << 16) + 1, 1 << 22])
+def test_measure_sorts_and_counts_keys_as_numpy_does(n_keys):
+    # measure's per-core order (radix sort of 16-bit keys) and traffic pairs (bincount)
+    # against numpy's stable argsort and unique, on keys with many ties
+    from neurocomp.compiler.partition.measure import count_pairs, stable_order
+
+    rng = np.random.default_rng(n_keys)
+    for size in (0, 1, 1000):
+        keys = rng.integers(0, min(n_keys, 50) if size == 1000 else n_keys, size=size).astype(np.int32)
+        keys[: size // 2] = rng.integers(0, n_keys, size=size // 2)
+        assert np.array_equal(stable_order(keys, n_keys), np.argsort(keys, kind="stable"))
+        pair, count = count_pairs(keys.astype(np.int64), n_keys)
+        want_pair, want_count = np.unique(keys.astype(np.int64), return_counts=True)
+        assert np.array_equal(pair, want_pair) and np.array_equal(count, want_count)

@@ -39,7 +39,8 @@ CASES = sorted(p.stem for p in GOLDEN.glob("*.args"))
 
 
 def _mask_times(text: str) -> str:
-    return re.sub(r"(│ (?:lower|quantize|partition|place|route|total)\s+│\s+)\d+\.\d{3}", r"\1#.###", text)
+    # the padding too: a pass of 10 s or more (a cold Numba cache on a loaded box) pads one less
+    return re.sub(r"(│ (?:lower|quantize|partition|place|route|total)\s+│)\s+\d+\.\d{3}", r"\1   #.###", text)
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -30,7 +30,16 @@ _TERMINAL_WORDS = {
 @lru_cache(maxsize=1)
 def _parser() -> Lark:
     grammar = resources.files("neurocomp.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    # Building the LALR tables takes ~0.1 s per process; lark keeps them in a file (checked
+    # against a hash of the grammar, the options and lark's version) that we put in this
+    # package's __pycache__, as Numba does its kernels, not in a shared temporary folder.
+    cache_dir = Path(__file__).resolve().parent / "__pycache__"
+    try:
+        cache_dir.mkdir(exist_ok=True)
+        cache: bool | str = str(cache_dir / "grammar.lark.cache")
+    except OSError:  # a read-only install: build the tables every time
+        cache = False
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=cache)
 
 
 def parse(text: str, name: str = "<string>") -> ast.Module:

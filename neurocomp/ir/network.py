@@ -10,9 +10,8 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Mapping, Union
+from typing import TYPE_CHECKING, Literal, Mapping, Union
 
-import networkx as nx
 import numpy as np
 
 from ..diagnostics import Span
@@ -20,6 +19,9 @@ from .connectors import Connector
 from .encoders import Encoder
 from .learning import LearningRule
 from .values import ArrayValue, Value, same_value
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
 
 __all__ = [
     "NeuronModel",
@@ -149,8 +151,10 @@ class Network:
     base_dir: Path = field(default_factory=Path)
 
     @cached_property
-    def graph(self) -> nx.MultiDiGraph:
+    def graph(self) -> "nx.MultiDiGraph":
         """The population graph: a node per population, an edge per projection (read-only)."""
+        import networkx as nx  # here: it takes ~0.2 s to import and only this property needs it
+
         g = nx.MultiDiGraph()
         for name, pop in self.populations.items():
             g.add_node(name, size=pop.size, input=pop.is_input)

@@ -75,7 +75,9 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
         row_axons(syn.indptr, syn.indices, post_off, node_core, stamp, slot, True, ax_core, ax_count, row_ptr)
         ax_pre = np.repeat(np.arange(syn.n_pre, dtype=np.int64), np.diff(row_ptr))
         parts.append((np.full(n, i, dtype=np.int32), ax_pre, ax_core, ax_count))
-    if parts:
+    if len(parts) == 1:  # no copies of ~10 M axons for one projection
+        axon_proj, axon_pre, axon_core, axon_count = parts[0]
+    elif parts:
         axon_proj = np.concatenate([p[0] for p in parts])
         axon_pre = np.concatenate([p[1] for p in parts])
         axon_core = np.concatenate([p[2] for p in parts])
@@ -113,7 +115,7 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
         if sel.size == 0:
             continue
         cores = axon_core[sel]
-        order = np.argsort(cores, kind="stable")
+        order = stable_order(cores, n_cores)
         cores = cores[order]
         cnts = axon_count[sel][order]
         bounds = np.flatnonzero(np.diff(cores)) + 1
@@ -164,19 +166,42 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
 
     # Traffic between cores: every route of a neuron (or of its relays) is one packet.
     from_neuron = ~prob.pop_input[prob.proj_pre[axon_proj]] if axon_proj.size else np.zeros(0, np.bool_)
-    a = node_core[src_node[from_neuron]].astype(np.int64)
-    b = axon_core[from_neuron].astype(np.int64)
+    if from_neuron.all():  # no input population's axons: no copies through the mask
+        a = node_core[src_node].astype(np.int64)
+        b = axon_core.astype(np.int64)
+    else:
+        a = node_core[src_node[from_neuron]].astype(np.int64)
+        b = axon_core[from_neuron].astype(np.int64)
     relaying = np.flatnonzero(relay_count > 0)
     if relaying.size:  # the neuron's own route to its splitter axon
         a = np.concatenate([a, node_core[relaying].astype(np.int64)])
         b = np.concatenate([b, node_core[relaying].astype(np.int64)])
-    pair, cnt = np.unique(a * max(n_cores, 1) + b, return_counts=True)
+    pair, cnt = count_pairs(a * max(n_cores, 1) + b, max(n_cores, 1) ** 2)
     return Measure(n_cores=n_cores, usage=usage, axon_proj=axon_proj, axon_pre=axon_pre, axon_core=axon_core,
                    axon_count=axon_count, routes=routes, relay_count=relay_count,
                    route_cost=route_cost.astype(np.int64),
                    traffic_src=(pair // max(n_cores, 1)).astype(np.int32),
                    traffic_dst=(pair % max(n_cores, 1)).astype(np.int32),
                    traffic_routes=cnt.astype(np.int64))
+
+
+def stable_order(keys: np.ndarray, n_keys: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for keys in ``[0, n_keys)``: as 16-bit keys when
+    they fit, which numpy sorts by radix (linear) instead of by merging (~10x faster at
+    10 M axons)."""
+    if n_keys <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    return np.argsort(keys, kind="stable")
+
+
+def count_pairs(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_counts=True)`` for keys in ``[0, n_keys)``: one ``bincount``
+    when its table is not much larger than the keys (no sort of every route)."""
+    if n_keys <= max(4 * keys.size, 1 << 20):
+        counts = np.bincount(keys, minlength=n_keys)
+        pair = np.flatnonzero(counts)
+        return pair, counts[pair]
+    return np.unique(keys, return_counts=True)
 
 
 # =========================================================================== strategies

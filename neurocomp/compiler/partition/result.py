@@ -6,7 +6,7 @@ import numpy as np
 
 from ...ir.mapping import CoreSlice
 from ...ir.partition import RELAY_SLICE, LogicalCore, Partition, PartitionReport
-from .measure import Measure
+from .measure import Measure, stable_order
 from .problem import Problem
 from .strategies import Cut
 
@@ -21,7 +21,7 @@ def to_partition(prob: Problem, cut: Cut, m: Measure, passes: int, strategy: str
     g = prob.g
     neurons = np.flatnonzero(~prob.pop_input[g.node_pop]) if prob.n_nodes else np.zeros(0, dtype=np.int64)
     node_core = cut.node_core
-    order = neurons[np.argsort(node_core[neurons], kind="stable")]
+    order = neurons[stable_order(node_core[neurons], cut.n_cores)]
     cores_sorted = node_core[order].astype(np.int64)
     n_cores = cut.n_cores
     counts = np.bincount(cores_sorted, minlength=n_cores)
@@ -38,11 +38,12 @@ def to_partition(prob: Problem, cut: Cut, m: Measure, passes: int, strategy: str
     run_start = np.flatnonzero(brk)
     run_stop = np.append(run_start[1:], order.size)
     slices: list[list[CoreSlice]] = [[] for _ in range(n_cores)]
-    for a, b in zip(run_start.tolist(), run_stop.tolist()):
-        node = int(order[a])
-        q = int(g.node_pop[node])
-        lo = node - int(prob.pop_first[q])
-        slices[int(cores_sorted[a])].append(CoreSlice(population=prob.pops[q], start=lo, stop=lo + b - a))
+    # (one slice per neuron on a shuffled graph: ~10^5 of them, so the numbers go to lists first)
+    run_pop = g.node_pop[order[run_start]]
+    run_lo = order[run_start] - prob.pop_first[run_pop]
+    for c, q, lo, size in zip(cores_sorted[run_start].tolist(), run_pop.tolist(), run_lo.tolist(),
+                              (run_stop - run_start).tolist()):
+        slices[c].append(CoreSlice(population=prob.pops[q], start=lo, stop=lo + size))
     relays_per_core = np.bincount(node_core[neurons].astype(np.int64), weights=m.relay_count[neurons],
                                   minlength=n_cores).astype(np.int64) if neurons.size else np.zeros(n_cores, np.int64)
     limits = prob.chip.limits()
