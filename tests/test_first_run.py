@@ -114,6 +114,8 @@ def test_the_second_process_waits_for_an_idle_core(monkeypatch):
     from neurocomp.cli.common import console
 
     monkeypatch.setattr(warmup.os, "cpu_count", lambda: 2)
+    # where /proc/stat cannot be read: the load average
+    monkeypatch.setattr(warmup, "_cpu_times", lambda: None)
     monkeypatch.setattr(warmup.os, "getloadavg", lambda: (0.5, 0.0, 0.0))
     assert warmup._core_to_spare()  # 2 cores - 0.5 busy leaves 1.5: one for it, one for us
     monkeypatch.setattr(warmup.os, "getloadavg", lambda: (0.6, 0.0, 0.0))
@@ -126,3 +128,50 @@ def test_the_second_process_waits_for_an_idle_core(monkeypatch):
     off = warmup.FirstRun(console(stderr=True), chip=object())
     off._spawn()
     assert off._proc is None
+
+
+def test_an_idle_core_is_seen_at_once_whatever_the_load_average(monkeypatch):
+    """Right after a long ``pip install`` the load average still says busy; the idle time
+    of the cores over a tenth of a second says what is free now."""
+    from neurocomp.cli import warmup
+
+    monkeypatch.setattr(warmup.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (1.9, 1.0, 0.5))
+    monkeypatch.setattr(warmup.time, "sleep", lambda s: None)
+
+    def ticks(*pairs):
+        it = iter(pairs)
+        monkeypatch.setattr(warmup, "_cpu_times", lambda: next(it))
+
+    # 20 ticks over both cores, 9 of them idle: 9/20 of 2 cores = 0.9 idle (this
+    # process busy on the other)
+    ticks((5000, 90000), (5009, 90020))
+    assert abs(warmup._idle_cores() - 0.9) < 1e-12
+    ticks((5000, 90000), (5009, 90020))
+    assert warmup._core_to_spare()
+    # 2 of 20 idle: 0.2 of a core, someone else is busy
+    ticks((5000, 90000), (5002, 90020))
+    assert not warmup._core_to_spare()
+    # no tick elapsed (a coarse clock): fall back on the load average (1.9: busy)
+    ticks((5000, 90000), (5000, 90000))
+    assert warmup._idle_cores() is None
+    ticks((5000, 90000), (5000, 90000))
+    assert not warmup._core_to_spare()
+    monkeypatch.setattr(warmup.os, "getloadavg", lambda: (0.4, 1.0, 0.5))
+    ticks((5000, 90000), (5000, 90000))
+    assert warmup._core_to_spare()
+
+
+def test_proc_stat_reads_as_idle_and_total_ticks():
+    from neurocomp.cli import warmup
+
+    times = warmup._cpu_times()
+    if times is None:
+        pytest.skip("no /proc/stat here")
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    assert fields[0] == "cpu"
+    idle, total = times
+    assert 0 <= idle <= total
+    # idle + iowait of a later read can only grow, as can the total
+    later = warmup._cpu_times()
+    assert later[0] >= idle and later[1] >= total

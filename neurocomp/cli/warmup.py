@@ -146,12 +146,47 @@ class FirstRun:
 
 
 def _core_to_spare() -> bool:
-    """Whether a core is idle: the 1-minute load average leaves at least 1.5 of them
-    (this process takes one)."""
+    """Whether a core is idle now: from the time the machine's cores spend idle over a
+    tenth of a second (``/proc/stat``), else from the 1-minute load average, which must
+    leave at least 1.5 cores (this process takes one).
+
+    The load average lags by a minute: right after ``pip install`` (the README's first
+    command) a quiet 2-core machine still shows about 1, and the second process did not
+    start where it had a core to itself."""
+    idle = _idle_cores()
+    if idle is not None:
+        return idle >= 0.75  # this process is compiling: the idle cores are the others'
     try:
         return os.getloadavg()[0] <= (os.cpu_count() or 1) - 1.5
     except OSError:
         return False
+
+
+def _idle_cores(window_s: float = 0.1) -> float | None:
+    """Cores idle on average over the next ``window_s`` seconds (``None`` where
+    ``/proc/stat`` cannot be read)."""
+    first = _cpu_times()
+    if first is None:
+        return None
+    time.sleep(window_s)
+    second = _cpu_times()
+    if second is None or second[1] <= first[1]:
+        return None
+    return (second[0] - first[0]) / (second[1] - first[1]) * (os.cpu_count() or 1)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(idle, total) clock ticks of all cores since boot, from ``/proc/stat``'s ``cpu``
+    line (idle counts iowait too), or ``None``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    except (OSError, ValueError):
+        return None
+    if fields[:1] != ["cpu"] or len(ticks) < 5:
+        return None
+    return ticks[3] + ticks[4], sum(ticks)
 
 
 def _listener_base() -> type:

@@ -135,9 +135,11 @@ def run_reference(steps, alpha, beta, threshold, bias, reset_mode, refractory_st
     ring = np.zeros((n_slots, n), dtype=np.float64)
     out_t = np.empty(max(1024, 4 * n), dtype=np.int64)
     out_j = np.empty(max(1024, 4 * n), dtype=np.int64)
-    n_out = 0
-    syn_events = 0
-    t = 0
+    # int64, not the literal 0: typed as Literal[int](0) first, the call below compiled
+    # _steps a second time for those literals (~8 s of CPU on a cold cache).
+    n_out = np.int64(0)
+    syn_events = np.int64(0)
+    t = np.int64(0)
     while t < steps:
         # Growing the spike buffers here, not inside the step loop, keeps that loop
         # free of array reallocation (which costs Numba reference counting on every

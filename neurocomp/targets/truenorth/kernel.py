@@ -317,7 +317,8 @@ def tick(v, counts, p, nm, rng, comp_col, fired):
     """
     n_fired = 0
     for j in range(v.shape[0]):
-        f, _ = update_neuron(j, v, counts, p, nm, rng, comp_col[j])
+        # int64 like a caller's Python int: one compiled update_neuron (int32 compiled a second)
+        f, _ = update_neuron(j, v, counts, p, nm, rng, np.int64(comp_col[j]))
         fired[j] = f
         n_fired += f
     return n_fired
