@@ -502,6 +502,15 @@ def _population_comps(mapping: Mapping, pop: str) -> np.ndarray:
     return out
 
 
+def _probed_state(roles: TMapping[str, str], var: str, pop: str, mapping: Mapping) -> str:
+    """The kernel state a probe of ``var`` reads (a located error when the family has none)."""
+    state = roles.get(var)
+    if state is None:
+        raise UsageError(f"cannot probe the {var} of '{pop}': neuron family "
+                         f"'{mapping.family}' has no such state")
+    return state
+
+
 def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], run: KernelRun,
             rec: _Recorder, roles: TMapping[str, str], ordered: set[str] = frozenset()) -> RunResult:
     """The RunResult of ``run``; ``ordered`` names inputs whose events are known to be in
@@ -546,11 +555,7 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
                 traces.setdefault(pop, {})[var] = raster
                 continue
             lo, hi = rec.spans[pop]
-            state = roles.get(var)
-            if state is None:
-                raise UsageError(f"cannot probe the {var} of '{pop}': neuron family "
-                                 f"'{mapping.family}' has no such state")
-            ints = run.traces[state][:, lo:hi]
+            ints = run.traces[_probed_state(roles, var, pop, mapping)][:, lo:hi]
             traces.setdefault(pop, {})[var] = ints.astype(np.float64) * v_scale[rec.comp[lo:hi]]
     for proj, arrays in run.learned.items():  # plastic projections (docs/learning.md)
         traces.setdefault(proj, {}).update(arrays)
@@ -631,10 +636,7 @@ def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputE
                 probed[pop, var] = raster
                 continue
             lo, hi = rec.spans[pop]
-            state = roles.get(var)
-            if state is None:
-                raise UsageError(f"cannot probe the {var} of '{pop}': neuron family "
-                                 f"'{mapping.family}' has no such state")
+            state = _probed_state(roles, var, pop, mapping)
             ints = np.stack([r.traces[state][:, lo:hi] for r in runs])
             probed[pop, var] = ints.astype(np.float64) * v_scale[rec.comp[lo:hi]]
     synops = Counters.FIELDS.index("synops")
