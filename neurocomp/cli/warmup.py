@@ -17,7 +17,8 @@ make that first run bearable:
   then turns the JIT on and emulates it, so its kernel specialisations are the ones a
   real run uses (``tests/test_first_run.py`` checks that). It is started only when a
   core is idle right now (``/proc/stat``, else the load average), where it can take up to
-  half the wall time off the first run; with a warm cache, a busy machine or ``NEUROCOMP_WARMUP=0`` nothing is started.
+  half the wall time off the first run; with a warm cache, a busy machine or
+  ``NEUROCOMP_WARMUP=0`` nothing is started.
 
 Run as ``python -m neurocomp.cli.warmup`` it is that second process (the chip as JSON on
 stdin).
