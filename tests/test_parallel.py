@@ -211,6 +211,27 @@ def test_a_batch_on_two_workers_is_each_sample_run_alone():
     assert len({r.spikes["a"].count for r in alone}) > 1  # the samples differ
 
 
+def test_a_batch_split_over_workers_has_the_overflow_notes_of_the_batch_run_whole():
+    # mnist_mlp's hidden v saturates in every sample; a batch checks its first overflowed
+    # sample against a wider chip (UNCHANGED_NOTE), so each chunk did too until merging
+    # kept that check for the first sample only, as one batch does.
+    from neurocomp.diagnostics import OverflowWarning
+    from neurocomp.emulator.run import UNCHANGED_NOTE, emulate_batch
+    from neurocomp.workflows.samples import sample_inputs
+
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        samples = sample_inputs(net, 60, data["x"][:8])
+    mapping = nc.compile(net, "loihi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OverflowWarning)
+        whole = emulate_batch(mapping, 60, samples)
+        split = emulate_samples(mapping, 60, samples, jobs=2, chunk_size=3)
+    assert len(whole.overflows) == 8  # every sample overflowed
+    assert split.overflows == whole.overflows
+    assert sum(UNCHANGED_NOTE in m for _, m in whole.overflows) <= 1
+
+
 def test_merged_overflows_keep_their_place_in_the_whole_batch():
     _, mapping = exact_case(0)
     one = emulate(mapping, 5)

@@ -311,6 +311,11 @@ class BatchResult:
         for b in batches:
             overflows += [(at + k, message) for k, message in b.overflows]
             at += len(b)
+        # One batch checks its first overflowed sample only (UNCHANGED_NOTE): so do the
+        # merged ones, whatever the parts were, so that a batch split over workers equals
+        # the batch run whole.
+        suffix = f"; {UNCHANGED_NOTE}"
+        overflows[1:] = [(k, m[: -len(suffix)] if m.endswith(suffix) else m) for k, m in overflows[1:]]
         return cls(results=results, overflows=tuple(overflows))
 
 
