@@ -618,14 +618,10 @@ def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputE
         elif name in mapping.population_names:
             mine = pop_of == mapping.population_names.index(name)
             t, i, b = step[mine], comp_index[comp[mine]], sample[mine]
-            if not np.all((b[1:] > b[:-1]) | (t[1:] > t[:-1]) | ((t[1:] == t[:-1]) & (i[1:] >= i[:-1]))):
-                # each sample's (step, index) order, samples kept apart: one stable sort of
-                # one int64 key (the kernels emit by step, so it sorts runs), else lexsort
-                width = int(i.max()) + 1
-                order = np.argsort((b * steps + t) * width + i, kind="stable") \
-                    if n * max(steps, 1) * width < 1 << 62 and t.min() >= 0 and i.min() >= 0 \
-                    else np.lexsort((i, t, b))
-                t, i, b = t[order], i[order], b[order]
+            # each sample's (step, index) order, samples kept apart: (sample, step) as one
+            # time, since a step is below ``steps``
+            order = _order_of(b * steps + t, i)
+            t, i, b = t[order], i[order], b[order]
             cut = np.searchsorted(b, np.arange(n + 1))
             where[name] = (b, t, i)
             for k in range(n):

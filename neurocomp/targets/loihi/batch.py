@@ -440,7 +440,7 @@ def _input_rows(tb: LoihiTables, dr: DenseRows, in_ptr: np.ndarray) -> InputMatr
     """The :class:`InputMatrix` through which the input events of ``in_ptr`` (one CSR
     by step per sample) are delivered, or ``None`` (one by one as dense rows): when it
     exists, its rows are not much wider than an event's own adds, and no step's counts
-    can reach ``2**31``."""
+    can reach ``2**bits`` of the rows' dtype (where an unsigned read of them would wrap)."""
     mat = input_matrix(tb, dr)
     if mat is None or in_ptr.shape[1] < 2:
         return None
