@@ -24,7 +24,7 @@ from ..diagnostics import InputFileError, UsageError, did_you_mean
 from ..ir.network import Network
 from ..ir.synapses import InputEvents
 
-__all__ = ["runs_of", "load_samples", "check_samples", "output_population", "sample_inputs", "encode_samples"]
+__all__ = ["runs_of", "labelled_set", "load_samples", "check_samples", "output_population", "sample_inputs", "encode_samples"]
 
 def runs_of(network: Network, steps: int, inputs: TMapping[str, InputEvents | np.ndarray] | None,
             samples: str | Path | tuple[np.ndarray, np.ndarray] | None, output: str | None = None
@@ -48,9 +48,22 @@ def runs_of(network: Network, steps: int, inputs: TMapping[str, InputEvents | np
         raise UsageError("give either inputs (one run) or samples (a labelled set), not both")
     if samples is None:
         return [dict(inputs) if inputs else None], None, None
-    x, labels = load_samples(samples) if not isinstance(samples, tuple) else check_samples(*samples, "samples")
-    output = output_population(network, output)
+    x, labels, output = labelled_set(network, samples, output)
     return list(sample_inputs(network, steps, x)), labels, output
+
+
+def labelled_set(network: Network, samples: str | Path | tuple[np.ndarray, np.ndarray], output: str | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, str]:
+    """``x``, the labels and the output population of a labelled set (an ``.npz`` path or
+    ``(x, y)``), as :func:`runs_of` reads it, before any sample is encoded.
+
+    Raises
+    ------
+    UsageError, InputFileError
+        As :func:`runs_of`.
+    """
+    x, labels = load_samples(samples) if not isinstance(samples, tuple) else check_samples(*samples, "samples")
+    return x, labels, output_population(network, output)
 
 
 def load_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
 from ..report.validate import RunDigest, ValidationReport, agreement_report, digest_run
 from .parallel import map_chunks
-from .samples import check_samples, load_samples, output_population, runs_of, sample_inputs
+from .samples import labelled_set, runs_of, sample_inputs
 
 __all__ = ["validate", "compile_for"]
 
@@ -135,8 +135,7 @@ def _items(network: Network, steps: int, inputs: TMapping[str, InputEvents | np.
     if samples is None:
         runs, labels, output = runs_of(network, steps, inputs, None, output)
         return None, runs, labels, output
-    x, labels = load_samples(samples) if not isinstance(samples, tuple) else check_samples(*samples, "samples")
-    output = output_population(network, output)
+    x, labels, output = labelled_set(network, samples, output)
     sample_inputs(network, steps, x[:1])
     return x, list(range(len(x))), labels, output
 
