@@ -382,6 +382,18 @@ def _learned(tb: LoihiTables, states: list, probes: dict, work: dict) -> dict:
     return learned
 
 
+@njit(cache=True, no_cpython_wrapper=True)
+def _through(table, ids, lo, hi, out, n):
+    """Append ``table[ids[q]]`` for ``q`` in ``lo .. hi - 1``, where it is ``>= 0``, to
+    ``out`` from ``n`` on; returns the new length."""
+    for q in range(lo, hi):
+        p = table[ids[q]]
+        if p >= 0:
+            out[n] = p
+            n += 1
+    return n
+
+
 @njit(cache=True)
 def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs):
     """:func:`run_loihi` and the learning engine of the plastic projections ``projs`` (a
@@ -409,25 +421,12 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
              fast_tab, dense, straight, work, rec_w, rec_x, rec_y) = pa
             n_pre = pre_ptr.shape[0] - 1
             n_post = post_ptr.shape[0] - 1
+            # the projection's pre neurons that fired (compartments, then inputs), its posts
             pre = np.empty(n_spikes - first + in_ptr[t + 1] - in_ptr[t], dtype=np.int64)
-            n_fx = 0
-            for q in range(first, n_spikes):
-                p = pre_of_source[spike_c[q]]
-                if p >= 0:
-                    pre[n_fx] = p
-                    n_fx += 1
-            for q in range(in_ptr[t], in_ptr[t + 1]):
-                p = pre_of_source[in_src[q]]
-                if p >= 0:
-                    pre[n_fx] = p
-                    n_fx += 1
+            n_fx = _through(pre_of_source, spike_c, first, n_spikes, pre, np.int64(0))
+            n_fx = _through(pre_of_source, in_src, in_ptr[t], in_ptr[t + 1], pre, n_fx)
             post = np.empty(n_spikes - first, dtype=np.int64)
-            n_fy = 0
-            for q in range(first, n_spikes):
-                p = post_of_comp[spike_c[q]]
-                if p >= 0:
-                    post[n_fy] = p
-                    n_fy += 1
+            n_fy = _through(post_of_comp, spike_c, first, n_spikes, post, np.int64(0))
             pre = pre[:n_fx]
             post = post[:n_fy]
             lrn.deliver_plastic(pre, pre_ptr, row, delay, w, acc, t, n_slots, straight)

@@ -819,6 +819,16 @@ def _update(k, i, j, w, hx, hy, tx, ty, epoch, u_on, r_conn, prod_dep, prod_mant
 
 
 @njit(cache=True)
+def _synapses_of_active(ptr, spiked):
+    """How many synapses the neurons with ``spiked[i] > 0`` have (``ptr``: their CSR)."""
+    n = 0
+    for i in range(ptr.shape[0] - 1):
+        if spiked[i] > 0:
+            n += ptr[i + 1] - ptr[i]
+    return n
+
+
+@njit(cache=True)
 def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
                 x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, r_xd, r_xi, r_yd,
                 r_yi, r_conn, prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn,
@@ -851,10 +861,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
     # gathering them (measured: ~10 ns per scanned synapse, ~20 ns per gathered one, 1,000 x
     # 1,000 dense). Else the synapses to visit are listed first. (Two call sites of _update
     # in all: each inlined one costs compile time.)
-    n_post_syn = 0
-    for j in range(post_ptr.shape[0] - 1):
-        if ty[j] > 0:
-            n_post_syn += post_ptr[j + 1] - post_ptr[j]
+    n_post_syn = _synapses_of_active(post_ptr, ty)
     if u_on or 2 * n_post_syn > syn_pre.shape[0]:
         for k in range(syn_pre.shape[0]):
             i = syn_pre[k]
@@ -866,10 +873,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
                 per_col[post_col[j]] += 1
         _reset(tx, ty)
         return n_eval
-    n_pre_syn = 0
-    for i in range(pre_ptr.shape[0] - 1):
-        if tx[i] > 0:
-            n_pre_syn += pre_ptr[i + 1] - pre_ptr[i]
+    n_pre_syn = _synapses_of_active(pre_ptr, tx)
     visit = np.empty(n_pre_syn + n_post_syn, dtype=np.int64)
     for i in range(pre_ptr.shape[0] - 1):
         if tx[i] > 0:
