@@ -365,10 +365,8 @@ _CONTROLLER: list[Any] = [None, -1]  # threadpoolctl's view of the loaded librar
 def _one_thread() -> Any:
     """BLAS and OpenMP at one thread in this process while the context lasts (threadpoolctl
     finds the libraries loaded, whichever they are: OpenBLAS, MKL, BLIS, libgomp...)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # an install without it: the libraries' own thread counts
-        return contextlib.nullcontext()
+    from threadpoolctl import ThreadpoolController  # (a dependency; imported when chunks run, not at start-up)
+
     if _CONTROLLER[1] != len(sys.modules):  # looking for the libraries takes ~10 ms: again
         # only when a module was imported since (it may have loaded one)
         _CONTROLLER[:] = [ThreadpoolController(), len(sys.modules)]
