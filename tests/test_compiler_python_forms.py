@@ -130,11 +130,16 @@ def test_a_tight_core_limit_splits_alike_both_ways(monkeypatch, mixed):
 
 
 def test_a_small_compile_loads_no_numba():
+    # nc.compile, then the command (which listens for Numba's compiles only once one loads it)
     code = ("import sys, neurocomp as nc; m = nc.compile('examples/mnist_mlp.snn', 'loihi'); "
             "print(len(m.cores), 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env=dict(os.environ, NEUROCOMP_VERIFY="0"))
     assert out.stdout.split() == ["2", "False"]
+    code = ("import sys; from neurocomp.cli import main; code = main(['compile', 'examples/mnist_mlp.snn', "
+            "'--chip', 'loihi', '-q']); print(code, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["0", "False"]
 
 
 def test_the_size_bound():
@@ -266,3 +271,27 @@ def test_the_routing_fill_numpy_form(seed, n_pre, n_post, nnz, has_delays):
                   np.array(row_ptr, np.int64), ax_core, new_id, syn_ptr, cursor, relayed, np.zeros(n_cores, np.int64),
                   np.full(total, -1, np.int32), np.full(total, -1, np.int32), np.full(total, -1, np.int16)),
           [14, 17, 18, 19])
+
+
+def test_compile_listens_for_numba_once_a_kernel_loads_it(monkeypatch):
+    from neurocomp.cli import _when_numba_loads
+    from neurocomp.compiler import _jit
+
+    events = []
+
+    class Listening:
+        def __enter__(self):
+            events.append("enter")
+
+        def __exit__(self, *exc):
+            events.append("exit")
+
+    monkeypatch.setattr(_jit, "_numba", None)  # as in a process where no kernel loaded Numba yet
+    monkeypatch.setattr(_jit, "_on_load", [])
+    with _when_numba_loads(Listening):
+        assert events == []
+    assert events == []  # a small compile: nothing to listen to
+    with _when_numba_loads(Listening):
+        _jit._load()  # a kernel is called compiled
+        assert events == ["enter"]
+    assert events == ["enter", "exit"]

@@ -498,27 +498,22 @@ def row_axons(indptr, indices, post_off, node_core, stamp, slot, fill, ax_core, 
 # steps instead of a loop per synapse (tests/test_compiler_python_forms.py checks that
 # both give the same results).
 
-def _runs(x):
-    """(values, counts) of the runs of equal values in an ascending array ``x``."""
-    if x.size > 1 and not (x[1:] >= x[:-1]).all():
-        raise ValueError("keys out of order")  # problem.build makes them ascending
-    start = np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1]))) if x.size else np.zeros(0, np.int64)
-    return x[start], np.diff(np.append(start, x.size))
+def _starts(x):
+    """Where each run of equal values of ``x`` starts."""
+    return np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1]))) if x.size else np.zeros(0, np.int64)
 
 
 def _claim_sets(s, sids, regs, epoch):
-    """Stamp the parameter sets ``sids`` (register kind ``regs`` each, in the kernel's loop
-    order) not yet on the core, counting each once at its first occurrence; returns them."""
-    keep = sids >= 0
-    sids, regs = sids[keep], regs[keep]
-    if sids.size == 0:
-        return sids
-    u, first = np.unique(sids, return_index=True)
-    new = s.set_stamp[u] != epoch
-    u, first = u[new], first[new]
-    s.set_stamp[u] = epoch
-    np.add.at(s.scal, _S_REG + regs[first], 1)
-    return u
+    """The kernel's loop over parameter sets ``sids`` (register kind ``regs`` each): stamp
+    those not yet on the core and count each once; returns them. (A few per call: plain
+    Python is faster here than numpy.)"""
+    claimed = []
+    for sid, r in zip(sids.tolist(), regs.tolist()):
+        if sid >= 0 and s.set_stamp[sid] != epoch:
+            s.set_stamp[sid] = epoch
+            s.scal[_S_REG + r] += 1
+            claimed.append(sid)
+    return claimed
 
 
 @add_node.python_form
@@ -532,13 +527,19 @@ def _add_node_numpy(g, s, j, epoch, check):
     in_projs = g.pop_in_proj[g.pop_in_ptr[P]:g.pop_in_ptr[P + 1]]
     log_full = s.full[in_projs].copy()
     s.touch[in_projs] = 0
-    keys, cnt = _runs(g.csc_key[g.csc_ptr[j]:g.csc_ptr[j + 1]])
-    p = g.key_proj[keys].astype(np.int64)
-    # Projections new on the core, in the kernel's order (of first appearance): a node's
-    # keys ascend (problem.build), and so do their projections.
-    new_proj = _runs(p)[0]
-    new_proj = new_proj[s.proj_stamp[new_proj] != epoch]
-    claimed = [np.zeros(0, np.int64)]
+    # A node's keys ascend (problem.build: by projection, then source), so do their
+    # projections: runs of equal keys are one axon's synapses, runs of projections are
+    # in the kernel's order of first appearance.
+    k = g.csc_key[g.csc_ptr[j]:g.csc_ptr[j + 1]]
+    if k.size > 1 and not (k[1:] >= k[:-1]).all():
+        raise ValueError("a node's axon keys are out of order")
+    ks = _starts(k)
+    keys, cnt = k[ks], np.diff(np.append(ks, k.size))
+    p = g.key_proj[keys]
+    ps = _starts(p)
+    pv = p[ps]
+    new_proj = pv[s.proj_stamp[pv] != epoch]
+    claimed = []
     if new_proj.size:
         s.proj_stamp[new_proj] = epoch
         s.S[new_proj, :] = 0
@@ -548,25 +549,28 @@ def _add_node_numpy(g, s, j, epoch, check):
         s.core_projs[k0:k0 + new_proj.size] = new_proj
         s.scal[_S_NPROJ] += new_proj.size
         sets = g.proj_sets[new_proj]
-        claimed.append(_claim_sets(s, sets.ravel(), np.broadcast_to(g.reg_proj, sets.shape).ravel(), epoch))
+        claimed += _claim_sets(s, sets.ravel(), np.broadcast_to(g.reg_proj, sets.shape).ravel(), epoch)
     fresh = s.key_stamp[keys] != epoch
     s.key_stamp[keys[fresh]] = epoch
     s.key_cnt[keys[fresh]] = 0
-    np.add.at(s.naxons, p[fresh], 1)
+    if ps.size:
+        s.naxons[pv] += np.add.reduceat(fresh.astype(np.int64), ps)
     s.scal[_S_AXIN] += int(fresh.sum())
     s.scal[_S_INBITS] += int(g.key_bits[keys[fresh]].sum())
     old = s.key_cnt[keys].copy()
     # The kernel adds one to ``touch`` for the synapse that takes a count from n_old.
-    np.add.at(s.touch, p[(old <= n_old) & (n_old < old + cnt)], 1)
+    if ps.size:
+        s.touch[pv] += np.add.reduceat(((old <= n_old) & (n_old < old + cnt)).astype(np.int64), ps)
     s.key_cnt[keys] = old + cnt
     L = g.tab_len[p]
     col = g.tab_off[p][:, None] + np.arange(s.S.shape[1])[None, :] * L[:, None]
     # The per-synapse differences of the kernel telescope over one key's synapses.
     delta = g.tab[col + np.minimum(old + cnt, L - 1)[:, None]] - g.tab[col + np.minimum(old, L - 1)[:, None]]
-    np.add.at(s.S, p, delta)
+    sums = np.add.reduceat(delta, ps, axis=0) if ps.size else delta[:0]
+    s.S[pv] += sums
     s.full[in_projs] = s.touch[in_projs]
     s.pop_n[P] = n_old + 1
-    claimed.append(_claim_sets(s, g.node_sets[j], g.reg_node, epoch))
+    claimed += _claim_sets(s, g.node_sets[j], g.reg_node, epoch)
     s.scal[_S_NEUR] += 1 + g.relay_est[j]
     s.scal[_S_ROUT] += g.routes_est[j]
     if g.relay_est[j] > 0:
@@ -578,15 +582,15 @@ def _add_node_numpy(g, s, j, epoch, check):
     bad = over_limit(g, s)
     if bad < 0:
         return 0
-    np.subtract.at(s.S, p, delta)
+    s.S[pv] -= sums
     s.key_cnt[keys] = old
     gone = old == 0
     s.key_stamp[keys[gone]] = -1
-    np.subtract.at(s.naxons, p[gone], 1)
+    if ps.size:
+        s.naxons[pv] -= np.add.reduceat(gone.astype(np.int64), ps)
     s.full[in_projs] = log_full
     s.pop_n[P] = n_old
-    for c in claimed:
-        s.set_stamp[c] = -1
+    s.set_stamp[claimed] = -1
     s.proj_stamp[new_proj] = -1
     s.scal[:] = snap
     return bad + 1
