@@ -11,6 +11,10 @@ The kernels called only from other kernels (:func:`add_node` and what it calls) 
 compiled without a CPython wrapper (``no_cpython_wrapper``): the wrapper unboxes the
 two tuples of some forty arrays and cost about half a second of compile each on a
 first run. From Python, :func:`single_usage` is their door.
+
+A small network runs the kernels' Python forms instead (:mod:`neurocomp.compiler._jit`):
+the drivers' own code in the interpreter, and numpy forms of the per-synapse ones (at the
+end of this module), which work on the same arrays and give the same results.
 """
 
 from __future__ import annotations
