@@ -31,7 +31,9 @@ Three parts:
    ``neurocomp --version`` next to the interpreter starting and doing nothing
    (``python -c pass``), and ``neurocomp compile examples/mnist_mlp.snn --chip loihi``
    next to the least a process with a cached Numba kernel pays (importing Numba and
-   building its CPU target, which loading any cached kernel does); also ``nc.compile`` of
+   building its CPU target, which loading any cached kernel does; a network as small as
+   mnist_mlp is compiled by the kernels' Python forms and no longer pays it, see
+   ``docs/compiler.md``); also ``nc.compile`` of
    the same network in a process that has compiled it once (no imports, no Numba set-up).
    Goals (issue 18): ``--version`` <= 0.3 s, the compile <= 0.5 s.
 

@@ -3,7 +3,9 @@
 ``neurocomp run examples/mnist_mlp.snn --chip loihi --steps 100`` is timed cold (a new,
 empty ``NUMBA_CACHE_DIR``) with the emulator kernel compiled alongside the network's
 kernels (``neurocomp.cli.warmup``; ``NEUROCOMP_WARMUP=1`` starts it even on a busy
-machine) and without (``NEUROCOMP_WARMUP=0``, the peer), alternately; then warm (the cache the last cold run filled). Wall and CPU
+machine) and without (``NEUROCOMP_WARMUP=0``, the peer), alternately; then warm (the cache the last cold run filled). (mnist_mlp is small enough to
+be compiled by the compiler kernels' Python forms, which compile nothing, so ``run`` starts
+no second process for it and the two cold variants are the same command.) Wall and CPU
 seconds (CPU of the command and the processes it waited for), medians; the load average
 before and after. Run: ``python benchmarks/bench_first_run.py [--runs 3]``.
 

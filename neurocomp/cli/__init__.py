@@ -131,10 +131,36 @@ def _first_run(args: Any) -> Any:
     if args.command not in _COMPILING:
         return contextlib.nullcontext()
     from .common import console
-    from .warmup import FirstRun
 
-    args.first_run = FirstRun(console(stderr=True, width=100))
-    return args.first_run
+    def first_run() -> Any:
+        from .warmup import FirstRun  # imports Numba (to listen to its compiles)
+
+        args.first_run = FirstRun(console(stderr=True, width=100))
+        return args.first_run
+
+    if args.command == "compile":
+        return _when_numba_loads(first_run)
+    return first_run()
+
+
+def _when_numba_loads(make: Any) -> Any:
+    """A context that enters ``make()``'s only once a compiler kernel loads Numba: a small
+    network is compiled by the kernels' Python forms (``compiler._jit``), and ``compile``
+    need not import Numba just to listen for compiles that never come."""
+    import contextlib
+
+    from ..compiler._jit import when_loaded
+
+    @contextlib.contextmanager
+    def scope() -> Any:
+        with contextlib.ExitStack() as stack:
+            forget = when_loaded(lambda: stack.enter_context(make()))
+            try:
+                yield
+            finally:
+                forget()
+
+    return scope()
 
 
 def interrupted() -> int:

@@ -93,7 +93,7 @@ def run_command(args: argparse.Namespace) -> int:
     """``neurocomp run``; returns the exit code."""
     from ..report.cost import price_runs
     from ..report.report import report
-    from ..compiler.pipeline import compile_network
+    from ..compiler.pipeline import compile_network, is_small
 
     positive(args.steps, "--steps")
     positive(args.batch, "--batch")
@@ -135,7 +135,9 @@ def run_command(args: argparse.Namespace) -> int:
         chip = chip_from_args(args)
         network = _load_network(path)
         first_run = getattr(args, "first_run", None)
-        if first_run is not None:  # a cold cache: the chip's kernel compiles alongside the network's
+        if first_run is not None and not is_small(network):
+            # a cold cache: the chip's kernel compiles alongside the network's (a small
+            # network compiles no kernel: a second process would only repeat this one's work)
             first_run.chip = chip
         with compile_progress() as on_pass:
             mapping = compile_network(network, chip, on_pass=on_pass)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from ._jit import njit
 
 __all__ = [
     "STREAM_CONNECT",
@@ -395,3 +395,33 @@ def conv_rows(kernel, kd, has_delays, depthwise, h, w, h_out, w_out, sy, sx, py,
                             pos += 1
                 if not fill:
                     indptr[row + 1] = pos
+
+
+# -- numpy forms (small networks; see compiler._jit) -----------------------------------
+# Same arguments and results as the kernels above (tests/test_compiler_python_forms.py).
+
+@dense_counts.python_form
+def _dense_counts_numpy(w):
+    return np.count_nonzero(w != 0.0, axis=0).astype(np.int64)
+
+
+@dense_fill.python_form
+def _dense_fill_numpy(w, d, has_delays, indptr, indices, weights, delays):
+    # Nonzeros of w.T in C order: by pre, then post ascending (the kernel's CSR order).
+    pre, post = np.nonzero(w.T != 0.0)
+    pos = indptr[pre] + (np.arange(pre.size) - np.searchsorted(pre, pre, side="left"))
+    indices[pos] = post
+    weights[pos] = w[post, pre]
+    if has_delays:
+        delays[pos] = d[post, pre]
+
+
+@coo_to_csr.python_form
+def _coo_to_csr_numpy(pre, post, w, d, has_delays, n_pre, indptr, indices, weights, delays):
+    order = np.lexsort((post, pre))  # stable: duplicates of a pair stay in file order
+    indptr[0] = 0
+    np.cumsum(np.bincount(pre, minlength=n_pre)[:n_pre], out=indptr[1:])
+    indices[:order.size] = post[order]
+    weights[:order.size] = w[order]
+    if has_delays:
+        delays[:order.size] = d[order]

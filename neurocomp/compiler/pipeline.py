@@ -33,6 +33,7 @@ from ..ir.network import Network
 from ..ir.partition import Partition, Placement
 from ..ir.quantized import QuantizedNetwork
 from ..ir.verify import VerifyError, verify, verify_enabled
+from ._jit import python_forms
 
 _log = logging.getLogger(__name__)
 
@@ -162,6 +163,33 @@ def _check_neuron_count(network: Network, chip: ChipSpec) -> None:
                             f"x {per_core:,} neurons)", hint=hint)
 
 
+#: A network of at most this many neurons (inputs included) and synapses is compiled by
+#: the kernels' Python forms (:mod:`._jit`): no Numba is loaded or compiled for it, which
+#: saves a second per process and ~10 s of compiling on a machine's first run, while
+#: the Python forms take well under a second at this size.
+PYTHON_MAX_NEURONS = 4_096
+PYTHON_MAX_SYNAPSES = 1 << 20
+
+
+def is_small(artifact: Any) -> bool:
+    """Whether the passes run on ``artifact`` use the kernels' Python forms (sizes above).
+    A Network counts its neurons only (its synapses are not made yet); the later artifacts
+    count both, from the network's synapses."""
+    while not isinstance(artifact, Network):
+        synapses = getattr(artifact, "synapses", None)
+        if isinstance(artifact, QuantizedNetwork):
+            synapses = {k: p.synapses for k, p in artifact.projections.items()}
+        if synapses is not None:
+            if sum(int(s.n_synapses) for s in synapses.values()) > PYTHON_MAX_SYNAPSES:
+                return False
+            return artifact.network.n_neurons <= PYTHON_MAX_NEURONS
+        nxt = getattr(artifact, "qnet", None) or getattr(artifact, "partition", None)
+        if nxt is None:
+            return False
+        artifact = nxt
+    return artifact.n_neurons <= PYTHON_MAX_NEURONS
+
+
 def compile_network(network: Network | QuantizedNetwork, chip: ChipSpec, *,
                     passes: Sequence[Pass] | None = None, on_pass: PassHook | None = None,
                     verify_passes: bool | None = None) -> Mapping:
@@ -206,7 +234,8 @@ def compile_network(network: Network | QuantizedNetwork, chip: ChipSpec, *,
         if p.name in ("lower", "quantize") and isinstance(artifact, QuantizedNetwork):
             continue
         t0 = time.perf_counter()
-        artifact = p.run(artifact, chip)
+        with python_forms(is_small(artifact)):
+            artifact = p.run(artifact, chip)
         dt = time.perf_counter() - t0
         if check:
             try:

@@ -44,7 +44,7 @@ import math
 from typing import Callable, NamedTuple
 
 import numpy as np
-from numba import njit
+from ._jit import njit
 
 from ..chip.spec import ChipSpec
 from ..diagnostics import CapacityError, UsageError, did_you_mean
@@ -75,13 +75,13 @@ class _Problem(NamedTuple):
 # =========================================================================== kernels
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def _dist(coords, p, q, w1):
     return (abs(coords[p, 0] - coords[q, 0]) + abs(coords[p, 1] - coords[q, 1])
             + w1 * (abs(coords[p, 2] - coords[q, 2]) + abs(coords[p, 3] - coords[q, 3])))
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def _spread(hist, out):
     """out[x] = sum_k hist[k] * |x - k| (two prefix passes)."""
     n = hist.shape[0]
@@ -99,7 +99,7 @@ def _spread(hist, out):
         acc += run
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def _greedy(order, adj_ptr, adj_nbr, adj_w, coords, lmask, pmask, grid, w1, pos):
     """Place logical cores in ``order``, each on the free compatible core of least cost
     against its placed neighbours. Returns 0, or 1 + a logical core with no room."""
@@ -153,7 +153,7 @@ def _greedy(order, adj_ptr, adj_nbr, adj_w, coords, lmask, pmask, grid, w1, pos)
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def _node_cost(l, at, skip, pos, adj_ptr, adj_nbr, adj_w, coords, w1):
     """Cost of logical core ``l``'s routes if it sat at ``at`` (neighbour ``skip`` left out)."""
     c = 0
@@ -165,7 +165,7 @@ def _node_cost(l, at, skip, pos, adj_ptr, adj_nbr, adj_w, coords, w1):
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def _anneal(pos, adj_ptr, adj_nbr, adj_w, coords, lmask, pmask, tile_core, grid, w1, iters, seed, t_scale):
     """Simulated annealing over moves and swaps; ``pos`` is updated in place.
     Returns the change in cost (negative: better)."""

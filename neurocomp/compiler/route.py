@@ -29,7 +29,7 @@ takes ``d + 1`` chip steps) before anything is built.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._jit import njit
 
 from ..chip.spec import ChipSpec
 from ..diagnostics import QuantizationError
@@ -67,6 +67,38 @@ def _fill(indptr, indices, weights, delays, delay, has_delays, post_first, node_
                 else:
                     extra += 1
             syn_delay[pos] = d
+    return extra
+
+
+
+@_fill.python_form
+def _fill_numpy(indptr, indices, weights, delays, delay, has_delays, post_first, node_core, node_local, comp_start,
+                ax_row_ptr, ax_core, new_id, syn_ptr, cursor, relayed, slot, syn_target, syn_weight, syn_delay):
+    """:func:`_fill` in whole-array steps (small networks; see :mod:`._jit`)."""
+    nnz = int(indptr[-1])
+    rows = np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
+    t = post_first + indices[:nnz].astype(np.int64)
+    c = node_core[t].astype(np.int64)
+    # The axon of each synapse: the one of its row that goes to its target's core.
+    a0, a1 = int(ax_row_ptr[0]), int(ax_row_ptr[-1])  # this projection's axons
+    n_cores = int(max(c.max(initial=-1), ax_core[a0:a1].max(initial=-1))) + 1
+    ax_rows = np.repeat(np.arange(ax_row_ptr.shape[0] - 1, dtype=np.int64), np.diff(ax_row_ptr))
+    ax_key = ax_rows * n_cores + ax_core[a0:a1]
+    by_key = np.argsort(ax_key, kind="stable")
+    aid = new_id[a0 + by_key[np.searchsorted(ax_key[by_key], rows * n_cores + c)]].astype(np.int64)
+    # Each axon's synapses in the loop's order, after those an earlier call wrote.
+    order = np.argsort(aid, kind="stable")
+    sa = aid[order]
+    pos = np.empty(nnz, np.int64)
+    pos[order] = syn_ptr[sa] + cursor[sa] + np.arange(nnz) - np.searchsorted(sa, sa, side="left")
+    np.add.at(cursor, aid, 1)
+    syn_target[pos] = comp_start[c] + node_local[t]
+    syn_weight[pos] = weights[:nnz]
+    d = delays[:nnz].astype(np.int64) if has_delays else np.full(nnz, delay, np.int64)
+    relay = relayed[rows].astype(bool)
+    extra = int(np.count_nonzero(relay & (d < 1)))
+    d = np.where(relay & (d >= 1), d - 1, d)
+    syn_delay[pos] = d
     return extra
 
 

@@ -11,6 +11,10 @@ The kernels called only from other kernels (:func:`add_node` and what it calls) 
 compiled without a CPython wrapper (``no_cpython_wrapper``): the wrapper unboxes the
 two tuples of some forty arrays and cost about half a second of compile each on a
 first run. From Python, :func:`single_usage` is their door.
+
+A small network runs the kernels' Python forms instead (:mod:`neurocomp.compiler._jit`):
+the drivers' own code in the interpreter, and numpy forms of the per-synapse ones (at the
+end of this module), which work on the same arrays and give the same results.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from .._jit import njit
 
 # State shared by the packing kernels (flat arrays; see Static / Scratch).
 # scal layout: 0 projections on the core, 1 compartments, 2 axons in, 3 routes out,
@@ -73,7 +77,7 @@ class Scratch(NamedTuple):
     usage: np.ndarray  # int64 [6 + n_regs]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", python=True)
 def _copy(src, dst):
     # a loop, not ``dst[:] = src``: Numba's slice assignment compiles its error message
     # (string formatting, about a second on a first run)
@@ -81,13 +85,13 @@ def _copy(src, dst):
         dst[i] = src[i]
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, python=True)
 def reset_core(s):
     s.scal[:] = 0
     s.scal[_S_MASK] = -1  # every processor kind
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, python=True)
 def core_usage(g, s):
     """Fill ``s.usage`` from the open core's state."""
     mem = 0
@@ -112,7 +116,7 @@ def core_usage(g, s):
         s.usage[6 + r] = s.scal[_S_REG + r]
 
 
-@njit(cache=True, no_cpython_wrapper=True)
+@njit(cache=True, no_cpython_wrapper=True, python=True)
 def over_limit(g, s):
     """Index of the first exceeded limit, ``len(limits)`` for no processor kind, or -1."""
     core_usage(g, s)
@@ -234,7 +238,7 @@ def add_node(g, s, j, epoch, check):
     return bad + 1
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def single_usage(g, s, nodes, epoch):
     """Fill ``s.usage`` with what ``nodes`` alone take on a fresh core stamped ``epoch``
     (limits not enforced)."""
@@ -244,7 +248,7 @@ def single_usage(g, s, nodes, epoch):
     core_usage(g, s)
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def pack_sequential(g, s, order, node_core, epoch0):
     """Fill cores in ``order``. Returns (cores, failing node or -1, failing code)."""
     epoch = epoch0
@@ -269,7 +273,7 @@ def pack_sequential(g, s, order, node_core, epoch0):
     return (label + 1 if count > 0 else label), -1, 0
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def pack_whole(g, s, pop_first, pop_size, node_core, epoch0):
     """Like :func:`pack_sequential`, but a population never spans two cores.
 
@@ -308,7 +312,7 @@ def pack_whole(g, s, pop_first, pop_size, node_core, epoch0):
     return (label + 1 if count > 0 else label), -1, 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", python=True)
 def _sift_up(key, item, n, k, x):
     """Put (k, x) into the heap ``key[:n]``/``item[:n]`` (which then has n + 1 entries),
     ordered by (key, item) as Python's heapq orders tuples."""
@@ -324,7 +328,7 @@ def _sift_up(key, item, n, k, x):
     item[i] = x
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", python=True)
 def _sift_down(key, item, n, k, x):
     """After the root was taken: put (k, x), the former last entry, into the heap of
     ``n`` entries."""
@@ -346,7 +350,7 @@ def _sift_down(key, item, n, k, x):
     item[i] = x
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def pack_greedy(g, s, atom_start, atom_stop, adj_ptr, adj_nbr, adj_w, node_core, epoch0, max_fail):
     """Greedy graph growth over atoms (see the module docstring).
 
@@ -490,4 +494,152 @@ def row_axons(indptr, indices, post_off, node_core, stamp, slot, fill, ax_core, 
                 ax_count[slot[c]] += 1
         if fill:
             row_ptr[row + 1] = n
+    return n
+
+
+# -- numpy forms (small networks; see compiler._jit) -----------------------------------
+# Each does what the kernel above it does, on the same arrays, with whole-array numpy
+# steps instead of a loop per synapse (tests/test_compiler_python_forms.py checks that
+# both give the same results).
+
+def _starts(x):
+    """Where each run of equal values of ``x`` starts."""
+    return np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1]))) if x.size else np.zeros(0, np.int64)
+
+
+def _claim_sets(s, sids, regs, epoch):
+    """The kernel's loop over parameter sets ``sids`` (register kind ``regs`` each): stamp
+    those not yet on the core and count each once; returns them. (A few per call: plain
+    Python is faster here than numpy.)"""
+    claimed = []
+    for sid, r in zip(sids.tolist(), regs.tolist()):
+        if sid >= 0 and s.set_stamp[sid] != epoch:
+            s.set_stamp[sid] = epoch
+            s.scal[_S_REG + r] += 1
+            claimed.append(sid)
+    return claimed
+
+
+@add_node.python_form
+def _add_node_numpy(g, s, j, epoch, check):
+    P = g.node_pop[j]
+    snap = s.scal.copy()
+    if s.pop_stamp[P] != epoch:
+        s.pop_stamp[P] = epoch
+        s.pop_n[P] = 0
+    n_old = int(s.pop_n[P])
+    in_projs = g.pop_in_proj[g.pop_in_ptr[P]:g.pop_in_ptr[P + 1]]
+    log_full = s.full[in_projs].copy()
+    s.touch[in_projs] = 0
+    # A node's keys ascend (problem.build: by projection, then source), so do their
+    # projections: runs of equal keys are one axon's synapses, runs of projections are
+    # in the kernel's order of first appearance.
+    k = g.csc_key[g.csc_ptr[j]:g.csc_ptr[j + 1]]
+    if k.size > 1 and not (k[1:] >= k[:-1]).all():
+        raise ValueError("a node's axon keys are out of order")
+    ks = _starts(k)
+    keys, cnt = k[ks], np.diff(np.append(ks, k.size))
+    p = g.key_proj[keys]
+    ps = _starts(p)
+    pv = p[ps]
+    new_proj = pv[s.proj_stamp[pv] != epoch]
+    claimed = []
+    if new_proj.size:
+        s.proj_stamp[new_proj] = epoch
+        s.S[new_proj, :] = 0
+        s.naxons[new_proj] = 0
+        s.full[new_proj] = 0
+        k0 = s.scal[_S_NPROJ]
+        s.core_projs[k0:k0 + new_proj.size] = new_proj
+        s.scal[_S_NPROJ] += new_proj.size
+        sets = g.proj_sets[new_proj]
+        claimed += _claim_sets(s, sets.ravel(), np.broadcast_to(g.reg_proj, sets.shape).ravel(), epoch)
+    fresh = s.key_stamp[keys] != epoch
+    s.key_stamp[keys[fresh]] = epoch
+    s.key_cnt[keys[fresh]] = 0
+    if ps.size:
+        s.naxons[pv] += np.add.reduceat(fresh.astype(np.int64), ps)
+    s.scal[_S_AXIN] += int(fresh.sum())
+    s.scal[_S_INBITS] += int(g.key_bits[keys[fresh]].sum())
+    old = s.key_cnt[keys].copy()
+    # The kernel adds one to ``touch`` for the synapse that takes a count from n_old.
+    if ps.size:
+        s.touch[pv] += np.add.reduceat(((old <= n_old) & (n_old < old + cnt)).astype(np.int64), ps)
+    s.key_cnt[keys] = old + cnt
+    L = g.tab_len[p]
+    col = g.tab_off[p][:, None] + np.arange(s.S.shape[1])[None, :] * L[:, None]
+    # The per-synapse differences of the kernel telescope over one key's synapses.
+    delta = g.tab[col + np.minimum(old + cnt, L - 1)[:, None]] - g.tab[col + np.minimum(old, L - 1)[:, None]]
+    sums = np.add.reduceat(delta, ps, axis=0) if ps.size else delta[:0]
+    s.S[pv] += sums
+    s.full[in_projs] = s.touch[in_projs]
+    s.pop_n[P] = n_old + 1
+    claimed += _claim_sets(s, g.node_sets[j], g.reg_node, epoch)
+    s.scal[_S_NEUR] += 1 + g.relay_est[j]
+    s.scal[_S_ROUT] += g.routes_est[j]
+    if g.relay_est[j] > 0:
+        s.scal[_S_AXIN] += 1
+        s.scal[_S_RELAYMEM] += g.relay_tab[min(g.relay_est[j], g.relay_tab.shape[0] - 1)]
+    s.scal[_S_MASK] &= g.pop_mask[P]
+    if not check:
+        return 0
+    bad = over_limit(g, s)
+    if bad < 0:
+        return 0
+    s.S[pv] -= sums
+    s.key_cnt[keys] = old
+    gone = old == 0
+    s.key_stamp[keys[gone]] = -1
+    if ps.size:
+        s.naxons[pv] -= np.add.reduceat(gone.astype(np.int64), ps)
+    s.full[in_projs] = log_full
+    s.pop_n[P] = n_old
+    s.set_stamp[claimed] = -1
+    s.proj_stamp[new_proj] = -1
+    s.scal[:] = snap
+    return bad + 1
+
+
+def _rows(indptr):
+    """The source row of every synapse of a CSR."""
+    return np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
+
+
+@csc_count.python_form
+def _csc_count_numpy(indptr, indices, post_off, counts):
+    counts += np.bincount(post_off + indices[:indptr[-1]], minlength=counts.shape[0])[:counts.shape[0]]
+
+
+@csc_fill.python_form
+def _csc_fill_numpy(indptr, indices, post_off, key_base, cursor, csc_key):
+    t = post_off + indices[:indptr[-1]].astype(np.int64)
+    order = np.argsort(t, kind="stable")  # by target, rows ascending within one (as the loop)
+    ts = t[order]
+    starts = np.searchsorted(ts, ts, side="left")
+    csc_key[cursor[ts] + np.arange(ts.size) - starts] = key_base + _rows(indptr)[order]
+    np.add.at(cursor, ts, 1)
+
+
+@has_duplicates.python_form
+def _has_duplicates_numpy(indptr, indices):
+    same = indices[1:indptr[-1]] == indices[:indptr[-1] - 1]
+    same &= _rows(indptr)[1:] == _rows(indptr)[:-1]
+    return bool(same.any())
+
+
+@row_axons.python_form
+def _row_axons_numpy(indptr, indices, post_off, node_core, stamp, slot, fill, ax_core, ax_count, row_ptr):
+    stamp[:] = -1
+    rows = _rows(indptr)
+    c = node_core[post_off + indices[:indptr[-1]]].astype(np.int64)
+    pair = rows * (int(c.max()) + 1 if c.size else 1) + c
+    _, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    n = first.size
+    if fill:
+        rank = np.argsort(first, kind="stable")  # axons of a row in order of their first target
+        ax_core[:n] = c[first[rank]]
+        where = np.empty(n, np.int64)
+        where[rank] = np.arange(n)
+        ax_count[:n] = np.bincount(where[inverse.ravel()], minlength=n)
+        row_ptr[1:] = np.cumsum(np.bincount(rows[first], minlength=indptr.shape[0] - 1))
     return n

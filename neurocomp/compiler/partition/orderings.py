@@ -15,7 +15,7 @@ atoms
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from .._jit import njit
 
 from .problem import Problem
 
@@ -78,21 +78,6 @@ def atom_graph(prob: Problem, atom_of: np.ndarray, n_atoms: int):
     if ea.size < _KERNEL_EDGES:  # small graphs: numpy, so a first run compiles no kernel for it
         return _symmetric_csr_numpy(ea, eb, ew, n_atoms)
     return _symmetric_csr(ea, eb, ew, n_atoms)
-
-
-#: Edges from which the atom graph is built by the compiled :func:`_symmetric_csr` (~10x
-#: faster than numpy at 10 M edges, but ~1 s of compiling on a first run).
-_KERNEL_EDGES = 1 << 20
-
-
-def _symmetric_csr_numpy(ea, eb, ew, n):
-    """:func:`_symmetric_csr` by ``np.unique`` over the keys ``a * n + b`` of both directions."""
-    a2, b2, w2 = np.concatenate([ea, eb]), np.concatenate([eb, ea]), np.concatenate([ew, ew])
-    key, inverse = np.unique(a2 * max(n, 1) + b2, return_inverse=True)
-    weight = np.bincount(np.asarray(inverse).reshape(-1), weights=w2, minlength=key.size).astype(np.int64)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(key // max(n, 1), minlength=n), out=ptr[1:])
-    return ptr, (key % max(n, 1)).astype(np.int64), weight
 
 
 @njit(cache=True)
@@ -170,7 +155,23 @@ def _symmetric_csr(ea, eb, ew, n):
     return ptr, nbr_out, w_out
 
 
-@njit(cache=True)
+#: Edges from which the atom graph is built by the compiled :func:`_symmetric_csr` (~10x
+#: faster than numpy at 10 M edges, but ~1 s of compiling on a first run).
+_KERNEL_EDGES = 1 << 20
+
+
+@_symmetric_csr.python_form
+def _symmetric_csr_numpy(ea, eb, ew, n):
+    """:func:`_symmetric_csr` by ``np.unique`` over the keys ``a * n + b`` of both directions."""
+    a2, b2, w2 = np.concatenate([ea, eb]), np.concatenate([eb, ea]), np.concatenate([ew, ew])
+    key, inverse = np.unique(a2 * max(n, 1) + b2, return_inverse=True)
+    weight = np.bincount(np.asarray(inverse).reshape(-1), weights=w2, minlength=key.size).astype(np.int64)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key // max(n, 1), minlength=n), out=ptr[1:])
+    return ptr, (key % max(n, 1)).astype(np.int64), weight
+
+
+@njit(cache=True, python=True)
 def _bfs_far(start, ptr, nbr, visited, mark, queue):
     """Breadth-first from ``start`` over unvisited atoms; returns the last atom reached
     (one of the farthest). ``visited`` is left unchanged; ``mark`` is scratch."""
@@ -194,7 +195,7 @@ def _bfs_far(start, ptr, nbr, visited, mark, queue):
     return last
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def cuthill_mckee(ptr, nbr, by_degree, degree):
     """Cuthill-McKee order of a graph: breadth-first from a pseudo-peripheral atom of each
     component, neighbours taken by increasing degree. Neighbouring atoms end up close in
@@ -232,7 +233,7 @@ def cuthill_mckee(ptr, nbr, by_degree, degree):
     return order
 
 
-@njit(cache=True)
+@njit(cache=True, python=True)
 def _sort_by_degree(order, lo, hi, degree, tmp):
     """Sort ``order[lo:hi]`` by ``degree``, stably (equal degrees keep their order), as
     ``np.argsort(kind="mergesort")`` would: a bottom-up merge sort through ``tmp``.
@@ -304,3 +305,24 @@ def _atom_edges(indptr, indices, pre_off, post_off, atom_of, e_a, e_b, e_w, n0, 
             n += 1
         row = r
     return n
+
+
+@_atom_edges.python_form
+def _atom_edges_numpy(indptr, indices, pre_off, post_off, atom_of, e_a, e_b, e_w, n0, stamp, acc, seen):
+    """:func:`_atom_edges` by ``np.unique`` (small networks; see :mod:`.._jit`). Its edges
+    may come in another order; :func:`atom_graph` sorts them into the same CSR."""
+    nnz = int(indptr[-1])
+    rows = np.repeat(np.arange(indptr.shape[0] - 1, dtype=np.int64), np.diff(indptr))
+    b = atom_of[post_off + indices[:nnz].astype(np.int64)]
+    keep = b != atom_of[pre_off + rows]
+    rows, b = rows[keep], b[keep]
+    if b.size == 0:
+        return n0
+    nb = int(b.max()) + 1
+    pair = np.unique(rows * nb + b)  # distinct (source neuron, post atom)
+    key, count = np.unique(atom_of[pre_off + pair // nb] * nb + pair % nb, return_counts=True)
+    n = key.size
+    e_a[n0:n0 + n] = key // nb
+    e_b[n0:n0 + n] = key % nb
+    e_w[n0:n0 + n] = count
+    return n0 + n
