@@ -111,6 +111,52 @@ def test_a_workers_error_reaches_the_caller_as_it_was_raised():
         assert e.value.render() == "item 3: error: item 3 is refused"
 
 
+def _arrays(shared, chunk):
+    """Per item, arrays of several dtypes and sizes (odd byte counts: the next one's start
+    must still be aligned), a view and a scalar: enough bytes to come back by file."""
+    if shared == "raise" and chunk[0] == 6:
+        raise UsageError("item 6 is refused")
+    return [{"f": np.random.default_rng(x).random(40_001), "i": np.arange(x, x + 12_345, dtype=np.int32),
+             "b": np.arange(3_001) % (x + 2) == 0, "t": np.full((60, 70), x / 3)[:, ::2], "x": x} for x in chunk]
+
+
+def _parcels_left() -> list[str]:
+    return sorted(n for n in os.listdir("/dev/shm") if n.startswith("neurocomp-")) \
+        if os.path.isdir("/dev/shm") else []
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm: results come back through the pipe")
+def test_large_results_come_back_by_file_equal_aligned_writable_and_leave_no_file():
+    before = _parcels_left()
+    whole = _arrays(None, list(range(8)))
+    two = whole[:2]
+    assert P._pack(two, None) is two  # no folder: the pipe
+    assert P._pack(two, "/no/such/folder") is two  # a file that cannot be written: the pipe
+    folder = P._parcel_folder()
+    try:
+        assert P._pack(two[0]["x"], folder) == 0  # no arrays: the pipe
+        parcel = P._pack(two, folder)
+        # the contiguous arrays' bytes are in the file; a strided view's (2 x 16.8 kB) in the pickle
+        assert isinstance(parcel, P._Parcel) and len(parcel.data) < 40_000
+        unpacked = P._unpack(parcel)
+        assert os.listdir(folder) == []  # the file is gone once mapped
+    finally:
+        os.rmdir(folder)
+    for out in (unpacked, P.map_chunks(_arrays, None, range(8), jobs=2, chunk_size=2)):
+        for got, want in zip(out, whole):
+            assert got.keys() == want.keys() and got["x"] == want["x"]
+            for key in "fibt":
+                a = got[key]
+                assert a.dtype == want[key].dtype and np.array_equal(a, want[key])
+                assert a.flags.aligned and a.flags.writeable
+                assert key == "t" or a.ctypes.data % 64 == 0  # from the file (the view came in the pickle)
+        out[0]["f"][0] = -1.0  # copy on write: nobody else sees it
+    assert _parcels_left() == before
+    with pytest.raises(UsageError, match="item 6 is refused"):  # an error: the files not read are removed
+        P.map_chunks(_arrays, "raise", range(8), jobs=2, chunk_size=2)
+    assert _parcels_left() == before
+
+
 def _first_quick_then_slow(shared, chunk):
     if chunk[0] == 0:
         if shared == "raise":

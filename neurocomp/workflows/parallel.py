@@ -14,7 +14,11 @@ run anywhere, in any order, and are put back in order here:
   all of them and each chunk goes with its task. Each worker runs BLAS (numpy's matrix
   products), OpenMP and Numba's parallel loops with one thread, so ``N`` workers use ``N``
   cores and no more; and ``jobs = 1`` runs the chunks here with one BLAS thread too (one
-  core, not the two that OpenBLAS would take for a product on its own);
+  core, not the two that OpenBLAS would take for a product on its own). A chunk whose
+  results hold large arrays (runs with every spike: ~0.5 MB an mnist_mlp sample) sends
+  them back through a file in memory (``/dev/shm``), not the pool's pipe: the worker
+  writes the arrays' bytes once and this process maps the file, where the pipe pickled,
+  sent and unpickled them, copying each byte four times (:func:`_pack`);
 * ``client``: a :class:`dask.distributed.Client`. What the batch shares is scattered to
   the workers once; the chunks are submitted as tasks; the results are gathered in order.
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -66,6 +71,12 @@ CHUNK_ITEMS = 32
 
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
 _CHUNKS: Any = None  # in a forked worker process: the chunks, inherited
+_PARCELS: str | None = None  # in a worker process: the call's folder for results sent by file
+
+#: A chunk's results whose arrays hold at least this many bytes come back by file
+#: (:func:`_pack`); smaller ones through the pool's pipe, where a file costs more than it saves.
+BY_FILE = 1 << 18
+_ALIGN = 64  # each array's bytes start on a multiple of this in the file (aligned, as NumPy's own)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -294,40 +305,53 @@ def _children_cpu() -> float:
 def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any]],
                   done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     forked = _can_fork()
+    parcels = _parcel_folder()
     if forked:  # the workers inherit what the batch shares, the chunks (a task names its
         # chunk by number) and the compiled kernels: nothing of it is pickled
         context, env = multiprocessing.get_context("fork"), contextlib.nullcontext()
-        initargs: tuple = (shared, False, chunks)
+        initargs: tuple = (shared, False, chunks, parcels)
     else:  # pickled once for all workers, unpickled once by each; chunks go with their task
         context = multiprocessing.get_context("spawn")
-        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True, None)
+        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True, None, parcels)
         env = _one_thread_env()  # read by each library as a spawned worker loads it
-    with env:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs)
-        finished_well = False
-        try:  # from the first submit to the pool's end: Ctrl-C anywhere in it stops the workers
-            cap = current_cap()  # the caller's memory cap holds in the workers too
-            futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k
-                       for k, chunk in enumerate(chunks)}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in sorted(finished, key=futures.__getitem__):
-                    out, pid, t0, t1, cpu = f.result()
-                    clock.ran(futures[f], pid, t0, t1, cpu)
-                    done(futures[f], out)
-            pool.shutdown(wait=True)
-            finished_well = True
-        finally:
-            if not finished_well:  # an error or Ctrl-C: stop the workers; the pool then fails
-                # every open future, the chunks not yet started with them. (Not cancelled:
-                # Python 3.11's pool, finding a cancelled future among those it fails, dies
-                # with InvalidStateError before it closes its queues, and the exit hangs.)
-                _stop_workers(pool)
-                pool.shutdown(wait=True)  # quick: the workers are gone, the pipe closed
+    try:
+        with env:
+            _spread(workers, context, initargs, fn, forked, chunks, done, clock)
+    finally:  # the files of results not read (an error, Ctrl-C), and any a worker ended half written
+        if parcels is not None:
+            shutil.rmtree(parcels, ignore_errors=True)
+
+
+def _spread(workers: int, context: Any, initargs: tuple, fn: Callable, forked: bool, chunks: list[list[Any]],
+            done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
+    """The chunks on a pool of ``workers`` processes, each result passed to ``done``."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs)
+    finished_well = False
+    try:  # from the first submit to the pool's end: Ctrl-C anywhere in it stops the workers
+        cap = current_cap()  # the caller's memory cap holds in the workers too
+        futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k
+                   for k, chunk in enumerate(chunks)}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in sorted(finished, key=futures.__getitem__):
+                out, pid, t0, t1, cpu = f.result()
+                out = _unpack(out)
+                clock.ran(futures[f], pid, t0, t1, cpu)
+                done(futures[f], out)
+        pool.shutdown(wait=True)
+        finished_well = True
+    finally:
+        if not finished_well:  # an error or Ctrl-C: stop the workers; the pool then fails
+            # every open future, the chunks not yet started with them. (Not cancelled:
+            # Python 3.11's pool, finding a cancelled future among those it fails, dies
+            # with InvalidStateError before it closes its queues, and the exit hangs.)
+            _stop_workers(pool)
+            pool.shutdown(wait=True)  # quick: the workers are gone, the pipe closed
 
 
 def _stop_workers(pool: Any) -> None:
@@ -388,10 +412,11 @@ def _one_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None) -> None:
+def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None, parcels: str | None = None) -> None:
     """A worker's initializer: what the batch shares (unpickled once per worker), the
-    chunks when forked, and one thread for Numba's parallel loops."""
-    global _SHARED, _CHUNKS
+    chunks when forked, the folder for results sent by file, and one thread for Numba's
+    parallel loops."""
+    global _SHARED, _CHUNKS, _PARCELS
     import signal
 
     # Ctrl-C at a terminal reaches the whole process group: the caller handles it (and
@@ -411,6 +436,7 @@ def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None) ->
             pass
     _SHARED = pickle.loads(shared) if pickled else shared
     _CHUNKS = chunks
+    _PARCELS = parcels
 
 
 def _numba_threads_started() -> bool:
@@ -425,7 +451,82 @@ def _run_chunk(fn: Callable, chunk: list[Any] | int, cap: tuple[int, str] | None
     t0, c0 = time.perf_counter(), time.process_time()
     with memory_cap(cap):
         out = fn(_SHARED, _CHUNKS[chunk] if isinstance(chunk, int) else chunk)
-    return out, os.getpid(), t0, time.perf_counter(), time.process_time() - c0
+        t1 = time.perf_counter()
+        out = _pack(out, _PARCELS)  # (counted with the results' way back, as the pipe's pickling is)
+    return out, os.getpid(), t0, t1, time.process_time() - c0
+
+
+@dataclass(frozen=True)
+class _Parcel:
+    """A chunk's results sent by file: their pickle without the arrays' bytes
+    (``data``), and where those bytes are (``path``; one array after another, each at
+    ``offsets[k]`` with ``sizes[k]`` bytes)."""
+
+    path: str
+    data: bytes
+    offsets: tuple[int, ...]
+    sizes: tuple[int, ...]
+
+
+def _parcel_folder() -> str | None:
+    """A new folder for one call's results sent by file, in memory (``/dev/shm``) where
+    there is one; ``None`` (every result through the pipe) where there is not."""
+    import tempfile  # (not at start-up)
+
+    if not os.path.isdir("/dev/shm"):
+        return None
+    try:
+        return tempfile.mkdtemp(prefix="neurocomp-", dir="/dev/shm")
+    except OSError:  # not writable: the pipe
+        return None
+
+
+def _pack(out: Any, folder: str | None) -> Any:
+    """``out``, or a :class:`_Parcel` of it when its arrays hold at least :data:`BY_FILE`
+    bytes: pickled without them (protocol 5's out-of-band buffers, not copied), their
+    bytes written to a file of ``folder``. A file that cannot be written (the folder full)
+    leaves ``out`` to the pipe."""
+    import tempfile
+
+    if folder is None:
+        return out
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(out, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    if sum(r.nbytes for r in raws) < BY_FILE:
+        return out
+    offsets, at = [], 0
+    for r in raws:
+        offsets.append(at)
+        at += -(-r.nbytes // _ALIGN) * _ALIGN
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(dir=folder, suffix=".parcel")
+        with os.fdopen(fd, "wb") as f:
+            for r, offset in zip(raws, offsets):
+                f.seek(offset)
+                f.write(r)
+            f.truncate(at)
+    except OSError:
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return out
+    return _Parcel(path, data, tuple(offsets), tuple(r.nbytes for r in raws))
+
+
+def _unpack(out: Any) -> Any:
+    """:func:`_pack` undone: the arrays are views of the file mapped into memory (copy on
+    write, so they are writable; the file itself is removed at once)."""
+    if not isinstance(out, _Parcel):
+        return out
+    import mmap
+
+    with open(out.path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    os.unlink(out.path)
+    view = memoryview(mapped)
+    return pickle.loads(out.data, buffers=[view[o:o + n] for o, n in zip(out.offsets, out.sizes)])
 
 
 def _capped(fn: Callable, cap: tuple[int, str] | None, shared: Any, chunk: list[Any]
