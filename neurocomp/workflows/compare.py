@@ -88,9 +88,9 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         Where the work runs: ``jobs`` local worker processes (default: every core, or
         ``$NEUROCOMP_JOBS``), or the workers of a Dask ``client``
         (:mod:`neurocomp.workflows.parallel`). The chips compile side by side; then
-        every chip's runs are emulated in chunks of (chip, run) pairs, so the runs of
-        one chip spread over the workers too; then each chip's row is priced and
-        validated. The rows come back in the order of ``chips``, the same, bit for bit,
+        every chip's runs are emulated and priced in chunks of (chip, run) pairs, so
+        the runs of one chip spread over the workers too; then each chip's row adds up
+        its runs' prices and is validated. The rows come back in the order of ``chips``, the same, bit for bit,
         whatever runs them.
 
     Returns
@@ -207,12 +207,12 @@ def _spread_rows(network: Network, specs: list[Any], labels_of: list[str], steps
                  jobs: int | None, client: Any, progress: Callable[[str, int, int], None] | None
                  ) -> tuple[list[ChipRow], list[float]]:
     """Every chip's row and the seconds it took (summed over wherever its parts ran), in
-    three spreads over the workers: the chips compile (one item each); every chip's runs
-    are emulated, the (chip, run) pairs in chunks, so one chip's runs spread over the
-    workers too and three chips on two workers end together; each chip's row is priced
-    and validated (one item each). The rows are what :func:`_row` gives chip by chip, in
-    order, whatever ran them: the runs of a chip are put back in order and its overflows
-    warned once, as one batch would."""
+    two spreads over the workers: the chips compile (one item each); every chip's runs
+    are emulated, priced and digested, the (chip, run) pairs in chunks, so one chip's runs
+    spread over the workers too and three chips on two workers end together. Then, here,
+    each chip's row adds up its runs' prices and is validated. The rows are what
+    :func:`_row` gives chip by chip, in order, whatever ran them: the runs of a chip are
+    put back in order and its overflows warned once, as one batch would."""
     compiled = map_chunks(_compile_chunk, (network, steps), list(zip(specs, labels_of)), jobs=jobs, client=client)
     mappings = [c.mapping for c in compiled]
     pairs = [(c, k) for c, m in enumerate(mappings) if m is not None for k in range(len(runs))]
@@ -228,8 +228,10 @@ def _spread_rows(network: Network, specs: list[Any], labels_of: list[str], steps
             for row, _ in out:
                 progress(row.label, len(runs), len(runs))
 
+    # here: the runs came back priced and digested, so what is left is adding up (forking
+    # the workers again for it cost more than it spread)
     done = map_chunks(_finish_chunk, (network, specs, labels_of, steps, ref_runs, labels, output), work,
-                      jobs=jobs, client=client, on_chunk=finished)
+                      jobs=1, on_chunk=finished)
     return [row for row, _ in done], [s for _, s in done]
 
 
