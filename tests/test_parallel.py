@@ -111,6 +111,23 @@ def test_a_workers_error_reaches_the_caller_as_it_was_raised():
         assert e.value.render() == "item 3: error: item 3 is refused"
 
 
+@pytest.mark.parametrize("n", [1, 7, 21, 200, 2000, 4321])
+@pytest.mark.parametrize("workers", [1, 2, 8])
+def test_default_chunks_cover_the_items_and_shrink_towards_the_end_on_workers(n, workers):
+    sizes = P.chunk_sizes(n, workers)
+    most = -(-n // max(P.CHUNKS, 4 * workers))
+    assert sum(sizes) == n and all(1 <= k <= most for k in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    if workers == 1:  # one process: chunks of one size, for progress only
+        assert set(sizes[:-1]) <= {most} and len(sizes) <= P.CHUNKS
+    else:  # the workers end within a small chunk of each other
+        assert sizes[-1] <= max(P.CHUNK_ITEMS, 1)
+        assert sum(sizes[-2 * workers:]) <= max(n / 2, 2 * workers * P.CHUNK_ITEMS)
+    # 2,000 samples on 2 workers: 21 chunks, where 63 chunks of 32 paid a chunk's cost 3 times as often
+    if (n, workers) == (2000, 2):
+        assert len(sizes) == 21 and sizes[0] == 125 and sizes[-4:] == [32, 32, 32, 21]
+
+
 def _arrays(shared, chunk):
     """Per item, arrays of several dtypes and sizes (odd byte counts: the next one's start
     must still be aligned), a view and a scalar: enough bytes to come back by file."""

@@ -34,6 +34,7 @@ or the client: the same items give the same results, in the same order.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
 import shutil
@@ -45,7 +46,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from ..diagnostics import UsageError
 from ..resources import current_cap, memory_cap
 
-__all__ = ["resolve_jobs", "map_chunks", "cores", "CHUNKS", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted",
+__all__ = ["resolve_jobs", "map_chunks", "chunk_sizes", "cores", "CHUNKS", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted",
            "Timing", "last_timing"]
 
 T = TypeVar("T")
@@ -59,14 +60,15 @@ SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
 # the thread pools a worker limits to one thread (read by each library when it loads)
 _ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-#: Chunks a batch is cut into by default (at least). Enough for ``on_chunk`` to report
-#: progress in steps of 1/16 and for two workers to end within about half a chunk of each
-#: other; few enough that what a chunk does once (a reference batch's tables, an emulated
-#: batch's check of its first overflow) stays small, and the same on 1 and 2 workers.
+#: Chunks a batch is cut into by default (at least): enough for ``on_chunk`` to report
+#: progress in steps of 1/16. In one process that is all; on workers the chunks shrink
+#: towards the end (:func:`chunk_sizes`), so that the workers end together.
 CHUNKS = 16
-#: Items a default chunk holds at most: a larger batch is cut into more chunks, so that
-#: the workers still end together (32 mnist_mlp samples of 100 steps are ~0.1 s of work;
-#: a chunk of 12 or of 400 costs the same per sample, measured: ``bench_parallel.py``).
+#: On workers, the last chunks hold this many items at most (or half the first ones, if
+#: less): 32 mnist_mlp samples of 100 steps are ~0.1 s of ``validate``'s work,
+#: so two workers end within ~0.1 s of each other. The first chunks are larger, since
+#: each chunk costs something once (~10 ms for an emulated batch's check of its first
+#: overflow on a wider chip, measured: ``bench_parallel.py``).
 CHUNK_ITEMS = 32
 
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
@@ -141,9 +143,7 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     client
         A :class:`dask.distributed.Client` to run the chunks on instead.
     chunk_size
-        Items per chunk; by default the items in :data:`CHUNKS` chunks, or four per
-        worker when there are more workers than that, or more chunks when that would put
-        more than :data:`CHUNK_ITEMS` items in one.
+        Items per chunk; by default :func:`chunk_sizes`.
     on_chunk
         Called in this process as ``on_chunk(first item's index, results)`` as each
         chunk finishes (in the order they finish).
@@ -162,12 +162,14 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     if n == 0:
         return []
     workers = _dask_workers(client) if client is not None else min(resolve_jobs(jobs), n)
-    if chunk_size is None:  # see CHUNKS
-        chunk_size = max(1, min(CHUNK_ITEMS, -(-n // max(CHUNKS, 4 * workers))))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is None:
+        sizes = chunk_sizes(n, workers)
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
-    starts = list(range(0, n, chunk_size))
-    chunks = [items[s:s + chunk_size] for s in starts]
+    else:
+        sizes = [min(chunk_size, n - s) for s in range(0, n, chunk_size)]
+    starts = [0, *itertools.accumulate(sizes[:-1])]
+    chunks = [items[s:s + size] for s, size in zip(starts, sizes)]
     results: list[list[R] | None] = [None] * len(chunks)
 
     def done(k: int, out: list[R]) -> None:
@@ -196,6 +198,28 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         raise Interrupted(finished, n) from None
     _LAST = clock.timing(len(chunks), time.perf_counter())
     return [r for out in results for r in out]  # type: ignore[union-attr]
+
+
+def chunk_sizes(n: int, workers: int) -> list[int]:
+    """The items of each default chunk of ``n`` items on ``workers`` workers, in order.
+
+    At most ``ceil(n / CHUNKS)`` items each (:data:`CHUNKS`; four chunks per worker
+    when there are more workers than that). In one process, chunks of that size. On
+    several workers the chunks shrink towards the end ("guided"): each takes half a
+    worker's share of the items left, down to :data:`CHUNK_ITEMS` (or half the first
+    chunks, if less), so the first chunks are few and large (what a chunk does once
+    is paid rarely) and the last are small (the workers end together)."""
+    most = max(1, -(-n // max(CHUNKS, 4 * workers)))
+    if workers <= 1:
+        return [min(most, n - s) for s in range(0, n, most)]
+    least = max(1, min(CHUNK_ITEMS, -(-most // 2)))
+    sizes = []
+    left = n
+    while left:
+        size = min(left, most, max(least, -(-left // (2 * workers))))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 @dataclass(frozen=True)
