@@ -31,8 +31,10 @@ thread per worker, and for ``jobs=1``); the CPU / wall figure shows it.
 and the chunks' batched emulation save without any parallelism.
 
 ``--emulate`` times the chip emulation alone of ``--samples`` samples (encoded first):
-``emulate_batch`` in one process, ``emulate_samples`` with ``jobs=1`` and with
-``--jobs`` workers (whole RunResults back, every input spike in them), alternating; wall
+``emulate_batch`` in one process, ``emulate_samples`` with ``jobs=1``, with ``--jobs``
+workers (whole RunResults back, every input spike in them) and with ``jobs`` unset (it
+chooses: ``neurocomp.workflows.batch.SPREAD_SECONDS``; ``$NEUROCOMP_JOBS`` must be unset),
+alternating; wall
 and CPU seconds, and the speed-up the CPU seconds imply on a quiet box.
 
 ``--dask`` measures instead what a Dask ``LocalCluster`` (``--jobs`` single-threaded
@@ -328,7 +330,8 @@ def emulate_spread(args: argparse.Namespace) -> None:
     m = args.jobs
     ways = {"emulate_batch": lambda: emulate_batch(mapping, args.steps, samples),
             "jobs=1": lambda: emulate_samples(mapping, args.steps, samples, jobs=1),
-            f"jobs={m}": lambda: emulate_samples(mapping, args.steps, samples, jobs=m)}
+            f"jobs={m}": lambda: emulate_samples(mapping, args.steps, samples, jobs=m),
+            "default": lambda: emulate_samples(mapping, args.steps, samples)}  # jobs unset: it chooses
     walls: dict[str, list[float]] = {k: [] for k in ways}
     cpus: dict[str, list[float]] = {k: [] for k in ways}
     kids: dict[str, list[float]] = {k: [] for k in ways}

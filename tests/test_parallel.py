@@ -274,6 +274,43 @@ def test_a_batch_on_two_workers_is_each_sample_run_alone():
     assert len({r.spikes["a"].count for r in alone}) > 1  # the samples differ
 
 
+@pytest.mark.parametrize("spread", [False, True])
+def test_by_default_a_batch_runs_here_unless_its_first_chunk_says_workers_pay(spread, monkeypatch, tmp_path):
+    """emulate_samples with jobs unset: the first chunk runs here, timed; the rest goes to
+    the workers only when it holds SPREAD_SECONDS of work at that rate (here: never, or
+    always). Either way the batch is the samples run alone, in order."""
+    import neurocomp.workflows.batch as B
+
+    _, mapping = exact_case(2)
+    rng = np.random.default_rng(5)
+    samples = [{"x": rng.random((40, 5)) < p} for p in np.linspace(0.05, 0.6, 40)]
+    alone = [emulate(mapping, 40, s) for s in samples]
+    monkeypatch.delenv(P.JOBS_ENV, raising=False)
+    monkeypatch.setattr(P, "cores", lambda: 2)
+    monkeypatch.setattr(B, "SPREAD_SECONDS", 0.0 if spread else 1e9)
+    log = tmp_path / "who.txt"
+
+    import neurocomp.emulator.run as R
+
+    def noted(mapping, steps, chunk, **kw):  # what each chunk calls, wherever it runs (forked)
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {len(chunk)}\n")
+        return emulate_batch(mapping, steps, chunk, **kw)
+
+    emulate_batch = R.emulate_batch
+    monkeypatch.setattr(R, "emulate_batch", noted)
+    done = []
+    batch = emulate_samples(mapping, 40, samples, progress=lambda k, n: done.append(k))
+    assert [r.spikes["a"].count for r in batch] == [r.spikes["a"].count for r in alone]
+    for got, want in zip(batch, alone):
+        np.testing.assert_array_equal(got.spikes["b"].times, want.spikes["b"].times)
+    rows = [line.split() for line in log.read_text().splitlines()]
+    assert rows[0] == [str(os.getpid()), "3"]  # the first chunk here: ceil(40 / 16)
+    assert sum(int(k) for _, k in rows) == 40 and done[-1] == 40
+    elsewhere = {pid for pid, _ in rows} - {str(os.getpid())}
+    assert bool(elsewhere) == spread  # (which workers took the chunks is theirs to race for)
+
+
 def test_a_batch_split_over_workers_has_the_overflow_notes_of_the_batch_run_whole():
     # mnist_mlp's hidden v saturates in every sample; a batch checks its first overflowed
     # sample against a wider chip (UNCHANGED_NOTE), so each chunk did too until merging

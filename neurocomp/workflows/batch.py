@@ -31,7 +31,13 @@ def emulate_samples(mapping: Mapping, steps: int, samples: Sequence[Any], *, str
         As :func:`~neurocomp.emulator.run.emulate_batch` takes them.
     jobs, client, chunk_size
         Where and in what chunks the samples run
-        (:func:`~neurocomp.workflows.parallel.map_chunks`).
+        (:func:`~neurocomp.workflows.parallel.map_chunks`). By default (``jobs``,
+        ``client`` and ``$NEUROCOMP_JOBS`` unset, several cores) the first chunk runs
+        in this process, and the rest go to the workers only when that chunk's seconds
+        per sample say they hold at least :data:`SPREAD_SECONDS` of work; otherwise they
+        run here too. Workers send back whole runs (an ``mnist_mlp`` sample is ~1 ms of
+        work and a 0.5 MB run) and run 1.3-1.5x slower per sample than this process
+        (fresh processes), so a small batch ends sooner here.
     progress
         Called as ``progress(done, total)`` as samples finish.
 
@@ -58,11 +64,59 @@ def emulate_samples(mapping: Mapping, steps: int, samples: Sequence[Any], *, str
         if progress is not None:
             progress(done, len(samples))
 
-    parts = map_chunks(_emulate_chunk, (mapping, steps, bool(strict), probes, int(seed)), samples, jobs=jobs,
-                       client=client, chunk_size=chunk_size, on_chunk=finished)
+    shared = (mapping, steps, bool(strict), probes, int(seed))
+    if _choose(jobs, client, len(samples)):
+        parts = _here_or_spread(shared, samples, chunk_size, finished)
+    else:
+        parts = map_chunks(_emulate_chunk, shared, samples, jobs=jobs, client=client, chunk_size=chunk_size,
+                           on_chunk=finished)
     batch = BatchResult.merge(*parts) if parts else BatchResult(results=())
     warn_overflows(mapping, batch, stacklevel=3)
     return batch
+
+
+#: The work (seconds in this process) a batch must have left after its first chunk for
+#: the default to spread it over workers: two forked workers cost ~0.1 s of CPU to start
+#: and stop and run a sample 1.3-1.5x slower than this process, so below ~0.5 s of work
+#: they gain nothing (``bench_parallel.py --emulate``: 200 mnist_mlp samples, ~0.25 s of
+#: work, ran 0.5-0.9x as fast on two workers as in one process).
+SPREAD_SECONDS = 0.5
+
+
+def _choose(jobs: int | None, client: Any, n: int) -> bool:
+    """Whether the default decides where the samples run (:func:`emulate_samples`)."""
+    import os
+
+    from .parallel import JOBS_ENV, resolve_jobs
+
+    return jobs is None and client is None and not os.environ.get(JOBS_ENV, "").strip() \
+        and resolve_jobs(None) > 1 and n > 1
+
+
+def _here_or_spread(shared: tuple, samples: list[Any], chunk_size: int | None,
+                    finished: Callable[[int, list[Any]], None]) -> list[Any]:
+    """The first chunk here, timed; the rest here too, or on every core when it holds
+    at least :data:`SPREAD_SECONDS` of work at that rate."""
+    import time
+
+    from .parallel import Interrupted, chunk_sizes, cores
+
+    n = len(samples)
+    first = chunk_size or chunk_sizes(n, cores())[0]
+    start = time.perf_counter()
+    head = map_chunks(_emulate_chunk, shared, samples[:first], jobs=1, chunk_size=first, on_chunk=finished)
+    per_sample = (time.perf_counter() - start) / max(1, first)
+    if first >= n:
+        return head
+    jobs = cores() if per_sample * (n - first) >= SPREAD_SECONDS else 1
+    try:
+        tail = map_chunks(_emulate_chunk, shared, samples[first:], jobs=jobs, chunk_size=chunk_size,
+                          on_chunk=lambda at, out: finished(first + at, out))
+    except Interrupted as stop:  # the items finished so far, numbered in the whole batch
+        done = {k: r for k, r in enumerate(head)}
+        done.update({first + k: r for k, r in stop.done.items()})
+        raise Interrupted(done, n) from None
+    return head + tail
 
 
 def _emulate_chunk(shared: tuple[Mapping, int, bool, Any, int], chunk: list[Any]) -> list[Any]:
