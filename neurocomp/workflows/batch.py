@@ -33,8 +33,8 @@ def emulate_samples(mapping: Mapping, steps: int, samples: Sequence[Any], *, str
         Where and in what chunks the samples run
         (:func:`~neurocomp.workflows.parallel.map_chunks`). By default (``jobs``,
         ``client`` and ``$NEUROCOMP_JOBS`` unset, several cores) the first chunk runs
-        in this process, and the rest go to the workers only when that chunk's seconds
-        per sample say they hold at least :data:`SPREAD_SECONDS` of work; otherwise they
+        in this process, and the rest go to the workers only when that chunk's CPU
+        seconds per sample say they hold at least :data:`SPREAD_SECONDS` of work; otherwise they
         run here too. Workers send back whole runs (an ``mnist_mlp`` sample is ~1 ms of
         work and a 0.5 MB run) and run 1.3-1.5x slower per sample than this process
         (fresh processes), so a small batch ends sooner here.
@@ -75,12 +75,14 @@ def emulate_samples(mapping: Mapping, steps: int, samples: Sequence[Any], *, str
     return batch
 
 
-#: The work (seconds in this process) a batch must have left after its first chunk for
-#: the default to spread it over workers: two forked workers cost ~0.1 s of CPU to start
-#: and stop and run a sample 1.3-1.5x slower than this process, so below ~0.5 s of work
-#: they gain nothing (``bench_parallel.py --emulate``: 200 mnist_mlp samples, ~0.25 s of
-#: work, ran 0.5-0.9x as fast on two workers as in one process).
-SPREAD_SECONDS = 0.5
+#: The work (CPU seconds in this process) a batch must have left after its first chunk
+#: for the default to spread it over workers. Two forked workers cost ~0.1 s of CPU to
+#: start and stop, and ran a sample 1.3-1.5x slower than this process (measured under
+#: load 7-13: ``bench_parallel.py --emulate``); 200 mnist_mlp samples (~0.25 s of work;
+#: their first chunk of 13 says 0.3-0.5 s for the rest, its own once-per-chunk costs
+#: included) ran 0.77x as fast on two workers as in one batch by their CPU seconds: they
+#: stay here. Chosen with margin, since that load stretches CPU seconds too.
+SPREAD_SECONDS = 1.0
 
 
 def _choose(jobs: int | None, client: Any, n: int) -> bool:
@@ -95,17 +97,17 @@ def _choose(jobs: int | None, client: Any, n: int) -> bool:
 
 def _here_or_spread(shared: tuple, samples: list[Any], chunk_size: int | None,
                     finished: Callable[[int, list[Any]], None]) -> list[Any]:
-    """The first chunk here, timed; the rest here too, or on every core when it holds
-    at least :data:`SPREAD_SECONDS` of work at that rate."""
+    """The first chunk here, its CPU seconds timed; the rest here too, or on every core
+    when it holds at least :data:`SPREAD_SECONDS` of work at that rate."""
     import time
 
     from .parallel import Interrupted, chunk_sizes, cores
 
     n = len(samples)
     first = chunk_size or chunk_sizes(n, cores())[0]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: the work, which others loading the machine do not stretch
     head = map_chunks(_emulate_chunk, shared, samples[:first], jobs=1, chunk_size=first, on_chunk=finished)
-    per_sample = (time.perf_counter() - start) / max(1, first)
+    per_sample = (time.process_time() - start) / max(1, first)
     if first >= n:
         return head
     jobs = cores() if per_sample * (n - first) >= SPREAD_SECONDS else 1
