@@ -309,6 +309,12 @@ def test_by_default_a_batch_runs_here_unless_its_first_chunk_says_workers_pay(sp
     assert sum(int(k) for _, k in rows) == 40 and done[-1] == 40
     elsewhere = {pid for pid, _ in rows} - {str(os.getpid())}
     assert bool(elsewhere) == spread  # (which workers took the chunks is theirs to race for)
+    if not spread:  # the rest here in chunks that report progress: 3 samples each
+        assert [k for _, k in rows] == ["3"] * 13 + ["1"]
+        log.unlink()  # with no progress to report, the rest is one chunk
+        again = emulate_samples(mapping, 40, samples)
+        assert [line.split()[1] for line in log.read_text().splitlines()] == ["3", "37"]
+        assert [r.spikes["a"].count for r in again] == [r.spikes["a"].count for r in alone]
 
 
 def test_a_batch_split_over_workers_has_the_overflow_notes_of_the_batch_run_whole():

@@ -66,7 +66,7 @@ def emulate_samples(mapping: Mapping, steps: int, samples: Sequence[Any], *, str
 
     shared = (mapping, steps, bool(strict), probes, int(seed))
     if _choose(jobs, client, len(samples)):
-        parts = _here_or_spread(shared, samples, chunk_size, finished)
+        parts = _here_or_spread(shared, samples, chunk_size, finished, progress is not None)
     else:
         parts = map_chunks(_emulate_chunk, shared, samples, jobs=jobs, client=client, chunk_size=chunk_size,
                            on_chunk=finished)
@@ -96,9 +96,11 @@ def _choose(jobs: int | None, client: Any, n: int) -> bool:
 
 
 def _here_or_spread(shared: tuple, samples: list[Any], chunk_size: int | None,
-                    finished: Callable[[int, list[Any]], None]) -> list[Any]:
+                    finished: Callable[[int, list[Any]], None], reported: bool) -> list[Any]:
     """The first chunk here, its CPU seconds timed; the rest here too, or on every core
-    when it holds at least :data:`SPREAD_SECONDS` of work at that rate."""
+    when it holds at least :data:`SPREAD_SECONDS` of work at that rate. Here and with no
+    progress to report (``reported`` false), the rest is one chunk: a chunk's own costs
+    (its batch's check of its first overflow) are paid once more, not 16 times."""
     import time
 
     from .parallel import Interrupted, chunk_sizes, cores
@@ -111,6 +113,8 @@ def _here_or_spread(shared: tuple, samples: list[Any], chunk_size: int | None,
     if first >= n:
         return head
     jobs = cores() if per_sample * (n - first) >= SPREAD_SECONDS else 1
+    if jobs == 1 and chunk_size is None and not reported:
+        chunk_size = n - first
     try:
         tail = map_chunks(_emulate_chunk, shared, samples[first:], jobs=jobs, chunk_size=chunk_size,
                           on_chunk=lambda at, out: finished(first + at, out))
