@@ -23,11 +23,19 @@ thread per worker, and for ``jobs=1``); the CPU / wall figure shows it.
 
     python benchmarks/bench_parallel.py [--samples 2000] [--steps 100] [--runs 3] [--jobs 2]
     python benchmarks/bench_parallel.py --dask [--chunks 1,4,16,50]
+    python benchmarks/bench_parallel.py --emulate [--samples 200] [--runs 5]
     python benchmarks/bench_parallel.py --vs-tree /work/main [--runs 5]
 
 ``--vs-tree DIR`` times ``validate`` with ``jobs=1`` in this checkout and in the one at
 ``DIR`` (each run a fresh process, warmed, alternating): what the batched float reference
 and the chunks' batched emulation save without any parallelism.
+
+``--emulate`` times the chip emulation alone of ``--samples`` samples (encoded first):
+``emulate_batch`` in one process, ``emulate_samples`` with ``jobs=1``, with ``--jobs``
+workers (whole RunResults back, every input spike in them) and with ``jobs`` unset (it
+chooses: ``neurocomp.workflows.batch.SPREAD_SECONDS``; ``$NEUROCOMP_JOBS`` must be unset),
+alternating; wall
+and CPU seconds, and the speed-up the CPU seconds imply on a quiet box.
 
 ``--dask`` measures instead what a Dask ``LocalCluster`` (``--jobs`` single-threaded
 worker processes) costs per chunk: the chip emulation of the same samples
@@ -82,7 +90,10 @@ def main() -> None:
                     help="time nc.compare over these chips (e.g. loihi,truenorth,akida) instead of validate")
     ap.add_argument("--vs-tree", default="",
                     help="a checkout of neurocomp to compare validate's jobs=1 throughput with (e.g. /work/main)")
+    ap.add_argument("--emulate", action="store_true", help="time emulate_samples (whole runs back) instead")
     args = ap.parse_args()
+    if args.emulate:
+        return emulate_spread(args)
     if args.dask:
         return dask_overhead(args)
     if args.vs_tree:
@@ -294,6 +305,69 @@ def compare_spread(args: argparse.Namespace) -> None:
     print(f"  CPU seconds: jobs=1 {cpu1:.2f} s; jobs={m} {here:.2f} s here + {there:.2f} s in the workers; "
           f"implied on a quiet box: {cpu1 / (here + there / m):.2f}x if everything done here were serial, "
           f"{cpu1 / ((here + there) / m):.2f}x if all of it spread evenly over {m} cores")
+    print(f"load average at end: {os.getloadavg()}")
+
+
+def emulate_spread(args: argparse.Namespace) -> None:
+    """``emulate_batch`` here, ``emulate_samples`` on 1 and on ``--jobs`` workers, over the
+    same encoded samples, alternating: wall and CPU seconds (this process's and its ended
+    workers'), results compared with the one batch's."""
+    import resource
+    import warnings
+
+    import neurocomp as nc
+    from neurocomp.emulator.run import emulate_batch
+    from neurocomp.workflows.batch import emulate_samples
+    from neurocomp.workflows.samples import sample_inputs
+
+    warnings.simplefilter("ignore")  # mnist_mlp overflows: one warning per call
+    print(f"load average at start: {os.getloadavg()}; cores: {len(os.sched_getaffinity(0))}")
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    mapping = nc.compile(net, "loihi")
+    samples = sample_inputs(net, args.steps, mnist_samples(args.samples)[0])
+    emulate_batch(mapping, args.steps, samples[:3])  # warm
+    emulate_samples(mapping, args.steps, samples[:4], jobs=args.jobs)
+    m = args.jobs
+    ways = {"emulate_batch": lambda: emulate_batch(mapping, args.steps, samples),
+            "jobs=1": lambda: emulate_samples(mapping, args.steps, samples, jobs=1),
+            f"jobs={m}": lambda: emulate_samples(mapping, args.steps, samples, jobs=m),
+            "default": lambda: emulate_samples(mapping, args.steps, samples)}  # jobs unset: it chooses
+    walls: dict[str, list[float]] = {k: [] for k in ways}
+    cpus: dict[str, list[float]] = {k: [] for k in ways}
+    kids: dict[str, list[float]] = {k: [] for k in ways}
+    same = True
+    for _ in range(args.runs):
+        want = None
+        for name, way in ways.items():
+            k0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start, cpu = time.perf_counter(), time.process_time()
+            got = way()
+            walls[name].append(time.perf_counter() - start)
+            cpus[name].append(time.process_time() - cpu)
+            k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            kids[name].append(k1.ru_utime + k1.ru_stime - k0.ru_utime - k0.ru_stime)
+            if want is None:
+                want = got
+            else:
+                same = same and got.overflows == want.overflows and all(
+                    a.spikes.keys() == b.spikes.keys() and all(
+                        np.array_equal(a.spikes[p].times, b.spikes[p].times)
+                        and np.array_equal(a.spikes[p].indices, b.spikes[p].indices) for p in a.spikes)
+                    for a, b in zip(got, want))
+        print("  " + ", ".join(f"{k} {walls[k][-1]:.3f} s" for k in ways) + f" (load {os.getloadavg()[0]:.2f})",
+              flush=True)
+    med = statistics.median
+    n = len(samples)
+    base = med(walls["emulate_batch"])
+    print(f"emulate mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs}; "
+          f"every way's spikes equal the one batch's: {same}")
+    for k in ways:
+        print(f"  {k}: {med(walls[k]):.3f} s wall = {n / med(walls[k]):.0f} samples/s ({base / med(walls[k]):.2f}x "
+              f"emulate_batch); CPU here {med(cpus[k]):.3f} s, in workers {med(kids[k]):.3f} s")
+    here, there = med(cpus[f"jobs={m}"]), med(kids[f"jobs={m}"])
+    print(f"  implied on a quiet box (the workers' CPU spread over {m} cores, the caller's serial): jobs={m} "
+          f"{med(cpus['emulate_batch']) / (here + there / m):.2f}x emulate_batch, "
+          f"{med(cpus['jobs=1']) / (here + there / m):.2f}x jobs=1")
     print(f"load average at end: {os.getloadavg()}")
 
 

@@ -111,6 +111,69 @@ def test_a_workers_error_reaches_the_caller_as_it_was_raised():
         assert e.value.render() == "item 3: error: item 3 is refused"
 
 
+@pytest.mark.parametrize("n", [1, 7, 21, 200, 2000, 4321])
+@pytest.mark.parametrize("workers", [1, 2, 8])
+def test_default_chunks_cover_the_items_and_shrink_towards_the_end_on_workers(n, workers):
+    sizes = P.chunk_sizes(n, workers)
+    most = -(-n // max(P.CHUNKS, 4 * workers))
+    assert sum(sizes) == n and all(1 <= k <= most for k in sizes)
+    assert sizes == sorted(sizes, reverse=True)
+    if workers == 1:  # one process: chunks of one size, for progress only
+        assert set(sizes[:-1]) <= {most} and len(sizes) <= P.CHUNKS
+    else:  # the workers end within a small chunk of each other
+        assert sizes[-1] <= max(P.CHUNK_ITEMS, 1)
+        assert sum(sizes[-2 * workers:]) <= max(n / 2, 2 * workers * P.CHUNK_ITEMS)
+    # 2,000 samples on 2 workers: 21 chunks, where 63 chunks of 32 paid a chunk's cost 3 times as often
+    if (n, workers) == (2000, 2):
+        assert len(sizes) == 21 and sizes[0] == 125 and sizes[-4:] == [32, 32, 32, 21]
+
+
+def _arrays(shared, chunk):
+    """Per item, arrays of several dtypes and sizes (odd byte counts: the next one's start
+    must still be aligned), a view and a scalar: enough bytes to come back by file."""
+    if shared == "raise" and chunk[0] == 6:
+        raise UsageError("item 6 is refused")
+    return [{"f": np.random.default_rng(x).random(40_001), "i": np.arange(x, x + 12_345, dtype=np.int32),
+             "b": np.arange(3_001) % (x + 2) == 0, "t": np.full((60, 70), x / 3)[:, ::2], "x": x} for x in chunk]
+
+
+def _parcels_left() -> list[str]:
+    return sorted(n for n in os.listdir("/dev/shm") if n.startswith("neurocomp-")) \
+        if os.path.isdir("/dev/shm") else []
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="no /dev/shm: results come back through the pipe")
+def test_large_results_come_back_by_file_equal_aligned_writable_and_leave_no_file():
+    before = _parcels_left()
+    whole = _arrays(None, list(range(8)))
+    two = whole[:2]
+    assert P._pack(two, None) is two  # no folder: the pipe
+    assert P._pack(two, "/no/such/folder") is two  # a file that cannot be written: the pipe
+    folder = P._parcel_folder()
+    try:
+        assert P._pack(two[0]["x"], folder) == 0  # no arrays: the pipe
+        parcel = P._pack(two, folder)
+        # the contiguous arrays' bytes are in the file; a strided view's (2 x 16.8 kB) in the pickle
+        assert isinstance(parcel, P._Parcel) and len(parcel.data) < 40_000
+        unpacked = P._unpack(parcel)
+        assert os.listdir(folder) == []  # the file is gone once mapped
+    finally:
+        os.rmdir(folder)
+    for out in (unpacked, P.map_chunks(_arrays, None, range(8), jobs=2, chunk_size=2)):
+        for got, want in zip(out, whole):
+            assert got.keys() == want.keys() and got["x"] == want["x"]
+            for key in "fibt":
+                a = got[key]
+                assert a.dtype == want[key].dtype and np.array_equal(a, want[key])
+                assert a.flags.aligned and a.flags.writeable
+                assert key == "t" or a.ctypes.data % 64 == 0  # from the file (the view came in the pickle)
+        out[0]["f"][0] = -1.0  # copy on write: nobody else sees it
+    assert _parcels_left() == before
+    with pytest.raises(UsageError, match="item 6 is refused"):  # an error: the files not read are removed
+        P.map_chunks(_arrays, "raise", range(8), jobs=2, chunk_size=2)
+    assert _parcels_left() == before
+
+
 def _first_quick_then_slow(shared, chunk):
     if chunk[0] == 0:
         if shared == "raise":
@@ -209,6 +272,49 @@ def test_a_batch_on_two_workers_is_each_sample_run_alone():
             for f in Counters.FIELDS:
                 np.testing.assert_array_equal(getattr(got.counters, f), getattr(want.counters, f))
     assert len({r.spikes["a"].count for r in alone}) > 1  # the samples differ
+
+
+@pytest.mark.parametrize("spread", [False, True])
+def test_by_default_a_batch_runs_here_unless_its_first_chunk_says_workers_pay(spread, monkeypatch, tmp_path):
+    """emulate_samples with jobs unset: the first chunk runs here, timed; the rest goes to
+    the workers only when it holds SPREAD_SECONDS of work at that rate (here: never, or
+    always). Either way the batch is the samples run alone, in order."""
+    import neurocomp.workflows.batch as B
+
+    _, mapping = exact_case(2)
+    rng = np.random.default_rng(5)
+    samples = [{"x": rng.random((40, 5)) < p} for p in np.linspace(0.05, 0.6, 40)]
+    alone = [emulate(mapping, 40, s) for s in samples]
+    monkeypatch.delenv(P.JOBS_ENV, raising=False)
+    monkeypatch.setattr(P, "cores", lambda: 2)
+    monkeypatch.setattr(B, "SPREAD_SECONDS", 0.0 if spread else 1e9)
+    log = tmp_path / "who.txt"
+
+    import neurocomp.emulator.run as R
+
+    def noted(mapping, steps, chunk, **kw):  # what each chunk calls, wherever it runs (forked)
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {len(chunk)}\n")
+        return emulate_batch(mapping, steps, chunk, **kw)
+
+    emulate_batch = R.emulate_batch
+    monkeypatch.setattr(R, "emulate_batch", noted)
+    done = []
+    batch = emulate_samples(mapping, 40, samples, progress=lambda k, n: done.append(k))
+    assert [r.spikes["a"].count for r in batch] == [r.spikes["a"].count for r in alone]
+    for got, want in zip(batch, alone):
+        np.testing.assert_array_equal(got.spikes["b"].times, want.spikes["b"].times)
+    rows = [line.split() for line in log.read_text().splitlines()]
+    assert rows[0] == [str(os.getpid()), "3"]  # the first chunk here: ceil(40 / 16)
+    assert sum(int(k) for _, k in rows) == 40 and done[-1] == 40
+    elsewhere = {pid for pid, _ in rows} - {str(os.getpid())}
+    assert bool(elsewhere) == spread  # (which workers took the chunks is theirs to race for)
+    if not spread:  # the rest here in chunks that report progress: 3 samples each
+        assert [k for _, k in rows] == ["3"] * 13 + ["1"]
+        log.unlink()  # with no progress to report, the rest is one chunk
+        again = emulate_samples(mapping, 40, samples)
+        assert [line.split()[1] for line in log.read_text().splitlines()] == ["3", "37"]
+        assert [r.spikes["a"].count for r in again] == [r.spikes["a"].count for r in alone]
 
 
 def test_a_batch_split_over_workers_has_the_overflow_notes_of_the_batch_run_whole():

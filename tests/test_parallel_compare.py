@@ -94,3 +94,23 @@ def test_a_chip_refusing_a_later_chunks_runs_gives_the_batchs_error(monkeypatch)
     want = rows_chip_by_chip(net, [tiny, "truenorth"], 20, samples)
     assert got["tiny"].status == "cannot emulate" and got["tiny"].reason.startswith("input 'stim' emits the value 0.5")
     assert [plain(r) for r in got] == [plain(r) for r in want]
+
+
+def test_runs_priced_one_by_one_where_they_ran_give_the_price_of_the_runs_together(mnist):
+    """compare prices each run in the worker that emulated it and sends back its price,
+    digest and spike counts; the row's report must be what the former path made in the
+    caller: ``price_runs`` and ``report`` over the chip's whole runs (one batch, here)."""
+    from neurocomp.emulator.run import emulate_batch
+    from neurocomp.report.cost import price_runs
+    from neurocomp.report.report import report
+
+    net, samples = mnist
+    chip = resolve_chip("loihi")
+    got = nc.compare(net, ["loihi"], 40, samples=samples, jobs=2)["loihi"]
+    runs, _, _ = runs_of(net, 40, None, samples)
+    mapping = nc.compile(net, chip)
+    whole = list(emulate_batch(mapping, 40, runs, warn=False))
+    want = report(whole, price_runs(whole, chip, mapping), chip, mapping, wall_s=got.report.wall_s)
+    assert got.report.to_dict() == want.to_dict()
+    assert got.report.cost.samples == len(runs) and got.report.populations[0].spikes > 0
+    assert got.energy_per_run_j == pytest.approx(want.cost.energy_j / len(runs), rel=1e-12)

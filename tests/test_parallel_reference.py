@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import neurocomp as nc
+from neurocomp.compiler.encode import input_events
 from neurocomp.compiler.lower import lower
 from neurocomp.emulator.reference import prepare_reference, simulate, simulate_batch
 from neurocomp.ir.network import NeuronModel
@@ -108,6 +109,28 @@ def test_mnist_samples_in_a_batch_are_the_samples_alone():
         same_run(a, simulate(net, 30, r))
     # the samples differ (or the comparison above proves little)
     assert len({b.spikes["out"].count for b in batch} | {b.spikes["hidden"].count for b in batch}) > 1
+
+
+def test_a_sample_the_products_cannot_take_runs_alone_among_those_they_take():
+    """A batch that takes the matrix products with one sample among them whose events
+    carry values other than 1 (graded): that sample runs alone, the others in one
+    kernel call, every result in its place and each equal to its own ``simulate``."""
+    net = nc.load(ROOT / "examples" / "mnist_mlp.snn")
+    with np.load(ROOT / "examples" / "data" / "mnist_test.npz") as data:
+        x = data["x"][:4]
+    runs = sample_inputs(net, 20, x)
+    graded = np.zeros((20, 784))
+    graded[::3, 100:400] = 0.5
+    graded[1::3, 200:500] = 1.0
+    runs.insert(2, {"pixels": graded})
+    prepared = prepare_reference(net, 20)
+    assert prepared.dense is not None
+    _, ok = prepared.dense.arrivals([input_events(net, 20, r, inputs=("pixels",)) for r in runs], 20)
+    assert ok.tolist() == [True, True, False, True, True]
+    batch = simulate_batch(net, 20, runs)
+    for a, r in zip(batch, runs):
+        same_run(a, simulate(net, 20, r))
+    assert batch[2].spikes["hidden"].count != batch[1].spikes["hidden"].count
 
 
 def test_events_out_of_order_are_sorted_as_before():

@@ -56,7 +56,8 @@ from ..ir.result import RunResult, SpikeEvents
 from ..ir.synapses import InputEvents, Synapses
 from ..ir.values import as_array
 from .reference_graded import is_graded, simulate_graded
-from .kernels.reference_kernel import RESET_NONE, RESET_SUBTRACT, RESET_ZERO, _steps, run_reference
+from .kernels.reference_kernel import (RESET_NONE, RESET_SUBTRACT, RESET_ZERO, _steps, run_reference,
+                                       run_reference_arrived)
 
 __all__ = ["simulate", "simulate_batch", "prepare_reference", "PreparedReference"]
 
@@ -196,29 +197,29 @@ class PreparedReference:
         for at in range(0, len(samples), _DENSE_BATCH):  # a few MB of rasters at a time
             part = samples[at:at + _DENSE_BATCH]
             events = [input_events(network, steps, sample, inputs=layout.inputs) for sample in part]
-            arrivals = self.dense.arrivals(events, steps)
-            out += [self.run(sample) if arrived is None else self._run_arrived(ev, arrived)
-                    for sample, ev, arrived in zip(part, events, arrivals)]
+            arrived, ok = self.dense.arrivals(events, steps)
+            runs = iter(self._run_arrived([ev for ev, good in zip(events, ok) if good],
+                                            arrived if ok.all() else arrived[ok]))
+            out += [next(runs) if good else self.run(sample) for sample, good in zip(part, ok)]
         return out
 
-    def _run_arrived(self, events: Mapping[str, InputEvents], arrived: np.ndarray) -> RunResult:
-        """One run whose inputs' sums per step and neuron are ``arrived`` (``[steps, n_neurons]``)."""
+    def _run_arrived(self, events: list[Mapping[str, InputEvents]], arrived: np.ndarray) -> list[RunResult]:
+        """The runs whose inputs' sums per step and neuron are ``arrived``
+        (``[samples, steps, n_neurons]``), in one kernel call."""
         network, steps, layout, dense = self.network, self.steps, self.layout, self.dense
         assert dense is not None
-        t, j = np.nonzero(arrived)  # by step, then neuron: the order the kernel reads them in
-        in_ptr = np.zeros(steps + 1, dtype=np.int64)
-        np.cumsum(np.bincount(t, minlength=steps).astype(np.int64), out=in_ptr[1:])
-        in_idx = (j + layout.n_total).astype(np.int64)
-        in_val = np.ascontiguousarray(arrived[t, j])
-        probes = _Probes.of(network, layout, steps)
-        args = (*self.params, *dense.csr, in_ptr, in_idx, in_val,
-                probes.v_idx, probes.i_idx, probes.s_col, probes.v_out, probes.i_out, probes.s_out)
+        if not events:
+            return []
+        probes = _Probes.of(network, layout, steps, len(events))
         start = time.perf_counter()
-        spike_t, spike_j, syn_events = run_reference(steps, *args)
-        wall_s = time.perf_counter() - start
-        # the kernel counted one synaptic event per sum it read: count the inputs' own
-        syn_events = int(syn_events) - int(t.size) + dense.input_fanout(events, steps)
-        return self._result(events, probes, spike_t, spike_j, syn_events, wall_s, {})
+        spike_t, spike_j, ends, syn_events = run_reference_arrived(
+            steps, *self.params, *dense.csr, np.ascontiguousarray(arrived), probes.v_idx, probes.i_idx,
+            probes.s_col, probes.v_out, probes.i_out, probes.s_out)
+        wall_s = (time.perf_counter() - start) / len(events)
+        # the kernel counted the neurons' own synaptic events: add the inputs' own
+        return [self._result(ev, probes.sample(b), spike_t[ends[b]:ends[b + 1]], spike_j[ends[b]:ends[b + 1]],
+                             int(syn_events[b]) + dense.input_fanout(ev, steps), wall_s, {})
+                for b, ev in enumerate(events)]
 
     def run(self, inputs: Mapping[str, InputEvents | np.ndarray] | None,
             progress: Callable[[int, int], None] | None = None) -> RunResult:
@@ -441,10 +442,11 @@ class _DenseInputs:
         fanout = np.diff(indptr).astype(np.int64)
         return cls(tuple(projections), (new_indptr, new_indices, new_weights, new_delays, 0, n_slots), fanout)
 
-    def arrivals(self, events: list[Mapping[str, InputEvents]], steps: int) -> list[np.ndarray | None]:
-        """Per sample, what reaches each neuron at each step ``[steps, n_neurons]`` (the
-        events of step ``t - delay`` through each projection), or ``None`` for a sample
-        whose events are not all single events of value 1."""
+    def arrivals(self, events: list[Mapping[str, InputEvents]], steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """What reaches each neuron at each step, per sample ``[samples, steps, n_neurons]``
+        (the events of step ``t - delay`` through each projection), and per sample whether
+        that holds it: ``False`` for a sample whose events are not all single events of
+        value 1 (its rows are then to be ignored)."""
         n_samples = len(events)
         n = self.projections[0][2].shape[1]
         counts = {}
@@ -452,22 +454,27 @@ class _DenseInputs:
         for name, _, dense, _ in self.projections:
             if name in counts:
                 continue
-            raster = np.zeros((n_samples, steps, dense.shape[0]), dtype=np.float64)
+            n_pre = dense.shape[0]
+            raster = np.zeros((n_samples, steps * n_pre), dtype=np.float64)
             for k, ev in enumerate(events):
                 e = ev[name]
                 end = int(e.step_ptr[steps])
+                if not end:
+                    continue
                 times = np.repeat(np.arange(steps), np.diff(e.step_ptr[:steps + 1]).astype(np.int64))
                 vals = np.asarray(e.values[:end], dtype=np.float64)
-                np.add.at(raster[k], (times, np.asarray(e.indices[:end], dtype=np.int64)), vals)
-                if end and (np.any(vals != 1.0) or raster[k].max() > 1.0):
+                # events of one sample summed per (step, source): each a count when every value is 1
+                raster[k] = np.bincount(times * n_pre + np.asarray(e.indices[:end], dtype=np.int64),
+                                        minlength=steps * n_pre)
+                if np.any(vals != 1.0) or raster[k].max() > 1.0:
                     ok[k] = False
-            counts[name] = raster.reshape(n_samples * steps, -1)
+            counts[name] = raster.reshape(n_samples * steps, n_pre)
         arrived = np.zeros((n_samples, steps, n), dtype=np.float64)
         for name, _, dense, delay in self.projections:
             sums = (counts[name] @ dense).reshape(n_samples, steps, n)
             if delay < steps:  # events of step t arrive at t + 1 + delay: the kernel's event at t + delay
                 arrived[:, delay:] += sums[:, :steps - delay]
-        return [arrived[k] if ok[k] else None for k in range(n_samples)]
+        return arrived, ok
 
     def input_fanout(self, events: Mapping[str, InputEvents], steps: int) -> int:
         """The synaptic events the inputs' own events make (each event's fan-out)."""
@@ -723,7 +730,9 @@ class _Probes:
     s_out: np.ndarray
 
     @classmethod
-    def of(cls, network: Network, layout: _Layout, steps: int) -> "_Probes":
+    def of(cls, network: Network, layout: _Layout, steps: int, samples: int | None = None) -> "_Probes":
+        """The probes of one run, or with ``samples`` of that many runs (each array with
+        a first axis by sample: :meth:`sample` gives one run's)."""
         wanted: dict[str, tuple[str, ...]] = {}
         for probe in network.probes:
             if probe.population not in network.populations:
@@ -745,13 +754,18 @@ class _Probes:
                 for var, r in ranges.items()}
         s_col = np.full(layout.n_neurons, -1, dtype=np.int64)
         s_col[cols["spikes"]] = np.arange(cols["spikes"].size, dtype=np.int64)
+        lead = () if samples is None else (samples,)
         return cls(
             wanted=wanted, layout=layout, steps=steps,
             v_idx=cols["voltage"], i_idx=cols["current"], s_col=s_col,
-            v_out=np.zeros((steps, cols["voltage"].size), dtype=np.float64),
-            i_out=np.zeros((steps, cols["current"].size), dtype=np.float64),
-            s_out=np.zeros((steps, cols["spikes"].size), dtype=np.bool_),
+            v_out=np.zeros((*lead, steps, cols["voltage"].size), dtype=np.float64),
+            i_out=np.zeros((*lead, steps, cols["current"].size), dtype=np.float64),
+            s_out=np.zeros((*lead, steps, cols["spikes"].size), dtype=np.bool_),
         )
+
+    def sample(self, b: int) -> "_Probes":
+        """Run ``b``'s probes, of probes made for several runs."""
+        return dataclasses.replace(self, v_out=self.v_out[b], i_out=self.i_out[b], s_out=self.s_out[b])
 
     def split(self, spikes: Mapping[str, SpikeEvents]) -> dict[str, dict[str, np.ndarray]]:
         """``traces[pop][var]``, one contiguous ``(steps, n)`` array each."""

@@ -21,7 +21,11 @@ on the chip. Then, for each chip (the steps spread over the workers as ``compare
    family has no emulator kernel, or that refuses the inputs (graded values where its
    spikes carry none), keeps its compile figures and says why;
 3. price the runs with the chip's active profile (:func:`neurocomp.report.cost.cost`)
-   and summarise them (:func:`neurocomp.report.report.report`);
+   and summarise them (:func:`neurocomp.report.report.report`). Each run is priced and
+   digested where it was emulated, so a worker sends back a few kB a run (its price, its
+   spike counts, its :class:`~neurocomp.report.validate.RunDigest`), not the run with
+   every input spike; the chip's price is the runs' prices combined in order, as
+   :func:`~neurocomp.report.cost.price_runs` combines them;
 4. compare its spikes with the reference's, with the metrics of
    :mod:`neurocomp.report.validate` (per population; accuracy for a classifier).
 """
@@ -42,7 +46,7 @@ from ..ir.network import Network
 from ..ir.result import RunResult
 from ..ir.synapses import InputEvents
 from ..report.compare import ChipRow, Comparison, error_reason, mapping_figures, row_labels, run_figures
-from ..report.validate import agreement_report
+from ..report.validate import RunDigest, agreement_report, digest_run
 from .parallel import map_chunks
 from .samples import runs_of
 
@@ -84,9 +88,9 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
         Where the work runs: ``jobs`` local worker processes (default: every core, or
         ``$NEUROCOMP_JOBS``), or the workers of a Dask ``client``
         (:mod:`neurocomp.workflows.parallel`). The chips compile side by side; then
-        every chip's runs are emulated in chunks of (chip, run) pairs, so the runs of
-        one chip spread over the workers too; then each chip's row is priced and
-        validated. The rows come back in the order of ``chips``, the same, bit for bit,
+        every chip's runs are emulated and priced in chunks of (chip, run) pairs, so
+        the runs of one chip spread over the workers too; then each chip's row adds up
+        its runs' prices and is validated. The rows come back in the order of ``chips``, the same, bit for bit,
         whatever runs them.
 
     Returns
@@ -144,20 +148,18 @@ def compare(network: Network, chips: Sequence[Any], steps: int,
     synapses = lower(network)
     # A network the float model cannot compute (an Akida max pool) is compared without it.
     gap = cannot_simulate(network)
-    ref_runs = None if gap is not None else reference_runs(network, steps, runs, synapses, jobs=jobs,
-                                                            client=client)
+    # digests of the reference's runs (what the rows read of them), made where the runs ran
+    ref_runs = None if gap is not None else _reference_digests(network, steps, runs, synapses, output, jobs,
+                                                                client)
     wall = {"float reference": time.perf_counter() - start}
     if progress is not None:
         progress("float reference", len(runs), len(runs))
     neuron_pops = [name for name, pop in network.populations.items() if not pop.is_input]
     spikes_ref = {} if ref_runs is None else \
-        {name: int(sum(r.spikes[name].count for r in ref_runs)) for name in neuron_pops}
+        {name: int(sum(int(r.counts[name].sum()) for r in ref_runs)) for name in neuron_pops}
     accuracy_ref = None
     if labels is not None and output is not None and ref_runs is not None:
-        from ..report.validate import output_scores
-
-        spiking = network.populations[output].neuron.spiking
-        pred = np.array([int(np.argmax(output_scores(r, output, spiking))) for r in ref_runs], dtype=np.int64)
+        pred = np.array([int(np.argmax(r.scores)) for r in ref_runs], dtype=np.int64)
         accuracy_ref = float(np.mean(pred == labels))
 
     labels_of = row_labels(specs)
@@ -184,21 +186,38 @@ def _reference_chunk(reference: Any, chunk: list[Any]) -> list[RunResult]:
     return reference.run_many(chunk)
 
 
+def _reference_digests(network: Network, steps: int, runs: list[Any], synapses: Any, output: str | None,
+                       jobs: int | None, client: Any) -> list[RunDigest]:
+    """:func:`reference_runs`' runs as :class:`~neurocomp.report.validate.RunDigest` (with
+    the classifier's scores when ``output`` is given), each made where its run ran: a few
+    kB a run come back, not every input spike."""
+    from ..emulator.reference import prepare_reference
+
+    return map_chunks(_reference_digest_chunk, (prepare_reference(network, steps, synapses), output), runs,
+                      jobs=jobs, client=client)
+
+
+def _reference_digest_chunk(shared: tuple[Any, str | None], chunk: list[Any]) -> list[RunDigest]:
+    reference, output = shared
+    return [digest_run(reference.network, r, output) for r in reference.run_many(chunk)]
+
+
 def _spread_rows(network: Network, specs: list[Any], labels_of: list[str], steps: int, runs: list[Any],
                  ref_runs: list[RunResult] | None, labels: np.ndarray | None, output: str | None,
                  jobs: int | None, client: Any, progress: Callable[[str, int, int], None] | None
                  ) -> tuple[list[ChipRow], list[float]]:
     """Every chip's row and the seconds it took (summed over wherever its parts ran), in
-    three spreads over the workers: the chips compile (one item each); every chip's runs
-    are emulated, the (chip, run) pairs in chunks, so one chip's runs spread over the
-    workers too and three chips on two workers end together; each chip's row is priced
-    and validated (one item each). The rows are what :func:`_row` gives chip by chip, in
-    order, whatever ran them: the runs of a chip are put back in order and its overflows
-    warned once, as one batch would."""
+    two spreads over the workers: the chips compile (one item each); every chip's runs
+    are emulated, priced and digested, the (chip, run) pairs in chunks, so one chip's runs
+    spread over the workers too and three chips on two workers end together. Then, here,
+    each chip's row adds up its runs' prices and is validated. The rows are what
+    :func:`_row` gives chip by chip, in order, whatever ran them: the runs of a chip are
+    put back in order and its overflows warned once, as one batch would."""
     compiled = map_chunks(_compile_chunk, (network, steps), list(zip(specs, labels_of)), jobs=jobs, client=client)
     mappings = [c.mapping for c in compiled]
     pairs = [(c, k) for c, m in enumerate(mappings) if m is not None for k in range(len(runs))]
-    emulated = map_chunks(_emulate_chunk, (mappings, steps, runs, ref_runs), pairs, jobs=jobs, client=client)
+    emulated = map_chunks(_emulate_chunk, (network, specs, mappings, steps, runs, output), pairs, jobs=jobs,
+                          client=client)
     per_chip: dict[int, list[Any]] = {}
     for (c, _), out in zip(pairs, emulated):
         per_chip.setdefault(c, []).append(out)
@@ -209,8 +228,10 @@ def _spread_rows(network: Network, specs: list[Any], labels_of: list[str], steps
             for row, _ in out:
                 progress(row.label, len(runs), len(runs))
 
+    # here: the runs came back priced and digested, so what is left is adding up (forking
+    # the workers again for it cost more than it spread)
     done = map_chunks(_finish_chunk, (network, specs, labels_of, steps, ref_runs, labels, output), work,
-                      jobs=jobs, client=client, on_chunk=finished)
+                      jobs=1, on_chunk=finished)
     return [row for row, _ in done], [s for _, s in done]
 
 
@@ -219,12 +240,14 @@ def _compile_chunk(shared: tuple[Network, int], chunk: list[tuple[Any, str]]) ->
     return [_compiled(network, spec, label) for spec, label in chunk]
 
 
-def _emulate_chunk(shared: tuple[list[Any], int, list[Any]], chunk: list[tuple[int, int]]) -> list[Any]:
-    """Per (chip, run) pair: the chip's RunResult and its overflow message (or ``None``),
-    or the error that stopped the chip's batch at this run; the warnings the batch raised
-    go with the first run of each chip in the chunk. The pairs of one chip in ``chunk``
-    run as one batch (its tables built once)."""
-    mappings, steps, runs, ref_runs = shared
+def _emulate_chunk(shared: tuple[Network, list[Any], list[Any], int, list[Any], str | None],
+                   chunk: list[tuple[int, int]]) -> list[Any]:
+    """Per (chip, run) pair: the chip's run priced and digested (:class:`_Priced`: what
+    the chip's row reads of it, a few kB where the run holds every spike) and its
+    overflow message (or ``None``), or the error that stopped the chip's batch at this
+    run; the warnings the batch raised go with the first run of each chip in the chunk.
+    The pairs of one chip in ``chunk`` run as one batch (its tables built once)."""
+    network, specs, mappings, steps, runs, output = shared
     out: list[Any] = []
     at = 0
     while at < len(chunk):
@@ -233,43 +256,52 @@ def _emulate_chunk(shared: tuple[list[Any], int, list[Any]], chunk: list[tuple[i
         while end < len(chunk) and chunk[end][0] == chip:
             end += 1
         done = _emulated(mappings[chip], steps, [runs[k] for _, k in chunk[at:end]])
-        if ref_runs is not None:  # the inputs' spikes are most of a run's bytes: the
-            # reference's copy stands in for an equal one (put back by _finish_chunk)
-            done = [(_inputs_left_out(r, ref_runs[k]), *rest) for (_, k), (r, *rest) in zip(chunk[at:end], done)]
-        out += done
+        out += [(_priced(network, specs[chip], mappings[chip], r, output), *rest) for r, *rest in done]
         at = end
     return out
 
 
-#: Stands in for an input population's spikes equal to the reference run's.
-_AS_REFERENCE = "as in the reference run"
+@dataclass(frozen=True)
+class _Priced:
+    """What a chip's row reads of one of its runs: its price with the chip's active
+    profile (:func:`~neurocomp.report.cost.price_runs` of the run alone), its digest for
+    the agreement with the reference, and its spike counts for the summary
+    (:class:`_Summary`)."""
+
+    cost: Any
+    digest: RunDigest
+    summary: "_Summary"
 
 
-def _inputs_left_out(run: Any, ref: RunResult) -> Any:
-    """``run`` with each input population's spikes that equal ``ref``'s replaced by
-    :data:`_AS_REFERENCE` (a run that is an error stays as it is)."""
-    import dataclasses
+@dataclass(frozen=True)
+class _Spikes:
+    n: int
+    is_input: bool
+    count: int
+
+
+@dataclass(frozen=True)
+class _Summary:
+    """The fields of a RunResult that :func:`~neurocomp.report.report.report` reads: the
+    network, the steps and, per population, its size, whether it is an input and its
+    spike count."""
+
+    network: str
+    steps: int
+    dt_ms: float
+    spikes: dict[str, _Spikes]
+
+
+def _priced(network: Network, chip: Any, mapping: Any, run: Any, output: str | None) -> Any:
+    """``run`` (a RunResult) as a :class:`_Priced`; an error or a missing run as it is."""
+    from ..report.cost import price_runs
 
     if not isinstance(run, RunResult):
         return run
-    spikes = dict(run.spikes)
-    for name, ev in run.spikes.items():
-        mine = ref.spikes.get(name)
-        if ev.is_input and mine is not None and ev.values is None and mine.values is None \
-                and mine.is_input and ev.n == mine.n and np.array_equal(ev.times, mine.times) \
-                and np.array_equal(ev.indices, mine.indices):
-            spikes[name] = _AS_REFERENCE
-    return dataclasses.replace(run, spikes=spikes)
-
-
-def _inputs_put_back(run: Any, ref: RunResult) -> Any:
-    """:func:`_inputs_left_out` undone."""
-    import dataclasses
-
-    if not isinstance(run, RunResult) or not any(isinstance(ev, str) for ev in run.spikes.values()):
-        return run
-    return dataclasses.replace(run, spikes={name: ref.spikes[name] if isinstance(ev, str) else ev
-                                            for name, ev in run.spikes.items()})
+    summary = _Summary(network=run.network, steps=run.steps, dt_ms=run.dt_ms,
+                       spikes={name: _Spikes(n=int(ev.n), is_input=bool(ev.is_input), count=int(ev.count))
+                               for name, ev in run.spikes.items()})
+    return _Priced(cost=price_runs([run], chip, mapping), digest=digest_run(network, run, output), summary=summary)
 
 
 def _finish_chunk(shared: tuple[Any, ...], chunk: list[tuple[int, "_Compiled", list[Any]]]
@@ -278,8 +310,6 @@ def _finish_chunk(shared: tuple[Any, ...], chunk: list[tuple[int, "_Compiled", l
     out = []
     for c, compiled, emulated in chunk:
         start = time.perf_counter()
-        if ref_runs is not None:
-            emulated = [(_inputs_put_back(r, ref), *rest) for (r, *rest), ref in zip(emulated, ref_runs)]
         row = _finished(network, specs[c], labels_of[c], steps, compiled, emulated, ref_runs, labels, output)
         out.append((row, compiled.seconds + sum(e[3] for e in emulated) + time.perf_counter() - start))
     return out
@@ -353,11 +383,13 @@ def _emulated(mapping: Any, steps: int, runs: list[Any]) -> list[tuple[Any, str 
 
 
 def _finished(network: Network, chip: Any, label: str, steps: int, compiled: _Compiled,
-              emulated: list[tuple[Any, str | None, tuple[str, ...], float]], ref_runs: list[RunResult] | None,
-              labels: np.ndarray | None, output: str | None) -> ChipRow:
-    """The row of a chip compiled and emulated: priced, summarised and validated."""
+              emulated: list[tuple[Any, str | None, tuple[str, ...], float]],
+              ref_runs: Sequence[RunResult | RunDigest] | None, labels: np.ndarray | None,
+              output: str | None) -> ChipRow:
+    """The row of a chip compiled and emulated (its runs whole or already
+    :class:`_Priced`): priced, summarised and validated."""
     from ..emulator.run import BatchResult, warn_overflows
-    from ..report.cost import price_runs
+    from ..report.cost import CostReport
     from ..report.report import report
 
     if compiled.row is not None:
@@ -369,15 +401,17 @@ def _finished(network: Network, chip: Any, label: str, steps: int, compiled: _Co
     if refused is not None:
         return ChipRow(**ident, status="cannot emulate", **refused, **figures, wall_s=wall)
     wall["emulate"] = sum(e[3] for e in emulated)
-    chip_runs = [r for r, *_ in emulated]
+    chip_runs = [r if isinstance(r, _Priced) else _priced(network, chip, mapping, r, output) for r, *_ in emulated]
     batch = BatchResult(results=tuple(chip_runs),
                         overflows=tuple((k, m) for k, (_, m, _, _) in enumerate(emulated) if m is not None))
     with warnings.catch_warnings(record=True) as caught:  # the batch's one overflow warning
         warnings.simplefilter("always")
         warn_overflows(mapping, batch)
     said = [m for _, _, others, _ in emulated for m in others] + [str(w.message) for w in caught]
-    total = price_runs(chip_runs, chip, mapping)
-    rep = report(chip_runs, total, chip, mapping, wall_s=wall)
+    # price_runs of the runs together: each run's price, combined in order
+    costs = [r.cost for r in chip_runs]
+    total = costs[0] if len(costs) == 1 else CostReport.combine(costs)
+    rep = report([r.summary for r in chip_runs], total, chip, mapping, wall_s=wall)  # type: ignore[arg-type]
 
     # what the chip lost when it quantized the network (as every command shows it), then the
     # batch's warning: once for all its runs (the message counts the samples that overflowed)
@@ -389,11 +423,11 @@ def _finished(network: Network, chip: Any, label: str, steps: int, compiled: _Co
     if rep.caveat:  # how far this chip's prices can be trusted (Akida's are estimates)
         notes += (rep.caveat,)
     if ref_runs is None:  # nothing to agree with: the chip's own figures
-        spikes = sum(r.spikes[p].count for r in chip_runs for p in mapping.population_names)
+        spikes = sum(r.summary.spikes[p].count for r in chip_runs for p in mapping.population_names)
         return ChipRow(**ident, status="ok", **figures,
                        **run_figures(total, None, steps=steps, runs=len(chip_runs), spikes_chip=spikes),
                        notes=notes, wall_s=wall, report=rep)
-    validation = agreement_report(network, chip, steps, ref_runs, chip_runs, labels=labels, output=output,
-                                  notes=notes, wall_s=wall, spike_counts=False)
+    validation = agreement_report(network, chip, steps, ref_runs, [r.digest for r in chip_runs], labels=labels,
+                                  output=output, notes=notes, wall_s=wall, spike_counts=False)
     return ChipRow(**ident, status="ok", **figures, **run_figures(total, validation),
                    notes=notes, wall_s=wall, report=rep, validation=validation)

@@ -14,7 +14,11 @@ run anywhere, in any order, and are put back in order here:
   all of them and each chunk goes with its task. Each worker runs BLAS (numpy's matrix
   products), OpenMP and Numba's parallel loops with one thread, so ``N`` workers use ``N``
   cores and no more; and ``jobs = 1`` runs the chunks here with one BLAS thread too (one
-  core, not the two that OpenBLAS would take for a product on its own);
+  core, not the two that OpenBLAS would take for a product on its own). A chunk whose
+  results hold large arrays (runs with every spike: ~0.5 MB an mnist_mlp sample) sends
+  them back through a file in memory (``/dev/shm``), not the pool's pipe: the worker
+  writes the arrays' bytes once and this process maps the file, where the pipe pickled,
+  sent and unpickled them, copying each byte four times (:func:`_pack`);
 * ``client``: a :class:`dask.distributed.Client`. What the batch shares is scattered to
   the workers once; the chunks are submitted as tasks; the results are gathered in order.
 
@@ -30,8 +34,10 @@ or the client: the same items give the same results, in the same order.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import pickle
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -40,7 +46,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from ..diagnostics import UsageError
 from ..resources import current_cap, memory_cap
 
-__all__ = ["resolve_jobs", "map_chunks", "cores", "CHUNKS", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted",
+__all__ = ["resolve_jobs", "map_chunks", "chunk_sizes", "cores", "CHUNKS", "JOBS_ENV", "SCHEDULER_ENV", "dask_client", "Interrupted",
            "Timing", "last_timing"]
 
 T = TypeVar("T")
@@ -54,18 +60,25 @@ SCHEDULER_ENV = "NEUROCOMP_SCHEDULER"
 # the thread pools a worker limits to one thread (read by each library when it loads)
 _ONE_THREAD = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-#: Chunks a batch is cut into by default (at least). Enough for ``on_chunk`` to report
-#: progress in steps of 1/16 and for two workers to end within about half a chunk of each
-#: other; few enough that what a chunk does once (a reference batch's tables, an emulated
-#: batch's check of its first overflow) stays small, and the same on 1 and 2 workers.
+#: Chunks a batch is cut into by default (at least): enough for ``on_chunk`` to report
+#: progress in steps of 1/16. In one process that is all; on workers the chunks shrink
+#: towards the end (:func:`chunk_sizes`), so that the workers end together.
 CHUNKS = 16
-#: Items a default chunk holds at most: a larger batch is cut into more chunks, so that
-#: the workers still end together (32 mnist_mlp samples of 100 steps are ~0.1 s of work;
-#: a chunk of 12 or of 400 costs the same per sample, measured: ``bench_parallel.py``).
+#: On workers, the last chunks hold this many items at most (or half the first ones, if
+#: less): 32 mnist_mlp samples of 100 steps are ~0.1 s of ``validate``'s work,
+#: so two workers end within ~0.1 s of each other. The first chunks are larger, since
+#: each chunk costs something once (~10 ms for an emulated batch's check of its first
+#: overflow on a wider chip, measured: ``bench_parallel.py``).
 CHUNK_ITEMS = 32
 
 _SHARED: Any = None  # in a worker process: what the batch shares, unpickled once
 _CHUNKS: Any = None  # in a forked worker process: the chunks, inherited
+_PARCELS: str | None = None  # in a worker process: the call's folder for results sent by file
+
+#: A chunk's results whose arrays hold at least this many bytes come back by file
+#: (:func:`_pack`); smaller ones through the pool's pipe, where a file costs more than it saves.
+BY_FILE = 1 << 18
+_ALIGN = 64  # each array's bytes start on a multiple of this in the file (aligned, as NumPy's own)
 
 
 class Interrupted(KeyboardInterrupt):
@@ -130,9 +143,7 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     client
         A :class:`dask.distributed.Client` to run the chunks on instead.
     chunk_size
-        Items per chunk; by default the items in :data:`CHUNKS` chunks, or four per
-        worker when there are more workers than that, or more chunks when that would put
-        more than :data:`CHUNK_ITEMS` items in one.
+        Items per chunk; by default :func:`chunk_sizes`.
     on_chunk
         Called in this process as ``on_chunk(first item's index, results)`` as each
         chunk finishes (in the order they finish).
@@ -151,12 +162,14 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     if n == 0:
         return []
     workers = _dask_workers(client) if client is not None else min(resolve_jobs(jobs), n)
-    if chunk_size is None:  # see CHUNKS
-        chunk_size = max(1, min(CHUNK_ITEMS, -(-n // max(CHUNKS, 4 * workers))))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+    if chunk_size is None:
+        sizes = chunk_sizes(n, workers)
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
-    starts = list(range(0, n, chunk_size))
-    chunks = [items[s:s + chunk_size] for s in starts]
+    else:
+        sizes = [min(chunk_size, n - s) for s in range(0, n, chunk_size)]
+    starts = [0, *itertools.accumulate(sizes[:-1])]
+    chunks = [items[s:s + size] for s, size in zip(starts, sizes)]
     results: list[list[R] | None] = [None] * len(chunks)
 
     def done(k: int, out: list[R]) -> None:
@@ -185,6 +198,28 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         raise Interrupted(finished, n) from None
     _LAST = clock.timing(len(chunks), time.perf_counter())
     return [r for out in results for r in out]  # type: ignore[union-attr]
+
+
+def chunk_sizes(n: int, workers: int) -> list[int]:
+    """The items of each default chunk of ``n`` items on ``workers`` workers, in order.
+
+    At most ``ceil(n / CHUNKS)`` items each (:data:`CHUNKS`; four chunks per worker
+    when there are more workers than that). In one process, chunks of that size. On
+    several workers the chunks shrink towards the end ("guided"): each takes half a
+    worker's share of the items left, down to :data:`CHUNK_ITEMS` (or half the first
+    chunks, if less), so the first chunks are few and large (what a chunk does once
+    is paid rarely) and the last are small (the workers end together)."""
+    most = max(1, -(-n // max(CHUNKS, 4 * workers)))
+    if workers <= 1:
+        return [min(most, n - s) for s in range(0, n, most)]
+    least = max(1, min(CHUNK_ITEMS, -(-most // 2)))
+    sizes = []
+    left = n
+    while left:
+        size = min(left, most, max(least, -(-left // (2 * workers))))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 @dataclass(frozen=True)
@@ -294,40 +329,53 @@ def _children_cpu() -> float:
 def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any]],
                   done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
     import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     forked = _can_fork()
+    parcels = _parcel_folder()
     if forked:  # the workers inherit what the batch shares, the chunks (a task names its
         # chunk by number) and the compiled kernels: nothing of it is pickled
         context, env = multiprocessing.get_context("fork"), contextlib.nullcontext()
-        initargs: tuple = (shared, False, chunks)
+        initargs: tuple = (shared, False, chunks, parcels)
     else:  # pickled once for all workers, unpickled once by each; chunks go with their task
         context = multiprocessing.get_context("spawn")
-        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True, None)
+        initargs = (pickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL), True, None, parcels)
         env = _one_thread_env()  # read by each library as a spawned worker loads it
-    with env:
-        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs)
-        finished_well = False
-        try:  # from the first submit to the pool's end: Ctrl-C anywhere in it stops the workers
-            cap = current_cap()  # the caller's memory cap holds in the workers too
-            futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k
-                       for k, chunk in enumerate(chunks)}
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in sorted(finished, key=futures.__getitem__):
-                    out, pid, t0, t1, cpu = f.result()
-                    clock.ran(futures[f], pid, t0, t1, cpu)
-                    done(futures[f], out)
-            pool.shutdown(wait=True)
-            finished_well = True
-        finally:
-            if not finished_well:  # an error or Ctrl-C: stop the workers; the pool then fails
-                # every open future, the chunks not yet started with them. (Not cancelled:
-                # Python 3.11's pool, finding a cancelled future among those it fails, dies
-                # with InvalidStateError before it closes its queues, and the exit hangs.)
-                _stop_workers(pool)
-                pool.shutdown(wait=True)  # quick: the workers are gone, the pipe closed
+    try:
+        with env:
+            _spread(workers, context, initargs, fn, forked, chunks, done, clock)
+    finally:  # the files of results not read (an error, Ctrl-C), and any a worker ended half written
+        if parcels is not None:
+            shutil.rmtree(parcels, ignore_errors=True)
+
+
+def _spread(workers: int, context: Any, initargs: tuple, fn: Callable, forked: bool, chunks: list[list[Any]],
+            done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
+    """The chunks on a pool of ``workers`` processes, each result passed to ``done``."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs)
+    finished_well = False
+    try:  # from the first submit to the pool's end: Ctrl-C anywhere in it stops the workers
+        cap = current_cap()  # the caller's memory cap holds in the workers too
+        futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k
+                   for k, chunk in enumerate(chunks)}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in sorted(finished, key=futures.__getitem__):
+                out, pid, t0, t1, cpu = f.result()
+                out = _unpack(out)
+                clock.ran(futures[f], pid, t0, t1, cpu)
+                done(futures[f], out)
+        pool.shutdown(wait=True)
+        finished_well = True
+    finally:
+        if not finished_well:  # an error or Ctrl-C: stop the workers; the pool then fails
+            # every open future, the chunks not yet started with them. (Not cancelled:
+            # Python 3.11's pool, finding a cancelled future among those it fails, dies
+            # with InvalidStateError before it closes its queues, and the exit hangs.)
+            _stop_workers(pool)
+            pool.shutdown(wait=True)  # quick: the workers are gone, the pipe closed
 
 
 def _stop_workers(pool: Any) -> None:
@@ -388,10 +436,11 @@ def _one_thread_env() -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None) -> None:
+def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None, parcels: str | None = None) -> None:
     """A worker's initializer: what the batch shares (unpickled once per worker), the
-    chunks when forked, and one thread for Numba's parallel loops."""
-    global _SHARED, _CHUNKS
+    chunks when forked, the folder for results sent by file, and one thread for Numba's
+    parallel loops."""
+    global _SHARED, _CHUNKS, _PARCELS
     import signal
 
     # Ctrl-C at a terminal reaches the whole process group: the caller handles it (and
@@ -411,6 +460,7 @@ def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None) ->
             pass
     _SHARED = pickle.loads(shared) if pickled else shared
     _CHUNKS = chunks
+    _PARCELS = parcels
 
 
 def _numba_threads_started() -> bool:
@@ -425,7 +475,82 @@ def _run_chunk(fn: Callable, chunk: list[Any] | int, cap: tuple[int, str] | None
     t0, c0 = time.perf_counter(), time.process_time()
     with memory_cap(cap):
         out = fn(_SHARED, _CHUNKS[chunk] if isinstance(chunk, int) else chunk)
-    return out, os.getpid(), t0, time.perf_counter(), time.process_time() - c0
+        t1 = time.perf_counter()
+        out = _pack(out, _PARCELS)  # (counted with the results' way back, as the pipe's pickling is)
+    return out, os.getpid(), t0, t1, time.process_time() - c0
+
+
+@dataclass(frozen=True)
+class _Parcel:
+    """A chunk's results sent by file: their pickle without the arrays' bytes
+    (``data``), and where those bytes are (``path``; one array after another, each at
+    ``offsets[k]`` with ``sizes[k]`` bytes)."""
+
+    path: str
+    data: bytes
+    offsets: tuple[int, ...]
+    sizes: tuple[int, ...]
+
+
+def _parcel_folder() -> str | None:
+    """A new folder for one call's results sent by file, in memory (``/dev/shm``) where
+    there is one; ``None`` (every result through the pipe) where there is not."""
+    import tempfile  # (not at start-up)
+
+    if not os.path.isdir("/dev/shm"):
+        return None
+    try:
+        return tempfile.mkdtemp(prefix="neurocomp-", dir="/dev/shm")
+    except OSError:  # not writable: the pipe
+        return None
+
+
+def _pack(out: Any, folder: str | None) -> Any:
+    """``out``, or a :class:`_Parcel` of it when its arrays hold at least :data:`BY_FILE`
+    bytes: pickled without them (protocol 5's out-of-band buffers, not copied), their
+    bytes written to a file of ``folder``. A file that cannot be written (the folder full)
+    leaves ``out`` to the pipe."""
+    import tempfile
+
+    if folder is None:
+        return out
+    buffers: list[pickle.PickleBuffer] = []
+    data = pickle.dumps(out, protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+    if sum(r.nbytes for r in raws) < BY_FILE:
+        return out
+    offsets, at = [], 0
+    for r in raws:
+        offsets.append(at)
+        at += -(-r.nbytes // _ALIGN) * _ALIGN
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(dir=folder, suffix=".parcel")
+        with os.fdopen(fd, "wb") as f:
+            for r, offset in zip(raws, offsets):
+                f.seek(offset)
+                f.write(r)
+            f.truncate(at)
+    except OSError:
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        return out
+    return _Parcel(path, data, tuple(offsets), tuple(r.nbytes for r in raws))
+
+
+def _unpack(out: Any) -> Any:
+    """:func:`_pack` undone: the arrays are views of the file mapped into memory (copy on
+    write, so they are writable; the file itself is removed at once)."""
+    if not isinstance(out, _Parcel):
+        return out
+    import mmap
+
+    with open(out.path, "rb") as f:
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    os.unlink(out.path)
+    view = memoryview(mapped)
+    return pickle.loads(out.data, buffers=[view[o:o + n] for o, n in zip(out.offsets, out.sizes)])
 
 
 def _capped(fn: Callable, cap: tuple[int, str] | None, shared: Any, chunk: list[Any]

@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["RESET_ZERO", "RESET_SUBTRACT", "RESET_NONE", "run_reference"]
+__all__ = ["RESET_ZERO", "RESET_SUBTRACT", "RESET_NONE", "run_reference", "run_reference_arrived"]
 
 RESET_ZERO = 0
 RESET_SUBTRACT = 1
@@ -206,3 +206,71 @@ def _steps(t, steps, alpha, beta, threshold, bias, reset_mode, refractory_steps,
             _scatter(ring, t, n_slots, lo, hi, indices, weights, delays, delay, in_val[e])
         t += 1
     return t, n_out, syn_events
+
+
+@njit(cache=True)
+def run_reference_arrived(steps, alpha, beta, threshold, bias, reset_mode, refractory_steps, spiking,
+                          indptr, indices, weights, delays, delay, n_slots, arrived,
+                          v_probe, i_probe, s_col, v_out, i_out, s_out):
+    """:func:`run_reference` of several samples from rest, one after another, whose
+    inputs are given as what reaches each neuron per step: ``arrived[b, t, j]`` is what
+    sample ``b``'s inputs add to neuron ``j``'s slot of step ``t + 1`` once step ``t``'s
+    neurons have updated (its events of step ``t``). Bit for bit the run of
+    :func:`run_reference` with one input event per nonzero ``arrived[b, t, j]``, through
+    a synapse of weight 1 and delay 0 into ``j``, in order of ``t`` then ``j``: that run
+    adds them to the slot after every neuron's own contribution to it, as here (zeros
+    are left out, as they are no events).
+
+    ``v_out``, ``i_out``, ``s_out`` are per sample (``[b, steps, columns]``). The other
+    arguments are :func:`run_reference`'s (its input events aside).
+
+    Returns
+    -------
+    spike_times, spike_neurons : numpy.ndarray
+        int64, every sample's neuron spikes, sample after sample, each in order of time,
+        then index.
+    ends : numpy.ndarray
+        int64 ``(samples + 1,)``: sample ``b``'s spikes are ``ends[b]:ends[b + 1]``.
+    synaptic_events : numpy.ndarray
+        int64 ``(samples,)``: per sample, the fan-out of its neurons' spikes (its input
+        events' own are not counted).
+    """
+    n = alpha.shape[0]
+    n_samples = arrived.shape[0]
+    no_ptr = np.zeros(steps + 2, dtype=np.int64)  # no input events in _steps: they come through the slots
+    no_idx = np.zeros(0, dtype=np.int64)
+    no_val = np.zeros(0, dtype=np.float64)
+    v = np.zeros(n, dtype=np.float64)
+    cur = np.zeros(n, dtype=np.float64)
+    refr = np.zeros(n, dtype=np.int64)
+    ring = np.zeros((n_slots, n), dtype=np.float64)
+    out_t = np.empty(max(1024, 4 * n), dtype=np.int64)
+    out_j = np.empty(max(1024, 4 * n), dtype=np.int64)
+    ends = np.zeros(n_samples + 1, dtype=np.int64)
+    syn = np.zeros(n_samples, dtype=np.int64)
+    n_out = np.int64(0)
+    for b in range(n_samples):
+        v[:] = 0.0
+        cur[:] = 0.0
+        refr[:] = 0
+        ring[:, :] = 0.0
+        syn_events = np.int64(0)
+        t = np.int64(0)
+        while t < steps:
+            if t > 0:  # the inputs' events of step t - 1, after the neurons' own
+                x = ring[t % n_slots]
+                a = arrived[b, t - 1]
+                for j in range(n):
+                    if a[j] != 0.0:
+                        x[j] += a[j]
+            if out_t.shape[0] - n_out < n:
+                out_t = _grow(out_t, n_out)
+                out_j = _grow(out_j, n_out)
+            t, n_out, syn_events = _steps(
+                t, t + 1, alpha, beta, threshold, bias, reset_mode, refractory_steps, spiking,
+                indptr, indices, weights, delays, delay, n_slots, no_ptr, no_idx, no_val,
+                v_probe, i_probe, s_col, v_out[b], i_out[b], s_out[b],
+                v, cur, refr, ring, out_t, out_j, n_out, syn_events)
+        ends[b + 1] = n_out
+        syn[b] = syn_events
+    return out_t[:n_out].copy(), out_j[:n_out].copy(), ends, syn
