@@ -358,8 +358,15 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
                       d.conn, pt.prod_dep, pt.prod_mant, pt.prod_exp, pt.fac_var, pt.fac_const, pt.fac_sgn,
                       lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], bool(pt.fast_ok),
                       pt.fast_src, pt.fast_tab, bool(pt.dense), bool(pt.straight), work[pt.name], *rec))
+    # per projection, what its lag log needs (the post side's waiting updates, see
+    # learning._log_epoch): caught up before a row is delivered and before the loop returns
+    lags = []
+    for pt, st in zip(tb.plastic, states):
+        tab = pt.fast_tab[max(pt.lazy_prod, 0)]
+        lags.append((st.w, pt.pre_ptr, st.lag, tab, bool(lrn.whole_steps(tab)), lrn.SIGN_CODES[pt.sign_mode],
+                     *lrn.SIGN_BOUNDS[pt.sign_mode]))
     loop_args = (args, np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
-                 np.ascontiguousarray(inputs.in_src, dtype=np.int64), cnt, tuple(projs))
+                 np.ascontiguousarray(inputs.in_src, dtype=np.int64), cnt, tuple(projs), tuple(lags))
     # (the first call of 0 steps compiles or loads the loop outside the timing)
     spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(_learning_loop, steps, tb.mapping.n_comp,
                                                                 loop_args, np.int32, inputs.progress)
@@ -395,7 +402,20 @@ def _through(table, ids, lo, hi, out, n):
 
 
 @njit(cache=True)
-def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs):
+def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs, lags):
+    """:func:`_learning_steps`, then every row of the weights caught up with its lag log
+    (``lags``: per projection ``(w, pre_ptr, lag, lazy table, whole, sign code, w_lo, w_hi)``), so
+    the weights are whole whenever the loop returns (at its end or between pieces)."""
+    out = _learning_steps(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs, lags)
+    for la in lags:
+        w, pre_ptr, lag, tab, _, sign_code, w_lo, w_hi = la
+        if lag[2].shape[0]:
+            lrn.catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi)
+    return out
+
+
+@njit(cache=True)
+def _learning_steps(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs, lags):
     """:func:`run_loihi` and the learning engine of the plastic projections ``projs`` (a
     tuple of one tuple of arrays each, see :func:`_run_learning`), step after step in one
     compiled loop, resumable as :func:`run_resumable` drives it. Per projection, ``work``
@@ -413,7 +433,8 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
         if stopped >= 0:
             return n_spikes, t, stopped
         tau = t + 1  # Lava's time step
-        for pa in projs:
+        for n_proj in range(len(projs)):
+            pa = projs[n_proj]
             (pre_of_source, post_of_comp, pre_ptr, row, delay, syn_pre, syn_post, post_ptr, post_syn,
              post_col, cols, w, x, y, tx, ty, epoch, decimate, has_u, x_decay, y_decay, x_has, y_has,
              x_int, x_frac, y_int, y_frac, d_xd, d_xi, d_yd, d_yi, d_conn, prod_dep, prod_mant,
@@ -429,6 +450,10 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
             n_fy = _through(post_of_comp, spike_c, first, n_spikes, post, np.int64(0))
             pre = pre[:n_fx]
             post = post[:n_fy]
+            _, _, lag, lazy_tab, whole, _, _, _ = lags[n_proj]
+            if lag[2].shape[0]:  # rows about to be delivered: their waiting updates first
+                for q in range(n_fx):
+                    lrn.catch_up(pre[q], w, pre_ptr, lag, lazy_tab, whole, sign_code, w_lo, w_hi)
             lrn.deliver_plastic(pre, pre_ptr, row, delay, w, acc, t, n_slots, straight)
             within = tau % epoch
             if within == 0:
@@ -470,7 +495,7 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
                     x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, d_xd[2 * tau],
                     d_xi[2 * tau], d_yd[2 * tau], d_yi[2 * tau], d_conn[tau // epoch], prod_dep,
                     prod_mant, prod_exp, fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, sign_code,
-                    w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab, dense)
+                    w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab, dense, lag)
                 for c in range(per_col.shape[0]):
                     cnt[lrn.SYNAPTIC_UPDATES, t, c] += per_col[c]
             if rec_w.shape[0]:
