@@ -440,8 +440,8 @@ class LearningState:
     ty: np.ndarray  # int64 [n_post]
     draws: Draws
     # The lag log (_log_epoch): (row_from int64 [n_pre], n_logged int64 [1], log_h uint8
-    # [L, E, n_pre], log_ptr int64 [L + 1], log_post int64 [L * n_post], log_at int64
-    # [L * n_post], log_thr int64 [L]), L = LAG_EPOCHS, or 0 when the updates do not wait.
+    # [L, E, n_pre], log_ptr int64 [L * E + 1], log_post int64 [L * n_post], log_thr int64
+    # [L]), L = LAG_EPOCHS, or 0 when the updates do not wait.
     lag: tuple
 
 
@@ -452,9 +452,8 @@ LAG_EPOCHS = 64
 def new_lag(n_pre: int, n_post: int, epoch: int, n_log: int) -> tuple:
     """An empty lag log of ``n_log`` epochs (0: the post side's updates do not wait)."""
     return (np.zeros(n_pre, dtype=np.int64), np.zeros(1, dtype=np.int64),
-            np.zeros((n_log, epoch, n_pre), dtype=np.uint8), np.zeros(n_log + 1, dtype=np.int64),
-            np.zeros(n_log * n_post, dtype=np.int64), np.zeros(n_log * n_post, dtype=np.int64),
-            np.zeros(n_log, dtype=np.int64))
+            np.zeros((n_log, epoch, n_pre), dtype=np.uint8), np.zeros(n_log * epoch + 1, dtype=np.int64),
+            np.zeros(n_log * n_post, dtype=np.int64), np.zeros(n_log, dtype=np.int64))
 
 
 def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
@@ -673,38 +672,33 @@ def catch_up(i, w, pre_ptr, lag, tab, whole, sign_code, w_lo, w_hi):
     (:func:`_log_epoch`), epoch after epoch as :func:`_fast_epoch` would have applied them:
     each synapse gets the same updates in the same order, so the weights are those of the
     eager path to the bit. ``tab``: the lazy product's table; ``whole`` (:func:`whole_steps`):
-    its every value is a multiple of 128, so an update is ``clip(w + value / 128)``."""
-    row_from, n_logged, log_h, log_ptr, log_post, log_at, log_thr = lag
+    its every value is a multiple of 128, so an update is ``clip(w + value / 128)``. The
+    posts of an epoch are logged by spike time, so each group adds one value."""
+    row_from, n_logged, log_h, log_ptr, log_post, log_thr = lag
     n = n_logged[0]
     lim = np.int64(32767)
     acc_lo = np.int64(0) if sign_code == 1 else -lim - 2
     acc_hi = np.int64(0) if sign_code == 2 else lim
     base = pre_ptr[i]
     n_at = log_h.shape[1]
-    adds = np.empty(n_at, dtype=np.int64)
     for e in range(row_from[i], n):
-        nonzero = False
-        for at in range(n_at):
-            adds[at] = tab[log_h[e, at, i]]
-            if adds[at] != 0:
-                nonzero = True
-        if not nonzero:  # (as _fast_epoch skips a row that adds 0 at every step)
-            continue
-        if whole and n_at == 1:
-            a = adds[0] >> 7
-            for q in range(log_ptr[e], log_ptr[e + 1]):
-                k = base + log_post[q]
-                w[k] = min(max(np.int64(w[k]) + a, w_lo), w_hi)
-            continue
         thr = log_thr[e]
-        for q in range(log_ptr[e], log_ptr[e + 1]):
-            k = base + log_post[q]
-            if whole:
-                w[k] = min(max(np.int64(w[k]) + (adds[log_at[q] - 1] >> 7), w_lo), w_hi)
+        for at in range(n_at):
+            a = tab[log_h[e, at, i]]
+            if a == 0:  # (as _fast_epoch skips a row that adds 0)
                 continue
-            acc = min(max((np.int64(w[k]) << 7) + adds[log_at[q] - 1], acc_lo), acc_hi)
-            new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
-            w[k] = min(max(new, w_lo), w_hi)
+            g = e * n_at + at
+            if whole:
+                a >>= 7
+                for q in range(log_ptr[g], log_ptr[g + 1]):
+                    k = base + log_post[q]
+                    w[k] = min(max(np.int64(w[k]) + a, w_lo), w_hi)
+                continue
+            for q in range(log_ptr[g], log_ptr[g + 1]):
+                k = base + log_post[q]
+                acc = min(max((np.int64(w[k]) << 7) + a, acc_lo), acc_hi)
+                new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                w[k] = min(max(new, w_lo), w_hi)
     row_from[i] = n
 
 
@@ -742,19 +736,23 @@ def _log_epoch(lag, hx, c, tx, ty, active, n_y, thr, w, pre_ptr, tab, sign_code,
     their times, the pre traces, ``thr``), and a row is caught up when it is next read
     (:func:`catch_up`: its delivery, the run's end). Rows whose pre fired were caught up when
     they fired and are updated now, so they skip this epoch."""
-    row_from, n_logged, log_h, log_ptr, log_post, log_at, log_thr = lag
+    row_from, n_logged, log_h, log_ptr, log_post, log_thr = lag
     if n_logged[0] == log_h.shape[0]:
         catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi)
     e = n_logged[0]
     log_thr[e] = thr
-    for at in range(log_h.shape[1]):
+    n_at = log_h.shape[1]
+    for at in range(n_at):
         for i in range(log_h.shape[2]):
             log_h[e, at, i] = hx[at + 1, c, i]
-    p = log_ptr[e]
-    for q in range(n_y):
-        log_post[p + q] = active[q]
-        log_at[p + q] = ty[active[q]]
-    log_ptr[e + 1] = p + n_y
+    # the posts by spike time (a counting sort): group e * E + at - 1 holds those with ty = at
+    p = log_ptr[e * n_at]
+    for at in range(1, n_at + 1):
+        for q in range(n_y):
+            if ty[active[q]] == at:
+                log_post[p] = active[q]
+                p += 1
+        log_ptr[e * n_at + at] = p
     n_logged[0] = e + 1
     for i in range(tx.shape[0]):
         if tx[i] > 0:
