@@ -608,3 +608,41 @@ connect a -> b : dense(weights = "w.npy") native loihi(weights = "w.npy", weight
         np.testing.assert_array_equal(run.traces["a->b"]["final_weights"], w_end)
         assert run.spikes["b"].times.tolist() == eager.spikes["b"].times.tolist()
         assert run.spikes["b"].indices.tolist() == eager.spikes["b"].indices.tolist()
+
+
+def test_plastic_only_sources_leave_the_routing_and_stay_counted(tmp_path):
+    # the engine delivers plastic synapses itself: a source whose synapses are all plastic
+    # gets an empty range in the routing (a source with a static projection too keeps
+    # its own), and the synaptic operations, counted from the routes, are those of the
+    # same network without learning (input spikes x fan-out, whatever the weights)
+    from neurocomp.emulator.kernels.routing import SYN_HI, SYN_LO
+    steps = 40
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "a.npy", rng.random((steps, 6)) < 0.3)
+    np.save(tmp_path / "c.npy", rng.random((steps, 5)) < 0.3)
+    np.save(tmp_path / "w.npy", rng.integers(2, 60, (4, 6)) * 2)
+    np.save(tmp_path / "v.npy", rng.integers(2, 60, (4, 5)) * 2)
+    lif = 'LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 3000, vth_mant = 30, bias_mant = 0, bias_exp = 0)'
+    rule = 'learn stdp(A_plus = 2, A_minus = -1, tau_plus = 6, tau_minus = 4, t_epoch = 1)'
+
+    def net(learn):
+        return (f'network n\ninput a[6] : spikes(file = "a.npy")\ninput c[5] : spikes(file = "c.npy")\n'
+                f'population b[4] : {lif}\npopulation d[4] : {lif}\n'
+                f'connect a -> b : dense(weights = "w.npy") {learn}\n'
+                f'connect c -> b : dense(weights = "v.npy") {learn}\n'
+                f'connect c -> d : dense(weights = "v.npy")\n')
+
+    (tmp_path / "p.snn").write_text(net(rule))
+    (tmp_path / "s.snn").write_text(net(""))
+    plastic, static = (nc.compile(nc.load(tmp_path / f"{k}.snn"), chip="loihi") for k in "ps")
+    rt = prepare(plastic).routing
+    n_comp = plastic.n_comp
+    a0, c0 = n_comp + int(plastic.input_offset["a"]), n_comp + int(plastic.input_offset["c"])
+    assert np.all(rt.src[a0:a0 + 6, SYN_HI] == rt.src[a0:a0 + 6, SYN_LO])
+    assert np.all(rt.src[c0:c0 + 5, SYN_HI] - rt.src[c0:c0 + 5, SYN_LO] == 8)  # 4 plastic (zeroed) + 4 static
+    p, s = nc.run(plastic, steps), nc.run(static, steps)
+    assert p.counters.synops.sum() == s.counters.synops.sum() > 0
+    np.testing.assert_array_equal(p.counters.synops, s.counters.synops)
+    # c's static synapses still arrive (d hears only them, in both networks)
+    assert p.spikes["d"].times.size > 0
+    assert p.spikes["d"].times.tolist() == s.spikes["d"].times.tolist()

@@ -49,7 +49,7 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import UsageError
-from ...emulator.kernels.routing import SYNAPTIC_UPDATES, TRACE_UPDATES, routing_tables
+from ...emulator.kernels.routing import SYN_HI, SYN_LO, SYNAPTIC_UPDATES, TRACE_UPDATES, routing_tables
 
 __all__ = ["check_learning", "W_TRACE_MAX", "PlasticTables", "plastic_projections", "sizing_values", "prepare_plastic",
            "LearningState", "new_state", "new_lag", "catch_up", "catch_up_all", "whole_steps", "LAG_EPOCHS",
@@ -195,8 +195,10 @@ def _syn_projection(mapping) -> np.ndarray:
 def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> list[PlasticTables]:
     """The tables of every plastic projection; zeroes their values in ``rt.syn`` (the
     engine delivers them itself, with the weights it learns; the routing still counts
-    their synaptic operations)."""
+    their synaptic operations, from its routes). A source whose synapses are all plastic
+    gets an empty range of them in ``rt.src``: the routing would only add its zeros."""
     n_comp, n_syn = mapping.n_comp, mapping.n_synapses
+    zeroed = np.zeros(rt.syn.shape[0] + 1, dtype=np.int64)
     # Which mapping synapse each flat synapse of rt is: route the synapse ids themselves.
     # (ids from 2: a synapse onto a relay reads 1 whatever it is given)
     ids, _ = routing_tables(mapping, axon_class, syn_value=np.arange(n_syn, dtype=np.int64) + 2)
@@ -246,6 +248,7 @@ def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> 
         rows = flat_row[pos[mine]]
         # zero the value bits of these flat synapses: the engine delivers them
         rt.syn[sel] = (flat_row[sel] << rt.syn_vbits).astype(rt.syn.dtype)
+        zeroed[sel + 1] = 1
         order = np.lexsort((post_idx, pre_idx))
         mine, pre_idx, post_idx, rows = mine[order], pre_idx[order], post_idx[order], rows[order]
         w0 = np.asarray(mapping.syn_weight, dtype=np.int64)[mine]
@@ -270,6 +273,10 @@ def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> 
                            w0, rows, delays[mine], pre_ptr, pre_of_source, post_of_comp,
                            _sign_mode(mapping, name, w0), int(exps[0]) if exps.size else 0,
                            post_col, np.unique(post_col[post_idx]).astype(np.int64)))
+    np.cumsum(zeroed, out=zeroed)
+    lo, hi = rt.src[:, SYN_LO], rt.src[:, SYN_HI]
+    all_plastic = (hi > lo) & (zeroed[hi] - zeroed[lo] == hi - lo)
+    rt.src[all_plastic, SYN_HI] = lo[all_plastic]
     return out
 
 
