@@ -403,35 +403,27 @@ def _through(table, ids, lo, hi, out, n):
 
 @njit(cache=True)
 def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs, lags):
-    """:func:`_learning_steps`, then every row of the weights caught up with its lag log
-    (``lags``: per projection ``(w, pre_ptr, lag, lazy table, whole, sign code, w_lo, w_hi)``), so
-    the weights are whole whenever the loop returns (at its end or between pieces)."""
-    out = _learning_steps(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs, lags)
-    for la in lags:
-        w, pre_ptr, lag, tab, _, sign_code, w_lo, w_hi = la
-        if lag[2].shape[0]:
-            lrn.catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi)
-    return out
-
-
-@njit(cache=True)
-def _learning_steps(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, cnt, projs, lags):
     """:func:`run_loihi` and the learning engine of the plastic projections ``projs`` (a
     tuple of one tuple of arrays each, see :func:`_run_learning`), step after step in one
     compiled loop, resumable as :func:`run_resumable` drives it. Per projection, ``work``
     adds up trace updates and rule evaluations; ``rec_*`` (empty when not probed) record
-    the weights and traces per step."""
+    the weights and traces per step. Before it returns (at its end or between pieces), every
+    row of the weights is caught up with its lag log (``lags``: per projection ``(w, pre_ptr,
+    lag, lazy table, whole, sign code, w_lo, w_hi)``), so the weights are whole then."""
     acc = args[1]
     n_comp = args[3].shape[0]
     per_col = np.zeros(cnt.shape[2], dtype=np.int64)
     n_slots = acc.shape[0]
+    t_next, stop = steps, -1
     for t in range(t0, steps):
         if n_spikes + n_comp > spike_t.shape[0]:
-            return n_spikes, t, -1
+            t_next = t
+            break
         first = n_spikes
         n_spikes, _, stopped = run_loihi(t, t + 1, spike_t, spike_c, n_spikes, *args)
         if stopped >= 0:
-            return n_spikes, t, stopped
+            t_next, stop = t, stopped
+            break
         tau = t + 1  # Lava's time step
         for n_proj in range(len(projs)):
             pa = projs[n_proj]
@@ -507,7 +499,11 @@ def _learning_steps(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src,
                 for c in range(3):
                     for j in range(n_post):
                         rec_y[t, c, j] = y[c, j]
-    return n_spikes, steps, -1
+    for la in lags:
+        w, pre_ptr, lag, tab, _, sign_code, w_lo, w_hi = la
+        if lag[2].shape[0]:
+            lrn.catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi)
+    return n_spikes, t_next, stop
 
 
 def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int, bound: str) -> None:
