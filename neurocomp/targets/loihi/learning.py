@@ -736,17 +736,15 @@ def catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi):
 
 
 @njit(cache=True)
-def _log_epoch(lag, hx, c, tx, ty, active, n_y, thr, w, pre_ptr, tab, sign_code, w_lo, w_hi):
+def _log_epoch(lag, hx, c, tx, ty, active, n_y, thr):
     """The post side of an epoch, left to wait: the rows whose pre did not fire change by
     the lazy product alone, which reads the row's pre trace ``c`` at its post's spike time
     (``hx``) and rounds with this epoch's ``thr``. Those are logged (the posts that fired,
     their times, the pre traces, ``thr``), and a row is caught up when it is next read
-    (:func:`catch_up`: its delivery, the run's end). Rows whose pre fired were caught up when
+    (:func:`catch_up`: its delivery, a full log, the run's end). Rows whose pre fired were caught up when
     they fired and are updated now, so they skip this epoch."""
     row_from, n_logged, log_h, log_ptr, log_post, log_thr = lag
-    if n_logged[0] == log_h.shape[0]:
-        catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi)
-    e = n_logged[0]
+    e = n_logged[0]  # (< the log's length: the loop empties a full log before the epoch)
     log_thr[e] = thr
     n_at = log_h.shape[1]
     for at in range(n_at):
@@ -876,8 +874,7 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
         add_y = np.empty(hx.shape[0], dtype=np.int64)
         if pair_y >= 0 and lag[2].shape[0] > 0:
             if n_y:
-                _log_epoch(lag, hx, fast_src[pair_y] - 3, tx, ty, active, n_y, thr, w, pre_ptr,
-                           fast_tab[pair_y], sign_code, w_lo, w_hi)
+                _log_epoch(lag, hx, fast_src[pair_y] - 3, tx, ty, active, n_y, thr)
             n_y = 0  # (the loop below then has nothing to do)
         for i in range(n_pre if n_y else 0):
             if tx[i] > 0:
