@@ -104,7 +104,8 @@ def main() -> None:
             print(f"  {kind:8s} {med[kind]:12.4g} synaptic events/s")
         print(f"  learning costs {med['static'] / med['plastic']:.2f}x the static network's time")
         if not lava_runs:
-            print(f"  lava: skipped (no venv at {LAVA}; tools/make_lava_venv.sh makes one)")
+            why = "--lava-runs 0" if LAVA.is_file() else f"no venv at {LAVA}; tools/make_lava_venv.sh makes one"
+            print(f"  lava: skipped ({why})")
             return
         print(f"  lava     {med['lava']:12.4g} synaptic events/s ({args.lava_steps} steps, median of "
               f"{lava_runs} runs: {' '.join(f'{x:.3g}' for x in rates['lava'])})")

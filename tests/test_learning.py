@@ -14,6 +14,7 @@ from neurocomp.diagnostics import DslError
 from neurocomp.dsl.rule import RuleError, parse_rule
 from neurocomp.ir.learning import Factor, Product
 from neurocomp.targets.loihi import learning as lrn
+from neurocomp.targets.loihi.kernel import prepare
 
 from learning_twin import twin_epoch, twin_spikes
 
@@ -208,10 +209,30 @@ def test_engine_matches_the_python_twin(case):
     # cases 0-19: rules of one factor per product at most (the table path), half of them
     # on a dense projection (its positional loop); 20-39: any rule (the generic path)
     n_pre, n_post, epoch, prods = _random_case(rng, one_factor=case < 20)
+    _engine_against_twin(rng, n_pre, n_post, epoch, prods, case % 2 == 1,
+                         ["mixed", "excitatory", "inhibitory"][case % 3])
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_pairwise_stdp_matches_the_python_twin(case):
+    # pairwise STDP shapes on a dense projection (the table path's straight loops: a fired
+    # pre's row, the synapses whose pre and post both fired, a silent pre's post side),
+    # the two products in either order, scales that leave fractions in acc or not
+    rng = np.random.default_rng(2000 + case)
+    n_pre, n_post, epoch = int(rng.integers(3, 9)), int(rng.integers(3, 9)), int(rng.integers(1, 5))
+    x_side = Product("x0", int(rng.integers(-8, 0)), int(rng.integers(-7, 3)),
+                     (Factor(["y1", "y2"][case % 2], 0, False),))
+    y_side = Product("y0", int(rng.integers(1, 8)), int(rng.integers(-7, 3)),
+                     (Factor(["x1", "x2"][case // 2 % 2], 0, False),))
+    prods = (x_side, y_side) if case % 3 else (y_side, x_side)
+    _engine_against_twin(rng, n_pre, n_post, epoch, prods, True, ["mixed", "excitatory", "inhibitory"][case % 3],
+                         fire=0.5)
+
+
+def _engine_against_twin(rng, n_pre, n_post, epoch, prods, dense, mode, fire=0.4):
     pre, post = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
-    keep = rng.random(pre.size) < (1.0 if case % 2 else 0.8)
+    keep = rng.random(pre.size) < (1.0 if dense else 0.8)
     syn_pre, syn_post = pre.ravel()[keep].astype(np.int64), post.ravel()[keep].astype(np.int64)
-    mode = ["mixed", "excitatory", "inhibitory"][case % 3]
     lo, hi = lrn.SIGN_BOUNDS[mode]
     w = rng.integers(lo, hi + 1, syn_pre.size).astype(np.int64)
     x = rng.integers(0, 128, (2, n_pre)).astype(np.int64)
@@ -227,8 +248,8 @@ def test_engine_matches_the_python_twin(case):
     state_e = [a.copy() for a in (x, y, tx, ty)]
     state_t = [a.copy() for a in (x, y, tx, ty)]
     for k in range(1, epoch + 1):  # spikes of each step of one epoch
-        pf = np.flatnonzero(rng.random(n_pre) < 0.4).astype(np.int64)
-        qf = np.flatnonzero(rng.random(n_post) < 0.4).astype(np.int64)
+        pf = np.flatnonzero(rng.random(n_pre) < fire).astype(np.int64)
+        qf = np.flatnonzero(rng.random(n_post) < fire).astype(np.int64)
         r = int(rng.integers(0, 128))
         lrn.spikes_step(pf, qf, k, *state_e, ints[:2], fracs[:2], ints[2:], fracs[2:], r)
         twin_spikes(pf, qf, k, *state_t, ints[:2], fracs[:2], ints[2:], fracs[2:], r)
@@ -258,7 +279,8 @@ def test_engine_matches_the_python_twin(case):
     lrn.learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w_e, *state_e, epoch, u_on, decay[:2], decay[2:], has[:2],
                     has[2:], ints[:2], fracs[:2], ints[2:], fracs[2:], *rs, dep, mant, exp,
                     fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, lrn.SIGN_CODES[mode], lo, hi,
-                    np.zeros(n_post, dtype=np.int64), np.zeros(1, dtype=np.int64), *fast, dense)
+                    np.zeros(n_post, dtype=np.int64), np.zeros(1, dtype=np.int64), *fast, dense,
+                    lrn.new_lag(n_pre, n_post, epoch, 0))
     twin_epoch(syn_pre, syn_post, w_t, *state_t, epoch, u_on, taus, imp, rs, prods, mode)
     np.testing.assert_array_equal(w_e, w_t)
     for a, b in zip(state_e, state_t):
@@ -477,7 +499,7 @@ def test_table_path_rounds_as_the_generic_path(r_conn, dense):
                         np.ones(2), np.ones(3), np.ones(2, bool), np.ones(3, bool), np.zeros(2, np.int64),
                         np.zeros(2, np.int64), np.zeros(3, np.int64), np.zeros(3, np.int64), 0.0, 0, 0.0, 0,
                         r_conn, dep, mant, exp, fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, 1, 0, 255,
-                        np.zeros(n_post, dtype=np.int64), keep, *table, dense)
+                        np.zeros(n_post, dtype=np.int64), keep, *table, dense, lrn.new_lag(n_pre, n_post, 1, 0))
         out.append((w, keep[0]))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     assert out[0][1] == out[1][1] == n_post + 3 * 26  # pre 0's row, and the 26 posts' other synapses
@@ -545,3 +567,82 @@ def test_plastic_delivery_straight_rows_equal_numpy():
             np.add.at(want, row[i * n_post:(i + 1) * n_post], w[i * n_post:(i + 1) * n_post])
         np.testing.assert_array_equal(acc[1], want)  # step 4 + 1 -> slot 1
         assert not acc[0].any()
+
+
+@pytest.mark.parametrize("epoch, mode, n_log, scale", [(1, "excitatory", 64, "2^-1"), (1, "excitatory", 3, "1"),
+                                                       (3, "mixed", 2, "2^-1"), (4, "excitatory", 64, "1"),
+                                                       (2, "mixed", 3, "1")])
+def test_waiting_post_side_learns_as_the_eager_one(tmp_path, monkeypatch, epoch, mode, n_log, scale):
+    # Unprobed, pairwise STDP's post-side updates wait in the lag log until their row is
+    # read (its delivery, a full log, the end of a piece of the run). A probed run reads
+    # the weights every step, so it applies them at once (the path the Lava twin checks):
+    # both runs must end with the same weights and spikes, with or without progress pieces.
+    # (A scale of 1 makes every post-side step a whole weight unit: catch_up's short form.)
+    monkeypatch.setattr(lrn, "LAG_EPOCHS", n_log)
+    steps, n_pre, n_post = 150, 40, 30
+    rng = np.random.default_rng(epoch * 10 + n_log)
+    np.save(tmp_path / "in.npy", rng.random((steps, n_pre)) < 0.15)
+    w = rng.integers(1, 60, (n_post, n_pre)) * 2
+    if mode == "mixed":
+        w[rng.random(w.shape) < 0.3] *= -1
+    np.save(tmp_path / "w.npy", w)
+    rule = (f'learn rule(dw = "{scale}*y0*x1 - 2^-2*x0*y1", x1_tau = 6, x1_impulse = 40.5, y1_tau = 5, '
+            f'y1_impulse = 30, t_epoch = {epoch}, rng_seed = 3)')
+    net = f"""network lag
+input a[{n_pre}] : spikes(file = "in.npy")
+population b[{n_post}] : LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 3000, vth_mant = 40, bias_mant = 0, bias_exp = 0)
+connect a -> b : dense(weights = "w.npy") native loihi(weights = "w.npy", weight_exp = 0, weight_bits = 8, sign_mode = {mode}) {rule}
+"""
+    (tmp_path / "lazy.snn").write_text(net)
+    (tmp_path / "eager.snn").write_text(net + "probe a -> b : weights\n")
+    lazy_map = nc.compile(nc.load(tmp_path / "lazy.snn"), chip="loihi")
+    assert [pt.lazy_prod for pt in prepare(lazy_map).plastic] == [0]  # the rule's y0 product waits
+    eager = nc.run(nc.compile(nc.load(tmp_path / "eager.snn"), chip="loihi"), steps)
+    lazy = nc.run(lazy_map, steps)
+    pieces = nc.run(lazy_map, steps, progress=lambda done, total: None)
+    assert eager.spikes["b"].times.size > 20
+    w_end = eager.traces["a->b"]["final_weights"]
+    w_seen = eager.traces["a->b"]["weights"]
+    assert np.count_nonzero(w_seen[-1] != w_seen[0]) > n_pre * n_post // 4  # it learned
+    for run in (lazy, pieces):
+        np.testing.assert_array_equal(run.traces["a->b"]["final_weights"], w_end)
+        assert run.spikes["b"].times.tolist() == eager.spikes["b"].times.tolist()
+        assert run.spikes["b"].indices.tolist() == eager.spikes["b"].indices.tolist()
+
+
+def test_plastic_only_sources_leave_the_routing_and_stay_counted(tmp_path):
+    # the engine delivers plastic synapses itself: a source whose synapses are all plastic
+    # gets an empty range in the routing (a source with a static projection too keeps
+    # its own), and the synaptic operations, counted from the routes, are those of the
+    # same network without learning (input spikes x fan-out, whatever the weights)
+    from neurocomp.emulator.kernels.routing import SYN_HI, SYN_LO
+    steps = 40
+    rng = np.random.default_rng(4)
+    np.save(tmp_path / "a.npy", rng.random((steps, 6)) < 0.3)
+    np.save(tmp_path / "c.npy", rng.random((steps, 5)) < 0.3)
+    np.save(tmp_path / "w.npy", rng.integers(2, 60, (4, 6)) * 2)
+    np.save(tmp_path / "v.npy", rng.integers(2, 60, (4, 5)) * 2)
+    lif = 'LIF(tau_mem = 10 ms, threshold = 1) native loihi(du = 4095, dv = 3000, vth_mant = 30, bias_mant = 0, bias_exp = 0)'
+    rule = 'learn stdp(A_plus = 2, A_minus = -1, tau_plus = 6, tau_minus = 4, t_epoch = 1)'
+
+    def net(learn):
+        return (f'network n\ninput a[6] : spikes(file = "a.npy")\ninput c[5] : spikes(file = "c.npy")\n'
+                f'population b[4] : {lif}\npopulation d[4] : {lif}\n'
+                f'connect a -> b : dense(weights = "w.npy") {learn}\n'
+                f'connect c -> b : dense(weights = "v.npy") {learn}\n'
+                f'connect c -> d : dense(weights = "v.npy")\n')
+
+    (tmp_path / "p.snn").write_text(net(rule))
+    (tmp_path / "s.snn").write_text(net(""))
+    plastic, static = (nc.compile(nc.load(tmp_path / f"{k}.snn"), chip="loihi") for k in "ps")
+    rt = prepare(plastic).routing
+    n_comp = plastic.n_comp
+    a0, c0 = n_comp + int(plastic.input_offset["a"]), n_comp + int(plastic.input_offset["c"])
+    assert np.all(rt.src[a0:a0 + 6, SYN_HI] == rt.src[a0:a0 + 6, SYN_LO])
+    assert np.all(rt.src[c0:c0 + 5, SYN_HI] - rt.src[c0:c0 + 5, SYN_LO] == 8)  # 4 plastic (zeroed) + 4 static
+    p, s = nc.run(plastic, steps), nc.run(static, steps)
+    assert p.counters.synops.sum() == s.counters.synops.sum() > 0
+    np.testing.assert_array_equal(p.counters.synops, s.counters.synops)
+    # c's static synapses still arrive (d hears only them, in both networks)
+    assert p.spikes["d"].times.size > 0
+    assert p.spikes["d"].times.tolist() == s.spikes["d"].times.tolist()

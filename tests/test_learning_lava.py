@@ -82,3 +82,9 @@ probe a -> b : weights
     np.testing.assert_array_equal(tr["x2"], lava["x2"])
     np.testing.assert_array_equal(tr["y1"], lava["y1"])
     np.testing.assert_array_equal(w, lava["weights"])
+    # unprobed, the post side's updates wait in the lag log (learning._log_epoch, for the
+    # rules that allow it): the last weights are still Lava's
+    (tmp_path / "u.snn").write_text((tmp_path / "n.snn").read_text().replace("probe a -> b : weights\n", ""))
+    unprobed = nc.run(nc.compile(nc.load(tmp_path / "u.snn"), chip="loihi"), steps)
+    np.testing.assert_array_equal(unprobed.traces["a->b"]["final_weights"], tr["final_weights"])
+    assert unprobed.spikes["b"].times.tolist() == res.spikes["b"].times.tolist()

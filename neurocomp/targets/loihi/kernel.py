@@ -349,6 +349,7 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
         if n:
             probes[pt.name] = rec
         d = st.draws
+        tab = pt.fast_tab[max(pt.lazy_prod, 0)]
         # (every projection's tuple has the same types: the loop iterates over them)
         projs.append((pt.pre_of_source, pt.post_of_comp, pt.pre_ptr, pt.row, pt.delay, pt.syn_pre,
                       pt.syn_post, pt.post_ptr, pt.post_syn, pt.post_col, pt.cols, st.w, st.x, st.y,
@@ -357,7 +358,11 @@ def _run_learning(tb: LoihiTables, inputs: KernelInputs, args: tuple, acc: np.nd
                       pt.x_int, pt.x_frac, pt.y_int, pt.y_frac, d.x_decay, d.x_imp, d.y_decay, d.y_imp,
                       d.conn, pt.prod_dep, pt.prod_mant, pt.prod_exp, pt.fac_var, pt.fac_const, pt.fac_sgn,
                       lrn.SIGN_CODES[pt.sign_mode], *lrn.SIGN_BOUNDS[pt.sign_mode], bool(pt.fast_ok),
-                      pt.fast_src, pt.fast_tab, bool(pt.dense), bool(pt.straight), work[pt.name], *rec))
+                      pt.fast_src, pt.fast_tab, bool(pt.dense), bool(pt.straight), work[pt.name], *rec,
+                      # last, what the lag log (learning._log_epoch) needs: its product's table,
+                      # whether that steps by whole weight units (learning.whole_steps)
+                      (st.w, pt.pre_ptr, st.lag, tab, bool(lrn.whole_steps(tab)), lrn.SIGN_CODES[pt.sign_mode],
+                       *lrn.SIGN_BOUNDS[pt.sign_mode])))
     loop_args = (args, np.ascontiguousarray(inputs.in_ptr, dtype=np.int64),
                  np.ascontiguousarray(inputs.in_src, dtype=np.int64), cnt, tuple(projs))
     # (the first call of 0 steps compiles or loads the loop outside the timing)
@@ -400,25 +405,31 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
     tuple of one tuple of arrays each, see :func:`_run_learning`), step after step in one
     compiled loop, resumable as :func:`run_resumable` drives it. Per projection, ``work``
     adds up trace updates and rule evaluations; ``rec_*`` (empty when not probed) record
-    the weights and traces per step."""
+    the weights and traces per step. Before it returns (at its end or between pieces), every
+    row of the weights is caught up with its lag log, so the weights are whole then."""
     acc = args[1]
     n_comp = args[3].shape[0]
     per_col = np.zeros(cnt.shape[2], dtype=np.int64)
     n_slots = acc.shape[0]
+    t_next, stop = steps, -1
     for t in range(t0, steps):
         if n_spikes + n_comp > spike_t.shape[0]:
-            return n_spikes, t, -1
+            t_next = t
+            break
         first = n_spikes
         n_spikes, _, stopped = run_loihi(t, t + 1, spike_t, spike_c, n_spikes, *args)
         if stopped >= 0:
-            return n_spikes, t, stopped
+            t_next, stop = t, stopped
+            break
         tau = t + 1  # Lava's time step
-        for pa in projs:
+        for n_proj in range(len(projs)):
+            pa = projs[n_proj]
             (pre_of_source, post_of_comp, pre_ptr, row, delay, syn_pre, syn_post, post_ptr, post_syn,
              post_col, cols, w, x, y, tx, ty, epoch, decimate, has_u, x_decay, y_decay, x_has, y_has,
              x_int, x_frac, y_int, y_frac, d_xd, d_xi, d_yd, d_yi, d_conn, prod_dep, prod_mant,
              prod_exp, fac_var, fac_const, fac_sgn, sign_code, w_lo, w_hi, fast_ok, fast_src,
-             fast_tab, dense, straight, work, rec_w, rec_x, rec_y) = pa
+             fast_tab, dense, straight, work, rec_w, rec_x, rec_y, lagged) = pa
+            lag, lazy_tab, whole = lagged[2], lagged[3], lagged[4]
             n_pre = pre_ptr.shape[0] - 1
             n_post = post_ptr.shape[0] - 1
             # the projection's pre neurons that fired (compartments, then inputs), its posts
@@ -429,6 +440,9 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
             n_fy = _through(post_of_comp, spike_c, first, n_spikes, post, np.int64(0))
             pre = pre[:n_fx]
             post = post[:n_fy]
+            if lag[2].shape[0]:  # rows about to be delivered: their waiting updates first
+                for q in range(n_fx):
+                    lrn.catch_up(pre[q], w, pre_ptr, lag, lazy_tab, whole, sign_code, w_lo, w_hi)
             lrn.deliver_plastic(pre, pre_ptr, row, delay, w, acc, t, n_slots, straight)
             within = tau % epoch
             if within == 0:
@@ -465,12 +479,14 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
                         cnt[lrn.TRACE_UPDATES, t, post_col[j]] += epoch * n_yt
                 for c in range(per_col.shape[0]):
                     per_col[c] = 0
+                if lag[1][0] == lag[2].shape[0] > 0:  # the lag log is full: every row catches up
+                    lrn.catch_up_all(w, pre_ptr, lag, lazy_tab, sign_code, w_lo, w_hi)
                 work[1] += lrn.learn_epoch(
                     syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty, epoch, u_on,
                     x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, d_xd[2 * tau],
                     d_xi[2 * tau], d_yd[2 * tau], d_yi[2 * tau], d_conn[tau // epoch], prod_dep,
                     prod_mant, prod_exp, fac_var, fac_const, fac_sgn, lrn.FACTOR_WIDTH, sign_code,
-                    w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab, dense)
+                    w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab, dense, lag)
                 for c in range(per_col.shape[0]):
                     cnt[lrn.SYNAPTIC_UPDATES, t, c] += per_col[c]
             if rec_w.shape[0]:
@@ -482,7 +498,11 @@ def _learning_loop(t0, steps, spike_t, spike_c, n_spikes, args, in_ptr, in_src, 
                 for c in range(3):
                     for j in range(n_post):
                         rec_y[t, c, j] = y[c, j]
-    return n_spikes, steps, -1
+    for pa in projs:
+        w, pre_ptr, lag, tab, _, sign_code, w_lo, w_hi = pa[-1]
+        if lag[2].shape[0]:
+            lrn.catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi)
+    return n_spikes, t_next, stop
 
 
 def _raise_overflow(tb: LoihiTables, var: str, step: int, comp: int, bound: str) -> None:

@@ -49,10 +49,11 @@ import numpy as np
 from numba import njit
 
 from ...diagnostics import UsageError
-from ...emulator.kernels.routing import SYNAPTIC_UPDATES, TRACE_UPDATES, routing_tables
+from ...emulator.kernels.routing import SYN_HI, SYN_LO, SYNAPTIC_UPDATES, TRACE_UPDATES, routing_tables
 
 __all__ = ["check_learning", "W_TRACE_MAX", "PlasticTables", "plastic_projections", "sizing_values", "prepare_plastic",
-           "LearningState", "new_state", "spikes_step", "learn_epoch", "deliver_plastic",
+           "LearningState", "new_state", "new_lag", "catch_up", "catch_up_all", "whole_steps", "LAG_EPOCHS",
+           "spikes_step", "learn_epoch", "deliver_plastic",
            "lava_draws", "rule_tables", "FACTOR_CODES", "SIGN_BOUNDS", "float_weights"]
 
 W_TRACE_MAX = 127  # 7-bit traces (lava constants.py W_TRACE)
@@ -110,6 +111,9 @@ class PlasticTables:
     fast_tab: np.ndarray  # int64 [P, 512]
     dense: bool  # every pre row holds posts 0 .. n_post - 1 in order (synapse = row start + post)
     straight: bool  # no delays, and each pre row's synapses reach consecutive acc rows in order
+    # the one y0 product of a pre trace whose updates may wait in the lag log (see
+    # _log_epoch), -1 when the rule or the layout does not allow it
+    lazy_prod: int
 
 
 def check_learning(errors, proj, chip) -> None:
@@ -191,8 +195,10 @@ def _syn_projection(mapping) -> np.ndarray:
 def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> list[PlasticTables]:
     """The tables of every plastic projection; zeroes their values in ``rt.syn`` (the
     engine delivers them itself, with the weights it learns; the routing still counts
-    their synaptic operations)."""
+    their synaptic operations, from its routes). A source whose synapses are all plastic
+    gets an empty range of them in ``rt.src``: the routing would only add its zeros."""
     n_comp, n_syn = mapping.n_comp, mapping.n_synapses
+    zeroed = np.zeros(rt.syn.shape[0] + 1, dtype=np.int64)
     # Which mapping synapse each flat synapse of rt is: route the synapse ids themselves.
     # (ids from 2: a synapse onto a relay reads 1 whatever it is given)
     ids, _ = routing_tables(mapping, axon_class, syn_value=np.arange(n_syn, dtype=np.int64) + 2)
@@ -242,6 +248,7 @@ def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> 
         rows = flat_row[pos[mine]]
         # zero the value bits of these flat synapses: the engine delivers them
         rt.syn[sel] = (flat_row[sel] << rt.syn_vbits).astype(rt.syn.dtype)
+        zeroed[sel + 1] = 1
         order = np.lexsort((post_idx, pre_idx))
         mine, pre_idx, post_idx, rows = mine[order], pre_idx[order], post_idx[order], rows[order]
         w0 = np.asarray(mapping.syn_weight, dtype=np.int64)[mine]
@@ -266,6 +273,10 @@ def prepare_plastic(mapping, rt, axon_class: np.ndarray, plastic: list[int]) -> 
                            w0, rows, delays[mine], pre_ptr, pre_of_source, post_of_comp,
                            _sign_mode(mapping, name, w0), int(exps[0]) if exps.size else 0,
                            post_col, np.unique(post_col[post_idx]).astype(np.int64)))
+    np.cumsum(zeroed, out=zeroed)
+    lo, hi = rt.src[:, SYN_LO], rt.src[:, SYN_HI]
+    all_plastic = (hi > lo) & (zeroed[hi] - zeroed[lo] == hi - lo)
+    rt.src[all_plastic, SYN_HI] = lo[all_plastic]
     return out
 
 
@@ -316,7 +327,20 @@ def _tables(name, index, rule, n_pre, n_post, pre, post, w0, rows, delay, pre_pt
         fac_var=fac_var, fac_const=fac_const, fac_sgn=fac_sgn,
         x_int=x_int, x_frac=x_frac, y_int=y_int, y_frac=y_frac, x_decay=x_decay, y_decay=y_decay,
         x_has_tau=x_has, y_has_tau=y_has, fast_ok=fast_ok, fast_src=fast_src, fast_tab=fast_tab,
-        dense=dense, straight=_straight(rows, delay, pre_ptr))
+        dense=dense, straight=_straight(rows, delay, pre_ptr),
+        lazy_prod=_lazy_product(prod_dep, fast_ok, fast_src, dense))
+
+
+def _lazy_product(prod_dep, fast_ok, fast_src, dense) -> int:
+    """The product whose post-side updates :func:`_fast_epoch` may leave in the lag log
+    (pairwise STDP's ``y0 * x1``): on a dense table path, the rule's one ``y0`` product, of a
+    pre trace, and no ``u`` product. A row whose pre did not fire then changes by that product
+    alone, so its updates can wait until the row is next read (:func:`catch_up`)."""
+    ys = np.flatnonzero(prod_dep == 1)
+    if not (fast_ok and dense and ys.size == 1 and not np.any(prod_dep == 2)
+            and 3 <= fast_src[ys[0]] < 5):
+        return -1
+    return int(ys[0])
 
 
 def _straight(rows: np.ndarray, delay: np.ndarray, pre_ptr: np.ndarray) -> bool:
@@ -422,16 +446,35 @@ class LearningState:
     tx: np.ndarray  # int64 [n_pre]
     ty: np.ndarray  # int64 [n_post]
     draws: Draws
+    # The lag log (_log_epoch): (row_from int64 [n_pre], n_logged int64 [1], log_h uint8
+    # [L, E, n_pre], log_ptr int64 [L * E + 1], log_post int64 [L * n_post], log_thr int64
+    # [L]), L = LAG_EPOCHS, or 0 when the updates do not wait.
+    lag: tuple
+
+
+# Epochs (with post spikes) the lag log holds; when it is full, every row is caught up.
+LAG_EPOCHS = 64
+
+
+def new_lag(n_pre: int, n_post: int, epoch: int, n_log: int) -> tuple:
+    """An empty lag log of ``n_log`` epochs (0: the post side's updates do not wait)."""
+    return (np.zeros(n_pre, dtype=np.int64), np.zeros(1, dtype=np.int64),
+            np.zeros((n_log, epoch, n_pre), dtype=np.uint8), np.zeros(n_log * epoch + 1, dtype=np.int64),
+            np.zeros(n_log * n_post, dtype=np.int64), np.zeros(n_log, dtype=np.int64))
 
 
 def new_state(pt: PlasticTables, steps: int, seed: int) -> LearningState:
+    """A run's state; the post side's updates wait in the lag log when the rule allows it
+    (``pt.lazy_prod``) and the weights are not probed (a probe reads them every step)."""
     rule = pt.rule
     draws = lava_draws(rule.rng_seed, steps, rule.epoch) if rule.rng_seed is not None else \
         lava_draws(int(seed), steps, rule.epoch, conn_seed=int(seed) + 4)
+    n_log = LAG_EPOCHS if pt.lazy_prod >= 0 and not rule.probe_weights else 0
+    lag = new_lag(pt.n_pre, pt.n_post, rule.epoch, n_log)
     return LearningState(w=pt.w0.astype(np.int16), x=np.zeros((2, pt.n_pre), dtype=np.int64),
                          y=np.zeros((3, pt.n_post), dtype=np.int64),
                          tx=np.zeros(pt.n_pre, dtype=np.int64), ty=np.zeros(pt.n_post, dtype=np.int64),
-                         draws=draws)
+                         draws=draws, lag=lag)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -508,6 +551,10 @@ def _history(h0, t_spk, epoch, decay, has_tau, imp_int, imp_frac, r_decay, r_imp
                 step[c, h] = np.int64(fl) + (1 if r_decay < val - fl else 0)
     for k in range(1, epoch + 1):
         for c in range(n_tr):
+            if not has_tau[c]:  # every value decays to 0 (a trace the rule leaves unused, often)
+                for i in range(n):
+                    hist[k, c, i] = 0
+                continue
             for i in range(n):
                 hist[k, c, i] = step[c, hist[k - 1, c, i]]
         for i in range(n):
@@ -627,14 +674,106 @@ def _fast_update(k, i, j, w, hx, hy, tx, ty, thr, prod_dep, fast_src, fast_tab, 
 
 
 @njit(cache=True)
+def catch_up(i, w, pre_ptr, lag, tab, whole, sign_code, w_lo, w_hi):
+    """Apply to pre row ``i`` the post-side updates logged since it was last caught up
+    (:func:`_log_epoch`), epoch after epoch as :func:`_fast_epoch` would have applied them:
+    each synapse gets the same updates in the same order, so the weights are those of the
+    eager path to the bit. ``tab``: the lazy product's table; ``whole`` (:func:`whole_steps`):
+    its every value is a multiple of 128, so an update is ``clip(w + value / 128)``. The
+    posts of an epoch are logged by spike time, so each group adds one value."""
+    row_from, n_logged, log_h, log_ptr, log_post, log_thr = lag
+    n = n_logged[0]
+    lim = np.int64(32767)
+    acc_lo = np.int64(0) if sign_code == 1 else -lim - 2
+    acc_hi = np.int64(0) if sign_code == 2 else lim
+    base = pre_ptr[i]
+    n_at = log_h.shape[1]
+    for e in range(row_from[i], n):
+        thr = log_thr[e]
+        for at in range(n_at):
+            a = tab[log_h[e, at, i]]
+            if a == 0:  # (as _fast_epoch skips a row that adds 0)
+                continue
+            g = e * n_at + at
+            if whole:
+                a >>= 7
+                for q in range(log_ptr[g], log_ptr[g + 1]):
+                    k = base + log_post[q]
+                    w[k] = min(max(np.int64(w[k]) + a, w_lo), w_hi)
+                continue
+            for q in range(log_ptr[g], log_ptr[g + 1]):
+                k = base + log_post[q]
+                acc = min(max((np.int64(w[k]) << 7) + a, acc_lo), acc_hi)
+                new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+                w[k] = min(max(new, w_lo), w_hi)
+    row_from[i] = n
+
+
+@njit(cache=True)
+def whole_steps(tab):
+    """Whether every value of ``tab`` is a multiple of 128. Then an update leaves no fraction
+    in ``acc`` (no rounding), and ``acc``'s bounds (Lava's, and the sign mode's) bind only
+    where ``w``'s bounds do: ``clip(acc >> 7, w_lo, w_hi)`` is ``clip(w + value / 128, w_lo,
+    w_hi)``. (E.g. ``w = 255``, excitatory, ``value = 128``: acc clips at 32767, rounds to 255
+    or 256, clipped to 255.)"""
+    for v in range(tab.shape[0]):
+        if tab[v] & 127:
+            return False
+    return True
+
+
+@njit(cache=True)
+def catch_up_all(w, pre_ptr, lag, tab, sign_code, w_lo, w_hi):
+    """Catch every row up (:func:`catch_up`) and empty the lag log."""
+    row_from, n_logged = lag[0], lag[1]
+    whole = whole_steps(tab)
+    for i in range(row_from.shape[0]):
+        if row_from[i] < n_logged[0]:
+            catch_up(i, w, pre_ptr, lag, tab, whole, sign_code, w_lo, w_hi)
+    for i in range(row_from.shape[0]):
+        row_from[i] = 0
+    n_logged[0] = 0
+
+
+@njit(cache=True)
+def _log_epoch(lag, hx, c, tx, ty, active, n_y, thr):
+    """The post side of an epoch, left to wait: the rows whose pre did not fire change by
+    the lazy product alone, which reads the row's pre trace ``c`` at its post's spike time
+    (``hx``) and rounds with this epoch's ``thr``. Those are logged (the posts that fired,
+    their times, the pre traces, ``thr``), and a row is caught up when it is next read
+    (:func:`catch_up`: its delivery, a full log, the run's end). Rows whose pre fired were caught up when
+    they fired and are updated now, so they skip this epoch."""
+    row_from, n_logged, log_h, log_ptr, log_post, log_thr = lag
+    e = n_logged[0]  # (< the log's length: the loop empties a full log before the epoch)
+    log_thr[e] = thr
+    n_at = log_h.shape[1]
+    for at in range(n_at):
+        for i in range(log_h.shape[2]):
+            log_h[e, at, i] = hx[at + 1, c, i]
+    # the posts by spike time (a counting sort): group e * E + at - 1 holds those with ty = at
+    p = log_ptr[e * n_at]
+    for at in range(1, n_at + 1):
+        for q in range(n_y):
+            if ty[active[q]] == at:
+                log_post[p] = active[q]
+                p += 1
+        log_ptr[e * n_at + at] = p
+    n_logged[0] = e + 1
+    for i in range(tx.shape[0]):
+        if tx[i] > 0:
+            row_from[i] = e + 1
+
+
+@njit(cache=True)
 def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, ty, thr, prod_dep,
-                fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col, dense):
+                fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col, dense, lag):
     """Step 3 by the tables, for the synapses of the pre and post neurons that spiked.
     Pre rows are contiguous; a post's synapses are strided (one per row): in a ``dense``
     projection they are found by position (row start + post), else through ``post_syn``.
     Pairwise STDP's two sides run as straight loops; every other synapse to update is
     listed first, then updated in one loop (one inlined copy of :func:`_fast_update`: each
-    copy costs compile time)."""
+    copy costs compile time). With a lag log (``lag``, see :func:`new_state`) pairwise
+    STDP's post side waits in it (:func:`_log_epoch`)."""
     n_pre = pre_ptr.shape[0] - 1
     n_post = post_ptr.shape[0] - 1
     n_eval = 0
@@ -705,10 +844,26 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
             acc = min(max((np.int64(w[k]) << 7) + a[j], acc_lo), acc_hi)
             new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
             w[k] = min(max(new, w_lo), w_hi)
+        if pair_y < 0:
+            for q in range(n_y):
+                w[base + active[q]] = saved[q]
+                visit[n_v] = base + active[q]
+                n_v += 1
+            continue
+        # Pairwise STDP: a synapse whose pre and post both fired gets its two products
+        # (in the rule's order, each clipped to Lava's bounds), as _fast_update adds them
+        c_y = fast_src[pair_y] - 3
         for q in range(n_y):
-            w[base + active[q]] = saved[q]
-            visit[n_v] = base + active[q]
-            n_v += 1
+            j = active[q]
+            b = fast_tab[pair_y, hx[ty[j], c_y, i]]
+            acc = np.int64(saved[q]) << 7
+            if pair < pair_y:
+                acc = min(max(min(max(acc + a[j], -lim - 2), lim) + b, -lim - 2), lim)
+            else:
+                acc = min(max(min(max(acc + b, -lim - 2), lim) + a[j], -lim - 2), lim)
+            acc = min(max(acc, acc_lo), acc_hi)  # (the sign mode's bound)
+            new = (acc >> 7) + (1 if (acc & 127) > thr else 0)
+            w[base + j] = min(max(new, w_lo), w_hi)
     if dense:
         n_rest = n_pre - n_x
         for j in range(n_post):
@@ -717,6 +872,10 @@ def _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, t
             per_col[post_col[active[q]]] += n_rest
         n_eval = n_x * n_post + n_y * n_rest
         add_y = np.empty(hx.shape[0], dtype=np.int64)
+        if pair_y >= 0 and lag[2].shape[0] > 0:
+            if n_y:
+                _log_epoch(lag, hx, fast_src[pair_y] - 3, tx, ty, active, n_y, thr)
+            n_y = 0  # (the loop below then has nothing to do)
         for i in range(n_pre if n_y else 0):
             if tx[i] > 0:
                 continue  # done above
@@ -833,7 +992,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
                 x_decay, y_decay, x_has, y_has, x_int, x_frac, y_int, y_frac, r_xd, r_xi, r_yd,
                 r_yi, r_conn, prod_dep, prod_mant, prod_exp, fac_var, fac_const, fac_sgn,
                 fac_width, sign_code, w_lo, w_hi, post_col, per_col, fast_ok, fast_src, fast_tab,
-                dense):
+                dense, lag):
     """Steps 2 and 3 of the module docstring; resets ``tx``, ``ty``. Returns the number of
     synapses whose rule was evaluated (those with an active dependency), and adds them per
     column of their post neuron (``post_col``) into ``per_col``.
@@ -853,7 +1012,7 @@ def learn_epoch(syn_pre, syn_post, pre_ptr, post_ptr, post_syn, w, x, y, tx, ty,
         thr = np.int64(np.floor(r_conn * 128.0))
         n_eval = _fast_epoch(syn_post, pre_ptr, post_ptr, post_syn, syn_pre, w, hx, hy, tx, ty, thr,
                              prod_dep, fast_src, fast_tab, sign_code, w_lo, w_hi, post_col, per_col,
-                             dense)
+                             dense, lag)
         _reset(tx, ty)
         return n_eval
     # The synapses of the posts that spiked lie strided through memory (sorted by pre): when
