@@ -98,8 +98,9 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
 
 
 def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
-    # An input reaches every hidden neuron (one core), so its row is its 128 weights
-    # and 2 counts per core: about what its dense rows add.
+    # An input reaches every hidden neuron (two cores), so its row is its 128 weights
+    # over the hidden neurons' 138-row span and 2 counts per core: about what its dense
+    # rows add; then zeros up to 160 int16, five 64-byte vectors.
     m, samples = mnist
     tables = loihi.prepare(m)
     inputs = kernel_inputs(m, 60, samples[:2])
@@ -109,7 +110,9 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     mat = lb._input_rows(tables, dr, in_ptr)
     assert mat is lb.input_matrix(tables, dr)
     assert mat.matrix.dtype == tables.info.acc_dtype == np.int16  # 16 lanes per 256 bits
-    assert mat.matrix.shape == (784, int(mat.piece_len.sum()) + 2 * tables.info.n_cols)
+    assert mat.matrix.shape == (784, 160)
+    assert int(mat.piece_len.sum()) + 2 * tables.info.n_cols == 142 == mat.count_col + 4
+    assert not mat.matrix[:, 142:].any()
 
 
 def assert_same_results(together, alone):
