@@ -510,11 +510,14 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
         _raise_overflow(tb, VARIABLES[code % 2], int(first[b, code, 0]), int(first[b, code, 1]),
                         "ceiling" if code >= 2 else "floor")
     runs = []
+    # the samples' spikes: views of one copy of the batch's spikes (not a copy each)
+    spike_t = spike_t[:n_spikes].copy()
+    spike_c = spike_c[:n_spikes].astype(np.int64)
     for k in range(n_samples):
         lo, hi = int(sample_ptr[k]), int(sample_ptr[k + 1])
         o, f = ovf[k], first[k]
         runs.append(KernelRun(
-            spike_step=spike_t[lo:hi].copy(), spike_comp=spike_c[lo:hi].astype(np.int64),
+            spike_step=spike_t[lo:hi], spike_comp=spike_c[lo:hi],
             counters=cnt[k], core_ids=tb.info.core_ids, traces={"u": u_out[k], "v": v_out[k]},
             overflows={f"{name}@{bound}": int(o[i + off]) for i, name in enumerate(VARIABLES)
                        for off, bound in ((0, "floor"), (2, "ceiling")) if o[i + off]},
