@@ -113,6 +113,13 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     assert mat.matrix.shape == (784, 160)
     assert int(mat.piece_len.sum()) + 2 * tables.info.n_cols == 142 == mat.count_col + 4
     assert not mat.matrix[:, 142:].any()
+    # A hidden neuron's spike reaches the 10 outputs: 10 values, then 6 counters per
+    # core (its sender's messages and hops, the receivers' spikes in and synaptic
+    # operations) in one 64-byte vector; the output neurons' rows are zero.
+    spikes = lb._spike_rows(tables, dr)
+    assert spikes is lb.spike_matrix(tables, dr) and spikes.matrix.shape == (138, 32)
+    assert spikes.piece_len.tolist() == [10] and spikes.count_col == 10 and spikes.counters.size == 6
+    assert not spikes.matrix[82:92].any()
 
 
 def assert_same_results(together, alone):

@@ -540,8 +540,11 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
     for k, x in enumerate(inputs):
         in_ptr[k] = np.asarray(x.in_ptr[:steps + 1], dtype=np.int64) + (at - int(x.in_ptr[0]))
         at += int(x.in_ptr[steps]) - int(x.in_ptr[0])
-    in_src = np.concatenate([np.asarray(x.in_src[int(x.in_ptr[0]):int(x.in_ptr[steps])], dtype=np.int64)
-                             for x in inputs]) if at else np.zeros(0, dtype=np.int64)
+    # source ids as int32, as the spikes' compartments are (half the bytes to copy and
+    # read; one compiled variant of the delivery for both)
+    ids = np.int32 if tb.routing.src.shape[0] < 2 ** 31 else np.int64
+    in_src = np.concatenate([x.in_src[int(x.in_ptr[0]):int(x.in_ptr[steps])] for x in inputs], dtype=ids,
+                            casting="unsafe") if at else np.zeros(0, dtype=ids)
     mat = _input_rows(tb, dr, in_ptr)
     u = np.zeros(n, dtype=tb.state_dtype)
     v = np.zeros(n, dtype=tb.state_dtype)
