@@ -7,8 +7,9 @@ alternating, medians of ``--runs``:
 
 * **batched**: :func:`neurocomp.emulator.run.emulate_batch` as it is: bit-exact integer
   emulation, the samples through Loihi's batch runner (``targets/loihi/batch.py``: all
-  samples in one compiled call, a step's input events as one exact integer sum of
-  their sources' rows, the results built for the whole batch at once);
+  samples in one compiled call, a step's input events, and its spikes, each as one
+  exact integer sum of their sources' rows, the results built for the whole batch at
+  once);
 * **one by one**: the same call with the batch runner turned off (``kernel.run`` per
   sample, as before it existed): the results of both must be identical (every
   population's spikes, every counter, the probed voltages, the overflow notes);
@@ -32,7 +33,11 @@ threads: on a shared box, quote that figure as measured under its load.
     python benchmarks/bench_batch.py --torch-python /path/to/venv/bin/python
     python benchmarks/bench_batch.py --samples 200 --steps 100 --runs 5 [--threads 2] [--before]
 
-Load average printed at the start and the end.
+Load average printed at the start and the end. Each pass is timed in wall seconds and
+in CPU seconds of its own process (``time.process_time``; snnTorch's process runs one
+compute thread at ``--threads 1``): on a shared box the wall time also holds the waits
+for a core, which fall on the two sides unevenly; the CPU seconds do not (cache and
+memory sharing still slow both).
 """
 
 from __future__ import annotations
@@ -88,10 +93,10 @@ _TORCH = textwrap.dedent('''
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         count = once()
-        s = time.perf_counter() - t0
-        print(json.dumps({"s": s, "pred": count.argmax(1).tolist()}), flush=True)
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(json.dumps({"s": s, "cpu": cpu, "pred": count.argmax(1).tolist()}), flush=True)
 ''')
 
 
@@ -127,12 +132,13 @@ def start_torch(python: str, raster: np.ndarray, threads: int, folder: Path):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
-def torch_pass(proc) -> tuple[float, np.ndarray]:
-    """One timed pass of the snnTorch peer over the whole batch: (seconds, classes)."""
+def torch_pass(proc) -> tuple[float, float, np.ndarray]:
+    """One timed pass of the snnTorch peer over the whole batch: (seconds, CPU seconds
+    of its process, classes)."""
     proc.stdin.write("run\n")
     proc.stdin.flush()
     out = json.loads(proc.stdout.readline())
-    return out["s"], np.array(out["pred"])
+    return out["s"], out["cpu"], np.array(out["pred"])
 
 
 def main() -> None:
@@ -188,17 +194,21 @@ def main() -> None:
         try:
             results = {name: fn() for name, fn in ways.items()}  # warm (and tables built)
             times: dict[str, list[float]] = {name: [] for name in ways}
+            cpu: dict[str, list[float]] = {name: [] for name in ways}
             preds = {}
             for name in torch:
                 times[f"snnTorch, {name} thread{'s' if name > 1 else ''}"] = []
+                cpu[f"snnTorch, {name} thread{'s' if name > 1 else ''}"] = []
             for _ in range(args.runs):
                 for name, fn in ways.items():
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     results[name] = fn()
                     times[name].append(time.perf_counter() - t0)
+                    cpu[name].append(time.process_time() - c0)
                 for k, proc in torch.items():
-                    seconds, preds[k] = torch_pass(proc)
+                    seconds, cpu_s, preds[k] = torch_pass(proc)
                     times[f"snnTorch, {k} thread{'s' if k > 1 else ''}"].append(seconds)
+                    cpu[f"snnTorch, {k} thread{'s' if k > 1 else ''}"].append(cpu_s)
         finally:
             for proc in torch.values():
                 proc.stdin.close()
@@ -230,10 +240,14 @@ def main() -> None:
     print(f"mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs} alternating runs, "
           "one thread each:")
     base = statistics.median(times["batched"])
+    base_cpu = statistics.median(cpu["batched"])
     for name, ts in times.items():
         med = statistics.median(ts)
+        med_cpu = statistics.median(cpu[name])
         print(f"  {name:22s} {med:7.3f} s (min {min(ts):.3f}) = {n / med:7.1f} samples/s; "
-              f"{med / base:.2f}x the time of 'batched'")
+              f"{med / base:.2f}x the time of 'batched'; "
+              + (f"CPU {med_cpu:.3f} s, {med_cpu / base_cpu:.2f}x" if "jobs=" not in name
+                 else "CPU: its workers' not counted"))
     print(f"  results identical across neurocomp's ways (spikes, counters, traces, overflow notes); "
           f"chip accuracy {np.mean(chip_pred == y):.3f}")
     for k, p in preds.items():
