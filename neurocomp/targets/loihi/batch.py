@@ -170,7 +170,22 @@ def _source_matrix(tables: LoihiTables, dr: DenseRows, s0: int, s1: int, counter
     rt = tables.routing
     n_in = s1 - s0
     n_cols = tables.info.n_cols
-    # every synapse of every source: its source, acc row, value and extra delay
+    # per extra delay, the rows the sources reach (compiled, before any array per
+    # synapse: a large network's matrix is refused without one)
+    lo = np.empty(rt.n_slots, dtype=np.int64)
+    hi = np.empty(rt.n_slots, dtype=np.int64)
+    _source_spans(rt.src, rt.syn, rt.syn_vbits, rt.syn_delay if rt.syn_delay.size else np.zeros(0, dtype=np.int64),
+                  rt.n_slots, s0, s1, lo, hi)
+    spans = [(d if rt.syn_delay.size else int(rt.delay), int(lo[d]), int(hi[d]) + 1)
+             for d in range(rt.n_slots) if lo[d] <= hi[d]]
+    dtype = np.dtype(tables.info.acc_dtype)
+    # zero columns up to a whole number of 64-byte vectors: the row sum then has no
+    # scalar remainder loop
+    lanes = 64 // dtype.itemsize
+    width = -(-(sum(b - a for _, a, b in spans) + len(counters) * n_cols) // lanes) * lanes
+    if not n_in or n_in * width > MAX_MATRIX:
+        return None
+    # every synapse of every source: its source, acc row, value and delay
     lo_k = rt.src[s0:s1, SYN_LO]
     n_k = rt.src[s0:s1, SYN_HI] - lo_k
     src_of = np.repeat(np.arange(n_in, dtype=np.int64), n_k)
@@ -180,14 +195,6 @@ def _source_matrix(tables: LoihiTables, dr: DenseRows, s0: int, s1: int, counter
     shift = 64 - rt.syn_vbits
     vals = (packed << shift) >> shift
     delay = rt.syn_delay[k].astype(np.int64) if rt.syn_delay.size else np.full(k.size, rt.delay, np.int64)
-    spans = [(int(d), int(rows[delay == d].min()), int(rows[delay == d].max()) + 1) for d in np.unique(delay)]
-    dtype = np.dtype(tables.info.acc_dtype)
-    # zero columns up to a whole number of 64-byte vectors: the row sum then has no
-    # scalar remainder loop
-    lanes = 64 // dtype.itemsize
-    width = -(-(sum(hi - lo for _, lo, hi in spans) + len(counters) * n_cols) // lanes) * lanes
-    if not n_in or n_in * width > MAX_MATRIX:
-        return None
     mat = np.zeros((n_in, width), dtype=np.int64)
     col = np.zeros(len(spans), dtype=np.int64)
     at = 0
@@ -238,6 +245,21 @@ def _spans(src, syn, vbits, delays, n_slots, s, lo, hi):
         d = np.int64(delays[k]) if delays.shape[0] else 0
         lo[d] = min(lo[d], r)
         hi[d] = max(hi[d], r)
+
+
+@njit(cache=True)
+def _source_spans(src, syn, vbits, delays, n_slots, s0, s1, lo, hi):
+    """:func:`_spans` over sources ``s0 .. s1 - 1`` together."""
+    a = np.empty(n_slots, dtype=np.int64)
+    b = np.empty(n_slots, dtype=np.int64)
+    for d in range(n_slots):
+        lo[d] = np.int64(1) << 62
+        hi[d] = -1
+    for s in range(s0, s1):
+        _spans(src, syn, vbits, delays, n_slots, s, a, b)
+        for d in range(n_slots):
+            lo[d] = min(lo[d], a[d])
+            hi[d] = max(hi[d], b[d])
 
 
 @njit(cache=True)
@@ -493,7 +515,7 @@ _NO_ROWS = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.int16, np.int32)
 #: per add that delivering an event one by one makes (its dense rows or scattered
 #: synapses), plus one vector: the rows are summed in one contiguous, vectorized loop
 #: per event, with no route counting and no acc index per piece. mnist_mlp's input rows
-#: hold 1.2x their adds (160 int16 for 138), its spike rows 3.4x (32 for 9.3).
+#: hold 1.2x their adds (160 int16 for 138), its spike rows 3.5x (32 for 9.2).
 MATRIX_FILL = 2.0
 
 
