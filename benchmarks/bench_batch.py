@@ -3,18 +3,21 @@
 ``mnist_mlp`` (784-128-10 IF neurons, rate-coded pixels) on Loihi, ``--steps`` steps, the
 first ``--samples`` images of ``examples/data/mnist_test.npz``, one process, one thread,
 warm (Mapping compiled, kernels jitted, tables built), these ways in the same run,
-alternating, medians of ``--runs``:
+alternating (each round starting one way later), medians of ``--runs``:
 
 * **batched**: :func:`neurocomp.emulator.run.emulate_batch` as it is: bit-exact integer
   emulation, the samples through Loihi's batch runner (``targets/loihi/batch.py``: all
-  samples in one compiled call, a step's input events as one exact integer sum of
-  their sources' rows, the results built for the whole batch at once);
+  samples in one compiled call, a step's input events, and its spikes, each as one
+  exact integer sum of their sources' rows, the results built for the whole batch at
+  once);
 * **one by one**: the same call with the batch runner turned off (``kernel.run`` per
   sample, as before it existed): the results of both must be identical (every
   population's spikes, every counter, the probed voltages, the overflow notes);
 * **before**: ``emulator/run.py`` of an earlier commit (``--peer``; by default the last
   one that sorted every sample's events) loaded from git as a module of its own
-  (``--before``; it runs with today's kernels);
+  (``--before``; it runs with today's kernels, and with ``--peer-runner`` with that
+  commit's ``targets/loihi/batch.py`` too: ``--peer c32ad69`` is the runner before
+  the padded input rows and the spike rows);
 * **snnTorch**: the same network in float32 (``snntorch.Leaky``, beta 1, threshold 1,
   reset to zero; the float weights of ``data/mnist_w1.npy`` / ``mnist_w2.npy``), the
   same input spikes (neurocomp's encoder output, saved to a temporary ``.npz``), the whole
@@ -31,8 +34,13 @@ threads: on a shared box, quote that figure as measured under its load.
 
     python benchmarks/bench_batch.py --torch-python /path/to/venv/bin/python
     python benchmarks/bench_batch.py --samples 200 --steps 100 --runs 5 [--threads 2] [--before]
+    python benchmarks/bench_batch.py --before --peer c32ad69 --peer-runner --torch-python ...
 
-Load average printed at the start and the end.
+Load average printed at the start and the end. Each pass is timed in wall seconds and
+in CPU seconds of its own process (``time.process_time``; snnTorch's process runs one
+compute thread at ``--threads 1``): on a shared box the wall time also holds the waits
+for a core, which fall on the two sides unevenly; the CPU seconds do not (cache and
+memory sharing still slow both).
 """
 
 from __future__ import annotations
@@ -88,10 +96,10 @@ _TORCH = textwrap.dedent('''
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         count = once()
-        s = time.perf_counter() - t0
-        print(json.dumps({"s": s, "pred": count.argmax(1).tolist()}), flush=True)
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
+        print(json.dumps({"s": s, "cpu": cpu, "pred": count.argmax(1).tolist()}), flush=True)
 ''')
 
 
@@ -127,12 +135,13 @@ def start_torch(python: str, raster: np.ndarray, threads: int, folder: Path):
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
-def torch_pass(proc) -> tuple[float, np.ndarray]:
-    """One timed pass of the snnTorch peer over the whole batch: (seconds, classes)."""
+def torch_pass(proc) -> tuple[float, float, np.ndarray]:
+    """One timed pass of the snnTorch peer over the whole batch: (seconds, CPU seconds
+    of its process, classes)."""
     proc.stdin.write("run\n")
     proc.stdin.flush()
     out = json.loads(proc.stdout.readline())
-    return out["s"], np.array(out["pred"])
+    return out["s"], out["cpu"], np.array(out["pred"])
 
 
 def main() -> None:
@@ -143,6 +152,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="also 2: neurocomp jobs=2, torch 2 threads")
     ap.add_argument("--peer", default=PEER, help=f"commit whose run.py is the peer (default {PEER})")
     ap.add_argument("--before", action="store_true", help="also run the peer commit's run.py")
+    ap.add_argument("--peer-runner", action="store_true",
+                    help="with --before: also the peer commit's targets/loihi/batch.py (e.g. --peer c32ad69)")
     ap.add_argument("--torch-python", default="/tmp/snntorch-venv/bin/python",
                     help="a Python with torch and snntorch (never a neurocomp dependency; '' to skip)")
     args = ap.parse_args()
@@ -179,6 +190,10 @@ def main() -> None:
         if args.before:
             peer = module_at(args.peer, "neurocomp/emulator/run.py", "neurocomp.emulator._peer_run",
                              Path(tmp))
+            if args.peer_runner:  # the peer's Loihi batch runner too, not today's
+                runner = module_at(args.peer, "neurocomp/targets/loihi/batch.py",
+                                   "neurocomp.targets.loihi._peer_batch", Path(tmp))
+                peer.batch_runner = lambda kernel: runner.run_batch
             ways["before"] = lambda: peer.emulate_batch(m, args.steps, samples)
         if args.threads > 1:
             ways[f"now, jobs={args.threads}"] = lambda: emulate_samples(m, args.steps, samples,
@@ -188,17 +203,25 @@ def main() -> None:
         try:
             results = {name: fn() for name, fn in ways.items()}  # warm (and tables built)
             times: dict[str, list[float]] = {name: [] for name in ways}
+            cpu: dict[str, list[float]] = {name: [] for name in ways}
             preds = {}
             for name in torch:
                 times[f"snnTorch, {name} thread{'s' if name > 1 else ''}"] = []
-            for _ in range(args.runs):
-                for name, fn in ways.items():
-                    t0 = time.perf_counter()
-                    results[name] = fn()
-                    times[name].append(time.perf_counter() - t0)
-                for k, proc in torch.items():
-                    seconds, preds[k] = torch_pass(proc)
-                    times[f"snnTorch, {k} thread{'s' if k > 1 else ''}"].append(seconds)
+                cpu[f"snnTorch, {name} thread{'s' if name > 1 else ''}"] = []
+            # Each round starts one way later, so that no way always follows the same one
+            # (what ran before leaves the caches warm for some and cold for others).
+            order = [("way", name) for name in ways] + [("torch", k) for k in torch]
+            for r in range(args.runs):
+                for kind, key in order[r % len(order):] + order[:r % len(order)]:
+                    if kind == "way":
+                        t0, c0 = time.perf_counter(), time.process_time()
+                        results[key] = ways[key]()
+                        times[key].append(time.perf_counter() - t0)
+                        cpu[key].append(time.process_time() - c0)
+                        continue
+                    seconds, cpu_s, preds[key] = torch_pass(torch[key])
+                    times[f"snnTorch, {key} thread{'s' if key > 1 else ''}"].append(seconds)
+                    cpu[f"snnTorch, {key} thread{'s' if key > 1 else ''}"].append(cpu_s)
         finally:
             for proc in torch.values():
                 proc.stdin.close()
@@ -230,10 +253,14 @@ def main() -> None:
     print(f"mnist_mlp on loihi, {n} samples x {args.steps} steps, medians of {args.runs} alternating runs, "
           "one thread each:")
     base = statistics.median(times["batched"])
+    base_cpu = statistics.median(cpu["batched"])
     for name, ts in times.items():
         med = statistics.median(ts)
+        med_cpu = statistics.median(cpu[name])
         print(f"  {name:22s} {med:7.3f} s (min {min(ts):.3f}) = {n / med:7.1f} samples/s; "
-              f"{med / base:.2f}x the time of 'batched'")
+              f"{med / base:.2f}x the time of 'batched'; "
+              + (f"CPU {med_cpu:.3f} s, {med_cpu / base_cpu:.2f}x" if "jobs=" not in name
+                 else "CPU: its workers' not counted"))
     print(f"  results identical across neurocomp's ways (spikes, counters, traces, overflow notes); "
           f"chip accuracy {np.mean(chip_pred == y):.3f}")
     for k, p in preds.items():

@@ -98,8 +98,9 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
 
 
 def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
-    # An input reaches every hidden neuron (one core), so its row is its 128 weights
-    # and 2 counts per core: about what its dense rows add.
+    # An input reaches every hidden neuron (two cores), so its row is its 128 weights
+    # over the hidden neurons' 138-row span and 2 counts per core: about what its dense
+    # rows add; then zeros up to 160 int16, five 64-byte vectors.
     m, samples = mnist
     tables = loihi.prepare(m)
     inputs = kernel_inputs(m, 60, samples[:2])
@@ -109,7 +110,16 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     mat = lb._input_rows(tables, dr, in_ptr)
     assert mat is lb.input_matrix(tables, dr)
     assert mat.matrix.dtype == tables.info.acc_dtype == np.int16  # 16 lanes per 256 bits
-    assert mat.matrix.shape == (784, int(mat.piece_len.sum()) + 2 * tables.info.n_cols)
+    assert mat.matrix.shape == (784, 160)
+    assert int(mat.piece_len.sum()) + 2 * tables.info.n_cols == 142 == mat.count_col + 4
+    assert not mat.matrix[:, 142:].any()
+    # A hidden neuron's spike reaches the 10 outputs: 10 values, then 6 counters per
+    # core (its sender's messages and hops, the receivers' spikes in and synaptic
+    # operations) in one 64-byte vector; the output neurons' rows are zero.
+    spikes = lb._spike_rows(tables, dr)
+    assert spikes is lb.spike_matrix(tables, dr) and spikes.matrix.shape == (138, 32)
+    assert spikes.piece_len.tolist() == [10] and spikes.count_col == 10 and spikes.counters.size == 6
+    assert not spikes.matrix[82:92].any()
 
 
 def assert_same_results(together, alone):

@@ -205,6 +205,10 @@ UNCHANGED_NOTE = ("but in this run they did not: with every state register 16 bi
                   "overflows, the same run fires the same spikes")
 
 
+# The tables of each Mapping on its chip with wider registers (for the next batch's check).
+_WIDER: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary()
+
+
 def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, steps: int, in_ptr: np.ndarray,
                                 in_src: np.ndarray, in_val: np.ndarray | None, seed: int) -> bool:
     """Whether an overflow left the spikes of ``run`` as they would be without it: the
@@ -219,10 +223,14 @@ def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, s
     numerics = mapping.chip.numerics
     if not numerics.state:
         return False
-    wider = {name: var.model_copy(update={"bits": min(var.bits + 16, 40)}) for name, var in numerics.state.items()}
-    chip = mapping.chip.model_copy(update={"numerics": numerics.model_copy(update={"state": wider})})
+
+    def prepare_wider() -> Any:
+        wider = {name: var.model_copy(update={"bits": min(var.bits + 16, 40)}) for name, var in numerics.state.items()}
+        chip = mapping.chip.model_copy(update={"numerics": numerics.model_copy(update={"state": wider})})
+        return kernel.prepare(replace(mapping, chip=chip))
+
     try:
-        again = kernel.run(kernel.prepare(replace(mapping, chip=chip)),
+        again = kernel.run(_cached(_WIDER, mapping, kernel, prepare_wider),
                            KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False,
                                         seed=int(seed)))
     except NeurocompError:
@@ -346,18 +354,24 @@ def _check_run_memory(mapping: Mapping, steps: int, n_probed: int) -> None:
 
 
 def _prepared(mapping: Mapping, kernel) -> Any:
+    return _cached(_PREPARED, mapping, kernel, lambda: kernel.prepare(mapping))
+
+
+def _cached(store: "weakref.WeakKeyDictionary[Mapping, Any]", mapping: Mapping, kernel: Any,
+            build: Callable[[], Any]) -> Any:
+    """``build()``, kept in ``store`` while ``mapping`` lives (for this ``kernel``)."""
     try:
-        hit = _PREPARED.get(mapping)
+        hit = store.get(mapping)
     except TypeError:  # not weak-referenceable
         hit = None
     if hit is not None and hit[0] is kernel:
         return hit[1]
-    prepared = kernel.prepare(mapping)
+    value = build()
     try:
-        _PREPARED[mapping] = (kernel, prepared)
+        store[mapping] = (kernel, value)
     except TypeError:
         pass
-    return prepared
+    return value
 
 
 def _payload_refusal(mapping: Mapping, family: Family) -> str | None:
@@ -641,13 +655,15 @@ def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputE
             ints = np.stack([r.traces[state][:, lo:hi] for r in runs])
             probed[pop, var] = ints.astype(np.float64) * v_scale[rec.comp[lo:hi]]
     synops = Counters.FIELDS.index("synops")
+    core_ids = np.asarray(runs[0].core_ids, dtype=np.int32)
     out = []
     for k, run in enumerate(runs):
         traces: dict[str, dict[str, np.ndarray]] = {}
         for (pop, var), arr in probed.items():
             traces.setdefault(pop, {})[var] = arr[k]
-        counters = Counters.from_rows(np.asarray(run.core_ids, dtype=np.int32),
-                                      [np.ascontiguousarray(row) for row in run.counters])
+        same = run.core_ids is runs[0].core_ids
+        counters = Counters.from_rows(core_ids if same else np.asarray(run.core_ids, dtype=np.int32),
+                                      np.ascontiguousarray(run.counters))  # its rows: contiguous
         out.append(RunResult(network=net.name, steps=steps, dt_ms=float(net.dt_ms), spikes=spikes[k],
                              traces=traces, wall_s=run.wall_s,
                              synaptic_events=int(run.counters[synops].sum()),

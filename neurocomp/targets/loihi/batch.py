@@ -34,11 +34,12 @@ import numpy as np
 from numba import njit
 
 from ...emulator.kernels import KernelInputs, KernelRun
-from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, _scatter,
-                                         count_routes, count_sent, flush_received, gather_received)
+from ...emulator.kernels.routing import (HOPS_EAST_WEST, HOPS_INTERCHIP, HOPS_NORTH_SOUTH, MESSAGES_OUT,
+                                         N_COUNTERS, SPIKES_IN, SYN_HI, SYN_LO, SYNOPS, _scatter, count_routes,
+                                         count_sent, flush_received, gather_received)
 from .kernel import VARIABLES, LoihiTables, _modes, _raise_overflow, _update_cores
 
-__all__ = ["DenseRows", "InputMatrix", "dense_rows", "input_matrix", "run_batch"]
+__all__ = ["DenseRows", "InputMatrix", "dense_rows", "input_matrix", "spike_matrix", "run_batch"]
 
 #: A source's synapses become dense rows when these hold at most this many values per
 #: synapse (plus a few); past it the gaps would cost more than the scatter saves, and
@@ -95,14 +96,18 @@ def dense_rows(tables: LoihiTables) -> DenseRows:
 
 @dataclass(frozen=True, eq=False)
 class InputMatrix:
-    """What one input event adds, as one row of integers: the events of a step are
-    delivered as the sum of their sources' rows.
+    """What one event of a source adds, as one row of integers: the events of a step
+    are delivered as the sum of their sources' rows. One matrix for the input sources
+    (:func:`input_matrix`), one for the compartments' spikes (:func:`spike_matrix`).
 
-    Row ``i`` is input source ``n_comp + i``; columns ``piece_col[p] ..
-    piece_col[p] + piece_len[p] - 1`` are its values for rows ``piece_row0[p] ..`` of
-    ``acc`` in the slot of step ``t + 1 + piece_delay[p]``, and columns ``count_col ..
-    count_col + 2 n_cols - 1`` its spikes in, then synaptic operations, per core column
-    (an input has no core: it sends no message and crosses no link).
+    Row ``i`` is the matrix's source ``i`` (input source ``n_comp + i``, or compartment
+    ``i``); columns ``piece_col[p] .. piece_col[p] + piece_len[p] - 1`` are its values
+    for rows ``piece_row0[p] ..`` of ``acc`` in the slot of step ``t + 1 +
+    piece_delay[p]``, and from ``count_col`` on, ``n_cols`` columns per counter of
+    ``counters``, what one event adds to that counter per core column: spikes in and
+    synaptic operations for an input (it has no core: it sends no message and crosses
+    no link), also the sender's messages and hops for a spike; zeros after them, up to
+    a whole number of 64-byte vectors.
 
     Why the sum is exact: the matrix has ``acc``'s dtype (int16 or int32), the value
     columns modulo its width; the step's sum is taken modulo that width and added into
@@ -110,7 +115,8 @@ class InputMatrix:
     gives the same result in any order and grouping, so adding the step's sum once
     equals adding each synapse in turn. The count columns are true counts: they are
     read as unsigned, and the rows are used only when a step's count cannot reach
-    ``2**k`` (the most events of one step times :attr:`max_count`, checked per batch).
+    ``2**k`` (the most events of one step times :attr:`max_count`: checked per batch
+    for inputs; for spikes, every compartment firing at once).
     (An int16 row holds twice as many values per vector instruction as int32.)
     """
 
@@ -120,6 +126,7 @@ class InputMatrix:
     piece_len: np.ndarray  # int64
     piece_col: np.ndarray  # int64
     count_col: int
+    counters: np.ndarray  # int64: the counter of each group of n_cols count columns
     max_count: int  # the largest entry of the count columns
     fill: float  # mean number of adds into acc per input event without the matrix
 
@@ -131,19 +138,56 @@ MAX_MATRIX = 1 << 24
 
 
 def input_matrix(tables: LoihiTables, dr: DenseRows) -> InputMatrix | None:
-    """The :class:`InputMatrix` of ``tables`` (built once), or ``None`` when it would be
-    too large."""
-    if tables in _MATRIX:
-        return _MATRIX[tables]
+    """The :class:`InputMatrix` of ``tables``' input sources (built once), or ``None``
+    when it would be too large."""
+    if tables not in _MATRIX:
+        n_comp = tables.mapping.n_comp
+        _MATRIX[tables] = _source_matrix(tables, dr, n_comp, tables.routing.src.shape[0], (SPIKES_IN, SYNOPS))
+    return _MATRIX[tables]
+
+
+def spike_matrix(tables: LoihiTables, dr: DenseRows) -> InputMatrix | None:
+    """The :class:`InputMatrix` of ``tables``' compartments (built once): what one spike
+    of each adds, its sender's messages and hops included; ``None`` when it would be
+    too large or when a step's counts could reach ``2**bits`` of its dtype (every
+    compartment firing at once)."""
+    if tables not in _SPIKES:
+        out = _source_matrix(tables, dr, 0, tables.mapping.n_comp, SENT + (SPIKES_IN, SYNOPS))
+        bits = 8 * np.dtype(tables.info.acc_dtype).itemsize
+        _SPIKES[tables] = out if out is not None and out.max_count * tables.mapping.n_comp < 2 ** bits else None
+    return _SPIKES[tables]
+
+
+#: The counters of a spike's sender core (:func:`count_sent`).
+SENT = (MESSAGES_OUT, HOPS_EAST_WEST, HOPS_NORTH_SOUTH, HOPS_INTERCHIP)
+
+_SPIKES: "weakref.WeakKeyDictionary[LoihiTables, InputMatrix | None]" = weakref.WeakKeyDictionary()
+
+
+def _source_matrix(tables: LoihiTables, dr: DenseRows, s0: int, s1: int, counters: tuple[int, ...]
+                   ) -> InputMatrix | None:
+    """The :class:`InputMatrix` of sources ``s0 .. s1 - 1``, counting ``counters``."""
     rt = tables.routing
-    n_comp = tables.mapping.n_comp
-    n_src = rt.src.shape[0]
-    n_in = n_src - n_comp
+    n_in = s1 - s0
     n_cols = tables.info.n_cols
-    out: InputMatrix | None = None
-    # every synapse of every input source: its source, acc row, value and extra delay
-    lo_k = rt.src[n_comp:, SYN_LO]
-    n_k = rt.src[n_comp:, SYN_HI] - lo_k
+    # per extra delay, the rows the sources reach (compiled, before any array per
+    # synapse: a large network's matrix is refused without one)
+    lo = np.empty(rt.n_slots, dtype=np.int64)
+    hi = np.empty(rt.n_slots, dtype=np.int64)
+    _source_spans(rt.src, rt.syn, rt.syn_vbits, rt.syn_delay if rt.syn_delay.size else np.zeros(0, dtype=np.int64),
+                  rt.n_slots, s0, s1, lo, hi)
+    spans = [(d if rt.syn_delay.size else int(rt.delay), int(lo[d]), int(hi[d]) + 1)
+             for d in range(rt.n_slots) if lo[d] <= hi[d]]
+    dtype = np.dtype(tables.info.acc_dtype)
+    # zero columns up to a whole number of 64-byte vectors: the row sum then has no
+    # scalar remainder loop
+    lanes = 64 // dtype.itemsize
+    width = -(-(sum(b - a for _, a, b in spans) + len(counters) * n_cols) // lanes) * lanes
+    if not n_in or n_in * width > MAX_MATRIX:
+        return None
+    # every synapse of every source: its source, acc row, value and delay
+    lo_k = rt.src[s0:s1, SYN_LO]
+    n_k = rt.src[s0:s1, SYN_HI] - lo_k
     src_of = np.repeat(np.arange(n_in, dtype=np.int64), n_k)
     k = np.arange(src_of.size, dtype=np.int64) + np.repeat(lo_k - (np.cumsum(n_k) - n_k), n_k)
     packed = rt.syn[k].astype(np.int64)
@@ -151,45 +195,42 @@ def input_matrix(tables: LoihiTables, dr: DenseRows) -> InputMatrix | None:
     shift = 64 - rt.syn_vbits
     vals = (packed << shift) >> shift
     delay = rt.syn_delay[k].astype(np.int64) if rt.syn_delay.size else np.full(k.size, rt.delay, np.int64)
-    spans = [(int(d), int(rows[delay == d].min()), int(rows[delay == d].max()) + 1) for d in np.unique(delay)]
-    width = sum(hi - lo for _, lo, hi in spans) + 2 * n_cols
-    if n_in and n_in * width <= MAX_MATRIX:
-        mat = np.zeros((n_in, width), dtype=np.int64)
-        col = np.zeros(len(spans), dtype=np.int64)
-        at = 0
-        for p, (d, lo, hi) in enumerate(spans):
-            col[p] = at
-            at += hi - lo
-            mine = delay == d
-            np.add.at(mat, (src_of[mine], at - hi + rows[mine]), vals[mine])
-        _count_matrix(rt, n_comp, mat, at, n_cols)
-        max_count = int(mat[:, at:].max()) if n_cols else 0
-        dtype = np.dtype(tables.info.acc_dtype)
-        if max_count < 2 ** (8 * dtype.itemsize):
-            # adds per event without the matrix: its dense rows, or its synapses
-            q0, q1 = int(dr.ptr[n_comp]), int(dr.ptr[n_src])
-            scattered = dr.ptr[n_comp + 1:] == dr.ptr[n_comp:-1]
-            adds = int(dr.length[q0:q1].sum()) + int(n_k[scattered].sum())
-            # astype wraps: the value columns modulo acc's width
-            out = InputMatrix(matrix=mat.astype(dtype),
-                              piece_delay=np.array([d for d, _, _ in spans], dtype=np.int64),
-                              piece_row0=np.array([lo for _, lo, _ in spans], dtype=np.int64),
-                              piece_len=np.array([hi - lo for _, lo, hi in spans], dtype=np.int64),
-                              piece_col=col, count_col=at, max_count=max_count, fill=adds / n_in)
-    _MATRIX[tables] = out
-    return out
+    mat = np.zeros((n_in, width), dtype=np.int64)
+    col = np.zeros(len(spans), dtype=np.int64)
+    at = 0
+    for p, (d, lo, hi) in enumerate(spans):
+        col[p] = at
+        at += hi - lo
+        mine = delay == d
+        np.add.at(mat, (src_of[mine], at - hi + rows[mine]), vals[mine])
+    _count_matrix(rt, s0, s1, mat, at, n_cols, np.array(counters, dtype=np.int64))
+    max_count = int(mat[:, at:].max()) if n_cols else 0
+    if max_count >= 2 ** (8 * dtype.itemsize):
+        return None
+    # adds per event without the matrix: its dense rows, or its synapses
+    q0, q1 = int(dr.ptr[s0]), int(dr.ptr[s1])
+    scattered = dr.ptr[s0 + 1:s1 + 1] == dr.ptr[s0:s1]
+    adds = int(dr.length[q0:q1].sum()) + int(n_k[scattered].sum())
+    # astype wraps: the value columns modulo acc's width
+    return InputMatrix(matrix=mat.astype(dtype),
+                       piece_delay=np.array([d for d, _, _ in spans], dtype=np.int64),
+                       piece_row0=np.array([lo for _, lo, _ in spans], dtype=np.int64),
+                       piece_len=np.array([hi - lo for _, lo, hi in spans], dtype=np.int64),
+                       piece_col=col, count_col=at, counters=np.array(counters, dtype=np.int64),
+                       max_count=max_count, fill=adds / n_in)
 
 
 @njit(cache=True)
-def _count_matrix(rt, n_comp, mat, at, n_cols):
-    """Per input source, what :func:`count_routes` counts for one of its events."""
+def _count_matrix(rt, s0, s1, mat, at, n_cols, counters):
+    """Per source ``s0 .. s1 - 1``, what :func:`count_routes` counts of ``counters`` for
+    one of its events, from column ``at`` on (``n_cols`` per counter)."""
     cnt = np.zeros((N_COUNTERS, 1, n_cols), dtype=np.int64)
-    for s in range(n_comp, rt.src.shape[0]):
+    for s in range(s0, s1):
         cnt[:] = 0
         count_routes(rt, s, 0, cnt)
-        for j in range(n_cols):
-            mat[s - n_comp, at + j] = cnt[SPIKES_IN, 0, j]
-            mat[s - n_comp, at + n_cols + j] = cnt[SYNOPS, 0, j]
+        for i in range(counters.shape[0]):
+            for j in range(n_cols):
+                mat[s - s0, at + i * n_cols + j] = cnt[counters[i], 0, j]
 
 
 @njit(cache=True, no_cpython_wrapper=True)
@@ -204,6 +245,21 @@ def _spans(src, syn, vbits, delays, n_slots, s, lo, hi):
         d = np.int64(delays[k]) if delays.shape[0] else 0
         lo[d] = min(lo[d], r)
         hi[d] = max(hi[d], r)
+
+
+@njit(cache=True)
+def _source_spans(src, syn, vbits, delays, n_slots, s0, s1, lo, hi):
+    """:func:`_spans` over sources ``s0 .. s1 - 1`` together."""
+    a = np.empty(n_slots, dtype=np.int64)
+    b = np.empty(n_slots, dtype=np.int64)
+    for d in range(n_slots):
+        lo[d] = np.int64(1) << 62
+        hi[d] = -1
+    for s in range(s0, s1):
+        _spans(src, syn, vbits, delays, n_slots, s, a, b)
+        for d in range(n_slots):
+            lo[d] = min(lo[d], a[d])
+            hi[d] = max(hi[d], b[d])
 
 
 @njit(cache=True)
@@ -289,23 +345,48 @@ def _add_rows(m_flat, width, sources, lo, hi, offset, row):
     """Add to ``row`` the rows ``sources[lo:hi] - offset`` of a matrix of ``width``
     columns (``m_flat``: the matrix, flat), modulo their dtype's width. Its own function,
     not inlined, so that the add compiles to wide vector instructions (it does not
-    inside the large loop); four rows per pass, so that ``row`` is read and written a
-    quarter as often."""
+    inside the large loop); eight rows per pass, so that ``row`` is read and written an
+    eighth as often (the rows come from L2: mnist_mlp's matrix is 250 kB)."""
     e = lo
     # unsigned offsets: no test for negative indices, so the adds vectorize
-    while e + 4 <= hi:
+    while e + 8 <= hi:
         a = np.uint64(sources[e] - offset) * width
         b = np.uint64(sources[e + 1] - offset) * width
         c = np.uint64(sources[e + 2] - offset) * width
         d = np.uint64(sources[e + 3] - offset) * width
+        a2 = np.uint64(sources[e + 4] - offset) * width
+        b2 = np.uint64(sources[e + 5] - offset) * width
+        c2 = np.uint64(sources[e + 6] - offset) * width
+        d2 = np.uint64(sources[e + 7] - offset) * width
         for i in range(width):
-            row[i] += (m_flat[a + i] + m_flat[b + i]) + (m_flat[c + i] + m_flat[d + i])
-        e += 4
+            row[i] += (((m_flat[a + i] + m_flat[b + i]) + (m_flat[c + i] + m_flat[d + i]))
+                       + ((m_flat[a2 + i] + m_flat[b2 + i]) + (m_flat[c2 + i] + m_flat[d2 + i])))
+        e += 8
     while e < hi:
         a = np.uint64(sources[e] - offset) * width
         for i in range(width):
             row[i] += m_flat[a + i]
         e += 1
+
+
+@njit(cache=True, inline="always")
+def _add_events(m_flat, width, sources, lo, hi, offset, row, m_delay, m_row0, m_len, m_col, m_count,
+                m_counters, t, acc_flat, n_rows, n_slots, cnt_b, n_cols):
+    """Deliver the events ``sources[lo:hi]`` of step ``t`` through an :class:`InputMatrix`
+    (flat in ``m_flat``; its source ``i`` is ``offset + i``): the sum of their rows in
+    ``row``, then that sum into ``acc`` and the counters."""
+    row[:] = 0
+    _add_rows(m_flat, width, sources, lo, hi, offset, row)
+    for p in range(m_delay.shape[0]):
+        base = np.uint64(((t + 1 + m_delay[p]) % n_slots) * n_rows + m_row0[p])
+        c = np.uint64(m_col[p])
+        for i in range(np.uint64(m_len[p])):
+            acc_flat[base + i] += row[c + i]
+    unsigned = (np.int64(1) << (8 * row.itemsize)) - 1  # a count column, read as unsigned
+    for k in range(m_counters.shape[0]):
+        c = m_count + k * n_cols
+        for j in range(n_cols):
+            cnt_b[m_counters[k], t, j] += np.int64(row[c + j]) & unsigned
 
 
 @njit(cache=True)
@@ -314,7 +395,8 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                  block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias,
                  cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
                  half_u, half_v, wrap_u, wrap_v, ge, strict, in_ptr, in_src, probe, u_out, v_out,
-                 ovf, first, m_rows, m_delay, m_row0, m_len, m_col, m_count):
+                 ovf, first, m_rows, m_delay, m_row0, m_len, m_col, m_count, m_counters, c_rows, c_delay,
+                 c_row0, c_len, c_col, c_count, c_counters):
     """Run samples ``b ..`` from step ``t`` of sample ``b`` (state of sample ``b`` in
     ``u``/``v``/``ref``/``acc``; a sample at step 0 starts from rest).
 
@@ -341,7 +423,9 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
     width = np.uint64(m_rows.shape[1])
     m_flat = m_rows.reshape(-1)
     row = np.zeros(width, dtype=m_rows.dtype)
-    unsigned = (np.int64(1) << (8 * row.itemsize)) - 1  # a count column, read as unsigned
+    c_width = np.uint64(c_rows.shape[1])
+    c_flat = c_rows.reshape(-1)
+    c_row = np.zeros(c_width, dtype=c_rows.dtype)
     cap = spike_t.shape[0]
     n_slots = rt.n_slots
     n_samples = in_ptr.shape[0]
@@ -369,23 +453,21 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
             if stop:
                 sample_ptr[b + 1] = n_spikes
                 return b, t, n_spikes, True
-            _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, spike_c,
-                           step_start, n_spikes, t, acc, acc_flat, n_rows, cnt_b, inc)
+            if c_rows.shape[0]:
+                # the step's spikes: the sum of their compartments' rows (spike_matrix)
+                _add_events(c_flat, c_width, spike_c, step_start, n_spikes, 0, c_row, c_delay, c_row0,
+                            c_len, c_col, c_count, c_counters, t, acc_flat, n_rows, n_slots, cnt_b, n_cols)
+            else:
+                _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, spike_c,
+                               step_start, n_spikes, t, acc, acc_flat, n_rows, cnt_b, inc)
             for k in range(probe.shape[0]):
                 u_out[b, t, k] = u[probe[k]]
                 v_out[b, t, k] = v[probe[k]]
             if m_rows.shape[0]:
-                # the step's input events: the sum of their sources' rows (InputMatrix)
-                row[:] = 0
-                _add_rows(m_flat, width, in_src, in_ptr[b, t], in_ptr[b, t + 1], n_comp, row)
-                for p in range(m_delay.shape[0]):
-                    base = np.uint64(((t + 1 + m_delay[p]) % n_slots) * n_rows + m_row0[p])
-                    c = np.uint64(m_col[p])
-                    for i in range(np.uint64(m_len[p])):
-                        acc_flat[base + i] += row[c + i]
-                for j in range(n_cols):
-                    cnt_b[SPIKES_IN, t, j] += (np.int64(row[m_count + j]) & unsigned)
-                    cnt_b[SYNOPS, t, j] += (np.int64(row[m_count + n_cols + j]) & unsigned)
+                # the step's input events: the sum of their sources' rows (input_matrix)
+                _add_events(m_flat, width, in_src, in_ptr[b, t], in_ptr[b, t + 1], n_comp, row, m_delay,
+                            m_row0, m_len, m_col, m_count, m_counters, t, acc_flat, n_rows, n_slots,
+                            cnt_b, n_cols)
             else:
                 _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, in_src,
                                in_ptr[b, t], in_ptr[b, t + 1], t, acc, acc_flat, n_rows, cnt_b, inc)
@@ -428,12 +510,33 @@ def run_batch(tables: LoihiTables, inputs: Sequence[KernelInputs]) -> list[Kerne
 _NONE = np.zeros(0, dtype=np.int64)
 _NO_ROWS = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.int16, np.int32)}
 
-#: The input events of a step are delivered as the sum of their sources'
-#: :class:`InputMatrix` rows when a row holds at most this many values per add that
-#: delivering an event one by one makes (its dense rows or scattered synapses), plus a
-#: few: the rows are summed in one contiguous, vectorized loop per event, with no
-#: route counting and no acc index per piece. mnist_mlp's rows hold 1.0x its adds.
+#: The events of a step (input events; compartments' spikes) are delivered as the sum
+#: of their sources' :class:`InputMatrix` rows when a row holds at most this many values
+#: per add that delivering an event one by one makes (its dense rows or scattered
+#: synapses), plus one vector: the rows are summed in one contiguous, vectorized loop
+#: per event, with no route counting and no acc index per piece. mnist_mlp's input rows
+#: hold 1.2x their adds (160 int16 for 138), its spike rows 3.5x (32 for 9.2).
 MATRIX_FILL = 2.0
+
+
+def _matrix_args(tb: LoihiTables, mat: InputMatrix | None) -> tuple:
+    """``mat`` as :func:`_run_samples` takes it (no rows: none)."""
+    if mat is None:
+        return _NO_ROWS[np.dtype(tb.info.acc_dtype)], _NONE, _NONE, _NONE, _NONE, 0, _NONE
+    return mat.matrix, mat.piece_delay, mat.piece_row0, mat.piece_len, mat.piece_col, mat.count_col, mat.counters
+
+
+def _narrow(mat: InputMatrix | None) -> bool:
+    """Whether ``mat``'s rows are not much wider than the adds one event makes without
+    them (:data:`MATRIX_FILL`, plus one vector)."""
+    return mat is not None and mat.matrix.shape[1] <= MATRIX_FILL * mat.fill + 64 // mat.matrix.itemsize
+
+
+def _spike_rows(tb: LoihiTables, dr: DenseRows) -> InputMatrix | None:
+    """The :func:`spike_matrix` through which the compartments' spikes are delivered, or
+    ``None`` (one by one as dense rows)."""
+    mat = spike_matrix(tb, dr)
+    return mat if _narrow(mat) else None
 
 
 def _input_rows(tb: LoihiTables, dr: DenseRows, in_ptr: np.ndarray) -> InputMatrix | None:
@@ -442,9 +545,7 @@ def _input_rows(tb: LoihiTables, dr: DenseRows, in_ptr: np.ndarray) -> InputMatr
     exists, its rows are not much wider than an event's own adds, and no step's counts
     can reach ``2**bits`` of the rows' dtype (where an unsigned read of them would wrap)."""
     mat = input_matrix(tb, dr)
-    if mat is None or in_ptr.shape[1] < 2:
-        return None
-    if mat.matrix.shape[1] > MATRIX_FILL * mat.fill + 8:
+    if not _narrow(mat) or in_ptr.shape[1] < 2:
         return None
     most = int(np.diff(in_ptr, axis=1).max())
     if most * mat.max_count >= 2 ** (8 * mat.matrix.itemsize):
@@ -461,8 +562,11 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
     for k, x in enumerate(inputs):
         in_ptr[k] = np.asarray(x.in_ptr[:steps + 1], dtype=np.int64) + (at - int(x.in_ptr[0]))
         at += int(x.in_ptr[steps]) - int(x.in_ptr[0])
-    in_src = np.concatenate([np.asarray(x.in_src[int(x.in_ptr[0]):int(x.in_ptr[steps])], dtype=np.int64)
-                             for x in inputs]) if at else np.zeros(0, dtype=np.int64)
+    # source ids as int32, as the spikes' compartments are (half the bytes to copy and
+    # read; one compiled variant of the delivery for both)
+    ids = np.int32 if tb.routing.src.shape[0] < 2 ** 31 else np.int64
+    in_src = np.concatenate([x.in_src[int(x.in_ptr[0]):int(x.in_ptr[steps])] for x in inputs], dtype=ids,
+                            casting="unsafe") if at else np.zeros(0, dtype=ids)
     mat = _input_rows(tb, dr, in_ptr)
     u = np.zeros(n, dtype=tb.state_dtype)
     v = np.zeros(n, dtype=tb.state_dtype)
@@ -484,8 +588,7 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
             tb.seg_start, tb.seg_stop, tb.seg_cfg, *(np.ascontiguousarray(tb.cfg[:, i]) for i in range(6)),
             tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v,
             *_modes(tb), tb.ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf, first,
-            *((mat.matrix, mat.piece_delay, mat.piece_row0, mat.piece_len, mat.piece_col, mat.count_col)
-              if mat is not None else (_NO_ROWS[np.dtype(tb.info.acc_dtype)], _NONE, _NONE, _NONE, _NONE, 0)))
+            *_matrix_args(tb, mat), *_matrix_args(tb, _spike_rows(tb, dr)))
     _run_samples(n_samples, 0, 0, spike_t, spike_c, sample_ptr, *args)  # compile (or load) untimed
     start = time.perf_counter()
     b, t, n_spikes, stopped = 0, 0, 0, False
@@ -501,11 +604,14 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
         _raise_overflow(tb, VARIABLES[code % 2], int(first[b, code, 0]), int(first[b, code, 1]),
                         "ceiling" if code >= 2 else "floor")
     runs = []
+    # the samples' spikes: views of one copy of the batch's spikes (not a copy each)
+    spike_t = spike_t[:n_spikes].copy()
+    spike_c = spike_c[:n_spikes].astype(np.int64)
     for k in range(n_samples):
         lo, hi = int(sample_ptr[k]), int(sample_ptr[k + 1])
         o, f = ovf[k], first[k]
         runs.append(KernelRun(
-            spike_step=spike_t[lo:hi].copy(), spike_comp=spike_c[lo:hi].astype(np.int64),
+            spike_step=spike_t[lo:hi], spike_comp=spike_c[lo:hi],
             counters=cnt[k], core_ids=tb.info.core_ids, traces={"u": u_out[k], "v": v_out[k]},
             overflows={f"{name}@{bound}": int(o[i + off]) for i, name in enumerate(VARIABLES)
                        for off, bound in ((0, "floor"), (2, "ceiling")) if o[i + off]},
