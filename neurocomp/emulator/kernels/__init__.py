@@ -68,6 +68,10 @@ class KernelInputs:
     seed: int = 0  # for the chip's stochastic modes (TrueNorth); deterministic kernels ignore it
     # called with the steps run so far, now and then during the run (a kernel may ignore it)
     progress: Callable[[int], None] | None = None
+    # threads of one run (a kernel may use fewer): None lets the kernel choose (Numba's
+    # thread count, which a worker process sets to 1, where a second thread pays); the
+    # results are the same whatever the number
+    threads: int | None = None
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)
