@@ -240,10 +240,13 @@ def brian_inputs(net, synapses, inputs, path: Path) -> None:
              in_pre=np.concatenate(ext[0]), in_post=np.concatenate(ext[1]), in_w=np.concatenate(ext[2]))
 
 
+_BRIAN_ENV = dict(os.environ)  # the environment Brian2 runs in (main() may drop a variable)
+
+
 def run_brian(python: str, data: Path, device: str, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as build:
         out = subprocess.run([python, "-c", _BRIAN, str(data), device, build,
-                              str(threads if threads > 1 else 0)], check=True,
+                              str(threads if threads > 1 else 0)], check=True, env=_BRIAN_ENV,
                              capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -398,6 +401,9 @@ def main() -> None:
                     help="threads of each simulator: the emulator's (Numba's thread count; it "
                          "uses a second one where that pays) and Brian2's OpenMP threads")
     args = ap.parse_args()
+    if "OMP_WAIT_POLICY" not in os.environ:  # neurocomp's (kernel.py); Brian2 keeps its default
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        _BRIAN_ENV.pop("OMP_WAIT_POLICY", None)
     import numba
 
     numba.set_num_threads(args.threads)

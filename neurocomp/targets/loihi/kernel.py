@@ -64,6 +64,12 @@ VARIABLES = ("u", "v")  # codes 0, 1 in the kernel's overflow records
 
 _OVERFLOW_CODES = {"wrap": 0, "saturate": 1}
 
+# OpenMP threads that wait for work sleep at once instead of spinning: with another
+# program on the second core, spinning threads (OpenMP's default) made a threaded run up
+# to 10x slower than one thread. Read when Numba starts its threads (its first parallel
+# run, or numba.set_num_threads); set OMP_WAIT_POLICY to choose otherwise.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @dataclass(frozen=True, eq=False)
 class LoihiTables:
@@ -386,11 +392,6 @@ def _run_threads(tb: LoihiTables, inputs: KernelInputs, args: tuple, pieces: int
     targs = (rt, comp_ptrs, n_ptr.astype(np.int64), block_ptrs, rows, accs, cnt_u, cnt_d,
              *mid[:9], seg_ptrs, *mid[10:19], relay_ptrs, *mid[20:], probe, u_out, v_out, ovfs,
              firsts)
-    # OpenMP threads that wait for work sleep at once instead of spinning: with another
-    # program on the second core, spinning threads (OpenMP's default) made a run up to 10x
-    # slower than one thread; set OMP_WAIT_POLICY to choose otherwise. (Read when Numba
-    # starts its threads, at the first parallel run of the process.)
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     out = _run_both(args, targs, int(inputs.steps), tb.mapping.n_comp, accs, inputs.progress,
                     adapt=inputs.threads is None)
     stopped = out[3]
