@@ -273,7 +273,7 @@ def test_the_threaded_passes_give_the_twins_tables(monkeypatch):
     be, the pieces are fixed): the same tables, wide values and delays included, and the
     same first synapse refused."""
     calls = []
-    for name in ("_synapse_pass_threads", "_flatten_threads"):
+    for name in ("_synapse_pieces", "_flatten_threads"):
         original = getattr(routing, name)
         monkeypatch.setattr(routing, name,
                             lambda *a, _f=original, _n=name: (calls.append(_n), _f(*a))[1])
@@ -285,7 +285,7 @@ def test_the_threaded_passes_give_the_twins_tables(monkeypatch):
         assert_same_tables(m)
         rng = np.random.default_rng(seed)
         assert_same_tables(m, rng.integers(0, 3, m.n_axons), rng.integers(-5000, 5000, m.n_synapses))
-    assert calls.count("_flatten_threads") == 6 and calls.count("_synapse_pass_threads") == 6
+    assert calls.count("_flatten_threads") == 6 and calls.count("_synapse_pieces") == 6
     # a synapse onto another core than its axon's, late in the list: found all the same
     m, _, _ = random_case(1, chip)
     target = m.syn_target.copy()

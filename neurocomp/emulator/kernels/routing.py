@@ -308,7 +308,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     pieces = _build_threads(n_syn)
     passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col, comp_relay,
               n_rows, n_cols)
-    bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces) if pieces > 1 else \
+    bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces=pieces) if pieces > 1 else \
         _synapse_pass(*passes)
     if bad >= 0:
         raise UsageError("a synapse targets a compartment on another core than its axon's")
@@ -480,41 +480,37 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
 
 
 @njit(cache=True, parallel=True)
-def _synapse_pass_threads(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0,
-                          comp_col, comp_relay, n_rows, n_cols, pieces):
+def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+                    comp_relay, n_rows, n_cols, pieces):
     """:func:`_synapse_pass` in ``pieces`` ranges of axons, one thread each, with their own
-    sums and counts added up after (the same results)."""
+    sums and counts: ``(into, core_syn, out)``, row ``q`` piece ``q``'s (``out[q]`` =
+    bad, lo, hi, seen); :func:`_synapse_pass_threads` adds them up."""
     n_axons = axon_syn_ptr.shape[0] - 1
     reached = np.zeros(n_axons, dtype=np.uint8)
     for r in prange(route_axon.shape[0]):
         reached[route_axon[r]] = 1
     into = np.zeros((pieces, n_rows), dtype=np.int64)
     core_syn = np.zeros((pieces, n_cols), dtype=np.int64)
-    out = np.zeros((pieces, 4), dtype=np.int64)  # bad, lo, hi, seen
+    out = np.zeros((pieces, 4), dtype=np.int64)
     for p in prange(pieces):
         q = np.int64(p)
         bad, lo, hi, seen = _synapses_of(n_axons * q // pieces, n_axons * (q + 1) // pieces,
                                          axon_syn_ptr, syn_target, value, axon_col, axon_row0,
                                          comp_col, comp_relay, reached, into[q], core_syn[q])
         out[q, 0], out[q, 1], out[q, 2], out[q, 3] = bad, lo, hi, seen
-    total_syn = core_syn.sum(axis=0)
-    lo, hi, seen = np.int64(0), np.int64(0), False
-    for q in range(pieces):
-        if out[q, 0] >= 0:  # the first piece's is the first synapse
-            return np.int64(0), total_syn, out[q, 0], lo, hi
-        if out[q, 3]:
-            lo = out[q, 1] if not seen else min(lo, out[q, 1])
-            hi = out[q, 2] if not seen else max(hi, out[q, 2])
-            seen = True
-    bound = np.zeros(pieces, dtype=np.int64)
-    for p in prange(pieces):
-        q = np.int64(p)
-        for i in range(n_rows * q // pieces, n_rows * (q + 1) // pieces):
-            x = np.int64(0)
-            for k in range(pieces):
-                x += into[k, i]
-            bound[q] = max(bound[q], x)
-    return bound.max(), total_syn, np.int64(-1), lo, hi
+    return into, core_syn, out
+
+
+def _synapse_pass_threads(*passes, pieces: int):
+    """:func:`_synapse_pass`'s results from :func:`_synapse_pieces` (the same)."""
+    into, core_syn, out = _synapse_pieces(*passes, pieces)
+    core_syn = core_syn.sum(axis=0)
+    bad = out[out[:, 0] >= 0, 0]
+    seen = out[:, 3] != 0
+    lo, hi = (int(out[seen, 1].min()), int(out[seen, 2].max())) if seen.any() else (0, 0)
+    if bad.size:  # the first piece's is the first synapse
+        return 0, core_syn, int(bad[0]), lo, hi
+    return int(into.sum(axis=0).max(initial=0)), core_syn, -1, lo, hi
 
 
 @njit(cache=True, inline="always")
