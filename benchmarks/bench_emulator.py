@@ -27,7 +27,10 @@ Synaptic events are the sum over emitted spikes and input events of their fan-ou
 runs and Brian2's alternate (each emulator run also rebuilds its tables, timed apart:
 ``prepare``, the end-to-end figure counts it); medians of ``--runs`` / ``--brian-runs``
 runs; the load average at the start and the end is printed (a shared 2-core box). Both
-run on one thread (Brian2's ``cpp_standalone`` without OpenMP).
+run on one thread (Brian2's ``cpp_standalone`` without OpenMP), or with ``--threads N`` on
+N: Numba's thread count for the emulator (which takes a second thread where that pays,
+see docs/emulator.md), Brian2's OpenMP threads; the emulator's runs on N threads then
+alternate with runs on one (checked to give identical spikes and counters).
 
 JIT: the first ``emulate`` call on a tiny Mapping in a fresh process, with an empty
 Numba cache (cold, ``NUMBA_CACHE_DIR`` set to a temporary folder) and with it filled
@@ -336,7 +339,9 @@ def bench(n: int, args) -> None:
         at += p.size
 
     # The emulator (a fresh table build, then the loop) and Brian2, alternating.
-    walls, builds, b_walls, b_totals = [], [], [], []
+    import numba
+
+    walls, builds, b_walls, b_totals, walls1, builds1 = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "brunel.npz"
         if brian is not None:
@@ -348,6 +353,20 @@ def bench(n: int, args) -> None:
                 builds.append(time.perf_counter() - t0)
                 r = emulate(m, STEPS, inputs)
                 walls.append(r.wall_s)
+            if args.threads > 1 and k < args.runs:  # the same on one thread, for the speed-up
+                numba.set_num_threads(1)
+                t0 = time.perf_counter()
+                kernel.prepare(m)
+                builds1.append(time.perf_counter() - t0)
+                r1 = emulate(m, STEPS, inputs)
+                walls1.append(r1.wall_s)
+                numba.set_num_threads(args.threads)
+                same = all(np.array_equal(r.spikes[p].times, r1.spikes[p].times)
+                           and np.array_equal(r.spikes[p].indices, r1.spikes[p].indices)
+                           for p in m.population_names)
+                assert same and all(np.array_equal(getattr(r.counters, f), getattr(r1.counters, f))
+                                    for f in ("synops", "spikes_in", "messages_out",
+                                              "updates_active")), "threads changed the results"
             if brian is not None and k < args.brian_runs:
                 out = run_brian(str(brian), data, args.brian_device, args.threads)
                 b_walls.append(out["loop_s"])
@@ -359,6 +378,13 @@ def bench(n: int, args) -> None:
     build = statistics.median(builds)
     print(f"  {'table build (prepare)':<22} {build * 1e3:8.1f} ms (min {min(builds) * 1e3:7.1f}) "
           f"= {build / statistics.median(walls):.2f}x the loop")
+
+    if walls1:
+        loop1, build1 = statistics.median(walls1), statistics.median(builds1)
+        print(f"  {'one thread (same runs)':<22} loop {loop1 * 1e3:8.1f} ms, build {build1 * 1e3:7.1f} ms: "
+              f"{args.threads} threads are {loop1 / statistics.median(walls):.2f}x (loop), "
+              f"{build1 / build:.2f}x (build), {(loop1 + build1) / (build + statistics.median(walls)):.2f}x "
+              f"(end to end) as fast; results identical")
 
     ref_walls = []
     for _ in range(max(1, args.runs // 2)):

@@ -106,8 +106,9 @@ def test_an_adaptive_run_switches_ways_and_changes_nothing(monkeypatch):
     the other tried again (``_run_both``); the ring buffers change hands at each switch."""
     from neurocomp.targets.loihi import kernel
 
-    mapping, raster, by_step = random_case(1, LOIHI, steps=60)
+    mapping, raster, by_step = random_case(4, LOIHI, steps=60, big=True)
     one = run(mapping, by_step, 1, steps=60)
+    assert sum(one.overflows.values()) > 3  # records from both ways, merged
     calls = {"one": 0, "threads": 0}
     plain, threaded = kernel.run_loihi, kernel.run_loihi_threads
 
