@@ -427,7 +427,7 @@ def main() -> None:
                     help="threads of each simulator: the emulator's (Numba's thread count; it "
                          "uses a second one where that pays) and Brian2's OpenMP threads")
     args = ap.parse_args()
-    if "OMP_WAIT_POLICY" not in os.environ:  # neurocomp's (kernel.py); Brian2 keeps its default
+    if "OMP_WAIT_POLICY" not in os.environ:  # neurocomp's (emulator/kernels); Brian2 keeps its default
         os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
         _BRIAN_ENV.pop("OMP_WAIT_POLICY", None)
     import numba

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import time
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -47,6 +48,14 @@ from ...chip.family import FAMILIES, find
 
 __all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "batch_runner", "run_resumable",
            "CHUNKS", "chunk_of"]
+
+# OpenMP threads that wait for work sleep at once instead of spinning: with another
+# program on the second core, spinning threads (OpenMP's default) made a threaded Loihi
+# run up to 10x slower than one thread. Read when Numba starts its threads (its first
+# parallel loop, or numba.set_num_threads), so set here, before any kernel runs; set
+# OMP_WAIT_POLICY to choose otherwise.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class KernelInputs:

@@ -41,7 +41,6 @@ count as active). A relay is active when a spike reached it.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -63,12 +62,6 @@ __all__ = ["VARIABLES", "LoihiTables", "prepare", "run",
 VARIABLES = ("u", "v")  # codes 0, 1 in the kernel's overflow records
 
 _OVERFLOW_CODES = {"wrap": 0, "saturate": 1}
-
-# OpenMP threads that wait for work sleep at once instead of spinning: with another
-# program on the second core, spinning threads (OpenMP's default) made a threaded run up
-# to 10x slower than one thread. Read when Numba starts its threads (its first parallel
-# run, or numba.set_num_threads); set OMP_WAIT_POLICY to choose otherwise.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @dataclass(frozen=True, eq=False)
