@@ -29,8 +29,10 @@ runs and Brian2's alternate (each emulator run also rebuilds its tables, timed a
 runs; the load average at the start and the end is printed (a shared 2-core box). Both
 run on one thread (Brian2's ``cpp_standalone`` without OpenMP), or with ``--threads N`` on
 N: Numba's thread count for the emulator (which takes a second thread where that pays,
-see docs/emulator.md), Brian2's OpenMP threads; the emulator's runs on N threads then
-alternate with runs on one (checked to give identical spikes and counters).
+see docs/emulator.md), Brian2's OpenMP threads, both with ``OMP_WAIT_POLICY=PASSIVE``
+unless it is set (neurocomp's setting; Brian2 with OpenMP's default spinning waits ran
+its loop 50x slower under load 12); the emulator's runs on N threads then alternate with
+runs on one (checked to give identical spikes and counters).
 
 JIT: the first ``emulate`` call on a tiny Mapping in a fresh process, with an empty
 Numba cache (cold, ``NUMBA_CACHE_DIR`` set to a temporary folder) and with it filled
@@ -243,13 +245,10 @@ def brian_inputs(net, synapses, inputs, path: Path) -> None:
              in_pre=np.concatenate(ext[0]), in_post=np.concatenate(ext[1]), in_w=np.concatenate(ext[2]))
 
 
-_BRIAN_ENV = dict(os.environ)  # the environment Brian2 runs in (main() may drop a variable)
-
-
 def run_brian(python: str, data: Path, device: str, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as build:
         out = subprocess.run([python, "-c", _BRIAN, str(data), device, build,
-                              str(threads if threads > 1 else 0)], check=True, env=_BRIAN_ENV,
+                              str(threads if threads > 1 else 0)], check=True,
                              capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -427,9 +426,9 @@ def main() -> None:
                     help="threads of each simulator: the emulator's (Numba's thread count; it "
                          "uses a second one where that pays) and Brian2's OpenMP threads")
     args = ap.parse_args()
-    if "OMP_WAIT_POLICY" not in os.environ:  # neurocomp's (emulator/kernels); Brian2 keeps its default
-        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-        _BRIAN_ENV.pop("OMP_WAIT_POLICY", None)
+    # neurocomp's OpenMP setting (emulator/kernels), for Brian2 too: with its default
+    # (spinning waits) Brian2's 2-thread loop took 50x its time under load 12
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numba
 
     numba.set_num_threads(args.threads)
