@@ -27,7 +27,12 @@ Synaptic events are the sum over emitted spikes and input events of their fan-ou
 runs and Brian2's alternate (each emulator run also rebuilds its tables, timed apart:
 ``prepare``, the end-to-end figure counts it); medians of ``--runs`` / ``--brian-runs``
 runs; the load average at the start and the end is printed (a shared 2-core box). Both
-run on one thread (Brian2's ``cpp_standalone`` without OpenMP).
+run on one thread (Brian2's ``cpp_standalone`` without OpenMP), or with ``--threads N`` on
+N: Numba's thread count for the emulator (which takes a second thread where that pays,
+see docs/emulator.md), Brian2's OpenMP threads, both with ``OMP_WAIT_POLICY=PASSIVE``
+unless it is set (neurocomp's setting; Brian2 with OpenMP's default spinning waits ran
+its loop 50x slower under load 12); the emulator's runs on N threads then alternate with
+runs on one (checked to give identical spikes and counters).
 
 JIT: the first ``emulate`` call on a tiny Mapping in a fresh process, with an empty
 Numba cache (cold, ``NUMBA_CACHE_DIR`` set to a temporary folder) and with it filled
@@ -182,7 +187,7 @@ _BRIAN = textwrap.dedent(r"""
     n, n_in, steps = int(data["n"]), int(data["n_in"]), int(data["steps"])
     if device == "cpp_standalone":
         b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        b2.prefs.devices.cpp_standalone.openmp_threads = int(sys.argv[4])
     else:
         b2.prefs.codegen.target = "cython"
     b2.defaultclock.dt = 1 * b2.ms
@@ -240,9 +245,10 @@ def brian_inputs(net, synapses, inputs, path: Path) -> None:
              in_pre=np.concatenate(ext[0]), in_post=np.concatenate(ext[1]), in_w=np.concatenate(ext[2]))
 
 
-def run_brian(python: str, data: Path, device: str) -> dict:
+def run_brian(python: str, data: Path, device: str, threads: int) -> dict:
     with tempfile.TemporaryDirectory() as build:
-        out = subprocess.run([python, "-c", _BRIAN, str(data), device, build], check=True,
+        out = subprocess.run([python, "-c", _BRIAN, str(data), device, build,
+                              str(threads if threads > 1 else 0)], check=True,
                              capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -332,7 +338,9 @@ def bench(n: int, args) -> None:
         at += p.size
 
     # The emulator (a fresh table build, then the loop) and Brian2, alternating.
-    walls, builds, b_walls, b_totals = [], [], [], []
+    import numba
+
+    walls, builds, b_walls, b_totals, walls1, builds1 = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "brunel.npz"
         if brian is not None:
@@ -344,8 +352,22 @@ def bench(n: int, args) -> None:
                 builds.append(time.perf_counter() - t0)
                 r = emulate(m, STEPS, inputs)
                 walls.append(r.wall_s)
+            if args.threads > 1 and k < args.runs:  # the same on one thread, for the speed-up
+                numba.set_num_threads(1)
+                t0 = time.perf_counter()
+                kernel.prepare(m)
+                builds1.append(time.perf_counter() - t0)
+                r1 = emulate(m, STEPS, inputs)
+                walls1.append(r1.wall_s)
+                numba.set_num_threads(args.threads)
+                same = all(np.array_equal(r.spikes[p].times, r1.spikes[p].times)
+                           and np.array_equal(r.spikes[p].indices, r1.spikes[p].indices)
+                           for p in m.population_names)
+                assert same and all(np.array_equal(getattr(r.counters, f), getattr(r1.counters, f))
+                                    for f in ("synops", "spikes_in", "messages_out",
+                                              "updates_active")), "threads changed the results"
             if brian is not None and k < args.brian_runs:
-                out = run_brian(str(brian), data, args.brian_device)
+                out = run_brian(str(brian), data, args.brian_device, args.threads)
                 b_walls.append(out["loop_s"])
                 b_totals.append(out["total_s"])
     spikes = sum(r.spikes[p].count for p in m.population_names)
@@ -355,6 +377,13 @@ def bench(n: int, args) -> None:
     build = statistics.median(builds)
     print(f"  {'table build (prepare)':<22} {build * 1e3:8.1f} ms (min {min(builds) * 1e3:7.1f}) "
           f"= {build / statistics.median(walls):.2f}x the loop")
+
+    if walls1:
+        loop1, build1 = statistics.median(walls1), statistics.median(builds1)
+        print(f"  {'one thread (same runs)':<22} loop {loop1 * 1e3:8.1f} ms, build {build1 * 1e3:7.1f} ms: "
+              f"{args.threads} threads are {loop1 / statistics.median(walls):.2f}x (loop), "
+              f"{build1 / build:.2f}x (build), {(loop1 + build1) / (build + statistics.median(walls)):.2f}x "
+              f"(end to end) as fast; results identical")
 
     ref_walls = []
     for _ in range(max(1, args.runs // 2)):
@@ -374,7 +403,7 @@ def bench(n: int, args) -> None:
     print(f"  emulator / Brian2 synaptic events per second (loops): {emu_rate / brian_rate:.2f}x; "
           f"loop times: Brian2 / emulator {b_loop / loop:.2f}x; with the emulator's table build "
           f"counted, Brian2 loop / (build + loop) {b_loop / (build + loop):.2f}x "
-          f"(the goal: 3x at N = 100,000, one thread each)")
+          f"(the goal: 3x at N = 100,000, {args.threads} thread(s) each)")
     print(f"  load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
@@ -393,9 +422,18 @@ def main() -> None:
     ap.add_argument("--chips", type=int, default=None,
                     help="Loihi chips in the system (the compiler's packing needs ~3 per 10k)")
     ap.add_argument("--no-jit", action="store_true", help="skip the cold/warm JIT measurement")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads of each simulator: the emulator's (Numba's thread count; it "
+                         "uses a second one where that pays) and Brian2's OpenMP threads")
     args = ap.parse_args()
+    # neurocomp's OpenMP setting (emulator/kernels), for Brian2 too: with its default
+    # (spinning waits) Brian2's 2-thread loop took 50x its time under load 12
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import numba
+
+    numba.set_num_threads(args.threads)
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
-          f"{STEPS} steps of 1 ms")
+          f"{STEPS} steps of 1 ms; {args.threads} thread(s) each")
     if not args.no_jit:
         cold, warm = jit_seconds(_JIT_PROBE, str(Path(__file__).resolve().parent))
         print(f"JIT: first emulate() call costs {cold:.2f} s with an empty Numba cache (compile), "

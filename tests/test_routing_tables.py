@@ -265,3 +265,33 @@ def test_an_axon_no_route_reaches_counts_in_the_bounds_not_in_the_packing():
     rt, info = routing_tables(lonely)
     assert rt.syn_vbits < 21 and info.acc_dtype == np.int32  # 2**20 into one row
     assert_same_tables(lonely)
+
+
+def test_the_threaded_passes_give_the_twins_tables(monkeypatch):
+    """Above ``BUILD_THREADS_FROM`` synapses the passes over synapses run on threads (here
+    forced on small mappings, with three pieces: more than this machine's cores need not
+    be, the pieces are fixed): the same tables, wide values and delays included, and the
+    same first synapse refused."""
+    calls = []
+    for name in ("_synapse_pieces", "_flatten_threads"):
+        original = getattr(routing, name)
+        monkeypatch.setattr(routing, name,
+                            lambda *a, _f=original, _n=name: (calls.append(_n), _f(*a))[1])
+    monkeypatch.setattr(routing, "BUILD_THREADS_FROM", 0)
+    monkeypatch.setattr(routing.numba, "get_num_threads", lambda: 3)
+    chip = LOIHI.with_system(2, 1, "user: tests, two chips for inter-chip hops")
+    for seed in range(3):
+        m, _, _ = random_case(seed, chip)
+        assert_same_tables(m)
+        rng = np.random.default_rng(seed)
+        assert_same_tables(m, rng.integers(0, 3, m.n_axons), rng.integers(-5000, 5000, m.n_synapses))
+    assert calls.count("_flatten_threads") == 6 and calls.count("_synapse_pieces") == 6
+    # a synapse onto another core than its axon's, late in the list: found all the same
+    m, _, _ = random_case(1, chip)
+    target = m.syn_target.copy()
+    k = m.n_synapses - 1
+    a = int(np.searchsorted(m.axon_syn_ptr, k, side="right") - 1)
+    other = np.flatnonzero(np.asarray(m.comp_core) != m.axon_core[a])[0]
+    target[k] = other
+    with pytest.raises(UsageError, match="targets a compartment on another core"):
+        routing_tables(dataclasses.replace(m, syn_target=target))

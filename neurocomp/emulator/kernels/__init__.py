@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import time
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -47,6 +48,14 @@ from ...chip.family import FAMILIES, find
 
 __all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "batch_runner", "run_resumable",
            "CHUNKS", "chunk_of"]
+
+# OpenMP threads that wait for work sleep at once instead of spinning: with another
+# program on the second core, spinning threads (OpenMP's default) made a threaded Loihi
+# run up to 10x slower than one thread. Read when Numba starts its threads (its first
+# parallel loop, or numba.set_num_threads), so set here, before any kernel runs; set
+# OMP_WAIT_POLICY to choose otherwise.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class KernelInputs:
@@ -68,6 +77,10 @@ class KernelInputs:
     seed: int = 0  # for the chip's stochastic modes (TrueNorth); deterministic kernels ignore it
     # called with the steps run so far, now and then during the run (a kernel may ignore it)
     progress: Callable[[int], None] | None = None
+    # threads of one run (a kernel may use fewer): None lets the kernel choose (Numba's
+    # thread count, which a worker process sets to 1, where a second thread pays); the
+    # results are the same whatever the number
+    threads: int | None = None
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

@@ -109,7 +109,8 @@ from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+import numba
+from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -304,9 +305,11 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     # What reaches a row in one step, bounded; synapses per core; a synapse whose target
     # is not on its axon's core (an axon feeds only its own core); the range of the values
     # a spike can deliver (of the synapses of axons that some route reaches).
-    bound, core_syn, bad, lo, hi = _synapse_pass(route_axon, axon_syn_ptr, syn_target, value,
-                                                 axon_col, axon_row0, comp_col, comp_relay,
-                                                 n_rows, n_cols)
+    pieces = _build_threads(n_syn)
+    passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col, comp_relay,
+              n_rows, n_cols)
+    bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces=pieces) if pieces > 1 else \
+        _synapse_pass(*passes)
     if bad >= 0:
         raise UsageError("a synapse targets a compartment on another core than its axon's")
     # deliver_many packs a core's synaptic operations of one step into 32 bits; a
@@ -339,8 +342,12 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     syn = np.empty(n_flat, dtype=np.int32 if row_bits + vbits <= 31 else np.int64)
     syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
         np.empty(n_flat, dtype=narrowest_int(delays, unsigned_ok=True))
-    _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
-             syn, syn_delay)
+    flat = (route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
+            syn, syn_delay)
+    if pieces > 1:
+        _flatten_threads(route_ptr, src, *flat)
+    else:
+        _flatten(*flat)
     del axon_row0
 
     rt = Routing(
@@ -361,6 +368,18 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     info = RoutingInfo(n_slots=n_slots, n_rows=n_rows, n_cols=n_cols,
                        core_ids=core_ids.astype(np.int32), acc_dtype=acc_dtype)
     return rt, info
+
+
+#: Synapses from which the table build runs its passes over synapses on threads (Numba's
+#: thread count): below, one thread builds the tables in a few milliseconds, and a small
+#: network compiles no parallel pass.
+BUILD_THREADS_FROM = 1_000_000
+
+
+def _build_threads(n_syn: int) -> int:
+    """Threads of the table build of ``n_syn`` synapses (1 in a worker process, whose
+    Numba thread count is 1: ``workflows/parallel.py``)."""
+    return numba.get_num_threads() if n_syn >= BUILD_THREADS_FROM else 1
 
 
 def _typed(m, name: str, dtype) -> np.ndarray:
@@ -450,17 +469,66 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
         reached[route_axon[r]] = 1
     into = np.zeros(n_rows, dtype=np.int64)
     core_syn = np.zeros(n_cols, dtype=np.int64)
+    bad, lo, hi, _ = _synapses_of(0, n_axons, axon_syn_ptr, syn_target, value, axon_col,
+                                  axon_row0, comp_col, comp_relay, reached, into, core_syn)
+    if bad >= 0:
+        return np.int64(0), core_syn, bad, lo, hi
+    bound = np.int64(0)
+    for i in range(n_rows):
+        bound = max(bound, into[i])
+    return bound, core_syn, np.int64(-1), lo, hi
+
+
+@njit(cache=True, parallel=True)
+def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+                    comp_relay, n_rows, n_cols, pieces):
+    """:func:`_synapse_pass` in ``pieces`` ranges of axons, one thread each, with their own
+    sums and counts: ``(into, core_syn, out)``, row ``q`` piece ``q``'s (``out[q]`` =
+    bad, lo, hi, seen); :func:`_synapse_pass_threads` adds them up."""
+    n_axons = axon_syn_ptr.shape[0] - 1
+    reached = np.zeros(n_axons, dtype=np.uint8)
+    for r in prange(route_axon.shape[0]):
+        reached[route_axon[r]] = 1
+    into = np.zeros((pieces, n_rows), dtype=np.int64)
+    core_syn = np.zeros((pieces, n_cols), dtype=np.int64)
+    out = np.zeros((pieces, 4), dtype=np.int64)
+    for p in prange(pieces):
+        q = np.int64(p)
+        bad, lo, hi, seen = _synapses_of(n_axons * q // pieces, n_axons * (q + 1) // pieces,
+                                         axon_syn_ptr, syn_target, value, axon_col, axon_row0,
+                                         comp_col, comp_relay, reached, into[q], core_syn[q])
+        out[q, 0], out[q, 1], out[q, 2], out[q, 3] = bad, lo, hi, seen
+    return into, core_syn, out
+
+
+def _synapse_pass_threads(*passes, pieces: int):
+    """:func:`_synapse_pass`'s results from :func:`_synapse_pieces` (the same)."""
+    into, core_syn, out = _synapse_pieces(*passes, pieces)
+    core_syn = core_syn.sum(axis=0)
+    bad = out[out[:, 0] >= 0, 0]
+    seen = out[:, 3] != 0
+    lo, hi = (int(out[seen, 1].min()), int(out[seen, 2].max())) if seen.any() else (0, 0)
+    if bad.size:  # the first piece's is the first synapse
+        return 0, core_syn, int(bad[0]), lo, hi
+    return int(into.sum(axis=0).max(initial=0)), core_syn, -1, lo, hi
+
+
+@njit(cache=True, inline="always")
+def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+                 comp_relay, reached, into, core_syn):
+    """:func:`_synapse_pass` over axons ``a0 .. a1 - 1``, adding into ``into`` and
+    ``core_syn``: returns (bad, lo, hi, seen)."""
     lo = np.int64(0)
     hi = np.int64(0)
     seen = False
-    for a in range(n_axons):
+    for a in range(a0, a1):
         col = axon_col[a]
         k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
         core_syn[col] += k1 - k0
         for k in range(k0, k1):
             tgt = syn_target[k]
             if comp_col[tgt] != col:
-                return np.int64(0), core_syn, k, lo, hi
+                return np.int64(k), lo, hi, seen
             v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
             into[axon_row0[a] + tgt] += abs(v)
             if reached[a]:
@@ -468,10 +536,7 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
                     lo, hi, seen = v, v, True
                 lo = min(lo, v)
                 hi = max(hi, v)
-    bound = np.int64(0)
-    for i in range(n_rows):
-        bound = max(bound, into[i])
-    return bound, core_syn, np.int64(-1), lo, hi
+    return np.int64(-1), lo, hi, seen
 
 
 @njit(cache=True)
@@ -522,10 +587,27 @@ def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay,
              syn, syn_delay):
     """Write the flat synapse list (the synapses of every route's axon, route after route)
     into ``syn`` (``row << vbits | value``) and, unless it is empty, ``syn_delay``."""
+    _flatten_routes(0, route_axon.shape[0], 0, route_axon, axon_syn_ptr, axon_row0, syn_target,
+                    value, comp_relay, delays, vbits, syn, syn_delay)
+
+
+@njit(cache=True, parallel=True)
+def _flatten_threads(route_ptr, src, route_axon, axon_syn_ptr, axon_row0, syn_target, value,
+                     comp_relay, delays, vbits, syn, syn_delay):
+    """:func:`_flatten` source by source on threads: source ``s``'s routes start at
+    ``src[s, SYN_LO]`` of the flat list (the same list)."""
+    for s in prange(route_ptr.shape[0] - 1):
+        _flatten_routes(route_ptr[s], route_ptr[s + 1], src[s, SYN_LO], route_axon, axon_syn_ptr,
+                        axon_row0, syn_target, value, comp_relay, delays, vbits, syn, syn_delay)
+
+
+@njit(cache=True, inline="always")
+def _flatten_routes(r0, r1, j, route_axon, axon_syn_ptr, axon_row0, syn_target, value,
+                    comp_relay, delays, vbits, syn, syn_delay):
+    """:func:`_flatten` for routes ``r0 .. r1 - 1``, from entry ``j`` of the flat list on."""
     vmask = (np.int64(1) << vbits) - 1
     with_delay = syn_delay.shape[0] > 0
-    j = 0
-    for r in range(route_axon.shape[0]):
+    for r in range(r0, r1):
         a = route_axon[r]
         row0 = axon_row0[a]
         for k in range(axon_syn_ptr[a], axon_syn_ptr[a + 1]):

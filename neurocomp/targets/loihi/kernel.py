@@ -41,14 +41,17 @@ count as active). A relay is active when a spike reached it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import KernelInputs, KernelRun, overflow_sentence, run_resumable, where_is
+from ...emulator.kernels import (RESUMABLE_CAP, KernelInputs, KernelRun, overflow_sentence,
+                                 run_resumable, where_is)
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, narrowest_int, routing_tables)
 from . import learning as lrn
@@ -301,8 +304,11 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
                                  else np.int64),
             probe, u_out, v_out, ovf, first)
     learned: dict = {}
+    pieces = 1 if tb.plastic else _pieces_of(tb, inputs.threads)
     if tb.plastic:
         spike_t, spike_c, n_spikes, stopped, wall_s, learned = _run_learning(tb, inputs, args, acc, cnt)
+    elif pieces > 1:
+        spike_t, spike_c, n_spikes, stopped, wall_s = _run_threads(tb, inputs, args, pieces)
     else:
         spike_t, spike_c, n_spikes, stopped, wall_s = run_resumable(run_loihi, steps, tb.mapping.n_comp,
                                                                     args, np.int32, inputs.progress)
@@ -320,6 +326,150 @@ def run(tables: LoihiTables, inputs: KernelInputs) -> KernelRun:
                      counters=cnt, core_ids=tb.info.core_ids,
                      traces={"u": u_out, "v": v_out}, overflows=overflows,
                      first_overflow=first_overflow, wall_s=wall_s, learned=learned)
+
+
+#: Below this many compartments a run is one thread whatever is asked: a step of a small
+#: network takes a few microseconds, about what starting the threads' work twice a step
+#: costs (benchmarks/bench_emulator.py --threads).
+THREADS_FROM = 20_000
+
+
+def _pieces_of(tb: LoihiTables, threads: int | None) -> int:
+    """How many pieces (threads) a run is cut into: ``threads``, or Numba's thread count
+    when ``None`` (1 in a worker process, see ``workflows/parallel.py``), for a network of
+    at least :data:`THREADS_FROM` compartments; at most one piece per core."""
+    if threads is None:
+        threads = numba.get_num_threads() if tb.mapping.n_comp >= THREADS_FROM else 1
+    return max(1, min(int(threads), tb.info.n_cols))
+
+
+def _run_threads(tb: LoihiTables, inputs: KernelInputs, args: tuple, pieces: int):
+    """:func:`run_loihi` cut into ``pieces``, each run by a thread (:func:`run_loihi_threads`),
+    and put back together into ``args``' counters and overflow records: the results equal
+    one thread's, bit for bit, whatever the number of pieces or of Numba's threads.
+
+    Piece ``k`` updates the cores ``cols[k] .. cols[k+1] - 1`` (contiguous, about equal
+    compartments) and delivers a ``k``-th of each step's spikes into its own ring buffer,
+    which the updates add up (integer sums: the same in any order); its counts go to its
+    own counters, added up at the end.
+    """
+    (rt, acc, cnt, *mid, probe, u_out, v_out, ovf, first) = args
+    ptr = rt.core_comp_ptr
+    n_cols = ptr.size - 1
+    cut = np.searchsorted(ptr, ptr[-1] * np.arange(1, pieces) // pieces)
+    cols = np.unique(np.concatenate([[0], np.clip(cut, 1, n_cols - 1), [n_cols]])).astype(np.int64)
+    pieces = cols.size - 1
+    # Each piece sees only its cores: core_comp_ptr cut to them (padded rows of one array),
+    # the other pointers indexed by core from its first core on (a longer array is
+    # harmless: only entries j, j + 1 are read).
+    n_ptr = np.diff(cols) + 1
+    comp_ptrs = np.zeros((pieces, int(n_ptr.max())), dtype=np.int64)
+    for k in range(pieces):
+        comp_ptrs[k, :n_ptr[k]] = ptr[cols[k]:cols[k + 1] + 1]
+
+    def from_core(a):
+        return np.stack([np.concatenate([a[c:], np.full(c, a[-1])]) for c in cols[:-1]])
+
+    block_ptrs = from_core(rt.core_block_ptr)
+    seg_ptrs, relay_ptrs = from_core(mid[9]), from_core(mid[19])
+    # the accumulator rows of each piece's cores (blocks are in column order)
+    bptr = rt.core_block_ptr
+    rows = np.array([rt.block_row[bptr[c]] if bptr[c] < rt.block_row.size else acc.shape[1]
+                     for c in cols], dtype=np.int64)
+    rows[-1] = acc.shape[1]
+    accs = np.zeros((pieces,) + acc.shape, dtype=acc.dtype)
+    cnt_u = np.zeros((pieces,) + cnt.shape, dtype=cnt.dtype)
+    cnt_d = np.zeros((pieces,) + cnt.shape, dtype=cnt.dtype)
+    ovfs = np.zeros((pieces, 4), dtype=np.int64)
+    firsts = np.full((pieces, 4, 2), -1, dtype=np.int64)
+    targs = (rt, comp_ptrs, n_ptr.astype(np.int64), block_ptrs, rows, accs, cnt_u, cnt_d,
+             *mid[:9], seg_ptrs, *mid[10:19], relay_ptrs, *mid[20:], probe, u_out, v_out, ovfs,
+             firsts)
+    out = _run_both(args, targs, int(inputs.steps), tb.mapping.n_comp, accs, inputs.progress,
+                    adapt=inputs.threads is None)
+    stopped = out[3]
+    for k in range(pieces):
+        j0, j1 = cols[k], cols[k + 1]
+        cnt[:, :, j0:j1] += cnt_u[k][:, :, :j1 - j0]
+    cnt += cnt_d.sum(axis=0)
+    if stopped >= 0 and (first[:, 0] >= 0).any():
+        return out  # strict, stopped in one thread's steps: its record is the run's
+    if stopped >= 0:
+        # strict: the first piece that stopped holds the one-thread run's record
+        k = int(np.flatnonzero((firsts[:, :, 0] >= 0).any(axis=1))[0])
+        ovf[:] = ovfs[k]
+        first[:] = firsts[k]
+        return out
+    ovf += ovfs.sum(axis=0)
+    for code in range(4):
+        at = np.concatenate([first[code:code + 1], firsts[:, code]])
+        at = at[at[:, 0] >= 0]
+        if at.size:
+            # the earliest (step, compartment): the one a single thread meets first
+            first[code] = at[np.lexsort((at[:, 1], at[:, 0]))[0]]
+    return out
+
+
+#: Steps of one piece of an adaptive run (:func:`_run_both`), as a share of the run, and
+#: how often (in pieces) the slower way is tried again.
+_SHARE, _RETRY = 40, 8
+
+
+def _run_both(args: tuple, targs: tuple, steps: int, n_comp: int, accs: np.ndarray, progress,
+              adapt: bool):
+    """Run the steps with :func:`run_loihi_threads` (``targs``) or, when ``adapt``, with
+    whichever of it and :func:`run_loihi` (``args``) has been faster lately.
+
+    The threads wait for each other twice a step: when another program holds a core,
+    a thread that loses it stalls the run (under load a second thread was up to 10x
+    slower than one). So an adaptive run times pieces of about ``steps / _SHARE`` steps
+    each way and keeps the faster, trying the other again every ``_RETRY`` pieces. The
+    two loops share the state, spikes, probes and (added up) counters; only the
+    accumulated input moves between the one ring buffer and the pieces' ones. What is
+    computed is the same either way. Returns what :func:`run_resumable` returns.
+    """
+    acc = args[1]
+    cap = max(1024, 2 * n_comp, min(steps * n_comp + n_comp, RESUMABLE_CAP))
+    spike_t = np.empty(cap, dtype=np.int64)
+    spike_c = np.empty(cap, dtype=np.int32)
+    run_loihi_threads(0, 0, spike_t, spike_c, 0, *targs)
+    if adapt:
+        run_loihi(0, 0, spike_t, spike_c, 0, *args)
+    chunk = max(1, -(-steps // _SHARE)) if adapt or progress is not None else steps
+    per_step = {True: 0.0, False: 0.0}  # seconds per step, threads or not, last timed
+    start = time.perf_counter()
+    t, n_spikes, stopped, threads, piece = 0, 0, -1, True, 0
+    while True:
+        end = min(t + chunk, steps)
+        t_before, clock = t, time.perf_counter()
+        if threads:
+            n_spikes, t, stopped = run_loihi_threads(t, end, spike_t, spike_c, n_spikes, *targs)
+        else:
+            n_spikes, t, stopped = run_loihi(t, end, spike_t, spike_c, n_spikes, *args)
+        if t > t_before:
+            per_step[threads] = (time.perf_counter() - clock) / (t - t_before)
+        if progress is not None:
+            progress(t)
+        if t >= steps or stopped >= 0:
+            break
+        if t < end:  # stopped early: the spike buffer might not hold step t
+            spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
+            spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
+            continue
+        piece += 1
+        if adapt:
+            # one thread once, then the faster way, the slower one again now and then
+            faster = per_step[True] <= per_step[False]
+            want = False if not per_step[False] else (faster if piece % _RETRY else not faster)
+            if want != threads:
+                if want:  # the input waiting in the one ring buffer moves to piece 0's
+                    accs[0] += acc
+                    acc[:] = 0
+                else:
+                    np.sum(accs, axis=0, dtype=acc.dtype, out=acc)
+                    accs[:] = 0
+                threads = want
+    return spike_t, spike_c, n_spikes, stopped, time.perf_counter() - start
 
 
 def _modes(tb: LoihiTables) -> tuple:
@@ -965,4 +1115,93 @@ def run_loihi(t0, steps, spike_t, spike_c, n_spikes, rt, acc, cnt, u, v, ref, f_
             u_out[t, k] = u[probe[k]]
             v_out[t, k] = v[probe[k]]
         deliver_many(rt, in_src, in_ptr[t], in_ptr[t + 1], t, acc, cnt)
+    return n_spikes, steps, -1
+
+
+@njit(cache=True, parallel=True)
+def run_loihi_threads(t0, steps, spike_t, spike_c, n_spikes, rt, comp_ptrs, n_ptr, block_ptrs,
+                      rows, accs, cnt_u, cnt_d, u, v, ref, f_u, f_v, bias, vth, refractory,
+                      block_exp, seg_ptrs, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias,
+                      cfg_vth, cfg_refr, cfg_relay, relay_ptrs, relay_local, decay_bits,
+                      input_shift, half_u, half_v, wrap_u, wrap_v, ge, strict, in_ptr, in_src,
+                      probe, u_out, v_out, ovfs, firsts):
+    """:func:`run_loihi` in pieces, one thread each (:func:`_run_threads`), same calling
+    convention; per piece ``k``: its cores' ``core_comp_ptr`` (``comp_ptrs[k, :n_ptr[k]]``),
+    the block, segment and relay pointers from its first core on, its accumulator rows
+    ``rows[k] .. rows[k + 1] - 1``, and its own ring buffer, counters and overflow records
+    (a leading piece axis).
+
+    Within a step: each piece adds its rows of the other pieces' ring buffers into the
+    first one's, then updates its cores (:func:`_update_cores`, into its own spike list);
+    the pieces' spikes are appended in core order (one thread's order); each piece
+    delivers a share of the step's spikes and input events into its own ring buffer and
+    counters. Compiled only for a run of several pieces.
+    """
+    pieces = accs.shape[0]
+    n_comp = rt.comp_col.shape[0]
+    max_core = 1
+    max_piece = 1
+    for k in range(pieces):
+        p0 = comp_ptrs[k, 0]
+        max_piece = max(max_piece, comp_ptrs[k, n_ptr[k] - 1] - p0)
+        for j in range(n_ptr[k] - 1):
+            max_core = max(max_core, comp_ptrs[k, j + 1] - comp_ptrs[k, j])
+    a_in = np.zeros((pieces, max_core), dtype=np.int64)
+    had = np.zeros((pieces, max_core), dtype=np.uint8)
+    flags8 = np.zeros((pieces, (max_core + 7) // 8), dtype=np.uint64)
+    own_t = np.empty((pieces, max_piece), dtype=spike_t.dtype)
+    own_c = np.empty((pieces, max_piece), dtype=spike_c.dtype)
+    fired = np.zeros(pieces, dtype=np.int64)
+    stops = np.zeros(pieces, dtype=np.bool_)
+    cap = spike_t.shape[0]
+    n_slots = rt.n_slots
+    # The Routing's fields, for a piece's Routing made inside the parallel loops (Numba
+    # passes only arrays and scalars into them).
+    (src, route, route_bits, syn, syn_vbits, syn_delay, delay, _, block_row, block_comp,
+     block_size, block_key, block_axon, _, _, comp_col, comp_relay) = rt
+    for t in range(t0, steps):
+        if n_spikes + n_comp > cap:
+            return n_spikes, t, -1
+        slot = t % n_slots
+        for kk in prange(pieces):
+            k = np.int64(kk)
+            for q in range(1, pieces):
+                for r in range(rows[k], rows[k + 1]):
+                    accs[0, slot, r] += accs[q, slot, r]
+                    accs[q, slot, r] = 0
+            mine = Routing(src, route, route_bits, syn, syn_vbits, syn_delay, delay, n_slots,
+                           block_row, block_comp, block_size, block_key, block_axon,
+                           block_ptrs[k], comp_ptrs[k, :n_ptr[k]], comp_col, comp_relay)
+            n, stop = _update_cores(
+                t, slot, mine, accs[0], cnt_u[k], u, v, ref, f_u, f_v, bias, vth, refractory,
+                block_exp, seg_ptrs[k], seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias,
+                cfg_vth, cfg_refr, cfg_relay, relay_ptrs[k], relay_local, decay_bits,
+                input_shift, half_u, half_v, wrap_u, wrap_v, ge, strict, a_in[k], had[k],
+                flags8[k].view(np.uint8), flags8[k], own_t[k], own_c[k], np.int64(0), ovfs[k],
+                firsts[k])
+            fired[k] = n
+            stops[k] = stop
+        step_start = n_spikes
+        for k in range(pieces):
+            if stops[k]:
+                return n_spikes, t, t
+            for i in range(fired[k]):
+                spike_t[n_spikes] = t
+                spike_c[n_spikes] = own_c[k, i]
+                n_spikes += 1
+        n_out = n_spikes - step_start
+        i0 = in_ptr[t]
+        n_in = in_ptr[t + 1] - i0
+        for kk in prange(pieces):
+            k = np.int64(kk)
+            whole = Routing(src, route, route_bits, syn, syn_vbits, syn_delay, delay, n_slots,
+                            block_row, block_comp, block_size, block_key, block_axon,
+                            block_ptrs[0], comp_ptrs[0, :n_ptr[0]], comp_col, comp_relay)
+            deliver_many(whole, spike_c, step_start + n_out * k // pieces,
+                         step_start + n_out * (k + 1) // pieces, t, accs[k], cnt_d[k])
+            deliver_many(whole, in_src, i0 + n_in * k // pieces, i0 + n_in * (k + 1) // pieces, t,
+                         accs[k], cnt_d[k])
+        for k in range(probe.shape[0]):
+            u_out[t, k] = u[probe[k]]
+            v_out[t, k] = v[probe[k]]
     return n_spikes, steps, -1
