@@ -121,8 +121,21 @@ def blocks(text: str) -> list[Block]:
     return out
 
 
+#: Pages that run first, in this order (the others follow in name order). Under pytest-xdist
+#: each page is a unit of work of its own (``tests/conftest.py``), handed out in this
+#: order, so the two processes start on different kernel families and a later page finds
+#: the other process's kernels in Numba's cache: chapter 4 compiles the partitioners (every
+#: compile for a chip needs them) while chapters 1 and 3 compile the float model and the
+#: lowering, which need none; chapter 6 the Loihi kernel before the pages that run it.
+#: Only the time depends on it (a page runs alone, in a fresh copy of the repository).
+FIRST = ("docs/tutorial/04-on-a-chip.md", "docs/tutorial/01-one-neuron.md", "docs/tutorial/06-energy.md",
+         "docs/tutorial/03-networks.md", "docs/tutorial/02-encodings.md", "docs/tutorial/05-truenorth-splitters.md",
+         "docs/tutorial/08-akida-frames.md", "docs/tutorial/09-plasticity.md", "docs/tutorial/07-quantization.md")
+
+
 def pages() -> list[Path]:
-    return sorted(DOCS.rglob("*.md"))
+    rank = {page: k for k, page in enumerate(FIRST)}
+    return sorted(DOCS.rglob("*.md"), key=lambda p: (rank.get(page_id(p), len(rank)), p))
 
 
 def page_id(path: Path) -> str:
@@ -418,6 +431,19 @@ def test_no_page_gains_a_fence_without_a_language() -> None:
             grown.append(f"{where}: fences at lines {untagged} name no language ({allowed} allowed)")
     assert not grown, ("name the language of each fence (text, snn, toml, python, console, ...):\n"
                        + "\n".join(grown))
+
+
+def test_pages_run_first_in_order_each_a_unit_of_work_of_its_own() -> None:
+    import conftest
+
+    ids = [page_id(p) for p in pages()]
+    assert ids[:len(FIRST)] == list(FIRST)               # every page FIRST names exists
+    assert ids[len(FIRST):] == sorted(ids[len(FIRST):])
+    page = "tests/test_docs.py::test_page_runs[docs/tutorial/04-on-a-chip.md]"
+    assert conftest.unit_of(page) == page
+    assert conftest.unit_of("tests/test_docs.py::test_output_matching_is_exact_except_for_ellipses_and_trailing_spaces") \
+        == "tests/test_docs.py"
+    assert conftest.unit_of("tests/test_cli.py::TestRun::test_x[a::b]") == "tests/test_cli.py"
 
 
 def test_every_tutorial_chapter_is_in_its_index() -> None:
