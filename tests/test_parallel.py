@@ -76,11 +76,29 @@ def test_jobs_n_runs_blas_with_one_thread_per_worker_and_restores_the_callers(jo
     from threadpoolctl import threadpool_info, threadpool_limits
 
     with threadpool_limits(limits=2, user_api="blas"):  # as OpenBLAS starts on a 2-core box
-        before = [info["num_threads"] for info in threadpool_info()]
+        before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
         assert 2 in before
         got = P.map_chunks(_blas_threads, None, range(4), jobs=jobs, chunk_size=1)
         assert got == [[1]] * 4
-        assert [info["num_threads"] for info in threadpool_info()] == before  # the caller's, as it was
+        # the caller's, as it was (jobs=1 may load OpenMP for Numba's threads: BLAS is compared)
+        assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == before
+
+
+def _numba_threads(shared, chunk):
+    import numba
+
+    return [numba.get_num_threads() for _ in chunk]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_jobs_n_runs_numbas_parallel_loops_on_one_thread_per_worker(jobs):
+    """A large Loihi run cuts itself into Numba's thread count of pieces: jobs=1 must not
+    take the second core that way, and the caller's count is restored afterwards."""
+    import numba
+
+    before = numba.get_num_threads()
+    assert P.map_chunks(_numba_threads, None, range(4), jobs=jobs, chunk_size=1) == [1] * 4
+    assert numba.get_num_threads() == before
 
 
 def _spin(shared, chunk):

@@ -185,7 +185,7 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         if client is not None:
             _on_dask(client, fn, shared, chunks, done, clock)
         elif workers <= 1 or len(chunks) == 1:
-            with _one_thread():  # jobs=1 is one core
+            with _one_thread(), _numba_one_thread():  # jobs=1 is one core
                 for k, chunk in enumerate(chunks):
                     t0, c0 = time.perf_counter(), time.process_time()
                     out = fn(shared, chunk)
@@ -422,6 +422,20 @@ def _one_thread() -> Any:
 
 
 @contextlib.contextmanager
+def _numba_one_thread() -> Iterator[None]:
+    """Numba's parallel loops (a large Loihi run's pieces) at one thread while the context
+    lasts. Every chunk function emulates, so Numba is loaded here if it is not yet."""
+    import numba
+
+    saved = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(saved)
+
+
+@contextlib.contextmanager
 def _one_thread_env() -> Iterator[None]:
     """The thread-count variables at 1 while worker processes start (they inherit them)."""
     saved = {k: os.environ.get(k) for k in _ONE_THREAD}
@@ -452,20 +466,13 @@ def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None, pa
     _one_thread().__enter__()  # for the worker's life (never restored)
     numba = sys.modules.get("numba")
     if numba is not None:  # a forked worker: Numba loaded already, read its settings again
-        try:
-            numba.config.reload_config()
-            if _numba_threads_started():  # the parent's thread pool came along: use one thread of it
-                numba.set_num_threads(1)
-        except Exception:  # noqa: BLE001 - a Numba without these hooks runs as it is
-            pass
+        with contextlib.suppress(RuntimeError):  # (refused when the parent's pool came along
+            numba.config.reload_config()         # started: its size stays)
+        # the pool is sized by what the parent read at import (every core): use one thread of it
+        numba.set_num_threads(1)
     _SHARED = pickle.loads(shared) if pickled else shared
     _CHUNKS = chunks
     _PARCELS = parcels
-
-
-def _numba_threads_started() -> bool:
-    parallel = sys.modules.get("numba.np.ufunc.parallel")
-    return bool(getattr(parallel, "_is_initialized", False))
 
 
 def _run_chunk(fn: Callable, chunk: list[Any] | int, cap: tuple[int, str] | None = None
