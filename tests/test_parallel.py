@@ -34,7 +34,7 @@ def _square_slowly(shared, chunk):
 
 
 def _who(shared, chunk):
-    return [(os.getpid(), id(shared), os.environ.get("NUMBA_NUM_THREADS")) for _ in chunk]
+    return [(os.getpid(), id(shared), os.environ.get("OMP_NUM_THREADS")) for _ in chunk]
 
 
 def _refuse(shared, chunk):

@@ -460,16 +460,18 @@ def _start_worker(shared: Any, pickled: bool, chunks: list[list[Any]] | None, pa
     # Ctrl-C at a terminal reaches the whole process group: the caller handles it (and
     # stops the workers); a worker must not die of it on its own, printing a traceback
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.environ.update({k: "1" for k in _ONE_THREAD})
+    numba = sys.modules.get("numba")
+    launched = numba is not None and _numba_threads_started()
+    # a forked worker whose parent started Numba's pool keeps that pool's size: Numba
+    # re-reads the variables at every compile and refuses a size other than the started one
+    os.environ.update({k: "1" for k in _ONE_THREAD if not (launched and k == "NUMBA_NUM_THREADS")})
     # a forked worker inherits BLAS loaded with the parent's thread count (two threads per
     # worker on two cores: oversubscribed), which the variables above no longer change
     _one_thread().__enter__()  # for the worker's life (never restored)
-    numba = sys.modules.get("numba")
-    if numba is not None:  # a forked worker: Numba loaded already, read its settings again
-        with contextlib.suppress(RuntimeError):  # (refused when the parent's pool came along
-            numba.config.reload_config()         # started: its size stays)
-        # the pool is sized by what the parent read at import (every core): use one thread of it
-        numba.set_num_threads(1)
+    if numba is not None:  # a forked worker: Numba loaded already
+        if not launched:
+            numba.config.reload_config()  # the pool starts at the size set above
+        numba.set_num_threads(1)  # (started: one thread of the parent's size)
     _SHARED = pickle.loads(shared) if pickled else shared
     _CHUNKS = chunks
     _PARCELS = parcels
@@ -623,3 +625,8 @@ def _on_dask(client: Any, fn: Callable, shared: Any, chunks: list[list[Any]],
     except BaseException:
         client.cancel(futures)
         raise
+
+
+def _numba_threads_started() -> bool:
+    parallel = sys.modules.get("numba.np.ufunc.parallel")
+    return bool(getattr(parallel, "_is_initialized", False))
