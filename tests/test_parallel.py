@@ -84,6 +84,25 @@ def test_jobs_n_runs_blas_with_one_thread_per_worker_and_restores_the_callers(jo
         assert [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"] == before
 
 
+def _pid_and_item(shared, chunk):
+    return [(os.getpid(), item) for item in chunk]
+
+
+def test_first_here_runs_the_first_item_in_the_caller_before_the_workers_start():
+    """validate's kernels compile once on a cold cache: the workers fork after the caller
+    ran (and compiled for) the first item. Results stay in order, every chunk reported."""
+    starts = []
+    got = P.map_chunks(_pid_and_item, None, range(40), jobs=2, first_here=True,
+                       on_chunk=lambda start, out: starts.append((start, len(out))))
+    assert [item for _, item in got] == list(range(40))
+    assert got[0][0] == os.getpid()
+    assert os.getpid() not in {pid for pid, _ in got[1:]}
+    assert starts[0] == (0, 1) and sum(k for _, k in starts) == 40
+    # one process, or not asked: every item where it ran before
+    assert {pid for pid, _ in P.map_chunks(_pid_and_item, None, range(8), jobs=1, first_here=True)} == {os.getpid()}
+    assert os.getpid() not in {pid for pid, _ in P.map_chunks(_pid_and_item, None, range(8), jobs=2)}
+
+
 def _numba_threads(shared, chunk):
     import numba
 
@@ -156,7 +175,8 @@ def _arrays(shared, chunk):
 
 
 def _parcels_left() -> list[str]:
-    return sorted(n for n in os.listdir("/dev/shm") if n.startswith("neurocomp-")) \
+    """This process's folders of results by file (another test process may be making its own)."""
+    return sorted(n for n in os.listdir("/dev/shm") if n.startswith(f"neurocomp-{os.getpid()}-")) \
         if os.path.isdir("/dev/shm") else []
 
 

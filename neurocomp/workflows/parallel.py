@@ -126,7 +126,7 @@ def resolve_jobs(jobs: Any = None) -> int:
 
 def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequence[T], *,
                jobs: int | None = None, client: Any = None, chunk_size: int | None = None,
-               on_chunk: Callable[[int, list[R]], None] | None = None) -> list[R]:
+               on_chunk: Callable[[int, list[R]], None] | None = None, first_here: bool = False) -> list[R]:
     """``fn(shared, chunk)`` over ``items`` in chunks; the results of every item, in order.
 
     Parameters
@@ -147,6 +147,11 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
     on_chunk
         Called in this process as ``on_chunk(first item's index, results)`` as each
         chunk finishes (in the order they finish).
+    first_here
+        Before forking local workers, run the first item here, as a chunk of its own: the
+        workers inherit the kernels it compiled, so a cold cache compiles them once instead
+        of once in every worker at the same time. (Its time counts as the caller's own work
+        in :func:`last_timing`.) For calls whose items all take the same kernels.
 
     Raises
     ------
@@ -168,6 +173,9 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
         raise UsageError(f"chunk_size must be a whole number >= 1, got {chunk_size!r}")
     else:
         sizes = [min(chunk_size, n - s) for s in range(0, n, chunk_size)]
+    here = 1 if first_here and client is None and workers > 1 and len(sizes) > 1 and _can_fork() else 0
+    if here and sizes[0] > 1:
+        sizes = [1, sizes[0] - 1, *sizes[1:]]
     starts = [0, *itertools.accumulate(sizes[:-1])]
     chunks = [items[s:s + size] for s, size in zip(starts, sizes)]
     results: list[list[R] | None] = [None] * len(chunks)
@@ -192,7 +200,10 @@ def map_chunks(fn: Callable[[Any, list[T]], list[R]], shared: Any, items: Sequen
                     clock.ran(k, os.getpid(), t0, time.perf_counter(), time.process_time() - c0)
                     done(k, out)
         else:
-            _on_processes(min(workers, len(chunks)), fn, shared, chunks, done, clock)
+            if here:  # (not timed as a worker's chunk: it is part of the caller's work)
+                with _one_thread(), _numba_one_thread():
+                    done(0, fn(shared, chunks[0]))
+            _on_processes(min(workers, len(chunks) - here), fn, shared, chunks, done, clock, first=here)
     except KeyboardInterrupt:
         finished = {starts[k] + j: r for k, out in enumerate(results) if out is not None for j, r in enumerate(out)}
         raise Interrupted(finished, n) from None
@@ -327,7 +338,8 @@ def _children_cpu() -> float:
 
 
 def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any]],
-                  done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
+                  done: Callable[[int, list[Any]], None], clock: _Clock, first: int = 0) -> None:
+    """The chunks from number ``first`` on, on ``workers`` local processes."""
     import multiprocessing
 
     forked = _can_fork()
@@ -342,15 +354,16 @@ def _on_processes(workers: int, fn: Callable, shared: Any, chunks: list[list[Any
         env = _one_thread_env()  # read by each library as a spawned worker loads it
     try:
         with env:
-            _spread(workers, context, initargs, fn, forked, chunks, done, clock)
+            _spread(workers, context, initargs, fn, forked, chunks, done, clock, first)
     finally:  # the files of results not read (an error, Ctrl-C), and any a worker ended half written
         if parcels is not None:
             shutil.rmtree(parcels, ignore_errors=True)
 
 
 def _spread(workers: int, context: Any, initargs: tuple, fn: Callable, forked: bool, chunks: list[list[Any]],
-            done: Callable[[int, list[Any]], None], clock: _Clock) -> None:
-    """The chunks on a pool of ``workers`` processes, each result passed to ``done``."""
+            done: Callable[[int, list[Any]], None], clock: _Clock, first: int = 0) -> None:
+    """The chunks from number ``first`` on, on a pool of ``workers`` processes, each result
+    passed to ``done``."""
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=initargs)
@@ -358,7 +371,7 @@ def _spread(workers: int, context: Any, initargs: tuple, fn: Callable, forked: b
     try:  # from the first submit to the pool's end: Ctrl-C anywhere in it stops the workers
         cap = current_cap()  # the caller's memory cap holds in the workers too
         futures = {pool.submit(_run_chunk, fn, k if forked else chunk, cap): k
-                   for k, chunk in enumerate(chunks)}
+                   for k, chunk in enumerate(chunks) if k >= first}
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -509,7 +522,7 @@ def _parcel_folder() -> str | None:
     if not os.path.isdir("/dev/shm"):
         return None
     try:
-        return tempfile.mkdtemp(prefix="neurocomp-", dir="/dev/shm")
+        return tempfile.mkdtemp(prefix=f"neurocomp-{os.getpid()}-", dir="/dev/shm")  # (whose it is)
     except OSError:  # not writable: the pipe
         return None
 

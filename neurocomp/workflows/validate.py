@@ -106,7 +106,8 @@ def validate(network: Network, chip: Any, steps: int,
     # others); each chunk encodes its own samples and sends back digests of its runs, so
     # that this process's own work (not spread) stays small
     shared = (network, mapping, prepare_reference(network, steps, synapses), steps, source, output)
-    out = map_chunks(_validate_chunk, shared, items, jobs=jobs, client=client, on_chunk=finished)
+    out = map_chunks(_validate_chunk, shared, items, jobs=jobs, client=client, on_chunk=finished,
+                     first_here=True)
     ref_runs = [ref for ref, _, _, _, _ in out]
     chip_runs = [chip_run for _, chip_run, _, _, _ in out]
     chip_warnings = [warned for _, _, warned, _, _ in out if warned is not None]  # each run's first
