@@ -47,7 +47,7 @@ from ...diagnostics import UsageError, did_you_mean
 from ...chip.family import FAMILIES, find
 
 __all__ = ["where_is", "overflow_sentence", "KernelInputs", "KernelRun", "kernel_for", "batch_runner", "run_resumable",
-           "CHUNKS", "chunk_of"]
+           "CHUNKS", "chunk_of", "spike_buffers", "doubled"]
 
 # OpenMP threads that wait for work sleep at once instead of spinning: with another
 # program on the second core, spinning threads (OpenMP's default) made a threaded Loihi
@@ -182,6 +182,20 @@ def chunk_of(steps: int) -> int:
 RESUMABLE_CAP = 1 << 16
 
 
+def spike_buffers(steps: int, n_comp: int, comp_dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """The spike buffers (steps, compartments) a resumable loop starts with: room for
+    every compartment firing in every step up to :data:`RESUMABLE_CAP` events (below it a
+    run never stops for room; a small network's runs stopped once or twice each)."""
+    cap = max(1024, 2 * n_comp, min(steps * n_comp + n_comp, RESUMABLE_CAP))
+    return np.empty(cap, dtype=np.int64), np.empty(cap, dtype=comp_dtype)
+
+
+def doubled(spike_t: np.ndarray, spike_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The spike buffers twice as big, their entries kept (a loop stopped for room)."""
+    return (np.concatenate([spike_t, np.empty_like(spike_t)]),
+            np.concatenate([spike_c, np.empty_like(spike_c)]))
+
+
 def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp: int,
                   args: tuple[Any, ...], comp_dtype: type = np.int64,
                   progress: Callable[[int], None] | None = None
@@ -201,11 +215,7 @@ def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp:
 
     Returns ``(spike_t, spike_c, n_spikes, stopped, wall_s)``.
     """
-    # Room for every compartment firing in every step up to RESUMABLE_CAP events: below
-    # it a run never stops for room (a small network's runs stopped once or twice each).
-    cap = max(1024, 2 * n_comp, min(steps * n_comp + n_comp, RESUMABLE_CAP))
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=comp_dtype)
+    spike_t, spike_c = spike_buffers(steps, n_comp, comp_dtype)
     loop(0, 0, spike_t, spike_c, 0, *args)
     start = time.perf_counter()
     t, n_spikes, stopped = 0, 0, -1
@@ -218,7 +228,6 @@ def run_resumable(loop: Callable[..., tuple[int, int, int]], steps: int, n_comp:
         if t >= steps or stopped >= 0:
             break
         if t < end:  # stopped early: the spike buffer might not hold step t
-            spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
-            spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
+            spike_t, spike_c = doubled(spike_t, spike_c)
     return spike_t, spike_c, n_spikes, stopped, time.perf_counter() - start
 

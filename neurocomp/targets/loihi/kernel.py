@@ -50,7 +50,7 @@ import numpy as np
 from numba import njit, prange
 
 from ...diagnostics import EmulationError, UsageError
-from ...emulator.kernels import (RESUMABLE_CAP, KernelInputs, KernelRun, overflow_sentence,
+from ...emulator.kernels import (KernelInputs, KernelRun, doubled, overflow_sentence, spike_buffers,
                                  run_resumable, where_is)
 from ...emulator.kernels.routing import (N_COUNTERS, SPIKES_OUT, UPDATES_ACTIVE, UPDATES_INACTIVE, Routing,
                       RoutingInfo, deliver_many, narrowest_int, routing_tables)
@@ -429,9 +429,7 @@ def _run_both(args: tuple, targs: tuple, steps: int, n_comp: int, accs: np.ndarr
     computed is the same either way. Returns what :func:`run_resumable` returns.
     """
     acc = args[1]
-    cap = max(1024, 2 * n_comp, min(steps * n_comp + n_comp, RESUMABLE_CAP))
-    spike_t = np.empty(cap, dtype=np.int64)
-    spike_c = np.empty(cap, dtype=np.int32)
+    spike_t, spike_c = spike_buffers(steps, n_comp, np.int32)
     run_loihi_threads(0, 0, spike_t, spike_c, 0, *targs)
     if adapt:
         run_loihi(0, 0, spike_t, spike_c, 0, *args)
@@ -453,8 +451,7 @@ def _run_both(args: tuple, targs: tuple, steps: int, n_comp: int, accs: np.ndarr
         if t >= steps or stopped >= 0:
             break
         if t < end:  # stopped early: the spike buffer might not hold step t
-            spike_t = np.concatenate([spike_t, np.empty_like(spike_t)])
-            spike_c = np.concatenate([spike_c, np.empty_like(spike_c)])
+            spike_t, spike_c = doubled(spike_t, spike_c)
             continue
         piece += 1
         if adapt:
