@@ -162,6 +162,19 @@ def test_check_lists_missing_logs_and_figures_and_not_quiet_runs(run_all, tmp_pa
     assert "(emu:loop_ms): run 570, 1.02x, but emu.log was not run on a quiet box" in text
 
 
+def test_every_figure_the_readme_quotes_is_tagged_and_readable(run_all):
+    """The real README: each tag names a command of a benchmarks block and a figure its script
+    prints; each command runs a script that exists; no number in a table goes unchecked."""
+    text = (ROOT / "benchmarks" / "README.md").read_text(encoding="utf-8")
+    listed = {c.name: c.script for c in run_all.commands(text)}
+    assert all((ROOT / "benchmarks" / script).is_file() for script in listed.values())
+    quoted = run_all.quotes(text)
+    assert quoted
+    for q in quoted:
+        assert q.figure in run_all.FIGURES[listed[q.log]], q
+    assert run_all.untagged(text) == []
+
+
 def test_run_waits_for_quiet_and_writes_one_log_per_command(run_all, tmp_path):
     cmd = [run_all.Command("hello", ("python", "-c", "print('jobs=1: 1.0 s = 5.0 samples/s')"), 1),
            run_all.Command("fails", ("python", "-c", "import sys; sys.exit(3)"), 2)]
