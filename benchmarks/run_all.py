@@ -17,8 +17,8 @@ folder of logs and says whether the run reproduces it within 20 %; a number in a
 table's value cells without a tag is listed as unchecked.
 
     python benchmarks/run_all.py list
-    python benchmarks/run_all.py run --logs bench-logs [--only batch startup] [--dry-run]
-    python benchmarks/run_all.py check bench-logs [--readme benchmarks/README.md]
+    python benchmarks/run_all.py run --logs /tmp/bench-logs [--only batch startup] [--dry-run]
+    python benchmarks/run_all.py check /tmp/bench-logs [--readme benchmarks/README.md]
 
 Do not run it on a shared box: ``run`` waits for quiet (``--max-wait``, then runs anyway and
 marks the log NOT QUIET).
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="what", required=True)
     sub.add_parser("list", help="the commands the README gives")
     r = sub.add_parser("run", help="run them one at a time on a quiet box, output to LOGS/NAME.log")
-    r.add_argument("--logs", type=Path, default=ROOT / "bench-logs")
+    r.add_argument("--logs", type=Path, required=True, help="the folder of logs (made if missing)")
     r.add_argument("--only", nargs="+", metavar="NAME", help="these commands only")
     r.add_argument("--skip", nargs="+", metavar="NAME", default=[], help="all but these")
     r.add_argument("--load-below", type=float, default=1.5, help="start when the 1-minute load is below this")
