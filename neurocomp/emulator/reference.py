@@ -399,9 +399,10 @@ class _DenseInputs:
     synapse of weight 1 and delay 0, whose events are those sums.
     """
 
-    projections: tuple  # (input name, its global offset, dense weights [pre, post_total], delay)
+    projections: tuple  # (input name, its global offset, dense weights [pre, post's size], delay, post's offset)
     csr: tuple  # the kernel's CSR: neurons' rows as before, inputs' rows empty, one row per neuron after
     fanout: np.ndarray  # each global input source's fan-out in the original CSR
+    n_neurons: int
 
     @classmethod
     def of(cls, network: Network, layout: "_Layout", synapses: Mapping[str, Synapses],
@@ -422,11 +423,12 @@ class _DenseInputs:
                 return None
             delay = int(syn.delays[0]) if syn.delays is not None and len(syn.delays) else int(syn.delay)
             lo = layout.span(proj.post)[0]
-            dense = np.zeros((syn.n_pre, n), dtype=np.float64)
+            # only the post's columns: the product skips the neurons it cannot reach
+            dense = np.zeros((syn.n_pre, syn.n_post), dtype=np.float64)
             rows = np.repeat(np.arange(syn.n_pre), np.diff(syn.indptr).astype(np.int64))
-            np.add.at(dense, (rows, syn.indices.astype(np.int64) + lo), syn.weights)
+            np.add.at(dense, (rows, syn.indices.astype(np.int64)), syn.weights)
             reached[lo:lo + syn.n_post] = True
-            projections.append((proj.pre, layout.span(proj.pre)[0], dense, delay))
+            projections.append((proj.pre, layout.span(proj.pre)[0], dense, delay, lo))
         if not projections or not _exact_sums(csr, reached, n):
             return None
         indptr, indices, weights, delays, delay, n_slots = csr
@@ -440,7 +442,7 @@ class _DenseInputs:
         own = delays[:kept] if len(delays) else np.full(kept, delay, dtype=np.int32)
         new_delays = np.concatenate([own, np.zeros(n, dtype=np.int32)]).astype(np.int32)
         fanout = np.diff(indptr).astype(np.int64)
-        return cls(tuple(projections), (new_indptr, new_indices, new_weights, new_delays, 0, n_slots), fanout)
+        return cls(tuple(projections), (new_indptr, new_indices, new_weights, new_delays, 0, n_slots), fanout, n)
 
     def arrivals(self, events: list[Mapping[str, InputEvents]], steps: int) -> tuple[np.ndarray, np.ndarray]:
         """What reaches each neuron at each step, per sample ``[samples, steps, n_neurons]``
@@ -448,10 +450,10 @@ class _DenseInputs:
         that holds it: ``False`` for a sample whose events are not all single events of
         value 1 (its rows are then to be ignored)."""
         n_samples = len(events)
-        n = self.projections[0][2].shape[1]
+        n = self.n_neurons
         counts = {}
         ok = np.ones(n_samples, dtype=bool)
-        for name, _, dense, _ in self.projections:
+        for name, _, dense, *_ in self.projections:
             if name in counts:
                 continue
             n_pre = dense.shape[0]
@@ -470,17 +472,17 @@ class _DenseInputs:
                     ok[k] = False
             counts[name] = raster.reshape(n_samples * steps, n_pre)
         arrived = np.zeros((n_samples, steps, n), dtype=np.float64)
-        for name, _, dense, delay in self.projections:
-            sums = (counts[name] @ dense).reshape(n_samples, steps, n)
+        for name, _, dense, delay, lo in self.projections:
+            sums = (counts[name] @ dense).reshape(n_samples, steps, dense.shape[1])
             if delay < steps:  # events of step t arrive at t + 1 + delay: the kernel's event at t + delay
-                arrived[:, delay:] += sums[:, :steps - delay]
+                arrived[:, delay:, lo:lo + dense.shape[1]] += sums[:, :steps - delay]
         return arrived, ok
 
     def input_fanout(self, events: Mapping[str, InputEvents], steps: int) -> int:
         """The synaptic events the inputs' own events make (each event's fan-out)."""
         total = 0
         seen = set()
-        for name, offset, _, _ in self.projections:
+        for name, offset, *_ in self.projections:
             if name in seen:
                 continue
             seen.add(name)
