@@ -320,7 +320,8 @@ def _rate_code(enc: RateCode, job: EncodeJob) -> InputEvents:
     for start in range(0, steps, rows):
         block = min(rows, steps - start)
         # u < p: u is in [0, 1), so p = 1 always fires and p = 0 never does. The flat
-        # positions, split by divmod: ~8x cheaper than a 2-D nonzero, the same hits in order.
+        # positions split by divmod are the 2-D nonzero's hits in its order, for less
+        # (a 100 x 784 block's draws and hits: 1.7x less CPU).
         t, i = np.divmod(np.flatnonzero(rng.random((block, n)) < p), n)
         t_parts.append(t + start)
         i_parts.append(i)

@@ -453,8 +453,8 @@ class _DenseInputs:
         Each event adds its source's row of the dense weights (``add_input_rows``): the
         events' raster times those weights, bit for bit (any order of the additions gives
         the same exact sums: see the class), without the products of the raster's zeros
-        (mnist_mlp's rate-coded pixels send in ~1/3 of the steps; ~5x faster than the
-        float64 matrix product of the raster)."""
+        (mnist_mlp's rate-coded pixels send in ~1/3 of the steps: 1.4x less CPU than
+        building the raster and its float64 matrix product, measured under load)."""
         n_samples = len(events)
         arrived = np.zeros((n_samples, steps, self.n_neurons), dtype=np.float64)
         ok = np.ones(n_samples, dtype=bool)
