@@ -41,12 +41,14 @@ and CPU seconds, and the speed-up the CPU seconds imply on a quiet box.
 worker processes) costs per chunk: the chip emulation of the same samples
 (``neurocomp.workflows.batch.emulate_samples``) on the cluster and on as many local
 workers, for each chunk size, alternating; the overhead per chunk is the difference of
-the medians over the number of chunks.
+the medians over the number of chunks, and from it the chunk size that keeps that cost
+under ``HIDDEN`` (5 %) of a chunk's own work.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -66,6 +68,8 @@ from neurocomp.workflows.parallel import Timing, last_timing, map_chunks  # noqa
 
 #: the snnTorch peer's batch (bench_batch.py's): the first this many samples
 TORCH_BATCH = 200
+#: --dask: the share of a chunk's work its per-chunk cost may take
+HIDDEN = 0.05
 
 
 def mnist_samples(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -402,7 +406,7 @@ def dask_overhead(args: argparse.Namespace) -> None:
             print(f"  {where}: 200 chunks that do nothing: {1e3 * statistics.median(per):.2f} ms per chunk "
                   f"(load {os.getloadavg()[0]:.2f})", flush=True)
         print(f"emulate {n} mnist samples x {args.steps} steps on {args.jobs} workers, medians of {args.runs}:")
-        counts, extra = [], []
+        counts, extra, per_sample = [], [], []
         for size in (int(c) for c in args.chunks.split(",")):
             times: dict[str, list[float]] = {"local": [], "dask": []}
             for _ in range(args.runs):
@@ -420,11 +424,20 @@ def dask_overhead(args: argparse.Namespace) -> None:
             if chunks >= 2 * args.jobs:  # leave out chunkings too coarse to keep the workers even
                 counts.append(chunks)
                 extra.append(dask - local)
+                per_sample.append(local * args.jobs / n)  # a sample's work on one worker
         if len(counts) >= 2:  # dask - local = per call + per chunk x chunks
             slope, intercept = np.polyfit(counts, extra, 1)
             print(f"  fit of dask - local over the chunk counts {counts}: {1e3 * slope:+.1f} ms per chunk, "
                   f"{intercept:+.2f} s per call ({1e3 * intercept / n:+.1f} ms per sample: the samples' "
                   f"inputs and results through the scheduler)")
+            # the chunk size at which that per-chunk cost is at most HIDDEN of the chunk's own work
+            work = min(per_sample)
+            if slope > 0:
+                print(f"  a sample's work on a worker {1e3 * work:.2f} ms: chunks of >= "
+                      f"{math.ceil(slope / (HIDDEN * work))} samples keep Dask's per-chunk cost under "
+                      f"{HIDDEN:.0%} of their work")
+            else:
+                print("  no per-chunk cost measurable over the local workers': any chunk size hides it")
     print(f"load average at end: {os.getloadavg()}")
 
 

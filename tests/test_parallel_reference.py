@@ -215,3 +215,34 @@ def test_sums_that_could_round_are_not_taken_by_products():
     # and fires; step 2 gets 2**-39; step 3 adds 1: 1 + 2**-39 > 1, fires again
     assert a.spikes["a"].times.tolist() == [1, 3]
     assert a.traces["a"]["voltage"][2, 0] == 2.0 ** -39
+
+
+def test_input_rows_are_the_raster_times_the_weights():
+    """``add_input_rows`` against the matrix product it replaces: the events' 0/1 raster
+    (numpy) times the dense weights, shifted by the delay, into the post's columns; and
+    ``False`` for the events the product cannot stand for."""
+    from neurocomp.emulator.kernels.reference_kernel import add_input_rows
+
+    rng = np.random.default_rng(5)
+    steps, n_pre, m, lo, n = 12, 9, 4, 3, 10
+    dense = rng.integers(-64, 64, size=(n_pre, m)) / 32.0  # sums exact: any order agrees
+    raster = (rng.random((steps, n_pre)) < 0.4).astype(np.float64)
+    t, i = np.nonzero(raster)
+    ptr = np.zeros(steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t, minlength=steps), out=ptr[1:])
+    values = np.ones(len(i))
+    for delay in (0, 2, steps):
+        out = np.full((steps, n), 0.25)  # what another projection already brought
+        assert add_input_rows(ptr, i.astype(np.int64), values, dense, delay, lo, out)
+        expected = np.full((steps, n), 0.25)
+        expected[delay:, lo:lo + m] += (raster @ dense)[:steps - delay]
+        np.testing.assert_array_equal(out, expected)
+    graded = values.copy()
+    graded[3] = 0.5
+    twice = i.astype(np.int64).copy()
+    twice[ptr[1] + 1] = twice[ptr[1]]  # step 1's second event from its first's source
+    outside = i.astype(np.int64).copy()
+    outside[-1] = n_pre
+    assert ptr[2] - ptr[1] >= 2  # (step 1 has two events to make a twice-sent source of)
+    for idx, val in ((i.astype(np.int64), graded), (twice, values), (outside, values)):
+        assert not add_input_rows(ptr, idx, val, dense, 0, lo, np.zeros((steps, n)))

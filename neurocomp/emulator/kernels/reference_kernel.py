@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["RESET_ZERO", "RESET_SUBTRACT", "RESET_NONE", "run_reference", "run_reference_arrived"]
+__all__ = ["RESET_ZERO", "RESET_SUBTRACT", "RESET_NONE", "run_reference", "run_reference_arrived", "add_input_rows"]
 
 RESET_ZERO = 0
 RESET_SUBTRACT = 1
@@ -274,3 +274,37 @@ def run_reference_arrived(steps, alpha, beta, threshold, bias, reset_mode, refra
         ends[b + 1] = n_out
         syn[b] = syn_events
     return out_t[:n_out].copy(), out_j[:n_out].copy(), ends, syn
+
+
+@njit(cache=True)
+def add_input_rows(step_ptr, indices, values, dense, delay, lo, out):
+    """Add, for each input event of step ``t`` (CSR by step: ``step_ptr``, ``indices``,
+    ``values``), its source's row of ``dense`` (``[sources, m]``) to
+    ``out[t + delay, lo:lo + m]`` (``out`` is ``[steps, n]``; events whose ``t + delay``
+    falls past it add nothing): the events' raster times ``dense``, without the raster
+    and without the products of its zeros, when every event is a single event of value 1.
+
+    Returns ``False`` (``out`` then partly written, to be ignored) as soon as an event
+    has another value, a source sends twice in one step or lies outside ``dense``.
+    """
+    steps = out.shape[0]
+    n_pre, m = dense.shape
+    last = np.full(n_pre, -1, dtype=np.int64)  # the step each source last sent in
+    for t in range(steps):
+        for k in range(step_ptr[t], step_ptr[t + 1]):
+            i = indices[k]
+            if values[k] != 1.0 or i < 0 or i >= n_pre or last[i] == t:
+                return False
+            last[i] = t
+    # summed in a contiguous buffer of their own, then added: ~3x faster than adding each
+    # row into out's columns lo.. (which LLVM does not vectorise)
+    acc = np.zeros((steps, m), dtype=np.float64)
+    for t in range(steps - delay):
+        for k in range(step_ptr[t], step_ptr[t + 1]):
+            i = indices[k]
+            for j in range(m):
+                acc[t, j] += dense[i, j]
+    for t in range(steps - delay):
+        for j in range(m):
+            out[t + delay, lo + j] += acc[t, j]
+    return True
