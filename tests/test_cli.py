@@ -93,3 +93,24 @@ def test_the_command_runs_with_its_imports_frozen_and_gives_the_collector_back(m
     finally:
         gc.enable()
     capsys.readouterr()
+
+
+def test_compile_draws_its_bar_only_on_a_terminal_and_loads_no_bar_code_otherwise(monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from neurocomp.cli import common
+
+    with common.compile_progress() as hook:  # the tests' stderr is no terminal
+        assert hook is None
+    terminal = io.StringIO()
+    monkeypatch.setattr(common, "console", lambda **kw: Console(file=terminal, force_terminal=True, width=100))
+    with common.compile_progress() as hook:
+        assert callable(hook)
+    with common.progress_callback("running", unit="steps") as hook:
+        assert callable(hook)
+    code = ("import sys; from neurocomp.cli import main; "
+            f"main(['compile', {CHAIN!r}, '--chip', 'loihi', '-q']); print('rich.progress' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "False"
