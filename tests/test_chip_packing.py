@@ -105,3 +105,22 @@ def test_akida_packed_weights():
     # The 44,800-byte weight SRAM holds 89,600 4-bit weights and not one more.
     assert synapse_memory_bits(akida, [89600], weight_bits=4) == akida.core.synapse_memory_bits
     assert synapse_memory_bits(akida, [89601], weight_bits=4) > akida.core.synapse_memory_bits
+
+
+def test_one_axon_costs_what_it_costs_among_others() -> None:
+    # One axon's cost is worked out in Python ints, several axons' in numpy arrays: an
+    # axon's bits must not depend on the way, for every width, delay and index range.
+    loihi = load_chip("loihi")
+    rng = np.random.default_rng(5)
+    counts = np.concatenate([np.arange(0, 300), rng.integers(0, 5000, 200)])
+    for weight_bits in (1, 4, 8):
+        for delay_bits in (0, 6):
+            for index_range in (None, 1, 2, 64, 65, 1000, 4096):
+                kw = dict(weight_bits=weight_bits, delay_bits=delay_bits, index_range=index_range)
+                each = [synapse_memory_bits(loihi, [int(c)], **kw) for c in counts]
+                pairs = [synapse_memory_bits(loihi, np.array([c, 0]), **kw) for c in counts[:20]]
+                assert pairs == each[:20]  # an axon without synapses costs nothing
+                assert sum(each) == synapse_memory_bits(loihi, counts, **kw)
+    assert synapse_memory_bits(loihi, [np.int64(100)], weight_bits=8,
+                               index_range=np.int64(100)) == synapse_memory_bits(loihi, [100, 0], weight_bits=8,
+                                                                                 index_range=100)

@@ -62,3 +62,55 @@ def test_compile_asks_for_the_chip_as_run_and_validate_do(capsys):
     err = capsys.readouterr().err
     assert f"error: to compile '{chain}', say which chip: --chip NAME|PATH" in err
     assert "'neurocomp chips' lists the bundled chips" in err
+
+
+def test_the_command_runs_with_its_imports_frozen_and_gives_the_collector_back(monkeypatch, capsys) -> None:
+    # main freezes what the command's imports made (later sweeps skip it) and undoes it
+    # when the command ends, also when it fails; a caller's own setting is kept.
+    import gc
+
+    from neurocomp.cli import print_network
+
+    seen = []
+
+    def spy(args):
+        seen.append((gc.isenabled(), gc.get_freeze_count()))
+        return real(args)
+
+    real = print_network.print_network
+    monkeypatch.setattr(print_network, "print_network", spy)
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["print", CHAIN]) == 0
+    assert seen[-1][0] and seen[-1][1] > 1000  # collecting, the imports' objects frozen
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["print", "no_such_file.snn"]) == 1  # a failing command gives it back too
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        assert main(["print", CHAIN]) == 0
+        assert seen[-1] == (False, 0)  # the caller turned collection off: left off, nothing frozen
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    capsys.readouterr()
+
+
+def test_compile_draws_its_bar_only_on_a_terminal_and_loads_no_bar_code_otherwise(monkeypatch) -> None:
+    import io
+
+    from rich.console import Console
+
+    from neurocomp.cli import common
+
+    with common.compile_progress() as hook:  # the tests' stderr is no terminal
+        assert hook is None
+    terminal = io.StringIO()
+    monkeypatch.setattr(common, "console", lambda **kw: Console(file=terminal, force_terminal=True, width=100))
+    with common.compile_progress() as hook:
+        assert callable(hook)
+    with common.progress_callback("running", unit="steps") as hook:
+        assert callable(hook)
+    code = ("import sys; from neurocomp.cli import main; "
+            f"main(['compile', {CHAIN!r}, '--chip', 'loihi', '-q']); print('rich.progress' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "False"

@@ -675,3 +675,33 @@ def test_mnist_example_quantizes_on_loihi(loihi) -> None:
     qnet = quantize(nc.load(EXAMPLES / "mnist_mlp.snn"), loihi)
     assert set(qnet.projections) == {"pixels->hidden", "hidden->out"}
     assert all(e.max_error < 0.01 for e in qnet.report.projections)
+
+
+def test_projection_integers_equal_rounding_each_synapse_on_its_own(loihi) -> None:
+    # The quantizer rounds each distinct weight once (found once per projection, not once
+    # per scale tried); the integers and the clipped count must be those of rounding every
+    # synapse by itself, at every scale, clipping or not.
+    from neurocomp.ir.synapses import Synapses
+    from neurocomp.targets.loihi.quantize import LoihiFormat, _ProjPlan, _quantize_projection
+
+    fmt = LoihiFormat.of(loihi)
+    rng = np.random.default_rng(7)
+    n_pre, n_post = 40, 50
+    w = rng.choice(np.linspace(-2.0, 3.0, 23), size=n_pre * n_post)  # repeated values
+    syn = Synapses(projection="p", n_pre=n_pre, n_post=n_post,
+                   indptr=np.arange(0, n_pre * n_post + 1, n_post, dtype=np.int64),
+                   indices=np.tile(np.arange(n_post, dtype=np.int32), n_pre), weights=w)
+    for exp in (None, 0):  # free exponent; pinned low, so the large weights clip
+        pp = _ProjPlan(proj=None, syn=syn, natives={}, sign_mode="mixed", exp=exp,
+                       max_pos=float(w.max()), max_neg=float(-w.min()))
+        for s in (2.0 ** 6, 2.0 ** 10, 2.0 ** 14):
+            res, ok = _quantize_projection(pp, fmt, s)
+            units = s / 2.0 ** fmt.input_shift
+            fmt_w = weight_format(fmt.max_bits, res.bits, "mixed")
+            x = w * (units / 2.0 ** res.exp)
+            each = np.rint(x / fmt_w[2]) * fmt_w[2]  # every synapse rounded on its own
+            clipped = int(np.count_nonzero((each < fmt_w[0]) | (each > fmt_w[1])))
+            assert np.array_equal(res.q, np.clip(each, fmt_w[0], fmt_w[1]).astype(np.int64))
+            assert res.clipped == clipped
+            assert ok == (clipped == 0)
+    assert res.clipped > 0  # the pinned exponent did clip at the largest scale

@@ -90,21 +90,23 @@ def _loihi_synapse_groups(chip: ChipSpec, counts: np.ndarray, weight_bits: int, 
     assert isinstance(rule, LoihiSynapseGroups)
     per_synapse = stored_weight_bits(chip, weight_bits) + delay_bits
     if index_range is not None:
-        needed = int(np.ceil(np.log2(index_range))) if index_range > 1 else 0
+        needed = (int(index_range) - 1).bit_length()  # ceil(log2(index_range)), 0 for 1
         fitting = [b for b in rule.index_bits if b >= needed]
         if not fitting:
             raise UnaddressableError(f"chip '{chip.name}' addresses at most 2**{max(rule.index_bits)} "
                                      f"sparse targets (asked for {index_range})")
         per_synapse += fitting[0]
     group = rule.synapses_per_group
-    full, rest = np.divmod(counts, group)
     header = rule.format_index_bits + rule.count_bits
 
-    def words(n: np.ndarray | int) -> np.ndarray:
-        return -(-(np.asarray(n, dtype=np.int64) * per_synapse + header) // rule.word_bits)
+    def words(n):  # an int or an int64 array
+        return -(-(n * per_synapse + header) // rule.word_bits)
 
-    bits = full * words(group) + np.where(rest > 0, words(rest), 0)
-    return int(bits.sum() * rule.word_bits)
+    # One axon (the partitioner tabulates its cost count by count) in Python ints: numpy's
+    # overhead per call on one-element arrays was 3-4x the arithmetic.
+    full, rest = divmod(int(counts[0]), group) if counts.size == 1 else np.divmod(counts, group)
+    bits = full * words(group) + (rest > 0) * words(rest)
+    return int(bits if counts.size == 1 else bits.sum()) * rule.word_bits
 
 
 @packing_rule("crossbar")

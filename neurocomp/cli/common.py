@@ -186,6 +186,13 @@ def progress_bar(text: str, *, disable: bool, unit: str | None = None, elapsed: 
                     disable=disable or err.quiet or not err.is_terminal)
 
 
+def _no_bar() -> bool:
+    """Whether :func:`progress_bar` would draw nothing (``--quiet``, or stderr not a
+    terminal), asked before ``rich.progress`` is imported for nothing."""
+    err = console(stderr=True, width=100)
+    return err.quiet or not err.is_terminal
+
+
 def rate_text(speed: float | None, unit: str) -> str:
     """``4,012 steps/s``; a slow rate keeps two digits (``0.25 chips/s``), so a few chips
     or samples a minute do not read as ``0``; ``- steps/s`` before there is a rate."""
@@ -200,6 +207,9 @@ def progress_callback(text: str, *, unit: str) -> Iterator["Callable[[int, int],
     workflows, :func:`neurocomp.emulator.run.emulate` and the float reference take.
     Yields ``None`` where no bar is drawn (a pipe, a file, ``--quiet``): the run then
     goes in one piece, as without a bar."""
+    if _no_bar():
+        yield None
+        return
     with progress_bar(text, disable=False, unit=unit) as bar:
         if bar.disable:
             yield None
@@ -217,6 +227,9 @@ def compile_progress() -> Iterator["Callable[[Any, Any, float], None] | None"]:
     rate."""
     from ..compiler.pipeline import PASS_NAMES
 
+    if _no_bar():
+        yield None
+        return
     with progress_bar("compiling: {task.description}", disable=False, elapsed=True) as bar:
         if bar.disable:
             yield None

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
@@ -279,6 +280,12 @@ class _ProjPlan:
     pinned_raw: np.ndarray | None = None
     max_pos: float = 0.0
     max_neg: float = 0.0
+
+    @cached_property
+    def distinct(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The float weights' distinct values, each synapse's index into them and how many
+        synapses hold each: the same at every scale, so found once, not once per scale tried."""
+        return np.unique(self.syn.weights, return_inverse=True, return_counts=True)
 
 
 @dataclass
@@ -673,7 +680,7 @@ def _quantize_projection(pp: _ProjPlan, fmt: LoihiFormat, s: float) -> tuple[_Pr
     if pp.pinned_syn is not None:
         return _pinned_result(pp, fmt), True
     units = s / 2.0 ** fmt.input_shift
-    uw, inv = np.unique(pp.syn.weights, return_inverse=True)
+    uw, inv, counts = pp.distinct
     # Negative exponents are not chosen: Lava floors the summed input after the shift,
     # so they would bias single spikes downwards (a pinned one is kept).
     e_lo = max(0, fmt.exp_min)
@@ -703,7 +710,7 @@ def _quantize_projection(pp: _ProjPlan, fmt: LoihiFormat, s: float) -> tuple[_Pr
                 q_u, clip_u, exp, bits, fmt_w = q_b, c_b, e_b, b, fmt_b
                 break
     return _ProjResult(q=q_u[inv], syn=pp.syn, exp=exp, bits=bits,
-                       clipped=int(clip_u[inv].sum()), fmt=fmt_w), fits and not clip_u.any()
+                       clipped=int(counts[clip_u].sum()), fmt=fmt_w), fits and not clip_u.any()
 
 
 def _quantize_population(errors: Collector, warnings: list[str], plan: _PopPlan, fmt: LoihiFormat,
