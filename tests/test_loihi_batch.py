@@ -7,8 +7,9 @@ first overflows, and raise the same error in strict mode. Cases: ``mnist_mlp`` s
 (every sample saturates ``v`` somewhere), and random Mappings from
 ``test_emulator_loihi.random_case`` (recurrence, exponents of both signs, delays,
 refractory periods, relays, several cores and chips) under every pair of overflow
-modes, with the input events delivered both ways (summed input rows, dense rows), and
-the batch's RunResults against those built one by one.
+modes, with the input events delivered both ways (summed input rows, dense rows), the
+rows stored as int8 with a scale or in ``acc``'s dtype (or one of each), and the
+batch's RunResults against those built one by one.
 """
 
 from __future__ import annotations
@@ -62,14 +63,24 @@ def assert_same_runs(got, want):
         assert a.first_overflow == b.first_overflow, k
 
 
-@pytest.fixture(params=["matrix", "rows", "scatter"])
+@pytest.fixture(params=["matrix", "wide", "mixed", "rows", "scatter"])
 def input_path(request, monkeypatch):
     """Input events of a step as the sum of their InputMatrix rows whenever the matrix
-    exists, or never; every source's synapses as dense rows where they fit
-    (``MAX_FILL``), or all scattered."""
-    monkeypatch.setattr(lb, "MATRIX_FILL", math.inf if request.param == "matrix" else -math.inf)
+    exists (int8 rows where they fit; ``wide``: never; ``mixed``: every other matrix
+    built, so the input rows int8 and the spike rows not, widened to one dtype), or
+    never; every source's synapses as dense rows where they fit (``MAX_FILL``), or all
+    scattered."""
+    monkeypatch.setattr(lb, "MATRIX_FILL", -math.inf if request.param in ("rows", "scatter") else math.inf)
     if request.param == "scatter":
         monkeypatch.setattr(lb, "MAX_FILL", -1.0)
+    as_int8, calls = lb._as_int8, []
+
+    def sometimes(mat, at):
+        calls.append(at)
+        return (None, 1) if request.param == "wide" or (request.param == "mixed" and len(calls) % 2 == 0) \
+            else as_int8(mat, at)
+
+    monkeypatch.setattr(lb, "_as_int8", sometimes)
     return request.param
 
 
@@ -95,12 +106,18 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
     assert all(r.spike_step.size > 100 for r in want)
     assert all(r.overflows.get("v@floor", 0) > 0 for r in want)
     assert (lb.dense_rows(tables).ptr[-1] == 0) == (input_path == "scatter")
+    if input_path in ("matrix", "wide", "mixed"):
+        dr = lb.dense_rows(tables)
+        rows = [lb.input_matrix(tables, dr).matrix.dtype, lb.spike_matrix(tables, dr).matrix.dtype]
+        assert rows == {"matrix": [np.int8] * 2, "wide": [np.int16] * 2, "mixed": [np.int8, np.int16]}[input_path]
 
 
 def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     # An input reaches every hidden neuron (two cores), so its row is its 128 weights
     # over the hidden neurons' 138-row span and 2 counts per core: about what its dense
-    # rows add; then zeros up to 160 int16, five 64-byte vectors.
+    # rows add; then zeros up to 160, five 64-byte vectors of the int16 sum. Loihi's
+    # signed 8-bit weights are even: the rows hold weight / 2 as int8 (scale 2), half
+    # the bytes to read per event.
     m, samples = mnist
     tables = loihi.prepare(m)
     inputs = kernel_inputs(m, 60, samples[:2])
@@ -109,8 +126,15 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     in_ptr[1] += in_ptr[0, -1]
     mat = lb._input_rows(tables, dr, in_ptr)
     assert mat is lb.input_matrix(tables, dr)
-    assert mat.matrix.dtype == tables.info.acc_dtype == np.int16  # 16 lanes per 256 bits
+    assert tables.info.acc_dtype == np.int16 and mat.matrix.dtype == np.int8 and mat.scale == 2
     assert mat.matrix.shape == (784, 160)
+    # the value columns times the scale: each input's dense rows (built apart, by _fill_pieces)
+    n = m.n_comp
+    for s in (0, 300, 783):
+        q = int(dr.ptr[n + s])
+        assert dr.ptr[n + s + 1] == q + 1 and dr.row0[q] == 0 and dr.length[q] == 138
+        np.testing.assert_array_equal(mat.matrix[s, :138].astype(np.int16) * 2,
+                                      dr.value[dr.off[q]:dr.off[q] + 138])
     assert int(mat.piece_len.sum()) + 2 * tables.info.n_cols == 142 == mat.count_col + 4
     assert not mat.matrix[:, 142:].any()
     # A hidden neuron's spike reaches the 10 outputs: 10 values, then 6 counters per
@@ -118,8 +142,23 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     # operations) in one 64-byte vector; the output neurons' rows are zero.
     spikes = lb._spike_rows(tables, dr)
     assert spikes is lb.spike_matrix(tables, dr) and spikes.matrix.shape == (138, 32)
+    assert spikes.matrix.dtype == np.int8 and spikes.scale == 2
     assert spikes.piece_len.tolist() == [10] and spikes.count_col == 10 and spikes.counters.size == 6
     assert not spikes.matrix[82:92].any()
+
+
+def test_rows_as_int8_divide_the_values_by_their_common_divisor():
+    # value columns (the first 3) over their gcd; count columns (the last) as they are
+    mat = np.array([[4, -6, 0, 3], [2, 254, 0, 127]], dtype=np.int64)
+    small, scale = lb._as_int8(mat, 3)
+    assert scale == 2 and small.dtype == np.int8
+    assert small.tolist() == [[2, -3, 0, 3], [1, 127, 0, 127]]
+    assert lb._as_int8(mat + np.array([0, 2, 0, 0]), 3) == (None, 1)  # 256 / 2 = 128 does not fit
+    assert lb._as_int8(mat + np.array([0, 0, 0, 1]), 3) == (None, 1)  # a count of 128 does not fit
+    small, scale = lb._as_int8(np.array([[0, 0, 5]]), 2)  # no value: scale 1
+    assert scale == 1 and small.tolist() == [[0, 0, 5]]
+    small, scale = lb._as_int8(np.array([[-3, 9, 1]]), 2)  # the gcd of signed values
+    assert scale == 3 and small.tolist() == [[-1, 3, 1]]
 
 
 def assert_same_results(together, alone):
