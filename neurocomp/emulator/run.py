@@ -396,11 +396,12 @@ def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEv
     t_parts = [np.zeros(0, dtype=np.int64)]
     s_parts = [np.zeros(0, dtype=np.int64)]
     v_parts = [np.zeros(0, dtype=np.float64)]
+    from .csr import first_not_one
+
     for name, ev in events.items():
         end = int(ev.step_ptr[steps])
         values = np.asarray(ev.values[:end], dtype=np.float64)
-        if refusal is not None and np.any(values != 1.0):
-            k = int(np.argmax(values != 1.0))
+        if refusal is not None and (k := int(first_not_one(values))) >= 0:
             t = int(np.searchsorted(ev.step_ptr, k, side="right") - 1)
             raise UsageError(f"input '{name}' emits the value {values[k]:g} at step {t}; {refusal}",
                              where=f"input '{name}'",
@@ -450,17 +451,12 @@ def _order_of(times: np.ndarray, idx: np.ndarray) -> "np.ndarray | slice":
 
 def _csr_in_order(step_ptr: np.ndarray, idx: np.ndarray, steps: int) -> bool:
     """Whether the events of steps ``0 .. steps - 1`` of a CSR by step (``step_ptr[0] ==
-    0``) are in (step, index) order: only the indices within each step are compared."""
-    ptr = np.asarray(step_ptr[:steps + 1])
-    if np.any(ptr[1:] < ptr[:-1]):
-        return False
-    end = int(ptr[-1])
-    if end < 2:
-        return True
-    down = idx[1:end] < idx[:end - 1]  # down[k]: event k + 1 below event k
-    starts = ptr[1:-1]
-    down[starts[(starts > 0) & (starts < end)] - 1] = False  # a new step may start lower
-    return not down.any()
+    0``) are in (step, index) order: only the indices within each step are compared
+    (compiled: :func:`.csr.csr_in_order`)."""
+    from .csr import csr_in_order
+
+    ptr = np.ascontiguousarray(step_ptr[:steps + 1], dtype=np.int64)
+    return bool(csr_in_order(ptr, np.asarray(idx), ptr.size - 1))
 
 
 @dataclass(frozen=True)
