@@ -27,7 +27,8 @@ def csr_in_order(ptr, idx, steps):
         down += idx[k] < idx[k - 1]
     for t in range(1, steps):
         s = ptr[t]
-        if 0 < s < end and idx[s] < idx[s - 1]:
+        # once per start: an empty step repeats the next one's
+        if ptr[t - 1] < s < end and idx[s] < idx[s - 1]:
             down -= 1
     return down == 0
 
