@@ -304,3 +304,24 @@ def test_a_csr_is_found_in_order_exactly_when_each_step_ascends(per_step, steps)
     idx = np.array([i for s in per_step for i in s], dtype=np.int64)
     want = all(all(a <= b for a, b in zip(s, s[1:])) for s in per_step[:steps])
     assert emu._csr_in_order(ptr, idx, steps) == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(-2, 12)), max_size=80), st.booleans())
+def test_grouped_order_of_spikes_by_step_is_the_lexsort_order(events, by_step):
+    # emulate_batch orders a population's spikes (its neurons on two cores come core
+    # by core each step) a run of equal times at a time: the same permutation as
+    # np.lexsort; times that fall are refused (ok False) and sorted the general way.
+    from neurocomp.emulator.csr import grouped_order
+
+    times = np.array([t for t, _ in events], dtype=np.int64)
+    idx = np.array([i for _, i in events], dtype=np.int64)
+    if by_step:
+        times = np.sort(times)
+    order, ok, moved = grouped_order(times, idx)
+    want = np.lexsort((idx, times))
+    assert ok == bool(np.all(np.diff(times) >= 0))
+    if ok:
+        np.testing.assert_array_equal(order, want)
+        assert moved == (not np.array_equal(want, np.arange(times.size)))
+    np.testing.assert_array_equal(np.arange(times.size)[emu._grouped_order(times, idx)], want)
