@@ -230,9 +230,13 @@ def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, s
         return kernel.prepare(replace(mapping, chip=chip))
 
     try:
-        again = kernel.run(_cached(_WIDER, mapping, kernel, prepare_wider),
-                           KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False,
-                                        seed=int(seed)))
+        wider = _cached(_WIDER, mapping, kernel, prepare_wider)
+        inputs = KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False, seed=int(seed))
+        # through the family's batch runner when it has one (the same run, bit for bit,
+        # several times faster than the kernel's for mnist_mlp), else the kernel's
+        together = batch_runner(kernel)
+        runs = together(wider, [inputs]) if together is not None else None
+        again = runs[0] if runs is not None else kernel.run(wider, inputs)
     except NeurocompError:
         return False
     return (not any(again.overflows.values()) and np.array_equal(run.spike_step, again.spike_step)
