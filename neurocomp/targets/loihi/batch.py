@@ -558,7 +558,7 @@ def _widened(mat: InputMatrix, dtype: np.dtype) -> InputMatrix:
 #: per add that delivering an event one by one makes (its dense rows or scattered
 #: synapses), plus one vector: the rows are summed in one contiguous, vectorized loop
 #: per event, with no route counting and no acc index per piece. mnist_mlp's input rows
-#: hold 1.2x their adds (160 int16 for 138), its spike rows 3.5x (32 for 9.2).
+#: hold 1.2x their adds (160 values for 138), its spike rows 3.5x (32 for 9.2).
 MATRIX_FILL = 2.0
 
 
