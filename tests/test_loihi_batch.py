@@ -212,6 +212,31 @@ def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
     np.testing.assert_array_equal(together[-1].spikes["pixels"].indices, alone[1].spikes["pixels"].indices)
 
 
+def test_a_batch_cut_into_calls_and_time_blocks_gives_the_same_results(mnist, monkeypatch):
+    # Under CALL_EVENTS / TIMES_BLOCK events per call / per array of input times (kept
+    # under NumPy's huge-page size): the same results as one call, and as one by one.
+    m, samples = mnist
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = emu.emulate_batch(m, 60, samples)
+        calls = []
+        run_part = lb._run_part
+        monkeypatch.setattr(lb, "_run_part", lambda tb, dr, inputs, *a: calls.append(len(inputs))
+                            or run_part(tb, dr, inputs, *a))
+        monkeypatch.setattr(lb, "CALL_EVENTS", 33_000)
+        monkeypatch.setattr(emu, "TIMES_BLOCK", 33_000)
+        cut = emu.emulate_batch(m, 60, samples)
+        with monkeypatch.context() as mp:
+            mp.setattr(emu, "batch_runner", lambda kernel: None)
+            alone = emu.emulate_batch(m, 60, samples)
+    events = [r.spikes["pixels"].times.size for r in whole]
+    assert 14_000 < min(events) and max(events) < 19_000  # so one sample per call, or two
+    # the last call: the overflow note's sample on the wider chip
+    assert sum(calls[:-1]) == len(samples) and 2 in calls and calls[-1] == 1, calls
+    assert_same_results(cut, whole)
+    assert_same_results(cut, alone)
+
+
 modes = st.sampled_from([("wrap", "saturate"), ("saturate", "wrap"), ("wrap", "wrap"),
                          ("saturate", "saturate")])
 
