@@ -295,3 +295,21 @@ def test_batches_of_different_lengths_do_not_merge():
     _, mapping = exact_case(0)
     with pytest.raises(UsageError, match="cannot merge batches of different networks or numbers of steps"):
         BatchResult.merge(emulate_batch(mapping, 5, [None]), emulate_batch(mapping, 6, [None]))
+
+
+def test_compiled_event_checks_find_what_numpy_finds():
+    # emulator/csr.py, the checks _sources_by_step runs on every sample, against their
+    # plain NumPy definitions: the first value other than 1 (NaN included), and falls
+    # of the index within a step (not at a step's first event).
+    from neurocomp.emulator.csr import csr_in_order, first_not_one
+
+    for values in ([], [1.0, 1.0], [1.0, 1.0, 0.5, 2.0], [1.0, np.nan], [3.0]):
+        v = np.array(values, dtype=np.float64)
+        want = int(np.argmax(v != 1.0)) if np.any(v != 1.0) else -1
+        assert first_not_one(v) == want
+    ptr = np.array([0, 3, 3, 5, 6], dtype=np.int64)
+    assert csr_in_order(ptr, np.array([1, 4, 9, 0, 2, 1]), 4)  # each step rises; a step starts lower
+    assert not csr_in_order(ptr, np.array([1, 9, 4, 0, 2, 1]), 4)  # 9 then 4 within step 0
+    assert not csr_in_order(ptr, np.array([1, 4, 9, 2, 0, 1]), 4)  # within step 2
+    assert csr_in_order(ptr, np.array([1, 9, 4, 0, 2, 1]), 0)  # no step: nothing to compare
+    assert not csr_in_order(np.array([0, 3, 2], dtype=np.int64), np.arange(3), 2)  # ptr falls

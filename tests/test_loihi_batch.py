@@ -7,8 +7,9 @@ first overflows, and raise the same error in strict mode. Cases: ``mnist_mlp`` s
 (every sample saturates ``v`` somewhere), and random Mappings from
 ``test_emulator_loihi.random_case`` (recurrence, exponents of both signs, delays,
 refractory periods, relays, several cores and chips) under every pair of overflow
-modes, with the input events delivered both ways (summed input rows, dense rows), and
-the batch's RunResults against those built one by one.
+modes, with the input events delivered both ways (summed input rows, dense rows), the
+rows stored as int8 with a scale or in ``acc``'s dtype (or one of each), and the
+batch's RunResults against those built one by one.
 """
 
 from __future__ import annotations
@@ -62,14 +63,24 @@ def assert_same_runs(got, want):
         assert a.first_overflow == b.first_overflow, k
 
 
-@pytest.fixture(params=["matrix", "rows", "scatter"])
+@pytest.fixture(params=["matrix", "wide", "mixed", "rows", "scatter"])
 def input_path(request, monkeypatch):
     """Input events of a step as the sum of their InputMatrix rows whenever the matrix
-    exists, or never; every source's synapses as dense rows where they fit
-    (``MAX_FILL``), or all scattered."""
-    monkeypatch.setattr(lb, "MATRIX_FILL", math.inf if request.param == "matrix" else -math.inf)
+    exists (int8 rows where they fit; ``wide``: never; ``mixed``: every other matrix
+    built, so the input rows int8 and the spike rows not, widened to one dtype), or
+    never; every source's synapses as dense rows where they fit (``MAX_FILL``), or all
+    scattered."""
+    monkeypatch.setattr(lb, "MATRIX_FILL", -math.inf if request.param in ("rows", "scatter") else math.inf)
     if request.param == "scatter":
         monkeypatch.setattr(lb, "MAX_FILL", -1.0)
+    as_int8, calls = lb._as_int8, []
+
+    def sometimes(mat, at):
+        calls.append(at)
+        return (None, 1) if request.param == "wide" or (request.param == "mixed" and len(calls) % 2 == 0) \
+            else as_int8(mat, at)
+
+    monkeypatch.setattr(lb, "_as_int8", sometimes)
     return request.param
 
 
@@ -95,12 +106,18 @@ def test_mnist_mlp_samples_match_the_per_sample_kernel(mnist, input_path):
     assert all(r.spike_step.size > 100 for r in want)
     assert all(r.overflows.get("v@floor", 0) > 0 for r in want)
     assert (lb.dense_rows(tables).ptr[-1] == 0) == (input_path == "scatter")
+    if input_path in ("matrix", "wide", "mixed"):
+        dr = lb.dense_rows(tables)
+        rows = [lb.input_matrix(tables, dr).matrix.dtype, lb.spike_matrix(tables, dr).matrix.dtype]
+        assert rows == {"matrix": [np.int8] * 2, "wide": [np.int16] * 2, "mixed": [np.int8, np.int16]}[input_path]
 
 
 def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     # An input reaches every hidden neuron (two cores), so its row is its 128 weights
     # over the hidden neurons' 138-row span and 2 counts per core: about what its dense
-    # rows add; then zeros up to 160 int16, five 64-byte vectors.
+    # rows add; then zeros up to 160, five 64-byte vectors of the int16 sum. Loihi's
+    # signed 8-bit weights are even: the rows hold weight / 2 as int8 (scale 2), half
+    # the bytes to read per event.
     m, samples = mnist
     tables = loihi.prepare(m)
     inputs = kernel_inputs(m, 60, samples[:2])
@@ -109,8 +126,15 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     in_ptr[1] += in_ptr[0, -1]
     mat = lb._input_rows(tables, dr, in_ptr)
     assert mat is lb.input_matrix(tables, dr)
-    assert mat.matrix.dtype == tables.info.acc_dtype == np.int16  # 16 lanes per 256 bits
+    assert tables.info.acc_dtype == np.int16 and mat.matrix.dtype == np.int8 and mat.scale == 2
     assert mat.matrix.shape == (784, 160)
+    # the value columns times the scale: each input's dense rows (built apart, by _fill_pieces)
+    n = m.n_comp
+    for s in (0, 300, 783):
+        q = int(dr.ptr[n + s])
+        assert dr.ptr[n + s + 1] == q + 1 and dr.row0[q] == 0 and dr.length[q] == 138
+        np.testing.assert_array_equal(mat.matrix[s, :138].astype(np.int16) * 2,
+                                      dr.value[dr.off[q]:dr.off[q] + 138])
     assert int(mat.piece_len.sum()) + 2 * tables.info.n_cols == 142 == mat.count_col + 4
     assert not mat.matrix[:, 142:].any()
     # A hidden neuron's spike reaches the 10 outputs: 10 values, then 6 counters per
@@ -118,8 +142,23 @@ def test_mnist_mlp_uses_the_input_matrix_by_default(mnist):
     # operations) in one 64-byte vector; the output neurons' rows are zero.
     spikes = lb._spike_rows(tables, dr)
     assert spikes is lb.spike_matrix(tables, dr) and spikes.matrix.shape == (138, 32)
+    assert spikes.matrix.dtype == np.int8 and spikes.scale == 2
     assert spikes.piece_len.tolist() == [10] and spikes.count_col == 10 and spikes.counters.size == 6
     assert not spikes.matrix[82:92].any()
+
+
+def test_rows_as_int8_divide_the_values_by_their_common_divisor():
+    # value columns (the first 3) over their gcd; count columns (the last) as they are
+    mat = np.array([[4, -6, 0, 3], [2, 254, 0, 127]], dtype=np.int64)
+    small, scale = lb._as_int8(mat, 3)
+    assert scale == 2 and small.dtype == np.int8
+    assert small.tolist() == [[2, -3, 0, 3], [1, 127, 0, 127]]
+    assert lb._as_int8(mat + np.array([0, 2, 0, 0]), 3) == (None, 1)  # 256 / 2 = 128 does not fit
+    assert lb._as_int8(mat + np.array([0, 0, 0, 1]), 3) == (None, 1)  # a count of 128 does not fit
+    small, scale = lb._as_int8(np.array([[0, 0, 5]]), 2)  # no value: scale 1
+    assert scale == 1 and small.tolist() == [[0, 0, 5]]
+    small, scale = lb._as_int8(np.array([[-3, 9, 1]]), 2)  # the gcd of signed values
+    assert scale == 3 and small.tolist() == [[-1, 3, 1]]
 
 
 def assert_same_results(together, alone):
@@ -171,6 +210,31 @@ def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
             assert together.overflows
             assert_same_results(together, alone)
     np.testing.assert_array_equal(together[-1].spikes["pixels"].indices, alone[1].spikes["pixels"].indices)
+
+
+def test_a_batch_cut_into_calls_and_time_blocks_gives_the_same_results(mnist, monkeypatch):
+    # Under CALL_EVENTS / TIMES_BLOCK events per call / per array of input times (kept
+    # under NumPy's huge-page size): the same results as one call, and as one by one.
+    m, samples = mnist
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = emu.emulate_batch(m, 60, samples)
+        calls = []
+        run_part = lb._run_part
+        monkeypatch.setattr(lb, "_run_part", lambda tb, dr, inputs, *a: calls.append(len(inputs))
+                            or run_part(tb, dr, inputs, *a))
+        monkeypatch.setattr(lb, "CALL_EVENTS", 33_000)
+        monkeypatch.setattr(emu, "TIMES_BLOCK", 33_000)
+        cut = emu.emulate_batch(m, 60, samples)
+        with monkeypatch.context() as mp:
+            mp.setattr(emu, "batch_runner", lambda kernel: None)
+            alone = emu.emulate_batch(m, 60, samples)
+    events = [r.spikes["pixels"].times.size for r in whole]
+    assert 14_000 < min(events) and max(events) < 19_000  # so one sample per call, or two
+    # the last call: the overflow note's sample on the wider chip
+    assert sum(calls[:-1]) == len(samples) and 2 in calls and calls[-1] == 1, calls
+    assert_same_results(cut, whole)
+    assert_same_results(cut, alone)
 
 
 modes = st.sampled_from([("wrap", "saturate"), ("saturate", "wrap"), ("wrap", "wrap"),
@@ -265,3 +329,24 @@ def test_a_csr_is_found_in_order_exactly_when_each_step_ascends(per_step, steps)
     idx = np.array([i for s in per_step for i in s], dtype=np.int64)
     want = all(all(a <= b for a, b in zip(s, s[1:])) for s in per_step[:steps])
     assert emu._csr_in_order(ptr, idx, steps) == want
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(-2, 12)), max_size=80), st.booleans())
+def test_grouped_order_of_spikes_by_step_is_the_lexsort_order(events, by_step):
+    # emulate_batch orders a population's spikes (its neurons on two cores come core
+    # by core each step) a run of equal times at a time: the same permutation as
+    # np.lexsort; times that fall are refused (ok False) and sorted the general way.
+    from neurocomp.emulator.csr import grouped_order
+
+    times = np.array([t for t, _ in events], dtype=np.int64)
+    idx = np.array([i for _, i in events], dtype=np.int64)
+    if by_step:
+        times = np.sort(times)
+    order, ok, moved = grouped_order(times, idx)
+    want = np.lexsort((idx, times))
+    assert ok == bool(np.all(np.diff(times) >= 0))
+    if ok:
+        np.testing.assert_array_equal(order, want)
+        assert moved == (not np.array_equal(want, np.arange(times.size)))
+    np.testing.assert_array_equal(np.arange(times.size)[emu._grouped_order(times, idx)], want)

@@ -230,9 +230,13 @@ def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, s
         return kernel.prepare(replace(mapping, chip=chip))
 
     try:
-        again = kernel.run(_cached(_WIDER, mapping, kernel, prepare_wider),
-                           KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False,
-                                        seed=int(seed)))
+        wider = _cached(_WIDER, mapping, kernel, prepare_wider)
+        inputs = KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False, seed=int(seed))
+        # through the family's batch runner when it has one (the same run, bit for bit,
+        # several times faster than the kernel's for mnist_mlp), else the kernel's
+        together = batch_runner(kernel)
+        runs = together(wider, [inputs]) if together is not None else None
+        again = runs[0] if runs is not None else kernel.run(wider, inputs)
     except NeurocompError:
         return False
     return (not any(again.overflows.values()) and np.array_equal(run.spike_step, again.spike_step)
@@ -396,11 +400,12 @@ def _sources_by_step(mapping: Mapping, steps: int, events: TMapping[str, InputEv
     t_parts = [np.zeros(0, dtype=np.int64)]
     s_parts = [np.zeros(0, dtype=np.int64)]
     v_parts = [np.zeros(0, dtype=np.float64)]
+    from .csr import first_not_one
+
     for name, ev in events.items():
         end = int(ev.step_ptr[steps])
         values = np.asarray(ev.values[:end], dtype=np.float64)
-        if refusal is not None and np.any(values != 1.0):
-            k = int(np.argmax(values != 1.0))
+        if refusal is not None and (k := int(first_not_one(values))) >= 0:
             t = int(np.searchsorted(ev.step_ptr, k, side="right") - 1)
             raise UsageError(f"input '{name}' emits the value {values[k]:g} at step {t}; {refusal}",
                              where=f"input '{name}'",
@@ -448,19 +453,27 @@ def _order_of(times: np.ndarray, idx: np.ndarray) -> "np.ndarray | slice":
     return np.lexsort((idx, times))
 
 
+def _grouped_order(times: np.ndarray, idx: np.ndarray) -> "np.ndarray | slice":
+    """:func:`_order_of` for events whose ``times`` never fall (spikes as a kernel
+    emits them), compiled (:func:`.csr.grouped_order`): the events of each time sorted
+    on their own, in one pass where they are two ascending pieces (a population on
+    two cores)."""
+    from .csr import grouped_order
+
+    order, ok, moved = grouped_order(times, idx)
+    if not ok:
+        return _order_of(times, idx)
+    return order if moved else slice(None)
+
+
 def _csr_in_order(step_ptr: np.ndarray, idx: np.ndarray, steps: int) -> bool:
     """Whether the events of steps ``0 .. steps - 1`` of a CSR by step (``step_ptr[0] ==
-    0``) are in (step, index) order: only the indices within each step are compared."""
-    ptr = np.asarray(step_ptr[:steps + 1])
-    if np.any(ptr[1:] < ptr[:-1]):
-        return False
-    end = int(ptr[-1])
-    if end < 2:
-        return True
-    down = idx[1:end] < idx[:end - 1]  # down[k]: event k + 1 below event k
-    starts = ptr[1:-1]
-    down[starts[(starts > 0) & (starts < end)] - 1] = False  # a new step may start lower
-    return not down.any()
+    0``) are in (step, index) order: only the indices within each step are compared
+    (compiled: :func:`.csr.csr_in_order`)."""
+    from .csr import csr_in_order
+
+    ptr = np.ascontiguousarray(step_ptr[:steps + 1], dtype=np.int64)
+    return bool(csr_in_order(ptr, np.asarray(idx), ptr.size - 1))
 
 
 @dataclass(frozen=True)
@@ -586,6 +599,30 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
                      neuron_updates=n_neurons * steps, counters=counters)
 
 
+#: The input events' times of a batch are made in arrays of at most this many (int64:
+#: 2 MiB), not one: NumPy asks the kernel for huge pages from 4 MiB on, and where memory
+#: is fragmented the kernel compacts it first (mnist_mlp's 200 samples hold 5.4 M times:
+#: 30-70 ms of system time per batch measured on a shared box, ~5 ms in small arrays).
+TIMES_BLOCK = 1 << 18
+
+
+def _step_times(ptrs: np.ndarray) -> list[np.ndarray]:
+    """Per row of ``ptrs`` (a CSR by step per sample), each event's step: views of
+    arrays of at most :data:`TIMES_BLOCK` events (a sample past that, an array of its own)."""
+    n, steps = ptrs.shape[0], ptrs.shape[1] - 1
+    per_step = np.diff(ptrs, axis=1)
+    sizes = ptrs[:, -1] - ptrs[:, 0]
+    out: list[np.ndarray] = []
+    lo = 0
+    while lo < n:
+        hi = max(lo + 1, lo + int(np.searchsorted(np.cumsum(sizes[lo:]), TIMES_BLOCK, side="right")))
+        times = np.repeat(np.tile(np.arange(steps, dtype=np.int64), hi - lo), per_step[lo:hi].reshape(-1))
+        at = np.concatenate([[0], np.cumsum(sizes[lo:hi])])
+        out += [times[at[k]:at[k + 1]] for k in range(hi - lo)]
+        lo = hi
+    return out
+
+
 def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputEvents]],
              runs: Sequence[KernelRun], rec: _Recorder, roles: TMapping[str, str],
              ordered: Sequence[set[str]]) -> list[RunResult]:
@@ -615,11 +652,9 @@ def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputE
         if name in events[0]:
             evs = [ev[name] for ev in events]
             ptrs = np.stack([np.asarray(ev.step_ptr[:steps + 1], dtype=np.int64) for ev in evs])
-            per_step = np.diff(ptrs, axis=1)
-            times = np.repeat(np.tile(np.arange(steps, dtype=np.int64), n), per_step.reshape(-1))
-            bounds = np.concatenate([[0], np.cumsum(ptrs[:, -1])])
+            times = _step_times(ptrs)
             for k in range(n):
-                t = times[bounds[k]:bounds[k + 1]]
+                t = times[k]
                 i = np.asarray(evs[k].indices[:int(ptrs[k, -1])], dtype=np.int64)  # a view when int64
                 if name not in ordered[k] and not _csr_in_order(evs[k].step_ptr, evs[k].indices, steps):
                     order = _order_of(t, i)
@@ -634,7 +669,7 @@ def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputE
             t, i, b = step[mine], comp_index[comp[mine]], sample[mine]
             # each sample's (step, index) order, samples kept apart: (sample, step) as one
             # time, since a step is below ``steps``
-            order = _order_of(b * steps + t, i)
+            order = _grouped_order(b * steps + t, i)
             t, i, b = t[order], i[order], b[order]
             cut = np.searchsorted(b, np.arange(n + 1))
             where[name] = (b, t, i)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -49,6 +49,13 @@ MAX_FILL = 4
 #: Per sample, state of at most this many bytes (counters, traces) is kept per call; a
 #: larger batch runs in several calls.
 CALL_BYTES = 64 << 20
+
+#: A call takes samples of at most this many input events in all (as one int32 array;
+#: at least one sample): the arrays of a call then stay under NumPy's 4 MiB, from
+#: which it asks the kernel for huge pages, and on a box whose memory is fragmented
+#: the kernel then compacts memory first (30-70 ms per 200 mnist_mlp samples measured
+#: on a shared box, as system time, against ~5 ms for ordinary pages).
+CALL_EVENTS = 1 << 19
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,9 +125,19 @@ class InputMatrix:
     ``2**k`` (the most events of one step times :attr:`max_count`: checked per batch
     for inputs; for spikes, every compartment firing at once).
     (An int16 row holds twice as many values per vector instruction as int32.)
+
+    The rows are read from memory (mnist_mlp's input matrix does not fit in L1), so
+    they are stored in as few bytes as they allow: as int8 when every value column is a
+    multiple of one integer ``scale`` whose quotients fit int8 and every count fits
+    int8 (Loihi's signed weights are even: mnist_mlp's rows hold weight / 2), and
+    summed in ``acc``'s dtype; the value columns of the sum are multiplied by ``scale``
+    as they go into ``acc``. Exact for the same reason: multiplying by an integer
+    commutes with addition modulo ``2**k``, so ``scale`` times the sum of the quotients
+    equals the sum of the values, modulo ``2**k``. Otherwise ``matrix`` has ``acc``'s
+    dtype and ``scale`` is 1.
     """
 
-    matrix: np.ndarray  # acc dtype [n_inputs, width]
+    matrix: np.ndarray  # int8 or acc dtype [n_inputs, width]
     piece_delay: np.ndarray  # int64 [n_pieces]
     piece_row0: np.ndarray  # int64
     piece_len: np.ndarray  # int64
@@ -129,6 +146,7 @@ class InputMatrix:
     counters: np.ndarray  # int64: the counter of each group of n_cols count columns
     max_count: int  # the largest entry of the count columns
     fill: float  # mean number of adds into acc per input event without the matrix
+    scale: int = 1  # what the value columns were divided by (int8 rows)
 
 
 _MATRIX: "weakref.WeakKeyDictionary[LoihiTables, InputMatrix | None]" = weakref.WeakKeyDictionary()
@@ -211,13 +229,29 @@ def _source_matrix(tables: LoihiTables, dr: DenseRows, s0: int, s1: int, counter
     q0, q1 = int(dr.ptr[s0]), int(dr.ptr[s1])
     scattered = dr.ptr[s0 + 1:s1 + 1] == dr.ptr[s0:s1]
     adds = int(dr.length[q0:q1].sum()) + int(n_k[scattered].sum())
+    narrow, scale = _as_int8(mat, at)
     # astype wraps: the value columns modulo acc's width
-    return InputMatrix(matrix=mat.astype(dtype),
+    return InputMatrix(matrix=narrow if narrow is not None else mat.astype(dtype), scale=scale,
                        piece_delay=np.array([d for d, _, _ in spans], dtype=np.int64),
                        piece_row0=np.array([lo for _, lo, _ in spans], dtype=np.int64),
                        piece_len=np.array([hi - lo for _, lo, hi in spans], dtype=np.int64),
                        piece_col=col, count_col=at, counters=np.array(counters, dtype=np.int64),
                        max_count=max_count, fill=adds / n_in)
+
+
+def _as_int8(mat: np.ndarray, at: int) -> tuple[np.ndarray | None, int]:
+    """``mat`` (int64) as int8 rows and the scale of its value columns (the first
+    ``at``): each value column divided by the value columns' greatest common divisor,
+    the count columns as they are; ``(None, 1)`` when a quotient or a count does not
+    fit int8 (:class:`InputMatrix`)."""
+    scale = int(np.gcd.reduce(mat[:, :at].ravel())) if at and mat.size else 0
+    scale = max(scale, 1)
+    small = mat.copy()
+    small[:, :at] //= scale  # exact: every value is a multiple of scale
+    info = np.iinfo(np.int8)
+    if small.size and (small.min() < info.min or small.max() > info.max):
+        return None, 1
+    return small.astype(np.int8), scale
 
 
 @njit(cache=True)
@@ -371,17 +405,18 @@ def _add_rows(m_flat, width, sources, lo, hi, offset, row):
 
 @njit(cache=True, inline="always")
 def _add_events(m_flat, width, sources, lo, hi, offset, row, m_delay, m_row0, m_len, m_col, m_count,
-                m_counters, t, acc_flat, n_rows, n_slots, cnt_b, n_cols):
+                m_counters, m_scale, t, acc_flat, n_rows, n_slots, cnt_b, n_cols):
     """Deliver the events ``sources[lo:hi]`` of step ``t`` through an :class:`InputMatrix`
     (flat in ``m_flat``; its source ``i`` is ``offset + i``): the sum of their rows in
-    ``row``, then that sum into ``acc`` and the counters."""
+    ``row`` (``acc``'s dtype), then that sum times ``m_scale`` into ``acc`` (modulo its
+    width, as every add into it) and the counters."""
     row[:] = 0
     _add_rows(m_flat, width, sources, lo, hi, offset, row)
     for p in range(m_delay.shape[0]):
         base = np.uint64(((t + 1 + m_delay[p]) % n_slots) * n_rows + m_row0[p])
         c = np.uint64(m_col[p])
         for i in range(np.uint64(m_len[p])):
-            acc_flat[base + i] += row[c + i]
+            acc_flat[base + i] += row[c + i] * m_scale
     unsigned = (np.int64(1) << (8 * row.itemsize)) - 1  # a count column, read as unsigned
     for k in range(m_counters.shape[0]):
         c = m_count + k * n_cols
@@ -395,8 +430,8 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
                  block_exp, core_seg_ptr, seg_start, seg_stop, seg_cfg, cfg_fu, cfg_fv, cfg_bias,
                  cfg_vth, cfg_refr, cfg_relay, core_relay_ptr, relay_local, decay_bits, input_shift,
                  half_u, half_v, wrap_u, wrap_v, ge, strict, in_ptr, in_src, probe, u_out, v_out,
-                 ovf, first, m_rows, m_delay, m_row0, m_len, m_col, m_count, m_counters, c_rows, c_delay,
-                 c_row0, c_len, c_col, c_count, c_counters):
+                 ovf, first, m_rows, m_delay, m_row0, m_len, m_col, m_count, m_counters, m_scale, c_rows,
+                 c_delay, c_row0, c_len, c_col, c_count, c_counters, c_scale):
     """Run samples ``b ..`` from step ``t`` of sample ``b`` (state of sample ``b`` in
     ``u``/``v``/``ref``/``acc``; a sample at step 0 starts from rest).
 
@@ -422,10 +457,10 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
     inc = np.zeros(n_cols, dtype=np.int64)
     width = np.uint64(m_rows.shape[1])
     m_flat = m_rows.reshape(-1)
-    row = np.zeros(width, dtype=m_rows.dtype)
+    row = np.zeros(width, dtype=acc.dtype)  # the sums: acc's dtype, whatever the rows'
     c_width = np.uint64(c_rows.shape[1])
     c_flat = c_rows.reshape(-1)
-    c_row = np.zeros(c_width, dtype=c_rows.dtype)
+    c_row = np.zeros(c_width, dtype=acc.dtype)
     cap = spike_t.shape[0]
     n_slots = rt.n_slots
     n_samples = in_ptr.shape[0]
@@ -456,7 +491,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
             if c_rows.shape[0]:
                 # the step's spikes: the sum of their compartments' rows (spike_matrix)
                 _add_events(c_flat, c_width, spike_c, step_start, n_spikes, 0, c_row, c_delay, c_row0,
-                            c_len, c_col, c_count, c_counters, t, acc_flat, n_rows, n_slots, cnt_b, n_cols)
+                            c_len, c_col, c_count, c_counters, c_scale, t, acc_flat, n_rows, n_slots, cnt_b, n_cols)
             else:
                 _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, spike_c,
                                step_start, n_spikes, t, acc, acc_flat, n_rows, cnt_b, inc)
@@ -466,7 +501,7 @@ def _run_samples(b, t, n_spikes, spike_t, spike_c, sample_ptr, dr_ptr, dr_delay,
             if m_rows.shape[0]:
                 # the step's input events: the sum of their sources' rows (input_matrix)
                 _add_events(m_flat, width, in_src, in_ptr[b, t], in_ptr[b, t + 1], n_comp, row, m_delay,
-                            m_row0, m_len, m_col, m_count, m_counters, t, acc_flat, n_rows, n_slots,
+                            m_row0, m_len, m_col, m_count, m_counters, m_scale, t, acc_flat, n_rows, n_slots,
                             cnt_b, n_cols)
             else:
                 _deliver_dense(rt, dr_ptr, dr_delay, dr_row0, dr_len, dr_off, dr_val, in_src,
@@ -501,42 +536,70 @@ def run_batch(tables: LoihiTables, inputs: Sequence[KernelInputs]) -> list[Kerne
     dr = dense_rows(tables)
     per_sample = (N_COUNTERS * tables.info.n_cols + 2 * probe.size + 2) * 8 * max(steps, 1)
     size = max(1, CALL_BYTES // per_sample)
+    events = np.array([int(x.in_ptr[steps]) - int(x.in_ptr[0]) for x in inputs], dtype=np.int64)
     runs: list[KernelRun] = []
-    for lo in range(0, len(inputs), size):
-        runs += _run_part(tables, dr, inputs[lo:lo + size], steps, probe, bool(first_in.strict))
+    lo = 0
+    while lo < len(inputs):
+        # up to `size` samples and CALL_EVENTS events (at least one sample)
+        hi = min(lo + size, len(inputs))
+        hi = min(hi, max(lo + 1, lo + int(np.searchsorted(np.cumsum(events[lo:hi]), CALL_EVENTS, side="right"))))
+        runs += _run_part(tables, dr, inputs[lo:hi], steps, probe, bool(first_in.strict))
+        lo = hi
     return runs
 
 
 _NONE = np.zeros(0, dtype=np.int64)
-_NO_ROWS = {np.dtype(t): np.zeros((0, 0), dtype=t) for t in (np.int16, np.int32)}
+
+
+def _rows_dtype(tb: LoihiTables, *mats: InputMatrix | None) -> np.dtype:
+    """One dtype for the rows of both matrices: int8 when each of them is (or absent),
+    else ``acc``'s: one compiled :func:`_run_samples` per pair of dtypes, and no more."""
+    if all(mat is None or mat.matrix.dtype == np.int8 for mat in mats):
+        return np.dtype(np.int8)
+    return np.dtype(tb.info.acc_dtype)
+
+
+def _widened(mat: InputMatrix, dtype: np.dtype) -> InputMatrix:
+    """``mat`` with rows of ``dtype`` (``acc``'s) and scale 1: its value columns times
+    its scale, modulo the dtype's width, as :func:`_source_matrix` stores them."""
+    wide = mat.matrix.astype(np.int64)
+    wide[:, :mat.count_col] *= mat.scale
+    return replace(mat, matrix=wide.astype(dtype), scale=1)
 
 #: The events of a step (input events; compartments' spikes) are delivered as the sum
 #: of their sources' :class:`InputMatrix` rows when a row holds at most this many values
 #: per add that delivering an event one by one makes (its dense rows or scattered
 #: synapses), plus one vector: the rows are summed in one contiguous, vectorized loop
 #: per event, with no route counting and no acc index per piece. mnist_mlp's input rows
-#: hold 1.2x their adds (160 int16 for 138), its spike rows 3.5x (32 for 9.2).
+#: hold 1.2x their adds (160 values for 138), its spike rows 3.5x (32 for 9.2).
 MATRIX_FILL = 2.0
 
 
-def _matrix_args(tb: LoihiTables, mat: InputMatrix | None) -> tuple:
-    """``mat`` as :func:`_run_samples` takes it (no rows: none)."""
+def _matrix_args(mat: InputMatrix | None, dtype: np.dtype) -> tuple:
+    """``mat`` as :func:`_run_samples` takes it, its rows of ``dtype`` (no rows: none)."""
     if mat is None:
-        return _NO_ROWS[np.dtype(tb.info.acc_dtype)], _NONE, _NONE, _NONE, _NONE, 0, _NONE
-    return mat.matrix, mat.piece_delay, mat.piece_row0, mat.piece_len, mat.piece_col, mat.count_col, mat.counters
+        return np.zeros((0, 0), dtype=dtype), _NONE, _NONE, _NONE, _NONE, 0, _NONE, 1
+    if mat.matrix.dtype != dtype:
+        mat = _widened(mat, dtype)
+    return (mat.matrix, mat.piece_delay, mat.piece_row0, mat.piece_len, mat.piece_col, mat.count_col, mat.counters,
+            mat.scale)
 
 
-def _narrow(mat: InputMatrix | None) -> bool:
+def _narrow(tb: LoihiTables, mat: InputMatrix | None) -> bool:
     """Whether ``mat``'s rows are not much wider than the adds one event makes without
-    them (:data:`MATRIX_FILL`, plus one vector)."""
-    return mat is not None and mat.matrix.shape[1] <= MATRIX_FILL * mat.fill + 64 // mat.matrix.itemsize
+    them (:data:`MATRIX_FILL`, plus one vector of ``acc``'s dtype, in which they are summed)."""
+    return mat is not None and mat.matrix.shape[1] <= MATRIX_FILL * mat.fill + 64 // _acc_bytes(tb)
+
+
+def _acc_bytes(tb: LoihiTables) -> int:
+    return np.dtype(tb.info.acc_dtype).itemsize
 
 
 def _spike_rows(tb: LoihiTables, dr: DenseRows) -> InputMatrix | None:
     """The :func:`spike_matrix` through which the compartments' spikes are delivered, or
     ``None`` (one by one as dense rows)."""
     mat = spike_matrix(tb, dr)
-    return mat if _narrow(mat) else None
+    return mat if _narrow(tb, mat) else None
 
 
 def _input_rows(tb: LoihiTables, dr: DenseRows, in_ptr: np.ndarray) -> InputMatrix | None:
@@ -545,10 +608,10 @@ def _input_rows(tb: LoihiTables, dr: DenseRows, in_ptr: np.ndarray) -> InputMatr
     exists, its rows are not much wider than an event's own adds, and no step's counts
     can reach ``2**bits`` of the rows' dtype (where an unsigned read of them would wrap)."""
     mat = input_matrix(tb, dr)
-    if not _narrow(mat) or in_ptr.shape[1] < 2:
+    if not _narrow(tb, mat) or in_ptr.shape[1] < 2:
         return None
     most = int(np.diff(in_ptr, axis=1).max())
-    if most * mat.max_count >= 2 ** (8 * mat.matrix.itemsize):
+    if most * mat.max_count >= 2 ** (8 * _acc_bytes(tb)):
         return None
     return mat
 
@@ -568,6 +631,8 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
     in_src = np.concatenate([x.in_src[int(x.in_ptr[0]):int(x.in_ptr[steps])] for x in inputs], dtype=ids,
                             casting="unsafe") if at else np.zeros(0, dtype=ids)
     mat = _input_rows(tb, dr, in_ptr)
+    spikes = _spike_rows(tb, dr)
+    dtype = _rows_dtype(tb, mat, spikes)
     u = np.zeros(n, dtype=tb.state_dtype)
     v = np.zeros(n, dtype=tb.state_dtype)
     ref = np.zeros(n, dtype=tb.refractory.dtype)
@@ -588,7 +653,7 @@ def _run_part(tb: LoihiTables, dr: DenseRows, inputs: Sequence[KernelInputs], st
             tb.seg_start, tb.seg_stop, tb.seg_cfg, *(np.ascontiguousarray(tb.cfg[:, i]) for i in range(6)),
             tb.core_relay_ptr, tb.relay_local, tb.decay_bits, tb.input_shift, tb.half_u, tb.half_v,
             *_modes(tb), tb.ge, strict, in_ptr, in_src, probe, u_out, v_out, ovf, first,
-            *_matrix_args(tb, mat), *_matrix_args(tb, _spike_rows(tb, dr)))
+            *_matrix_args(mat, dtype), *_matrix_args(spikes, dtype))
     _run_samples(n_samples, 0, 0, spike_t, spike_c, sample_ptr, *args)  # compile (or load) untimed
     start = time.perf_counter()
     b, t, n_spikes, stopped = 0, 0, 0, False
