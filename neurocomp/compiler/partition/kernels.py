@@ -248,9 +248,14 @@ def single_usage(g, s, nodes, epoch):
     core_usage(g, s)
 
 
+#: ``pack_sequential``'s failing code when it stopped at ``max_cores`` (the cut would need more).
+STOPPED = -1
+
+
 @njit(cache=True, python=True)
-def pack_sequential(g, s, order, node_core, epoch0):
-    """Fill cores in ``order``. Returns (cores, failing node or -1, failing code)."""
+def pack_sequential(g, s, order, node_core, epoch0, max_cores):
+    """Fill cores in ``order``. Returns (cores, failing node or -1, failing code); stops
+    (code :data:`STOPPED`, ``max_cores + 1`` cores) rather than open core ``max_cores + 1``."""
     epoch = epoch0
     label = 0
     count = 0
@@ -261,6 +266,8 @@ def pack_sequential(g, s, order, node_core, epoch0):
         if code != 0:
             if count == 0:
                 return 0, j, code
+            if label + 1 >= max_cores:
+                return label + 2, -1, STOPPED
             label += 1
             epoch += 1
             count = 0
