@@ -134,3 +134,22 @@ def test_a_bounded_sequential_pass_is_the_unbounded_one_or_stops():
             # the cores it did fill are the unbounded cut's
             done = cut.node_core >= 0
             assert np.array_equal(cut.node_core[done], full.node_core[done])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("atom_size", [1, 3])
+def test_bfs_neighbours_are_the_atom_graphs_without_weights(shuffle, atom_size):
+    # a second implementation: atom_graph's edge list summed into a CSR (compiled), and
+    # neighbours' numpy form (np.unique over both directions of every synapse)
+    from neurocomp.compiler._jit import python_forms
+    from neurocomp.compiler.partition.orderings import atom_graph, atoms, neighbours
+    from neurocomp.compiler.partition.problem import build
+
+    prob = build(_local(3000, 40, 512, 7, shuffle), load_chip("loihi"))
+    start, stop, atom_of = atoms(prob, atom_size)
+    want_ptr, want_nbr, _w = atom_graph(prob, atom_of, start.size)
+    ptr, nbr = neighbours(prob, start, stop, atom_of)
+    assert np.array_equal(ptr, want_ptr) and np.array_equal(nbr, want_nbr)
+    with python_forms():
+        ptr, nbr = neighbours(prob, start, stop, atom_of)
+    assert np.array_equal(ptr, want_ptr) and np.array_equal(nbr, want_nbr)

@@ -33,7 +33,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .kernels import Scratch, pack_greedy, pack_sequential
-from .orderings import atom_graph, atoms, cuthill_mckee, neuron_order
+from .orderings import atom_graph, atoms, cuthill_mckee, neighbours, neuron_order
 from .problem import Problem
 
 __all__ = ["Cut", "PARTITIONERS", "BOUNDED", "NO_BOUND", "AUTO_GRAPH_MAX_SYNAPSES", "AUTO_GREEDY_MAX_SYNAPSES", "GREEDY_ATOMS",
@@ -86,7 +86,7 @@ def bfs(prob: Problem, s: Scratch, epoch: int, atom_size: int | None, max_cores:
     n_neurons = int(prob.pop_size[~prob.pop_input].sum())
     size = atom_size or max(1, -(-n_neurons // GREEDY_ATOMS))
     start, stop, atom_of = atoms(prob, size)
-    ptr, nbr, w = atom_graph(prob, atom_of, start.size)
+    ptr, nbr = neighbours(prob, start, stop, atom_of)
     degree = np.diff(ptr)
     by_degree = np.argsort(degree, kind="stable").astype(np.int64)
     order_of_atoms = cuthill_mckee(ptr, nbr, by_degree, degree)
