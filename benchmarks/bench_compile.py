@@ -18,7 +18,9 @@ Three parts:
    sequential split and the two graph partitioners (``bfs``: Cuthill-McKee order, and
    ``greedy``: graph growth).
    Only the strategies ``auto`` tries at that size are timed (``--all-strategies`` adds the
-   others), wall and CPU time each; the peers, timed in the same process between the
+   others), wall and CPU time each, alone and then inside ``auto`` (which builds the
+   problem once and stops a next-fit candidate as soon as it needs more cores than the
+   best cut so far); the peers, timed in the same process between the
    strategies, are the CSR -> CSC transpose above and scipy's reverse Cuthill-McKee of the
    same synapse graph (what ``bfs`` computes on atoms, by a well-kept library). Goal
    (issue 18): every strategy ``auto`` tries within 3 s, natural or shuffled order.
@@ -178,6 +180,7 @@ def worker_partitioners(n: int, k: int, window: int, chips: int, seed: int, ever
                 "cores": p.n_cores, "cut_routes": p.report.cut_routes, "routes": p.report.total_routes,
                 "slices": sum(len(c.slices) for c in p.cores), "seconds": time.perf_counter() - t0,
                 "cpu": time.process_time() - c0, "auto": strategy in tried, "passes": p.report.passes}
+        rows.update(_timed_auto(q, chip, order, tried))
         mat = scipy.sparse.csr_matrix((syn.weights, syn.indices, syn.indptr), shape=(n, n))
         t0, c0 = time.perf_counter(), time.process_time()
         mat.tocsc()
@@ -186,6 +189,39 @@ def worker_partitioners(n: int, k: int, window: int, chips: int, seed: int, ever
         reverse_cuthill_mckee((mat + mat.T).tocsr(), symmetric_mode=True)
         rows[f"{order}/peer: scipy RCM"] = {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0}
         del mat
+    return rows
+
+
+def _timed_auto(q, chip, order: str, tried: list[str]) -> dict:
+    """``auto`` as a whole (the problem built once, every candidate), and each candidate's
+    time inside it (its ``fit``: cut, measure and recut; a next-fit candidate that cannot
+    win stops early there, see ``partition.strategies.BOUNDED``)."""
+    import neurocomp.compiler.partition as P
+
+    inner, fit = {}, P.fit
+
+    def timed_fit(prob, s, name, *args):
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return fit(prob, s, name, *args)
+        finally:
+            inner[name] = (time.perf_counter() - t0, time.process_time() - c0)
+
+    P.fit = timed_fit
+    try:
+        t0, c0 = time.perf_counter(), time.process_time()
+        p = P.partition(q, chip, strategy="auto")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        P.fit = fit
+    rows = {f"{order}/auto (kept {p.report.strategy})": {
+        "cores": p.n_cores, "cut_routes": p.report.cut_routes, "routes": p.report.total_routes,
+        "slices": sum(len(c.slices) for c in p.cores), "seconds": wall, "cpu": cpu, "auto": True,
+        "passes": p.report.passes}}
+    for name, cores, _cut, why in p.report.tried:
+        w, c = inner[name]
+        label = f"{order}/  in auto: {name}" + (" (stopped)" if why and why.startswith("stopped") else "")
+        rows[label] = {"seconds": w, "cpu": c}
     return rows
 
 

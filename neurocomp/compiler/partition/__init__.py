@@ -30,7 +30,9 @@ The package, in the order a call runs through it:
 
 ``auto`` (the default strategy) runs every candidate of
 :func:`.strategies.auto_candidates` and keeps the cut with the fewest cores, then the
-fewest routes that leave their core (ties: the earlier strategy).
+fewest routes that leave their core (ties: the earlier strategy). The next-fit
+candidates (:data:`.strategies.BOUNDED`) run last and stop once a pass needs more cores
+than the best cut so far (listed in ``tried`` with that reason): they could not win.
 A candidate that cannot fit (a neuron whose fan-in, fan-out or relays exceed a core in
 that order) is skipped; ``PartitionReport.tried`` lists every candidate, with its reason
 when it was refused. Only when every candidate is refused does ``auto`` raise, with the
@@ -49,7 +51,7 @@ from ...diagnostics import CapacityError, UsageError, did_you_mean
 from ...ir.partition import Partition
 from ...ir.quantized import QuantizedNetwork
 from .errors import resource_phrase
-from .fit import fit
+from .fit import Stopped, fit
 from .measure import population_usage
 from .problem import build, check_delays, new_scratch
 from .resources import LAYER_KINDS, RESOURCES
@@ -57,7 +59,9 @@ from .result import to_partition
 from .strategies import (
     AUTO_GRAPH_MAX_SYNAPSES,
     AUTO_GREEDY_MAX_SYNAPSES,
+    BOUNDED,
     GREEDY_ATOMS,
+    NO_BOUND,
     PARTITIONERS,
     auto_candidates,
 )
@@ -127,22 +131,34 @@ def partition(qnet: QuantizedNetwork, chip: ChipSpec | None = None, *, strategy:
         return to_partition(prob, cut, m, passes, "whole populations", None)
     if strategy == "auto":
         names, notes = auto_candidates(n_syn)
-        runs, refused = [], []
-        for name in names:
+        runs, refused, stopped = [], [], {}
+        # The candidates run in reverse order of preference: the next-fit ones (BOUNDED),
+        # the cheapest, run last and stop as soon as a pass needs more cores than the best
+        # cut so far (they could not win: see strategies.BOUNDED). Which cut is kept does
+        # not depend on the order they ran in.
+        for name in reversed(names):
+            bound = min((r[1].n_cores for r in runs), default=NO_BOUND) if name in BOUNDED else NO_BOUND
             # A candidate that cannot fit is skipped (and reported), not fatal: another
             # order may place the same neurons so that every core is within its limits.
             try:
-                runs.append((name, *fit(prob, s, name, atom_size, max_passes)))
+                runs.append((name, *fit(prob, s, name, atom_size, max_passes, bound)))
             except CapacityError as err:
                 refused.append((name, err))
+            except Stopped as stop:
+                best = min(runs, key=lambda r: (r[1].n_cores, names.index(r[0])))
+                stopped[name] = (f"stopped in pass {stop.passes}: more than the {best[1].n_cores:,} cores "
+                                 f"of {best[0]}")
+        refused.sort(key=lambda r: names.index(r[0]))  # ties of _best_refusal: the earlier strategy
         if not runs:
             raise _best_refusal(refused)
         # Fewest cores, then fewest routes leaving their core; ties keep the earlier
         # (simpler) strategy, so a graph strategy is kept only when it does better.
-        best = min(range(len(runs)), key=lambda i: (runs[i][1].n_cores, runs[i][2].cut_routes, i))
+        best = min(range(len(runs)), key=lambda i: (runs[i][1].n_cores, runs[i][2].cut_routes,
+                                                    names.index(runs[i][0])))
         name, cut, m, passes = runs[best]
         fitted = {n: (n, c.n_cores, mm.cut_routes, None) for n, c, mm, _ in runs}
         fitted.update({n: (n, None, None, err.diagnostics[0].message) for n, err in refused})
+        fitted.update({n: (n, None, None, why) for n, why in stopped.items()})
         tried = tuple(fitted[n] for n in names)
         others = [r for r in tried if r[0] != name and r[3] is None]
         baseline = next((r for r in others if r[0] == "sequential"), None) or \

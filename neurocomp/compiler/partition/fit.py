@@ -11,13 +11,22 @@ import numpy as np
 
 from ...diagnostics import CapacityError
 from .errors import neuron_error, population_error, resource_phrase
-from .kernels import Scratch, pack_whole
+from .kernels import STOPPED, Scratch, pack_whole
 from .measure import Measure, measure
 from .problem import Problem
 from .resources import AXONS_IN, AXONS_OUT, NEURONS, RESOURCES, SYNAPSE_MEM, WEIGHT_SRAM
-from .strategies import PARTITIONERS, Cut
+from .strategies import NO_BOUND, PARTITIONERS, Cut
 
-__all__ = ["fit"]
+__all__ = ["fit", "Stopped"]
+
+
+class Stopped(Exception):
+    """A candidate stopped because its cut needs more than ``max_cores`` cores."""
+
+    def __init__(self, cores: int, passes: int):
+        super().__init__(f"needs more than {cores - 1:,} cores")
+        self.cores = cores
+        self.passes = passes
 
 
 def _initial_estimates(prob: Problem) -> None:
@@ -54,13 +63,16 @@ def _upper_estimates(prob: Problem) -> tuple[np.ndarray, np.ndarray]:
     return np.where(relays > 0, syn_out + 1, syn_out), relays
 
 
-def fit(prob: Problem, s: Scratch, strategy: str, atom_size, max_passes: int) -> tuple[Cut, Measure, int]:
+def fit(prob: Problem, s: Scratch, strategy: str, atom_size, max_passes: int,
+        max_cores: int = NO_BOUND) -> tuple[Cut, Measure, int]:
     """Cut, measure, and cut again with the measured fan-out and relays until it fits.
 
     ``strategy`` is a key of :data:`.strategies.PARTITIONERS`, or ``"whole"`` (every
     population on one core). Returns the cut, its measurement and the passes it took;
     raises :class:`CapacityError` when a neuron (or a whole population) fits no core, or
-    when ``max_passes`` are not enough.
+    when ``max_passes`` are not enough; raises :class:`Stopped` when a strategy of
+    :data:`.strategies.BOUNDED` needs more than ``max_cores`` cores in a pass (its final
+    cut would need as many: see there).
     """
     _initial_estimates(prob)
     g = prob.g
@@ -79,7 +91,9 @@ def fit(prob: Problem, s: Scratch, strategy: str, atom_size, max_passes: int) ->
             if cut.fail_at >= 0:
                 raise population_error(prob, s, cut.fail_at, cut.fail_code)
         else:
-            cut = PARTITIONERS[strategy](prob, s, epoch, atom_size)
+            cut = PARTITIONERS[strategy](prob, s, epoch, atom_size, max_cores)
+            if cut.fail_code == STOPPED:
+                raise Stopped(cut.n_cores, passes)
             if cut.fail_at >= 0:
                 raise neuron_error(prob, s, cut.fail_at, cut.fail_code)
         m = measure(prob, cut.node_core, cut.n_cores)

@@ -248,9 +248,14 @@ def single_usage(g, s, nodes, epoch):
     core_usage(g, s)
 
 
+#: ``pack_sequential``'s failing code when it stopped at ``max_cores`` (the cut would need more).
+STOPPED = -1
+
+
 @njit(cache=True, python=True)
-def pack_sequential(g, s, order, node_core, epoch0):
-    """Fill cores in ``order``. Returns (cores, failing node or -1, failing code)."""
+def pack_sequential(g, s, order, node_core, epoch0, max_cores):
+    """Fill cores in ``order``. Returns (cores, failing node or -1, failing code); stops
+    (code :data:`STOPPED`, ``max_cores + 1`` cores) rather than open core ``max_cores + 1``."""
     epoch = epoch0
     label = 0
     count = 0
@@ -261,6 +266,8 @@ def pack_sequential(g, s, order, node_core, epoch0):
         if code != 0:
             if count == 0:
                 return 0, j, code
+            if label + 1 >= max_cores:
+                return label + 2, -1, STOPPED
             label += 1
             epoch += 1
             count = 0
@@ -497,6 +504,38 @@ def row_axons(indptr, indices, post_off, node_core, stamp, slot, fill, ax_core, 
     return n
 
 
+@njit(cache=True)
+def axons_by_core(ax_core, ax_count, n_cores):
+    """The axons of one projection grouped by core, as a stable sort by core would put them:
+    (``ptr``: axons of core ``c`` are ``ptr[c]:ptr[c+1]``, their synapse counts in that
+    order). A counting sort: linear, where a sort of ~10^7 axons was a second."""
+    ptr = np.zeros(n_cores + 1, dtype=np.int64)
+    for i in range(ax_core.shape[0]):
+        ptr[ax_core[i] + 1] += 1
+    for c in range(n_cores):
+        ptr[c + 1] += ptr[c]
+    fill = np.empty(max(n_cores, 1), dtype=np.int64)
+    for c in range(n_cores):
+        fill[c] = ptr[c]
+    counts = np.empty(ax_core.shape[0], dtype=np.int64)
+    for i in range(ax_core.shape[0]):
+        c = ax_core[i]
+        counts[fill[c]] = ax_count[i]
+        fill[c] += 1
+    return ptr, counts
+
+
+@njit(cache=True)
+def add_traffic(row_ptr, ax_core, src_core, n_cores, table):
+    """Count the routes of one projection into ``table[a * n_cores + b]``: row ``r``'s
+    axons ``row_ptr[r]:row_ptr[r+1]`` go from core ``src_core[r]`` to their ``ax_core``
+    (no arrays of every route's pair)."""
+    for r in range(row_ptr.shape[0] - 1):
+        a = src_core[r] * n_cores
+        for k in range(row_ptr[r], row_ptr[r + 1]):
+            table[a + ax_core[k]] += 1
+
+
 # -- numpy forms (small networks; see compiler._jit) -----------------------------------
 # Each does what the kernel above it does, on the same arrays, with whole-array numpy
 # steps instead of a loop per synapse (tests/test_compiler_python_forms.py checks that
@@ -643,3 +682,16 @@ def _row_axons_numpy(indptr, indices, post_off, node_core, stamp, slot, fill, ax
         ax_count[:n] = np.bincount(where[inverse.ravel()], minlength=n)
         row_ptr[1:] = np.cumsum(np.bincount(rows[first], minlength=indptr.shape[0] - 1))
     return n
+
+
+@axons_by_core.python_form
+def _axons_by_core_numpy(ax_core, ax_count, n_cores):
+    ptr = np.zeros(n_cores + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ax_core, minlength=n_cores), out=ptr[1:])
+    return ptr, ax_count[np.argsort(ax_core, kind="stable")].astype(np.int64)
+
+
+@add_traffic.python_form
+def _add_traffic_numpy(row_ptr, ax_core, src_core, n_cores, table):
+    a = np.repeat(src_core.astype(np.int64), np.diff(row_ptr))
+    table += np.bincount(a * n_cores + ax_core[:row_ptr[-1]], minlength=table.shape[0])

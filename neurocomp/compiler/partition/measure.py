@@ -13,7 +13,7 @@ import numpy as np
 
 from ...chip.spec import ChipSpec
 from ...ir.quantized import QuantizedNetwork
-from .kernels import row_axons
+from .kernels import add_traffic, axons_by_core, row_axons
 from .problem import Problem, build
 from .resources import (
     AXONS_IN,
@@ -64,22 +64,28 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
     stamp = np.empty(max(n_cores, 1), dtype=np.int64)
     slot = np.empty(max(n_cores, 1), dtype=np.int64)
     parts = []
+    routes = np.zeros(prob.n_nodes, dtype=np.int64)  # (core, projection) pairs each node reaches
     for i, q in enumerate(prob.projs):
         syn = q.synapses
         post_off = prob.pop_first[prob.proj_post[i]]
-        n = row_axons(syn.indptr, syn.indices, post_off, node_core, stamp, slot, False,
-                      np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), np.zeros(1, dtype=np.int64))
-        ax_core = np.empty(n, dtype=np.int32)
-        ax_count = np.empty(n, dtype=np.int64)
+        # One pass into arrays as long as the synapses (an axon has one at least); pages
+        # past the axons written are never touched, and the copies keep only the axons.
+        ax_core = np.empty(syn.n_synapses, dtype=np.int32)
+        ax_count = np.empty(syn.n_synapses, dtype=np.int64)
         row_ptr = np.zeros(syn.n_pre + 1, dtype=np.int64)
-        row_axons(syn.indptr, syn.indices, post_off, node_core, stamp, slot, True, ax_core, ax_count, row_ptr)
-        ax_pre = np.repeat(np.arange(syn.n_pre, dtype=np.int64), np.diff(row_ptr))
-        parts.append((np.full(n, i, dtype=np.int32), ax_pre, ax_core, ax_count))
+        n = row_axons(syn.indptr, syn.indices, post_off, node_core, stamp, slot, True, ax_core, ax_count, row_ptr)
+        ax_core, ax_count = ax_core[:n].copy(), ax_count[:n].copy()
+        pre_off = prob.pop_first[prob.proj_pre[i]]
+        routes[pre_off:pre_off + syn.n_pre] += np.diff(row_ptr)
+        parts.append((i, row_ptr, ax_core, ax_count))
     if len(parts) == 1:  # no copies of ~10 M axons for one projection
-        axon_proj, axon_pre, axon_core, axon_count = parts[0]
+        i, row_ptr, axon_core, axon_count = parts[0]
+        axon_proj = np.full(axon_core.size, i, dtype=np.int32)
+        axon_pre = np.repeat(np.arange(row_ptr.size - 1, dtype=np.int64), np.diff(row_ptr))
     elif parts:
-        axon_proj = np.concatenate([p[0] for p in parts])
-        axon_pre = np.concatenate([p[1] for p in parts])
+        axon_proj = np.repeat(np.array([p[0] for p in parts], dtype=np.int32), [p[2].size for p in parts])
+        axon_pre = np.concatenate([np.repeat(np.arange(p[1].size - 1, dtype=np.int64), np.diff(p[1]))
+                                   for p in parts])
         axon_core = np.concatenate([p[2] for p in parts])
         axon_count = np.concatenate([p[3] for p in parts])
     else:
@@ -87,9 +93,6 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
         axon_pre = np.zeros(0, dtype=np.int64)
         axon_core = np.zeros(0, dtype=np.int32)
         axon_count = np.zeros(0, dtype=np.int64)
-    del parts
-    src_node = prob.pop_first[prob.proj_pre[axon_proj]] + axon_pre if axon_proj.size else axon_pre
-    routes = np.bincount(src_node, minlength=prob.n_nodes).astype(np.int64)
     relay_count = np.zeros(prob.n_nodes, dtype=np.int64)
     dpn = chip.connectivity.destinations_per_neuron
     if dpn is not None:
@@ -110,22 +113,15 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
     pop_n = np.bincount(nc * n_pops + g.node_pop[neurons], minlength=n_cores * n_pops).reshape(n_cores, n_pops)
     mem = np.zeros(n_cores, dtype=np.int64)
     present = []  # (core, projection) pairs with axons
-    for i in range(len(prob.projs)):
-        sel = np.flatnonzero(axon_proj == i)
-        if sel.size == 0:
+    for i, _row_ptr, ax_core, ax_count in parts:
+        if ax_core.size == 0:
             continue
-        cores = axon_core[sel]
-        order = stable_order(cores, n_cores)
-        cores = cores[order]
-        cnts = axon_count[sel][order]
-        bounds = np.flatnonzero(np.diff(cores)) + 1
-        starts = np.concatenate([[0], bounds])
-        stops = np.concatenate([bounds, [cores.size]])
+        ptr, cnts = axons_by_core(ax_core, ax_count, n_cores)  # each core's axons, in axon order
         wbits, mult = prob.pack_bits[i]
         dbits = prob.delay_bits[i]
         post = prob.proj_post[i]
-        for a, b in zip(starts.tolist(), stops.tolist()):
-            c = int(cores[a])
+        for c in np.flatnonzero(np.diff(ptr)).tolist():
+            a, b = int(ptr[c]), int(ptr[c + 1])
             n_here = int(pop_n[c, post])
             seg = cnts[a:b] * mult
             # (population_usage puts a whole population on one core; an index never
@@ -165,18 +161,29 @@ def measure(prob: Problem, node_core: np.ndarray, n_cores: int) -> Measure:
             usage[:, len(RESOURCES) + r] += np.bincount(pairs // max(prob.n_sets, 1), minlength=n_cores)
 
     # Traffic between cores: every route of a neuron (or of its relays) is one packet.
-    from_neuron = ~prob.pop_input[prob.proj_pre[axon_proj]] if axon_proj.size else np.zeros(0, np.bool_)
-    if from_neuron.all():  # no input population's axons: no copies through the mask
-        a = node_core[src_node].astype(np.int64)
-        b = axon_core.astype(np.int64)
+    relaying = np.flatnonzero(relay_count > 0)
+    width = max(n_cores, 1)
+    if width * width <= max(4 * axon_core.size, 1 << 20):  # a table of every pair of cores
+        table = np.zeros(width * width, dtype=np.int64)
+        for i, row_ptr, ax_core, _ax_count in parts:
+            pre = prob.proj_pre[i]
+            if not prob.pop_input[pre]:  # an input population's axons come from off-chip
+                src_core = node_core[prob.pop_first[pre]:prob.pop_first[pre] + row_ptr.size - 1]
+                add_traffic(row_ptr, ax_core, src_core, width, table)
+        if relaying.size:  # the neuron's own route to its splitter axon
+            np.add.at(table, node_core[relaying].astype(np.int64) * (width + 1), 1)
+        pair = np.flatnonzero(table)
+        cnt = table[pair]
     else:
+        src_node = prob.pop_first[prob.proj_pre[axon_proj]] + axon_pre if axon_proj.size else axon_pre
+        from_neuron = ~prob.pop_input[prob.proj_pre[axon_proj]] if axon_proj.size else np.zeros(0, np.bool_)
         a = node_core[src_node[from_neuron]].astype(np.int64)
         b = axon_core[from_neuron].astype(np.int64)
-    relaying = np.flatnonzero(relay_count > 0)
-    if relaying.size:  # the neuron's own route to its splitter axon
-        a = np.concatenate([a, node_core[relaying].astype(np.int64)])
-        b = np.concatenate([b, node_core[relaying].astype(np.int64)])
-    pair, cnt = count_pairs(a * max(n_cores, 1) + b, max(n_cores, 1) ** 2)
+        if relaying.size:
+            a = np.concatenate([a, node_core[relaying].astype(np.int64)])
+            b = np.concatenate([b, node_core[relaying].astype(np.int64)])
+        pair, cnt = count_pairs(a * width + b, width ** 2)
+    del parts
     return Measure(n_cores=n_cores, usage=usage, axon_proj=axon_proj, axon_pre=axon_pre, axon_core=axon_core,
                    axon_count=axon_count, routes=routes, relay_count=relay_count,
                    route_cost=route_cost.astype(np.int64),

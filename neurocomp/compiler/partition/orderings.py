@@ -171,6 +171,95 @@ def _symmetric_csr_numpy(ea, eb, ew, n):
     return ptr, (key % max(n, 1)).astype(np.int64), weight
 
 
+def neighbours(prob: Problem, start: np.ndarray, stop: np.ndarray, atom_of: np.ndarray):
+    """The atom graph without weights (what :func:`cuthill_mckee` reads): ``(ptr, nbr)``,
+    each atom's distinct neighbours ascending, equal to :func:`atom_graph`'s. Built from
+    the synapses out of each atom (the projections' rows) and into it (the problem's CSC),
+    without a list of every edge: about half the time of :func:`atom_graph` at 10^7
+    synapses."""
+    g = prob.g
+    n_pops = len(prob.pops)
+    out = [[i for i in range(len(prob.projs)) if prob.proj_pre[i] == q and not prob.pop_input[q]]
+           for q in range(n_pops)]
+    pop_out_ptr = np.zeros(n_pops + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in out], out=pop_out_ptr[1:])
+    pop_out_proj = np.array([i for x in out for i in x], dtype=np.int64)
+    # every projection's rows as one CSR over axon keys, targets as node ids
+    key_ptr = np.zeros(prob.n_keys + 1, dtype=np.int64)
+    targets = []
+    for i, q in enumerate(prob.projs):
+        syn = q.synapses
+        base = int(prob.key_base[i])
+        key_ptr[base + 1:base + syn.n_pre + 1] = np.diff(syn.indptr)
+        targets.append(syn.indices[:syn.n_synapses])
+        targets[-1] = targets[-1] + np.int32(prob.pop_first[prob.proj_post[i]]) \
+            if prob.pop_first[prob.proj_post[i]] else targets[-1]
+    np.cumsum(key_ptr, out=key_ptr)
+    key_target = targets[0] if len(targets) == 1 else (
+        np.concatenate(targets) if targets else np.zeros(0, dtype=np.int32))
+    return _neighbours(start, stop, atom_of.astype(np.int32), g.node_pop, pop_out_ptr, pop_out_proj, prob.key_base,
+                       prob.pop_first, prob.proj_pre, prob.pop_input, key_ptr, key_target, g.csc_ptr, g.csc_key,
+                       g.key_proj)
+
+
+@njit(cache=True, inline="always")
+def _visit(a, j, atom_of, node_pop, pop_out_ptr, pop_out_proj, key_base, pop_first, proj_pre, pop_input,
+           key_ptr, key_target, csc_ptr, csc_key, key_proj, stamp, found, m):
+    """The neighbours of atom ``a`` through node ``j`` not yet stamped ``a``, into ``found``."""
+    P = node_pop[j]
+    for i in range(pop_out_ptr[P], pop_out_ptr[P + 1]):
+        p = pop_out_proj[i]
+        key = key_base[p] + j - pop_first[proj_pre[p]]
+        for k in range(key_ptr[key], key_ptr[key + 1]):
+            b = atom_of[key_target[k]]
+            if b >= 0 and b != a and stamp[b] != a:
+                stamp[b] = a
+                found[m] = b
+                m += 1
+    for k in range(csc_ptr[j], csc_ptr[j + 1]):
+        key = csc_key[k]
+        p = key_proj[key]
+        pre = proj_pre[p]
+        if pop_input[pre]:
+            continue  # inputs come from off-chip
+        b = atom_of[pop_first[pre] + key - key_base[p]]
+        if b >= 0 and b != a and stamp[b] != a:
+            stamp[b] = a
+            found[m] = b
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def _neighbours(start, stop, atom_of, node_pop, pop_out_ptr, pop_out_proj, key_base, pop_first, proj_pre,
+                pop_input, key_ptr, key_target, csc_ptr, csc_key, key_proj):
+    """:func:`neighbours`' kernel. One pass over the atoms lists each atom's distinct
+    neighbours (unsorted) in a buffer, which gives the row pointers (the graph is
+    symmetric: a row is as long as its list); then atom ``a`` is written into the row of
+    each neighbour ``b`` it listed, ``a`` ascending: every row comes out sorted, no sort."""
+    n = start.shape[0]
+    stamp = np.full(max(n, 1), -1, dtype=np.int32)
+    # at most both directions of every synapse (pages past the lists are never touched)
+    found = np.empty(2 * key_target.shape[0] + 1, dtype=np.int32)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    m = 0
+    for a in range(n):
+        for j in range(start[a], stop[a]):
+            m = _visit(a, j, atom_of, node_pop, pop_out_ptr, pop_out_proj, key_base, pop_first, proj_pre,
+                       pop_input, key_ptr, key_target, csc_ptr, csc_key, key_proj, stamp, found, m)
+        ptr[a + 1] = m
+    nbr = np.empty(m, dtype=np.int64)
+    fill = np.empty(max(n, 1), dtype=np.int64)
+    for a in range(n):
+        fill[a] = ptr[a]
+    for a in range(n):
+        for i in range(ptr[a], ptr[a + 1]):
+            b = found[i]
+            nbr[fill[b]] = a
+            fill[b] += 1
+    return ptr, nbr
+
+
 @njit(cache=True, python=True)
 def _bfs_far(start, ptr, nbr, visited, mark, queue):
     """Breadth-first from ``start`` over unvisited atoms; returns the last atom reached
@@ -326,3 +415,22 @@ def _atom_edges_numpy(indptr, indices, pre_off, post_off, atom_of, e_a, e_b, e_w
     e_b[n0:n0 + n] = key % nb
     e_w[n0:n0 + n] = count
     return n0 + n
+
+
+@_neighbours.python_form
+def _neighbours_numpy(start, stop, atom_of, node_pop, pop_out_ptr, pop_out_proj, key_base, pop_first, proj_pre,
+                      pop_input, key_ptr, key_target, csc_ptr, csc_key, key_proj):
+    """:func:`_neighbours` by ``np.unique`` over both directions of every synapse's atom pair."""
+    n = start.shape[0]
+    keys = np.repeat(np.arange(key_ptr.shape[0] - 1, dtype=np.int64), np.diff(key_ptr))
+    p = key_proj[keys]
+    ok = ~pop_input[proj_pre[p]]
+    a = atom_of[(pop_first[proj_pre[p]] + keys - key_base[p])[ok]].astype(np.int64)
+    b = atom_of[key_target[:keys.size][ok].astype(np.int64)].astype(np.int64)
+    keep = (a >= 0) & (b >= 0) & (a != b)
+    a, b = a[keep], b[keep]
+    w = max(n, 1)
+    pair = np.unique(np.concatenate([a * w + b, b * w + a]))
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(pair // w, minlength=n), out=ptr[1:])
+    return ptr, (pair % w).astype(np.int64)

@@ -33,16 +33,19 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .kernels import Scratch, pack_greedy, pack_sequential
-from .orderings import atom_graph, atoms, cuthill_mckee, neuron_order
+from .orderings import atom_graph, atoms, cuthill_mckee, neighbours, neuron_order
 from .problem import Problem
 
-__all__ = ["Cut", "PARTITIONERS", "AUTO_GRAPH_MAX_SYNAPSES", "AUTO_GREEDY_MAX_SYNAPSES", "GREEDY_ATOMS",
+__all__ = ["Cut", "PARTITIONERS", "BOUNDED", "NO_BOUND", "AUTO_GRAPH_MAX_SYNAPSES", "AUTO_GREEDY_MAX_SYNAPSES", "GREEDY_ATOMS",
            "auto_candidates"]
 
 #: ``auto`` tries the breadth-first (Cuthill-McKee) partitioner up to this many synapses...
 AUTO_GRAPH_MAX_SYNAPSES = 20_000_000
 #: ... and the greedy graph-growth one up to this many (it is the slowest).
 AUTO_GREEDY_MAX_SYNAPSES = 2_000_000
+
+#: ``max_cores`` when there is no bound.
+NO_BOUND = 1 << 62
 
 #: Atoms the graph partitioners aim for at most (atom size = neurons / this, at least 1):
 #: below it every neuron is its own atom, so a shuffled graph can be reordered freely.
@@ -58,15 +61,17 @@ class Cut(NamedTuple):
     fail_code: int
 
 
-def sequential(prob: Problem, s: Scratch, epoch: int, atom_size: int | None) -> Cut:
-    """Neurons in network order, each core filled until the next one does not fit."""
+def sequential(prob: Problem, s: Scratch, epoch: int, atom_size: int | None, max_cores: int = NO_BOUND) -> Cut:
+    """Neurons in network order, each core filled until the next one does not fit (or
+    stopped, code :data:`.kernels.STOPPED`, rather than use more than ``max_cores``)."""
     node_core = np.full(prob.n_nodes, -1, dtype=np.int32)
-    n, j, code = pack_sequential(prob.g, s, neuron_order(prob), node_core, epoch)
+    n, j, code = pack_sequential(prob.g, s, neuron_order(prob), node_core, epoch, max_cores)
     return Cut(int(n), node_core, int(j), int(code))
 
 
-def greedy(prob: Problem, s: Scratch, epoch: int, atom_size: int | None) -> Cut:
-    """Greedy graph growth over atoms (see the module docstring)."""
+def greedy(prob: Problem, s: Scratch, epoch: int, atom_size: int | None, max_cores: int = NO_BOUND) -> Cut:
+    """Greedy graph growth over atoms (see the module docstring); never stopped early (its
+    cores may fall as the reservations grow, so ``max_cores`` is not used)."""
     n_neurons = int(prob.pop_size[~prob.pop_input].sum())
     size = atom_size or max(1, -(-n_neurons // GREEDY_ATOMS))
     start, stop, atom_of = atoms(prob, size)
@@ -76,12 +81,12 @@ def greedy(prob: Problem, s: Scratch, epoch: int, atom_size: int | None) -> Cut:
     return Cut(int(n), node_core, int(j), int(code))
 
 
-def bfs(prob: Problem, s: Scratch, epoch: int, atom_size: int | None) -> Cut:
+def bfs(prob: Problem, s: Scratch, epoch: int, atom_size: int | None, max_cores: int = NO_BOUND) -> Cut:
     """Atoms in Cuthill-McKee order, filled into cores as :func:`sequential` does."""
     n_neurons = int(prob.pop_size[~prob.pop_input].sum())
     size = atom_size or max(1, -(-n_neurons // GREEDY_ATOMS))
     start, stop, atom_of = atoms(prob, size)
-    ptr, nbr, w = atom_graph(prob, atom_of, start.size)
+    ptr, nbr = neighbours(prob, start, stop, atom_of)
     degree = np.diff(ptr)
     by_degree = np.argsort(degree, kind="stable").astype(np.int64)
     order_of_atoms = cuthill_mckee(ptr, nbr, by_degree, degree)
@@ -90,12 +95,20 @@ def bfs(prob: Problem, s: Scratch, epoch: int, atom_size: int | None) -> Cut:
     offsets = np.repeat(start[order_of_atoms] - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
     order = (np.arange(int(lengths.sum()), dtype=np.int64) + offsets).astype(np.int64)
     node_core = np.full(prob.n_nodes, -1, dtype=np.int32)
-    n, j, code = pack_sequential(prob.g, s, order, node_core, epoch)
+    n, j, code = pack_sequential(prob.g, s, order, node_core, epoch, max_cores)
     return Cut(int(n), node_core, int(j), int(code))
 
 
-#: Partition strategies: ``(problem, scratch, first epoch, atom size) -> cut``.
+#: Partition strategies: ``(problem, scratch, first epoch, atom size, max cores) -> cut``.
 PARTITIONERS: dict[str, Callable[..., Cut]] = {"sequential": sequential, "bfs": bfs, "greedy": greedy}
+
+#: Strategies that fill cores in one fixed order, closing a core when the next neuron does
+#: not fit (next fit). Their cut needs no fewer cores when the reservations grow (every
+#: core ends no later: a run of neurons that fits with larger reservations fits with
+#: smaller ones, as every resource a core counts only grows with its neurons and their
+#: reservations), so a pass that already needs more cores than another candidate's cut
+#: proves that the final cut cannot win, and ``auto`` stops it there (``max_cores``).
+BOUNDED = frozenset({"sequential", "bfs"})
 
 
 def auto_candidates(n_synapses: int) -> tuple[list[str], list[str]]:
