@@ -191,7 +191,7 @@ def summary(m: Mapping, console: Console, *, per_core: bool = False, times: bool
                 f"placement cost {_n(cost)} against {_n(naive_cost)} for row-major ({verdict})")
         console.print(Text(text))
     if len(part.get("tried", [])) > 1:
-        tried = ", ".join(f"{name} {cores:,} cores / {cut:,} packets leave" if why is None else f"{name} refused ({why})"
+        tried = ", ".join(f"{name} {cores:,} cores / {cut:,} packets leave" if why is None else f"{name} not kept ({why})"
                           for name, cores, cut, why in part["tried"])
         console.print(Text(f"partition candidates: {tried}; kept {part['strategy']}"))
     extra = rep.get("relay_extra_step_synapses", 0)

@@ -107,7 +107,7 @@ class PartitionReport:
     relays: int = 0
     notes: tuple[str, ...] = ()
     #: every candidate ``auto`` ran: ``(strategy, cores, cut routes, None)`` when it fitted,
-    #: ``(strategy, None, None, reason)`` when it was refused
+    #: ``(strategy, None, None, reason)`` when it was refused, or stopped once it could not win
     tried: tuple[tuple[str, int | None, int | None, str | None], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
