@@ -306,7 +306,9 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     # is not on its axon's core (an axon feeds only its own core); the range of the values
     # a spike can deliver (of the synapses of axons that some route reaches).
     pieces = _build_threads(n_syn)
-    passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col, comp_relay,
+    comp_ptr = np.append(comp_start, comp_stop[-1:] if n_cols else
+                         np.zeros(1, dtype=np.int64)).astype(np.int64)
+    passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr, comp_relay,
               n_rows, n_cols)
     bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces=pieces) if pieces > 1 else \
         _synapse_pass(*passes)
@@ -357,8 +359,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         block_size=block_size, block_key=block_key,
         block_axon=np.ascontiguousarray(first, dtype=np.int64),
         core_block_ptr=np.searchsorted(block_core, np.arange(n_cols + 1, dtype=np.int64)).astype(np.int64),
-        core_comp_ptr=np.append(comp_start, comp_stop[-1:] if n_cols else
-                                np.zeros(1, dtype=np.int64)).astype(np.int64),
+        core_comp_ptr=comp_ptr,
         comp_col=comp_col, comp_relay=comp_relay,
     )
     # A row receives each synapse at most once per step (a source fires at most once per
@@ -456,7 +457,7 @@ def _axon_rows(which, axon_col, block_row, comp_start):
 
 
 @njit(cache=True)
-def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
                   comp_relay, n_rows, n_cols):
     """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
     of ``|value|`` over the synapses into one row (a relay's count 1), the synapses of
@@ -470,7 +471,7 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
     into = np.zeros(n_rows, dtype=np.int64)
     core_syn = np.zeros(n_cols, dtype=np.int64)
     bad, lo, hi, _ = _synapses_of(0, n_axons, axon_syn_ptr, syn_target, value, axon_col,
-                                  axon_row0, comp_col, comp_relay, reached, into, core_syn)
+                                  axon_row0, comp_ptr, comp_relay, reached, into, core_syn)
     if bad >= 0:
         return np.int64(0), core_syn, bad, lo, hi
     bound = np.int64(0)
@@ -480,7 +481,7 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
 
 
 @njit(cache=True, parallel=True)
-def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
                     comp_relay, n_rows, n_cols, pieces):
     """:func:`_synapse_pass` in ``pieces`` ranges of axons, one thread each, with their own
     sums and counts: ``(into, core_syn, out)``, row ``q`` piece ``q``'s (``out[q]`` =
@@ -496,7 +497,7 @@ def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_
         q = np.int64(p)
         bad, lo, hi, seen = _synapses_of(n_axons * q // pieces, n_axons * (q + 1) // pieces,
                                          axon_syn_ptr, syn_target, value, axon_col, axon_row0,
-                                         comp_col, comp_relay, reached, into[q], core_syn[q])
+                                         comp_ptr, comp_relay, reached, into[q], core_syn[q])
         out[q, 0], out[q, 1], out[q, 2], out[q, 3] = bad, lo, hi, seen
     return into, core_syn, out
 
@@ -514,28 +515,44 @@ def _synapse_pass_threads(*passes, pieces: int):
 
 
 @njit(cache=True, inline="always")
-def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
+def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
                  comp_relay, reached, into, core_syn):
     """:func:`_synapse_pass` over axons ``a0 .. a1 - 1``, adding into ``into`` and
     ``core_syn``: returns (bad, lo, hi, seen)."""
     lo = np.int64(0)
     hi = np.int64(0)
     seen = False
+    # The cores hold consecutive compartments (checked before): a target is on the
+    # axon's core when it lies in that core's range, two compares instead of a load
+    # from comp_col; comp_relay is read only when the Mapping has relays.
+    has_relay = False
+    for c in range(comp_relay.shape[0]):
+        if comp_relay[c]:
+            has_relay = True
+            break
     for a in range(a0, a1):
         col = axon_col[a]
+        c0, c1 = comp_ptr[col], comp_ptr[col + 1]
+        row0 = axon_row0[a]
         k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
         core_syn[col] += k1 - k0
+        vlo = np.int64(9223372036854775807)
+        vhi = -vlo - 1
         for k in range(k0, k1):
             tgt = syn_target[k]
-            if comp_col[tgt] != col:
+            if tgt < c0 or tgt >= c1:
                 return np.int64(k), lo, hi, seen
-            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
-            into[axon_row0[a] + tgt] += abs(v)
-            if reached[a]:
-                if not seen:
-                    lo, hi, seen = v, v, True
-                lo = min(lo, v)
-                hi = max(hi, v)
+            v = np.int64(value[k])
+            if has_relay and comp_relay[tgt]:
+                v = np.int64(1)
+            into[row0 + tgt] += abs(v)
+            vlo = min(vlo, v)
+            vhi = max(vhi, v)
+        if reached[a] and k1 > k0:
+            if not seen:
+                lo, hi, seen = vlo, vhi, True
+            lo = min(lo, vlo)
+            hi = max(hi, vhi)
     return np.int64(-1), lo, hi, seen
 
 
@@ -607,16 +624,27 @@ def _flatten_routes(r0, r1, j, route_axon, axon_syn_ptr, axon_row0, syn_target, 
     """:func:`_flatten` for routes ``r0 .. r1 - 1``, from entry ``j`` of the flat list on."""
     vmask = (np.int64(1) << vbits) - 1
     with_delay = syn_delay.shape[0] > 0
+    has_relay = False
+    for c in range(comp_relay.shape[0]):
+        if comp_relay[c]:
+            has_relay = True
+            break
     for r in range(r0, r1):
         a = route_axon[r]
         row0 = axon_row0[a]
-        for k in range(axon_syn_ptr[a], axon_syn_ptr[a + 1]):
-            tgt = syn_target[k]
-            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
-            syn[j] = ((row0 + tgt) << vbits) | (v & vmask)
-            if with_delay:
-                syn_delay[j] = delays[k]
-            j += 1
+        k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
+        if has_relay or with_delay:
+            for k in range(k0, k1):
+                tgt = syn_target[k]
+                v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
+                syn[j] = ((row0 + tgt) << vbits) | (v & vmask)
+                if with_delay:
+                    syn_delay[j] = delays[k]
+                j += 1
+        else:  # the common case, without a branch per synapse
+            for k in range(k0, k1):
+                syn[j + k - k0] = ((row0 + np.int64(syn_target[k])) << vbits) | (np.int64(value[k]) & vmask)
+            j += k1 - k0
 
 
 def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
