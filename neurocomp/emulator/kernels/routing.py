@@ -279,7 +279,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         else np.ascontiguousarray(axon_class, dtype=np.int64)
     if cls.shape != (n_axons,):
         raise UsageError(f"axon_class has shape {cls.shape}, the Mapping has {n_axons} axons")
-    block_core, block_key, first, which = _blocks(axon_col, cls, n_cols)
+    block_core, block_key, first, which, dense = _blocks(axon_col, cls, n_cols)
     block_size = sizes[block_core].astype(np.int64)
     block_row = np.zeros(block_size.size, dtype=np.int64)
     if block_size.size:
@@ -290,8 +290,9 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
                          "at most 2**31 - 1")
     # Row of each axon's first compartment of its core, in its block: a synapse's row is
     # that plus its target's place within the core (written over ``which``: no copy).
-    axon_row0 = _axon_rows(which, axon_col, block_row, comp_start)
-    del which
+    axon_row0 = _axon_rows(which, axon_col, block_row, comp_start) if dense is None else \
+        _dense_rows(axon_col, cls, *dense, block_row, comp_start)
+    del which, dense
 
     # int32 when every value fits (the Mapping's weights do): one compiled version of the
     # passes below, and no copy of the weights.
@@ -454,6 +455,17 @@ def _axon_rows(which, axon_col, block_row, comp_start):
     for a in range(which.shape[0]):
         which[a] = block_row[which[a]] - comp_start[axon_col[a]]
     return which
+
+
+@njit(cache=True)
+def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start):
+    """:func:`_axon_rows` from :func:`_dense_blocks`' table of blocks (slot per key), in
+    one pass without each axon's block written out first."""
+    out = np.empty(axon_col.shape[0], dtype=np.int64)
+    for a in range(axon_col.shape[0]):
+        col = axon_col[a]
+        out[a] = block_row[slot[col * span + (cls[a] - lo)]] - comp_start[col]
+    return out
 
 
 @njit(cache=True)
@@ -649,17 +661,20 @@ def _flatten_routes(r0, r1, j, route_axon, axon_syn_ptr, axon_row0, syn_target, 
 
 def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
     """The distinct (column, class) pairs of the axons, in ascending (column, class):
-    ``(block_core, block_key, first, which)`` -- each pair's column and class, the first
-    axon with it, and each axon's pair. What ``np.unique`` of the stacked pairs
-    (``axis=0``) returns, from one sort of one int64 key per axon instead."""
+    ``(block_core, block_key, first, which, dense)`` -- each pair's column and class, the
+    first axon with it, and each axon's pair. What ``np.unique`` of the stacked pairs
+    (``axis=0``) returns, from one sort of one int64 key per axon instead. With few pairs
+    ``which`` is None and ``dense`` = ``(lo, span, slot)``, a table from the key
+    ``column * span + class - lo`` to the pair (:func:`_dense_rows` reads it)."""
     n = axon_col.size
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), empty.copy(), empty.copy()
+        return empty, empty.copy(), empty.copy(), empty.copy(), None
     lo, hi = int(cls.min()), int(cls.max())
     span = hi - lo + 1
     if n_cols * span <= n + 2**20:  # few keys: one table slot per (column, class)
-        return _dense_blocks(axon_col, cls, lo, span, n_cols)
+        block_core, block_key, first, slot = _dense_blocks(axon_col, cls, lo, span, n_cols)
+        return block_core, block_key, first, None, (lo, span, slot)
     if n_cols * span < 2**62:  # the class itself, shifted to 0.., fits beside the column
         cls_of, classes = cls - lo, None
     else:  # the rank of the class among the distinct ones
@@ -687,13 +702,14 @@ def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
     block_core = block_key_packed // span
     rank = block_key_packed - block_core * span
     block_key = rank + lo if classes is None else classes[rank].astype(np.int64)
-    return block_core, np.ascontiguousarray(block_key, dtype=np.int64), first, which
+    return block_core, np.ascontiguousarray(block_key, dtype=np.int64), first, which, None
 
 
 @njit(cache=True)
 def _dense_blocks(axon_col, cls, lo, span, n_cols):
     """:func:`_blocks` through a table with one slot per (column, class) key
-    ``column * span + class - lo``: the first axon of each key, then its block."""
+    ``column * span + class - lo``: the first axon of each key; the table then holds each
+    key's block (returned as the fourth item)."""
     n = axon_col.shape[0]
     slot = np.full(n_cols * span, -1, dtype=np.int64)
     for a in range(n):
@@ -715,10 +731,7 @@ def _dense_blocks(axon_col, cls, lo, span, n_cols):
             block_key[b] = key - block_core[b] * span + lo
             slot[key] = b
             b += 1
-    which = np.empty(n, dtype=np.int64)
-    for a in range(n):
-        which[a] = slot[axon_col[a] * span + (cls[a] - lo)]
-    return block_core, block_key, first, which
+    return block_core, block_key, first, slot
 
 
 def _aligned_rows(n: int, width: int) -> np.ndarray:
