@@ -291,7 +291,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     # Row of each axon's first compartment of its core, in its block: a synapse's row is
     # that plus its target's place within the core (written over ``which``: no copy).
     axon_row0 = _axon_rows(which, axon_col, block_row, comp_start) if dense is None else \
-        _dense_rows(axon_col, cls, *dense, block_row, comp_start)
+        _dense_rows(axon_col, cls, *dense, block_row, comp_start, np.empty(n_axons, dtype=np.int64))
     del which, dense
 
     # int32 when every value fits (the Mapping's weights do): one compiled version of the
@@ -309,10 +309,11 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     pieces = _build_threads(n_syn)
     comp_ptr = np.append(comp_start, comp_stop[-1:] if n_cols else
                          np.zeros(1, dtype=np.int64)).astype(np.int64)
+    has_relay = bool(comp_relay.any())
     passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr, comp_relay,
-              n_rows, n_cols)
+              has_relay, n_rows, n_cols)
     bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces=pieces) if pieces > 1 else \
-        _synapse_pass(*passes)
+        _synapse_pass(*passes, np.zeros(n_axons, dtype=np.uint8))
     if bad >= 0:
         raise UsageError("a synapse targets a compartment on another core than its axon's")
     # deliver_many packs a core's synaptic operations of one step into 32 bits; a
@@ -345,8 +346,8 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     syn = np.empty(n_flat, dtype=np.int32 if row_bits + vbits <= 31 else np.int64)
     syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
         np.empty(n_flat, dtype=narrowest_int(delays, unsigned_ok=True))
-    flat = (route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
-            syn, syn_delay)
+    flat = (route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, has_relay, delays,
+            vbits, syn, syn_delay)
     if pieces > 1:
         _flatten_threads(route_ptr, src, *flat)
     else:
@@ -458,10 +459,13 @@ def _axon_rows(which, axon_col, block_row, comp_start):
 
 
 @njit(cache=True)
-def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start):
+def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start, out):
     """:func:`_axon_rows` from :func:`_dense_blocks`' table of blocks (slot per key), in
-    one pass without each axon's block written out first."""
-    out = np.empty(axon_col.shape[0], dtype=np.int64)
+    one pass without each axon's block written out first; into ``out`` (returned).
+
+    Large arrays of the build are allocated by numpy and filled here: numpy asks the
+    kernel for huge pages, a Numba allocation does not, and first touching 60 MB of
+    small pages cost ~3x as long (78 vs 23 ms, measured on this box)."""
     for a in range(axon_col.shape[0]):
         col = axon_col[a]
         out[a] = block_row[slot[col * span + (cls[a] - lo)]] - comp_start[col]
@@ -470,20 +474,21 @@ def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start):
 
 @njit(cache=True)
 def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
-                  comp_relay, n_rows, n_cols):
+                  comp_relay, has_relay, n_rows, n_cols, reached):
     """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
     of ``|value|`` over the synapses into one row (a relay's count 1), the synapses of
     each column, the first synapse whose target is not on its axon's core (-1: none), and
     the smallest and largest value (a relay's 1) of the synapses of the axons that some
-    route reaches, the flat list's values (0, 0 when there are none)."""
+    route reaches, the flat list's values (0, 0 when there are none). ``reached``: uint8
+    zeros, one per axon (numpy's pages, see :func:`_dense_rows`), marked here."""
     n_axons = axon_syn_ptr.shape[0] - 1
-    reached = np.zeros(n_axons, dtype=np.uint8)
     for r in range(route_axon.shape[0]):
         reached[route_axon[r]] = 1
     into = np.zeros(n_rows, dtype=np.int64)
     core_syn = np.zeros(n_cols, dtype=np.int64)
     bad, lo, hi, _ = _synapses_of(0, n_axons, axon_syn_ptr, syn_target, value, axon_col,
-                                  axon_row0, comp_ptr, comp_relay, reached, into, core_syn)
+                                  axon_row0, comp_ptr, comp_relay, has_relay, reached, into,
+                                  core_syn)
     if bad >= 0:
         return np.int64(0), core_syn, bad, lo, hi
     bound = np.int64(0)
@@ -494,7 +499,7 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
 
 @njit(cache=True, parallel=True)
 def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
-                    comp_relay, n_rows, n_cols, pieces):
+                    comp_relay, has_relay, n_rows, n_cols, pieces):
     """:func:`_synapse_pass` in ``pieces`` ranges of axons, one thread each, with their own
     sums and counts: ``(into, core_syn, out)``, row ``q`` piece ``q``'s (``out[q]`` =
     bad, lo, hi, seen); :func:`_synapse_pass_threads` adds them up."""
@@ -509,7 +514,8 @@ def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_
         q = np.int64(p)
         bad, lo, hi, seen = _synapses_of(n_axons * q // pieces, n_axons * (q + 1) // pieces,
                                          axon_syn_ptr, syn_target, value, axon_col, axon_row0,
-                                         comp_ptr, comp_relay, reached, into[q], core_syn[q])
+                                         comp_ptr, comp_relay, has_relay, reached, into[q],
+                                         core_syn[q])
         out[q, 0], out[q, 1], out[q, 2], out[q, 3] = bad, lo, hi, seen
     return into, core_syn, out
 
@@ -528,7 +534,7 @@ def _synapse_pass_threads(*passes, pieces: int):
 
 @njit(cache=True, inline="always")
 def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
-                 comp_relay, reached, into, core_syn):
+                 comp_relay, has_relay, reached, into, core_syn):
     """:func:`_synapse_pass` over axons ``a0 .. a1 - 1``, adding into ``into`` and
     ``core_syn``: returns (bad, lo, hi, seen)."""
     lo = np.int64(0)
@@ -536,12 +542,7 @@ def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, c
     seen = False
     # The cores hold consecutive compartments (checked before): a target is on the
     # axon's core when it lies in that core's range, two compares instead of a load
-    # from comp_col; comp_relay is read only when the Mapping has relays.
-    has_relay = False
-    for c in range(comp_relay.shape[0]):
-        if comp_relay[c]:
-            has_relay = True
-            break
+    # from comp_col; comp_relay is read only when the Mapping has relays (has_relay).
     for a in range(a0, a1):
         col = axon_col[a]
         c0, c1 = comp_ptr[col], comp_ptr[col + 1]
@@ -612,35 +613,31 @@ def _route_words(route_axon, axon_syn_ptr, axon_col, route_bits, route):
 
 
 @njit(cache=True)
-def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
-             syn, syn_delay):
+def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, has_relay, delays,
+             vbits, syn, syn_delay):
     """Write the flat synapse list (the synapses of every route's axon, route after route)
     into ``syn`` (``row << vbits | value``) and, unless it is empty, ``syn_delay``."""
     _flatten_routes(0, route_axon.shape[0], 0, route_axon, axon_syn_ptr, axon_row0, syn_target,
-                    value, comp_relay, delays, vbits, syn, syn_delay)
+                    value, comp_relay, has_relay, delays, vbits, syn, syn_delay)
 
 
 @njit(cache=True, parallel=True)
 def _flatten_threads(route_ptr, src, route_axon, axon_syn_ptr, axon_row0, syn_target, value,
-                     comp_relay, delays, vbits, syn, syn_delay):
+                     comp_relay, has_relay, delays, vbits, syn, syn_delay):
     """:func:`_flatten` source by source on threads: source ``s``'s routes start at
     ``src[s, SYN_LO]`` of the flat list (the same list)."""
     for s in prange(route_ptr.shape[0] - 1):
         _flatten_routes(route_ptr[s], route_ptr[s + 1], src[s, SYN_LO], route_axon, axon_syn_ptr,
-                        axon_row0, syn_target, value, comp_relay, delays, vbits, syn, syn_delay)
+                        axon_row0, syn_target, value, comp_relay, has_relay, delays, vbits, syn,
+                        syn_delay)
 
 
 @njit(cache=True, inline="always")
 def _flatten_routes(r0, r1, j, route_axon, axon_syn_ptr, axon_row0, syn_target, value,
-                    comp_relay, delays, vbits, syn, syn_delay):
+                    comp_relay, has_relay, delays, vbits, syn, syn_delay):
     """:func:`_flatten` for routes ``r0 .. r1 - 1``, from entry ``j`` of the flat list on."""
     vmask = (np.int64(1) << vbits) - 1
     with_delay = syn_delay.shape[0] > 0
-    has_relay = False
-    for c in range(comp_relay.shape[0]):
-        if comp_relay[c]:
-            has_relay = True
-            break
     for r in range(r0, r1):
         a = route_axon[r]
         row0 = axon_row0[a]
