@@ -20,7 +20,17 @@ zero, one step per synapse), 1,000 steps of 1 ms, at N = 10,000 and 100,000.
   synapses and input spikes (saved to a temporary ``.npz``), perf.md's formulation:
   ``run_regularly('v = beta*v + I; I = 0')``, ``on_pre: I_post += w``, threshold
   ``v > 1``, reset ``v = 0``, one-step delays. Timed: the simulation loop as Brian2's
-  profiler reports it (``profile=True``; compilation excluded).
+  profiler reports it (``profile=True``; compilation excluded), and its **synapse build**:
+  the binary's own clock (``std::chrono``, code inserted with ``device.insert_code``) from
+  before the synapses' ``connect`` to after ``Network::run``, less ``Network::run``'s wall
+  time (``last_run_info.txt``): creating the synapses from the saved index arrays, setting
+  their weights, and the before-run steps (the spike queues' preparation, the spike
+  generator's time bins). Not counted, printed apart: ``brian_start()``, which allocates
+  the arrays and reads the saved ones from disk (the emulator's Mapping is in memory).
+
+End to end is each side's (build + loop): the emulator's ``prepare`` + loop against
+Brian2's synapse build + loop. The former figure, Brian2's loop alone against the
+emulator's (build + loop), is printed too.
 
 Synaptic events are the sum over emitted spikes and input events of their fan-out
 (the emulator's ``synops``), counted for each simulator's own spikes. The emulator's

@@ -291,7 +291,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     # Row of each axon's first compartment of its core, in its block: a synapse's row is
     # that plus its target's place within the core (written over ``which``: no copy).
     axon_row0 = _axon_rows(which, axon_col, block_row, comp_start) if dense is None else \
-        _dense_rows(axon_col, cls, *dense, block_row, comp_start, np.empty(n_axons, dtype=np.int64))
+        _dense_rows(axon_col, cls, *dense, block_row, comp_start)
     del which, dense
 
     # int32 when every value fits (the Mapping's weights do): one compiled version of the
@@ -313,7 +313,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr, comp_relay,
               has_relay, n_rows, n_cols)
     bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces=pieces) if pieces > 1 else \
-        _synapse_pass(*passes, np.zeros(n_axons, dtype=np.uint8))
+        _synapse_pass(*passes)
     if bad >= 0:
         raise UsageError("a synapse targets a compartment on another core than its axon's")
     # deliver_many packs a core's synaptic operations of one step into 32 bits; a
@@ -459,13 +459,10 @@ def _axon_rows(which, axon_col, block_row, comp_start):
 
 
 @njit(cache=True)
-def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start, out):
+def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start):
     """:func:`_axon_rows` from :func:`_dense_blocks`' table of blocks (slot per key), in
-    one pass without each axon's block written out first; into ``out`` (returned).
-
-    Large arrays of the build are allocated by numpy and filled here: numpy asks the
-    kernel for huge pages, a Numba allocation does not, and first touching 60 MB of
-    small pages cost ~3x as long (78 vs 23 ms, measured on this box)."""
+    one pass without each axon's block written out first."""
+    out = np.empty(axon_col.shape[0], dtype=np.int64)
     for a in range(axon_col.shape[0]):
         col = axon_col[a]
         out[a] = block_row[slot[col * span + (cls[a] - lo)]] - comp_start[col]
@@ -474,14 +471,14 @@ def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start, out):
 
 @njit(cache=True)
 def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
-                  comp_relay, has_relay, n_rows, n_cols, reached):
+                  comp_relay, has_relay, n_rows, n_cols):
     """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
     of ``|value|`` over the synapses into one row (a relay's count 1), the synapses of
     each column, the first synapse whose target is not on its axon's core (-1: none), and
     the smallest and largest value (a relay's 1) of the synapses of the axons that some
-    route reaches, the flat list's values (0, 0 when there are none). ``reached``: uint8
-    zeros, one per axon (numpy's pages, see :func:`_dense_rows`), marked here."""
+    route reaches, the flat list's values (0, 0 when there are none)."""
     n_axons = axon_syn_ptr.shape[0] - 1
+    reached = np.zeros(n_axons, dtype=np.uint8)
     for r in range(route_axon.shape[0]):
         reached[route_axon[r]] = 1
     into = np.zeros(n_rows, dtype=np.int64)

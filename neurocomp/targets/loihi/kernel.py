@@ -188,8 +188,7 @@ def prepare(mapping) -> LoihiTables:
     # floor(a / 2**k) + floor(b / 2**k) is not floor((a + b) / 2**k). The key is
     # -((projection + 1) * 256 - exp) below 0, else exp, written in one compiled pass
     # (millions of axons: numpy's steps each wrote a temporary of them).
-    key = np.empty(exp.size, dtype=np.int64)  # numpy's pages: see routing.py's _dense_rows
-    _class_keys(np.asarray(mapping.axon_projection), exp, key)
+    key = _class_keys(np.asarray(mapping.axon_projection), exp)
     plastic = lrn.plastic_projections(mapping)
     rt, info = routing_tables(mapping, key, lrn.sizing_values(mapping, plastic) if plastic else None)
     plastic_tables = tuple(lrn.prepare_plastic(mapping, rt, key, plastic)) if plastic else ()
@@ -221,11 +220,13 @@ def prepare(mapping) -> LoihiTables:
 
 
 @njit(cache=True)
-def _class_keys(projection, exp, key):
-    """Each axon's class key (see :func:`prepare`), written into ``key`` (int64)."""
+def _class_keys(projection, exp):
+    """Each axon's class key (see :func:`prepare`), int64."""
+    key = np.empty(exp.shape[0], dtype=np.int64)
     for a in range(exp.shape[0]):
         e = np.int64(exp[a])
         key[a] = e if e >= 0 else -((np.int64(projection[a]) + 1) * 256 - e)
+    return key
 
 
 def _segments(params: np.ndarray, core_comp_ptr: np.ndarray, min_run: int = 32) -> dict:
