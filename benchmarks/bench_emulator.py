@@ -23,7 +23,9 @@ zero, one step per synapse), 1,000 steps of 1 ms, at N = 10,000 and 100,000.
   profiler reports it (``profile=True``; compilation excluded), and its **synapse build**:
   the binary's own clock (``std::chrono``, code inserted with ``device.insert_code``) from
   before the synapses' ``connect`` to after ``Network::run``, less ``Network::run``'s wall
-  time (``last_run_info.txt``): creating the synapses from the saved index arrays, setting
+  time (``last_run_info.txt``), both in CPU seconds on one thread (Brian2's own clock
+  there, ``std::clock``, which also times its loop's profile) and in wall seconds with
+  OpenMP (``omp_get_wtime``, likewise): creating the synapses from the saved index arrays, setting
   their weights, and the before-run steps (the spike queues' preparation, the spike
   generator's time bins). Not counted, printed apart: ``brian_start()``, which allocates
   the arrays and reads the saved ones from disk (the emulator's Mapping is in memory).
@@ -213,7 +215,8 @@ _BRIAN = textwrap.dedent(r"""
     times = data["in_t"] * b2.ms
     P = b2.SpikeGeneratorGroup(n_in, data["in_i"], times)
     if standalone:  # from here to the loop's end: synapses built, queues set up, the loop
-        b2.device.insert_code("main", "auto _nc_t0 = std::chrono::steady_clock::now();")
+        b2.device.insert_code("main", "auto _nc_t0 = std::chrono::steady_clock::now();"
+                                      "std::clock_t _nc_c0 = std::clock();")
     S_rec = b2.Synapses(G, G, "w : 1", on_pre="I_post += w", delay=0 * b2.ms)
     S_rec.connect(i=data["rec_pre"], j=data["rec_post"])
     S_rec.w = data["rec_w"]
@@ -221,7 +224,8 @@ _BRIAN = textwrap.dedent(r"""
     S_in.connect(i=data["in_pre"], j=data["in_post"])
     S_in.w = data["in_w"]
     if standalone:
-        b2.device.insert_code("main", "auto _nc_tc = std::chrono::steady_clock::now();")
+        b2.device.insert_code("main", "auto _nc_tc = std::chrono::steady_clock::now();"
+                                      "std::clock_t _nc_cc = std::clock();")
     M = b2.SpikeMonitor(G)
     net = b2.Network(G, P, S_rec, S_in, M)
     t0 = time.perf_counter()
@@ -230,14 +234,21 @@ _BRIAN = textwrap.dedent(r"""
     if standalone:
         b2.device.insert_code("main", (
             "auto _nc_t1 = std::chrono::steady_clock::now();"
+            "std::clock_t _nc_c1 = std::clock();"
             "std::ofstream _nc_out(\"nc_times.txt\");"
             "_nc_out << std::chrono::duration<double>(_nc_s1 - _nc_s0).count() << ' '"
             "        << std::chrono::duration<double>(_nc_t1 - _nc_t0).count() << ' '"
-            "        << std::chrono::duration<double>(_nc_tc - _nc_t0).count() << std::endl;"))
+            "        << std::chrono::duration<double>(_nc_tc - _nc_t0).count() << ' '"
+            "        << double(_nc_c1 - _nc_c0) / CLOCKS_PER_SEC << ' '"
+            "        << double(_nc_cc - _nc_c0) / CLOCKS_PER_SEC << std::endl;"))
         b2.device.build(directory=build_dir, compile=True, run=True, debug=False)
         with open(f"{build_dir}/nc_times.txt") as f:
-            start_s, span, connect_s = (float(x) for x in f.read().split())
-        # the span less Network::run's own wall time: connect, weights, spike queues
+            start_s, span, connect_s, span_cpu, connect_cpu = (float(x) for x in f.read().split())
+        # The span less Network::run's own time: connect, weights, spike queues. Brian2
+        # times its run (and its profile, the loop figure) in CPU seconds (std::clock)
+        # without OpenMP, in wall seconds with it: the span the same way.
+        if not int(sys.argv[4]):
+            span, connect_s = span_cpu, connect_cpu
         build_s = span - b2.device._last_run_time
     total = time.perf_counter() - t0
     prof = net.profiling_info
@@ -443,7 +454,8 @@ def bench(n: int, args) -> None:
         b_ends = [b + w for b, w in zip(b_builds, b_walls)]
         ends = [b + w for b, w in zip(builds, walls)]
         print(f"  {'Brian2 synapse build':<22} {b_build * 1e3:8.1f} ms (min {min(b_builds) * 1e3:7.1f}) "
-              f"in its binary before the loop (connect from arrays and weights "
+              f"in its binary before the loop ({'CPU' if args.threads == 1 else 'wall'} time as "
+              f"its loop's; connect from arrays and weights "
               f"{statistics.median(b_connects) * 1e3:.1f} ms, then spike queues and the other "
               f"before-run steps); "
               f"not counted: reading its saved arrays in brian_start() "
