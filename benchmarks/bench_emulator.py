@@ -20,7 +20,19 @@ zero, one step per synapse), 1,000 steps of 1 ms, at N = 10,000 and 100,000.
   synapses and input spikes (saved to a temporary ``.npz``), perf.md's formulation:
   ``run_regularly('v = beta*v + I; I = 0')``, ``on_pre: I_post += w``, threshold
   ``v > 1``, reset ``v = 0``, one-step delays. Timed: the simulation loop as Brian2's
-  profiler reports it (``profile=True``; compilation excluded).
+  profiler reports it (``profile=True``; compilation excluded), and its **synapse build**:
+  the binary's own clock (``std::chrono``, code inserted with ``device.insert_code``) from
+  before the synapses' ``connect`` to after ``Network::run``, less ``Network::run``'s wall
+  time (``last_run_info.txt``), both in CPU seconds on one thread (Brian2's own clock
+  there, ``std::clock``, which also times its loop's profile) and in wall seconds with
+  OpenMP (``omp_get_wtime``, likewise): creating the synapses from the saved index arrays, setting
+  their weights, and the before-run steps (the spike queues' preparation, the spike
+  generator's time bins). Not counted, printed apart: ``brian_start()``, which allocates
+  the arrays and reads the saved ones from disk (the emulator's Mapping is in memory).
+
+End to end is each side's (build + loop): the emulator's ``prepare`` + loop against
+Brian2's synapse build + loop. The former figure, Brian2's loop alone against the
+emulator's (build + loop), is printed too.
 
 Synaptic events are the sum over emitted spikes and input events of their fan-out
 (the emulator's ``synops``), counted for each simulator's own spikes. The emulator's
@@ -185,9 +197,14 @@ _BRIAN = textwrap.dedent(r"""
     data = np.load(sys.argv[1])
     device, build_dir = sys.argv[2], sys.argv[3]
     n, n_in, steps = int(data["n"]), int(data["n_in"]), int(data["steps"])
-    if device == "cpp_standalone":
+    standalone = device == "cpp_standalone"
+    if standalone:
         b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
         b2.prefs.devices.cpp_standalone.openmp_threads = int(sys.argv[4])
+        b2.prefs.codegen.cpp.headers += ["<chrono>", "<fstream>"]
+        # the binary's own clock: brian_start() (allocating, reading the saved arrays)
+        b2.device.insert_code("before_start", "auto _nc_s0 = std::chrono::steady_clock::now();")
+        b2.device.insert_code("after_start", "auto _nc_s1 = std::chrono::steady_clock::now();")
     else:
         b2.prefs.codegen.target = "cython"
     b2.defaultclock.dt = 1 * b2.ms
@@ -197,23 +214,48 @@ _BRIAN = textwrap.dedent(r"""
     G.run_regularly("v = beta*v + I\nI = 0", when="groups")
     times = data["in_t"] * b2.ms
     P = b2.SpikeGeneratorGroup(n_in, data["in_i"], times)
+    if standalone:  # from here to the loop's end: synapses built, queues set up, the loop
+        b2.device.insert_code("main", "auto _nc_t0 = std::chrono::steady_clock::now();"
+                                      "std::clock_t _nc_c0 = std::clock();")
     S_rec = b2.Synapses(G, G, "w : 1", on_pre="I_post += w", delay=0 * b2.ms)
     S_rec.connect(i=data["rec_pre"], j=data["rec_post"])
     S_rec.w = data["rec_w"]
     S_in = b2.Synapses(P, G, "w : 1", on_pre="I_post += w", delay=0 * b2.ms)
     S_in.connect(i=data["in_pre"], j=data["in_post"])
     S_in.w = data["in_w"]
+    if standalone:
+        b2.device.insert_code("main", "auto _nc_tc = std::chrono::steady_clock::now();"
+                                      "std::clock_t _nc_cc = std::clock();")
     M = b2.SpikeMonitor(G)
     net = b2.Network(G, P, S_rec, S_in, M)
     t0 = time.perf_counter()
     net.run(steps * b2.ms, profile=True)
-    if device == "cpp_standalone":
+    build_s = start_s = connect_s = float("nan")
+    if standalone:
+        b2.device.insert_code("main", (
+            "auto _nc_t1 = std::chrono::steady_clock::now();"
+            "std::clock_t _nc_c1 = std::clock();"
+            "std::ofstream _nc_out(\"nc_times.txt\");"
+            "_nc_out << std::chrono::duration<double>(_nc_s1 - _nc_s0).count() << ' '"
+            "        << std::chrono::duration<double>(_nc_t1 - _nc_t0).count() << ' '"
+            "        << std::chrono::duration<double>(_nc_tc - _nc_t0).count() << ' '"
+            "        << double(_nc_c1 - _nc_c0) / CLOCKS_PER_SEC << ' '"
+            "        << double(_nc_cc - _nc_c0) / CLOCKS_PER_SEC << std::endl;"))
         b2.device.build(directory=build_dir, compile=True, run=True, debug=False)
+        with open(f"{build_dir}/nc_times.txt") as f:
+            start_s, span, connect_s, span_cpu, connect_cpu = (float(x) for x in f.read().split())
+        # The span less Network::run's own time: connect, weights, spike queues. Brian2
+        # times its run (and its profile, the loop figure) in CPU seconds (std::clock)
+        # without OpenMP, in wall seconds with it: the span the same way.
+        if not int(sys.argv[4]):
+            span, connect_s = span_cpu, connect_cpu
+        build_s = span - b2.device._last_run_time
     total = time.perf_counter() - t0
     prof = net.profiling_info
     loop = float(sum(float(t / b2.second) for _, t in prof))
     counts = np.bincount(np.asarray(M.i[:]), minlength=n)
-    print(json.dumps({"loop_s": loop, "total_s": total, "spikes": int(counts.sum()),
+    print(json.dumps({"loop_s": loop, "total_s": total, "build_s": build_s, "start_s": start_s,
+                      "connect_s": connect_s, "spikes": int(counts.sum()),
                       "counts": counts.tolist()}))
 """)
 
@@ -341,6 +383,7 @@ def bench(n: int, args) -> None:
     import numba
 
     walls, builds, b_walls, b_totals, walls1, builds1 = [], [], [], [], [], []
+    b_builds, b_starts, b_connects = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "brunel.npz"
         if brian is not None:
@@ -370,6 +413,9 @@ def bench(n: int, args) -> None:
                 out = run_brian(str(brian), data, args.brian_device, args.threads)
                 b_walls.append(out["loop_s"])
                 b_totals.append(out["total_s"])
+                b_builds.append(out["build_s"])
+                b_starts.append(out["start_s"])
+                b_connects.append(out["connect_s"])
     spikes = sum(r.spikes[p].count for p in m.population_names)
     emu_rate = line("emulator (Loihi)", walls, r.synaptic_events, r.neuron_updates, spikes, n,
                     f"  [{r.counters.synops.sum():,} synops, "
@@ -402,8 +448,22 @@ def bench(n: int, args) -> None:
     loop, b_loop = statistics.median(walls), statistics.median(b_walls)
     print(f"  emulator / Brian2 synaptic events per second (loops): {emu_rate / brian_rate:.2f}x; "
           f"loop times: Brian2 / emulator {b_loop / loop:.2f}x; with the emulator's table build "
-          f"counted, Brian2 loop / (build + loop) {b_loop / (build + loop):.2f}x "
-          f"(the goal: 3x at N = 100,000, {args.threads} thread(s) each)")
+          f"counted, Brian2 loop / (build + loop) {b_loop / (build + loop):.2f}x")
+    if not np.isnan(b_builds).any():
+        b_build = statistics.median(b_builds)
+        b_ends = [b + w for b, w in zip(b_builds, b_walls)]
+        ends = [b + w for b, w in zip(builds, walls)]
+        print(f"  {'Brian2 synapse build':<22} {b_build * 1e3:8.1f} ms (min {min(b_builds) * 1e3:7.1f}) "
+              f"in its binary before the loop ({'CPU' if args.threads == 1 else 'wall'} time as "
+              f"its loop's; connect from arrays and weights "
+              f"{statistics.median(b_connects) * 1e3:.1f} ms, then spike queues and the other "
+              f"before-run steps); "
+              f"not counted: reading its saved arrays in brian_start() "
+              f"{statistics.median(b_starts) * 1e3:.1f} ms")
+        print(f"  end to end, each side's (build + loop): emulator "
+              f"{statistics.median(ends) * 1e3:.1f} ms, Brian2 {statistics.median(b_ends) * 1e3:.1f} ms: "
+              f"{statistics.median(b_ends) / statistics.median(ends):.2f}x "
+              f"(the goal: 3x at N = 100,000, {args.threads} thread(s) each)")
     print(f"  load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

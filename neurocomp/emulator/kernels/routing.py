@@ -279,7 +279,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         else np.ascontiguousarray(axon_class, dtype=np.int64)
     if cls.shape != (n_axons,):
         raise UsageError(f"axon_class has shape {cls.shape}, the Mapping has {n_axons} axons")
-    block_core, block_key, first, which = _blocks(axon_col, cls, n_cols)
+    block_core, block_key, first, which, dense = _blocks(axon_col, cls, n_cols)
     block_size = sizes[block_core].astype(np.int64)
     block_row = np.zeros(block_size.size, dtype=np.int64)
     if block_size.size:
@@ -290,8 +290,9 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
                          "at most 2**31 - 1")
     # Row of each axon's first compartment of its core, in its block: a synapse's row is
     # that plus its target's place within the core (written over ``which``: no copy).
-    axon_row0 = _axon_rows(which, axon_col, block_row, comp_start)
-    del which
+    axon_row0 = _axon_rows(which, axon_col, block_row, comp_start) if dense is None else \
+        _dense_rows(axon_col, cls, *dense, block_row, comp_start)
+    del which, dense
 
     # int32 when every value fits (the Mapping's weights do): one compiled version of the
     # passes below, and no copy of the weights.
@@ -306,8 +307,11 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     # is not on its axon's core (an axon feeds only its own core); the range of the values
     # a spike can deliver (of the synapses of axons that some route reaches).
     pieces = _build_threads(n_syn)
-    passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col, comp_relay,
-              n_rows, n_cols)
+    comp_ptr = np.append(comp_start, comp_stop[-1:] if n_cols else
+                         np.zeros(1, dtype=np.int64)).astype(np.int64)
+    has_relay = bool(comp_relay.any())
+    passes = (route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr, comp_relay,
+              has_relay, n_rows, n_cols)
     bound, core_syn, bad, lo, hi = _synapse_pass_threads(*passes, pieces=pieces) if pieces > 1 else \
         _synapse_pass(*passes)
     if bad >= 0:
@@ -342,8 +346,8 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
     syn = np.empty(n_flat, dtype=np.int32 if row_bits + vbits <= 31 else np.int64)
     syn_delay = np.zeros(0, dtype=np.uint8) if uniform else \
         np.empty(n_flat, dtype=narrowest_int(delays, unsigned_ok=True))
-    flat = (route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
-            syn, syn_delay)
+    flat = (route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, has_relay, delays,
+            vbits, syn, syn_delay)
     if pieces > 1:
         _flatten_threads(route_ptr, src, *flat)
     else:
@@ -357,8 +361,7 @@ def routing_tables(mapping, axon_class: np.ndarray | None = None,
         block_size=block_size, block_key=block_key,
         block_axon=np.ascontiguousarray(first, dtype=np.int64),
         core_block_ptr=np.searchsorted(block_core, np.arange(n_cols + 1, dtype=np.int64)).astype(np.int64),
-        core_comp_ptr=np.append(comp_start, comp_stop[-1:] if n_cols else
-                                np.zeros(1, dtype=np.int64)).astype(np.int64),
+        core_comp_ptr=comp_ptr,
         comp_col=comp_col, comp_relay=comp_relay,
     )
     # A row receives each synapse at most once per step (a source fires at most once per
@@ -456,8 +459,19 @@ def _axon_rows(which, axon_col, block_row, comp_start):
 
 
 @njit(cache=True)
-def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
-                  comp_relay, n_rows, n_cols):
+def _dense_rows(axon_col, cls, lo, span, slot, block_row, comp_start):
+    """:func:`_axon_rows` from :func:`_dense_blocks`' table of blocks (slot per key), in
+    one pass without each axon's block written out first."""
+    out = np.empty(axon_col.shape[0], dtype=np.int64)
+    for a in range(axon_col.shape[0]):
+        col = axon_col[a]
+        out[a] = block_row[slot[col * span + (cls[a] - lo)]] - comp_start[col]
+    return out
+
+
+@njit(cache=True)
+def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
+                  comp_relay, has_relay, n_rows, n_cols):
     """One pass over every synapse: ``(bound, core_syn, bad, lo, hi)`` -- the largest sum
     of ``|value|`` over the synapses into one row (a relay's count 1), the synapses of
     each column, the first synapse whose target is not on its axon's core (-1: none), and
@@ -470,7 +484,8 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
     into = np.zeros(n_rows, dtype=np.int64)
     core_syn = np.zeros(n_cols, dtype=np.int64)
     bad, lo, hi, _ = _synapses_of(0, n_axons, axon_syn_ptr, syn_target, value, axon_col,
-                                  axon_row0, comp_col, comp_relay, reached, into, core_syn)
+                                  axon_row0, comp_ptr, comp_relay, has_relay, reached, into,
+                                  core_syn)
     if bad >= 0:
         return np.int64(0), core_syn, bad, lo, hi
     bound = np.int64(0)
@@ -480,8 +495,8 @@ def _synapse_pass(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_ro
 
 
 @njit(cache=True, parallel=True)
-def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
-                    comp_relay, n_rows, n_cols, pieces):
+def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
+                    comp_relay, has_relay, n_rows, n_cols, pieces):
     """:func:`_synapse_pass` in ``pieces`` ranges of axons, one thread each, with their own
     sums and counts: ``(into, core_syn, out)``, row ``q`` piece ``q``'s (``out[q]`` =
     bad, lo, hi, seen); :func:`_synapse_pass_threads` adds them up."""
@@ -496,7 +511,8 @@ def _synapse_pieces(route_axon, axon_syn_ptr, syn_target, value, axon_col, axon_
         q = np.int64(p)
         bad, lo, hi, seen = _synapses_of(n_axons * q // pieces, n_axons * (q + 1) // pieces,
                                          axon_syn_ptr, syn_target, value, axon_col, axon_row0,
-                                         comp_col, comp_relay, reached, into[q], core_syn[q])
+                                         comp_ptr, comp_relay, has_relay, reached, into[q],
+                                         core_syn[q])
         out[q, 0], out[q, 1], out[q, 2], out[q, 3] = bad, lo, hi, seen
     return into, core_syn, out
 
@@ -514,28 +530,39 @@ def _synapse_pass_threads(*passes, pieces: int):
 
 
 @njit(cache=True, inline="always")
-def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_col,
-                 comp_relay, reached, into, core_syn):
+def _synapses_of(a0, a1, axon_syn_ptr, syn_target, value, axon_col, axon_row0, comp_ptr,
+                 comp_relay, has_relay, reached, into, core_syn):
     """:func:`_synapse_pass` over axons ``a0 .. a1 - 1``, adding into ``into`` and
     ``core_syn``: returns (bad, lo, hi, seen)."""
     lo = np.int64(0)
     hi = np.int64(0)
     seen = False
+    # The cores hold consecutive compartments (checked before): a target is on the
+    # axon's core when it lies in that core's range, two compares instead of a load
+    # from comp_col; comp_relay is read only when the Mapping has relays (has_relay).
     for a in range(a0, a1):
         col = axon_col[a]
+        c0, c1 = comp_ptr[col], comp_ptr[col + 1]
+        row0 = axon_row0[a]
         k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
         core_syn[col] += k1 - k0
+        vlo = np.int64(9223372036854775807)
+        vhi = -vlo - 1
         for k in range(k0, k1):
             tgt = syn_target[k]
-            if comp_col[tgt] != col:
+            if tgt < c0 or tgt >= c1:
                 return np.int64(k), lo, hi, seen
-            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
-            into[axon_row0[a] + tgt] += abs(v)
-            if reached[a]:
-                if not seen:
-                    lo, hi, seen = v, v, True
-                lo = min(lo, v)
-                hi = max(hi, v)
+            v = np.int64(value[k])
+            if has_relay and comp_relay[tgt]:
+                v = np.int64(1)
+            into[row0 + tgt] += abs(v)
+            vlo = min(vlo, v)
+            vhi = max(vhi, v)
+        if reached[a] and k1 > k0:
+            if not seen:
+                lo, hi, seen = vlo, vhi, True
+            lo = min(lo, vlo)
+            hi = max(hi, vhi)
     return np.int64(-1), lo, hi, seen
 
 
@@ -583,55 +610,65 @@ def _route_words(route_axon, axon_syn_ptr, axon_col, route_bits, route):
 
 
 @njit(cache=True)
-def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, delays, vbits,
-             syn, syn_delay):
+def _flatten(route_axon, axon_syn_ptr, axon_row0, syn_target, value, comp_relay, has_relay, delays,
+             vbits, syn, syn_delay):
     """Write the flat synapse list (the synapses of every route's axon, route after route)
     into ``syn`` (``row << vbits | value``) and, unless it is empty, ``syn_delay``."""
     _flatten_routes(0, route_axon.shape[0], 0, route_axon, axon_syn_ptr, axon_row0, syn_target,
-                    value, comp_relay, delays, vbits, syn, syn_delay)
+                    value, comp_relay, has_relay, delays, vbits, syn, syn_delay)
 
 
 @njit(cache=True, parallel=True)
 def _flatten_threads(route_ptr, src, route_axon, axon_syn_ptr, axon_row0, syn_target, value,
-                     comp_relay, delays, vbits, syn, syn_delay):
+                     comp_relay, has_relay, delays, vbits, syn, syn_delay):
     """:func:`_flatten` source by source on threads: source ``s``'s routes start at
     ``src[s, SYN_LO]`` of the flat list (the same list)."""
     for s in prange(route_ptr.shape[0] - 1):
         _flatten_routes(route_ptr[s], route_ptr[s + 1], src[s, SYN_LO], route_axon, axon_syn_ptr,
-                        axon_row0, syn_target, value, comp_relay, delays, vbits, syn, syn_delay)
+                        axon_row0, syn_target, value, comp_relay, has_relay, delays, vbits, syn,
+                        syn_delay)
 
 
 @njit(cache=True, inline="always")
 def _flatten_routes(r0, r1, j, route_axon, axon_syn_ptr, axon_row0, syn_target, value,
-                    comp_relay, delays, vbits, syn, syn_delay):
+                    comp_relay, has_relay, delays, vbits, syn, syn_delay):
     """:func:`_flatten` for routes ``r0 .. r1 - 1``, from entry ``j`` of the flat list on."""
     vmask = (np.int64(1) << vbits) - 1
     with_delay = syn_delay.shape[0] > 0
     for r in range(r0, r1):
         a = route_axon[r]
         row0 = axon_row0[a]
-        for k in range(axon_syn_ptr[a], axon_syn_ptr[a + 1]):
-            tgt = syn_target[k]
-            v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
-            syn[j] = ((row0 + tgt) << vbits) | (v & vmask)
-            if with_delay:
-                syn_delay[j] = delays[k]
-            j += 1
+        k0, k1 = axon_syn_ptr[a], axon_syn_ptr[a + 1]
+        if has_relay or with_delay:
+            for k in range(k0, k1):
+                tgt = syn_target[k]
+                v = np.int64(1) if comp_relay[tgt] else np.int64(value[k])
+                syn[j] = ((row0 + tgt) << vbits) | (v & vmask)
+                if with_delay:
+                    syn_delay[j] = delays[k]
+                j += 1
+        else:  # the common case, without a branch per synapse
+            for k in range(k0, k1):
+                syn[j + k - k0] = ((row0 + np.int64(syn_target[k])) << vbits) | (np.int64(value[k]) & vmask)
+            j += k1 - k0
 
 
 def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
     """The distinct (column, class) pairs of the axons, in ascending (column, class):
-    ``(block_core, block_key, first, which)`` -- each pair's column and class, the first
-    axon with it, and each axon's pair. What ``np.unique`` of the stacked pairs
-    (``axis=0``) returns, from one sort of one int64 key per axon instead."""
+    ``(block_core, block_key, first, which, dense)`` -- each pair's column and class, the
+    first axon with it, and each axon's pair. What ``np.unique`` of the stacked pairs
+    (``axis=0``) returns, from one sort of one int64 key per axon instead. With few pairs
+    ``which`` is None and ``dense`` = ``(lo, span, slot)``, a table from the key
+    ``column * span + class - lo`` to the pair (:func:`_dense_rows` reads it)."""
     n = axon_col.size
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty.copy(), empty.copy(), empty.copy()
+        return empty, empty.copy(), empty.copy(), empty.copy(), None
     lo, hi = int(cls.min()), int(cls.max())
     span = hi - lo + 1
     if n_cols * span <= n + 2**20:  # few keys: one table slot per (column, class)
-        return _dense_blocks(axon_col, cls, lo, span, n_cols)
+        block_core, block_key, first, slot = _dense_blocks(axon_col, cls, lo, span, n_cols)
+        return block_core, block_key, first, None, (lo, span, slot)
     if n_cols * span < 2**62:  # the class itself, shifted to 0.., fits beside the column
         cls_of, classes = cls - lo, None
     else:  # the rank of the class among the distinct ones
@@ -659,13 +696,14 @@ def _blocks(axon_col: np.ndarray, cls: np.ndarray, n_cols: int):
     block_core = block_key_packed // span
     rank = block_key_packed - block_core * span
     block_key = rank + lo if classes is None else classes[rank].astype(np.int64)
-    return block_core, np.ascontiguousarray(block_key, dtype=np.int64), first, which
+    return block_core, np.ascontiguousarray(block_key, dtype=np.int64), first, which, None
 
 
 @njit(cache=True)
 def _dense_blocks(axon_col, cls, lo, span, n_cols):
     """:func:`_blocks` through a table with one slot per (column, class) key
-    ``column * span + class - lo``: the first axon of each key, then its block."""
+    ``column * span + class - lo``: the first axon of each key; the table then holds each
+    key's block (returned as the fourth item)."""
     n = axon_col.shape[0]
     slot = np.full(n_cols * span, -1, dtype=np.int64)
     for a in range(n):
@@ -687,10 +725,7 @@ def _dense_blocks(axon_col, cls, lo, span, n_cols):
             block_key[b] = key - block_core[b] * span + lo
             slot[key] = b
             b += 1
-    which = np.empty(n, dtype=np.int64)
-    for a in range(n):
-        which[a] = slot[axon_col[a] * span + (cls[a] - lo)]
-    return block_core, block_key, first, which
+    return block_core, block_key, first, slot
 
 
 def _aligned_rows(n: int, width: int) -> np.ndarray:

@@ -186,15 +186,9 @@ def prepare(mapping) -> LoihiTables:
     exp = np.asarray(mapping.axon_weight_exp)
     # Classes: one per exponent >= 0; one per (projection, exponent) below 0, because
     # floor(a / 2**k) + floor(b / 2**k) is not floor((a + b) / 2**k). The key is
-    # -((projection + 1) * 256 - exp) below 0, else exp, built in one array (millions of
-    # axons: each temporary costs its fresh pages).
-    key = np.asarray(mapping.axon_projection, dtype=np.int64) + 1
-    key *= 256
-    key -= exp
-    np.negative(key, out=key)
-    up = exp >= 0
-    key[up] = exp[up]
-    del up
+    # -((projection + 1) * 256 - exp) below 0, else exp, written in one compiled pass
+    # (millions of axons: numpy's steps each wrote a temporary of them).
+    key = _class_keys(np.asarray(mapping.axon_projection), exp)
     plastic = lrn.plastic_projections(mapping)
     rt, info = routing_tables(mapping, key, lrn.sizing_values(mapping, plastic) if plastic else None)
     plastic_tables = tuple(lrn.prepare_plastic(mapping, rt, key, plastic)) if plastic else ()
@@ -223,6 +217,16 @@ def prepare(mapping) -> LoihiTables:
         ge=chip.neuron.threshold_compare == ">=", state_dtype=state_dtype,
         plastic=plastic_tables,
     )
+
+
+@njit(cache=True)
+def _class_keys(projection, exp):
+    """Each axon's class key (see :func:`prepare`), int64."""
+    key = np.empty(exp.shape[0], dtype=np.int64)
+    for a in range(exp.shape[0]):
+        e = np.int64(exp[a])
+        key[a] = e if e >= 0 else -((np.int64(projection[a]) + 1) * 256 - e)
+    return key
 
 
 def _segments(params: np.ndarray, core_comp_ptr: np.ndarray, min_run: int = 32) -> dict:
