@@ -350,3 +350,30 @@ def test_grouped_order_of_spikes_by_step_is_the_lexsort_order(events, by_step):
         np.testing.assert_array_equal(order, want)
         assert moved == (not np.array_equal(want, np.arange(times.size)))
     np.testing.assert_array_equal(np.arange(times.size)[emu._grouped_order(times, idx)], want)
+
+
+def test_a_run_one_by_one_checks_its_overflow_without_the_batch_runner(mnist, monkeypatch):
+    # The overflow note's run on the wider chip goes through the batch runner only when
+    # the call's own runs came from it: a run one by one (a progress callback, as the
+    # CLI's run) must not compile the whole batch runner for that one check. Its note
+    # says the same as the batch's.
+    m, samples = mnist
+    calls = []
+    real = emu.batch_runner
+
+    def spying(kernel):
+        runner = real(kernel)
+        return None if runner is None else (lambda *a, **k: calls.append(1) or runner(*a, **k))
+
+    monkeypatch.setattr(emu, "batch_runner", spying)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batch = emu.emulate_batch(m, 60, samples[:2], warn=False)
+        assert len(calls) == 2  # the samples, then the note's run on the wider chip
+        calls.clear()
+        seen = []
+        alone = emu._run(m, 60, samples[:2], False, None, 0, warn=False,
+                         progress=lambda done, steps: seen.append(done))
+    assert calls == [] and seen
+    assert batch.overflows and [msg for _, msg in alone.overflows] == [msg for _, msg in batch.overflows]
+    assert emu.UNCHANGED_NOTE in batch.overflows[0][1]

@@ -151,7 +151,7 @@ def _run(mapping: Mapping, steps: int, samples: Iterable[Inputs | None], strict:
             message = kernel.overflow_message(prepared, run)
             if message and not overflowed and "spikes can differ" in message \
                     and _unchanged_without_overflow(mapping, kernel, run, steps, inputs.in_ptr, inputs.in_src,
-                                                    inputs.in_val, seed):
+                                                    inputs.in_val, seed, together if runs is not None else None):
                 message += f"; {UNCHANGED_NOTE}"
             if message:
                 overflowed.append((k, message))
@@ -210,12 +210,16 @@ _WIDER: "weakref.WeakKeyDictionary[Mapping, Any]" = weakref.WeakKeyDictionary()
 
 
 def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, steps: int, in_ptr: np.ndarray,
-                                in_src: np.ndarray, in_val: np.ndarray | None, seed: int) -> bool:
+                                in_src: np.ndarray, in_val: np.ndarray | None, seed: int,
+                                together: Any = None) -> bool:
     """Whether an overflow left the spikes of ``run`` as they would be without it: the
     same inputs through the same Mapping on the chip with every state register 16 bits
     wider (at most 40: the kernels' int64 products keep their room) fire the same spikes
     and overflow nowhere. Run for the first sample of a batch that overflowed (the one
-    its warning describes); a kernel that refuses the wider chip leaves it unknown."""
+    its warning describes); a kernel that refuses the wider chip leaves it unknown.
+    ``together``: the batch runner ``run`` itself came from, if any (only then is the
+    check run through it: a call run one by one, e.g. the CLI's single run, would compile
+    the whole batch runner for this one check, ~6 s of CPU on a first run)."""
     from dataclasses import replace
 
     from ..diagnostics import NeurocompError
@@ -232,9 +236,8 @@ def _unchanged_without_overflow(mapping: Mapping, kernel: Any, run: KernelRun, s
     try:
         wider = _cached(_WIDER, mapping, kernel, prepare_wider)
         inputs = KernelInputs(steps=steps, in_ptr=in_ptr, in_src=in_src, in_val=in_val, strict=False, seed=int(seed))
-        # through the family's batch runner when it has one (the same run, bit for bit,
-        # several times faster than the kernel's for mnist_mlp), else the kernel's
-        together = batch_runner(kernel)
+        # through the batch runner the call used (the same run, bit for bit, several times
+        # faster than the kernel's for mnist_mlp), else the kernel's
         runs = together(wider, [inputs]) if together is not None else None
         again = runs[0] if runs is not None else kernel.run(wider, inputs)
     except NeurocompError:
