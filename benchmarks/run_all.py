@@ -93,6 +93,10 @@ FIGURES: dict[str, dict[str, str]] = {
         "one_thread_build_ms": rf"one thread \(same runs\) loop .*build\s+{_N} ms",
         "threads_loop_x": rf"threads are {_N}x \(loop\)",
         "tables_mb": rf"emulator tables \+ state {_N} MB",
+        "brian_build_ms": rf"Brian2 synapse build\s+{_N} ms",
+        "e2e_emulator_ms": rf"end to end, each side's \(build \+ loop\): emulator {_N} ms",
+        "e2e_brian_ms": rf"end to end, each side's \(build \+ loop\): .*Brian2 {_N} ms",
+        "e2e_x": rf"end to end, each side's \(build \+ loop\): .* ms: {_N}x",
     },
     "bench_first_run.py": {
         "cold_wall": rf"cold, warm-up alongside: wall\s+{_N} s",
@@ -108,6 +112,56 @@ FIGURES: dict[str, dict[str, str]] = {
         "compile_x": rf"neurocomp compile mnist_mlp .*= {_N}x",
         "numba_s": rf"peer: import numba \+ its CPU target\s+wall\s+{_N} s",
         "nc_compile_s": rf"nc\.compile\(mnist_mlp\) in a process that compiled it once: {_N} s",
+        # big: 1e6 neurons / 1e8 synapses on 16 chips
+        "big_partition_s": rf"^  partition {_N} s",
+        "big_route_s": rf"^  partition .*, route {_N} s",
+        "big_total_s": rf"^  partition .*: total {_N} s",
+        "big_peak_gib": rf"^  peak memory {_N} GiB above the network",
+        "big_peer_s": rf"peer: scipy\.sparse CSR -> CSC of the same synapses {_N} s",
+        "big_peer_x": rf"compile / peer = {_N}x",
+        # partitioners: wall seconds of each row (ORDER_STRATEGY_s; in_auto_*: that part of auto's run)
+        **{f"{order}_{name}_s": rf"^  {order}/{label}(?:\s+[\d,]+){{5}}\s+{_N}"
+           for order in ("natural", "shuffled")
+           for name, label in (("sequential", "sequential"), ("bfs", "bfs"), ("auto", r"auto \(kept \w+\)"))},
+        **{f"{order}_in_auto_{name}_s": rf"^  {order}/  in auto: {name}(?: \(stopped\))?\s+{_N}"
+           for order in ("natural", "shuffled") for name in ("sequential", "bfs")},
+        **{f"{order}_rcm_s": rf"^  {order}/peer: scipy RCM\s+{_N}" for order in ("natural", "shuffled")},
+    },
+    "bench_prepare.py": {
+        # the N = 100,000 block (the 10k block comes first)
+        "now_s": rf"N = 100,000:(?s:.*?)prepare now\s+{_N} s wall",
+        "before_s": rf"N = 100,000:(?s:.*?)prepare before\s+{_N} s wall",
+        "loop_x": rf"N = 100,000:(?s:.*?)prepare now .*= {_N}x the loop in wall time",
+        "faster_x": rf"N = 100,000:(?s:.*?)now {_N}x faster than \w+ in wall time",
+        "peak_mb": rf"N = 100,000:(?s:.*?)peak allocations during prepare: now {_N} MB",
+        "peak_before_mb": rf"N = 100,000:(?s:.*?)peak allocations during prepare: now [\d.]+ MB, before {_N} MB",
+    },
+    "bench_reference.py": {
+        "loop_ms": rf"^  reference  loop\s+{_N} ms",
+        "peer_ms": rf"^  scipy peer loop\s+{_N} ms",
+        "peer_x": rf"reference is {_N}x faster than the peer",
+        "jit_cold_s": rf"costs {_N} s with an empty Numba cache",
+    },
+    "bench_lower.py": {
+        **{f"{size}_s": rf"^{size}\s+neurocomp \(uniform\)\s+\d+\s+[\d.e+]+\s+{_N}" for size in ("small", "big")},
+        **{f"{size}_scipy_s": rf"^{size}\s+scipy\s+\d+\s+[\d.e+]+\s+{_N}" for size in ("small", "big")},
+        **{f"{size}_x": rf"^{size}\s+neurocomp vs scipy: {_N}x the synapses/s" for size in ("small", "big")},
+        **{f"{size}_peak_x": rf"^{size}\s+neurocomp vs scipy: .*, {_N}x the peak/CSR" for size in ("small", "big")},
+    },
+    "bench_sanafe.py": {
+        # one row per case: CASE | cores | spikes | energy nc | SANA-FE | diff | latency nc | SANA-FE | ratio
+        #                   | wall nc | SANA-FE | ratio | estimate nc | SANA-FE | ratio
+        **{f"{case}_{name}": rf"^{case} \|(?:[^|]*\|){{{cells}}} {_N}"
+           for case in ("dense64", "dense1024", "mnist", "recurrent", "conv")
+           for name, cells in (("energy_nc", 2), ("energy_sanafe", 3), ("latency_x", 7),
+                               ("wall_x", 10), ("estimate_x", 13))},
+    },
+    "bench_akida_vendor.py": {
+        "engine_ms": rf"akida engine forward\s+{_N} ms/frame",
+        "emulate_ms": rf"neurocomp emulate\s+{_N} ms/frame",
+        "emulate_x": rf"neurocomp emulate\s+.*\({_N}x the engine\)",
+        "kernel_ms": rf"neurocomp kernel loop\s+{_N} ms/frame",
+        "kernel_x": rf"neurocomp kernel loop\s+.*\({_N}x the engine\)",
     },
 }
 

@@ -1,8 +1,8 @@
 """benchmarks/run_all.py: the README's commands and tagged figures, the check of a run's logs
 against them, and the runner (with a trivial command; the benchmarks themselves never run here).
 
-The log excerpts are lines of the quiet run the README quotes (2026-12-03); the expected figures
-were read off them by eye."""
+The log excerpts are lines of quiet runs of 2026-12-03 (the ones added for the newer figures are
+from the run the README quotes, 19:46-20:11 UTC); the expected figures were read off them by eye."""
 
 from __future__ import annotations
 
@@ -51,6 +51,70 @@ validate mnist_mlp on loihi, 2000 samples (the 200 bundled images x 10, each sam
   implied on a quiet box (that CPU spread evenly over 2 cores): 1.76x; with the workers' chunks as fast per sample as jobs=1's: 1.90x
 """
 
+# Lines of the quiet run of 2026-12-03 19:46-20:11 UTC for the figures added with it.
+EMULATOR_E2E_LOG = """\
+  Brian2 synapse build      354.7 ms (min   349.7) in its binary before the loop (CPU time as its loop's; connect from arrays and weights 262.6 ms, then spike queues and the other before-run steps); not counted: reading its saved arrays in brian_start() 180.1 ms
+  end to end, each side's (build + loop): emulator 1084.1 ms, Brian2 2334.8 ms: 2.15x (the goal: 3x at N = 100,000, 1 thread(s) each)
+"""
+
+COMPILE_LOG = """\
+big: 1,000,000 neurons, 100,000,000 synapses on loihi x 16 chips (1 run(s), medians)
+  partition 9.61 s (1 pass(es)), place 0.21 s, route 11.13 s: total 20.95 s (target <= 60 s)
+  peak memory 1.62 GiB above the network (target <= 8 GiB); the Mapping's arrays 1.00 GiB
+  peer: scipy.sparse CSR -> CSC of the same synapses 0.69 s; compile / peer = 30.5x
+  order/strategy                    cores   cut routes    of routes   slices passes  wall s   CPU s  auto tries it
+  natural/sequential                  150      296,451      396,451      150      1    0.68    0.67  yes
+  natural/auto (kept sequential)      150      296,451      396,451      150      1    1.22    1.22  yes
+  natural/  in auto: sequential                                                        0.30    0.30
+  natural/peer: scipy RCM                                                              0.30    0.30
+  shuffled/sequential               2,449    9,797,349    9,806,036    2,449      3    5.05    4.63  yes
+  shuffled/bfs                        150      299,653      399,651   99,315      1    1.75    1.75  yes
+  shuffled/auto (kept bfs)            150      299,653      399,651   99,315      1    1.71    1.71  yes
+  shuffled/  in auto: sequential (stopped)                                                     0.03    0.03
+  shuffled/  in auto: bfs                                                              1.23    1.23
+"""
+
+PREPARE_LOG = """\
+N = 10,000: 1,249,181 synapses, 10 cores, 135,710 axons
+  prepare now           0.012 s wall (min 0.010), 0.015 s CPU  = 0.30x the loop in wall time, 0.36x in CPU time
+  prepare before        0.085 s wall (min 0.081), 0.085 s CPU  = 2.16x the loop in wall time, 2.05x in CPU time
+  now 7.3x faster than 434b438 in wall time, 5.6x in CPU time (tables identical)
+  peak allocations during prepare: now 19 MB, before 128 MB
+
+N = 100,000: 12,495,428 synapses, 98 cores, 7,842,401 axons
+  prepare now           0.366 s wall (min 0.279), 0.476 s CPU  = 0.59x the loop in wall time, 0.53x in CPU time
+  prepare before        7.662 s wall (min 5.885), 7.027 s CPU  = 12.30x the loop in wall time, 7.88x in CPU time
+  now 20.9x faster than 434b438 in wall time, 14.8x in CPU time (tables identical)
+  peak allocations during prepare: now 335 MB, before 1809 MB
+"""
+
+REFERENCE_LOG = """\
+JIT: first simulate() call costs 6.28 s with an empty Numba cache (compile), 0.49 s with it filled (load)
+  reference  loop     101.3 ms (min 96.1)    1.6e+08 syn events/s   9.87e+07 neuron upd/s  | whole simulate() 119 ms  | 7 runs
+  scipy peer loop    1873.5 ms (min 1833.7)   8.67e+06 syn events/s   5.34e+06 neuron upd/s  | 3 runs
+  spikes per neuron identical to the reference: yes; reference is 18.5x faster than the peer
+"""
+
+LOWER_LOG = """\
+small  neurocomp (uniform)    5   9.998e+06     0.478  2.09e+07       115      115     1.00
+small  scipy                  5       1e+07     2.399  4.17e+06       305      115     2.66
+small  neurocomp vs scipy: 5.0x the synapses/s, 0.38x the peak/CSR
+big    neurocomp (uniform)    3       1e+08     4.389  2.28e+07      1152     1152     1.00
+big    scipy                  3       1e+08    37.476  2.67e+06      3052     1148     2.66
+big    neurocomp vs scipy: 8.5x the synapses/s, 0.38x the peak/CSR
+"""
+
+SANAFE_LOG = """\
+mnist | 2 on 1 tiles | 321 / 321 (same per step) | 1.09 µJ | 1.09 µJ | +0.00 % | 80.12 µs | 78.91 µs | 1.02 | 0.132 s | 2.149 s | 16.3x | 2.9 ms | 1488.7 ms | 504.7x
+conv | 3 on 1 tiles | 10,314 / 10,314 (same per step) | 530.5 nJ | 529.5 nJ | +0.19 % | 52.04 µs | 33.27 µs | 1.56 | 0.600 s | 1.312 s | 2.2x | 3.5 ms | 1030.2 ms | 298.3x
+"""
+
+AKIDA_LOG = """\
+  akida engine forward        0.0144 ms/frame
+  neurocomp emulate           0.1016 ms/frame  (7.06x the engine)
+  neurocomp kernel loop       0.0828 ms/frame  (5.76x the engine)
+"""
+
 
 @pytest.mark.parametrize("script, text, name, expected", [
     ("bench_batch.py", BATCH_LOG, "batched", 1752.8),
@@ -75,6 +139,54 @@ validate mnist_mlp on loihi, 2000 samples (the 200 bundled images x 10, each sam
     ("bench_parallel.py", PARALLEL_LOG, "jobs2", 610.6),
     ("bench_parallel.py", PARALLEL_LOG, "speedup", 1.73),
     ("bench_parallel.py", PARALLEL_LOG, "implied", 1.76),
+    ("bench_emulator.py", EMULATOR_E2E_LOG, "brian_build_ms", 354.7),
+    ("bench_emulator.py", EMULATOR_E2E_LOG, "e2e_emulator_ms", 1084.1),
+    ("bench_emulator.py", EMULATOR_E2E_LOG, "e2e_brian_ms", 2334.8),
+    ("bench_emulator.py", EMULATOR_E2E_LOG, "e2e_x", 2.15),
+    ("bench_compile.py", COMPILE_LOG, "big_partition_s", 9.61),
+    ("bench_compile.py", COMPILE_LOG, "big_route_s", 11.13),
+    ("bench_compile.py", COMPILE_LOG, "big_total_s", 20.95),
+    ("bench_compile.py", COMPILE_LOG, "big_peak_gib", 1.62),
+    ("bench_compile.py", COMPILE_LOG, "big_peer_s", 0.69),
+    ("bench_compile.py", COMPILE_LOG, "big_peer_x", 30.5),
+    ("bench_compile.py", COMPILE_LOG, "natural_sequential_s", 0.68),
+    ("bench_compile.py", COMPILE_LOG, "natural_auto_s", 1.22),
+    ("bench_compile.py", COMPILE_LOG, "natural_in_auto_sequential_s", 0.30),
+    ("bench_compile.py", COMPILE_LOG, "natural_rcm_s", 0.30),
+    ("bench_compile.py", COMPILE_LOG, "shuffled_sequential_s", 5.05),
+    ("bench_compile.py", COMPILE_LOG, "shuffled_bfs_s", 1.75),
+    ("bench_compile.py", COMPILE_LOG, "shuffled_auto_s", 1.71),
+    # "(stopped)" after the name; the CPU column follows the wall one
+    ("bench_compile.py", COMPILE_LOG, "shuffled_in_auto_sequential_s", 0.03),
+    ("bench_compile.py", COMPILE_LOG, "shuffled_in_auto_bfs_s", 1.23),
+    # the N = 100,000 block, not the 10k one before it
+    ("bench_prepare.py", PREPARE_LOG, "now_s", 0.366),
+    ("bench_prepare.py", PREPARE_LOG, "before_s", 7.662),
+    ("bench_prepare.py", PREPARE_LOG, "loop_x", 0.59),
+    ("bench_prepare.py", PREPARE_LOG, "faster_x", 20.9),
+    ("bench_prepare.py", PREPARE_LOG, "peak_mb", 335),
+    ("bench_prepare.py", PREPARE_LOG, "peak_before_mb", 1809),
+    ("bench_reference.py", REFERENCE_LOG, "loop_ms", 101.3),
+    ("bench_reference.py", REFERENCE_LOG, "peer_ms", 1873.5),
+    ("bench_reference.py", REFERENCE_LOG, "peer_x", 18.5),
+    ("bench_reference.py", REFERENCE_LOG, "jit_cold_s", 6.28),
+    ("bench_lower.py", LOWER_LOG, "small_s", 0.478),
+    ("bench_lower.py", LOWER_LOG, "small_scipy_s", 2.399),
+    ("bench_lower.py", LOWER_LOG, "small_x", 5.0),
+    ("bench_lower.py", LOWER_LOG, "big_s", 4.389),
+    ("bench_lower.py", LOWER_LOG, "big_scipy_s", 37.476),
+    ("bench_lower.py", LOWER_LOG, "big_x", 8.5),
+    ("bench_lower.py", LOWER_LOG, "big_peak_x", 0.38),
+    ("bench_sanafe.py", SANAFE_LOG, "mnist_energy_nc", 1.09),
+    ("bench_sanafe.py", SANAFE_LOG, "conv_energy_sanafe", 529.5),
+    ("bench_sanafe.py", SANAFE_LOG, "conv_latency_x", 1.56),
+    ("bench_sanafe.py", SANAFE_LOG, "mnist_wall_x", 16.3),
+    ("bench_sanafe.py", SANAFE_LOG, "mnist_estimate_x", 504.7),
+    ("bench_akida_vendor.py", AKIDA_LOG, "engine_ms", 0.0144),
+    ("bench_akida_vendor.py", AKIDA_LOG, "emulate_ms", 0.1016),
+    ("bench_akida_vendor.py", AKIDA_LOG, "emulate_x", 7.06),
+    ("bench_akida_vendor.py", AKIDA_LOG, "kernel_ms", 0.0828),
+    ("bench_akida_vendor.py", AKIDA_LOG, "kernel_x", 5.76),
 ])
 def test_figures_are_read_off_the_scripts_output(run_all, script, text, name, expected):
     assert run_all.figure(text, script, name) == pytest.approx(expected)
