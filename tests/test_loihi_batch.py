@@ -15,6 +15,7 @@ batch's RunResults against those built one by one.
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 from pathlib import Path
 
@@ -212,9 +213,9 @@ def test_emulate_batch_gives_what_one_by_one_gives(mnist, monkeypatch):
     np.testing.assert_array_equal(together[-1].spikes["pixels"].indices, alone[1].spikes["pixels"].indices)
 
 
-def test_a_batch_cut_into_calls_and_time_blocks_gives_the_same_results(mnist, monkeypatch):
-    # Under CALL_EVENTS / TIMES_BLOCK events per call / per array of input times (kept
-    # under NumPy's huge-page size): the same results as one call, and as one by one.
+def test_a_batch_cut_into_calls_gives_the_same_results(mnist, monkeypatch):
+    # Under CALL_EVENTS events per call (kept under NumPy's huge-page size): the same
+    # results as one call, and as one by one.
     m, samples = mnist
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -224,7 +225,6 @@ def test_a_batch_cut_into_calls_and_time_blocks_gives_the_same_results(mnist, mo
         monkeypatch.setattr(lb, "_run_part", lambda tb, dr, inputs, *a: calls.append(len(inputs))
                             or run_part(tb, dr, inputs, *a))
         monkeypatch.setattr(lb, "CALL_EVENTS", 33_000)
-        monkeypatch.setattr(emu, "TIMES_BLOCK", 33_000)
         cut = emu.emulate_batch(m, 60, samples)
         with monkeypatch.context() as mp:
             mp.setattr(emu, "batch_runner", lambda kernel: None)
@@ -377,3 +377,29 @@ def test_a_run_one_by_one_checks_its_overflow_without_the_batch_runner(mnist, mo
     assert calls == [] and seen
     assert batch.overflows and [msg for _, msg in alone.overflows] == [msg for _, msg in batch.overflows]
     assert emu.UNCHANGED_NOTE in batch.overflows[0][1]
+
+
+def test_a_batch_keeps_its_input_steps_as_a_csr_until_they_are_read(mnist):
+    # StepTimes by hand: steps 0, 1, 2 with 2, 0 and 3 events.
+    from neurocomp.ir.result import SpikeEvents, StepTimes
+
+    ev = SpikeEvents(times=StepTimes(np.array([0, 2, 2, 5])), indices=np.array([1, 3, 0, 1, 2]), n=4,
+                     is_input=True)
+    assert ev.count == 5 and isinstance(ev.__dict__["times"], StepTimes)
+    np.testing.assert_array_equal(ev.times, [0, 0, 2, 2, 2])
+    assert ev.times.dtype == np.int64 and ev.times is ev.times  # made once
+    with pytest.raises(ValueError, match="one length"):
+        SpikeEvents(times=StepTimes(np.array([0, 2])), indices=np.array([0]), n=1)
+    # A batch's input populations: unread, pickled (as results come back from workers) and
+    # then read, their steps are the one-by-one run's.
+    m, samples = mnist
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        together = emu.emulate_batch(m, 60, samples)
+        alone = [emu.emulate(m, 60, s) for s in samples]
+    assert all(isinstance(r.spikes["pixels"].__dict__["times"], StepTimes) for r in together)
+    back = pickle.loads(pickle.dumps(together[2], protocol=5))
+    for a, b in zip([back] + list(together), [alone[2]] + alone):
+        np.testing.assert_array_equal(a.spikes["pixels"].times, b.spikes["pixels"].times)
+        np.testing.assert_array_equal(a.spikes["pixels"].indices, b.spikes["pixels"].indices)
+        assert a.spikes["pixels"].count == b.spikes["pixels"].count

@@ -30,7 +30,7 @@ from ..diagnostics import UsageError, did_you_mean
 from ..compiler.encode import input_events
 from ..ir.mapping import Mapping
 from ..ir.network import PROBE_VARIABLES, Probe  # Probe, Sequence: ProbeSpec
-from ..ir.result import Counters, RunResult, SpikeEvents
+from ..ir.result import Counters, RunResult, SpikeEvents, StepTimes
 from ..ir.synapses import InputEvents
 from ..chip.family import Family, family as family_named
 from .kernels import KernelInputs, KernelRun, batch_runner, kernel_for
@@ -602,30 +602,6 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
                      neuron_updates=n_neurons * steps, counters=counters)
 
 
-#: The input events' times of a batch are made in arrays of at most this many (int64:
-#: 2 MiB), not one: NumPy asks the kernel for huge pages from 4 MiB on, and where memory
-#: is fragmented the kernel compacts it first (mnist_mlp's 200 samples hold 5.4 M times:
-#: 30-70 ms of system time per batch measured on a shared box, ~5 ms in small arrays).
-TIMES_BLOCK = 1 << 18
-
-
-def _step_times(ptrs: np.ndarray) -> list[np.ndarray]:
-    """Per row of ``ptrs`` (a CSR by step per sample), each event's step: views of
-    arrays of at most :data:`TIMES_BLOCK` events (a sample past that, an array of its own)."""
-    n, steps = ptrs.shape[0], ptrs.shape[1] - 1
-    per_step = np.diff(ptrs, axis=1)
-    sizes = ptrs[:, -1] - ptrs[:, 0]
-    out: list[np.ndarray] = []
-    lo = 0
-    while lo < n:
-        hi = max(lo + 1, lo + int(np.searchsorted(np.cumsum(sizes[lo:]), TIMES_BLOCK, side="right")))
-        times = np.repeat(np.tile(np.arange(steps, dtype=np.int64), hi - lo), per_step[lo:hi].reshape(-1))
-        at = np.concatenate([[0], np.cumsum(sizes[lo:hi])])
-        out += [times[at[k]:at[k + 1]] for k in range(hi - lo)]
-        lo = hi
-    return out
-
-
 def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputEvents]],
              runs: Sequence[KernelRun], rec: _Recorder, roles: TMapping[str, str],
              ordered: Sequence[set[str]]) -> list[RunResult]:
@@ -655,11 +631,12 @@ def _results(mapping: Mapping, steps: int, events: Sequence[TMapping[str, InputE
         if name in events[0]:
             evs = [ev[name] for ev in events]
             ptrs = np.stack([np.asarray(ev.step_ptr[:steps + 1], dtype=np.int64) for ev in evs])
-            times = _step_times(ptrs)
             for k in range(n):
-                t = times[k]
+                # the steps stay a CSR until read (StepTimes): most callers never read them
+                t: StepTimes | np.ndarray = StepTimes(ptrs[k])
                 i = np.asarray(evs[k].indices[:int(ptrs[k, -1])], dtype=np.int64)  # a view when int64
                 if name not in ordered[k] and not _csr_in_order(evs[k].step_ptr, evs[k].indices, steps):
+                    t = t.array()
                     order = _order_of(t, i)
                     t, i = t[order], i[order]
                 spikes[k][name] = SpikeEvents(times=t, indices=i, n=size, is_input=True)
