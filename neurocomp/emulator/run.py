@@ -561,13 +561,16 @@ def _result(mapping: Mapping, steps: int, events: TMapping[str, InputEvents], ru
         if name in events:
             ev = events[name]
             end = int(ev.step_ptr[steps])
-            times = np.repeat(np.arange(steps, dtype=np.int64),
-                              np.diff(ev.step_ptr[:steps + 1]).astype(np.int64))
+            # the steps stay a CSR until read (StepTimes), unless the events need sorting
+            times: StepTimes | np.ndarray = StepTimes(ev.step_ptr[:steps + 1])
             idx = np.asarray(ev.indices[:end], dtype=np.int64)
-            order = slice(None) if name in ordered or _csr_in_order(ev.step_ptr, ev.indices, steps) \
-                else _order_of(times, idx)
+            order: np.ndarray | slice = slice(None)
+            if name not in ordered and not _csr_in_order(ev.step_ptr, ev.indices, steps):
+                times = times.array()
+                order = _order_of(times, idx)
+                times = times[order]
             vals = np.asarray(ev.values[:end], dtype=np.float64)[order] if valued else None
-            spikes[name] = SpikeEvents(times=times[order], indices=idx[order], n=pop.size,
+            spikes[name] = SpikeEvents(times=times, indices=idx[order], n=pop.size,
                                        is_input=True, values=vals)
         elif name in mapping.population_names:
             p = mapping.population_names.index(name)
